@@ -1,0 +1,389 @@
+//! One error shape for every provider: what failed, where, and whether retrying could help.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What kind of failure an [`Error`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The service answered with an error status (4xx/5xx, or a 200 carrying an error body).
+    Service,
+    /// The request could not be sent or the response could not be read (connect, reset, TLS).
+    Transport,
+    /// An attempt or the whole operation ran out of time.
+    Timeout,
+    /// Credentials could not be loaded for signing.
+    Credentials,
+    /// The request could not be signed.
+    Signing,
+    /// The caller's input was rejected before anything was sent.
+    InvalidInput,
+    /// The response arrived but could not be understood (bad XML/JSON, missing field).
+    Decode,
+}
+
+impl ErrorKind {
+    fn label(self) -> &'static str {
+        match self {
+            ErrorKind::Service => "service error",
+            ErrorKind::Transport => "transport error",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Credentials => "credentials error",
+            ErrorKind::Signing => "signing error",
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::Decode => "could not decode the response",
+        }
+    }
+}
+
+/// Details a provider extracts from an error response body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceErrorDetails {
+    /// The provider's error code (`NoSuchKey`, `ContainerNotFound`, `notFound`, …).
+    pub code: Option<String>,
+    /// The provider's message.
+    pub message: Option<String>,
+    /// The request id the provider assigned, for support tickets.
+    pub request_id: Option<String>,
+}
+
+/// The error every cloudkit client returns (provider crates wrap it in typed variants).
+///
+/// `Display` is one line a person can act on, e.g.
+/// `S3.GetObject failed: HTTP 404 NoSuchKey: The specified key does not exist. (request id 4442587FB7D0A2F9; not retryable)`.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    service: Cow<'static, str>,
+    operation: Cow<'static, str>,
+    status: Option<StatusCode>,
+    details: ServiceErrorDetails,
+    retryable: bool,
+    attempts: u32,
+    note: Option<Cow<'static, str>>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// A new error of `kind` for `service`/`operation`.
+    pub fn new(
+        kind: ErrorKind,
+        service: impl Into<Cow<'static, str>>,
+        operation: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                service: service.into(),
+                operation: operation.into(),
+                status: None,
+                details: ServiceErrorDetails::default(),
+                retryable: false,
+                attempts: 0,
+                note: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// An input-validation error: nothing was sent.
+    pub fn invalid_input(
+        service: impl Into<Cow<'static, str>>,
+        operation: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(ErrorKind::InvalidInput, service, operation).with_message(message)
+    }
+
+    /// A response that could not be decoded.
+    pub fn decode(
+        service: impl Into<Cow<'static, str>>,
+        operation: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(ErrorKind::Decode, service, operation).with_message(message)
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    /// Sets the provider error code, message and request id.
+    pub fn with_details(mut self, details: ServiceErrorDetails) -> Self {
+        self.inner.details = details;
+        self
+    }
+
+    /// Sets the provider error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.inner.details.code = Some(code.into());
+        self
+    }
+
+    /// Sets the message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.details.message = Some(message.into());
+        self
+    }
+
+    /// Marks whether retrying could have helped.
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.inner.retryable = retryable;
+        self
+    }
+
+    /// Records how many attempts were made.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// Adds a short note shown at the end of `Display` (e.g. "retry quota exhausted").
+    pub fn with_note(mut self, note: impl Into<Cow<'static, str>>) -> Self {
+        self.inner.note = Some(note.into());
+        self
+    }
+
+    /// Keeps the underlying error.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Renames the operation (used when one client call runs several HTTP operations).
+    pub fn with_operation(mut self, operation: impl Into<Cow<'static, str>>) -> Self {
+        self.inner.operation = operation.into();
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The service (`S3`, `EC2`, `STS`, `AzureBlob`, `GCS`, …).
+    pub fn service(&self) -> &str {
+        &self.inner.service
+    }
+
+    /// The operation (`GetObject`, `DescribeInstances`, …).
+    pub fn operation(&self) -> &str {
+        &self.inner.operation
+    }
+
+    /// The HTTP status, when the service answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The provider's error code, when the service sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.inner.details.code.as_deref()
+    }
+
+    /// The provider's (or cloudkit's) message.
+    pub fn message(&self) -> Option<&str> {
+        self.inner.details.message.as_deref()
+    }
+
+    /// The provider's request id.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.details.request_id.as_deref()
+    }
+
+    /// Whether the failure was of a kind that retrying can fix (throttling, 5xx, connect errors).
+    /// When this error is returned after retries, it is the last attempt's classification.
+    pub fn is_retryable(&self) -> bool {
+        self.inner.retryable
+    }
+
+    /// Whether the service asked the client to slow down.
+    pub fn is_throttling(&self) -> bool {
+        self.inner.status == Some(StatusCode::TOO_MANY_REQUESTS)
+            || self.code().is_some_and(crate::classify::is_throttling_code)
+    }
+
+    /// How many attempts were made before giving up (0 if nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        write!(f, "{}.{} failed: ", i.service, i.operation)?;
+        match (i.kind, i.status) {
+            (ErrorKind::Service, Some(status)) => write!(f, "HTTP {}", status.as_u16())?,
+            (kind, Some(status)) => write!(f, "{} (HTTP {})", kind.label(), status.as_u16())?,
+            (kind, None) => f.write_str(kind.label())?,
+        }
+        if let Some(code) = &i.details.code {
+            write!(f, " {code}")?;
+        }
+        if let Some(message) = &i.details.message {
+            write!(f, ": {}", one_line(message))?;
+        } else if let Some(source) = &i.source {
+            write!(f, ": {}", one_line(&source.to_string()))?;
+        }
+        let mut extras: Vec<String> = Vec::new();
+        if let Some(id) = &i.details.request_id {
+            extras.push(format!("request id {id}"));
+        }
+        if i.kind != ErrorKind::InvalidInput {
+            extras.push(if i.retryable { "retryable".into() } else { "not retryable".into() });
+        }
+        if i.attempts > 1 {
+            extras.push(format!("gave up after {} attempts", i.attempts));
+        }
+        if let Some(note) = &i.note {
+            extras.push(note.to_string());
+        }
+        if !extras.is_empty() {
+            write!(f, " ({})", extras.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(512));
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.len() > 500 {
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Error")
+            .field("kind", &i.kind)
+            .field("service", &i.service)
+            .field("operation", &i.operation)
+            .field("status", &i.status)
+            .field("code", &i.details.code)
+            .field("message", &i.details.message)
+            .field("request_id", &i.details.request_id)
+            .field("retryable", &i.retryable)
+            .field("attempts", &i.attempts)
+            .field("note", &i.note)
+            .field("source", &i.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_ref()
+            .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// What went wrong below HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The connection could not be established: the request was certainly not processed.
+    Connect,
+    /// No answer in time.
+    Timeout,
+    /// The request was (possibly) sent but failed (reset, broken pipe, protocol error).
+    Request,
+    /// The response body failed mid-stream.
+    Body,
+    /// The request body could not be read (e.g. the file being uploaded vanished).
+    RequestBody,
+    /// Anything else.
+    Other,
+}
+
+/// An error from the [`HttpSend`](crate::HttpSend) layer. Its `Display` never contains the URL
+/// (presigned URLs and SAS tokens carry signatures in the query).
+#[derive(Debug, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    message: String,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl TransportError {
+    /// A new transport error.
+    pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), source: None }
+    }
+
+    /// Keeps the underlying error (it must not contain secrets or signed URLs).
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_one_actionable_line() {
+        let e = Error::new(ErrorKind::Service, "S3", "GetObject")
+            .with_status(StatusCode::NOT_FOUND)
+            .with_details(ServiceErrorDetails {
+                code: Some("NoSuchKey".into()),
+                message: Some("The specified key\n does not exist.".into()),
+                request_id: Some("4442587FB7D0A2F9".into()),
+            });
+        assert_eq!(
+            e.to_string(),
+            "S3.GetObject failed: HTTP 404 NoSuchKey: The specified key does not exist. \
+             (request id 4442587FB7D0A2F9; not retryable)"
+        );
+        let t = Error::new(ErrorKind::Transport, "EC2", "DescribeInstances")
+            .with_source(TransportError::new(TransportErrorKind::Connect, "connection refused"))
+            .with_retryable(true)
+            .with_attempts(3);
+        assert_eq!(
+            t.to_string(),
+            "EC2.DescribeInstances failed: transport error: Connect: connection refused \
+             (retryable; gave up after 3 attempts)"
+        );
+        assert!(!t.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn throttling_is_recognised_by_status_and_code() {
+        let e = Error::new(ErrorKind::Service, "S3", "PutObject").with_code("SlowDown");
+        assert!(e.is_throttling());
+        let e = Error::new(ErrorKind::Service, "GCS", "insert").with_status(StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.is_throttling());
+        let e = Error::new(ErrorKind::Service, "S3", "PutObject").with_code("AccessDenied");
+        assert!(!e.is_throttling());
+    }
+}

@@ -1,0 +1,61 @@
+//! # cloudkit-core
+//!
+//! The HTTP request pipeline every cloudkit provider shares (DESIGN §3):
+//!
+//! build request → [`Sign`] (SigV4, SharedKey, bearer token, run on every attempt) → [`HttpSend`]
+//! (reqwest by default, replaceable and mockable) → classify (success / retryable / throttled /
+//! fatal) → retry with full-jitter backoff, `Retry-After` and a [`RetryQuota`] → a response or a
+//! typed [`Error`].
+//!
+//! Retries, timeouts and logging are written once here; provider crates supply the signer and an
+//! error-body parser ([`ParseError`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cloudkit_core::Error> {
+//! use std::time::Duration;
+//! use cloudkit_core::{HttpRequest, Operation, Pipeline, RetryConfig, TimeoutConfig};
+//!
+//! let pipeline = Pipeline::builder("S3")
+//!     .retry(RetryConfig::standard().with_max_attempts(5))
+//!     .timeouts(TimeoutConfig { attempt: Some(Duration::from_secs(30)), operation: None })
+//!     .build()?;
+//! let request = HttpRequest::new(http::Method::GET, "http://127.0.0.1:9000/bucket?list-type=2".parse().unwrap());
+//! let response = pipeline.send_buffered(&Operation::new("ListObjectsV2"), request).await?;
+//! assert!(response.status.is_success());
+//! # Ok(()) }
+//! ```
+
+mod body;
+pub mod classify;
+mod error;
+mod send;
+mod pipeline;
+mod request;
+mod retry;
+mod secret;
+mod sign;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
+pub use crate::body::{Body, ByteStream, FileRegion};
+pub use crate::error::{BoxError, Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
+#[cfg(feature = "mock")]
+pub use crate::send::MockHttpSend;
+pub use crate::send::{HttpClientConfig, HttpSend, ReqwestSend, install_default_crypto_provider};
+pub use crate::pipeline::{
+    BodyErrorCheck, BufferedResponse, Operation, ParseError, Pipeline, PipelineBuilder, PlainErrorParser,
+    TimeoutConfig, request_id_from_headers,
+};
+pub use crate::request::{HttpRequest, HttpResponse, InvalidHeader, redact_url};
+pub use crate::retry::{DEFAULT_QUOTA, RETRY_COST, RetryConfig, RetryQuota, TIMEOUT_RETRY_COST, retry_after};
+pub use crate::secret::SecretString;
+#[cfg(feature = "mock")]
+pub use crate::sign::MockSign;
+pub use crate::sign::{NoSign, Sign, SignError};
+
+/// Re-exports of the `http` types used in the public API.
+pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+/// Re-export of `bytes::Bytes`.
+pub use bytes::Bytes;
+/// Re-export of `url::Url`.
+pub use url::Url;

@@ -1,0 +1,736 @@
+//! The request pipeline every provider shares: sign → send → classify → retry with backoff →
+//! return the response or a typed [`Error`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::body::ByteStream;
+use crate::classify::{classify_response, classify_transport};
+use crate::error::{Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
+use crate::send::{HttpClientConfig, HttpSend, ReqwestSend};
+use crate::request::{HttpRequest, HttpResponse};
+use crate::retry::{RetryConfig, RetryQuota, retry_after};
+use crate::sign::{NoSign, Sign, SignError};
+
+/// Largest error body read to find the provider's code and message.
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// Extracts the provider's error code, message and request id from an error response.
+pub trait ParseError: Send + Sync + fmt::Debug {
+    /// Parses an error response (`body` is at most 1 MiB of it).
+    fn parse(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails;
+}
+
+/// A parser that knows only the common request-id headers and uses the body text as message.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlainErrorParser;
+
+impl ParseError for PlainErrorParser {
+    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
+        let text = String::from_utf8_lossy(body).trim().to_owned();
+        ServiceErrorDetails {
+            code: None,
+            message: (!text.is_empty()).then_some(text),
+            request_id: request_id_from_headers(headers),
+        }
+    }
+}
+
+/// The request id from the usual headers (`x-amz-request-id`, `x-amzn-requestid`,
+/// `x-ms-request-id`, `x-guploader-uploadid`).
+pub fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
+    ["x-amz-request-id", "x-amzn-requestid", "x-ms-request-id", "x-guploader-uploadid"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(str::to_owned))
+}
+
+/// Time limits of one operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeoutConfig {
+    /// Limit for one attempt: sending the request and receiving the response headers (and the
+    /// whole body for buffered operations). Default 60 s.
+    pub attempt: Option<Duration>,
+    /// Limit for the whole operation, all attempts and backoff delays included. Default 5 min.
+    pub operation: Option<Duration>,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        Self { attempt: Some(Duration::from_secs(60)), operation: Some(Duration::from_secs(300)) }
+    }
+}
+
+impl TimeoutConfig {
+    /// No limits (the connect and read-idle timeouts of the HTTP client still apply).
+    pub fn none() -> Self {
+        Self { attempt: None, operation: None }
+    }
+}
+
+/// A check run on the body of a successful response, for services that report some failures
+/// with a 200 status (S3 CompleteMultipartUpload, CopyObject).
+pub type BodyErrorCheck = fn(&[u8]) -> Option<ServiceErrorDetails>;
+
+/// How the pipeline should treat one operation.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    name: Cow<'static, str>,
+    idempotent: bool,
+    body_error: Option<BodyErrorCheck>,
+}
+
+impl Operation {
+    /// An operation named `name` (e.g. `GetObject`). Idempotent by default.
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Self { name: name.into(), idempotent: true, body_error: None }
+    }
+
+    /// Whether resending after a timeout or a reset connection is safe (default: true).
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Checks successful bodies for embedded errors (only for buffered sends).
+    pub fn body_error_check(mut self, check: BodyErrorCheck) -> Self {
+        self.body_error = Some(check);
+        self
+    }
+
+    /// The operation's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A response whose body was read completely.
+#[derive(Clone, Debug)]
+pub struct BufferedResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The whole body.
+    pub body: Bytes,
+}
+
+impl BufferedResponse {
+    /// A header value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends requests for one service with signing, retries and timeouts.
+///
+/// Cheap to clone; clones share the connection pool and the retry quota.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cloudkit_core::Error> {
+/// use cloudkit_core::{HttpRequest, Operation, Pipeline};
+/// let pipeline = Pipeline::builder("Example").build()?;
+/// let request = HttpRequest::new(http::Method::GET, "http://127.0.0.1:9000/".parse().unwrap());
+/// let response = pipeline.send_buffered(&Operation::new("Ping"), request).await?;
+/// println!("{} bytes", response.body.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    service: Cow<'static, str>,
+    http: Arc<dyn HttpSend>,
+    signer: Arc<dyn Sign>,
+    errors: Arc<dyn ParseError>,
+    retry: RetryConfig,
+    quota: Arc<RetryQuota>,
+    timeouts: TimeoutConfig,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("service", &self.inner.service)
+            .field("signer", &self.inner.signer)
+            .field("retry", &self.inner.retry)
+            .field("timeouts", &self.inner.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Pipeline`].
+#[derive(Debug)]
+pub struct PipelineBuilder {
+    service: Cow<'static, str>,
+    http: Option<Arc<dyn HttpSend>>,
+    signer: Arc<dyn Sign>,
+    errors: Arc<dyn ParseError>,
+    retry: RetryConfig,
+    quota: Option<Arc<RetryQuota>>,
+    timeouts: TimeoutConfig,
+}
+
+impl PipelineBuilder {
+    /// The HTTP seam (default: a new [`ReqwestSend`] with default settings; share one per session).
+    pub fn http(mut self, http: Arc<dyn HttpSend>) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// The signing step (default: [`NoSign`]).
+    pub fn signer(mut self, signer: Arc<dyn Sign>) -> Self {
+        self.signer = signer;
+        self
+    }
+
+    /// The provider's error-body parser (default: [`PlainErrorParser`]).
+    pub fn error_parser(mut self, errors: Arc<dyn ParseError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// Retry settings.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// A retry quota shared with other pipelines (default: a new full one).
+    pub fn quota(mut self, quota: Arc<RetryQuota>) -> Self {
+        self.quota = Some(quota);
+        self
+    }
+
+    /// Time limits.
+    pub fn timeouts(mut self, timeouts: TimeoutConfig) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Builds the pipeline.
+    pub fn build(self) -> Result<Pipeline, Error> {
+        let http = match self.http {
+            Some(http) => http,
+            None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(|e| {
+                Error::new(ErrorKind::Transport, self.service.clone(), "build").with_source(e)
+            })?,
+        };
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                service: self.service,
+                http,
+                signer: self.signer,
+                errors: self.errors,
+                retry: self.retry,
+                quota: self.quota.unwrap_or_default(),
+                timeouts: self.timeouts,
+            }),
+        })
+    }
+}
+
+enum Failure {
+    Transport(TransportError),
+    Timeout(Duration),
+    Status { status: StatusCode, headers: HeaderMap, details: ServiceErrorDetails },
+}
+
+impl Pipeline {
+    /// A builder for the service named `service` (used in errors and logs: `S3`, `EC2`, …).
+    pub fn builder(service: impl Into<Cow<'static, str>>) -> PipelineBuilder {
+        PipelineBuilder {
+            service: service.into(),
+            http: None,
+            signer: Arc::new(NoSign),
+            errors: Arc::new(PlainErrorParser),
+            retry: RetryConfig::standard(),
+            quota: None,
+            timeouts: TimeoutConfig::default(),
+        }
+    }
+
+    /// The service name.
+    pub fn service(&self) -> &str {
+        &self.inner.service
+    }
+
+    /// The HTTP seam, to share with other clients of the same session.
+    pub fn http(&self) -> &Arc<dyn HttpSend> {
+        &self.inner.http
+    }
+
+    /// The retry settings.
+    pub fn retry_config(&self) -> &RetryConfig {
+        &self.inner.retry
+    }
+
+    /// The retry quota.
+    pub fn quota(&self) -> &Arc<RetryQuota> {
+        &self.inner.quota
+    }
+
+    /// A pipeline identical to this one but for its signing step (e.g. presigned or anonymous calls).
+    pub fn with_signer(&self, signer: Arc<dyn Sign>) -> Pipeline {
+        let i = &self.inner;
+        Pipeline {
+            inner: Arc::new(Inner {
+                service: i.service.clone(),
+                http: i.http.clone(),
+                signer,
+                errors: i.errors.clone(),
+                retry: i.retry.clone(),
+                quota: i.quota.clone(),
+                timeouts: i.timeouts.clone(),
+            }),
+        }
+    }
+
+    /// Sends `request` and reads the whole response body (retries cover body read failures).
+    /// Error statuses become an [`Error`] of kind [`ErrorKind::Service`].
+    pub async fn send_buffered(&self, op: &Operation, request: HttpRequest) -> Result<BufferedResponse, Error> {
+        let response = self.execute(op, request, true).await?;
+        let body = response.body.collect().await.map_err(|e| self.transport_error(op, e, 1, false))?;
+        Ok(BufferedResponse { status: response.status, headers: response.headers, body })
+    }
+
+    /// Sends `request` and returns as soon as the response headers arrive; the body streams
+    /// (with the client's read-idle timeout). Use for downloads.
+    pub async fn send_streaming(&self, op: &Operation, request: HttpRequest) -> Result<HttpResponse, Error> {
+        self.execute(op, request, false).await
+    }
+
+    async fn execute(&self, op: &Operation, request: HttpRequest, buffer: bool) -> Result<HttpResponse, Error> {
+        let span = tracing::debug_span!(
+            "cloudkit.request",
+            service = %self.inner.service,
+            operation = %op.name,
+            method = %request.method,
+            url = %request.redacted_url(),
+        );
+        self.execute_inner(op, request, buffer).instrument(span).await
+    }
+
+    async fn execute_inner(&self, op: &Operation, request: HttpRequest, buffer: bool) -> Result<HttpResponse, Error> {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let deadline = inner.timeouts.operation.map(|d| started + d);
+        let max_attempts = inner.retry.max_attempts();
+        let mut spent_quota = 0u32;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let mut req = request.clone();
+            inner.signer.sign(&mut req).await.map_err(|e| self.sign_error(op, e, attempt))?;
+
+            let attempt_limit = match (inner.timeouts.attempt, deadline) {
+                (Some(a), Some(d)) => Some(a.min(d.saturating_duration_since(Instant::now()))),
+                (Some(a), None) => Some(a),
+                (None, Some(d)) => Some(d.saturating_duration_since(Instant::now())),
+                (None, None) => None,
+            };
+            let outcome = self.attempt_once(op, req, buffer);
+            let outcome = match attempt_limit {
+                Some(limit) => match tokio::time::timeout(limit, outcome).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Failure::Timeout(limit)),
+                },
+                None => outcome.await,
+            };
+
+            let failure = match outcome {
+                Ok(response) => {
+                    if inner.retry.uses_quota() {
+                        inner.quota.release(spent_quota);
+                    }
+                    tracing::debug!(attempt, status = response.status.as_u16(), "request succeeded");
+                    return Ok(response);
+                }
+                Err(f) => f,
+            };
+
+            let (class, server_delay) = match &failure {
+                Failure::Transport(e) => (classify_transport(e.kind(), op.idempotent), None),
+                Failure::Timeout(_) => (classify_transport(TransportErrorKind::Timeout, op.idempotent), None),
+                Failure::Status { status, headers, details } => (
+                    classify_response(*status, details.code.as_deref()),
+                    retry_after(headers, SystemTime::now()),
+                ),
+            };
+
+            let give_up = |note: Option<&'static str>| {
+                let mut err = self.failure_error(op, failure, class.is_retryable(), attempt);
+                if let Some(note) = note {
+                    err = err.with_note(note);
+                }
+                err
+            };
+
+            if !class.is_retryable() {
+                tracing::debug!(attempt, ?class, "not retrying: the failure is not retryable");
+                return Err(give_up(None));
+            }
+            if attempt >= max_attempts {
+                tracing::debug!(attempt, ?class, "not retrying: attempts exhausted");
+                return Err(give_up(None));
+            }
+            if inner.retry.uses_quota() {
+                match inner.quota.acquire(class) {
+                    Some(cost) => spent_quota += cost,
+                    None => {
+                        tracing::warn!(attempt, "not retrying: the retry quota is exhausted");
+                        return Err(give_up(Some("retry quota exhausted: the service keeps failing")));
+                    }
+                }
+            }
+            let backoff = inner.retry.backoff(attempt);
+            let delay = match server_delay {
+                Some(d) => d.min(inner.retry.max_backoff()),
+                None => backoff,
+            };
+            if let Some(deadline) = deadline
+                && Instant::now() + delay >= deadline
+            {
+                tracing::debug!(attempt, "not retrying: the operation timeout would pass first");
+                return Err(give_up(Some("operation timeout reached")));
+            }
+            tracing::info!(
+                attempt,
+                ?class,
+                delay_ms = delay.as_millis() as u64,
+                server_requested = server_delay.is_some(),
+                "retrying after a retryable failure"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt_once(&self, op: &Operation, req: HttpRequest, buffer: bool) -> Result<HttpResponse, Failure> {
+        let response = self.inner.http.send(req).await.map_err(Failure::Transport)?;
+        let HttpResponse { status, headers, body } = response;
+        if status.is_success() {
+            if !buffer {
+                return Ok(HttpResponse { status, headers, body });
+            }
+            let bytes = body.collect().await.map_err(Failure::Transport)?;
+            if let Some(check) = op.body_error
+                && let Some(mut details) = check(&bytes)
+            {
+                if details.request_id.is_none() {
+                    details.request_id = request_id_from_headers(&headers);
+                }
+                return Err(Failure::Status { status, headers, details });
+            }
+            return Ok(HttpResponse { status, headers, body: ByteStream::from_bytes(bytes) });
+        }
+        // Error bodies are small; a failure to read one still leaves the status to act on.
+        let bytes = body.collect_limited(MAX_ERROR_BODY).await.unwrap_or_default();
+        let mut details = self.inner.errors.parse(status, &headers, &bytes);
+        if details.request_id.is_none() {
+            details.request_id = request_id_from_headers(&headers);
+        }
+        Err(Failure::Status { status, headers, details })
+    }
+
+    fn failure_error(&self, op: &Operation, failure: Failure, retryable: bool, attempts: u32) -> Error {
+        match failure {
+            Failure::Transport(e) => self.transport_error(op, e, attempts, retryable),
+            Failure::Timeout(limit) => Error::new(ErrorKind::Timeout, self.inner.service.clone(), op.name.clone())
+                .with_message(format!("no response within {limit:?}"))
+                .with_retryable(retryable)
+                .with_attempts(attempts),
+            Failure::Status { status, details, .. } => {
+                Error::new(ErrorKind::Service, self.inner.service.clone(), op.name.clone())
+                    .with_status(status)
+                    .with_details(details)
+                    .with_retryable(retryable)
+                    .with_attempts(attempts)
+            }
+        }
+    }
+
+    fn transport_error(&self, op: &Operation, e: TransportError, attempts: u32, retryable: bool) -> Error {
+        let kind = if e.kind() == TransportErrorKind::Timeout { ErrorKind::Timeout } else { ErrorKind::Transport };
+        Error::new(kind, self.inner.service.clone(), op.name.clone())
+            .with_source(e)
+            .with_retryable(retryable)
+            .with_attempts(attempts)
+    }
+
+    fn sign_error(&self, op: &Operation, e: SignError, attempts: u32) -> Error {
+        let kind = match e {
+            SignError::Credentials(_) => ErrorKind::Credentials,
+            _ => ErrorKind::Signing,
+        };
+        Error::new(kind, self.inner.service.clone(), op.name.clone())
+            .with_source(e)
+            .with_attempts(attempts.saturating_sub(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use async_trait::async_trait;
+    use http::Method;
+
+    use super::*;
+    use crate::testing::{Canned, ReplayHttp};
+
+    fn request() -> HttpRequest {
+        HttpRequest::new(Method::GET, "http://127.0.0.1:1/bucket/key".parse().unwrap())
+    }
+
+    fn pipeline(http: Arc<ReplayHttp>, retry: RetryConfig) -> Pipeline {
+        Pipeline::builder("Test").http(http).retry(retry).build().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retryable_503_is_retried_then_succeeds() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(503, "busy"));
+        http.push(Canned::status(200, "ok"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let r = p.send_buffered(&Operation::new("Get"), request()).await.unwrap();
+        assert_eq!(&r.body[..], b"ok");
+        assert_eq!(http.requests().len(), 2);
+        assert_eq!(p.quota().available(), 500, "a successful retry returns its tokens");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn client_error_400_is_not_retried() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(400, "bad"));
+        http.push(Canned::status(200, "never sent"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Service);
+        assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
+        assert!(!e.is_retryable());
+        assert_eq!(e.attempts(), 1);
+        assert_eq!(http.requests().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_are_bounded_and_reported() {
+        let http = Arc::new(ReplayHttp::new());
+        for _ in 0..5 {
+            http.push(Canned::status(500, "oops"));
+        }
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert_eq!(http.requests().len(), 3);
+        assert_eq!(e.attempts(), 3);
+        assert!(e.is_retryable());
+        assert!(e.to_string().contains("gave up after 3 attempts"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_obeyed() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(503, "slow down").with_header("retry-after", "7"));
+        http.push(Canned::status(200, "ok"));
+        let p = pipeline(http.clone(), RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)));
+        let start = Instant::now();
+        p.send_buffered(&Operation::new("Get"), request()).await.unwrap();
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(7) && waited < Duration::from_secs(8), "{waited:?}");
+        let times = http.request_times();
+        assert!(times[1] - times[0] >= Duration::from_secs(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_capped_by_max_backoff() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(429, "").with_header("retry-after", "3600"));
+        http.push(Canned::status(200, "ok"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let start = Instant::now();
+        p.send_buffered(&Operation::new("Get"), request()).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_delays_stay_within_bounds() {
+        let http = Arc::new(ReplayHttp::new());
+        for _ in 0..4 {
+            http.push(Canned::status(503, ""));
+        }
+        http.push(Canned::status(200, "ok"));
+        let retry = RetryConfig::standard().with_max_attempts(5);
+        let p = pipeline(http.clone(), retry.clone());
+        p.send_buffered(&Operation::new("Get"), request()).await.unwrap();
+        let t = http.request_times();
+        for n in 1..t.len() {
+            let gap = t[n] - t[n - 1];
+            assert!(gap <= retry.backoff_ceiling(n as u32), "retry {n}: {gap:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quota_stops_retries_after_sustained_failures() {
+        let http = Arc::new(ReplayHttp::new());
+        for _ in 0..100 {
+            http.push(Canned::status(503, ""));
+        }
+        let quota = Arc::new(RetryQuota::new(12)); // two retries' worth
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .retry(RetryConfig::standard().with_max_attempts(10))
+            .quota(quota.clone())
+            .build()
+            .unwrap();
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert_eq!(http.requests().len(), 3, "first attempt + 2 retries paid by the quota");
+        assert!(e.to_string().contains("retry quota exhausted"), "{e}");
+        // the next failing call is not retried at all
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert_eq!(e.attempts(), 1);
+        assert_eq!(http.requests().len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_code_in_body_is_retried() {
+        #[derive(Debug)]
+        struct CodeParser;
+        impl ParseError for CodeParser {
+            fn parse(&self, _: StatusCode, _: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
+                ServiceErrorDetails { code: Some(String::from_utf8_lossy(body).into_owned()), ..Default::default() }
+            }
+        }
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(400, "RequestLimitExceeded"));
+        http.push(Canned::status(200, "ok"));
+        let p = Pipeline::builder("EC2").http(http.clone()).error_parser(Arc::new(CodeParser)).build().unwrap();
+        p.send_buffered(&Operation::new("DescribeInstances"), request()).await.unwrap();
+        assert_eq!(http.requests().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn error_200_body_is_detected_and_retried() {
+        fn check(body: &[u8]) -> Option<ServiceErrorDetails> {
+            body.starts_with(b"<Error>").then(|| ServiceErrorDetails {
+                code: Some("InternalError".into()),
+                ..Default::default()
+            })
+        }
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "<Error>"));
+        http.push(Canned::status(200, "<Done/>"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let op = Operation::new("CompleteMultipartUpload").body_error_check(check);
+        let r = p.send_buffered(&op, request()).await.unwrap();
+        assert_eq!(&r.body[..], b"<Done/>");
+        assert_eq!(http.requests().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn connect_errors_are_retried_even_for_non_idempotent_requests() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::error(TransportErrorKind::Connect));
+        http.push(Canned::status(200, "ok"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        p.send_buffered(&Operation::new("Post").idempotent(false), request()).await.unwrap();
+        assert_eq!(http.requests().len(), 2);
+
+        http.push(Canned::error(TransportErrorKind::Request));
+        let e = p.send_buffered(&Operation::new("Post").idempotent(false), request()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Transport);
+        assert_eq!(e.attempts(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempt_timeout_applies_and_idempotent_requests_retry() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::hang());
+        http.push(Canned::status(200, "ok"));
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .timeouts(TimeoutConfig { attempt: Some(Duration::from_secs(2)), operation: None })
+            .build()
+            .unwrap();
+        let start = Instant::now();
+        p.send_buffered(&Operation::new("Get"), request()).await.unwrap();
+        assert!(start.elapsed() >= Duration::from_secs(2));
+
+        http.push(Canned::hang());
+        let e = p.send_buffered(&Operation::new("Put").idempotent(false), request()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert!(!e.is_retryable());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn operation_timeout_bounds_all_attempts() {
+        let http = Arc::new(ReplayHttp::new());
+        for _ in 0..10 {
+            http.push(Canned::hang());
+        }
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .retry(RetryConfig::standard().with_max_attempts(10))
+            .timeouts(TimeoutConfig { attempt: Some(Duration::from_secs(4)), operation: Some(Duration::from_secs(10)) })
+            .build()
+            .unwrap();
+        let start = Instant::now();
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert!(start.elapsed() <= Duration::from_secs(10), "{:?}", start.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn signer_runs_on_every_attempt() {
+        #[derive(Debug, Default)]
+        struct Counting(AtomicU32);
+        #[async_trait]
+        impl Sign for Counting {
+            async fn sign(&self, request: &mut HttpRequest) -> Result<(), SignError> {
+                let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+                request.insert_header("x-attempt", &n.to_string()).map_err(|e| SignError::Signing(e.into()))
+            }
+        }
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(500, ""));
+        http.push(Canned::status(200, "ok"));
+        let signer = Arc::new(Counting::default());
+        let p = Pipeline::builder("Test").http(http.clone()).signer(signer.clone()).build().unwrap();
+        p.send_buffered(&Operation::new("Get"), request()).await.unwrap();
+        let reqs = http.requests();
+        assert_eq!(reqs[0].headers["x-attempt"], "1");
+        assert_eq!(reqs[1].headers["x-attempt"], "2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn signing_failures_are_typed_and_not_sent() {
+        #[derive(Debug)]
+        struct NoCreds;
+        #[async_trait]
+        impl Sign for NoCreds {
+            async fn sign(&self, _: &mut HttpRequest) -> Result<(), SignError> {
+                Err(SignError::Credentials("no credentials found".into()))
+            }
+        }
+        let http = Arc::new(ReplayHttp::new());
+        let p = Pipeline::builder("Test").http(http.clone()).signer(Arc::new(NoCreds)).build().unwrap();
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Credentials);
+        assert!(http.requests().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn streaming_send_returns_the_body_unread() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "streamed body"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let r = p.send_streaming(&Operation::new("GetObject"), request()).await.unwrap();
+        assert_eq!(&r.body.collect().await.unwrap()[..], b"streamed body");
+    }
+}
