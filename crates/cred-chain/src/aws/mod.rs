@@ -1,0 +1,5 @@
+//! AWS credentials, region and configuration.
+
+mod os;
+
+pub use os::{Env, Fs};

@@ -1,0 +1,138 @@
+//! The [`Page`] trait providers implement for their list outputs.
+
+use std::ops::Range;
+
+/// One page of a paginated listing, as returned by a service.
+///
+/// Providers implement this for their output types (S3 `ListObjectsV2Output`, EC2
+/// `DescribeInstancesOutput`, …). The paginator needs four things from a page: the token of the
+/// next page, how many items it holds, a way to drop items it must not yield (when `max_items`
+/// cuts a page, or when a [`ResumeToken`](crate::ResumeToken) says the first items of a page were
+/// already returned), and the items themselves.
+///
+/// # Example
+///
+/// ```
+/// use std::ops::Range;
+/// use cloudkit_paginate::Page;
+///
+/// struct ListKeysOutput {
+///     keys: Vec<String>,
+///     next_continuation_token: Option<String>,
+/// }
+///
+/// impl Page for ListKeysOutput {
+///     type Item = String;
+///
+///     fn next_token(&self) -> Option<&str> {
+///         self.next_continuation_token.as_deref()
+///     }
+///
+///     fn item_count(&self) -> usize {
+///         self.keys.len()
+///     }
+///
+///     fn retain_items(&mut self, range: Range<usize>) {
+///         self.keys.truncate(range.end);
+///         self.keys.drain(..range.start);
+///     }
+///
+///     fn into_items(self) -> Vec<String> {
+///         self.keys
+///     }
+/// }
+/// ```
+pub trait Page {
+    /// The type of one item of the listing (an object summary, an instance, …).
+    type Item;
+
+    /// The token to send to get the next page.
+    ///
+    /// `None` or an empty string means this is the last page.
+    fn next_token(&self) -> Option<&str>;
+
+    /// The number of items in this page, i.e. the length of [`Page::into_items`].
+    fn item_count(&self) -> usize;
+
+    /// Keeps only the items at positions `range` (in the order of [`Page::into_items`]) and drops
+    /// the others.
+    ///
+    /// The paginator calls this only when it must not yield the whole page, and always with
+    /// `range.start <= range.end <= self.item_count()`. Pages whose items come from several lists
+    /// (S3's `Contents` and `CommonPrefixes`) must apply the range to the concatenation, in the
+    /// same order as `into_items`.
+    fn retain_items(&mut self, range: Range<usize>);
+
+    /// Consumes the page and returns its items.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+/// A ready-made [`Page`]: a list of items and the token of the next page.
+///
+/// Useful for providers whose pages carry nothing else worth keeping, and for tests.
+///
+/// # Example
+///
+/// ```
+/// use cloudkit_paginate::{Page, VecPage};
+///
+/// let page = VecPage::new(vec!["a", "b"], Some("next".to_owned()));
+/// assert_eq!(page.next_token(), Some("next"));
+/// assert_eq!(page.into_items(), vec!["a", "b"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VecPage<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The token of the next page; `None` or empty on the last page.
+    pub next_token: Option<String>,
+}
+
+impl<T> VecPage<T> {
+    /// Creates a page from its items and the token of the next page.
+    pub fn new(items: Vec<T>, next_token: Option<String>) -> Self {
+        Self { items, next_token }
+    }
+}
+
+impl<T> Page for VecPage<T> {
+    type Item = T;
+
+    fn next_token(&self) -> Option<&str> {
+        self.next_token.as_deref()
+    }
+
+    fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    fn retain_items(&mut self, range: Range<usize>) {
+        self.items.truncate(range.end);
+        let start = range.start.min(self.items.len());
+        self.items.drain(..start);
+    }
+
+    fn into_items(self) -> Vec<T> {
+        self.items
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vec_page_retain_items_keeps_the_range() {
+        let mut page = VecPage::new((0..10).collect::<Vec<_>>(), None);
+        page.retain_items(3..7);
+        assert_eq!(page.item_count(), 4);
+        assert_eq!(page.into_items(), vec![3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn vec_page_retain_items_tolerates_out_of_range() {
+        let mut page = VecPage::new(vec![1, 2], None);
+        page.retain_items(5..9);
+        assert!(page.into_items().is_empty());
+    }
+}

@@ -1,0 +1,90 @@
+//! [`Paginator`]: a fetch function plus a [`PaginationConfig`].
+
+use std::fmt;
+use std::future::Future;
+
+use futures::future::BoxFuture;
+
+use crate::stream::{ItemStream, PageStream};
+use crate::{Page, PageRequest, PaginationConfig};
+
+/// The boxed fetch function a [`Paginator`] drives.
+pub(crate) type BoxFetch<'a, P, E> = Box<dyn FnMut(PageRequest) -> BoxFuture<'a, Result<P, E>> + Send + 'a>;
+
+/// Turns a "fetch one page" function into a stream of pages or items.
+///
+/// The fetch function gets a [`PageRequest`] (the token and the page size) and returns a future
+/// of the page. It is called lazily, once per page, with at most one call in flight.
+///
+/// # Example
+///
+/// ```
+/// use cloudkit_paginate::{PageRequest, PaginationConfig, Paginator, VecPage};
+/// use futures::TryStreamExt;
+///
+/// # futures::executor::block_on(async {
+/// // Two pages: ["a", "b"] then ["c"].
+/// let fetch = |req: PageRequest| async move {
+///     Ok::<_, std::io::Error>(match req.token.as_deref() {
+///         None => VecPage::new(vec!["a", "b"], Some("p2".to_owned())),
+///         Some(_) => VecPage::new(vec!["c"], None),
+///     })
+/// };
+/// let pages: Vec<VecPage<&str>> = Paginator::new(PaginationConfig::default(), fetch)
+///     .pages()
+///     .try_collect()
+///     .await?;
+/// assert_eq!(pages.len(), 2);
+///
+/// let items: Vec<&str> = Paginator::new(PaginationConfig::default(), fetch).items().try_collect().await?;
+/// assert_eq!(items, ["a", "b", "c"]);
+/// # Ok::<(), cloudkit_paginate::PaginationError<std::io::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct Paginator<'a, P, E> {
+    config: PaginationConfig,
+    fetch: BoxFetch<'a, P, E>,
+}
+
+impl<'a, P, E> Paginator<'a, P, E>
+where
+    P: Page + 'a,
+    E: 'a,
+{
+    /// Creates a paginator from a configuration and a fetch function.
+    ///
+    /// Nothing is requested until the stream returned by [`Paginator::pages`] or
+    /// [`Paginator::items`] is polled.
+    pub fn new<F, Fut>(config: PaginationConfig, mut fetch: F) -> Self
+    where
+        F: FnMut(PageRequest) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<P, E>> + Send + 'a,
+    {
+        Self { config, fetch: Box::new(move |request| Box::pin(fetch(request))) }
+    }
+
+    /// The configuration this paginator was built with.
+    pub fn config(&self) -> &PaginationConfig {
+        &self.config
+    }
+
+    /// A stream of pages.
+    ///
+    /// Every page the service returns is yielded, including empty ones. When `max_items` or a
+    /// mid-page starting token means only some of a page's items belong to this listing, the page
+    /// is trimmed with [`Page::retain_items`] before it is yielded.
+    pub fn pages(self) -> PageStream<'a, P, E> {
+        PageStream::new(self.config, self.fetch)
+    }
+
+    /// A stream of the items of all pages, in order.
+    pub fn items(self) -> ItemStream<'a, P, E> {
+        ItemStream::new(self.pages())
+    }
+}
+
+impl<P, E> fmt::Debug for Paginator<'_, P, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Paginator").field("config", &self.config).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,211 @@
+//! AWS credential values and the trait every credential source implements.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use cloudkit_core::{BoxError, SecretString};
+
+/// AWS credentials: an access key id, a secret access key, an optional session token and an
+/// optional expiry. `Debug` never shows the secret or the token.
+///
+/// ```
+/// use cloudkit_signer::aws::Credentials;
+/// let c = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", Some("SESSIONVALUE".into()), None, "example");
+/// let shown = format!("{c:?}");
+/// assert!(shown.contains("AKIDEXAMPLE") && !shown.contains("wJalr") && !shown.contains("SESSIONVALUE"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    access_key_id: String,
+    secret_access_key: SecretString,
+    session_token: Option<SecretString>,
+    expiry: Option<SystemTime>,
+    provider_name: &'static str,
+}
+
+impl Credentials {
+    /// Credentials from their parts. `provider_name` says where they came from (for logs).
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<SecretString>,
+        session_token: Option<SecretString>,
+        expiry: Option<SystemTime>,
+        provider_name: &'static str,
+    ) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token,
+            expiry,
+            provider_name,
+        }
+    }
+
+    /// Long-lived credentials given in code.
+    pub fn from_keys(access_key_id: impl Into<String>, secret_access_key: impl Into<SecretString>) -> Self {
+        Self::new(access_key_id, secret_access_key, None, None, "static")
+    }
+
+    /// The access key id (not secret).
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    /// The secret access key.
+    pub fn secret_access_key(&self) -> &SecretString {
+        &self.secret_access_key
+    }
+
+    /// The session token of temporary credentials.
+    pub fn session_token(&self) -> Option<&SecretString> {
+        self.session_token.as_ref()
+    }
+
+    /// When the credentials stop working (`None`: they do not expire).
+    pub fn expiry(&self) -> Option<SystemTime> {
+        self.expiry
+    }
+
+    /// Where the credentials came from (`environment`, `profile`, `imds`, …).
+    pub fn provider_name(&self) -> &'static str {
+        self.provider_name
+    }
+
+    /// A copy with another expiry (used by providers that extend stale IMDS credentials).
+    pub fn with_expiry(mut self, expiry: Option<SystemTime>) -> Self {
+        self.expiry = expiry;
+        self
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field("session_token", &self.session_token.as_ref().map(|_| "** redacted **"))
+            .field("expiry", &self.expiry)
+            .field("provider_name", &self.provider_name)
+            .finish()
+    }
+}
+
+impl fmt::Display for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AWS credentials {} from {}", self.access_key_id, self.provider_name)
+    }
+}
+
+/// Why credentials could not be provided.
+///
+/// The default chain moves on to the next provider only on [`CredentialsError::NotLoaded`];
+/// every other variant stops the chain (a broken profile is reported, not skipped).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsError {
+    /// This source has no credentials to offer (e.g. the environment variables are not set).
+    #[error("{provider}: no credentials ({reason})")]
+    NotLoaded {
+        /// The provider's name.
+        provider: &'static str,
+        /// Why nothing was found.
+        reason: String,
+    },
+    /// The source is configured, but wrongly (bad profile, loop in role chain, bad URI …).
+    #[error("{provider}: invalid configuration: {message}")]
+    InvalidConfiguration {
+        /// The provider's name.
+        provider: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The source failed to produce credentials (STS error, process exited non-zero, …).
+    #[error("{provider}: {message}")]
+    ProviderError {
+        /// The provider's name.
+        provider: &'static str,
+        /// What failed.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The source did not answer in time.
+    #[error("{provider}: timed out after {after:?}")]
+    TimedOut {
+        /// The provider's name.
+        provider: &'static str,
+        /// How long it was given.
+        after: std::time::Duration,
+    },
+}
+
+impl CredentialsError {
+    /// A "nothing here, try the next source" error.
+    pub fn not_loaded(provider: &'static str, reason: impl Into<String>) -> Self {
+        CredentialsError::NotLoaded { provider, reason: reason.into() }
+    }
+
+    /// A configuration error.
+    pub fn invalid_configuration(provider: &'static str, message: impl Into<String>) -> Self {
+        CredentialsError::InvalidConfiguration { provider, message: message.into() }
+    }
+
+    /// A provider failure with its cause.
+    pub fn provider_error(provider: &'static str, message: impl Into<String>, source: Option<BoxError>) -> Self {
+        CredentialsError::ProviderError { provider, message: message.into(), source }
+    }
+
+    /// Whether the chain should try the next provider.
+    pub fn is_not_loaded(&self) -> bool {
+        matches!(self, CredentialsError::NotLoaded { .. })
+    }
+}
+
+/// A source of AWS credentials (environment, profile, STS, IMDS, …).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ProvideCredentials: Send + Sync + fmt::Debug {
+    /// Loads (or returns cached) credentials.
+    async fn provide_credentials(&self) -> Result<Credentials, CredentialsError>;
+}
+
+/// A shared credentials provider.
+pub type SharedCredentialsProvider = Arc<dyn ProvideCredentials>;
+
+/// Fixed credentials are their own provider.
+#[async_trait]
+impl ProvideCredentials for Credentials {
+    async fn provide_credentials(&self) -> Result<Credentials, CredentialsError> {
+        Ok(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show() {
+        let c = Credentials::new("AKID", "supersecret", Some(SecretString::new("sessiontok")), None, "test");
+        for shown in [format!("{c:?}"), format!("{c}"), format!("{c:#?}")] {
+            assert!(!shown.contains("supersecret"), "{shown}");
+            assert!(!shown.contains("sessiontok"), "{shown}");
+            assert!(shown.contains("AKID"));
+        }
+    }
+
+    #[tokio::test]
+    async fn static_credentials_provide_themselves() {
+        let c = Credentials::from_keys("AKID", "secret");
+        assert_eq!(c.provide_credentials().await.unwrap(), c);
+    }
+
+    #[test]
+    fn not_loaded_is_the_only_fall_through() {
+        assert!(CredentialsError::not_loaded("env", "unset").is_not_loaded());
+        assert!(!CredentialsError::invalid_configuration("profile", "loop").is_not_loaded());
+    }
+}
