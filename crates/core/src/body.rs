@@ -301,8 +301,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn idle_timeout_turns_a_stall_into_an_error() {
         let stalled = ByteStream::new(
-            futures::stream::once(async { Ok(Bytes::from_static(b"a")) })
-                .chain(futures::stream::pending()),
+            futures::stream::once(async { Ok(Bytes::from_static(b"a")) }).chain(futures::stream::pending()),
         );
         let mut s = stalled.with_idle_timeout(std::time::Duration::from_secs(5));
         assert_eq!(&s.next().await.unwrap().unwrap()[..], b"a");

@@ -293,10 +293,7 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner
-            .source
-            .as_ref()
-            .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+        self.inner.source.as_ref().map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -353,13 +350,13 @@ mod tests {
 
     #[test]
     fn display_is_one_actionable_line() {
-        let e = Error::new(ErrorKind::Service, "S3", "GetObject")
-            .with_status(StatusCode::NOT_FOUND)
-            .with_details(ServiceErrorDetails {
+        let e = Error::new(ErrorKind::Service, "S3", "GetObject").with_status(StatusCode::NOT_FOUND).with_details(
+            ServiceErrorDetails {
                 code: Some("NoSuchKey".into()),
                 message: Some("The specified key\n does not exist.".into()),
                 request_id: Some("4442587FB7D0A2F9".into()),
-            });
+            },
+        );
         assert_eq!(
             e.to_string(),
             "S3.GetObject failed: HTTP 404 NoSuchKey: The specified key does not exist. \

@@ -28,20 +28,17 @@
 mod body;
 pub mod classify;
 mod error;
-mod send;
 mod pipeline;
 mod request;
 mod retry;
 mod secret;
+mod send;
 mod sign;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
 pub use crate::body::{Body, ByteStream, FileRegion};
 pub use crate::error::{BoxError, Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
-#[cfg(feature = "mock")]
-pub use crate::send::MockHttpSend;
-pub use crate::send::{HttpClientConfig, HttpSend, ReqwestSend, install_default_crypto_provider};
 pub use crate::pipeline::{
     BodyErrorCheck, BufferedResponse, Operation, ParseError, Pipeline, PipelineBuilder, PlainErrorParser,
     TimeoutConfig, request_id_from_headers,
@@ -49,6 +46,9 @@ pub use crate::pipeline::{
 pub use crate::request::{HttpRequest, HttpResponse, InvalidHeader, redact_url};
 pub use crate::retry::{DEFAULT_QUOTA, RETRY_COST, RetryConfig, RetryQuota, TIMEOUT_RETRY_COST, retry_after};
 pub use crate::secret::SecretString;
+#[cfg(feature = "mock")]
+pub use crate::send::MockHttpSend;
+pub use crate::send::{HttpClientConfig, HttpSend, ReqwestSend, install_default_crypto_provider};
 #[cfg(feature = "mock")]
 pub use crate::sign::MockSign;
 pub use crate::sign::{NoSign, Sign, SignError};

@@ -14,9 +14,9 @@ use tracing::Instrument;
 use crate::body::ByteStream;
 use crate::classify::{classify_response, classify_transport};
 use crate::error::{Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
-use crate::send::{HttpClientConfig, HttpSend, ReqwestSend};
 use crate::request::{HttpRequest, HttpResponse};
 use crate::retry::{RetryConfig, RetryQuota, retry_after};
+use crate::send::{HttpClientConfig, HttpSend, ReqwestSend};
 use crate::sign::{NoSign, Sign, SignError};
 
 /// Largest error body read to find the provider's code and message.
@@ -220,9 +220,8 @@ impl PipelineBuilder {
     pub fn build(self) -> Result<Pipeline, Error> {
         let http = match self.http {
             Some(http) => http,
-            None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(|e| {
-                Error::new(ErrorKind::Transport, self.service.clone(), "build").with_source(e)
-            })?,
+            None => ReqwestSend::shared(&HttpClientConfig::default())
+                .map_err(|e| Error::new(ErrorKind::Transport, self.service.clone(), "build").with_source(e))?,
         };
         Ok(Pipeline {
             inner: Arc::new(Inner {
@@ -360,10 +359,9 @@ impl Pipeline {
             let (class, server_delay) = match &failure {
                 Failure::Transport(e) => (classify_transport(e.kind(), op.idempotent), None),
                 Failure::Timeout(_) => (classify_transport(TransportErrorKind::Timeout, op.idempotent), None),
-                Failure::Status { status, headers, details } => (
-                    classify_response(*status, details.code.as_deref()),
-                    retry_after(headers, SystemTime::now()),
-                ),
+                Failure::Status { status, headers, details } => {
+                    (classify_response(*status, details.code.as_deref()), retry_after(headers, SystemTime::now()))
+                }
             };
 
             let give_up = |note: Option<&'static str>| {
@@ -618,10 +616,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn error_200_body_is_detected_and_retried() {
         fn check(body: &[u8]) -> Option<ServiceErrorDetails> {
-            body.starts_with(b"<Error>").then(|| ServiceErrorDetails {
-                code: Some("InternalError".into()),
-                ..Default::default()
-            })
+            body.starts_with(b"<Error>")
+                .then(|| ServiceErrorDetails { code: Some("InternalError".into()), ..Default::default() })
         }
         let http = Arc::new(ReplayHttp::new());
         http.push(Canned::status(200, "<Error>"));

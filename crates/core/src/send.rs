@@ -124,8 +124,7 @@ async fn to_reqwest_body(body: Body) -> Result<reqwest::Body, TransportError> {
         Body::Bytes(b) => reqwest::Body::from(b),
         Body::File(region) => {
             let stream = region.stream().await.map_err(|e| {
-                TransportError::new(TransportErrorKind::RequestBody, "could not open the file to upload")
-                    .with_source(e)
+                TransportError::new(TransportErrorKind::RequestBody, "could not open the file to upload").with_source(e)
             })?;
             reqwest::Body::wrap_stream(stream)
         }
@@ -142,14 +141,8 @@ impl HttpSend for ReqwestSend {
             headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
         }
         let body = to_reqwest_body(body).await?;
-        let response = self
-            .client
-            .request(method, url)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(map_reqwest_error)?;
+        let response =
+            self.client.request(method, url).headers(headers).body(body).send().await.map_err(map_reqwest_error)?;
         let status = response.status();
         let headers = response.headers().clone();
         let stream = response.bytes_stream().map_err(map_reqwest_error);

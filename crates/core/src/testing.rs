@@ -27,8 +27,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use url::Url;
 
 use crate::error::{TransportError, TransportErrorKind};
-use crate::send::HttpSend;
 use crate::request::{HttpRequest, HttpResponse};
+use crate::send::HttpSend;
 
 /// One canned answer.
 #[derive(Clone, Debug)]
@@ -132,10 +132,7 @@ impl HttpSend for ReplayHttp {
             .await
             .map_err(|e| TransportError::new(TransportErrorKind::RequestBody, "body unreadable").with_source(e))?;
         let recorded = RecordedRequest { method: request.method, url: request.url, headers: request.headers, body };
-        self.requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((recorded, tokio::time::Instant::now()));
+        self.requests.lock().unwrap_or_else(|p| p.into_inner()).push((recorded, tokio::time::Instant::now()));
         let next = self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
         match next.map(|c| c.kind) {
             Some(CannedKind::Response { status, headers, body }) => Ok(HttpResponse::new(status, headers, body)),

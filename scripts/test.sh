@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the project's one full test command (README, and .ci/run in CI).
+#
+# Brings the emulators up (scripts/testbed.sh up), runs fmt, clippy, the whole workspace's tests (they find
+# the emulators through target/testbed/env), the extra commands below and cargo-deny; always brings the
+# emulators down again. Every step runs even after an earlier one failed; a summary line per step is
+# printed at the end and the exit status is non-zero if any step failed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+CARGO_DENY_VERSION="0.20.2"
+ENV_FILE="$ROOT/target/testbed/env"
+# The emulators are on loopback: keep any outside-world proxy away from them.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
+
+# ---------------------------------------------------------------------------------------------------------
+# EXTRA COMMANDS — later issues add example runs here, one bash string per entry. They run after the tests,
+# from the repository root, with target/testbed/env exported (CLOUDKIT_TEST_* variables), e.g.
+#   'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run --example s3_quickstart'
+EXTRA_COMMANDS=(
+)
+# ---------------------------------------------------------------------------------------------------------
+
+STEP_NAMES=()
+STEP_RESULTS=()
+FAILED=0
+
+# run_step NAME CMD... : runs CMD, records PASS/FAIL, never aborts the script.
+run_step() {
+    local name="$1" start rc
+    shift
+    printf '\n==> %s\n' "$name"
+    start=$SECONDS
+    set +e
+    "$@"
+    rc=$?
+    set -e
+    STEP_NAMES+=("$name")
+    if ((rc == 0)); then
+        STEP_RESULTS+=("PASS ($((SECONDS - start))s)")
+    else
+        STEP_RESULTS+=("FAIL (exit $rc, $((SECONDS - start))s)")
+        FAILED=1
+    fi
+}
+
+with_testbed_env() {
+    # Export the testbed's CLOUDKIT_TEST_* values for commands that read the environment directly.
+    if [[ -f "$ENV_FILE" ]]; then
+        set -a
+        # shellcheck disable=SC1090
+        . "$ENV_FILE"
+        set +a
+    fi
+    "$@"
+}
+
+run_extra() {
+    with_testbed_env bash -c "set -euo pipefail; $1"
+}
+
+cargo_deny() {
+    if ! cargo deny --version 2>/dev/null | grep -qF "$CARGO_DENY_VERSION"; then
+        echo "installing cargo-deny $CARGO_DENY_VERSION (cargo install --locked)"
+        cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION" || return 1
+    fi
+    local rc=0
+    cargo deny check bans licenses sources || rc=1
+
+    # The advisories check needs the RustSec database (cloned from GitHub). Use a local copy if there is
+    # one, else try one short fetch; when neither works, say so instead of pretending it was checked.
+    local db_root="${CARGO_HOME:-$HOME/.cargo}/advisory-dbs"
+    if timeout 60 cargo deny fetch db; then
+        cargo deny check advisories || rc=1
+    elif compgen -G "$db_root/*/crates" >/dev/null; then
+        echo "note: could not refresh the advisory database; checking against the local copy in $db_root"
+        cargo deny --offline check advisories || rc=1
+    else
+        echo "WARNING: cargo deny advisories NOT checked: the RustSec advisory database is not available" \
+            "locally ($db_root) and could not be fetched from GitHub (no network access to it)."
+        ADVISORIES_SKIPPED=1
+    fi
+    return "$rc"
+}
+ADVISORIES_SKIPPED=0
+
+testbed_down() {
+    bash "$ROOT/scripts/testbed.sh" down || echo "WARNING: scripts/testbed.sh down failed"
+}
+trap testbed_down EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+run_step "testbed up" bash "$ROOT/scripts/testbed.sh" up
+run_step "cargo fmt --check" cargo fmt --all -- --check
+run_step "cargo clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
+run_step "cargo test" cargo test --workspace --all-features
+for cmd in "${EXTRA_COMMANDS[@]}"; do
+    run_step "extra: $cmd" run_extra "$cmd"
+done
+run_step "cargo deny" cargo_deny
+
+printf '\n==> summary\n'
+for i in "${!STEP_NAMES[@]}"; do
+    printf '%-8s %s\n' "${STEP_RESULTS[$i]%% *}" "${STEP_NAMES[$i]} ${STEP_RESULTS[$i]#* }"
+done
+if ((ADVISORIES_SKIPPED)); then
+    echo "WARNING  cargo deny advisories were not checked (RustSec database unavailable; see above)"
+fi
+if ((FAILED)); then
+    echo "RESULT: FAILED"
+    exit 1
+fi
+echo "RESULT: all steps passed"
