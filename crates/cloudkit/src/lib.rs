@@ -1,0 +1,22 @@
+//! # cloudkit
+//!
+//! Drive AWS, Azure and Google Cloud from Rust, and write storage code once for all of them.
+//!
+//! - [`store`]: the provider-neutral [`ObjectStore`](store::ObjectStore) trait with S3, local disk
+//!   and in-memory backends, one [`Error`](store::Error) type, validated keys, streaming uploads and
+//!   downloads, and [`store::from_url`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudkit::store::Result<()> {
+//! use cloudkit::store::{ObjectKey, ObjectStoreExt};
+//! let (store, prefix) = cloudkit::store::from_url("memory://").await?;
+//! let key = prefix.join("hello.txt")?;
+//! store.put(&key, "hi".into()).await?;
+//! assert_eq!(store.list_all(&prefix).await?.len(), 1);
+//! # Ok(()) }
+//! ```
+
+pub mod store;
+
+/// The shared request pipeline (retries, timeouts, errors), re-exported.
+pub use cloudkit_core as core;

@@ -1,0 +1,128 @@
+//! One error type across every object store backend.
+
+use cloudkit_core::BoxError;
+
+/// What went wrong, in terms that mean the same on S3, Azure Blob, GCS, a local disk and memory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The object (or bucket/container) does not exist.
+    #[error("not found: {key}")]
+    NotFound {
+        /// The key.
+        key: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A create-only write or copy found the destination already there.
+    #[error("already exists: {key}")]
+    AlreadyExists {
+        /// The key.
+        key: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A condition (if-match, if-none-match on a write) did not hold.
+    #[error("precondition failed for {key}")]
+    PreconditionFailed {
+        /// The key.
+        key: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A conditional read found the object unchanged (if-none-match matched).
+    #[error("not modified: {key}")]
+    NotModified {
+        /// The key.
+        key: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The caller is not allowed to do this.
+    #[error("permission denied: {message}")]
+    PermissionDenied {
+        /// What was refused.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The caller's credentials were missing, invalid or expired.
+    #[error("unauthenticated: {message}")]
+    Unauthenticated {
+        /// What failed.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The service is rate-limiting the caller (after cloudkit's own retries).
+    #[error("throttled by the service")]
+    Throttled {
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The input was rejected before anything was sent (bad key, bad range, bad URL, …).
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// What is wrong.
+        message: String,
+    },
+    /// The backend cannot do this (e.g. signed URLs on a local disk).
+    #[error("{backend} does not support {operation}")]
+    NotSupported {
+        /// The operation.
+        operation: &'static str,
+        /// The backend.
+        backend: &'static str,
+    },
+    /// The range asked for lies outside the object.
+    #[error("range not satisfiable for {key}")]
+    InvalidRange {
+        /// The key.
+        key: String,
+    },
+    /// Any other backend failure; the source keeps the details (status, code, request id).
+    #[error("{backend} error: {source}")]
+    Provider {
+        /// The backend.
+        backend: &'static str,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The network or the disk failed.
+    #[error("{backend} I/O error: {source}")]
+    Transport {
+        /// The backend.
+        backend: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Shorthand for a `NotFound` without source.
+    pub fn not_found(key: impl Into<String>) -> Self {
+        Error::NotFound { key: key.into(), source: None }
+    }
+
+    /// Shorthand for an `InvalidInput`.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Error::InvalidInput { message: message.into() }
+    }
+
+    /// Whether this is a `NotFound`.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+}
+
+/// A `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,416 @@
+//! The provider-neutral object store: one trait for S3, Azure Blob, GCS, a local disk and memory.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudkit::store::Result<()> {
+//! use std::sync::Arc;
+//! use cloudkit::store::{InMemory, ObjectKey, ObjectStore, ObjectStoreExt};
+//!
+//! let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+//! let key = ObjectKey::parse("greetings/hello.txt")?;
+//! store.put(&key, "hello world".into()).await?;
+//! let bytes = store.get(&key).await?.bytes().await?;
+//! assert_eq!(&bytes[..], b"hello world");
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cloudkit_core::ByteStream;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+
+mod error;
+mod key;
+mod local;
+mod location;
+mod memory;
+mod upload;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::{Error, Result};
+pub use key::{MAX_KEY_LEN, ObjectKey};
+pub use local::LocalFileSystem;
+pub use location::{StoreUrl, from_url, parse_url};
+pub use memory::InMemory;
+pub use upload::{UploadSource, reader_source};
+
+/// What a listing or a HEAD returns about one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The key.
+    pub key: ObjectKey,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification time.
+    pub last_modified: Option<SystemTime>,
+    /// The entity tag, for conditional requests (opaque; compare as given).
+    pub etag: Option<String>,
+    /// The content type (not filled in by every listing).
+    pub content_type: Option<String>,
+    /// User metadata (not filled in by listings).
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ObjectMeta {
+    /// Metadata with just a key and a size.
+    pub fn new(key: ObjectKey, size: u64) -> Self {
+        Self { key, size, last_modified: None, etag: None, content_type: None, metadata: BTreeMap::new() }
+    }
+}
+
+/// How a put treats an existing object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PutMode {
+    /// Replace whatever is there.
+    #[default]
+    Overwrite,
+    /// Fail with [`Error::AlreadyExists`] if the key exists.
+    CreateOnly,
+    /// Replace only if the current entity tag equals this one, else [`Error::PreconditionFailed`].
+    IfMatch(String),
+}
+
+/// Options of a put.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PutOptions {
+    /// Overwrite, create-only or if-match.
+    pub mode: PutMode,
+    /// Content type.
+    pub content_type: Option<String>,
+    /// User metadata (keys: ASCII letters, digits, `-` and `_`).
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl PutOptions {
+    /// Create-only.
+    pub fn create_only() -> Self {
+        Self { mode: PutMode::CreateOnly, ..Self::default() }
+    }
+
+    /// Sets the content type.
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Adds a metadata entry.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: PutMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Rejects metadata keys that some backend could not store unchanged.
+    pub fn validate(&self) -> Result<()> {
+        for (k, v) in &self.metadata {
+            let ok_key = !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok_key {
+                return Err(Error::invalid_input(format!(
+                    "metadata key {k:?}: use ASCII letters, digits, '-' and '_'"
+                )));
+            }
+            if v.chars().any(char::is_control) || !v.is_ascii() {
+                return Err(Error::invalid_input(format!(
+                    "metadata value for {k:?}: printable ASCII only (headers cannot carry it unchanged)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Options of a streaming upload of any size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadOptions {
+    /// Put options (mode, content type, metadata).
+    pub put: PutOptions,
+    /// Size of each part (multipart/blocks/chunks). Default 8 MiB.
+    pub part_size: usize,
+    /// Parts in flight at once. Default 8.
+    pub concurrency: usize,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        Self { put: PutOptions::default(), part_size: 8 * 1024 * 1024, concurrency: 8 }
+    }
+}
+
+/// The result of a write.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PutResult {
+    /// The new object's entity tag.
+    pub etag: Option<String>,
+}
+
+/// A byte range to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GetRange {
+    /// Bytes `start..end` (end exclusive).
+    Bounded(Range<u64>),
+    /// From `offset` to the end.
+    Offset(u64),
+    /// The last `n` bytes.
+    Suffix(u64),
+}
+
+impl GetRange {
+    /// The concrete range within an object of `size` bytes; `None` if it cannot be satisfied.
+    pub fn resolve(&self, size: u64) -> Option<Range<u64>> {
+        match self {
+            GetRange::Bounded(r) if r.start < r.end && r.start < size => Some(r.start..r.end.min(size)),
+            GetRange::Bounded(_) => None,
+            GetRange::Offset(o) if *o < size => Some(*o..size),
+            GetRange::Offset(_) => None,
+            GetRange::Suffix(n) if *n > 0 && size > 0 => Some(size.saturating_sub(*n)..size),
+            GetRange::Suffix(_) => None,
+        }
+    }
+
+    /// The HTTP `Range` header value.
+    pub fn to_header(&self) -> String {
+        match self {
+            GetRange::Bounded(r) => format!("bytes={}-{}", r.start, r.end.saturating_sub(1)),
+            GetRange::Offset(o) => format!("bytes={o}-"),
+            GetRange::Suffix(n) => format!("bytes=-{n}"),
+        }
+    }
+}
+
+/// Options of a read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GetOptions {
+    /// Only this range.
+    pub range: Option<GetRange>,
+    /// Fail with [`Error::PreconditionFailed`] unless the entity tag matches.
+    pub if_match: Option<String>,
+    /// Fail with [`Error::NotModified`] if the entity tag matches.
+    pub if_none_match: Option<String>,
+}
+
+/// A read in progress: the object's metadata and its (streaming) bytes.
+#[derive(Debug)]
+pub struct GetResult {
+    /// The object's metadata.
+    pub meta: ObjectMeta,
+    /// The byte range being returned.
+    pub range: Range<u64>,
+    /// The bytes.
+    pub body: ByteStream,
+}
+
+impl GetResult {
+    /// Reads all the bytes.
+    pub async fn bytes(self) -> Result<Bytes> {
+        let backend = "stream";
+        self.body.collect().await.map_err(|e| Error::Transport { backend, source: Box::new(e) })
+    }
+}
+
+/// Options of a listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Only keys strictly after this one (lexicographic byte order).
+    pub start_after: Option<ObjectKey>,
+}
+
+/// One level of a listing with delimiter `/`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListResult {
+    /// Objects directly under the prefix.
+    pub objects: Vec<ObjectMeta>,
+    /// "Directories" directly under the prefix.
+    pub common_prefixes: Vec<ObjectKey>,
+}
+
+/// Options of a copy or rename.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyOptions {
+    /// Fail with [`Error::AlreadyExists`] if the destination exists.
+    pub create_only: bool,
+}
+
+/// The HTTP method a signed URL allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignedMethod {
+    /// Download.
+    Get,
+    /// Upload.
+    Put,
+    /// Metadata.
+    Head,
+    /// Delete.
+    Delete,
+}
+
+/// The result of one key of a bulk delete.
+pub type DeleteResult = Result<ObjectKey>;
+
+/// What a backend can do, so callers (and the conformance suite) can adapt ahead of time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// `PutMode::CreateOnly` and `PutMode::IfMatch` are enforced atomically.
+    pub conditional_put: bool,
+    /// `CopyOptions::create_only` is supported.
+    pub copy_create_only: bool,
+    /// `rename` is a single atomic operation (otherwise copy + delete).
+    pub atomic_rename: bool,
+    /// `signed_url` works.
+    pub signed_urls: bool,
+    /// Content type and user metadata are stored and returned.
+    pub metadata: bool,
+}
+
+/// An object store: S3, Azure Blob, GCS, a local directory or memory behind one object-safe
+/// trait, used as `Arc<dyn ObjectStore>`.
+///
+/// Semantics every backend follows (the [conformance](crate::store) suite checks them):
+/// - keys are [`ObjectKey`]s; listings are in ascending key order;
+/// - `delete` of a missing key succeeds (as on S3);
+/// - a failed conditional write leaves the object unchanged;
+/// - reads stream; uploads of any size go through [`ObjectStore::upload`] with bounded memory.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
+    /// The backend's name (`s3`, `local`, `memory`, …).
+    fn backend(&self) -> &'static str;
+
+    /// What this backend supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Writes `payload` to `key` in one request.
+    async fn put_opts(&self, key: &ObjectKey, payload: Bytes, options: PutOptions) -> Result<PutResult>;
+
+    /// Streams `source` to `key`, whatever its size: multipart (S3), blocks (Azure) or resumable
+    /// chunks (GCS) underneath, `part_size × concurrency` bytes of memory at most.
+    async fn upload(&self, key: &ObjectKey, source: UploadSource, options: UploadOptions) -> Result<PutResult>;
+
+    /// Reads `key` (all of it, or a range; conditional).
+    async fn get_opts(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult>;
+
+    /// The object's metadata.
+    async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta>;
+
+    /// Deletes `key` (a missing key is not an error).
+    async fn delete(&self, key: &ObjectKey) -> Result<()>;
+
+    /// Deletes many keys, batching where the backend can; one result per key, in any order.
+    fn delete_stream(&self, keys: BoxStream<'static, ObjectKey>) -> BoxStream<'static, DeleteResult>;
+
+    /// Every object under `prefix` (recursively), in key order.
+    fn list_opts(&self, prefix: &ObjectKey, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>>;
+
+    /// One level under `prefix`: objects and common prefixes (delimiter `/`).
+    async fn list_with_delimiter(&self, prefix: &ObjectKey) -> Result<ListResult>;
+
+    /// Copies `from` to `to` inside the store.
+    async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()>;
+
+    /// Moves `from` to `to` (atomic where [`Capabilities::atomic_rename`], else copy then delete).
+    async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()>;
+
+    /// A URL that allows `method` on `key` without credentials until `expires_in` has passed.
+    async fn signed_url(&self, method: SignedMethod, key: &ObjectKey, expires_in: Duration) -> Result<url::Url>;
+}
+
+/// Convenience calls on every [`ObjectStore`] (including `dyn ObjectStore`).
+#[async_trait]
+pub trait ObjectStoreExt: ObjectStore {
+    /// Writes with default options (overwrite).
+    async fn put(&self, key: &ObjectKey, payload: Bytes) -> Result<PutResult> {
+        self.put_opts(key, payload, PutOptions::default()).await
+    }
+
+    /// Reads the whole object.
+    async fn get(&self, key: &ObjectKey) -> Result<GetResult> {
+        self.get_opts(key, GetOptions::default()).await
+    }
+
+    /// Reads `range` of the object into memory.
+    async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> Result<Bytes> {
+        let options = GetOptions { range: Some(GetRange::Bounded(range)), ..GetOptions::default() };
+        self.get_opts(key, options).await?.bytes().await
+    }
+
+    /// Every object under `prefix`.
+    fn list(&self, prefix: &ObjectKey) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.list_opts(prefix, ListOptions::default())
+    }
+
+    /// Copies, overwriting the destination.
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        self.copy_opts(from, to, CopyOptions::default()).await
+    }
+
+    /// Renames, overwriting the destination.
+    async fn rename(&self, from: &ObjectKey, to: &ObjectKey) -> Result<()> {
+        self.rename_opts(from, to, CopyOptions::default()).await
+    }
+
+    /// Whether `key` exists.
+    async fn exists(&self, key: &ObjectKey) -> Result<bool> {
+        match self.head(key).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes the given keys; returns the first error after trying all of them.
+    async fn delete_all(&self, keys: Vec<ObjectKey>) -> Result<usize> {
+        let results: Vec<DeleteResult> = self.delete_stream(futures::stream::iter(keys).boxed()).collect().await;
+        let mut deleted = 0;
+        let mut first_error = None;
+        for r in results {
+            match r {
+                Ok(_) => deleted += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(deleted),
+        }
+    }
+
+    /// Lists everything under `prefix` into a `Vec`.
+    async fn list_all(&self, prefix: &ObjectKey) -> Result<Vec<ObjectMeta>> {
+        self.list(prefix).try_collect().await
+    }
+}
+
+impl<T: ObjectStore + ?Sized> ObjectStoreExt for T {}
+
+/// A `delete_stream` built on single deletes, `concurrency` at a time (for backends without a
+/// batch delete API).
+pub(crate) fn delete_each<S>(
+    store: S,
+    keys: BoxStream<'static, ObjectKey>,
+    concurrency: usize,
+) -> BoxStream<'static, DeleteResult>
+where
+    S: ObjectStore + Clone,
+{
+    keys.map(move |key| {
+        let store = store.clone();
+        async move { store.delete(&key).await.map(|()| key) }
+    })
+    .buffer_unordered(concurrency.max(1))
+    .boxed()
+}
