@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod session;
 pub mod store;
 
 /// The shared request pipeline (retries, timeouts, errors), re-exported.

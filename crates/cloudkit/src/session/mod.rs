@@ -1,0 +1,9 @@
+//! boto3-style sessions: one entry point per provider that resolves credentials, region and
+//! endpoints once and hands out clients that share one connection pool.
+//!
+//! `Session` is a namespace: `Session::aws()`, and `Session::azure()` / `Session::gcp()` when
+//! their features are enabled.
+
+/// The entry point to provider sessions (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub struct Session;
