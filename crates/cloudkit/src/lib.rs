@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod compute;
 pub mod session;
 pub mod store;
 

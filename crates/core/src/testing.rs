@@ -142,3 +142,179 @@ impl HttpSend for ReplayHttp {
         }
     }
 }
+
+/// A real HTTP/1.1 server on `127.0.0.1` (a random port) that answers every request with what a
+/// handler returns, for tests of clients whose peer has no emulator (EC2/ECS metadata endpoints,
+/// the SSO portal, Azure managed identity). It runs on its own threads, needs no tokio runtime,
+/// answers one request per connection (`connection: close`) and stops when dropped.
+///
+/// The handler's [`Canned`] decides the answer: a response is sent as is, an error closes the
+/// connection without answering, and [`Canned::hang`] keeps the connection open without answering.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::sync::Arc;
+/// use cloudkit_core::testing::{Canned, TestServer};
+/// use cloudkit_core::{HttpClientConfig, HttpRequest, Operation, Pipeline, ReqwestSend};
+///
+/// let server = TestServer::start(|req| match req.url.path() {
+///     "/hello" => Canned::status(200, "hi").with_header("content-type", "text/plain"),
+///     _ => Canned::status(404, ""),
+/// })
+/// .unwrap();
+/// let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
+/// let pipeline = Pipeline::builder("Test").http(http).build().unwrap();
+/// let req = HttpRequest::new(http::Method::GET, server.url("/hello"));
+/// let resp = pipeline.send_buffered(&Operation::new("Hello"), req).await.unwrap();
+/// assert_eq!(&resp.body[..], b"hi");
+/// assert_eq!(server.requests()[0].url.path(), "/hello");
+/// # }
+/// ```
+pub struct TestServer {
+    addr: std::net::SocketAddr,
+    base: Url,
+    state: std::sync::Arc<ServerState>,
+}
+
+type Handler = dyn Fn(&RecordedRequest) -> Canned + Send + Sync + 'static;
+
+struct ServerState {
+    handler: Box<Handler>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl TestServer {
+    /// Starts a server answering every request with `handler(request)`.
+    pub fn start(handler: impl Fn(&RecordedRequest) -> Canned + Send + Sync + 'static) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let base = Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let state = std::sync::Arc::new(ServerState {
+            handler: Box::new(handler),
+            requests: Mutex::new(Vec::new()),
+            stop: std::sync::atomic::AtomicBool::new(false),
+        });
+        let accept_state = state.clone();
+        std::thread::Builder::new().name(format!("test-server-{}", addr.port())).spawn(move || {
+            for stream in listener.incoming() {
+                if accept_state.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let conn_state = accept_state.clone();
+                let _ = std::thread::Builder::new().spawn(move || serve_connection(stream, addr, &conn_state));
+            }
+        })?;
+        Ok(Self { addr, base, state })
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>` followed by `path_and_query` (which should start with `/`; one
+    /// that does not parse gives the base URL).
+    pub fn url(&self, path_and_query: &str) -> Url {
+        self.base.join(path_and_query).unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn base_url(&self) -> Url {
+        self.base.clone()
+    }
+
+    /// The requests received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.state.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+fn serve_connection(mut stream: std::net::TcpStream, addr: std::net::SocketAddr, state: &ServerState) {
+    use std::io::{Read, Write};
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap_or_default().split(' ');
+    let method = Method::from_bytes(request_line.next().unwrap_or("GET").as_bytes()).unwrap_or(Method::GET);
+    let target = request_line.next().unwrap_or("/");
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':')
+            && let (Ok(n), Ok(v)) =
+                (HeaderName::from_bytes(name.trim().as_bytes()), HeaderValue::from_str(value.trim()))
+        {
+            headers.append(n, v);
+        }
+    }
+    let content_length: usize = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[header_end + 4..].to_vec();
+    while body.len() < content_length {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let Ok(url) = Url::parse(&format!("http://{addr}{target}")) else { return };
+    let recorded = RecordedRequest { method, url, headers, body: Bytes::from(body) };
+    let answer = (state.handler)(&recorded);
+    state.requests.lock().unwrap_or_else(|p| p.into_inner()).push(recorded);
+    match answer.kind {
+        CannedKind::Response { status, headers, body } => {
+            let mut out = format!(
+                "HTTP/1.1 {} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Status"),
+                body.len()
+            )
+            .into_bytes();
+            for (name, value) in &headers {
+                out.extend_from_slice(name.as_str().as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(&body);
+            let _ = stream.write_all(&out);
+            let _ = stream.flush();
+        }
+        CannedKind::Error(_) => {}
+        CannedKind::Hang => {
+            while !state.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+}

@@ -13,9 +13,23 @@ use std::sync::Arc;
 /// assert_eq!(env.get("AWS_REGION").as_deref(), Some("eu-west-1"));
 /// assert_eq!(env.get("HOME"), None);
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Env {
     fake: Option<Arc<HashMap<String, String>>>,
+}
+
+/// Shows which variables a fake environment holds, never their values (they may be secrets).
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.fake {
+            None => f.write_str("Env::real"),
+            Some(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                f.debug_struct("Env::fake").field("variables", &keys).finish()
+            }
+        }
+    }
 }
 
 impl Env {

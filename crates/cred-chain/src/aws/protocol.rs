@@ -81,15 +81,9 @@ pub fn parse_xml_error(body: &[u8]) -> Option<ServiceErrorDetails> {
                     text.push_str(&s);
                 }
             }
-            Ok(Event::CData(t)) => {
-                if current.is_some() {
-                    text.push_str(&String::from_utf8_lossy(&t));
-                }
-            }
-            Ok(Event::GeneralRef(r)) => {
-                if current.is_some() {
-                    text.push_str(&resolve_entity(&String::from_utf8_lossy(&r)));
-                }
+            Ok(Event::CData(t)) if current.is_some() => text.push_str(&String::from_utf8_lossy(&t)),
+            Ok(Event::GeneralRef(r)) if current.is_some() => {
+                text.push_str(&resolve_entity(&String::from_utf8_lossy(&r)));
             }
             Ok(Event::End(_)) => {
                 if let Some(name) = current.take() {

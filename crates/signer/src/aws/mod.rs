@@ -1,7 +1,27 @@
 //! AWS: credential values, the credential-provider trait, and SigV4 signing.
+//!
+//! Signing is done by `aws-sigv4`; this module feeds it our [`Credentials`] and
+//! [`HttpRequest`](cloudkit_core::HttpRequest)s:
+//! - [`sign_request`]: header signing (`authorization`, `x-amz-date`, session token,
+//!   `x-amz-content-sha256` for S3), any service and region, payload modes ([`PayloadMode`]);
+//! - [`presign`]: presigned URLs, valid from 1 second to 7 days;
+//! - [`SigV4Signer`]: the pipeline's signing step, fetching credentials on every attempt.
+//!
+//! S3 needs its own path rules (encoded once, never normalized): use [`SigningSettings::s3`]
+//! (or the signing name `s3`, which picks them automatically).
 
 mod credentials;
+mod settings;
+mod sign;
+mod signer;
+mod uri;
 
-pub use credentials::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider};
+#[cfg(test)]
+mod tests;
+
 #[cfg(feature = "mock")]
 pub use credentials::MockProvideCredentials;
+pub use credentials::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider};
+pub use settings::{PathEncoding, PayloadMode, SigningSettings};
+pub use sign::{MAX_PRESIGN_EXPIRY, PresignedRequest, SigningError, presign, sign_request};
+pub use signer::SigV4Signer;

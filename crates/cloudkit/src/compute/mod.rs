@@ -1,0 +1,408 @@
+//! The provider-neutral compute API: list, get, create, start, stop, reboot, terminate and wait for
+//! virtual machines, the same way on every provider.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudkit::compute::Result<()> {
+//! use std::time::Duration;
+//! use cloudkit::compute::{Compute, CreateInstances, InMemoryCompute, InstanceState};
+//!
+//! let compute = InMemoryCompute::new("local-1");
+//! let created = compute.create_instances(CreateInstances::new("image-1", "small").count(2)).await?;
+//! let id = &created[0].id;
+//! compute.stop(id).await?;
+//! let stopped = compute.wait_for_state(id, InstanceState::Stopped, Duration::from_secs(60)).await?;
+//! assert_eq!(stopped.state, InstanceState::Stopped);
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use cloudkit_core::BoxError;
+use futures::stream::BoxStream;
+
+mod memory;
+
+pub use memory::InMemoryCompute;
+
+/// The neutral lifecycle state of an instance. The provider's own state is kept in
+/// [`Instance::raw_state`]; values a provider adds later map to [`InstanceState::Unknown`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InstanceState {
+    /// Being created or started.
+    Pending,
+    /// Running.
+    Running,
+    /// Being stopped.
+    Stopping,
+    /// Stopped (can be started again).
+    Stopped,
+    /// Being deleted.
+    Terminating,
+    /// Deleted (may still be listed for a while).
+    Terminated,
+    /// A state cloudkit does not know.
+    Unknown,
+}
+
+impl InstanceState {
+    /// Whether the instance can never leave this state.
+    pub fn is_final(self) -> bool {
+        matches!(self, InstanceState::Terminated)
+    }
+
+    /// States from which `target` can no longer be reached without another request.
+    pub fn rules_out(self, target: InstanceState) -> bool {
+        use InstanceState::*;
+        match target {
+            Running => matches!(self, Stopping | Stopped | Terminating | Terminated),
+            Stopped => matches!(self, Terminating | Terminated),
+            Terminated => false,
+            _ => self == Terminated,
+        }
+    }
+}
+
+impl fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+            InstanceState::Terminating => "terminating",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Unknown => "unknown",
+        };
+        f.write_str(s)
+    }
+}
+
+/// An instance id scoped to its provider and location (e.g. `ec2:us-east-1:i-0abc`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId {
+    /// The provider (`ec2`, `memory`, …).
+    pub provider: String,
+    /// The region or zone.
+    pub location: String,
+    /// The provider's id.
+    pub id: String,
+}
+
+impl InstanceId {
+    /// An id from its parts.
+    pub fn new(provider: impl Into<String>, location: impl Into<String>, id: impl Into<String>) -> Self {
+        Self { provider: provider.into(), location: location.into(), id: id.into() }
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.provider, self.location, self.id)
+    }
+}
+
+impl std::str::FromStr for InstanceId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let mut parts = s.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(p), Some(l), Some(i)) if !p.is_empty() && !l.is_empty() && !i.is_empty() => Ok(Self::new(p, l, i)),
+            _ => Err(Error::InvalidInput { message: format!("{s:?} is not an instance id (provider:location:id)") }),
+        }
+    }
+}
+
+/// What the neutral layer knows about an instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    /// The scoped id.
+    pub id: InstanceId,
+    /// The neutral state.
+    pub state: InstanceState,
+    /// The provider's state name (`shutting-down`, `running`, …).
+    pub raw_state: String,
+    /// The size / instance type.
+    pub size: Option<String>,
+    /// The image it was created from.
+    pub image: Option<String>,
+    /// Private IP address.
+    pub private_ip: Option<String>,
+    /// Public IP address.
+    pub public_ip: Option<String>,
+    /// Launch time.
+    pub launch_time: Option<SystemTime>,
+    /// Tags / labels.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Which instances to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstanceFilter {
+    /// Only instances in one of these states (empty: any).
+    pub states: Vec<InstanceState>,
+    /// Only instances carrying all these tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl InstanceFilter {
+    /// Adds a state.
+    pub fn state(mut self, state: InstanceState) -> Self {
+        self.states.push(state);
+        self
+    }
+
+    /// Adds a required tag.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether `instance` passes the filter.
+    pub fn matches(&self, instance: &Instance) -> bool {
+        (self.states.is_empty() || self.states.contains(&instance.state))
+            && self.tags.iter().all(|(k, v)| instance.tags.get(k) == Some(v))
+    }
+}
+
+/// What to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateInstances {
+    /// The image (AMI id, image name, …).
+    pub image: String,
+    /// The size (instance type, machine type, …).
+    pub size: String,
+    /// How many (at least 1).
+    pub count: u32,
+    /// Tags to set at creation.
+    pub tags: BTreeMap<String, String>,
+    /// SSH key name.
+    pub key_name: Option<String>,
+    /// User data (cloud-init), raw bytes (providers encode it as they need).
+    pub user_data: Option<Vec<u8>>,
+}
+
+impl CreateInstances {
+    /// `count` = 1 instance of `size` from `image`.
+    pub fn new(image: impl Into<String>, size: impl Into<String>) -> Self {
+        Self {
+            image: image.into(),
+            size: size.into(),
+            count: 1,
+            tags: BTreeMap::new(),
+            key_name: None,
+            user_data: None,
+        }
+    }
+
+    /// How many.
+    pub fn count(mut self, count: u32) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the SSH key name.
+    pub fn key_name(mut self, key_name: impl Into<String>) -> Self {
+        self.key_name = Some(key_name.into());
+        self
+    }
+
+    /// Sets the user data.
+    pub fn user_data(mut self, user_data: impl Into<Vec<u8>>) -> Self {
+        self.user_data = Some(user_data.into());
+        self
+    }
+
+    /// Rejects requests no provider accepts.
+    pub fn validate(&self) -> Result<()> {
+        if self.count == 0 {
+            return Err(Error::InvalidInput { message: "count must be at least 1".into() });
+        }
+        if self.image.trim().is_empty() || self.size.trim().is_empty() {
+            return Err(Error::InvalidInput { message: "image and size are required".into() });
+        }
+        Ok(())
+    }
+}
+
+/// Errors of the compute API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The instance does not exist.
+    #[error("instance not found: {id}")]
+    NotFound {
+        /// The id.
+        id: String,
+        /// The provider's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The input was rejected.
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// What is wrong.
+        message: String,
+    },
+    /// The instance is in a state that does not allow the action.
+    #[error("instance {id} is {state}: cannot {action}")]
+    InvalidState {
+        /// The id.
+        id: String,
+        /// Its state.
+        state: InstanceState,
+        /// The refused action.
+        action: &'static str,
+    },
+    /// While waiting, the instance reached a state from which the target cannot be reached.
+    #[error("instance {id} reached {reached} while waiting for {target}")]
+    WaitFailed {
+        /// The id.
+        id: String,
+        /// The awaited state.
+        target: InstanceState,
+        /// The state reached.
+        reached: InstanceState,
+    },
+    /// The deadline passed before the instance reached the state.
+    #[error("instance {id} still {last} after {waited:?} waiting for {target}")]
+    Timeout {
+        /// The id.
+        id: String,
+        /// The awaited state.
+        target: InstanceState,
+        /// The last state seen.
+        last: InstanceState,
+        /// How long it waited.
+        waited: Duration,
+    },
+    /// Not allowed.
+    #[error("permission denied: {message}")]
+    PermissionDenied {
+        /// What was refused.
+        message: String,
+        /// The provider's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// Credentials missing or invalid.
+    #[error("unauthenticated: {message}")]
+    Unauthenticated {
+        /// What failed.
+        message: String,
+        /// The provider's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// Rate-limited after retries.
+    #[error("throttled by the provider")]
+    Throttled {
+        /// The provider's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The provider has no such capacity right now.
+    #[error("insufficient capacity: {message}")]
+    InsufficientCapacity {
+        /// The provider's message.
+        message: String,
+    },
+    /// The provider cannot do this.
+    #[error("{provider} does not support {operation}")]
+    NotSupported {
+        /// The operation.
+        operation: &'static str,
+        /// The provider.
+        provider: &'static str,
+    },
+    /// Any other provider failure (the source keeps status, code and request id).
+    #[error("{provider} error: {source}")]
+    Provider {
+        /// The provider.
+        provider: &'static str,
+        /// The provider's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// A `Result` with the compute [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A provider's virtual machines behind one object-safe trait (`Arc<dyn Compute>`).
+///
+/// Contract: `start` on a running and `stop` on a stopped instance succeed without change;
+/// actions on a terminated instance are [`Error::InvalidState`]; `wait_for_state` fails fast when
+/// the target is ruled out (see [`InstanceState::rules_out`]).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Compute: Send + Sync + fmt::Debug + 'static {
+    /// The provider's name.
+    fn provider(&self) -> &'static str;
+
+    /// Every instance matching `filter`, across pages.
+    fn list_instances(&self, filter: InstanceFilter) -> BoxStream<'static, Result<Instance>>;
+
+    /// One instance.
+    async fn get_instance(&self, id: &InstanceId) -> Result<Instance>;
+
+    /// Creates instances; returns them as first reported (usually pending).
+    async fn create_instances(&self, request: CreateInstances) -> Result<Vec<Instance>>;
+
+    /// Starts a stopped instance.
+    async fn start(&self, id: &InstanceId) -> Result<()>;
+
+    /// Stops a running instance.
+    async fn stop(&self, id: &InstanceId) -> Result<()>;
+
+    /// Reboots a running instance.
+    async fn reboot(&self, id: &InstanceId) -> Result<()>;
+
+    /// Terminates (deletes) an instance.
+    async fn terminate(&self, id: &InstanceId) -> Result<()>;
+
+    /// Polls until the instance is in `target`, failing fast when `target` is ruled out and
+    /// timing out after `max_wait`.
+    async fn wait_for_state(&self, id: &InstanceId, target: InstanceState, max_wait: Duration) -> Result<Instance>;
+}
+
+/// A generic `wait_for_state` on top of `get_instance`, with the waiter crate's jittered backoff
+/// (`min_delay` .. 30 s). Backends without a native waiter use it.
+pub async fn poll_for_state<C: Compute + ?Sized>(
+    compute: &C,
+    id: &InstanceId,
+    target: InstanceState,
+    max_wait: Duration,
+    min_delay: Duration,
+) -> Result<Instance> {
+    use cloudkit_waiter::{Acceptor, AcceptorState, Waiter, WaiterConfig, WaiterError};
+    let acceptors = vec![
+        Acceptor::output(AcceptorState::Success, "reached the target state", move |i: &Instance| i.state == target),
+        Acceptor::output(AcceptorState::Failure, "target state ruled out", move |i: &Instance| {
+            i.state.rules_out(target)
+        }),
+    ];
+    let max_delay = Duration::from_secs(30).max(min_delay);
+    let config = WaiterConfig::new(min_delay, max_delay, max_wait);
+    let state_of = |last: &Result<Instance>| last.as_ref().map(|i| i.state).unwrap_or(InstanceState::Unknown);
+    match Waiter::new(config, acceptors).wait(|| compute.get_instance(id)).await {
+        Ok(done) => done.into_result(),
+        Err(WaiterError::FailureState { last, .. }) => {
+            Err(Error::WaitFailed { id: id.to_string(), target, reached: state_of(&last) })
+        }
+        Err(WaiterError::UnexpectedError { source, .. }) => Err(source),
+        Err(WaiterError::Timeout { last, .. }) | Err(WaiterError::MaxAttemptsExceeded { last, .. }) => {
+            Err(Error::Timeout { id: id.to_string(), target, last: state_of(&last), waited: max_wait })
+        }
+        Err(other) => Err(Error::InvalidInput { message: other.to_string() }),
+    }
+}

@@ -1,0 +1,795 @@
+//! The resolved AWS configuration every AWS client is built from: [`AwsConfig`].
+//!
+//! Resolution, in [`AwsConfigLoader::load`]:
+//! - profile: code → `AWS_PROFILE` → `default` (a profile chosen by name must exist);
+//! - region: code → `AWS_REGION` → `AWS_DEFAULT_REGION` → profile `region` → IMDS; a missing
+//!   region is an error ([`RegionError`]);
+//! - credentials: code (if given) → the [default chain](super::chain), wrapped in a
+//!   [`CredentialsCache`] (loaded lazily on first use, refreshed before expiry);
+//! - endpoints, per service: code → `AWS_ENDPOINT_URL_<SERVICE>` → `AWS_ENDPOINT_URL` → the
+//!   profile's `[services]` section → profile `endpoint_url`;
+//!   `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or profile `ignore_configured_endpoint_urls`)
+//!   turns off the environment and profile ones;
+//! - retries: code → `AWS_MAX_ATTEMPTS` / profile `max_attempts` (a positive integer; anything
+//!   else is an error) and `AWS_RETRY_MODE` / profile `retry_mode`: `standard`; `legacy` and
+//!   `adaptive` are accepted but run as `standard` (cloudkit implements only standard mode; a
+//!   tracing note says so);
+//! - timeouts: code, else [`TimeoutConfig::default`];
+//! - HTTP client: code, else the provider config's, else a new shared reqwest client.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use cloudkit_core::{
+    Error, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, RetryQuota, TimeoutConfig,
+    TransportError, Url,
+};
+use cloudkit_signer::aws::{Credentials, CredentialsError, SharedCredentialsProvider, SigV4Signer};
+
+use super::cache::{CredentialsCache, TimeSource};
+use super::chain::DefaultCredentialsChain;
+use super::os::Env;
+use super::profile::{Profile, ProfileFileError, ProfileSet, selected_profile_name};
+use super::provider_config::ProviderConfig;
+use super::region::{RegionError, RegionSource, resolve_region};
+
+/// The configuration could not be resolved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A profile file is malformed or unreadable.
+    #[error(transparent)]
+    ProfileFile(#[from] ProfileFileError),
+    /// The profile chosen by name (code or `AWS_PROFILE`) does not exist.
+    #[error("the AWS profile `{profile}` was not found in {files}")]
+    ProfileNotFound {
+        /// The profile.
+        profile: String,
+        /// The files looked at.
+        files: String,
+    },
+    /// A profile setting is wrong.
+    #[error("profile `{profile}`: {message}")]
+    InvalidProfile {
+        /// The profile.
+        profile: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No region, or an invalid one.
+    #[error(transparent)]
+    Region(#[from] RegionError),
+    /// An endpoint override is not a usable URL.
+    #[error("invalid endpoint URL {value:?} from {source_name}: {message}")]
+    InvalidEndpoint {
+        /// Where it came from (`AWS_ENDPOINT_URL_S3`, `profile dev endpoint_url`, code, …).
+        source_name: String,
+        /// The value.
+        value: String,
+        /// Why it is rejected.
+        message: String,
+    },
+    /// `AWS_MAX_ATTEMPTS` / `max_attempts` is not a positive integer.
+    #[error("invalid max attempts {value:?} from {source_name}: expected a whole number of at least 1")]
+    InvalidMaxAttempts {
+        /// Where it came from.
+        source_name: String,
+        /// The value.
+        value: String,
+    },
+    /// `AWS_RETRY_MODE` / `retry_mode` is not `standard`, `legacy` or `adaptive`.
+    #[error("invalid retry mode {value:?} from {source_name}: expected standard, legacy or adaptive")]
+    InvalidRetryMode {
+        /// Where it came from.
+        source_name: String,
+        /// The value.
+        value: String,
+    },
+    /// The default HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[source] TransportError),
+    /// A credentials provider could not be set up (e.g. an invalid role for `assume_role`).
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+}
+
+/// Credentials given in code: fixed [`Credentials`] or any [`SharedCredentialsProvider`].
+pub trait IntoCredentialsProvider {
+    /// Converts into a shared provider.
+    fn into_provider(self) -> SharedCredentialsProvider;
+}
+
+impl IntoCredentialsProvider for Credentials {
+    fn into_provider(self) -> SharedCredentialsProvider {
+        Arc::new(self)
+    }
+}
+
+impl IntoCredentialsProvider for SharedCredentialsProvider {
+    fn into_provider(self) -> SharedCredentialsProvider {
+        self
+    }
+}
+
+/// Endpoint overrides.
+#[derive(Clone)]
+struct Endpoints {
+    code: Option<Url>,
+    ignore_configured: bool,
+    env: Env,
+    /// `[services]` section entries: lower-case service key → endpoint_url.
+    services: HashMap<String, Url>,
+    profile: Option<Url>,
+}
+
+impl fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoints")
+            .field("code", &self.code.as_ref().map(Url::as_str))
+            .field("ignore_configured", &self.ignore_configured)
+            .field("services", &self.services.iter().map(|(k, v)| (k, v.as_str())).collect::<HashMap<_, _>>())
+            .field("profile", &self.profile.as_ref().map(Url::as_str))
+            .finish()
+    }
+}
+
+/// `AWS_ENDPOINT_URL_<SERVICE>`: upper case, spaces and `-` → `_`.
+fn env_service_key(service_id: &str) -> String {
+    service_id.trim().to_ascii_uppercase().replace([' ', '-'], "_")
+}
+
+/// The key in a `[services]` section: lower case, spaces and `-` → `_`.
+fn profile_service_key(service_id: &str) -> String {
+    service_id.trim().to_ascii_lowercase().replace([' ', '-'], "_")
+}
+
+fn parse_endpoint(value: &str, source_name: impl Into<String>) -> Result<Url, ConfigError> {
+    let source_name = source_name.into();
+    let invalid = |message: String| ConfigError::InvalidEndpoint {
+        source_name: source_name.clone(),
+        value: value.to_owned(),
+        message,
+    };
+    let url = Url::parse(value.trim()).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid("expected an http(s) URL with a host".to_owned()));
+    }
+    Ok(url)
+}
+
+impl Endpoints {
+    fn resolve(&self, service_id: &str) -> Result<Option<Url>, ConfigError> {
+        if let Some(url) = &self.code {
+            return Ok(Some(url.clone()));
+        }
+        if self.ignore_configured {
+            return Ok(None);
+        }
+        let var = format!("AWS_ENDPOINT_URL_{}", env_service_key(service_id));
+        if let Some(v) = self.env.get_non_empty(&var) {
+            return parse_endpoint(&v, var).map(Some);
+        }
+        if let Some(v) = self.env.get_non_empty("AWS_ENDPOINT_URL") {
+            return parse_endpoint(&v, "AWS_ENDPOINT_URL").map(Some);
+        }
+        if let Some(url) = self.services.get(&profile_service_key(service_id)) {
+            return Ok(Some(url.clone()));
+        }
+        Ok(self.profile.clone())
+    }
+}
+
+fn truthy(value: &str) -> bool {
+    value.trim().eq_ignore_ascii_case("true")
+}
+
+/// The resolved configuration (cheap to clone; clones share the credentials cache, the HTTP
+/// client and the retry quotas). `Debug` shows no secrets.
+#[derive(Clone)]
+pub struct AwsConfig {
+    region: String,
+    region_source: RegionSource,
+    profile_name: String,
+    credentials: SharedCredentialsProvider,
+    endpoints: Endpoints,
+    retry: RetryConfig,
+    timeouts: TimeoutConfig,
+    http: Arc<dyn HttpSend>,
+    quotas: Arc<Mutex<HashMap<String, Arc<RetryQuota>>>>,
+    provider_config: ProviderConfig,
+    time_source: Option<Arc<dyn TimeSource>>,
+}
+
+impl fmt::Debug for AwsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsConfig")
+            .field("region", &self.region)
+            .field("region_source", &self.region_source)
+            .field("profile", &self.profile_name)
+            .field("credentials", &self.credentials)
+            .field("endpoints", &self.endpoints)
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsConfig {
+    /// A loader resolving everything from code, the environment and the profile files.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudkit_cred_chain::aws::{AwsConfig, Env, Fs, ProviderConfig};
+    /// use cloudkit_signer::aws::ProvideCredentials;
+    ///
+    /// // Tests use a fake environment and fake files; real programs just call
+    /// // `AwsConfig::loader().load().await?`.
+    /// let http = cloudkit_core::ReqwestSend::shared(&Default::default())?;
+    /// let provider_config = ProviderConfig::with_http(http)
+    ///     .env(Env::from_pairs([("HOME", "/home/me"), ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000")]))
+    ///     .fs(Fs::from_files([(
+    ///         "/home/me/.aws/credentials",
+    ///         "[staging]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\nregion = eu-west-1\n",
+    ///     )]));
+    /// let config = AwsConfig::loader().provider_config(provider_config).profile("staging").load().await?;
+    /// assert_eq!(config.region(), "eu-west-1");
+    /// assert_eq!(config.endpoint_url("S3").unwrap().as_str(), "http://127.0.0.1:9000/");
+    /// let creds = config.credentials_provider().provide_credentials().await?;
+    /// assert_eq!(creds.access_key_id(), "AKIDEXAMPLE");
+    /// # Ok(()) }
+    /// ```
+    pub fn loader() -> AwsConfigLoader {
+        AwsConfigLoader::default()
+    }
+
+    /// The (cached) credentials provider.
+    pub fn credentials_provider(&self) -> SharedCredentialsProvider {
+        self.credentials.clone()
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Where the region came from.
+    pub fn region_source(&self) -> &RegionSource {
+        &self.region_source
+    }
+
+    /// The selected profile's name.
+    pub fn profile_name(&self) -> &str {
+        &self.profile_name
+    }
+
+    /// The endpoint override for a service (`"S3"`, `"EC2"`, `"STS"`, …: the service id used in
+    /// `AWS_ENDPOINT_URL_<SERVICE>`); `None` means the service's default endpoint. An invalid
+    /// per-service environment value is logged and ignored (use
+    /// [`try_endpoint_url`](Self::try_endpoint_url) to get the error).
+    pub fn endpoint_url(&self, service_env_id: &str) -> Option<Url> {
+        match self.endpoints.resolve(service_env_id) {
+            Ok(url) => url,
+            Err(error) => {
+                tracing::warn!(%error, service = service_env_id, "ignoring an invalid endpoint override");
+                None
+            }
+        }
+    }
+
+    /// Like [`endpoint_url`](Self::endpoint_url), reporting invalid values.
+    pub fn try_endpoint_url(&self, service_env_id: &str) -> Result<Option<Url>, ConfigError> {
+        self.endpoints.resolve(service_env_id)
+    }
+
+    /// Retry settings.
+    pub fn retry_config(&self) -> RetryConfig {
+        self.retry.clone()
+    }
+
+    /// Timeouts.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        self.timeouts.clone()
+    }
+
+    /// The shared HTTP client.
+    pub fn http(&self) -> Arc<dyn HttpSend> {
+        self.http.clone()
+    }
+
+    /// The provider config the credential providers use (env, fs, http, region, STS endpoint).
+    pub fn provider_config(&self) -> &ProviderConfig {
+        &self.provider_config
+    }
+
+    /// The retry quota of `service`, shared by every client of this config (and its clones).
+    pub fn retry_quota(&self, service: &str) -> Arc<RetryQuota> {
+        let mut quotas = self.quotas.lock().unwrap_or_else(|p| p.into_inner());
+        quotas.entry(service.to_owned()).or_default().clone()
+    }
+
+    /// A pipeline for `service_name` signing with SigV4 under `signing_name` (e.g. `"S3"`, `"s3"`),
+    /// using this config's HTTP client, retry settings, shared retry quota and timeouts.
+    pub fn pipeline(
+        &self,
+        service_name: &'static str,
+        signing_name: &str,
+        error_parser: Arc<dyn ParseError>,
+    ) -> Result<Pipeline, Error> {
+        let signer = SigV4Signer::new(self.credentials_provider(), self.region.clone(), signing_name.to_owned());
+        self.pipeline_with_signer(service_name, signer, error_parser)
+    }
+
+    /// Like [`pipeline`](Self::pipeline) with a signer configured by the caller (payload mode,
+    /// `x-amz-content-sha256` …).
+    pub fn pipeline_with_signer(
+        &self,
+        service_name: &'static str,
+        signer: SigV4Signer,
+        error_parser: Arc<dyn ParseError>,
+    ) -> Result<Pipeline, Error> {
+        Pipeline::builder(service_name)
+            .http(self.http())
+            .signer(Arc::new(signer))
+            .error_parser(error_parser)
+            .retry(self.retry_config())
+            .quota(self.retry_quota(service_name))
+            .timeouts(self.timeout_config())
+            .build()
+    }
+
+    /// A copy using `provider` for credentials (wrapped in a new cache); region, endpoints,
+    /// HTTP client, retry settings and quotas are shared.
+    pub fn with_credentials_provider(&self, provider: SharedCredentialsProvider) -> AwsConfig {
+        let mut cache = CredentialsCache::new(provider);
+        if let Some(time) = &self.time_source {
+            cache = cache.with_time_source(time.clone());
+        }
+        AwsConfig { credentials: Arc::new(cache), ..self.clone() }
+    }
+}
+
+/// Builds an [`AwsConfig`] (see [`AwsConfig::loader`]).
+#[derive(Default)]
+pub struct AwsConfigLoader {
+    profile: Option<String>,
+    region: Option<String>,
+    credentials: Option<SharedCredentialsProvider>,
+    endpoint_url: Option<String>,
+    http: Option<Arc<dyn HttpSend>>,
+    retry: Option<RetryConfig>,
+    timeouts: Option<TimeoutConfig>,
+    provider_config: Option<ProviderConfig>,
+    time_source: Option<Arc<dyn TimeSource>>,
+}
+
+impl fmt::Debug for AwsConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsConfigLoader")
+            .field("profile", &self.profile)
+            .field("region", &self.region)
+            .field("credentials", &self.credentials)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsConfigLoader {
+    /// The profile to use (instead of `AWS_PROFILE` / `default`).
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self
+    }
+
+    /// The region (wins over every other source).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Credentials given in code: [`Credentials`] or a [`SharedCredentialsProvider`]; they are
+    /// tried first.
+    pub fn credentials(mut self, credentials: impl IntoCredentialsProvider) -> Self {
+        self.credentials = Some(credentials.into_provider());
+        self
+    }
+
+    /// An endpoint for every service (wins over environment and profile overrides).
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// The HTTP client (shared by every client built from the config).
+    pub fn http(mut self, http: Arc<dyn HttpSend>) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Retry settings (win over `AWS_MAX_ATTEMPTS` / profile).
+    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Timeouts.
+    pub fn timeout_config(mut self, timeouts: TimeoutConfig) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// The environment, files and HTTP client the providers see (tests: fake env and files).
+    pub fn provider_config(mut self, config: ProviderConfig) -> Self {
+        self.provider_config = Some(config);
+        self
+    }
+
+    /// The clock of the credentials cache (tests).
+    pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
+        self.time_source = Some(time);
+        self
+    }
+
+    /// Resolves everything (see the [module docs](self)). Credentials are loaded lazily, on first use.
+    pub async fn load(self) -> Result<AwsConfig, ConfigError> {
+        let mut pc = match self.provider_config {
+            Some(pc) => pc,
+            None => {
+                let http = match &self.http {
+                    Some(h) => h.clone(),
+                    None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(ConfigError::Http)?,
+                };
+                ProviderConfig::with_http(http)
+            }
+        };
+        if let Some(http) = &self.http {
+            pc.http = http.clone();
+        }
+        let profiles = Arc::new(ProfileSet::load(&pc.env, &pc.fs).await?);
+        let (profile_name, explicit) = selected_profile_name(self.profile.as_deref(), &pc.env);
+        let profile = profiles.profile(&profile_name);
+        if profile.is_none() && explicit && profile_name != "default" {
+            return Err(ConfigError::ProfileNotFound { profile: profile_name, files: profiles.describe_files() });
+        }
+
+        let endpoints = endpoints(self.endpoint_url.as_deref(), &pc.env, &profiles, profile)?;
+        let sts_endpoint = endpoints.resolve("STS")?;
+        let retry = match self.retry {
+            Some(r) => r,
+            None => retry_from(&pc.env, profile)?,
+        };
+
+        // The region chain may ask IMDS, which does not need the STS endpoint or a region.
+        let (region, region_source) =
+            resolve_region(self.region.as_deref(), &pc, profile, &profile_name, &profiles.describe_files()).await?;
+        tracing::debug!(region = %region, source = ?region_source, profile = %profile_name, "resolved AWS region");
+        pc.region = Some(region.clone());
+        pc.sts_endpoint = sts_endpoint;
+
+        let mut chain =
+            DefaultCredentialsChain::builder().profile_set(profiles.clone()).profile_name(profile_name.clone());
+        if let Some(explicit) = self.credentials {
+            chain = chain.explicit(explicit);
+        }
+        let chain = chain.build(&pc);
+        let mut cache = CredentialsCache::new(Arc::new(chain));
+        if let Some(time) = &self.time_source {
+            cache = cache.with_time_source(time.clone());
+        }
+        Ok(AwsConfig {
+            region,
+            region_source,
+            profile_name,
+            credentials: Arc::new(cache),
+            endpoints,
+            retry,
+            timeouts: self.timeouts.unwrap_or_default(),
+            http: pc.http.clone(),
+            quotas: Arc::default(),
+            provider_config: pc,
+            time_source: self.time_source,
+        })
+    }
+}
+
+fn endpoints(
+    code: Option<&str>,
+    env: &Env,
+    profiles: &ProfileSet,
+    profile: Option<&Profile>,
+) -> Result<Endpoints, ConfigError> {
+    let code = code.map(|c| parse_endpoint(c, "code (AwsConfig::loader().endpoint_url)")).transpose()?;
+    let ignore_configured = env.get_non_empty("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| truthy(&v))
+        || profile.and_then(|p| p.get_non_empty("ignore_configured_endpoint_urls")).is_some_and(truthy);
+    let mut services = HashMap::new();
+    let mut profile_url = None;
+    if let Some(p) = profile {
+        if let Some(name) = p.get_non_empty("services") {
+            let Some(section) = profiles.services(name) else {
+                return Err(ConfigError::InvalidProfile {
+                    profile: p.name().to_owned(),
+                    message: format!("services = {name}, but there is no [services {name}] section"),
+                });
+            };
+            for key in section.keys() {
+                let Some(url) = section.sub_properties(key).and_then(|sub| sub.get("endpoint_url").cloned()) else {
+                    continue;
+                };
+                let source = format!("[services {name}] {key}.endpoint_url");
+                services.insert(profile_service_key(key), parse_endpoint(&url, source)?);
+            }
+        }
+        if let Some(url) = p.get_non_empty("endpoint_url") {
+            profile_url = Some(parse_endpoint(url, format!("profile `{}` endpoint_url", p.name()))?);
+        }
+    }
+    let endpoints = Endpoints { code, ignore_configured, env: env.clone(), services, profile: profile_url };
+    // Validate the global environment override now rather than on first use.
+    if endpoints.code.is_none()
+        && !endpoints.ignore_configured
+        && let Some(v) = env.get_non_empty("AWS_ENDPOINT_URL")
+    {
+        parse_endpoint(&v, "AWS_ENDPOINT_URL")?;
+    }
+    Ok(endpoints)
+}
+
+fn setting(env: &Env, var: &str, profile: Option<&Profile>, key: &str) -> Option<(String, String)> {
+    if let Some(v) = env.get_non_empty(var) {
+        return Some((v, var.to_owned()));
+    }
+    let p = profile?;
+    p.get_non_empty(key).map(|v| (v.to_owned(), format!("profile `{}` {key}", p.name())))
+}
+
+/// Retry settings from `AWS_MAX_ATTEMPTS` / `max_attempts` and `AWS_RETRY_MODE` / `retry_mode`.
+fn retry_from(env: &Env, profile: Option<&Profile>) -> Result<RetryConfig, ConfigError> {
+    let mut retry = RetryConfig::standard();
+    if let Some((mode, source_name)) = setting(env, "AWS_RETRY_MODE", profile, "retry_mode") {
+        match mode.trim().to_ascii_lowercase().as_str() {
+            "standard" => {}
+            "legacy" | "adaptive" => tracing::info!(
+                mode = %mode.trim(),
+                source = %source_name,
+                "retry mode accepted, but cloudkit implements only `standard` retries; using standard"
+            ),
+            _ => return Err(ConfigError::InvalidRetryMode { source_name, value: mode }),
+        }
+    }
+    if let Some((value, source_name)) = setting(env, "AWS_MAX_ATTEMPTS", profile, "max_attempts") {
+        match value.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => retry = retry.with_max_attempts(n),
+            _ => return Err(ConfigError::InvalidMaxAttempts { source_name, value }),
+        }
+    }
+    Ok(retry)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cloudkit_core::testing::ReplayHttp;
+
+    use super::*;
+    use crate::aws::profile_provider::test_util::*;
+
+    async fn load(env: &[(&str, &str)], config: &str, creds: &str) -> Result<AwsConfig, ConfigError> {
+        load_with(AwsConfig::loader(), env, config, creds).await
+    }
+
+    async fn load_with(
+        loader: AwsConfigLoader,
+        env: &[(&str, &str)],
+        config: &str,
+        creds: &str,
+    ) -> Result<AwsConfig, ConfigError> {
+        let pc = provider_config(Arc::new(ReplayHttp::new()), env, config, creds);
+        loader.provider_config(pc).load().await
+    }
+
+    #[tokio::test]
+    async fn region_chain_order() {
+        let cfg = "[default]\nregion = from-profile\n[profile other]\nregion = other-profile\n";
+        let all = [("AWS_REGION", "from-aws-region"), ("AWS_DEFAULT_REGION", "from-default-region")];
+        let c = load_with(AwsConfig::loader().region("from-code"), &all, cfg, "").await.unwrap();
+        assert_eq!((c.region(), c.region_source()), ("from-code", &RegionSource::Code));
+        let c = load(&all, cfg, "").await.unwrap();
+        assert_eq!((c.region(), c.region_source()), ("from-aws-region", &RegionSource::AwsRegion));
+        let c = load(&all[1..], cfg, "").await.unwrap();
+        assert_eq!((c.region(), c.region_source()), ("from-default-region", &RegionSource::AwsDefaultRegion));
+        let c = load(&[], cfg, "").await.unwrap();
+        assert_eq!((c.region(), c.region_source()), ("from-profile", &RegionSource::Profile("default".into())));
+        let c = load(&[("AWS_PROFILE", "other")], cfg, "").await.unwrap();
+        assert_eq!(c.region(), "other-profile");
+        assert_eq!(c.provider_config().region.as_deref(), Some("other-profile"));
+    }
+
+    #[tokio::test]
+    async fn region_falls_back_to_imds_last() {
+        use cloudkit_core::testing::Canned;
+
+        use crate::aws::{Env, Fs};
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "IMDSTOKEN"));
+        http.push(Canned::status(200, "ap-south-1"));
+        let pc = ProviderConfig::with_http(http.clone())
+            .env(Env::from_pairs([("HOME", HOME)]))
+            .fs(Fs::from_files([(format!("{HOME}/.aws/config"), "[default]\noutput = json\n".to_owned())]));
+        let c = AwsConfig::loader().provider_config(pc).load().await.unwrap();
+        assert_eq!((c.region(), c.region_source()), ("ap-south-1", &RegionSource::Imds));
+        let reqs = http.requests();
+        assert!(reqs.iter().any(|r| r.url.path() == "/latest/meta-data/placement/region"), "{reqs:?}");
+    }
+
+    #[tokio::test]
+    async fn missing_region_names_every_source() {
+        let e = load(&[], "", "").await.unwrap_err();
+        let shown = e.to_string();
+        assert!(matches!(e, ConfigError::Region(RegionError::Missing { .. })));
+        for needle in
+            ["region(..)", "AWS_REGION", "AWS_DEFAULT_REGION", "profile `default`", "/home/tester/.aws/config", "IMDS"]
+        {
+            assert!(shown.contains(needle), "missing {needle}: {shown}");
+        }
+        let e = load(&[("AWS_REGION", "eu west 1")], "", "").await.unwrap_err();
+        assert!(matches!(e, ConfigError::Region(RegionError::Invalid { .. })), "{e}");
+    }
+
+    #[tokio::test]
+    async fn selected_profile_must_exist() {
+        let e = load(&[("AWS_REGION", "r"), ("AWS_PROFILE", "ghost")], "", "").await.unwrap_err();
+        assert!(matches!(e, ConfigError::ProfileNotFound { .. }), "{e}");
+        let e = load_with(AwsConfig::loader().profile("ghost"), &[("AWS_REGION", "r")], "", "").await.unwrap_err();
+        assert!(e.to_string().contains("`ghost` was not found"), "{e}");
+        let e = load(&[("AWS_REGION", "r")], "[profile x\n", "").await.unwrap_err();
+        assert!(matches!(e, ConfigError::ProfileFile(_)) && e.to_string().contains("config:1"), "{e}");
+    }
+
+    const ENDPOINT_CONFIG: &str = "[default]\nregion = r\nendpoint_url = http://profile-global:1\nservices = local\n\
+        [services local]\ns3 =\n  endpoint_url = http://profile-s3:2\nelastic_beanstalk =\n  endpoint_url = http://profile-eb:3\n";
+
+    #[tokio::test]
+    async fn endpoint_resolution_order() {
+        let env = [("AWS_ENDPOINT_URL_S3", "http://env-s3:4"), ("AWS_ENDPOINT_URL", "http://env-global:5")];
+        let c = load_with(AwsConfig::loader().endpoint_url("http://code:6"), &env, ENDPOINT_CONFIG, "").await.unwrap();
+        assert_eq!(c.endpoint_url("S3").unwrap().as_str(), "http://code:6/");
+        let c = load(&env, ENDPOINT_CONFIG, "").await.unwrap();
+        assert_eq!(c.endpoint_url("S3").unwrap().as_str(), "http://env-s3:4/");
+        assert_eq!(c.endpoint_url("EC2").unwrap().as_str(), "http://env-global:5/");
+        let c = load(&[], ENDPOINT_CONFIG, "").await.unwrap();
+        assert_eq!(c.endpoint_url("S3").unwrap().as_str(), "http://profile-s3:2/");
+        assert_eq!(c.endpoint_url("Elastic Beanstalk").unwrap().as_str(), "http://profile-eb:3/");
+        assert_eq!(c.endpoint_url("EC2").unwrap().as_str(), "http://profile-global:1/");
+        // STS endpoint handed to the credential providers
+        assert_eq!(c.provider_config().sts_endpoint.as_ref().map(Url::as_str), Some("http://profile-global:1/"));
+        // service ids: upper case, spaces to underscores
+        let c = load(&[("AWS_ENDPOINT_URL_ELASTIC_BEANSTALK", "http://env-eb:7")], "[default]\nregion = r\n", "")
+            .await
+            .unwrap();
+        assert_eq!(c.endpoint_url("Elastic Beanstalk").unwrap().as_str(), "http://env-eb:7/");
+        assert_eq!(c.endpoint_url("S3"), None);
+        // ignoring configured endpoints keeps only the code one
+        let mut ignore = env.to_vec();
+        ignore.push(("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"));
+        let c = load(&ignore, ENDPOINT_CONFIG, "").await.unwrap();
+        assert_eq!(c.endpoint_url("S3"), None);
+        assert_eq!(c.provider_config().sts_endpoint, None);
+        let c =
+            load_with(AwsConfig::loader().endpoint_url("http://code:6"), &ignore, ENDPOINT_CONFIG, "").await.unwrap();
+        assert_eq!(c.endpoint_url("S3").unwrap().as_str(), "http://code:6/");
+        let ignoring =
+            ENDPOINT_CONFIG.replace("services = local\n", "services = local\nignore_configured_endpoint_urls = true\n");
+        let c = load(&[], &ignoring, "").await.unwrap();
+        assert_eq!(c.endpoint_url("S3"), None);
+    }
+
+    #[tokio::test]
+    async fn invalid_endpoints_are_errors() {
+        let e = load(&[("AWS_REGION", "r"), ("AWS_ENDPOINT_URL", "not a url")], "", "").await.unwrap_err();
+        assert!(matches!(e, ConfigError::InvalidEndpoint { .. }) && e.to_string().contains("AWS_ENDPOINT_URL"), "{e}");
+        let e = load(&[("AWS_REGION", "r"), ("AWS_ENDPOINT_URL_STS", "ftp://x")], "", "").await.unwrap_err();
+        assert!(e.to_string().contains("AWS_ENDPOINT_URL_STS"), "{e}");
+        let c = load(&[("AWS_REGION", "r"), ("AWS_ENDPOINT_URL_S3", "::")], "", "").await.unwrap();
+        assert_eq!(c.endpoint_url("S3"), None);
+        assert!(c.try_endpoint_url("S3").is_err());
+        let e = load(&[], "[default]\nregion = r\nservices = nope\n", "").await.unwrap_err();
+        assert!(e.to_string().contains("no [services nope] section"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn retry_settings() {
+        let r = [("AWS_REGION", "r")];
+        assert_eq!(load(&r, "", "").await.unwrap().retry_config().max_attempts(), 3);
+        let c =
+            load(&[("AWS_REGION", "r"), ("AWS_MAX_ATTEMPTS", "7")], "[default]\nmax_attempts = 2\n", "").await.unwrap();
+        assert_eq!(c.retry_config().max_attempts(), 7);
+        let c = load(&r, "[default]\nmax_attempts = 2\nretry_mode = adaptive\n", "").await.unwrap();
+        assert_eq!(c.retry_config().max_attempts(), 2);
+        for bad in ["0", "-1", "three", "4294967296"] {
+            let e = load(&[("AWS_REGION", "r"), ("AWS_MAX_ATTEMPTS", bad)], "", "").await.unwrap_err();
+            assert!(matches!(e, ConfigError::InvalidMaxAttempts { .. }), "{bad}: {e}");
+            assert!(e.to_string().contains("AWS_MAX_ATTEMPTS"), "{e}");
+        }
+        let e = load(&r, "[default]\nmax_attempts = 0\n", "").await.unwrap_err();
+        assert!(e.to_string().contains("profile `default` max_attempts"), "{e}");
+        for ok in ["standard", "legacy", "ADAPTIVE"] {
+            let c = load(&[("AWS_REGION", "r"), ("AWS_RETRY_MODE", ok)], "", "").await.unwrap();
+            assert_eq!(c.retry_config(), RetryConfig::standard());
+        }
+        let e = load(&[("AWS_REGION", "r"), ("AWS_RETRY_MODE", "yolo")], "", "").await.unwrap_err();
+        assert!(matches!(e, ConfigError::InvalidRetryMode { .. }), "{e}");
+        // code wins and skips the environment
+        let c = load_with(
+            AwsConfig::loader().retry_config(RetryConfig::disabled()),
+            &[("AWS_REGION", "r"), ("AWS_MAX_ATTEMPTS", "9")],
+            "",
+            "",
+        )
+        .await
+        .unwrap();
+        assert_eq!(c.retry_config().max_attempts(), 1);
+    }
+
+    #[tokio::test]
+    async fn credentials_explicit_and_cached() {
+        let env = [("AWS_REGION", "r"), ("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "ENVSECRET")];
+        let c = load(&env, "", "").await.unwrap();
+        assert_eq!(c.credentials_provider().provide_credentials().await.unwrap().access_key_id(), "AKIDENV");
+        let c =
+            load_with(AwsConfig::loader().credentials(Credentials::from_keys("AKIDCODE", "CODESECRET")), &env, "", "")
+                .await
+                .unwrap();
+        assert_eq!(c.credentials_provider().provide_credentials().await.unwrap().access_key_id(), "AKIDCODE");
+        let shared: SharedCredentialsProvider = Arc::new(Credentials::from_keys("AKIDSHARED", "s"));
+        let c = load_with(AwsConfig::loader().credentials(shared), &env, "", "").await.unwrap();
+        assert_eq!(c.credentials_provider().provide_credentials().await.unwrap().access_key_id(), "AKIDSHARED");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("ENVSECRET") && !shown.contains("CODESECRET"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn debug_of_config_shows_no_secrets() {
+        let env = [
+            ("AWS_REGION", "r"),
+            ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+            ("AWS_SECRET_ACCESS_KEY", "ENVSECRET"),
+            ("AWS_SESSION_TOKEN", "ENVTOKEN"),
+        ];
+        let c = load(&env, "[default]\naws_secret_access_key = PROFILESECRET\n", "").await.unwrap();
+        c.credentials_provider().provide_credentials().await.unwrap();
+        let shown = format!("{c:?} {c:#?}");
+        assert!(shown.contains("AKIDENV"), "{shown}");
+        for secret in ["ENVSECRET", "ENVTOKEN", "PROFILESECRET"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
+    #[tokio::test]
+    async fn quotas_are_shared_per_service_and_pipeline_signs() {
+        use cloudkit_core::testing::Canned;
+        use cloudkit_core::{HttpRequest, Method, Operation, PlainErrorParser};
+
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "ok"));
+        let pc = provider_config(
+            http.clone(),
+            &[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")],
+            "",
+            "",
+        );
+        let c = AwsConfig::loader().provider_config(pc).load().await.unwrap();
+        let clone = c.clone();
+        assert!(Arc::ptr_eq(&c.retry_quota("S3"), &clone.retry_quota("S3")));
+        assert!(!Arc::ptr_eq(&c.retry_quota("S3"), &c.retry_quota("EC2")));
+        let pipeline = c.pipeline("EC2", "ec2", Arc::new(PlainErrorParser)).unwrap();
+        let req = HttpRequest::new(Method::GET, "http://ec2.test/?Action=DescribeRegions".parse().unwrap());
+        pipeline.send_buffered(&Operation::new("DescribeRegions"), req).await.unwrap();
+        let sent = &http.requests()[0];
+        assert_eq!(signed_with(&sent.headers), "AKIDENV");
+        let auth = sent.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(auth.contains("/eu-west-1/ec2/aws4_request"), "{auth}");
+    }
+}

@@ -1,0 +1,80 @@
+//! Bearer-token authorization from any azure_core `TokenCredential`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
+use cloudkit_core::{HeaderValue, HttpRequest, Sign, SignError, Url};
+
+use super::AzureSignError;
+
+/// The scope of Azure Storage data-plane tokens.
+pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
+
+/// Whether `url` may carry a bearer token over plain http: only a loopback host
+/// (`127.0.0.0/8`, `::1`, `localhost`), i.e. a local emulator.
+pub fn endpoint_allows_plain_http(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Adds `Authorization: Bearer <token>` from a `TokenCredential` (the credential caches and
+/// refreshes tokens). Refuses plain-http URLs, unless [`BearerTokenSigner::allow_loopback_http`]
+/// was set *and* the host is loopback (an emulator explicitly configured by the caller).
+#[derive(Clone, Debug)]
+pub struct BearerTokenSigner {
+    credential: Arc<dyn TokenCredential>,
+    scopes: Vec<String>,
+    allow_loopback_http: bool,
+}
+
+impl BearerTokenSigner {
+    /// A signer asking `credential` for tokens of `scope` (usually [`STORAGE_SCOPE`]).
+    pub fn new(credential: Arc<dyn TokenCredential>, scope: impl Into<String>) -> Self {
+        Self { credential, scopes: vec![scope.into()], allow_loopback_http: false }
+    }
+
+    /// Allows plain http to loopback hosts (emulators). Off by default.
+    pub fn allow_loopback_http(mut self, allow: bool) -> Self {
+        self.allow_loopback_http = allow;
+        self
+    }
+
+    /// Checks that a token may be sent to `url`.
+    pub fn check_url(&self, url: &Url) -> Result<(), AzureSignError> {
+        if url.scheme() == "https" {
+            return Ok(());
+        }
+        if url.scheme() == "http" && self.allow_loopback_http && endpoint_allows_plain_http(url) {
+            return Ok(());
+        }
+        Err(AzureSignError::Refused(format!(
+            "bearer tokens are only sent over https (refusing {}://{}); plain http is allowed only to a loopback \
+             emulator configured explicitly",
+            url.scheme(),
+            url.host_str().unwrap_or("")
+        )))
+    }
+}
+
+#[async_trait]
+impl Sign for BearerTokenSigner {
+    async fn sign(&self, request: &mut HttpRequest) -> Result<(), SignError> {
+        self.check_url(&request.url).map_err(|e| SignError::Signing(Box::new(e)))?;
+        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        let token = self.credential.get_token(&scopes, None).await.map_err(|e| SignError::Credentials(Box::new(e)))?;
+        super::shared_key::set_standard_headers(request, SystemTime::now())
+            .map_err(|e| SignError::Signing(Box::new(e)))?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.token.secret()))
+            .map_err(|e| SignError::Signing(Box::new(AzureSignError::Refused(e.to_string()))))?;
+        value.set_sensitive(true);
+        request.headers.insert(cloudkit_core::HeaderName::from_static("authorization"), value);
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+//! Google's V4 signing conformance vectors (googleapis/conformance-tests, Apache-2.0), read from
+//! `../shared/conformance/gcs/` next to the repository.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use super::*;
+
+fn conformance_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/gcs")
+}
+
+fn read(name: &str) -> String {
+    let path = conformance_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the GCS conformance file {} is missing ({e}); it ships in ../shared/conformance/gcs/ next to the \
+             repository (googleapis/conformance-tests storage/v1)",
+            path.display()
+        )
+    })
+}
+
+fn key() -> ServiceAccountKey {
+    ServiceAccountKey::from_json(&read("test_service_account.not-a-test.json")).unwrap()
+}
+
+fn parse_time(s: &str) -> SystemTime {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+    SystemTime::from(t)
+}
+
+fn request_from(test: &Value) -> SignedUrlRequest {
+    let s = |k: &str| test.get(k).and_then(Value::as_str);
+    let expiration = match &test["expiration"] {
+        Value::Number(n) => n.as_u64().unwrap(),
+        Value::String(s) => s.parse().unwrap(),
+        other => panic!("expiration {other:?}"),
+    };
+    let method: cloudkit_core::Method = s("method").unwrap().parse().unwrap();
+    let mut r = SignedUrlRequest::new(method, s("bucket").unwrap(), s("object"), Duration::from_secs(expiration))
+        .time(parse_time(s("timestamp").unwrap()));
+    if let Some(h) = test.get("headers").and_then(Value::as_object) {
+        for (k, v) in h {
+            r = r.header(k, v.as_str().unwrap());
+        }
+    }
+    if let Some(q) = test.get("queryParameters").and_then(Value::as_object) {
+        for (k, v) in q {
+            r = r.query(k, v.as_str().unwrap());
+        }
+    }
+    if let Some(scheme) = s("scheme") {
+        r = r.scheme(scheme);
+    }
+    // Precedence: hostname, then the client's endpoint, then the emulator host, then the universe.
+    let endpoint = s("hostname")
+        .map(str::to_owned)
+        .or_else(|| s("clientEndpoint").map(str::to_owned))
+        .or_else(|| s("emulatorHostname").map(str::to_owned));
+    if let Some(u) = s("universeDomain") {
+        r = r.universe_domain(u);
+    }
+    if let Some(ep) = endpoint {
+        r = r.endpoint(ep);
+    }
+    match s("urlStyle") {
+        Some("VIRTUAL_HOSTED_STYLE") => r = r.url_style(UrlStyle::VirtualHostedStyle),
+        Some("BUCKET_BOUND_HOSTNAME") => {
+            r = r.url_style(UrlStyle::BucketBoundHostname(s("bucketBoundHostname").unwrap().into()))
+        }
+        _ => {}
+    }
+    r
+}
+
+#[tokio::test]
+async fn all_signing_v4_conformance_vectors_pass() {
+    let doc: Value = serde_json::from_str(&read("v4_signatures.json")).unwrap();
+    let tests = doc["signingV4Tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 29);
+    let key = key();
+    let mut failures = Vec::new();
+    let mut inconsistent_vectors = Vec::new();
+    for t in tests {
+        let name = t["description"].as_str().unwrap();
+        let request = request_from(t);
+        let signed = sign_url(&request, &key).await.unwrap();
+        let expected_canonical = t["expectedCanonicalRequest"].as_str().unwrap();
+        let expected_sts = t["expectedStringToSign"].as_str().unwrap();
+        if !expected_sts.ends_with(&hex_sha256(expected_canonical)) {
+            // Known defect of one upstream vector ("Universe domain with virtual hosted style"): its
+            // expectedCanonicalRequest shows the path-style resource `/test-bucket/test-object`, but its
+            // own expectedStringToSign (and so the signature in expectedUrl) hashes the virtual-hosted
+            // resource `/test-object`. The string to sign and the URL are authoritative; check that our
+            // canonical request is the one they were computed from.
+            inconsistent_vectors.push(name.to_owned());
+            assert_eq!(
+                signed.canonical_request,
+                expected_canonical.replacen(&format!("/{}/", t["bucket"].as_str().unwrap()), "/", 1),
+                "{name}"
+            );
+        } else if signed.canonical_request != expected_canonical {
+            failures.push(format!("{name}: canonical request\n got: {:?}", signed.canonical_request));
+        }
+        if signed.string_to_sign != t["expectedStringToSign"].as_str().unwrap() {
+            failures.push(format!("{name}: string to sign"));
+        }
+        if signed.url_text != t["expectedUrl"].as_str().unwrap() {
+            failures.push(format!("{name}: url\n got: {}\nwant: {}", signed.url, t["expectedUrl"]));
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(inconsistent_vectors, ["Universe domain with virtual hosted style"]);
+}
+
+fn hex_sha256(s: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+#[tokio::test]
+async fn expiry_is_capped_at_seven_days() {
+    let key = key();
+    let ok = SignedUrlRequest::new(cloudkit_core::Method::GET, "b", Some("o"), MAX_SIGNED_URL_EXPIRY);
+    assert!(sign_url(&ok, &key).await.is_ok());
+    let too_long = SignedUrlRequest::new(
+        cloudkit_core::Method::GET,
+        "b",
+        Some("o"),
+        MAX_SIGNED_URL_EXPIRY + Duration::from_secs(1),
+    );
+    let e = sign_url(&too_long, &key).await.unwrap_err();
+    assert!(matches!(e, SigningError::InvalidRequest(_)), "{e}");
+    assert!(e.to_string().contains("7-day"), "{e}");
+}
+
+#[test]
+fn debug_never_shows_the_private_key() {
+    let key = key();
+    let debug = format!("{key:?}");
+    assert!(!debug.contains("BEGIN PRIVATE KEY"), "{debug}");
+    assert!(!debug.contains("MII"), "{debug}");
+    assert!(debug.contains("test-iam-credentials@dummy-project-id.iam.gserviceaccount.com"));
+}
+
+#[test]
+fn bad_keys_are_typed_errors_without_key_material() {
+    let e = ServiceAccountKey::from_json(r#"{"type":"authorized_user","client_id":"x"}"#).unwrap_err();
+    assert!(e.to_string().contains("authorized_user"), "{e}");
+    let e = ServiceAccountKey::from_json(
+        r#"{"type":"service_account","client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----\nnot-base64!!\n-----END PRIVATE KEY-----\n"}"#,
+    )
+    .unwrap_err();
+    assert!(matches!(e, SigningError::InvalidKey(_)));
+    assert!(!e.to_string().contains("not-base64"), "{e}");
+    assert!(ServiceAccountKey::from_json("{").is_err());
+}
