@@ -22,3 +22,15 @@ pub mod store;
 
 /// The shared request pipeline (retries, timeouts, errors), re-exported.
 pub use cloudkit_core as core;
+
+/// AWS configuration and credentials (`AwsConfig`, the default chain, STS, …).
+#[cfg(feature = "_aws")]
+pub use cloudkit_cred_chain::aws;
+
+/// The Amazon S3 client (`cloudkit-aws-s3`).
+#[cfg(feature = "aws-s3")]
+pub use cloudkit_aws_s3 as s3;
+
+/// The Amazon EC2 client (`cloudkit-aws-ec2`).
+#[cfg(feature = "aws-ec2")]
+pub use cloudkit_aws_ec2 as ec2;

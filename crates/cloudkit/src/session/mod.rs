@@ -7,3 +7,8 @@
 /// The entry point to provider sessions (see the module docs).
 #[derive(Clone, Copy, Debug)]
 pub struct Session;
+
+#[cfg(feature = "_aws")]
+mod aws;
+#[cfg(feature = "_aws")]
+pub use aws::{AwsSession, AwsSessionBuilder};

@@ -29,6 +29,10 @@ mod key;
 mod local;
 mod location;
 mod memory;
+#[cfg(feature = "aws-s3")]
+mod s3;
+#[cfg(feature = "aws-s3")]
+mod s3_upload;
 mod upload;
 
 #[cfg(feature = "conformance")]
@@ -39,6 +43,8 @@ pub use key::{MAX_KEY_LEN, ObjectKey};
 pub use local::LocalFileSystem;
 pub use location::{StoreUrl, from_url, parse_url};
 pub use memory::InMemory;
+#[cfg(feature = "aws-s3")]
+pub use s3::S3Store;
 pub use upload::{UploadSource, reader_source};
 
 /// What a listing or a HEAD returns about one object.
@@ -113,16 +119,20 @@ impl PutOptions {
         self
     }
 
-    /// Rejects metadata keys that some backend could not store unchanged.
+    /// Rejects metadata that some backend could not store unchanged: keys must be lowercase ASCII
+    /// letters, digits and `_`, starting with a letter (S3 lowercases keys, Azure requires C#
+    /// identifiers); values must be printable ASCII (they travel in HTTP headers).
     pub fn validate(&self) -> Result<()> {
         for (k, v) in &self.metadata {
-            let ok_key = !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let mut bytes = k.bytes();
+            let ok_key = bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+                && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !ok_key {
                 return Err(Error::invalid_input(format!(
-                    "metadata key {k:?}: use ASCII letters, digits, '-' and '_'"
+                    "metadata key {k:?}: use lowercase ASCII letters, digits and '_', starting with a letter"
                 )));
             }
-            if v.chars().any(char::is_control) || !v.is_ascii() {
+            if v.chars().any(|c| c.is_control() || !c.is_ascii()) {
                 return Err(Error::invalid_input(format!(
                     "metadata value for {k:?}: printable ASCII only (headers cannot carry it unchanged)"
                 )));

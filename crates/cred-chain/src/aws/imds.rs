@@ -523,6 +523,10 @@ mod tests {
         ProviderConfig::with_http(http as Arc<dyn HttpSend>).env(Env::from_pairs(pairs.iter().copied()))
     }
 
+    /// Attempt timeout for tests against the in-process server that do not test timeouts: a busy
+    /// CI machine may take longer than IMDS's real 1 s to answer.
+    const SLOW_MACHINE_TIMEOUT: Duration = Duration::from_secs(15);
+
     fn server_config(server: &TestServer) -> ProviderConfig {
         let endpoint = server.base_url().to_string();
         ProviderConfig::with_http(ReqwestSend::shared(&HttpClientConfig::default()).unwrap())
@@ -560,9 +564,11 @@ mod tests {
     async fn disabled_by_env_sends_nothing() {
         let http = Arc::new(ReplayHttp::new());
         let config = replay_config(http.clone(), &[("AWS_EC2_METADATA_DISABLED", "TRUE")]);
-        let e = ImdsClient::new(&config).get("/latest/meta-data/instance-id").await.unwrap_err();
+        let client = ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
+        let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
         assert!(matches!(e, ImdsError::Disabled { .. }), "{e:?}");
-        let e = ImdsCredentialsProvider::new(&config).provide_credentials().await.unwrap_err();
+        let provider = ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
+        let e = provider.provide_credentials().await.unwrap_err();
         assert!(e.is_not_loaded() && e.to_string().contains("disabled"), "{e}");
         assert_eq!(region(&config).await, None);
         assert!(http.requests().is_empty());
@@ -675,7 +681,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn token_is_reused_across_requests() {
         let (server, issued) = imds_server(|t| t.starts_with('t'));
-        let client = ImdsClient::new(&server_config(&server));
+        let client = ImdsClient::new(&server_config(&server)).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
         for _ in 0..3 {
             assert_eq!(client.get("/latest/meta-data/placement/region").await.unwrap(), "eu-north-1");
         }
@@ -683,14 +689,14 @@ mod tests {
         let puts = server.requests().iter().filter(|r| r.method == Method::PUT).count();
         assert_eq!(puts, 1);
         // a new client has its own token
-        assert_eq!(region(&server_config(&server)).await.as_deref(), Some("eu-north-1"));
+        assert_eq!(region_from(&ImdsClient::new(&server_config(&server)).with_attempt_timeout(SLOW_MACHINE_TIMEOUT)).await.as_deref(), Some("eu-north-1"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn unauthorized_drops_the_token_and_gets_a_new_one() {
         // Only the second token is accepted: the first GET gets 401, the client fetches `t2`.
         let (server, issued) = imds_server(|t| t == "t2");
-        let client = ImdsClient::new(&server_config(&server));
+        let client = ImdsClient::new(&server_config(&server)).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
         assert_eq!(client.get("/latest/meta-data/placement/region").await.unwrap(), "eu-north-1");
         assert_eq!(issued.load(Ordering::SeqCst), 2);
         let tokens: Vec<_> = server
@@ -727,9 +733,11 @@ mod tests {
     async fn forbidden_token_request_means_disabled() {
         let server = TestServer::start(|_| Canned::status(403, "")).unwrap();
         let config = server_config(&server);
-        let e = ImdsClient::new(&config).get("/latest/meta-data/instance-id").await.unwrap_err();
+        let client = ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
+        let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
         assert!(matches!(e, ImdsError::Disabled { .. }), "{e:?}");
-        let e = ImdsCredentialsProvider::new(&config).provide_credentials().await.unwrap_err();
+        let provider = ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
+        let e = provider.provide_credentials().await.unwrap_err();
         assert!(e.is_not_loaded() && e.to_string().contains("disabled"), "{e}");
         assert_eq!(server.requests().len(), 2, "one PUT per call, no retries");
     }
@@ -737,7 +745,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn credentials_from_the_token_flow() {
         let (server, _) = imds_server(|t| t == "t1");
-        let creds = ImdsCredentialsProvider::new(&server_config(&server)).provide_credentials().await.unwrap();
+        let client = ImdsClient::new(&server_config(&server)).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
+        let creds = ImdsCredentialsProvider::with_client(client).provide_credentials().await.unwrap();
         assert_eq!(creds.access_key_id(), "ASIAIMDS");
         assert!(server.requests().iter().filter(|r| r.method == Method::GET).all(|r| r.headers[TOKEN_HEADER] == "t1"));
     }

@@ -1,0 +1,137 @@
+//! Azure credentials: a `DefaultAzureCredential`-equivalent chain and each of its sources, all
+//! implementing azure_core's [`TokenCredential`] (so they also plug into the official crates).
+//!
+//! Order (the Python SDK's, for the sources that exist on Linux):
+//! [`EnvironmentCredential`] (client secret, or client certificate) → [`WorkloadIdentityCredential`]
+//! → [`ManagedIdentityCredential`] (App Service `IDENTITY_ENDPOINT`, else IMDS) →
+//! [`AzureCliCredential`]. Each can be excluded; when all fail the error lists every source and why.
+//! Tokens are cached per scope and refreshed 5 minutes before they expire, one refresh at a time.
+//!
+//! ```no_run
+//! # async fn demo() -> azure_core::Result<()> {
+//! use azure_core::credentials::TokenCredential;
+//! use cloudkit_cred_chain::azure::DefaultAzureCredential;
+//! let credential = DefaultAzureCredential::builder().exclude_cli(true).build();
+//! let token = credential.get_token(&["https://storage.azure.com/.default"], None).await?;
+//! # let _ = token; Ok(()) }
+//! ```
+
+mod cache;
+mod chain;
+mod cli;
+mod environment;
+mod http;
+mod managed_identity;
+mod workload_identity;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+pub use chain::{DefaultAzureCredential, DefaultAzureCredentialBuilder};
+pub use cli::AzureCliCredential;
+pub use environment::{ClientSecretCredential, EnvironmentCredential};
+pub use http::IdentityOptions;
+pub use managed_identity::{ManagedIdentityCredential, ManagedIdentityId};
+pub use workload_identity::WorkloadIdentityCredential;
+
+/// Default Microsoft Entra authority.
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// Environment variables: the real process environment or a fixed map (tests never mutate the
+/// real environment). `Debug` shows variable names only.
+#[derive(Clone, Default)]
+pub struct AzureEnv {
+    fake: Option<Arc<HashMap<String, String>>>,
+}
+
+impl std::fmt::Debug for AzureEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.fake {
+            None => f.write_str("AzureEnv::real"),
+            Some(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                f.debug_struct("AzureEnv::fake").field("variables", &keys).finish()
+            }
+        }
+    }
+}
+
+impl AzureEnv {
+    /// The real process environment.
+    pub fn real() -> Self {
+        Self { fake: None }
+    }
+
+    /// Only these variables.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self { fake: Some(Arc::new(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())) }
+    }
+
+    /// A variable, `None` when unset or empty.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let v = match &self.fake {
+            Some(m) => m.get(key).cloned(),
+            None => std::env::var(key).ok(),
+        };
+        v.filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// Why one source could not produce a token.
+#[derive(Clone, Debug)]
+pub(crate) enum SourceError {
+    /// Not configured here: the chain tries the next source.
+    Unavailable(String),
+    /// Configured but failed (bad secret, rejected assertion …): the chain stops.
+    Failed(String),
+}
+
+impl SourceError {
+    fn message(&self) -> &str {
+        match self {
+            SourceError::Unavailable(m) | SourceError::Failed(m) => m,
+        }
+    }
+    pub(crate) fn into_azure(self, source: &str) -> azure_core::Error {
+        azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, format!("{source}: {}", self.message()))
+    }
+}
+
+/// One source of tokens (without caching).
+#[async_trait::async_trait]
+pub(crate) trait FetchToken: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &'static str;
+    async fn fetch(&self, scopes: &[&str]) -> Result<AccessToken, SourceError>;
+}
+
+pub(crate) fn single_scope<'a>(scopes: &[&'a str]) -> Result<&'a str, SourceError> {
+    match scopes {
+        [one] => Ok(*one),
+        _ => Err(SourceError::Failed(format!("exactly one scope is supported, got {}", scopes.len()))),
+    }
+}
+
+macro_rules! cached_credential {
+    ($ty:ty) => {
+        #[async_trait::async_trait]
+        impl azure_core::credentials::TokenCredential for $ty {
+            async fn get_token(
+                &self,
+                scopes: &[&str],
+                _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+            ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+                let name = crate::azure::FetchToken::name(self);
+                self.cache
+                    .get_or_refresh(scopes, || crate::azure::FetchToken::fetch(self, scopes))
+                    .await
+                    .map_err(|e| e.into_azure(name))
+            }
+        }
+    };
+}
+pub(crate) use cached_credential;
+
+#[cfg(test)]
+mod tests;

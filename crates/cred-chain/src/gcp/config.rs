@@ -1,0 +1,526 @@
+//! [`GcpConfig`]: credentials, project, storage endpoint and HTTP settings for Google clients.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudkit_core::{
+    HttpClientConfig, HttpRequest, HttpSend, Method, ParseError, Pipeline, ReqwestSend, RetryConfig, RetryQuota,
+    TimeoutConfig, Url,
+};
+use cloudkit_signer::gcp::{ServiceAccountKey, SharedBlobSigner};
+use google_cloud_auth::credentials::{
+    Credentials, external_account, impersonated, mds, service_account, user_account,
+};
+use serde_json::Value;
+
+use super::auth::{BearerTokenSigner, GoogleAuthBlobSigner};
+use super::env::GcpEnv;
+
+/// The public GCS endpoint.
+pub const DEFAULT_STORAGE_ENDPOINT: &str = "https://storage.googleapis.com";
+
+/// How long the metadata server gets to answer the project-id question.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the credentials came from (shown in errors and logs; never contains secrets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// `STORAGE_EMULATOR_HOST` was set: anonymous access to the emulator.
+    Emulator(String),
+    /// Anonymous access, asked for explicitly.
+    Anonymous,
+    /// Credentials passed to the loader.
+    Explicit,
+    /// The file named by `GOOGLE_APPLICATION_CREDENTIALS`.
+    EnvironmentFile(PathBuf),
+    /// gcloud's well-known ADC file.
+    WellKnownFile(PathBuf),
+    /// The metadata server (GCE, GKE, Cloud Run, …).
+    MetadataServer,
+}
+
+impl fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialSource::Emulator(host) => write!(f, "anonymous (STORAGE_EMULATOR_HOST={host})"),
+            CredentialSource::Anonymous => f.write_str("anonymous"),
+            CredentialSource::Explicit => f.write_str("explicit credentials"),
+            CredentialSource::EnvironmentFile(p) => write!(f, "GOOGLE_APPLICATION_CREDENTIALS ({})", p.display()),
+            CredentialSource::WellKnownFile(p) => write!(f, "gcloud ADC file ({})", p.display()),
+            CredentialSource::MetadataServer => f.write_str("the metadata server"),
+        }
+    }
+}
+
+/// Credentials for Google APIs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum GcpCredentials {
+    /// No authentication (emulators, public buckets).
+    Anonymous,
+    /// google-cloud-auth credentials (token caching and refresh included).
+    Google {
+        /// The credentials.
+        credentials: Credentials,
+    },
+}
+
+impl GcpCredentials {
+    /// Wraps google-cloud-auth credentials.
+    pub fn google(credentials: Credentials) -> Self {
+        GcpCredentials::Google { credentials }
+    }
+
+    /// Whether these are anonymous.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, GcpCredentials::Anonymous)
+    }
+}
+
+/// Why the Google configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GcpConfigError {
+    /// A credentials file could not be read.
+    #[error("could not read the credentials file {path} (from {origin}): {source}")]
+    CredentialsFile {
+        /// The file.
+        path: PathBuf,
+        /// Which setting named it.
+        origin: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The credentials are unusable (bad JSON, unknown `type`, missing fields). Never contains
+    /// key material.
+    #[error("invalid Google credentials from {source_desc}: {message}")]
+    InvalidCredentials {
+        /// Where they came from.
+        source_desc: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The credentials cannot sign blobs (authorized_user, external_account, anonymous).
+    #[error("credentials from {source_desc} cannot sign URLs: {message}")]
+    CannotSign {
+        /// Where the credentials came from.
+        source_desc: String,
+        /// Why.
+        message: String,
+    },
+    /// The endpoint is not a valid URL.
+    #[error("invalid endpoint {endpoint:?}: {message}")]
+    InvalidEndpoint {
+        /// The value given.
+        endpoint: String,
+        /// Why it was refused.
+        message: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[source] cloudkit_core::TransportError),
+}
+
+/// Everything a Google client needs: credentials, project, endpoint, HTTP and retry settings.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct GcpConfig {
+    credentials: GcpCredentials,
+    source: CredentialSource,
+    credentials_json: Option<Arc<Value>>,
+    project_id: Option<String>,
+    storage_endpoint: Url,
+    emulator: bool,
+    http: Arc<dyn HttpSend>,
+    retry: RetryConfig,
+    timeouts: TimeoutConfig,
+    quota: Arc<RetryQuota>,
+}
+
+impl fmt::Debug for GcpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GcpConfig")
+            .field("source", &self.source)
+            .field("project_id", &self.project_id)
+            .field("storage_endpoint", &self.storage_endpoint.as_str())
+            .field("emulator", &self.emulator)
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GcpConfig {
+    /// A loader reading the process environment.
+    pub fn loader() -> GcpConfigLoader {
+        GcpConfigLoader::default()
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> &GcpCredentials {
+        &self.credentials
+    }
+
+    /// Where the credentials came from.
+    pub fn credential_source(&self) -> &CredentialSource {
+        &self.source
+    }
+
+    /// The project id, when one was found.
+    pub fn project_id(&self) -> Option<&str> {
+        self.project_id.as_deref()
+    }
+
+    /// The storage endpoint (`https://storage.googleapis.com`, or the emulator).
+    pub fn storage_endpoint(&self) -> &Url {
+        &self.storage_endpoint
+    }
+
+    /// Whether the endpoint is an emulator (`STORAGE_EMULATOR_HOST`).
+    pub fn is_emulator(&self) -> bool {
+        self.emulator
+    }
+
+    /// The shared HTTP seam.
+    pub fn http(&self) -> Arc<dyn HttpSend> {
+        self.http.clone()
+    }
+
+    /// Retry settings.
+    pub fn retry_config(&self) -> RetryConfig {
+        self.retry.clone()
+    }
+
+    /// Timeouts.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        self.timeouts.clone()
+    }
+
+    /// The retry quota shared by this config's clients.
+    pub fn retry_quota(&self) -> Arc<RetryQuota> {
+        self.quota.clone()
+    }
+
+    /// A pipeline for `service` that authenticates with these credentials.
+    pub fn pipeline(
+        &self,
+        service: &'static str,
+        error_parser: Arc<dyn ParseError>,
+    ) -> Result<Pipeline, cloudkit_core::Error> {
+        Pipeline::builder(service)
+            .http(self.http.clone())
+            .signer(Arc::new(BearerTokenSigner::new(self.credentials.clone())))
+            .error_parser(error_parser)
+            .retry(self.retry.clone())
+            .quota(self.quota.clone())
+            .timeouts(self.timeouts.clone())
+            .build()
+    }
+
+    /// A signer for V4 signed URLs: the service-account key itself (local RSA) when the
+    /// credentials file holds one, else google-cloud-auth's signer (IAM `signBlob`) for the
+    /// metadata server and impersonated credentials. User and external-account credentials
+    /// cannot sign.
+    pub fn blob_signer(&self) -> Result<SharedBlobSigner, GcpConfigError> {
+        let source_desc = self.source.to_string();
+        if self.credentials.is_anonymous() {
+            return Err(GcpConfigError::CannotSign {
+                source_desc,
+                message: "anonymous credentials have no key; pass a service-account key".into(),
+            });
+        }
+        let cannot = |message: String| GcpConfigError::CannotSign { source_desc: source_desc.clone(), message };
+        match self.credentials_json.as_deref() {
+            Some(json) => match json.get("type").and_then(Value::as_str) {
+                Some("service_account") => {
+                    let key = ServiceAccountKey::from_json(&json.to_string()).map_err(|e| cannot(e.to_string()))?;
+                    Ok(Arc::new(key))
+                }
+                Some("impersonated_service_account") => {
+                    let signer =
+                        impersonated::Builder::new(json.clone()).build_signer().map_err(|e| cannot(e.to_string()))?;
+                    Ok(Arc::new(GoogleAuthBlobSigner::new(signer)))
+                }
+                Some(other) => Err(cannot(format!("`{other}` credentials cannot sign; use a service account"))),
+                None => Err(cannot("the credentials file has no `type`".into())),
+            },
+            None if self.source == CredentialSource::MetadataServer => {
+                let signer = mds::Builder::default().build_signer().map_err(|e| cannot(e.to_string()))?;
+                Ok(Arc::new(GoogleAuthBlobSigner::new(signer)))
+            }
+            None => Err(cannot("explicit credentials: pass a blob signer or a service-account key".into())),
+        }
+    }
+}
+
+/// The value of `STORAGE_EMULATOR_HOST` as a base URL (`localhost:9000` → `http://localhost:9000`).
+pub fn emulator_endpoint(value: &str) -> Result<Url, GcpConfigError> {
+    let value = value.trim();
+    let text = if value.contains("://") { value.to_owned() } else { format!("http://{value}") };
+    let mut url = Url::parse(&text)
+        .map_err(|e| GcpConfigError::InvalidEndpoint { endpoint: value.to_owned(), message: e.to_string() })?;
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return Err(GcpConfigError::InvalidEndpoint { endpoint: value.to_owned(), message: "no host".into() });
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    url.set_query(None);
+    Ok(url)
+}
+
+/// Loads a [`GcpConfig`] (see the [module docs](super) for the order).
+#[derive(Debug, Default)]
+pub struct GcpConfigLoader {
+    env: Option<GcpEnv>,
+    http: Option<Arc<dyn HttpSend>>,
+    credentials: Option<GcpCredentials>,
+    credentials_json: Option<String>,
+    anonymous: bool,
+    project_id: Option<String>,
+    endpoint: Option<Url>,
+    retry: Option<RetryConfig>,
+    timeouts: Option<TimeoutConfig>,
+    scopes: Option<Vec<String>>,
+}
+
+impl GcpConfigLoader {
+    /// The environment to read (default: the process environment).
+    pub fn env(mut self, env: GcpEnv) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// The HTTP seam (default: one new reqwest client).
+    pub fn http(mut self, http: Arc<dyn HttpSend>) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Use these credentials instead of ADC.
+    pub fn credentials(mut self, credentials: GcpCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Use the credentials in this JSON (a service-account key, an authorized-user file, …)
+    /// instead of ADC.
+    pub fn credentials_json(mut self, json: impl Into<String>) -> Self {
+        self.credentials_json = Some(json.into());
+        self
+    }
+
+    /// No authentication.
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
+    }
+
+    /// The project id (wins over the environment).
+    pub fn project_id(mut self, project: impl Into<String>) -> Self {
+        self.project_id = Some(project.into());
+        self
+    }
+
+    /// The storage endpoint (wins over `STORAGE_EMULATOR_HOST`; credentials still come from ADC
+    /// unless [`anonymous`](Self::anonymous) is set).
+    pub fn storage_endpoint(mut self, endpoint: Url) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// Retry settings.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Timeouts.
+    pub fn timeouts(mut self, timeouts: TimeoutConfig) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// OAuth scopes (default: google-cloud-auth's `cloud-platform`).
+    pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Resolves credentials, project and endpoint.
+    pub async fn load(self) -> Result<GcpConfig, GcpConfigError> {
+        cloudkit_core::install_default_crypto_provider();
+        let env = self.env.clone().unwrap_or_else(GcpEnv::real);
+        let http = match self.http.clone() {
+            Some(h) => h,
+            None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(GcpConfigError::Http)?,
+        };
+        let emulator_host = env.get("STORAGE_EMULATOR_HOST");
+        let (mut storage_endpoint, emulator) = match (&self.endpoint, &emulator_host) {
+            (Some(ep), _) => (ep.clone(), false),
+            (None, Some(host)) => (emulator_endpoint(host)?, true),
+            (None, None) => (Url::parse(DEFAULT_STORAGE_ENDPOINT).map_err(|e| invalid_endpoint(DEFAULT_STORAGE_ENDPOINT, e))?, false),
+        };
+        if storage_endpoint.path() == "/" {
+            storage_endpoint.set_path("");
+        }
+
+        let (credentials, source, json) = if let Some(c) = self.credentials.clone() {
+            (c, CredentialSource::Explicit, None)
+        } else if let Some(text) = &self.credentials_json {
+            let json = parse_json(text, "explicit credentials JSON")?;
+            let c = self.build_from_json(&json, "explicit credentials JSON")?;
+            (c, CredentialSource::Explicit, Some(json))
+        } else if self.anonymous {
+            (GcpCredentials::Anonymous, CredentialSource::Anonymous, None)
+        } else if let (true, Some(host)) = (emulator, &emulator_host) {
+            (GcpCredentials::Anonymous, CredentialSource::Emulator(host.clone()), None)
+        } else {
+            self.adc(&env).await?
+        };
+
+        let project_id = match self.project_id.clone() {
+            Some(p) => Some(p),
+            None => {
+                let from_env = env.get("GOOGLE_CLOUD_PROJECT").or_else(|| env.get("GCLOUD_PROJECT"));
+                let from_file = json.as_ref().and_then(|j| {
+                    j.get("project_id")
+                        .or_else(|| j.get("quota_project_id"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
+                match from_env.or(from_file) {
+                    Some(p) => Some(p),
+                    None if source == CredentialSource::MetadataServer => metadata_project_id(&env, &http).await,
+                    None => None,
+                }
+            }
+        };
+        tracing::debug!(%source, ?project_id, endpoint = %storage_endpoint, "loaded Google configuration");
+        Ok(GcpConfig {
+            credentials,
+            source,
+            credentials_json: json.map(Arc::new),
+            project_id,
+            storage_endpoint,
+            emulator,
+            http,
+            retry: self.retry.clone().unwrap_or_else(RetryConfig::standard),
+            timeouts: self.timeouts.clone().unwrap_or_default(),
+            quota: Arc::new(RetryQuota::default()),
+        })
+    }
+
+    async fn adc(&self, env: &GcpEnv) -> Result<(GcpCredentials, CredentialSource, Option<Value>), GcpConfigError> {
+        if let Some(path) = env.get("GOOGLE_APPLICATION_CREDENTIALS") {
+            let path = PathBuf::from(path);
+            let source = CredentialSource::EnvironmentFile(path.clone());
+            let text = tokio::fs::read_to_string(&path).await.map_err(|e| GcpConfigError::CredentialsFile {
+                path: path.clone(),
+                origin: "GOOGLE_APPLICATION_CREDENTIALS",
+                source: e,
+            })?;
+            let json = parse_json(&text, &source.to_string())?;
+            let c = self.build_from_json(&json, &source.to_string())?;
+            return Ok((c, source, Some(json)));
+        }
+        if let Some(path) = env.well_known_file() {
+            match tokio::fs::read_to_string(&path).await {
+                Ok(text) => {
+                    let source = CredentialSource::WellKnownFile(path);
+                    let json = parse_json(&text, &source.to_string())?;
+                    let c = self.build_from_json(&json, &source.to_string())?;
+                    return Ok((c, source, Some(json)));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(GcpConfigError::CredentialsFile { path, origin: "the gcloud well-known file", source: e });
+                }
+            }
+        }
+        // As google-cloud-auth does: fall back to the metadata server without probing; a missing
+        // server surfaces on the first request with an error naming what was tried.
+        let mut builder = mds::Builder::default();
+        if let Some(scopes) = &self.scopes {
+            builder = builder.with_scopes(scopes.clone());
+        }
+        let credentials = builder.build().map_err(|e| GcpConfigError::InvalidCredentials {
+            source_desc: "the metadata server (no GOOGLE_APPLICATION_CREDENTIALS, no gcloud ADC file)".into(),
+            message: e.to_string(),
+        })?;
+        Ok((GcpCredentials::google(credentials), CredentialSource::MetadataServer, None))
+    }
+
+    fn build_from_json(&self, json: &Value, source_desc: &str) -> Result<GcpCredentials, GcpConfigError> {
+        let invalid =
+            |message: String| GcpConfigError::InvalidCredentials { source_desc: source_desc.to_owned(), message };
+        let kind = json.get("type").and_then(Value::as_str).ok_or_else(|| invalid("no `type` field".into()))?;
+        let scopes = self.scopes.clone();
+        let built: Result<Credentials, google_cloud_auth::build_errors::Error> = match kind {
+            "service_account" => {
+                let mut b = service_account::Builder::new(json.clone());
+                if let Some(s) = scopes {
+                    b = b.with_access_specifier(service_account::AccessSpecifier::from_scopes(s));
+                }
+                b.build()
+            }
+            "authorized_user" => {
+                let mut b = user_account::Builder::new(json.clone());
+                if let Some(s) = scopes {
+                    b = b.with_scopes(s);
+                }
+                b.build()
+            }
+            "impersonated_service_account" => {
+                let mut b = impersonated::Builder::new(json.clone());
+                if let Some(s) = scopes {
+                    b = b.with_scopes(s);
+                }
+                b.build()
+            }
+            "external_account" => {
+                let mut b = external_account::Builder::new(json.clone());
+                if let Some(s) = scopes {
+                    b = b.with_scopes(s);
+                }
+                b.build()
+            }
+            other => {
+                return Err(invalid(format!(
+                    "unsupported credentials type `{other}` (expected service_account, authorized_user, \
+                     impersonated_service_account or external_account)"
+                )));
+            }
+        };
+        // google-cloud-auth's build errors describe fields, never their values.
+        built.map(GcpCredentials::google).map_err(|e| invalid(e.to_string()))
+    }
+}
+
+fn invalid_endpoint(endpoint: &str, e: url::ParseError) -> GcpConfigError {
+    GcpConfigError::InvalidEndpoint { endpoint: endpoint.to_owned(), message: e.to_string() }
+}
+
+fn parse_json(text: &str, source_desc: &str) -> Result<Value, GcpConfigError> {
+    serde_json::from_str(text).map_err(|e| GcpConfigError::InvalidCredentials {
+        source_desc: source_desc.to_owned(),
+        // serde_json's message has a line/column and a category, not the file's content.
+        message: format!("not valid JSON ({e})"),
+    })
+}
+
+async fn metadata_project_id(env: &GcpEnv, http: &Arc<dyn HttpSend>) -> Option<String> {
+    let host = env.get("GCE_METADATA_HOST").unwrap_or_else(|| "metadata.google.internal".into());
+    let url = Url::parse(&format!("http://{host}/computeMetadata/v1/project/project-id")).ok()?;
+    let request = HttpRequest::new(Method::GET, url).header("metadata-flavor", "Google").ok()?;
+    let response = tokio::time::timeout(METADATA_TIMEOUT, http.send(request)).await.ok()?.ok()?;
+    if !response.status.is_success() {
+        return None;
+    }
+    let body = tokio::time::timeout(METADATA_TIMEOUT, response.body.collect()).await.ok()?.ok()?;
+    let project = String::from_utf8(body.to_vec()).ok()?.trim().to_owned();
+    (!project.is_empty()).then_some(project)
+}

@@ -1,0 +1,126 @@
+use std::io::Write as _;
+use std::sync::Arc;
+
+use cloudkit_core::testing::{Canned, ReplayHttp};
+use cloudkit_core::{HttpRequest, Method, Sign as _, Url};
+
+use super::*;
+
+fn key_json() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/gcs/test_service_account.not-a-test.json");
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("conformance key {path} missing: {e}"))
+}
+
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cloudkit-gcp-{}-{}", std::process::id(), fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::File::create(&path).unwrap().write_all(contents.as_bytes()).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn emulator_host_means_anonymous_and_the_emulator_endpoint() {
+    let env = GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", "localhost:9023"), ("GOOGLE_CLOUD_PROJECT", "p1")]);
+    let http = Arc::new(ReplayHttp::new());
+    let config = GcpConfig::loader().env(env).http(http.clone()).load().await.unwrap();
+    assert!(config.is_emulator());
+    assert!(config.credentials().is_anonymous());
+    assert_eq!(config.storage_endpoint().as_str(), "http://localhost:9023/");
+    assert_eq!(config.project_id(), Some("p1"));
+    assert!(matches!(config.credential_source(), CredentialSource::Emulator(_)));
+    // the bearer signer adds nothing for anonymous credentials
+    let signer = BearerTokenSigner::new(config.credentials().clone());
+    let mut r = HttpRequest::new(Method::GET, Url::parse("http://localhost:9023/storage/v1/b").unwrap());
+    signer.sign(&mut r).await.unwrap();
+    assert!(r.headers.get("authorization").is_none());
+    assert!(config.blob_signer().is_err());
+}
+
+#[test]
+fn emulator_values_with_and_without_scheme() {
+    assert_eq!(emulator_endpoint("http://127.0.0.1:9000/").unwrap().as_str(), "http://127.0.0.1:9000/");
+    assert_eq!(emulator_endpoint("localhost:4443").unwrap().as_str(), "http://localhost:4443/");
+    assert_eq!(emulator_endpoint("https://gcs.test").unwrap().as_str(), "https://gcs.test/");
+    assert!(emulator_endpoint("http://").is_err());
+}
+
+#[tokio::test]
+async fn service_account_file_from_env_signs_requests_locally_and_gives_the_project() {
+    let path = temp_file("sa.json", &key_json());
+    let env = GcpEnv::from_pairs([("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap())]);
+    let config = GcpConfig::loader().env(env).http(Arc::new(ReplayHttp::new())).load().await.unwrap();
+    assert_eq!(config.credential_source(), &CredentialSource::EnvironmentFile(path.clone()));
+    assert_eq!(config.project_id(), Some("dummy-project-id"));
+    assert_eq!(config.storage_endpoint().as_str(), "https://storage.googleapis.com/");
+    // service-account credentials mint a self-signed JWT locally: no network needed
+    let signer = BearerTokenSigner::new(config.credentials().clone());
+    let mut r = HttpRequest::new(Method::GET, Url::parse("https://storage.googleapis.com/storage/v1/b").unwrap());
+    signer.sign(&mut r).await.unwrap();
+    let auth = r.headers["authorization"].to_str().unwrap();
+    assert!(auth.starts_with("Bearer "), "{auth}");
+    // and it can sign URLs locally
+    let blob = config.blob_signer().unwrap();
+    assert_eq!(blob.client_email().await.unwrap(), "test-iam-credentials@dummy-project-id.iam.gserviceaccount.com");
+    // nothing secret in Debug
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+}
+
+#[tokio::test]
+async fn env_project_wins_over_the_file() {
+    let path = temp_file("sa.json", &key_json());
+    let env = GcpEnv::from_pairs([
+        ("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()),
+        ("GCLOUD_PROJECT", "legacy"),
+    ]);
+    let config = GcpConfig::loader().env(env).http(Arc::new(ReplayHttp::new())).load().await.unwrap();
+    assert_eq!(config.project_id(), Some("legacy"));
+}
+
+#[tokio::test]
+async fn missing_credentials_file_names_the_variable_and_path() {
+    let env = GcpEnv::from_pairs([("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/cloudkit/sa.json")]);
+    let e = GcpConfig::loader().env(env).http(Arc::new(ReplayHttp::new())).load().await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("GOOGLE_APPLICATION_CREDENTIALS") && text.contains("/nonexistent/cloudkit/sa.json"), "{text}");
+}
+
+#[tokio::test]
+async fn well_known_file_is_used_and_bad_json_never_echoes_secrets() {
+    let home = std::env::temp_dir().join(format!("cloudkit-gcp-home-{}-{}", std::process::id(), fastrand::u64(..)));
+    let dir = home.join(".config/gcloud");
+    std::fs::create_dir_all(&dir).unwrap();
+    let user = r#"{"type":"authorized_user","client_id":"cid","client_secret":"TOPSECRET-xyz","refresh_token":"REFRESH-abc","quota_project_id":"qp"}"#;
+    std::fs::write(dir.join("application_default_credentials.json"), user).unwrap();
+    let env = GcpEnv::from_pairs([("HOME", home.to_str().unwrap())]);
+    let config = GcpConfig::loader().env(env.clone()).http(Arc::new(ReplayHttp::new())).load().await.unwrap();
+    assert!(matches!(config.credential_source(), CredentialSource::WellKnownFile(_)));
+    assert_eq!(config.project_id(), Some("qp"));
+    let e = config.blob_signer().unwrap_err();
+    assert!(e.to_string().contains("authorized_user"), "{e}");
+    assert!(!format!("{config:?}").contains("TOPSECRET"));
+
+    std::fs::write(dir.join("application_default_credentials.json"), r#"{"type":"nope","secret":"TOPSECRET"}"#).unwrap();
+    let e = GcpConfig::loader().env(env.clone()).http(Arc::new(ReplayHttp::new())).load().await.unwrap_err();
+    assert!(e.to_string().contains("unsupported credentials type `nope`"), "{e}");
+    assert!(!e.to_string().contains("TOPSECRET"));
+    std::fs::write(dir.join("application_default_credentials.json"), "{\"private_key\": \"TOPSECRET").unwrap();
+    let e = GcpConfig::loader().env(env).http(Arc::new(ReplayHttp::new())).load().await.unwrap_err();
+    assert!(!e.to_string().contains("TOPSECRET"), "{e}");
+    assert!(e.to_string().contains("gcloud ADC file"), "{e}");
+}
+
+#[tokio::test]
+async fn metadata_server_fallback_asks_it_for_the_project() {
+    // No emulator exists for the GCE metadata server: a canned response stands in for it.
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, "mds-project"));
+    let env = GcpEnv::from_pairs([("HOME", "/nonexistent-home"), ("GCE_METADATA_HOST", "169.254.169.254")]);
+    let config = GcpConfig::loader().env(env).http(http.clone()).load().await.unwrap();
+    assert_eq!(config.credential_source(), &CredentialSource::MetadataServer);
+    assert_eq!(config.project_id(), Some("mds-project"));
+    let req = &http.requests()[0];
+    assert_eq!(req.url.as_str(), "http://169.254.169.254/computeMetadata/v1/project/project-id");
+    assert_eq!(req.headers["metadata-flavor"], "Google");
+}
