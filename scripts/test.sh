@@ -21,6 +21,7 @@ export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 # from the repository root, with target/testbed/env exported (CLOUDKIT_TEST_* variables), e.g.
 #   'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run --example s3_quickstart'
 EXTRA_COMMANDS=(
+    'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run -q --example ec2_lifecycle'
 )
 # ---------------------------------------------------------------------------------------------------------
 

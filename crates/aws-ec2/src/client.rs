@@ -1,0 +1,210 @@
+//! [`Ec2Client`]: one async method per EC2 operation, over the shared request pipeline.
+
+use std::fmt;
+use std::sync::Arc;
+
+use cloudkit_core::{HttpRequest, Method, Operation, Pipeline, Url};
+use cloudkit_cred_chain::aws::AwsConfig;
+use cloudkit_cred_chain::aws::protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
+use serde::de::DeserializeOwned;
+
+use crate::error::Ec2Error;
+use crate::model;
+use crate::types::{Filter, Tag};
+
+/// The EC2 API version cloudkit speaks.
+pub const API_VERSION: &str = "2016-11-15";
+
+/// The service name used in errors and logs.
+pub(crate) const SERVICE: &str = "EC2";
+
+/// The SigV4 signing name of EC2.
+pub const SIGNING_NAME: &str = "ec2";
+
+/// The EC2 client: one async method per operation (`run_instances`, `describe_instances`, …), each
+/// returning a builder that is sent with `.send()`.
+///
+/// Cheap to clone; clones share the connection pool, credentials cache and retry quota.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudkit_aws_ec2::{Ec2Client, Filter, InstanceStateName};
+/// use futures::TryStreamExt;
+///
+/// let config = cloudkit_cred_chain::aws::AwsConfig::loader().load().await?;
+/// let ec2 = Ec2Client::new(&config)?;
+///
+/// let reservation = ec2
+///     .run_instances("ami-0abcdef1234567890")
+///     .instance_type("t3.micro")
+///     .tag("Name", "web-1")
+///     .user_data("#!/bin/sh\necho hello\n")
+///     .send()
+///     .await?;
+/// let id = reservation.instances[0].instance_id.clone();
+/// ec2.wait_until_instance_running().instance_id(&id).wait().await?;
+///
+/// let running: Vec<_> = ec2
+///     .describe_instances()
+///     .filter(Filter::instance_state([InstanceStateName::Running]))
+///     .into_paginator()
+///     .page_size(50)
+///     .instances()
+///     .try_collect()
+///     .await?;
+/// println!("{} running instances", running.len());
+///
+/// ec2.terminate_instances().instance_id(&id).send().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Ec2Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pipeline: Pipeline,
+    region: String,
+    endpoint: Url,
+}
+
+impl fmt::Debug for Ec2Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ec2Client")
+            .field("region", &self.inner.region)
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("pipeline", &self.inner.pipeline)
+            .finish()
+    }
+}
+
+/// `https://ec2.{region}.amazonaws.com/`.
+pub fn default_endpoint(region: &str) -> Result<Url, Ec2Error> {
+    let valid = !region.is_empty() && region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid {
+        return Err(Ec2Error::invalid_input("client", format!("`{region}` is not a valid AWS region name")));
+    }
+    Url::parse(&format!("https://ec2.{region}.amazonaws.com/"))
+        .map_err(|e| Ec2Error::invalid_input("client", format!("cannot build the EC2 endpoint for `{region}`: {e}")))
+}
+
+impl Ec2Client {
+    /// A client from a loaded AWS configuration: its credentials, region, retry and timeout settings,
+    /// shared HTTP client and retry quota, and endpoint override (`AWS_ENDPOINT_URL_EC2`,
+    /// `AWS_ENDPOINT_URL`, profile `endpoint_url`), else `https://ec2.{region}.amazonaws.com`.
+    pub fn new(config: &AwsConfig) -> Result<Self, Ec2Error> {
+        let pipeline = config.pipeline(SERVICE, SIGNING_NAME, Arc::new(AwsErrorParser)).map_err(Ec2Error::from_core)?;
+        Self::from_parts(pipeline, config.region(), config.endpoint_url("EC2"))
+    }
+
+    /// A client from its parts: a pipeline (which signs with SigV4 for `ec2` and parses AWS XML errors,
+    /// e.g. with [`AwsErrorParser`](cloudkit_cred_chain::aws::protocol::AwsErrorParser)), the region,
+    /// and an endpoint override (`None`: `https://ec2.{region}.amazonaws.com`).
+    pub fn from_parts(pipeline: Pipeline, region: impl Into<String>, endpoint: Option<Url>) -> Result<Self, Ec2Error> {
+        let region = region.into();
+        let endpoint = match endpoint {
+            Some(url) => url,
+            None => default_endpoint(&region)?,
+        };
+        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() {
+            return Err(Ec2Error::invalid_input("client", format!("`{endpoint}` is not an http(s) endpoint")));
+        }
+        Ok(Self { inner: Arc::new(Inner { pipeline, region, endpoint }) })
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    /// The request pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.inner.pipeline
+    }
+
+    /// Sends one Query-protocol call and parses the XML answer.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        action: &'static str,
+        body: QueryBody,
+        idempotent: bool,
+    ) -> Result<T, Ec2Error> {
+        let request = HttpRequest::new(Method::POST, self.inner.endpoint.clone())
+            .with_body(body.into_bytes())
+            .header("content-type", QUERY_CONTENT_TYPE)
+            .map_err(|e| Ec2Error::invalid_input(action, e.to_string()))?;
+        let op = Operation::new(action).idempotent(idempotent);
+        let response = self.inner.pipeline.send_buffered(&op, request).await.map_err(Ec2Error::from_core)?;
+        model::parse(action, &response.body)
+    }
+}
+
+/// A Query body for `action`.
+pub(crate) fn query(action: &str) -> QueryBody {
+    QueryBody::new(action, API_VERSION)
+}
+
+/// `Filter.N.Name` / `Filter.N.Value.M`.
+pub(crate) fn push_filters(body: &mut QueryBody, filters: &[Filter]) {
+    for (i, filter) in filters.iter().enumerate() {
+        let n = i + 1;
+        body.push(&format!("Filter.{n}.Name"), &filter.name);
+        body.push_list(&format!("Filter.{n}.Value"), &filter.values);
+    }
+}
+
+/// `{prefix}.N.Key` / `{prefix}.N.Value`.
+pub(crate) fn push_tags(body: &mut QueryBody, prefix: &str, tags: &[Tag]) {
+    for (i, tag) in tags.iter().enumerate() {
+        let n = i + 1;
+        body.push(&format!("{prefix}.{n}.Key"), &tag.key);
+        body.push(&format!("{prefix}.{n}.Value"), &tag.value);
+    }
+}
+
+/// `DryRun=true` when set.
+pub(crate) fn push_dry_run(body: &mut QueryBody, dry_run: bool) {
+    if dry_run {
+        body.push("DryRun", "true");
+    }
+}
+
+/// `MaxResults` / `NextToken` when set.
+pub(crate) fn push_page(body: &mut QueryBody, max_results: Option<u32>, next_token: Option<&str>) {
+    if let Some(n) = max_results {
+        body.push("MaxResults", &n.to_string());
+    }
+    if let Some(t) = next_token.filter(|t| !t.is_empty()) {
+        body.push("NextToken", t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_endpoint_is_regional_and_rejects_junk() {
+        assert_eq!(default_endpoint("eu-west-1").unwrap().as_str(), "https://ec2.eu-west-1.amazonaws.com/");
+        assert!(default_endpoint("").is_err());
+        assert!(default_endpoint("us-east-1/evil").is_err());
+    }
+
+    #[test]
+    fn filters_and_tags_are_numbered_from_one() {
+        let mut body = query("DescribeInstances");
+        push_filters(&mut body, &[Filter::new("instance-state-name", ["running", "pending"]), Filter::tag("k", ["v"])]);
+        push_tags(&mut body, "Tag", &[Tag::new("a", "b&c")]);
+        let text = String::from_utf8(body.into_bytes().to_vec()).unwrap();
+        assert_eq!(
+            text,
+            "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=instance-state-name&Filter.1.Value.1=running\
+             &Filter.1.Value.2=pending&Filter.2.Name=tag%3Ak&Filter.2.Value.1=v&Tag.1.Key=a&Tag.1.Value=b%26c"
+        );
+    }
+}

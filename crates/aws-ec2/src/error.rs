@@ -1,0 +1,249 @@
+//! [`Ec2Error`]: typed EC2 errors for the codes people match on.
+
+use cloudkit_core::{Error, ErrorKind};
+
+/// An error from an EC2 call.
+///
+/// Every variant wraps the [`cloudkit_core::Error`] that carries the service, operation, HTTP status,
+/// EC2 error code, message and request id. The variants name the codes callers usually branch on; every
+/// other failure is [`Ec2Error::Other`] (match on [`Ec2Error::code`] for those).
+///
+/// `dry_run(true)` requests end in [`Ec2Error::DryRunOperation`] when the caller **would** have been
+/// allowed to make the call (check with [`Ec2Error::is_dry_run_success`]), and in
+/// [`Ec2Error::UnauthorizedOperation`] when not.
+///
+/// ```
+/// use cloudkit_aws_ec2::Ec2Error;
+/// # fn handle(result: Result<(), Ec2Error>) {
+/// match result {
+///     Ok(()) => {}
+///     Err(e) if e.is_dry_run_success() => println!("would have succeeded"),
+///     Err(Ec2Error::InstanceNotFound(e)) => println!("no such instance: {e}"),
+///     Err(e) => println!("failed: {e}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Ec2Error {
+    /// `InvalidInstanceID.NotFound`: an instance id does not exist (yet: EC2 is eventually consistent
+    /// right after `RunInstances`).
+    #[error(transparent)]
+    InstanceNotFound(Error),
+    /// `InvalidInstanceID.Malformed`: an instance id is not of the form `i-…`.
+    #[error(transparent)]
+    InstanceIdMalformed(Error),
+    /// `InvalidAMIID.NotFound`: an image id does not exist.
+    #[error(transparent)]
+    ImageNotFound(Error),
+    /// `InvalidAMIID.Malformed`: an image id is not of the form `ami-…`.
+    #[error(transparent)]
+    ImageIdMalformed(Error),
+    /// `InvalidKeyPair.NotFound`.
+    #[error(transparent)]
+    KeyPairNotFound(Error),
+    /// `InvalidKeyPair.Duplicate`: a key pair with that name exists.
+    #[error(transparent)]
+    KeyPairDuplicate(Error),
+    /// `InvalidGroup.NotFound` / `InvalidGroupId.NotFound`: a security group does not exist.
+    #[error(transparent)]
+    SecurityGroupNotFound(Error),
+    /// `InvalidGroup.Duplicate`: a security group with that name exists.
+    #[error(transparent)]
+    SecurityGroupDuplicate(Error),
+    /// `IncorrectInstanceState`: the instance is not in a state that allows the call (e.g. starting a
+    /// terminated instance).
+    #[error(transparent)]
+    IncorrectInstanceState(Error),
+    /// `InsufficientInstanceCapacity`: AWS has no capacity for the instance type in that zone now.
+    #[error(transparent)]
+    InsufficientInstanceCapacity(Error),
+    /// `UnauthorizedOperation`: the credentials may not make this call (also the answer to a dry run
+    /// that would have failed).
+    #[error(transparent)]
+    UnauthorizedOperation(Error),
+    /// `DryRunOperation`: the request had `DryRun` set and **would have succeeded**. Nothing was changed.
+    #[error(transparent)]
+    DryRunOperation(Error),
+    /// `RequestLimitExceeded` (or another throttling answer) after the pipeline's retries.
+    #[error(transparent)]
+    Throttled(Error),
+    /// Any other failure: other service codes, transport errors, timeouts, credential and decode errors.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl Ec2Error {
+    /// Sorts a pipeline error into its typed variant by EC2 error code.
+    pub fn from_core(error: Error) -> Self {
+        if error.kind() != ErrorKind::Service {
+            return Self::Other(error);
+        }
+        match error.code() {
+            Some("InvalidInstanceID.NotFound") => Self::InstanceNotFound(error),
+            Some("InvalidInstanceID.Malformed") => Self::InstanceIdMalformed(error),
+            Some("InvalidAMIID.NotFound") => Self::ImageNotFound(error),
+            Some("InvalidAMIID.Malformed") => Self::ImageIdMalformed(error),
+            Some("InvalidKeyPair.NotFound") => Self::KeyPairNotFound(error),
+            Some("InvalidKeyPair.Duplicate") => Self::KeyPairDuplicate(error),
+            Some("InvalidGroup.NotFound" | "InvalidGroupId.NotFound") => Self::SecurityGroupNotFound(error),
+            Some("InvalidGroup.Duplicate") => Self::SecurityGroupDuplicate(error),
+            Some("IncorrectInstanceState") => Self::IncorrectInstanceState(error),
+            Some("InsufficientInstanceCapacity") => Self::InsufficientInstanceCapacity(error),
+            Some("UnauthorizedOperation") => Self::UnauthorizedOperation(error),
+            Some("DryRunOperation") => Self::DryRunOperation(error),
+            _ if error.is_throttling() => Self::Throttled(error),
+            _ => Self::Other(error),
+        }
+    }
+
+    /// The wrapped pipeline error (service, operation, status, code, message, request id).
+    pub fn inner(&self) -> &Error {
+        match self {
+            Self::InstanceNotFound(e)
+            | Self::InstanceIdMalformed(e)
+            | Self::ImageNotFound(e)
+            | Self::ImageIdMalformed(e)
+            | Self::KeyPairNotFound(e)
+            | Self::KeyPairDuplicate(e)
+            | Self::SecurityGroupNotFound(e)
+            | Self::SecurityGroupDuplicate(e)
+            | Self::IncorrectInstanceState(e)
+            | Self::InsufficientInstanceCapacity(e)
+            | Self::UnauthorizedOperation(e)
+            | Self::DryRunOperation(e)
+            | Self::Throttled(e)
+            | Self::Other(e) => e,
+        }
+    }
+
+    /// Consumes the error and returns the wrapped pipeline error.
+    pub fn into_inner(self) -> Error {
+        match self {
+            Self::InstanceNotFound(e)
+            | Self::InstanceIdMalformed(e)
+            | Self::ImageNotFound(e)
+            | Self::ImageIdMalformed(e)
+            | Self::KeyPairNotFound(e)
+            | Self::KeyPairDuplicate(e)
+            | Self::SecurityGroupNotFound(e)
+            | Self::SecurityGroupDuplicate(e)
+            | Self::IncorrectInstanceState(e)
+            | Self::InsufficientInstanceCapacity(e)
+            | Self::UnauthorizedOperation(e)
+            | Self::DryRunOperation(e)
+            | Self::Throttled(e)
+            | Self::Other(e) => e,
+        }
+    }
+
+    /// The EC2 error code (`InvalidInstanceID.NotFound`, `InvalidParameterValue`, …), if the service
+    /// answered with one.
+    pub fn code(&self) -> Option<&str> {
+        self.inner().code()
+    }
+
+    /// The EC2 message, if any.
+    pub fn message(&self) -> Option<&str> {
+        self.inner().message()
+    }
+
+    /// The request id, for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner().request_id()
+    }
+
+    /// Whether this is the answer to a dry run that **would have succeeded** (`DryRunOperation`).
+    pub fn is_dry_run_success(&self) -> bool {
+        matches!(self, Self::DryRunOperation(_))
+    }
+
+    /// Whether a resource named in the request does not exist (instance, image, key pair, security
+    /// group, or any other `*.NotFound` code).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::InstanceNotFound(_)
+                | Self::ImageNotFound(_)
+                | Self::KeyPairNotFound(_)
+                | Self::SecurityGroupNotFound(_)
+        ) || self.code().is_some_and(|c| c.ends_with(".NotFound"))
+    }
+
+    /// Whether the service asked the client to slow down.
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, Self::Throttled(_)) || self.inner().is_throttling()
+    }
+
+    /// An error for a response that could not be decoded.
+    pub(crate) fn decode(operation: &'static str, message: impl Into<String>) -> Self {
+        Self::Other(Error::decode("EC2", operation, message))
+    }
+
+    /// An error for input rejected before sending.
+    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
+        Self::Other(Error::invalid_input("EC2", operation, message))
+    }
+}
+
+impl From<Error> for Ec2Error {
+    fn from(error: Error) -> Self {
+        Self::from_core(error)
+    }
+}
+
+impl cloudkit_waiter::ErrorCode for Ec2Error {
+    fn error_code(&self) -> Option<&str> {
+        self.code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudkit_core::StatusCode;
+
+    fn service(code: &str) -> Error {
+        Error::new(ErrorKind::Service, "EC2", "DescribeInstances").with_status(StatusCode::BAD_REQUEST).with_code(code)
+    }
+
+    #[test]
+    fn codes_map_to_variants() {
+        assert!(matches!(Ec2Error::from(service("InvalidInstanceID.NotFound")), Ec2Error::InstanceNotFound(_)));
+        assert!(matches!(Ec2Error::from(service("InvalidInstanceID.Malformed")), Ec2Error::InstanceIdMalformed(_)));
+        assert!(matches!(Ec2Error::from(service("InvalidAMIID.NotFound")), Ec2Error::ImageNotFound(_)));
+        assert!(matches!(Ec2Error::from(service("IncorrectInstanceState")), Ec2Error::IncorrectInstanceState(_)));
+        assert!(matches!(
+            Ec2Error::from(service("InsufficientInstanceCapacity")),
+            Ec2Error::InsufficientInstanceCapacity(_)
+        ));
+        assert!(matches!(Ec2Error::from(service("RequestLimitExceeded")), Ec2Error::Throttled(_)));
+        let unauthorized = Ec2Error::from(service("UnauthorizedOperation"));
+        assert!(matches!(unauthorized, Ec2Error::UnauthorizedOperation(_)));
+        assert!(!unauthorized.is_dry_run_success());
+        let dry = Ec2Error::from(service("DryRunOperation"));
+        assert!(dry.is_dry_run_success());
+        let other = Ec2Error::from(service("InvalidParameterValue"));
+        assert!(matches!(other, Ec2Error::Other(_)));
+        assert_eq!(other.code(), Some("InvalidParameterValue"));
+        assert!(Ec2Error::from(service("InvalidVolume.NotFound")).is_not_found());
+    }
+
+    #[test]
+    fn non_service_errors_are_other_even_with_a_code() {
+        let e = Error::new(ErrorKind::Decode, "EC2", "X").with_code("InvalidInstanceID.NotFound");
+        assert!(matches!(Ec2Error::from(e), Ec2Error::Other(_)));
+    }
+
+    #[test]
+    fn display_is_the_core_line() {
+        let e =
+            Ec2Error::from(service("InvalidInstanceID.NotFound").with_message("The instance ID 'i-1' does not exist"));
+        assert_eq!(
+            e.to_string(),
+            "EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound: The instance ID 'i-1' does not exist (not retryable)"
+        );
+        use cloudkit_waiter::ErrorCode;
+        assert_eq!(e.error_code(), Some("InvalidInstanceID.NotFound"));
+    }
+}

@@ -1,0 +1,725 @@
+//! Instance operations: RunInstances, DescribeInstances, DescribeInstanceStatus, Start/Stop/Reboot/
+//! TerminateInstances, ModifyInstanceAttribute.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, push_tags, query};
+use crate::error::Ec2Error;
+use crate::model::{
+    self, DescribeInstanceStatusResponse, DescribeInstancesResponse, EmptyResponse, StateChangesResponse,
+    WireReservation,
+};
+use crate::types::{Filter, InstanceState, InstanceStateChange, Reservation, Tag};
+
+/// Tags to apply to resources of one type at launch (`TagSpecification.N`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagSpecification {
+    /// The resource type: `instance`, `volume`, `network-interface`, `spot-instances-request`.
+    pub resource_type: String,
+    /// The tags.
+    pub tags: Vec<Tag>,
+}
+
+impl TagSpecification {
+    /// Tags for resources of `resource_type`.
+    pub fn new(resource_type: impl Into<String>, tags: impl IntoIterator<Item = Tag>) -> Self {
+        Self { resource_type: resource_type.into(), tags: tags.into_iter().collect() }
+    }
+}
+
+/// A random idempotency token, as the AWS SDKs fill in when the caller gives none.
+fn random_client_token() -> String {
+    let mut rng = fastrand::Rng::new();
+    (0..32).map(|_| char::from(b"0123456789abcdef"[rng.usize(..16)])).collect()
+}
+
+impl Ec2Client {
+    /// `RunInstances`: launches instances of `image_id` (one by default).
+    ///
+    /// A client token is generated when none is given, so the call is safe to retry: a retried
+    /// request never launches a second set of instances.
+    ///
+    /// ```no_run
+    /// # async fn demo(ec2: cloudkit_aws_ec2::Ec2Client) -> Result<(), cloudkit_aws_ec2::Ec2Error> {
+    /// let reservation = ec2
+    ///     .run_instances("ami-0abcdef1234567890")
+    ///     .instance_type("t3.micro")
+    ///     .count(2)
+    ///     .key_name("deploy")
+    ///     .tag("team", "web")
+    ///     .send()
+    ///     .await?;
+    /// for instance in &reservation.instances {
+    ///     println!("{} is {}", instance.instance_id, instance.state.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn run_instances(&self, image_id: impl Into<String>) -> RunInstances {
+        RunInstances {
+            client: self.clone(),
+            image_id: image_id.into(),
+            instance_type: None,
+            min_count: 1,
+            max_count: 1,
+            key_name: None,
+            security_group_ids: Vec::new(),
+            security_groups: Vec::new(),
+            subnet_id: None,
+            availability_zone: None,
+            user_data: None,
+            instance_tags: Vec::new(),
+            tag_specifications: Vec::new(),
+            client_token: None,
+            dry_run: false,
+        }
+    }
+
+    /// `DescribeInstances`: reservations and their instances, filtered by ids and/or filters.
+    pub fn describe_instances(&self) -> DescribeInstances {
+        DescribeInstances {
+            client: self.clone(),
+            instance_ids: Vec::new(),
+            filters: Vec::new(),
+            max_results: None,
+            next_token: None,
+            dry_run: false,
+        }
+    }
+
+    /// `DescribeInstanceStatus`: status checks and scheduled events (only running instances unless
+    /// [`include_all_instances`](DescribeInstanceStatus::include_all_instances)).
+    pub fn describe_instance_status(&self) -> DescribeInstanceStatus {
+        DescribeInstanceStatus {
+            client: self.clone(),
+            instance_ids: Vec::new(),
+            filters: Vec::new(),
+            include_all_instances: false,
+            max_results: None,
+            next_token: None,
+            dry_run: false,
+        }
+    }
+
+    /// `StartInstances`.
+    pub fn start_instances(&self) -> StartInstances {
+        StartInstances { client: self.clone(), instance_ids: Vec::new(), dry_run: false }
+    }
+
+    /// `StopInstances` (optionally forced or hibernating).
+    pub fn stop_instances(&self) -> StopInstances {
+        StopInstances { client: self.clone(), instance_ids: Vec::new(), force: false, hibernate: false, dry_run: false }
+    }
+
+    /// `RebootInstances`.
+    pub fn reboot_instances(&self) -> RebootInstances {
+        RebootInstances { client: self.clone(), instance_ids: Vec::new(), dry_run: false }
+    }
+
+    /// `TerminateInstances`.
+    pub fn terminate_instances(&self) -> TerminateInstances {
+        TerminateInstances { client: self.clone(), instance_ids: Vec::new(), dry_run: false }
+    }
+
+    /// `ModifyInstanceAttribute` for `instance_id` (set one attribute per call, as EC2 requires).
+    pub fn modify_instance_attribute(&self, instance_id: impl Into<String>) -> ModifyInstanceAttribute {
+        ModifyInstanceAttribute {
+            client: self.clone(),
+            instance_id: instance_id.into(),
+            instance_type: None,
+            disable_api_termination: None,
+            disable_api_stop: None,
+            user_data: None,
+            dry_run: false,
+        }
+    }
+}
+
+/// Builder for `RunInstances` ([`Ec2Client::run_instances`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send() to launch the instances"]
+pub struct RunInstances {
+    client: Ec2Client,
+    image_id: String,
+    instance_type: Option<String>,
+    min_count: u32,
+    max_count: u32,
+    key_name: Option<String>,
+    security_group_ids: Vec<String>,
+    security_groups: Vec<String>,
+    subnet_id: Option<String>,
+    availability_zone: Option<String>,
+    user_data: Option<Vec<u8>>,
+    instance_tags: Vec<Tag>,
+    tag_specifications: Vec<TagSpecification>,
+    client_token: Option<String>,
+    dry_run: bool,
+}
+
+impl RunInstances {
+    /// The instance type (`t3.micro`, …).
+    pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
+        self.instance_type = Some(instance_type.into());
+        self
+    }
+
+    /// Launch exactly `count` instances (sets both the minimum and the maximum).
+    pub fn count(mut self, count: u32) -> Self {
+        self.min_count = count;
+        self.max_count = count;
+        self
+    }
+
+    /// The fewest instances to launch (the call fails if EC2 cannot launch this many).
+    pub fn min_count(mut self, min_count: u32) -> Self {
+        self.min_count = min_count;
+        self
+    }
+
+    /// The most instances to launch.
+    pub fn max_count(mut self, max_count: u32) -> Self {
+        self.max_count = max_count;
+        self
+    }
+
+    /// The key pair to install.
+    pub fn key_name(mut self, key_name: impl Into<String>) -> Self {
+        self.key_name = Some(key_name.into());
+        self
+    }
+
+    /// Adds a security group by id (`sg-…`).
+    pub fn security_group_id(mut self, group_id: impl Into<String>) -> Self {
+        self.security_group_ids.push(group_id.into());
+        self
+    }
+
+    /// Adds a security group by name (default VPC / EC2-Classic style).
+    pub fn security_group(mut self, group_name: impl Into<String>) -> Self {
+        self.security_groups.push(group_name.into());
+        self
+    }
+
+    /// The subnet to launch into.
+    pub fn subnet_id(mut self, subnet_id: impl Into<String>) -> Self {
+        self.subnet_id = Some(subnet_id.into());
+        self
+    }
+
+    /// The availability zone (`Placement.AvailabilityZone`).
+    pub fn availability_zone(mut self, zone: impl Into<String>) -> Self {
+        self.availability_zone = Some(zone.into());
+        self
+    }
+
+    /// User data (a cloud-init script, …) as raw bytes; the client base64-encodes it as EC2 requires.
+    pub fn user_data(mut self, user_data: impl AsRef<[u8]>) -> Self {
+        self.user_data = Some(user_data.as_ref().to_vec());
+        self
+    }
+
+    /// Adds a tag to the launched instances (merged into the `instance` tag specification).
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.instance_tags.push(Tag::new(key, value));
+        self
+    }
+
+    /// Adds a tag specification (tags for volumes, network interfaces, …).
+    pub fn tag_specification(mut self, spec: TagSpecification) -> Self {
+        self.tag_specifications.push(spec);
+        self
+    }
+
+    /// The idempotency token (≤ 64 ASCII characters). Repeating a call with the same token returns
+    /// the first call's instances instead of launching more. Random when not set.
+    pub fn client_token(mut self, token: impl Into<String>) -> Self {
+        self.client_token = Some(token.into());
+        self
+    }
+
+    /// Only check permissions: the call ends in [`Ec2Error::DryRunOperation`] if it would have
+    /// succeeded, [`Ec2Error::UnauthorizedOperation`] if not.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    fn body(&self) -> Result<cloudkit_cred_chain::aws::protocol::QueryBody, Ec2Error> {
+        const OP: &str = "RunInstances";
+        if self.min_count == 0 || self.min_count > self.max_count {
+            return Err(Ec2Error::invalid_input(
+                OP,
+                format!("need 1 ≤ min_count ≤ max_count (got {} and {})", self.min_count, self.max_count),
+            ));
+        }
+        if let Some(token) = &self.client_token
+            && (token.is_empty() || token.len() > 64 || !token.is_ascii())
+        {
+            return Err(Ec2Error::invalid_input(OP, "client_token must be 1 to 64 ASCII characters"));
+        }
+        let mut body = query(OP);
+        body.push("ImageId", &self.image_id);
+        body.push("MinCount", &self.min_count.to_string());
+        body.push("MaxCount", &self.max_count.to_string());
+        if let Some(t) = &self.instance_type {
+            body.push("InstanceType", t);
+        }
+        if let Some(k) = &self.key_name {
+            body.push("KeyName", k);
+        }
+        body.push_list("SecurityGroupId", &self.security_group_ids);
+        body.push_list("SecurityGroup", &self.security_groups);
+        if let Some(s) = &self.subnet_id {
+            body.push("SubnetId", s);
+        }
+        if let Some(z) = &self.availability_zone {
+            body.push("Placement.AvailabilityZone", z);
+        }
+        if let Some(data) = &self.user_data {
+            body.push("UserData", &BASE64.encode(data));
+        }
+        let mut specs = self.tag_specifications.clone();
+        if !self.instance_tags.is_empty() {
+            match specs.iter_mut().find(|s| s.resource_type == "instance") {
+                Some(spec) => spec.tags.extend(self.instance_tags.iter().cloned()),
+                None => specs.insert(0, TagSpecification::new("instance", self.instance_tags.iter().cloned())),
+            }
+        }
+        for (i, spec) in specs.iter().enumerate() {
+            let prefix = format!("TagSpecification.{}", i + 1);
+            body.push(&format!("{prefix}.ResourceType"), &spec.resource_type);
+            push_tags(&mut body, &format!("{prefix}.Tag"), &spec.tags);
+        }
+        let token = self.client_token.clone().unwrap_or_else(random_client_token);
+        body.push("ClientToken", &token);
+        push_dry_run(&mut body, self.dry_run);
+        Ok(body)
+    }
+
+    /// Launches the instances; returns their reservation (instances usually `pending`).
+    pub async fn send(self) -> Result<Reservation, Ec2Error> {
+        let body = self.body()?;
+        // Idempotent thanks to the client token: a resent request cannot launch twice.
+        let wire: WireReservation = self.client.call("RunInstances", body, true).await?;
+        Ok(wire.into())
+    }
+}
+
+/// The answer to `DescribeInstances`: one page of reservations.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct DescribeInstancesOutput {
+    /// The reservations (each with its instances), as the API returns them.
+    pub reservations: Vec<Reservation>,
+    /// The token of the next page; `None` on the last page.
+    pub next_token: Option<String>,
+}
+
+impl DescribeInstancesOutput {
+    /// All instances of all reservations of this page.
+    pub fn instances(&self) -> impl Iterator<Item = &crate::types::Instance> {
+        self.reservations.iter().flat_map(|r| r.instances.iter())
+    }
+
+    /// The state names of every instance of this page (what the instance waiters look at).
+    pub fn state_names(&self) -> Vec<&str> {
+        self.instances().map(|i| i.state.name.as_str()).collect()
+    }
+}
+
+/// Builder for `DescribeInstances` ([`Ec2Client::describe_instances`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send() or .into_paginator()"]
+pub struct DescribeInstances {
+    pub(crate) client: Ec2Client,
+    pub(crate) instance_ids: Vec<String>,
+    pub(crate) filters: Vec<Filter>,
+    pub(crate) max_results: Option<u32>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) dry_run: bool,
+}
+
+impl DescribeInstances {
+    /// Adds an instance id.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_ids.push(id.into());
+        self
+    }
+
+    /// Adds instance ids.
+    pub fn instance_ids<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.instance_ids.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a filter (filters are ANDed).
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// The page size (`MaxResults`, 5–1000 on AWS; counts reservations). EC2 rejects it together with
+    /// instance ids.
+    pub fn max_results(mut self, max_results: u32) -> Self {
+        self.max_results = Some(max_results);
+        self
+    }
+
+    /// The token of the page to fetch.
+    pub fn next_token(mut self, token: impl Into<String>) -> Self {
+        self.next_token = Some(token.into());
+        self
+    }
+
+    /// Only check permissions (see [`Ec2Error::DryRunOperation`]).
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Fetches one page.
+    pub async fn send(self) -> Result<DescribeInstancesOutput, Ec2Error> {
+        let mut body = query("DescribeInstances");
+        body.push_list("InstanceId", &self.instance_ids);
+        push_filters(&mut body, &self.filters);
+        push_page(&mut body, self.max_results, self.next_token.as_deref());
+        push_dry_run(&mut body, self.dry_run);
+        let wire: DescribeInstancesResponse = self.client.call("DescribeInstances", body, true).await?;
+        Ok(DescribeInstancesOutput {
+            reservations: wire.reservation_set.into_vec(),
+            next_token: model::non_empty(wire.next_token),
+        })
+    }
+}
+
+/// The status of one instance, from `DescribeInstanceStatus`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstanceStatus {
+    /// The instance.
+    pub instance_id: String,
+    /// Its availability zone.
+    pub availability_zone: Option<String>,
+    /// Its state.
+    pub instance_state: InstanceState,
+    /// The instance status check (`ok`, `impaired`, `initializing`, `insufficient-data`,
+    /// `not-applicable`).
+    pub instance_status: Option<String>,
+    /// The system status check (same values).
+    pub system_status: Option<String>,
+}
+
+/// The answer to `DescribeInstanceStatus`: one page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DescribeInstanceStatusOutput {
+    /// The statuses.
+    pub instance_statuses: Vec<InstanceStatus>,
+    /// The token of the next page; `None` on the last page.
+    pub next_token: Option<String>,
+}
+
+/// Builder for `DescribeInstanceStatus` ([`Ec2Client::describe_instance_status`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send() or .into_paginator()"]
+pub struct DescribeInstanceStatus {
+    pub(crate) client: Ec2Client,
+    pub(crate) instance_ids: Vec<String>,
+    pub(crate) filters: Vec<Filter>,
+    pub(crate) include_all_instances: bool,
+    pub(crate) max_results: Option<u32>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) dry_run: bool,
+}
+
+impl DescribeInstanceStatus {
+    /// Adds an instance id.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_ids.push(id.into());
+        self
+    }
+
+    /// Adds instance ids.
+    pub fn instance_ids<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.instance_ids.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a filter.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Include instances that are not running (stopped, pending, …).
+    pub fn include_all_instances(mut self, include: bool) -> Self {
+        self.include_all_instances = include;
+        self
+    }
+
+    /// The page size (`MaxResults`).
+    pub fn max_results(mut self, max_results: u32) -> Self {
+        self.max_results = Some(max_results);
+        self
+    }
+
+    /// The token of the page to fetch.
+    pub fn next_token(mut self, token: impl Into<String>) -> Self {
+        self.next_token = Some(token.into());
+        self
+    }
+
+    /// Only check permissions.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Fetches one page.
+    pub async fn send(self) -> Result<DescribeInstanceStatusOutput, Ec2Error> {
+        let mut body = query("DescribeInstanceStatus");
+        body.push_list("InstanceId", &self.instance_ids);
+        push_filters(&mut body, &self.filters);
+        if self.include_all_instances {
+            body.push("IncludeAllInstances", "true");
+        }
+        push_page(&mut body, self.max_results, self.next_token.as_deref());
+        push_dry_run(&mut body, self.dry_run);
+        let wire: DescribeInstanceStatusResponse = self.client.call("DescribeInstanceStatus", body, true).await?;
+        Ok(DescribeInstanceStatusOutput {
+            instance_statuses: wire
+                .instance_status_set
+                .items
+                .into_iter()
+                .map(|s| InstanceStatus {
+                    instance_id: s.instance_id,
+                    availability_zone: model::non_empty(s.availability_zone),
+                    instance_state: s.instance_state.into(),
+                    instance_status: s.instance_status.and_then(|x| model::non_empty(x.status)),
+                    system_status: s.system_status.and_then(|x| model::non_empty(x.status)),
+                })
+                .collect(),
+            next_token: model::non_empty(wire.next_token),
+        })
+    }
+}
+
+macro_rules! instance_ids_builder {
+    ($name:ident, $action:literal, $what:literal) => {
+        impl $name {
+            /// Adds an instance id.
+            pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+                self.instance_ids.push(id.into());
+                self
+            }
+
+            /// Adds instance ids.
+            pub fn instance_ids<I, S>(mut self, ids: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                self.instance_ids.extend(ids.into_iter().map(Into::into));
+                self
+            }
+
+            /// Only check permissions: ends in [`Ec2Error::DryRunOperation`] if the call would have
+            /// succeeded, [`Ec2Error::UnauthorizedOperation`] if not.
+            pub fn dry_run(mut self, dry_run: bool) -> Self {
+                self.dry_run = dry_run;
+                self
+            }
+
+            fn base_body(&self) -> Result<cloudkit_cred_chain::aws::protocol::QueryBody, Ec2Error> {
+                if self.instance_ids.is_empty() {
+                    return Err(Ec2Error::invalid_input($action, concat!($what, " needs at least one instance id")));
+                }
+                let mut body = query($action);
+                body.push_list("InstanceId", &self.instance_ids);
+                push_dry_run(&mut body, self.dry_run);
+                Ok(body)
+            }
+        }
+    };
+}
+
+/// Builder for `StartInstances` ([`Ec2Client::start_instances`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct StartInstances {
+    client: Ec2Client,
+    instance_ids: Vec<String>,
+    dry_run: bool,
+}
+instance_ids_builder!(StartInstances, "StartInstances", "StartInstances");
+
+impl StartInstances {
+    /// Starts the instances; returns each one's state change.
+    pub async fn send(self) -> Result<Vec<InstanceStateChange>, Ec2Error> {
+        let body = self.base_body()?;
+        let wire: StateChangesResponse = self.client.call("StartInstances", body, true).await?;
+        Ok(wire.instances_set.into_vec())
+    }
+}
+
+/// Builder for `StopInstances` ([`Ec2Client::stop_instances`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct StopInstances {
+    client: Ec2Client,
+    instance_ids: Vec<String>,
+    force: bool,
+    hibernate: bool,
+    dry_run: bool,
+}
+instance_ids_builder!(StopInstances, "StopInstances", "StopInstances");
+
+impl StopInstances {
+    /// Force the stop (no clean OS shutdown; for stuck instances).
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Hibernate instead of stopping (the instance must have been launched with hibernation enabled).
+    pub fn hibernate(mut self, hibernate: bool) -> Self {
+        self.hibernate = hibernate;
+        self
+    }
+
+    /// Stops the instances; returns each one's state change.
+    pub async fn send(self) -> Result<Vec<InstanceStateChange>, Ec2Error> {
+        let mut body = self.base_body()?;
+        if self.force {
+            body.push("Force", "true");
+        }
+        if self.hibernate {
+            body.push("Hibernate", "true");
+        }
+        let wire: StateChangesResponse = self.client.call("StopInstances", body, true).await?;
+        Ok(wire.instances_set.into_vec())
+    }
+}
+
+/// Builder for `RebootInstances` ([`Ec2Client::reboot_instances`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct RebootInstances {
+    client: Ec2Client,
+    instance_ids: Vec<String>,
+    dry_run: bool,
+}
+instance_ids_builder!(RebootInstances, "RebootInstances", "RebootInstances");
+
+impl RebootInstances {
+    /// Requests the reboot (EC2 answers with no details).
+    pub async fn send(self) -> Result<(), Ec2Error> {
+        let body = self.base_body()?;
+        let _: EmptyResponse = self.client.call("RebootInstances", body, true).await?;
+        Ok(())
+    }
+}
+
+/// Builder for `TerminateInstances` ([`Ec2Client::terminate_instances`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct TerminateInstances {
+    client: Ec2Client,
+    instance_ids: Vec<String>,
+    dry_run: bool,
+}
+instance_ids_builder!(TerminateInstances, "TerminateInstances", "TerminateInstances");
+
+impl TerminateInstances {
+    /// Terminates the instances; returns each one's state change.
+    pub async fn send(self) -> Result<Vec<InstanceStateChange>, Ec2Error> {
+        let body = self.base_body()?;
+        let wire: StateChangesResponse = self.client.call("TerminateInstances", body, true).await?;
+        Ok(wire.instances_set.into_vec())
+    }
+}
+
+/// Builder for `ModifyInstanceAttribute` ([`Ec2Client::modify_instance_attribute`]).
+///
+/// EC2 changes one attribute per call; setting several here is an input error.
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct ModifyInstanceAttribute {
+    client: Ec2Client,
+    instance_id: String,
+    instance_type: Option<String>,
+    disable_api_termination: Option<bool>,
+    disable_api_stop: Option<bool>,
+    user_data: Option<Vec<u8>>,
+    dry_run: bool,
+}
+
+impl ModifyInstanceAttribute {
+    /// Change the instance type (the instance must be stopped on AWS).
+    pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
+        self.instance_type = Some(instance_type.into());
+        self
+    }
+
+    /// Turn termination protection on or off.
+    pub fn disable_api_termination(mut self, disable: bool) -> Self {
+        self.disable_api_termination = Some(disable);
+        self
+    }
+
+    /// Turn stop protection on or off.
+    pub fn disable_api_stop(mut self, disable: bool) -> Self {
+        self.disable_api_stop = Some(disable);
+        self
+    }
+
+    /// Replace the user data (raw bytes; base64-encoded by the client; instance must be stopped).
+    pub fn user_data(mut self, user_data: impl AsRef<[u8]>) -> Self {
+        self.user_data = Some(user_data.as_ref().to_vec());
+        self
+    }
+
+    /// Only check permissions.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Applies the change.
+    pub async fn send(self) -> Result<(), Ec2Error> {
+        const OP: &str = "ModifyInstanceAttribute";
+        let mut body = query(OP);
+        body.push("InstanceId", &self.instance_id);
+        let mut set = 0;
+        if let Some(t) = &self.instance_type {
+            body.push("InstanceType.Value", t);
+            set += 1;
+        }
+        if let Some(d) = self.disable_api_termination {
+            body.push("DisableApiTermination.Value", if d { "true" } else { "false" });
+            set += 1;
+        }
+        if let Some(d) = self.disable_api_stop {
+            body.push("DisableApiStop.Value", if d { "true" } else { "false" });
+            set += 1;
+        }
+        if let Some(data) = &self.user_data {
+            body.push("UserData.Value", &BASE64.encode(data));
+            set += 1;
+        }
+        if set != 1 {
+            return Err(Ec2Error::invalid_input(OP, format!("set exactly one attribute per call (got {set})")));
+        }
+        push_dry_run(&mut body, self.dry_run);
+        let _: EmptyResponse = self.client.call(OP, body, true).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,523 @@
+//! Request-shape, parse and waiter-timing tests on canned responses (`ReplayHttp`).
+//!
+//! moto (the integration tests' emulator) changes instance states instantly, never answers
+//! `InvalidInstanceID.Malformed`, `IncorrectInstanceState`, `UnauthorizedOperation` or throttling,
+//! so those, and all waiter timing, are tested here on tokio's paused clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudkit_core::testing::{Canned, ReplayHttp};
+use cloudkit_core::{Pipeline, RetryConfig, Url};
+use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
+use cloudkit_waiter::WaiterError;
+use futures::TryStreamExt;
+use tokio::time::Instant;
+
+use crate::{Ec2Client, Ec2Error, Filter, InstanceStateName, Tag, TagSpecification};
+
+fn client(retry: RetryConfig) -> (Ec2Client, Arc<ReplayHttp>) {
+    let http = Arc::new(ReplayHttp::new());
+    let pipeline = Pipeline::builder("EC2")
+        .http(http.clone())
+        .error_parser(Arc::new(AwsErrorParser))
+        .retry(retry)
+        .build()
+        .unwrap();
+    let endpoint = Url::parse("http://ec2.test/").unwrap();
+    (Ec2Client::from_parts(pipeline, "us-east-1", Some(endpoint)).unwrap(), http)
+}
+
+fn body_params(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
+
+fn instance_xml(id: &str, code: i32, state: &str) -> String {
+    format!(
+        "<item><instanceId>{id}</instanceId><imageId>ami-1234</imageId><instanceState><code>{code}</code>\
+         <name>{state}</name></instanceState><privateDnsName>ip-10-0-0-1.ec2.internal</privateDnsName>\
+         <dnsName/><reason/><instanceType>t3.micro</instanceType><launchTime>2026-11-23T08:11:54.000Z</launchTime>\
+         <placement><availabilityZone>us-east-1a</availabilityZone></placement><privateIpAddress>10.0.0.1</privateIpAddress>\
+         <ipAddress>54.1.2.3</ipAddress><groupSet><item><groupId>sg-1</groupId><groupName>default</groupName></item></groupSet>\
+         <networkInterfaceSet><item><groupSet><item><groupId>sg-1</groupId></item></groupSet>\
+         <privateDnsName>nested</privateDnsName></item></networkInterfaceSet>\
+         <tagSet><item><key>Name</key><value>a&amp;b</value></item></tagSet></item>"
+    )
+}
+
+fn describe_xml(states: &[(&str, i32, &str)], next: Option<&str>) -> String {
+    let instances: String = states.iter().map(|(id, code, s)| instance_xml(id, *code, s)).collect();
+    let next = next.map(|t| format!("<nextToken>{t}</nextToken>")).unwrap_or_default();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeInstancesResponse {NS}><requestId>r</requestId>\
+         <reservationSet><item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><groupSet/>\
+         <instancesSet>{instances}</instancesSet></item></reservationSet>{next}</DescribeInstancesResponse>"
+    )
+}
+
+fn state_xml(state: &str) -> String {
+    let code = match state {
+        "pending" => 0,
+        "running" => 16,
+        "shutting-down" => 32,
+        "terminated" => 48,
+        "stopping" => 64,
+        _ => 80,
+    };
+    describe_xml(&[("i-1", code, state)], None)
+}
+
+fn error_xml(code: &str, message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>\
+         </Error></Errors><RequestID>req-9</RequestID></Response>"
+    )
+}
+
+// ---- request shape and parsing -------------------------------------------------------------------
+
+#[tokio::test]
+async fn run_instances_request_shape_and_response() {
+    let (ec2, http) = client(RetryConfig::standard());
+    let response = format!(
+        "<RunInstancesResponse {NS}><reservationId>r-9</reservationId><ownerId>123</ownerId><groupSet/>\
+         <instancesSet>{}</instancesSet><requestId>x</requestId></RunInstancesResponse>",
+        instance_xml("i-9", 0, "pending")
+    );
+    http.push(Canned::status(200, response));
+    let reservation = ec2
+        .run_instances("ami-1234")
+        .instance_type("t3.micro")
+        .count(2)
+        .key_name("kp")
+        .security_group_id("sg-1")
+        .subnet_id("subnet-1")
+        .user_data("#!/bin/sh\necho hi\n")
+        .tag("Name", "web")
+        .tag_specification(TagSpecification::new("volume", [Tag::new("team", "a b")]))
+        .send()
+        .await
+        .unwrap();
+
+    let requests = http.requests();
+    assert_eq!(requests.len(), 1);
+    let req = &requests[0];
+    assert_eq!(req.method, http::Method::POST);
+    assert_eq!(req.url.as_str(), "http://ec2.test/");
+    assert_eq!(req.headers["content-type"], "application/x-www-form-urlencoded; charset=utf-8");
+    let p = body_params(&req.body);
+    assert_eq!(param(&p, "Action"), Some("RunInstances"));
+    assert_eq!(param(&p, "Version"), Some("2016-11-15"));
+    assert_eq!(param(&p, "ImageId"), Some("ami-1234"));
+    assert_eq!(param(&p, "MinCount"), Some("2"));
+    assert_eq!(param(&p, "MaxCount"), Some("2"));
+    assert_eq!(param(&p, "InstanceType"), Some("t3.micro"));
+    assert_eq!(param(&p, "KeyName"), Some("kp"));
+    assert_eq!(param(&p, "SecurityGroupId.1"), Some("sg-1"));
+    assert_eq!(param(&p, "SubnetId"), Some("subnet-1"));
+    assert_eq!(param(&p, "UserData"), Some("IyEvYmluL3NoCmVjaG8gaGkK"), "user data is base64-encoded");
+    assert_eq!(param(&p, "TagSpecification.1.ResourceType"), Some("instance"));
+    assert_eq!(param(&p, "TagSpecification.1.Tag.1.Key"), Some("Name"));
+    assert_eq!(param(&p, "TagSpecification.1.Tag.1.Value"), Some("web"));
+    assert_eq!(param(&p, "TagSpecification.2.ResourceType"), Some("volume"));
+    assert_eq!(param(&p, "TagSpecification.2.Tag.1.Value"), Some("a b"));
+    let token = param(&p, "ClientToken").unwrap();
+    assert_eq!(token.len(), 32, "an idempotency token is generated");
+    assert_eq!(param(&p, "DryRun"), None);
+
+    assert_eq!(reservation.reservation_id, "r-9");
+    let i = &reservation.instances[0];
+    assert_eq!(i.instance_id, "i-9");
+    assert_eq!(i.state.name, InstanceStateName::Pending);
+    assert_eq!(i.state.code, 0);
+    assert_eq!(i.tag("Name"), Some("a&b"), "entities are decoded");
+    assert_eq!(i.private_dns_name.as_deref(), Some("ip-10-0-0-1.ec2.internal"), "not the nested interface's");
+    assert_eq!(i.public_dns_name, None, "empty elements are None");
+    assert_eq!(i.availability_zone.as_deref(), Some("us-east-1a"));
+    assert_eq!(i.security_groups.len(), 1);
+    assert_eq!(i.launch_time.unwrap().unix_timestamp(), 1_795_421_514);
+}
+
+#[tokio::test]
+async fn run_instances_validates_counts_and_tokens_before_sending() {
+    let (ec2, http) = client(RetryConfig::standard());
+    let e = ec2.run_instances("ami-1").min_count(3).max_count(2).send().await.unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    let e = ec2.run_instances("ami-1").client_token("x".repeat(65)).send().await.unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    let e = ec2.terminate_instances().send().await.unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    let e = ec2.modify_instance_attribute("i-1").send().await.unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    assert!(http.requests().is_empty());
+}
+
+#[tokio::test]
+async fn describe_instances_sends_ids_filters_and_page_params() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running"), ("i-2", 80, "stopped")], Some("r-1"))));
+    let out = ec2
+        .describe_instances()
+        .filter(Filter::instance_state([InstanceStateName::Running, InstanceStateName::Stopped]))
+        .filter(Filter::tag("team", ["web"]))
+        .max_results(5)
+        .next_token("tok")
+        .send()
+        .await
+        .unwrap();
+    let p = body_params(&http.requests()[0].body);
+    assert_eq!(param(&p, "Filter.1.Name"), Some("instance-state-name"));
+    assert_eq!(param(&p, "Filter.1.Value.1"), Some("running"));
+    assert_eq!(param(&p, "Filter.1.Value.2"), Some("stopped"));
+    assert_eq!(param(&p, "Filter.2.Name"), Some("tag:team"));
+    assert_eq!(param(&p, "MaxResults"), Some("5"));
+    assert_eq!(param(&p, "NextToken"), Some("tok"));
+    assert_eq!(out.next_token.as_deref(), Some("r-1"));
+    assert_eq!(out.state_names(), ["running", "stopped"]);
+    assert_eq!(out.reservations[0].owner_id.as_deref(), Some("123456789012"));
+}
+
+#[tokio::test]
+async fn stop_sends_force_and_hibernate_and_parses_state_changes() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(
+        200,
+        format!(
+            "<StopInstancesResponse {NS}><instancesSet><item><instanceId>i-1</instanceId><currentState><code>64</code>\
+             <name>stopping</name></currentState><previousState><code>16</code><name>running</name></previousState>\
+             </item></instancesSet></StopInstancesResponse>"
+        ),
+    ));
+    let changes = ec2.stop_instances().instance_id("i-1").force(true).hibernate(true).send().await.unwrap();
+    let p = body_params(&http.requests()[0].body);
+    assert_eq!(param(&p, "InstanceId.1"), Some("i-1"));
+    assert_eq!(param(&p, "Force"), Some("true"));
+    assert_eq!(param(&p, "Hibernate"), Some("true"));
+    assert_eq!(changes[0].previous_state.name, InstanceStateName::Running);
+    assert_eq!(changes[0].current_state.name, InstanceStateName::Stopping);
+    assert_eq!(changes[0].current_state.code, 64);
+}
+
+#[tokio::test]
+async fn typed_errors_for_codes_moto_never_sends() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(400, error_xml("InvalidInstanceID.Malformed", "Invalid id: \"bogus\"")));
+    let e = ec2.describe_instances().instance_id("bogus").send().await.unwrap_err();
+    assert!(matches!(e, Ec2Error::InstanceIdMalformed(_)), "{e:?}");
+    assert_eq!(e.request_id(), Some("req-9"));
+
+    http.push(Canned::status(
+        400,
+        error_xml("IncorrectInstanceState", "The instance 'i-1' is not in a state from which it can be started."),
+    ));
+    let e = ec2.start_instances().instance_id("i-1").send().await.unwrap_err();
+    assert!(matches!(e, Ec2Error::IncorrectInstanceState(_)), "{e:?}");
+
+    http.push(Canned::status(
+        403,
+        error_xml("UnauthorizedOperation", "You are not authorized to perform this operation."),
+    ));
+    let e = ec2.terminate_instances().instance_id("i-1").dry_run(true).send().await.unwrap_err();
+    assert!(matches!(e, Ec2Error::UnauthorizedOperation(_)));
+    assert!(!e.is_dry_run_success(), "a denied dry run is not a success");
+    let p = body_params(&http.requests()[2].body);
+    assert_eq!(param(&p, "DryRun"), Some("true"));
+
+    http.push(Canned::status(
+        412,
+        error_xml("DryRunOperation", "Request would have succeeded, but DryRun flag is set."),
+    ));
+    let e = ec2.terminate_instances().instance_id("i-1").dry_run(true).send().await.unwrap_err();
+    assert!(e.is_dry_run_success());
+
+    http.push(Canned::status(400, error_xml("InsufficientInstanceCapacity", "no capacity")));
+    let e = ec2.run_instances("ami-1").send().await.unwrap_err();
+    assert!(matches!(e, Ec2Error::InsufficientInstanceCapacity(_)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_limit_exceeded_is_retried_then_typed_as_throttled() {
+    let (ec2, http) = client(RetryConfig::standard().with_max_attempts(2));
+    http.push(Canned::status(503, error_xml("RequestLimitExceeded", "Request limit exceeded.")));
+    http.push(Canned::status(503, error_xml("RequestLimitExceeded", "Request limit exceeded.")));
+    let e = ec2.describe_instances().send().await.unwrap_err();
+    assert!(matches!(e, Ec2Error::Throttled(_)), "{e:?}");
+    assert!(e.is_throttling());
+    assert_eq!(http.requests().len(), 2, "throttling is retried");
+
+    http.push(Canned::status(503, error_xml("RequestLimitExceeded", "slow down")));
+    http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running")], None)));
+    let out = ec2.describe_instances().send().await.unwrap();
+    assert_eq!(out.state_names(), ["running"]);
+}
+
+#[tokio::test]
+async fn garbage_body_is_a_decode_error() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(
+        200,
+        "<DescribeInstancesResponse><reservationSet><item><instancesSet><item><instanceState><code>x</code>",
+    ));
+    let e = ec2.describe_instances().send().await.unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+}
+
+#[tokio::test]
+async fn created_key_material_is_redacted() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(
+        200,
+        format!(
+            "<CreateKeyPairResponse {NS}><keyPairId>key-1</keyPairId><keyName>k</keyName><keyFingerprint>aa:bb</keyFingerprint>\
+             <keyMaterial>-----BEGIN RSA PRIVATE KEY-----\nSECRETSTUFF\n-----END RSA PRIVATE KEY-----</keyMaterial></CreateKeyPairResponse>"
+        ),
+    ));
+    let kp = ec2.create_key_pair("k").key_type(crate::KeyType::Ed25519).send().await.unwrap();
+    assert!(kp.key_material.expose().contains("SECRETSTUFF"));
+    assert!(!format!("{kp:?}").contains("SECRETSTUFF"));
+    assert_eq!(kp.info.key_pair_id.as_deref(), Some("key-1"));
+    let p = body_params(&http.requests()[0].body);
+    assert_eq!(param(&p, "KeyType"), Some("ed25519"));
+}
+
+#[tokio::test]
+async fn paginator_follows_tokens_and_flattens_instances() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running"), ("i-2", 16, "running")], Some("r-a"))));
+    http.push(Canned::status(200, describe_xml(&[("i-3", 16, "running")], None)));
+    let ids: Vec<String> = ec2
+        .describe_instances()
+        .filter(Filter::tag_key(["k"]))
+        .into_paginator()
+        .page_size(5)
+        .instances()
+        .map_ok(|i| i.instance_id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["i-1", "i-2", "i-3"]);
+    let requests = http.requests();
+    let first = body_params(&requests[0].body);
+    let second = body_params(&requests[1].body);
+    assert_eq!(param(&first, "MaxResults"), Some("5"));
+    assert_eq!(param(&first, "NextToken"), None);
+    assert_eq!(param(&second, "NextToken"), Some("r-a"));
+    assert_eq!(param(&second, "Filter.1.Name"), Some("tag-key"), "filters are kept on every page");
+}
+
+#[tokio::test]
+async fn paginator_stops_on_a_repeated_token() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running")], Some("r-a"))));
+    http.push(Canned::status(200, describe_xml(&[("i-2", 16, "running")], Some("r-a"))));
+    let result: Result<Vec<_>, _> = ec2.describe_instances().into_paginator().pages().try_collect().await;
+    assert!(matches!(result, Err(cloudkit_paginate::PaginationError::RepeatedToken { .. })));
+}
+
+// ---- waiter timing on a paused clock ---------------------------------------------------------------
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// Offsets of each request from the first one.
+fn offsets(http: &ReplayHttp, start: Instant) -> Vec<Duration> {
+    http.request_times().into_iter().map(|t| t - start).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn instance_running_defaults_are_official_and_delays_are_jittered_within_bounds() {
+    let (ec2, http) = client(RetryConfig::standard());
+    let waiter = ec2.wait_until_instance_running();
+    let config = *waiter.waiter_config();
+    assert_eq!(config.min_delay, secs(15));
+    assert_eq!(config.max_delay, secs(120));
+    assert_eq!(config.max_attempts, Some(40));
+    assert_eq!(config.max_wait, secs(600));
+    let exists = *ec2.wait_until_instance_exists().waiter_config();
+    assert_eq!((exists.min_delay, exists.max_attempts, exists.max_wait), (secs(5), Some(40), secs(200)));
+    for w in [ec2.wait_until_instance_stopped(), ec2.wait_until_instance_terminated()] {
+        assert_eq!(w.waiter_config().min_delay, secs(15));
+    }
+    assert_eq!(ec2.wait_until_instance_status_ok().waiter_config().min_delay, secs(15));
+    assert_eq!(ec2.wait_until_system_status_ok().waiter_config().max_attempts, Some(40));
+
+    for _ in 0..5 {
+        http.push(Canned::status(200, state_xml("pending")));
+    }
+    http.push(Canned::status(200, state_xml("running")));
+    let start = Instant::now();
+    let done = waiter.instance_id("i-1").wait().await.unwrap();
+    assert_eq!(done.attempts, 6);
+    assert_eq!(done.output().unwrap().state_names(), ["running"]);
+    let at = offsets(&http, start);
+    assert_eq!(at[0], Duration::ZERO);
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps[0], secs(15), "the first retry waits exactly the official delay");
+    for (n, (gap, cap)) in gaps.iter().zip([15u64, 30, 60, 120, 120]).enumerate() {
+        assert!(*gap >= secs(15) && *gap <= secs(cap), "retry {}: {gap:?} outside [15 s, {cap} s]", n + 1);
+    }
+    let p = body_params(&http.requests()[0].body);
+    assert_eq!(param(&p, "InstanceId.1"), Some("i-1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn seeded_jitter_is_reproducible() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let (ec2, http) = client(RetryConfig::standard());
+        for _ in 0..4 {
+            http.push(Canned::status(200, state_xml("pending")));
+        }
+        http.push(Canned::status(200, state_xml("running")));
+        let start = Instant::now();
+        ec2.wait_until_instance_running().instance_id("i-1").jitter_seed(7).wait().await.unwrap();
+        runs.push(offsets(&http, start));
+    }
+    assert_eq!(runs[0], runs[1]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn deadline_ends_the_wait_with_a_last_poll_at_the_deadline() {
+    let (ec2, http) = client(RetryConfig::standard());
+    for _ in 0..100 {
+        http.push(Canned::status(200, state_xml("pending")));
+    }
+    let start = Instant::now();
+    let err = ec2.wait_until_instance_running().instance_id("i-1").max_wait(secs(100)).wait().await.unwrap_err();
+    assert!(matches!(err, WaiterError::Timeout { .. }), "{err}");
+    let at = offsets(&http, start);
+    assert_eq!(*at.last().unwrap(), secs(100), "the last poll happens at the deadline");
+    assert!(at.len() >= 3);
+    let last = err.last().unwrap().as_ref().unwrap();
+    assert_eq!(last.state_names(), ["pending"], "the error carries the last observed state");
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_budget_gives_up_after_ten_minutes() {
+    let (ec2, http) = client(RetryConfig::standard());
+    for _ in 0..100 {
+        http.push(Canned::status(200, state_xml("stopping")));
+    }
+    let start = Instant::now();
+    let err = ec2.wait_until_instance_stopped().instance_id("i-1").wait().await.unwrap_err();
+    assert!(matches!(err, WaiterError::Timeout { max_wait, .. } if max_wait == secs(600)), "{err}");
+    assert_eq!(start.elapsed(), secs(600));
+    assert!(http.requests().len() <= 40);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempt_limit_is_overridable() {
+    let (ec2, http) = client(RetryConfig::standard());
+    for _ in 0..10 {
+        http.push(Canned::status(200, state_xml("pending")));
+    }
+    let err = ec2
+        .wait_until_instance_running()
+        .instance_id("i-1")
+        .min_delay(secs(1))
+        .max_delay(secs(2))
+        .max_attempts(3)
+        .wait()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WaiterError::MaxAttemptsExceeded { attempts: 3, .. }), "{err}");
+    assert_eq!(http.requests().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn running_fails_fast_on_stopping_and_names_the_state() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(200, state_xml("pending")));
+    http.push(Canned::status(200, state_xml("stopping")));
+    let start = Instant::now();
+    let err = ec2.wait_until_instance_running().instance_id("i-1").wait().await.unwrap_err();
+    assert_eq!(err.to_string(), "waiter reached failure state `an instance is stopping` after 2 attempts");
+    assert_eq!(start.elapsed(), secs(15));
+    for state in ["shutting-down", "terminated"] {
+        http.push(Canned::status(200, state_xml(state)));
+        let err = ec2.wait_until_instance_running().instance_id("i-1").wait().await.unwrap_err();
+        assert!(err.to_string().contains(&format!("an instance is {state}")), "{err}");
+        assert_eq!(err.attempts(), 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn running_and_exists_retry_on_not_found() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(400, error_xml("InvalidInstanceID.NotFound", "The instance ID 'i-1' does not exist")));
+    http.push(Canned::status(200, state_xml("running")));
+    let start = Instant::now();
+    let done = ec2.wait_until_instance_running().instance_id("i-1").wait().await.unwrap();
+    assert_eq!(done.attempts, 2);
+    assert_eq!(start.elapsed(), secs(15));
+
+    http.push(Canned::status(400, error_xml("InvalidInstanceID.NotFound", "not yet")));
+    http.push(Canned::status(200, state_xml("pending")));
+    let start = Instant::now();
+    let done = ec2.wait_until_instance_exists().instance_id("i-1").wait().await.unwrap();
+    assert_eq!(done.attempts, 2);
+    assert_eq!(start.elapsed(), secs(5), "instance_exists polls every 5 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopped_and_terminated_acceptors() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(200, state_xml("stopping")));
+    http.push(Canned::status(200, state_xml("stopped")));
+    let done = ec2.wait_until_instance_stopped().instance_id("i-1").wait().await.unwrap();
+    assert_eq!(done.attempts, 2);
+
+    http.push(Canned::status(200, state_xml("pending")));
+    let err = ec2.wait_until_instance_stopped().instance_id("i-1").wait().await.unwrap_err();
+    assert!(err.to_string().contains("an instance is pending"), "{err}");
+
+    // No NotFound retry for instance_stopped: the error ends the wait.
+    http.push(Canned::status(400, error_xml("InvalidInstanceID.NotFound", "gone")));
+    let err = ec2.wait_until_instance_stopped().instance_id("i-1").wait().await.unwrap_err();
+    assert!(matches!(&err, WaiterError::UnexpectedError { source: Ec2Error::InstanceNotFound(_), .. }), "{err}");
+
+    http.push(Canned::status(200, state_xml("shutting-down")));
+    http.push(Canned::status(200, state_xml("terminated")));
+    let done = ec2.wait_until_instance_terminated().instance_id("i-1").wait().await.unwrap();
+    assert_eq!(done.attempts, 2);
+    http.push(Canned::status(200, state_xml("stopping")));
+    let err = ec2.wait_until_instance_terminated().instance_id("i-1").wait().await.unwrap_err();
+    assert!(err.to_string().contains("an instance is stopping"), "{err}");
+}
+
+fn status_xml(instance: &str, system: &str) -> String {
+    format!(
+        "<DescribeInstanceStatusResponse {NS}><instanceStatusSet><item><availabilityZone>us-east-1a</availabilityZone>\
+         <instanceId>i-1</instanceId><instanceState><code>16</code><name>running</name></instanceState>\
+         <instanceStatus><details><item><name>reachability</name><status>passed</status></item></details>\
+         <status>{instance}</status></instanceStatus><systemStatus><status>{system}</status></systemStatus></item>\
+         </instanceStatusSet></DescribeInstanceStatusResponse>"
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_waiters() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(200, status_xml("initializing", "initializing")));
+    http.push(Canned::status(200, status_xml("ok", "initializing")));
+    let start = Instant::now();
+    let done = ec2.wait_until_instance_status_ok().instance_id("i-1").include_all_instances(true).wait().await.unwrap();
+    assert_eq!(done.attempts, 2);
+    assert_eq!(start.elapsed(), secs(15));
+    let p = body_params(&http.requests()[0].body);
+    assert_eq!(param(&p, "IncludeAllInstances"), Some("true"));
+
+    http.push(Canned::status(200, status_xml("ok", "initializing")));
+    http.push(Canned::status(200, status_xml("ok", "ok")));
+    let done = ec2.wait_until_system_status_ok().instance_id("i-1").wait().await.unwrap();
+    assert_eq!(done.attempts, 2);
+    let status = &done.output().unwrap().instance_statuses[0];
+    assert_eq!(status.system_status.as_deref(), Some("ok"));
+}
