@@ -23,8 +23,12 @@ use async_trait::async_trait;
 use cloudkit_core::BoxError;
 use futures::stream::BoxStream;
 
+#[cfg(feature = "aws-ec2")]
+mod ec2;
 mod memory;
 
+#[cfg(feature = "aws-ec2")]
+pub use ec2::Ec2Compute;
 pub use memory::InMemoryCompute;
 
 /// The neutral lifecycle state of an instance. The provider's own state is kept in

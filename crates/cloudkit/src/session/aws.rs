@@ -111,4 +111,10 @@ impl AwsSession {
     pub fn ec2(&self) -> Result<cloudkit_aws_ec2::Ec2Client, cloudkit_aws_ec2::Ec2Error> {
         cloudkit_aws_ec2::Ec2Client::new(&self.config)
     }
+
+    /// The neutral compute API on this session's region.
+    #[cfg(feature = "aws-ec2")]
+    pub fn compute(&self) -> Result<crate::compute::Ec2Compute, cloudkit_aws_ec2::Ec2Error> {
+        Ok(crate::compute::Ec2Compute::new(self.ec2()?))
+    }
 }

@@ -1,0 +1,215 @@
+//! [`S3Error`]: typed variants for the S3 error codes callers match on, each keeping the full
+//! [`cloudkit_core::Error`] (status, code, message, request id, retryability).
+
+use cloudkit_core::{Error, ErrorKind, StatusCode};
+
+/// The error of every S3 client call.
+///
+/// Variants name the conditions people branch on; each keeps the underlying
+/// [`cloudkit_core::Error`] (see [`S3Error::core`]) with the HTTP status, the S3 error code, the
+/// message and the request id.
+///
+/// ```
+/// # fn handle(e: cloudkit_aws_s3::S3Error) {
+/// use cloudkit_aws_s3::S3Error;
+/// match e {
+///     S3Error::NoSuchKey(_) | S3Error::NotFound(_) => println!("no such object"),
+///     S3Error::PreconditionFailed(_) => println!("someone else changed it"),
+///     other => println!("S3 failed: {other}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum S3Error {
+    /// `NoSuchKey`: the object does not exist (GET, tagging, copy source …).
+    #[error(transparent)]
+    NoSuchKey(Error),
+    /// `NoSuchBucket`: the bucket does not exist.
+    #[error(transparent)]
+    NoSuchBucket(Error),
+    /// `NoSuchUpload`: the multipart upload does not exist (completed or aborted).
+    #[error(transparent)]
+    NoSuchUpload(Error),
+    /// `BucketAlreadyExists`: someone else owns a bucket of that name.
+    #[error(transparent)]
+    BucketAlreadyExists(Error),
+    /// `BucketAlreadyOwnedByYou`: you already own it (outside us-east-1).
+    #[error(transparent)]
+    BucketAlreadyOwnedByYou(Error),
+    /// `BucketNotEmpty`: a bucket with objects cannot be deleted.
+    #[error(transparent)]
+    BucketNotEmpty(Error),
+    /// `AccessDenied` (or a body-less 403).
+    #[error(transparent)]
+    AccessDenied(Error),
+    /// HTTP 412 `PreconditionFailed`: an `If-Match`, `If-None-Match: *` or
+    /// `If-Unmodified-Since` condition was not met.
+    #[error(transparent)]
+    PreconditionFailed(Error),
+    /// HTTP 304: an `If-None-Match` / `If-Modified-Since` GET or HEAD found the object unchanged.
+    #[error(transparent)]
+    NotModified(Error),
+    /// HTTP 416 `InvalidRange`: the range starts beyond the end of the object.
+    #[error(transparent)]
+    InvalidRange(Error),
+    /// `SlowDown` / throttling (after the pipeline's retries).
+    #[error(transparent)]
+    SlowDown(Error),
+    /// A body-less 404 (HEAD requests): the object or bucket does not exist.
+    #[error(transparent)]
+    NotFound(Error),
+    /// The data received does not match the checksum the server sent: the download is corrupt.
+    #[error("S3.{operation} failed: {algorithm} checksum mismatch: the server sent {expected}, the data has {actual}")]
+    ChecksumMismatch {
+        /// The operation.
+        operation: &'static str,
+        /// The algorithm (`CRC32C`, `SHA256`, …).
+        algorithm: &'static str,
+        /// The value the server sent (base64).
+        expected: String,
+        /// The value computed over the bytes received (base64).
+        actual: String,
+    },
+    /// Any other failure: other service errors, transport errors, timeouts, credentials,
+    /// invalid input, undecodable responses.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl S3Error {
+    /// Classifies a core error by its S3 error code and status.
+    pub fn from_core(error: Error) -> Self {
+        if error.kind() != ErrorKind::Service {
+            return S3Error::Other(error);
+        }
+        let status = error.status();
+        match (error.code(), status.map(|s| s.as_u16())) {
+            (Some("NoSuchKey"), _) => S3Error::NoSuchKey(error),
+            (Some("NoSuchBucket"), _) => S3Error::NoSuchBucket(error),
+            (Some("NoSuchUpload"), _) => S3Error::NoSuchUpload(error),
+            (Some("BucketAlreadyExists"), _) => S3Error::BucketAlreadyExists(error),
+            (Some("BucketAlreadyOwnedByYou"), _) => S3Error::BucketAlreadyOwnedByYou(error),
+            (Some("BucketNotEmpty"), _) => S3Error::BucketNotEmpty(error),
+            (Some("AccessDenied" | "Forbidden"), _) => S3Error::AccessDenied(error),
+            (_, Some(304)) | (Some("NotModified"), _) => S3Error::NotModified(error),
+            (_, Some(412)) | (Some("PreconditionFailed"), _) => S3Error::PreconditionFailed(error),
+            (_, Some(416)) | (Some("InvalidRange"), _) => S3Error::InvalidRange(error),
+            (Some("NotFound"), _) => S3Error::NotFound(error),
+            (_, Some(404)) => S3Error::NotFound(error),
+            _ if error.is_throttling()
+                || status == Some(StatusCode::SERVICE_UNAVAILABLE) && error.code() == Some("SlowDown") =>
+            {
+                S3Error::SlowDown(error)
+            }
+            _ => S3Error::Other(error),
+        }
+    }
+
+    /// An input error for `operation` (nothing was sent).
+    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
+        S3Error::Other(Error::invalid_input("S3", operation, message))
+    }
+
+    /// A response that could not be decoded.
+    pub(crate) fn decode(operation: &'static str, message: impl Into<String>) -> Self {
+        S3Error::Other(Error::decode("S3", operation, message))
+    }
+
+    /// The underlying core error (`None` for [`S3Error::ChecksumMismatch`]).
+    pub fn core(&self) -> Option<&Error> {
+        match self {
+            S3Error::NoSuchKey(e)
+            | S3Error::NoSuchBucket(e)
+            | S3Error::NoSuchUpload(e)
+            | S3Error::BucketAlreadyExists(e)
+            | S3Error::BucketAlreadyOwnedByYou(e)
+            | S3Error::BucketNotEmpty(e)
+            | S3Error::AccessDenied(e)
+            | S3Error::PreconditionFailed(e)
+            | S3Error::NotModified(e)
+            | S3Error::InvalidRange(e)
+            | S3Error::SlowDown(e)
+            | S3Error::NotFound(e)
+            | S3Error::Other(e) => Some(e),
+            S3Error::ChecksumMismatch { .. } => None,
+        }
+    }
+
+    /// The S3 error code (`NoSuchKey`, `NotFound` for body-less 404s, `ChecksumMismatch` for a
+    /// corrupt download).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            S3Error::ChecksumMismatch { .. } => Some("ChecksumMismatch"),
+            other => other.core().and_then(Error::code),
+        }
+    }
+
+    /// The HTTP status, when the service answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.core().and_then(Error::status)
+    }
+
+    /// The request id S3 assigned.
+    pub fn request_id(&self) -> Option<&str> {
+        self.core().and_then(Error::request_id)
+    }
+
+    /// Whether the failure was retryable (the pipeline already retried it).
+    pub fn is_retryable(&self) -> bool {
+        self.core().is_some_and(Error::is_retryable)
+    }
+
+    /// Whether the object or bucket was not found (`NoSuchKey`, `NoSuchBucket`, a 404 HEAD).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, S3Error::NoSuchKey(_) | S3Error::NoSuchBucket(_) | S3Error::NotFound(_))
+    }
+}
+
+impl From<Error> for S3Error {
+    fn from(error: Error) -> Self {
+        S3Error::from_core(error)
+    }
+}
+
+impl cloudkit_waiter::ErrorCode for S3Error {
+    fn error_code(&self) -> Option<&str> {
+        self.code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cloudkit_core::ServiceErrorDetails;
+
+    use super::*;
+
+    fn service(status: u16, code: &str) -> Error {
+        Error::new(ErrorKind::Service, "S3", "Op")
+            .with_status(StatusCode::from_u16(status).unwrap())
+            .with_details(ServiceErrorDetails { code: Some(code.into()), message: None, request_id: Some("R".into()) })
+    }
+
+    #[test]
+    fn codes_map_to_variants() {
+        assert!(matches!(S3Error::from(service(404, "NoSuchKey")), S3Error::NoSuchKey(_)));
+        assert!(matches!(S3Error::from(service(404, "NoSuchBucket")), S3Error::NoSuchBucket(_)));
+        assert!(matches!(S3Error::from(service(404, "NoSuchUpload")), S3Error::NoSuchUpload(_)));
+        assert!(matches!(S3Error::from(service(409, "BucketAlreadyExists")), S3Error::BucketAlreadyExists(_)));
+        assert!(matches!(S3Error::from(service(409, "BucketAlreadyOwnedByYou")), S3Error::BucketAlreadyOwnedByYou(_)));
+        assert!(matches!(S3Error::from(service(409, "BucketNotEmpty")), S3Error::BucketNotEmpty(_)));
+        assert!(matches!(S3Error::from(service(403, "AccessDenied")), S3Error::AccessDenied(_)));
+        assert!(matches!(S3Error::from(service(403, "Forbidden")), S3Error::AccessDenied(_)));
+        assert!(matches!(S3Error::from(service(412, "PreconditionFailed")), S3Error::PreconditionFailed(_)));
+        assert!(matches!(S3Error::from(service(304, "NotModified")), S3Error::NotModified(_)));
+        assert!(matches!(S3Error::from(service(416, "InvalidRange")), S3Error::InvalidRange(_)));
+        assert!(matches!(S3Error::from(service(503, "SlowDown")), S3Error::SlowDown(_)));
+        assert!(matches!(S3Error::from(service(404, "NotFound")), S3Error::NotFound(_)));
+        assert!(matches!(S3Error::from(service(400, "InvalidArgument")), S3Error::Other(_)));
+        let e = S3Error::from(service(404, "NoSuchKey"));
+        assert_eq!(e.code(), Some("NoSuchKey"));
+        assert_eq!(e.request_id(), Some("R"));
+        assert_eq!(cloudkit_waiter::ErrorCode::error_code(&e), Some("NoSuchKey"));
+        assert!(e.is_not_found());
+    }
+}

@@ -1,0 +1,741 @@
+//! Request-shape and response-parsing tests with canned responses (ReplayHttp). Response bodies
+//! are the examples of the S3 API reference (trimmed where noted).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudkit_core::testing::{Canned, ReplayHttp};
+use cloudkit_core::{Bytes, Pipeline, Url};
+use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
+use cloudkit_paginate::PaginationConfig;
+use futures::TryStreamExt;
+
+use crate::*;
+
+fn pipeline(http: &Arc<ReplayHttp>) -> Pipeline {
+    Pipeline::builder("S3").http(http.clone()).error_parser(Arc::new(AwsErrorParser)).build().unwrap()
+}
+
+fn aws_client(http: &Arc<ReplayHttp>) -> Client {
+    Client::builder(pipeline(http), "eu-west-1").build().unwrap()
+}
+
+fn custom_client(http: &Arc<ReplayHttp>) -> Client {
+    Client::from_parts(pipeline(http), "us-east-1", Some(Url::parse("http://127.0.0.1:9000").unwrap())).unwrap()
+}
+
+fn h<'a>(r: &'a cloudkit_core::testing::RecordedRequest, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn put_object_request_shape() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, "").with_header("etag", "\"abc\"").with_header("x-amz-version-id", "v1"));
+    let s3 = aws_client(&http);
+    assert_eq!(s3.checksum_mode(), ChecksumMode::WhenSupported);
+    let out = s3
+        .put_object("my-bucket", "dir/a b+c.txt")
+        .body("hello")
+        .content_type("text/plain")
+        .cache_control("no-cache")
+        .content_disposition("attachment")
+        .content_encoding("identity")
+        .metadata("Owner", "finance")
+        .storage_class("STANDARD_IA")
+        .tag("team", "a b")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .sse_kms_key_id("key-1")
+        .if_none_match_any()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.e_tag.as_deref(), Some("\"abc\""));
+    assert_eq!(out.version_id.as_deref(), Some("v1"));
+    let r = &http.requests()[0];
+    assert_eq!(r.method, "PUT");
+    assert_eq!(r.url.as_str(), "https://my-bucket.s3.eu-west-1.amazonaws.com/dir/a%20b%2Bc.txt");
+    assert_eq!(h(r, "content-type"), Some("text/plain"));
+    assert_eq!(h(r, "cache-control"), Some("no-cache"));
+    assert_eq!(h(r, "content-disposition"), Some("attachment"));
+    assert_eq!(h(r, "content-encoding"), Some("identity"));
+    assert_eq!(h(r, "x-amz-meta-owner"), Some("finance"));
+    assert_eq!(h(r, "x-amz-storage-class"), Some("STANDARD_IA"));
+    assert_eq!(h(r, "x-amz-tagging"), Some("team=a%20b"));
+    assert_eq!(h(r, "x-amz-server-side-encryption"), Some("aws:kms"));
+    assert_eq!(h(r, "x-amz-server-side-encryption-aws-kms-key-id"), Some("key-1"));
+    assert_eq!(h(r, "if-none-match"), Some("*"));
+    assert_eq!(h(r, "content-length"), Some("5"));
+    // CRC32C("hello") = 0x9a71bb4c
+    assert_eq!(h(r, "x-amz-checksum-crc32c"), Some("mnG7TA=="));
+    assert_eq!(&r.body[..], b"hello");
+}
+
+#[tokio::test]
+async fn custom_endpoints_are_path_style_without_default_checksums() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, ""));
+    let s3 = custom_client(&http);
+    assert_eq!(s3.checksum_mode(), ChecksumMode::WhenRequired);
+    s3.put_object("bucket", "k é//x?y#z").body("x").if_match("\"e\"").send().await.unwrap();
+    let r = &http.requests()[0];
+    assert_eq!(r.url.as_str(), "http://127.0.0.1:9000/bucket/k%20%C3%A9//x%3Fy%23z");
+    assert_eq!(h(r, "x-amz-checksum-crc32c"), None);
+    assert_eq!(h(r, "if-match"), Some("\"e\""));
+}
+
+#[tokio::test]
+async fn invalid_input_sends_nothing() {
+    let http = Arc::new(ReplayHttp::new());
+    let s3 = custom_client(&http);
+    assert!(s3.put_object("bucket", "a/../b").body("x").send().await.is_err());
+    assert!(s3.put_object("bu/cket", "k").send().await.is_err());
+    assert!(s3.put_object("bucket", "k").metadata("x", "caf\u{e9}").send().await.is_err());
+    let keys: Vec<String> = (0..1001).map(|i| format!("k{i}")).collect();
+    let e = s3.delete_objects("bucket").keys(keys).send().await.unwrap_err();
+    assert!(e.to_string().contains("at most 1000"), "{e}");
+    assert!(s3.copy_object("bucket", "k").send().await.is_err());
+    assert!(s3.upload_part("bucket", "k", "id", 10_001).body("x").send().await.is_err());
+    assert!(http.requests().is_empty());
+}
+
+#[tokio::test]
+async fn get_object_shape_and_metadata() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(
+        Canned::status(206, "0123456789")
+            .with_header("content-length", "10")
+            .with_header("content-range", "bytes 0-9/443")
+            .with_header("etag", "\"b2419b1e3fd45d596ee22bdf62aaaa2f\"")
+            .with_header("last-modified", "Wed, 28 Oct 2009 22:32:00 GMT")
+            .with_header("x-amz-meta-family", "Muller")
+            .with_header("content-type", "text/plain"),
+    );
+    let s3 = aws_client(&http);
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(1_256_769_120);
+    let out = s3
+        .get_object("bucket", "my image.jpg")
+        .range(0..=9)
+        .if_match("\"b2419b1e3fd45d596ee22bdf62aaaa2f\"")
+        .if_unmodified_since(t)
+        .response_content_disposition("attachment; filename=\"a b.jpg\"")
+        .version_id("v+1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.metadata.object_size(), Some(443));
+    assert_eq!(out.metadata.metadata.get("family").map(String::as_str), Some("Muller"));
+    assert_eq!(out.checksum_verified, None);
+    assert_eq!(&out.collect().await.unwrap()[..], b"0123456789");
+    let r = &http.requests()[0];
+    assert_eq!(r.method, "GET");
+    assert_eq!(
+        r.url.query(),
+        Some("response-content-disposition=attachment%3B%20filename%3D%22a%20b.jpg%22&versionId=v%2B1")
+    );
+    assert_eq!(h(r, "range"), Some("bytes=0-9"));
+    assert_eq!(h(r, "if-match"), Some("\"b2419b1e3fd45d596ee22bdf62aaaa2f\""));
+    assert_eq!(h(r, "if-unmodified-since"), Some("Wed, 28 Oct 2009 22:32:00 GMT"));
+    assert_eq!(h(r, "x-amz-checksum-mode"), Some("ENABLED"));
+}
+
+#[tokio::test]
+async fn whole_object_checksums_are_verified() {
+    let http = Arc::new(ReplayHttp::new());
+    let good = ChecksumAlgorithm::Crc32c.checksum(b"hello");
+    http.push(Canned::status(200, "hello").with_header("x-amz-checksum-crc32c", &good));
+    http.push(Canned::status(200, "hellO").with_header("x-amz-checksum-crc32c", &good));
+    http.push(Canned::status(200, "hellO").with_header("x-amz-checksum-crc32c", "abcd-2"));
+    let s3 = aws_client(&http);
+    let out = s3.get_object("b", "k").send().await.unwrap();
+    assert_eq!(out.checksum_verified, Some(ChecksumAlgorithm::Crc32c));
+    assert_eq!(&out.collect().await.unwrap()[..], b"hello");
+    let e = s3.get_object("b", "k").send().await.unwrap().collect().await.unwrap_err();
+    assert!(matches!(e, S3Error::ChecksumMismatch { algorithm: "CRC32C", .. }), "{e:?}");
+    // composite (multipart) checksums cannot be checked against the bytes
+    let out = s3.get_object("b", "k").send().await.unwrap();
+    assert_eq!(out.checksum_verified, None);
+    out.collect().await.unwrap();
+}
+
+#[tokio::test]
+async fn required_mode_refuses_unverifiable_downloads_and_off_never_checks() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, "x"));
+    http.push(Canned::status(200, "hellO").with_header("x-amz-checksum-crc32c", "mnG7TA=="));
+    let p = pipeline(&http);
+    let s3 = Client::builder(p.clone(), "us-east-1").checksum_mode(ChecksumMode::Required).build().unwrap();
+    assert!(matches!(s3.get_object("b", "k").send().await, Err(S3Error::ChecksumMismatch { .. })));
+    let off = Client::builder(p, "us-east-1").checksum_mode(ChecksumMode::Off).build().unwrap();
+    assert_eq!(&off.get_object("b", "k").send().await.unwrap().collect().await.unwrap()[..], b"hellO");
+}
+
+#[tokio::test]
+async fn conditional_and_range_failures_are_typed() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(304, ""));
+    http.push(Canned::status(412, "<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition><RequestId>R1</RequestId></Error>"));
+    http.push(Canned::status(
+        416,
+        "<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message></Error>",
+    ));
+    http.push(Canned::status(404, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>k</Key><RequestId>R2</RequestId></Error>"));
+    http.push(Canned::status(404, "").with_header("x-amz-request-id", "R3"));
+    http.push(Canned::status(
+        404,
+        "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>",
+    ));
+    let s3 = custom_client(&http);
+    assert!(matches!(s3.get_object("b", "k").if_none_match("\"e\"").send().await, Err(S3Error::NotModified(_))));
+    let e = s3.get_object("b", "k").if_match("\"x\"").send().await.unwrap_err();
+    assert!(matches!(e, S3Error::PreconditionFailed(_)));
+    assert_eq!(e.request_id(), Some("R1"));
+    assert!(matches!(s3.get_object("b", "k").range_from(1000).send().await, Err(S3Error::InvalidRange(_))));
+    let e = s3.get_object("b", "k").send().await.unwrap_err();
+    assert!(matches!(e, S3Error::NoSuchKey(_)));
+    assert!(e.to_string().contains("NoSuchKey"), "{e}");
+    let e = s3.head_object("b", "k").send().await.unwrap_err();
+    assert!(matches!(e, S3Error::NotFound(_)), "{e:?}");
+    assert_eq!(e.request_id(), Some("R3"));
+    assert!(matches!(s3.list_objects_v2("b").send().await, Err(S3Error::NoSuchBucket(_))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_down_is_typed_after_retries() {
+    let http = Arc::new(ReplayHttp::new());
+    for _ in 0..3 {
+        http.push(Canned::status(
+            503,
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+        ));
+    }
+    let s3 = custom_client(&http);
+    let e = s3.head_bucket("b").await.unwrap_err();
+    assert!(matches!(e, S3Error::SlowDown(_)), "{e:?}");
+    assert_eq!(http.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn delete_objects_body_md5_and_partial_failure() {
+    let http = Arc::new(ReplayHttp::new());
+    // S3 API reference, DeleteObjects example 2 (one deleted, one AccessDenied)
+    http.push(Canned::status(
+        200,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Deleted>
+    <Key>sample1.txt</Key>
+  </Deleted>
+  <Error>
+    <Key>sample2.txt</Key>
+    <Code>AccessDenied</Code>
+    <Message>Access Denied</Message>
+  </Error>
+</DeleteResult>"#,
+    ));
+    let s3 = custom_client(&http);
+    let out = s3.delete_objects("bucket").key("sample1.txt").object("a&b<c>", Some("v1".into())).send().await.unwrap();
+    assert_eq!(out.deleted.len(), 1);
+    assert_eq!(out.deleted[0].key, "sample1.txt");
+    assert_eq!(out.errors.len(), 1);
+    assert_eq!(out.errors[0].key, "sample2.txt");
+    assert_eq!(out.errors[0].code, "AccessDenied");
+    let r = &http.requests()[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.url.as_str(), "http://127.0.0.1:9000/bucket/?delete");
+    let body = std::str::from_utf8(&r.body).unwrap();
+    assert_eq!(
+        body,
+        "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Object><Key>sample1.txt</Key></Object>\
+         <Object><Key>a&amp;b&lt;c&gt;</Key><VersionId>v1</VersionId></Object></Delete>"
+    );
+    assert_eq!(h(r, "content-md5").unwrap(), crate::checksum::content_md5(&r.body));
+}
+
+#[tokio::test]
+async fn quiet_delete_sends_quiet() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, "<DeleteResult/>"));
+    let s3 = custom_client(&http);
+    let out = s3.delete_objects("bucket").keys(["a", "b"]).quiet(true).send().await.unwrap();
+    assert!(out.deleted.is_empty() && out.errors.is_empty());
+    assert!(std::str::from_utf8(&http.requests()[0].body).unwrap().contains("<Quiet>true</Quiet>"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn copy_object_headers_and_200_error_body() {
+    let http = Arc::new(ReplayHttp::new());
+    // a retryable error in a 200 body, then the API reference's CopyObjectResult
+    http.push(Canned::status(200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>R</RequestId></Error>"));
+    http.push(Canned::status(
+        200,
+        "<CopyObjectResult><LastModified>2009-10-28T22:32:00.000Z</LastModified><ETag>\"9b2cf535f27731c974343645a3985328\"</ETag></CopyObjectResult>",
+    ));
+    let s3 = custom_client(&http);
+    let out = s3
+        .copy_object("dst", "new key")
+        .copy_source("src", "old key+1%")
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type("text/plain")
+        .metadata("m", "v")
+        .copy_source_if_match("\"etag\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.e_tag.as_deref(), Some("\"9b2cf535f27731c974343645a3985328\""));
+    assert!(out.last_modified.is_some());
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 2, "the 200-with-InternalError was retried");
+    let r = &reqs[0];
+    assert_eq!(r.url.path(), "/dst/new%20key");
+    assert_eq!(h(r, "x-amz-copy-source"), Some("src/old%20key%2B1%25"));
+    assert_eq!(h(r, "x-amz-metadata-directive"), Some("REPLACE"));
+    assert_eq!(h(r, "x-amz-copy-source-if-match"), Some("\"etag\""));
+    assert_eq!(h(r, "x-amz-meta-m"), Some("v"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn complete_multipart_upload_body_and_errors_in_200() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, "<Error><Code>InternalError</Code><Message>try again</Message></Error>"));
+    http.push(Canned::status(
+        200,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Location>http://Example-Bucket.s3.region.amazonaws.com/Example-Object</Location>
+  <Bucket>Example-Bucket</Bucket>
+  <Key>Example-Object</Key>
+  <ETag>"3858f62230ac3c915f300c664312c11f-9"</ETag>
+</CompleteMultipartUploadResult>"#,
+    ));
+    http.push(Canned::status(200, "<Error><Code>InvalidPart</Code><Message>One or more of the specified parts could not be found.</Message></Error>"));
+    let s3 = custom_client(&http);
+    let parts = vec![
+        CompletedPart {
+            part_number: 2,
+            e_tag: "\"b\"".into(),
+            checksum: Some((ChecksumAlgorithm::Crc32c, "AAAAAA==".into())),
+        },
+        CompletedPart { part_number: 1, e_tag: "\"a\"".into(), checksum: None },
+    ];
+    let out = s3.complete_multipart_upload("b", "k", "up/1+").parts(parts.clone()).send().await.unwrap();
+    assert_eq!(out.e_tag.as_deref(), Some("\"3858f62230ac3c915f300c664312c11f-9\""));
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].url.query(), Some("uploadId=up%2F1%2B"));
+    assert_eq!(
+        std::str::from_utf8(&reqs[0].body).unwrap(),
+        "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+         <Part><ETag>&quot;a&quot;</ETag><PartNumber>1</PartNumber></Part>\
+         <Part><ChecksumCRC32C>AAAAAA==</ChecksumCRC32C><ETag>&quot;b&quot;</ETag><PartNumber>2</PartNumber></Part>\
+         </CompleteMultipartUpload>"
+    );
+    let e = s3.complete_multipart_upload("b", "k", "id").parts(parts).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidPart"));
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(200));
+    assert_eq!(http.requests().len(), 3, "a non-retryable error in a 200 body is not retried");
+}
+
+#[tokio::test]
+async fn multipart_create_upload_part_abort() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(
+        200,
+        "<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>example-bucket</Bucket><Key>example-object</Key><UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId></InitiateMultipartUploadResult>",
+    ));
+    http.push(Canned::status(200, "").with_header("etag", "\"p1\""));
+    http.push(Canned::status(204, ""));
+    let s3 = aws_client(&http);
+    let up =
+        s3.create_multipart_upload("example-bucket", "example-object").content_type("video/mp2t").send().await.unwrap();
+    assert_eq!(up.upload_id, "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA");
+    // a file region body is streamed (ReplayHttp reads it) and checksummed without buffering
+    let dir = std::env::temp_dir().join(format!("ck-s3-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("part.bin");
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let part = s3
+        .upload_part("example-bucket", "example-object", &up.upload_id, 1)
+        .body(FileRegion::new(&path, 1000, 200_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.e_tag.as_deref(), Some("\"p1\""));
+    let expected = ChecksumAlgorithm::Crc32c.checksum(&data[1000..201_000]);
+    assert_eq!(part.checksum, Some((ChecksumAlgorithm::Crc32c, expected.clone())));
+    assert_eq!(part.completed_part(1).e_tag, "\"p1\"");
+    s3.abort_multipart_upload("example-bucket", "example-object", &up.upload_id).send().await.unwrap();
+    let reqs = http.requests();
+    assert_eq!(reqs[0].url.as_str(), "https://example-bucket.s3.eu-west-1.amazonaws.com/example-object?uploads");
+    assert_eq!(reqs[0].method, "POST");
+    assert_eq!(
+        reqs[1].url.query(),
+        Some("partNumber=1&uploadId=VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA")
+    );
+    assert_eq!(h(&reqs[1], "x-amz-checksum-crc32c"), Some(expected.as_str()));
+    assert_eq!(h(&reqs[1], "content-length"), Some("200000"));
+    assert_eq!(&reqs[1].body[..], &data[1000..201_000]);
+    assert_eq!(reqs[2].method, "DELETE");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn upload_part_copy_shape() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, "<CopyPartResult><LastModified>2009-10-28T22:32:00.000Z</LastModified><ETag>\"9b2cf535f27731c974343645a3985328\"</ETag></CopyPartResult>"));
+    let s3 = custom_client(&http);
+    let out = s3
+        .upload_part_copy("b", "k", "id", 3)
+        .copy_source("src", "a b")
+        .copy_source_range(0..=5_242_879)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.completed_part(3).e_tag, "\"9b2cf535f27731c974343645a3985328\"");
+    let r = &http.requests()[0];
+    assert_eq!(h(r, "x-amz-copy-source"), Some("src/a%20b"));
+    assert_eq!(h(r, "x-amz-copy-source-range"), Some("bytes=0-5242879"));
+}
+
+const LIST_V2_PAGE1: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bucket</Name>
+  <Prefix/>
+  <KeyCount>3</KeyCount>
+  <MaxKeys>3</MaxKeys>
+  <Delimiter>%2F</Delimiter>
+  <EncodingType>url</EncodingType>
+  <IsTruncated>true</IsTruncated>
+  <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
+  <Contents>
+    <Key>a+b%2Bc%25.txt</Key>
+    <LastModified>2009-10-12T17:50:30.000Z</LastModified>
+    <ETag>"fba9dede5f27731c9771645a39863328"</ETag>
+    <Size>434234</Size>
+    <StorageClass>STANDARD</StorageClass>
+  </Contents>
+  <Contents>
+    <Key>caf%C3%A9%26tea</Key>
+    <Size>1</Size>
+  </Contents>
+  <CommonPrefixes><Prefix>photos%2F</Prefix></CommonPrefixes>
+</ListBucketResult>"#;
+
+const LIST_V2_PAGE2: &str = r#"<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bucket</Name><KeyCount>1</KeyCount><MaxKeys>3</MaxKeys><IsTruncated>false</IsTruncated>
+  <Contents><Key>z &amp; last</Key><Size>2</Size></Contents>
+</ListBucketResult>"#;
+
+#[tokio::test]
+async fn list_objects_v2_parses_and_decodes() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, LIST_V2_PAGE1));
+    let s3 = custom_client(&http);
+    let page = s3
+        .list_objects_v2("bucket")
+        .url_encoding(true)
+        .delimiter("/")
+        .max_keys(3)
+        .start_after("a b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.contents[0].key, "a b+c%.txt");
+    assert_eq!(page.contents[0].size, 434_234);
+    assert_eq!(page.contents[0].e_tag.as_deref(), Some("\"fba9dede5f27731c9771645a39863328\""));
+    assert!(page.contents[0].last_modified.is_some());
+    assert_eq!(page.contents[1].key, "café&tea");
+    assert_eq!(page.common_prefixes, vec![CommonPrefix { prefix: "photos/".into() }]);
+    assert_eq!(page.delimiter.as_deref(), Some("/"));
+    assert!(page.is_truncated);
+    assert_eq!(page.next_continuation_token.as_deref(), Some("1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="));
+    let r = &http.requests()[0];
+    assert_eq!(r.url.query(), Some("list-type=2&delimiter=%2F&encoding-type=url&max-keys=3&start-after=a%20b"));
+}
+
+#[tokio::test]
+async fn list_objects_v2_streams_pages_and_items() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, LIST_V2_PAGE1));
+    http.push(Canned::status(200, LIST_V2_PAGE2));
+    let s3 = custom_client(&http);
+    let items: Vec<ListEntry> = s3
+        .list_objects_v2("bucket")
+        .url_encoding(true)
+        .delimiter("/")
+        .into_items(PaginationConfig::default().page_size(3))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 4);
+    assert!(matches!(&items[2], ListEntry::CommonPrefix(p) if p.prefix == "photos/"));
+    assert!(matches!(&items[3], ListEntry::Object(o) if o.key == "z & last"));
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(
+        reqs[1].url.query().unwrap().contains("continuation-token=1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D")
+    );
+    assert!(reqs[1].url.query().unwrap().contains("max-keys=3"));
+
+    // objects only, and max_items cutting a page
+    http.push(Canned::status(200, LIST_V2_PAGE1));
+    http.push(Canned::status(200, LIST_V2_PAGE2));
+    let keys: Vec<String> = s3.list_objects_v2("bucket").into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    assert_eq!(keys, ["a b+c%.txt", "café&tea", "z & last"]);
+    http.push(Canned::status(200, LIST_V2_PAGE1));
+    let pages: Vec<ListObjectsV2Output> =
+        s3.list_objects_v2("bucket").into_pages(PaginationConfig::default().max_items(1)).try_collect().await.unwrap();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].contents.len(), 1);
+    assert!(pages[0].common_prefixes.is_empty());
+}
+
+#[tokio::test]
+async fn list_parts_stops_on_is_truncated_false() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(
+        200,
+        r#"<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>example-bucket</Bucket><Key>example-object</Key><UploadId>XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA</UploadId><PartNumberMarker>1</PartNumberMarker><NextPartNumberMarker>3</NextPartNumberMarker><MaxParts>2</MaxParts><IsTruncated>true</IsTruncated>
+  <Part><PartNumber>2</PartNumber><LastModified>2010-11-10T20:48:34.000Z</LastModified><ETag>"7778aef83f66abc1fa1e8477f296d394"</ETag><Size>10485760</Size></Part>
+  <Part><PartNumber>3</PartNumber><LastModified>2010-11-10T20:48:33.000Z</LastModified><ETag>"aaaa18db4cc2f85cedef654fccc4a4x8"</ETag><Size>10485760</Size></Part>
+</ListPartsResult>"#,
+    ));
+    http.push(Canned::status(
+        200,
+        "<ListPartsResult><NextPartNumberMarker>0</NextPartNumberMarker><IsTruncated>false</IsTruncated><Part><PartNumber>4</PartNumber><ETag>\"x\"</ETag><Size>5</Size><ChecksumCRC32C>AAAAAA==</ChecksumCRC32C></Part></ListPartsResult>",
+    ));
+    let s3 = custom_client(&http);
+    let parts: Vec<Part> =
+        s3.list_parts("b", "k", "id").into_items(PaginationConfig::default()).try_collect().await.unwrap();
+    assert_eq!(parts.iter().map(|p| p.part_number).collect::<Vec<_>>(), [2, 3, 4]);
+    assert_eq!(parts[2].checksum_crc32c.as_deref(), Some("AAAAAA=="));
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 2, "the trailing \"0\" marker is not followed");
+    assert_eq!(reqs[1].url.query(), Some("part-number-marker=3&uploadId=id"));
+}
+
+#[tokio::test]
+async fn list_multipart_uploads_two_part_token() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(
+        200,
+        r#"<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bucket</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><NextKeyMarker>my-movie.m2ts</NextKeyMarker><NextUploadIdMarker>YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ</NextUploadIdMarker><MaxUploads>3</MaxUploads><IsTruncated>true</IsTruncated>
+  <Upload><Key>my-divisor</Key><UploadId>XMgbGlrZSBlbHZpbmcncyBub3QgaGF2aW5nIG11Y2ggbHVjaw</UploadId><StorageClass>STANDARD</StorageClass><Initiated>2010-11-10T20:48:33.000Z</Initiated></Upload>
+  <Upload><Key>my-movie.m2ts</Key><UploadId>YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ</UploadId><Initiated>2010-11-10T20:48:33.000Z</Initiated></Upload>
+</ListMultipartUploadsResult>"#,
+    ));
+    http.push(Canned::status(
+        200,
+        "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>",
+    ));
+    let s3 = custom_client(&http);
+    let ups: Vec<MultipartUpload> =
+        s3.list_multipart_uploads("bucket").into_items(PaginationConfig::default()).try_collect().await.unwrap();
+    assert_eq!(ups.len(), 2);
+    assert_eq!(ups[1].key, "my-movie.m2ts");
+    let q = http.requests()[1].url.query().unwrap().to_owned();
+    assert!(q.contains("key-marker=my-movie.m2ts"), "{q}");
+    assert!(q.contains("upload-id-marker=YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ"), "{q}");
+}
+
+#[tokio::test]
+async fn bucket_operations() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(
+        200,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListAllMyBucketsResult>
+   <Buckets>
+      <Bucket><CreationDate>2019-12-11T23:32:47+00:00</CreationDate><Name>DOC-EXAMPLE-BUCKET</Name></Bucket>
+      <Bucket><CreationDate>2019-11-10T23:32:13+00:00</CreationDate><Name>DOC-EXAMPLE-BUCKET2</Name><BucketRegion>eu-west-1</BucketRegion></Bucket>
+   </Buckets>
+   <Owner><DisplayName>Account+Name</DisplayName><ID>AIDACKCEVSQ6C2EXAMPLE</ID></Owner>
+</ListAllMyBucketsResult>"#,
+    ));
+    http.push(Canned::status(200, "").with_header("location", "/new-bucket"));
+    http.push(Canned::status(200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">eu-west-1</LocationConstraint>"));
+    http.push(Canned::status(200, "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>"));
+    http.push(Canned::status(200, "").with_header("x-amz-bucket-region", "eu-west-1"));
+    http.push(Canned::status(
+        409,
+        "<Error><Code>BucketNotEmpty</Code><Message>The bucket you tried to delete is not empty</Message></Error>",
+    ));
+    http.push(Canned::status(409, "<Error><Code>BucketAlreadyOwnedByYou</Code><Message>yours</Message></Error>"));
+    let s3 = aws_client(&http);
+    let list = s3.list_buckets().send().await.unwrap();
+    assert_eq!(list.buckets.len(), 2);
+    assert_eq!(list.buckets[1].region.as_deref(), Some("eu-west-1"));
+    assert!(list.buckets[0].creation_date.is_some());
+    assert_eq!(list.owner.unwrap().id.as_deref(), Some("AIDACKCEVSQ6C2EXAMPLE"));
+    let out = s3.create_bucket("new-bucket").send().await.unwrap();
+    assert_eq!(out.location.as_deref(), Some("/new-bucket"));
+    assert_eq!(s3.get_bucket_location("new-bucket").await.unwrap(), "eu-west-1");
+    assert_eq!(s3.get_bucket_location("old-bucket").await.unwrap(), "us-east-1");
+    assert_eq!(s3.head_bucket("new-bucket").await.unwrap().region.as_deref(), Some("eu-west-1"));
+    assert!(matches!(s3.delete_bucket("new-bucket").await, Err(S3Error::BucketNotEmpty(_))));
+    assert!(matches!(s3.create_bucket("new-bucket").send().await, Err(S3Error::BucketAlreadyOwnedByYou(_))));
+    let reqs = http.requests();
+    assert_eq!(reqs[0].url.as_str(), "https://s3.eu-west-1.amazonaws.com/");
+    assert_eq!(reqs[1].url.as_str(), "https://new-bucket.s3.eu-west-1.amazonaws.com/");
+    assert_eq!(
+        std::str::from_utf8(&reqs[1].body).unwrap(),
+        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"
+    );
+    assert_eq!(reqs[2].url.query(), Some("location"));
+    assert_eq!(reqs[4].method, "HEAD");
+    assert_eq!(reqs[5].method, "DELETE");
+}
+
+#[tokio::test]
+async fn us_east_1_create_bucket_has_no_body() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, ""));
+    let s3 = custom_client(&http);
+    s3.create_bucket("b").send().await.unwrap();
+    assert!(http.requests()[0].body.is_empty());
+}
+
+#[tokio::test]
+async fn tagging_round_trip_shapes() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(
+        200,
+        r#"<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key>tag1</Key><Value>val1</Value></Tag><Tag><Key>tag2</Key><Value>a &amp; b</Value></Tag></TagSet></Tagging>"#,
+    ));
+    http.push(Canned::status(200, ""));
+    let s3 = custom_client(&http);
+    let tags = s3.get_object_tagging("b", "k").await.unwrap();
+    assert_eq!(tags, vec![Tag::new("tag1", "val1"), Tag::new("tag2", "a & b")]);
+    s3.put_object_tagging("b", "k", &[Tag::new("x", "<y>")]).await.unwrap();
+    let r = &http.requests()[1];
+    assert_eq!(r.url.query(), Some("tagging"));
+    assert!(std::str::from_utf8(&r.body).unwrap().contains("<Tag><Key>x</Key><Value>&lt;y&gt;</Value></Tag>"));
+    assert!(h(r, "content-md5").is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiters_follow_the_official_acceptors() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(404, ""));
+    http.push(Canned::status(404, ""));
+    http.push(Canned::status(200, "").with_header("content-length", "3"));
+    let s3 = custom_client(&http);
+    let start = tokio::time::Instant::now();
+    let done = s3.wait_until_object_exists("b", "k").wait().await.unwrap();
+    assert_eq!(done.attempts, 3);
+    assert_eq!(start.elapsed(), Duration::from_secs(10), "fixed 5 s delay");
+
+    http.push(Canned::status(200, ""));
+    http.push(Canned::status(404, ""));
+    let done = s3.wait_until_bucket_not_exists("b").wait().await.unwrap();
+    assert_eq!(done.attempts, 2);
+
+    for _ in 0..3 {
+        http.push(Canned::status(404, ""));
+    }
+    let e = s3.wait_until_bucket_exists("b").max_attempts(3).delay(Duration::from_secs(1)).wait().await.unwrap_err();
+    assert!(matches!(e, cloudkit_waiter::WaiterError::MaxAttemptsExceeded { attempts: 3, .. }), "{e:?}");
+
+    // a 403 is not "exists": the wait stops on it
+    http.push(Canned::status(403, ""));
+    let e = s3.wait_until_bucket_exists("b").wait().await.unwrap_err();
+    assert!(
+        matches!(e, cloudkit_waiter::WaiterError::UnexpectedError { source: S3Error::AccessDenied(_), .. }),
+        "{e:?}"
+    );
+
+    let d = default_waiter_config();
+    assert_eq!((d.min_delay, d.max_delay, d.max_attempts), (Duration::from_secs(5), Duration::from_secs(5), Some(20)));
+}
+
+#[tokio::test]
+async fn presigning_needs_credentials_and_bounds_expiry() {
+    use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider};
+    let http = Arc::new(ReplayHttp::new());
+    let s3 = custom_client(&http);
+    assert!(s3.presign_get_object("b", "k", Duration::from_secs(60)).presign().await.is_err());
+
+    let creds: SharedCredentialsProvider =
+        Arc::new(Credentials::from_keys("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+    let s3 = Client::builder(pipeline(&http), "us-east-1")
+        .endpoint(Url::parse("http://127.0.0.1:9000").unwrap())
+        .credentials(creds)
+        .build()
+        .unwrap();
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
+    let p = s3
+        .presign_get_object("b", "a b+c", Duration::from_secs(3600))
+        .response_content_type("text/plain")
+        .signing_time(t)
+        .presign()
+        .await
+        .unwrap();
+    let u = p.url.as_str();
+    assert!(u.starts_with("http://127.0.0.1:9000/b/a%20b%2Bc?"), "{u}");
+    assert!(u.contains("response-content-type=text%2Fplain"), "{u}");
+    assert!(u.contains("X-Amz-Date=20130524T000000Z") && u.contains("X-Amz-Expires=3600"), "{u}");
+    assert!(u.contains("X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"), "{u}");
+    let again = s3
+        .presign_get_object("b", "a b+c", Duration::from_secs(3600))
+        .response_content_type("text/plain")
+        .signing_time(t)
+        .presign()
+        .await
+        .unwrap();
+    assert_eq!(again.url, p.url, "an explicit signing time gives a reproducible URL");
+
+    let put =
+        s3.presign_put_object("b", "k", Duration::from_secs(60)).content_type("image/png").presign().await.unwrap();
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.headers["content-type"], "image/png");
+    assert!(put.url.query().unwrap().contains("X-Amz-SignedHeaders=content-type%3Bhost"), "{}", put.url);
+    assert!(!put.url.as_str().to_ascii_lowercase().contains("checksum"), "no default checksum in a presigned PUT");
+
+    let e = s3.presign_delete_object("b", "k", Duration::from_secs(7 * 86400 + 1)).presign().await.unwrap_err();
+    assert!(e.to_string().contains("7 days"), "{e}");
+    assert!(s3.presign_head_object("b", "k", Duration::from_secs(7 * 86400)).presign().await.is_ok());
+    assert!(http.requests().is_empty(), "presigning sends nothing");
+}
+
+#[test]
+fn client_is_send_sync_and_debug_has_no_secrets() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Client>();
+    assert_send_sync::<S3Error>();
+    let http = Arc::new(ReplayHttp::new());
+    let s = format!("{:?}", custom_client(&http));
+    assert!(s.contains("127.0.0.1"));
+    let _ = Bytes::new();
+}
+
+#[tokio::test]
+async fn no_such_upload_is_typed() {
+    let http = Arc::new(ReplayHttp::new());
+    let body = "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>x</UploadId></Error>";
+    http.push(Canned::status(404, body));
+    http.push(Canned::status(404, body));
+    let s3 = custom_client(&http);
+    let part = CompletedPart { part_number: 1, e_tag: "\"e\"".into(), checksum: None };
+    let e = s3.complete_multipart_upload("b", "k", "x").part(part).send().await.unwrap_err();
+    assert!(matches!(e, S3Error::NoSuchUpload(_)), "{e:?}");
+    assert!(matches!(s3.abort_multipart_upload("b", "k", "x").send().await, Err(S3Error::NoSuchUpload(_))));
+}
+
+#[tokio::test]
+async fn crc64nvme_full_object_checksums_are_verified() {
+    let http = Arc::new(ReplayHttp::new());
+    let good = ChecksumAlgorithm::Crc64Nvme.checksum(b"data");
+    http.push(
+        Canned::status(200, "data")
+            .with_header("x-amz-checksum-crc64nvme", &good)
+            .with_header("x-amz-checksum-type", "FULL_OBJECT"),
+    );
+    http.push(Canned::status(200, "dat4").with_header("x-amz-checksum-crc64nvme", &good));
+    let s3 = aws_client(&http);
+    let out = s3.get_object("b", "k").send().await.unwrap();
+    assert_eq!(out.checksum_verified, Some(ChecksumAlgorithm::Crc64Nvme));
+    out.collect().await.unwrap();
+    let e = s3.get_object("b", "k").send().await.unwrap().collect().await.unwrap_err();
+    assert!(matches!(e, S3Error::ChecksumMismatch { algorithm: "CRC64NVME", .. }), "{e:?}");
+}

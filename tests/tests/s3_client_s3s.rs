@@ -1,0 +1,229 @@
+//! cloudkit-aws-s3 client against s3s-fs, which validates SigV4 (`scripts/testbed.sh up`): signed
+//! requests with awkward keys, checksums, presigned GET/PUT/HEAD/DELETE URLs used with plain reqwest,
+//! and expired or tampered presigned URLs refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use cloudkit_aws_s3::{ChecksumAlgorithm, ChecksumMode, Client, FileRegion, PaginationConfig, S3Error};
+use cloudkit_core::{Pipeline, Url};
+use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
+use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
+use cloudkit_tests::testbed::{self, Emulator};
+use futures::TryStreamExt;
+
+fn client_with_secret(secret: &str, mode: ChecksumMode) -> Client {
+    let endpoint = testbed::endpoint(Emulator::S3s);
+    let key_id = testbed::var("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID");
+    let creds: SharedCredentialsProvider = Arc::new(Credentials::from_keys(key_id, secret.to_owned()));
+    let signer = SigV4Signer::new(creds.clone(), "us-east-1", "s3");
+    let pipeline =
+        Pipeline::builder("S3").signer(Arc::new(signer)).error_parser(Arc::new(AwsErrorParser)).build().unwrap();
+    Client::builder(pipeline, "us-east-1")
+        .endpoint(Url::parse(&endpoint).unwrap())
+        .credentials(creds)
+        .checksum_mode(mode)
+        .build()
+        .unwrap()
+}
+
+fn client() -> Client {
+    client_with_secret(&testbed::var("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY"), ChecksumMode::WhenSupported)
+}
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn cleanup(s3: &Client, bucket: &str) {
+    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    for k in keys {
+        s3.delete_object(bucket, &k).send().await.unwrap();
+    }
+    s3.delete_bucket(bucket).await.unwrap();
+}
+
+#[tokio::test]
+async fn signed_requests_with_awkward_keys() {
+    let s3 = client();
+    let b = unique("ck-s3c-s3s-keys");
+    s3.create_bucket(&b).send().await.unwrap();
+    let keys = [
+        "with space.txt",
+        "plus+sign",
+        "percent%20literal",
+        "unicode/é/中文/ü.bin",
+        "double//slash",
+        "question?mark",
+        "hash#tag",
+        "amp&eq=semi;colon",
+        "tilde~star*quote'paren()",
+    ];
+    for k in keys {
+        let out = s3.put_object(&b, k).body(k.to_owned()).content_type("text/plain").send().await.unwrap();
+        assert!(out.e_tag.is_some(), "{k}");
+    }
+    for k in keys {
+        let got = s3.get_object(&b, k).send().await.unwrap();
+        assert_eq!(&got.collect().await.unwrap()[..], k.as_bytes(), "{k}");
+        let head = s3.head_object(&b, k).send().await.unwrap();
+        assert_eq!(head.content_length, Some(k.len() as u64), "{k}");
+    }
+    let mut listed: Vec<String> = s3
+        .list_objects_v2(&b)
+        .into_items(PaginationConfig::default())
+        .map_ok(|e| match e {
+            cloudkit_aws_s3::ListEntry::Object(o) => o.key,
+            cloudkit_aws_s3::ListEntry::CommonPrefix(p) => p.prefix,
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    listed.sort();
+    // s3s-fs stores objects as files, so `double//slash` lists as `double/slash` (its limitation;
+    // GET and HEAD above found it under its real name)
+    let mut want: Vec<String> = keys.iter().map(|s| s.replace("//", "/")).collect();
+    want.sort();
+    assert_eq!(listed, want);
+    cleanup(&s3, &b).await;
+}
+
+#[tokio::test]
+async fn wrong_secret_is_refused() {
+    let good = client();
+    let b = unique("ck-s3c-s3s-auth");
+    good.create_bucket(&b).send().await.unwrap();
+    let bad = client_with_secret("not-the-secret", ChecksumMode::WhenSupported);
+    let e = bad.put_object(&b, "k").body("x").send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(403), "{e:?}");
+    assert!(!e.is_retryable());
+    good.delete_bucket(&b).await.unwrap();
+}
+
+#[tokio::test]
+async fn checksums_are_sent_and_verified() {
+    let s3 = client();
+    let b = unique("ck-s3c-s3s-crc");
+    s3.create_bucket(&b).send().await.unwrap();
+    let data = vec![7u8; 300_000];
+    let put = s3.put_object(&b, "crc").body(data.clone()).send().await.unwrap();
+    let (alg, value) = put.checksum.unwrap();
+    assert_eq!(alg, ChecksumAlgorithm::Crc32c);
+    // a wrong checksum is refused by the server: the header is really checked
+    let e = s3.put_object(&b, "bad").body(data.clone()).checksum(ChecksumAlgorithm::Crc32c, "AAAAAA==").send().await;
+    assert!(e.is_err(), "s3s accepted a wrong CRC32C");
+    let head = s3.head_object(&b, "crc").send().await.unwrap();
+    if head.checksum_crc32c.is_some() {
+        assert_eq!(head.checksum_crc32c.as_deref(), Some(value.as_str()));
+        let got = s3.get_object(&b, "crc").send().await.unwrap();
+        assert_eq!(got.checksum_verified, Some(ChecksumAlgorithm::Crc32c));
+        assert!(got.collect().await.unwrap() == data);
+    }
+    // SHA-256 too
+    s3.put_object(&b, "sha").body(data.clone()).checksum_algorithm(ChecksumAlgorithm::Sha256).send().await.unwrap();
+
+    // multipart with a file part and per-part CRC32C
+    let dir = std::env::temp_dir().join(unique("ck-s3c-s3s"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("f.bin");
+    let big: Vec<u8> = (0..(5 * 1024 * 1024 + 777u32)).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&path, &big).unwrap();
+    let up = s3.create_multipart_upload(&b, "mp").send().await.unwrap();
+    let p1 = s3
+        .upload_part(&b, "mp", &up.upload_id, 1)
+        .body(FileRegion::new(&path, 0, 5 * 1024 * 1024))
+        .send()
+        .await
+        .unwrap();
+    let p2 = s3
+        .upload_part(&b, "mp", &up.upload_id, 2)
+        .body(FileRegion::new(&path, 5 * 1024 * 1024, 777))
+        .send()
+        .await
+        .unwrap();
+    assert!(p1.checksum.is_some());
+    s3.complete_multipart_upload(&b, "mp", &up.upload_id)
+        .parts([p1.completed_part(1), p2.completed_part(2)])
+        .send()
+        .await
+        .unwrap();
+    assert!(s3.get_object(&b, "mp").send().await.unwrap().collect().await.unwrap() == big);
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&s3, &b).await;
+}
+
+#[tokio::test]
+async fn presigned_urls_work_with_plain_http() {
+    let s3 = client();
+    let http = testbed::http_client();
+    let b = unique("ck-s3c-s3s-pre");
+    s3.create_bucket(&b).send().await.unwrap();
+    let key = "pre signed/ü+%.txt";
+
+    // PUT with a signed content type
+    let put =
+        s3.presign_put_object(&b, key, Duration::from_secs(300)).content_type("text/plain").presign().await.unwrap();
+    let mut req = http.put(put.url.as_str()).body("from a presigned PUT");
+    for (name, value) in &put.headers {
+        req = req.header(name.as_str(), value.to_str().unwrap());
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "presigned PUT: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+    assert_eq!(s3.head_object(&b, key).send().await.unwrap().content_type.as_deref(), Some("text/plain"));
+
+    // GET, with a response override
+    let get = s3
+        .presign_get_object(&b, key, Duration::from_secs(300))
+        .response_content_disposition("attachment; filename=\"x.txt\"")
+        .presign()
+        .await
+        .unwrap();
+    let resp = http.get(get.url.as_str()).send().await.unwrap();
+    assert!(resp.status().is_success(), "presigned GET: {}", resp.status());
+    let disposition = resp.headers().get("content-disposition").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(resp.text().await.unwrap(), "from a presigned PUT");
+    if let Some(d) = disposition {
+        assert_eq!(d, "attachment; filename=\"x.txt\"");
+    }
+
+    // HEAD
+    let head = s3.presign_head_object(&b, key, Duration::from_secs(300)).presign().await.unwrap();
+    let resp = http.head(head.url.as_str()).send().await.unwrap();
+    assert!(resp.status().is_success(), "presigned HEAD: {}", resp.status());
+    assert_eq!(resp.headers()["content-length"], "20");
+
+    // tampered: another key with the same signature, or a changed signature
+    let other = get.url.as_str().replacen("pre%20signed", "pre%20signeX", 1);
+    let resp = http.get(other).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "a URL for another key must be refused");
+    let mut sig_changed = get.url.to_string();
+    let last = sig_changed.pop().unwrap();
+    sig_changed.push(if last == '0' { '1' } else { '0' });
+    let resp = http.get(sig_changed).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "a changed signature must be refused");
+    // the signed content type must be sent as signed
+    let resp = http.put(put.url.as_str()).header("content-type", "image/png").body("x").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "a different content type must be refused");
+
+    // expired: signed two hours ago for one minute
+    let expired = s3
+        .presign_get_object(&b, key, Duration::from_secs(60))
+        .signing_time(SystemTime::now() - Duration::from_secs(7200))
+        .presign()
+        .await
+        .unwrap();
+    let resp = http.get(expired.url.as_str()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "an expired URL must be refused");
+
+    // DELETE
+    let del = s3.presign_delete_object(&b, key, Duration::from_secs(300)).presign().await.unwrap();
+    let resp = http.delete(del.url.as_str()).send().await.unwrap();
+    assert!(resp.status().is_success(), "presigned DELETE: {}", resp.status());
+    assert!(matches!(s3.head_object(&b, key).send().await, Err(S3Error::NotFound(_))));
+    s3.delete_bucket(&b).await.unwrap();
+}

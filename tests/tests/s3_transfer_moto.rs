@@ -1,0 +1,362 @@
+//! Managed transfers and the resource API of cloudkit-aws-s3 against moto (`scripts/testbed.sh up`):
+//! single and multipart uploads from files, bytes and readers, downloads to files, memory and
+//! writers, progress, the abort of a failed multipart upload (no orphaned parts), a replaced object
+//! detected mid-download, and the boto3-style `Bucket` / `Object` handles.
+//!
+//! moto state is shared: every test uses its own bucket (random suffix).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use cloudkit_aws_s3::{Bytes, Client, Progress, S3Error, TransferConfig, TransferError, TransferManager};
+use cloudkit_core::{Method, Pipeline, Url};
+use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
+use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
+use cloudkit_tests::testbed::{self, Emulator};
+use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use tokio::io::AsyncWrite;
+
+const MIB: usize = 1024 * 1024;
+
+fn client() -> Client {
+    let endpoint = testbed::endpoint(Emulator::Moto);
+    let creds: SharedCredentialsProvider = Arc::new(Credentials::from_keys("testing", "testing"));
+    let signer = SigV4Signer::new(creds.clone(), "us-east-1", "s3");
+    let pipeline =
+        Pipeline::builder("S3").signer(Arc::new(signer)).error_parser(Arc::new(AwsErrorParser)).build().unwrap();
+    Client::builder(pipeline, "us-east-1").endpoint(Url::parse(&endpoint).unwrap()).credentials(creds).build().unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn new_bucket(s3: &Client, prefix: &str) -> String {
+    let b = unique(prefix);
+    s3.create_bucket(&b)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateBucket on moto failed ({e}); is it up? run `scripts/testbed.sh up`"));
+    b
+}
+
+async fn cleanup(s3: &Client, bucket: &str) {
+    let uploads = s3.list_multipart_uploads(bucket).send().await.unwrap();
+    for u in uploads.uploads {
+        s3.abort_multipart_upload(bucket, &u.key, &u.upload_id).send().await.unwrap();
+    }
+    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    for k in keys {
+        s3.delete_object(bucket, &k).send().await.unwrap();
+    }
+    s3.delete_bucket(bucket).await.unwrap();
+}
+
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    let mut x = u32::from(seed) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(unique(name));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// 5 MiB parts (the S3 minimum), multipart from 5 MiB.
+fn small_parts() -> TransferConfig {
+    TransferConfig::default().with_multipart_threshold(5 * MIB as u64).with_part_size(5 * MIB as u64).with_concurrency(4)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_and_download_files_single_and_multipart() {
+    let s3 = client();
+    let b = new_bucket(&s3, "ck-s3t-file").await;
+    let dir = temp_dir("ck-s3t-file");
+    let tm = TransferManager::with_config(s3.clone(), small_parts());
+
+    for (key, len) in [("small.bin", 1000), ("empty.bin", 0), ("multi/big.bin", 13 * MIB + 17)] {
+        let src = dir.join("src.bin");
+        let body = data(len, 3);
+        std::fs::write(&src, &body).unwrap();
+        let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+        let s = seen.clone();
+        let up = tm
+            .upload_file(&b, key, &src)
+            .content_type("application/x-test")
+            .metadata("origin", "cloudkit")
+            .on_progress(move |p| s.lock().unwrap().push(p))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(up.size, len as u64);
+        assert_eq!(up.parts, if len >= 5 * MIB { 3 } else { 0 }, "{key}");
+        let seen = seen.lock().unwrap().clone();
+        assert!(seen.windows(2).all(|w| w[0].transferred <= w[1].transferred), "{seen:?}");
+        assert_eq!(seen.last().unwrap().transferred, len as u64);
+
+        let head = s3.head_object(&b, key).send().await.unwrap();
+        assert_eq!(head.content_length, Some(len as u64));
+        assert_eq!(head.content_type.as_deref(), Some("application/x-test"));
+        assert_eq!(head.metadata.get("origin").map(String::as_str), Some("cloudkit"));
+        if len >= 5 * MIB {
+            assert!(head.e_tag.as_deref().unwrap().ends_with("-3\""), "multipart ETag: {:?}", head.e_tag);
+        }
+
+        let dst = dir.join("dst.bin");
+        let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+        let s = seen.clone();
+        let down = tm.download(&b, key).on_progress(move |p| s.lock().unwrap().push(p)).to_file(&dst).await.unwrap();
+        assert_eq!(down.size, len as u64);
+        assert_eq!(down.parts, if len > 5 * MIB { 3 } else { 1 }, "{key}");
+        assert_eq!(down.metadata.content_type.as_deref(), Some("application/x-test"));
+        assert!(std::fs::read(&dst).unwrap() == body, "{key} round-trips");
+        let last = *seen.lock().unwrap().last().unwrap();
+        assert_eq!(last, Progress { transferred: len as u64, total: Some(len as u64) });
+
+        // memory and an AsyncWrite
+        assert!(tm.download(&b, key).to_bytes().await.unwrap()[..] == body[..]);
+        let mut out = Vec::new();
+        let o = tm.download(&b, key).to_writer(&mut out).await.unwrap();
+        assert_eq!(o.size, len as u64);
+        assert!(out == body);
+    }
+    // Only the downloaded files are left: no temporary files.
+    let mut names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["dst.bin", "src.bin"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&s3, &b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_bytes_and_readers() {
+    let s3 = client();
+    let b = new_bucket(&s3, "ck-s3t-mem").await;
+    let tm = TransferManager::with_config(s3.clone(), small_parts());
+
+    let body = data(11 * MIB + 5, 9);
+    let up = tm.upload_bytes(&b, "bytes.bin", Bytes::from(body.clone())).send().await.unwrap();
+    assert_eq!(up.parts, 3);
+    assert!(s3.get_object(&b, "bytes.bin").send().await.unwrap().collect().await.unwrap()[..] == body[..]);
+
+    // A reader: read part by part; its size is unknown until the end.
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let s = seen.clone();
+    let up = tm
+        .upload_reader(&b, "reader.bin", std::io::Cursor::new(body.clone()))
+        .on_progress(move |p| s.lock().unwrap().push(p))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((up.size, up.parts), (body.len() as u64, 3));
+    assert_eq!(seen.lock().unwrap().last().unwrap().transferred, body.len() as u64);
+    assert!(tm.download(&b, "reader.bin").to_bytes().await.unwrap()[..] == body[..]);
+
+    // A short reader is one PutObject.
+    let up = tm.upload_reader(&b, "short.txt", &b"tiny"[..]).content_type("text/plain").send().await.unwrap();
+    assert_eq!(up.parts, 0);
+    let got = s3.get_object(&b, "short.txt").send().await.unwrap();
+    assert_eq!(got.metadata.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(&got.collect().await.unwrap()[..], b"tiny");
+    cleanup(&s3, &b).await;
+}
+
+/// A reader that fails after `ok` bytes.
+struct FailingReader {
+    ok: usize,
+}
+
+impl tokio::io::AsyncRead for FailingReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.ok == 0 {
+            return Poll::Ready(Err(std::io::Error::other("the source broke midway")));
+        }
+        let n = self.ok.min(buf.remaining());
+        buf.put_slice(&vec![0x5a; n]);
+        self.ok -= n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_multipart_upload_is_aborted_leaving_no_parts() {
+    let s3 = client();
+    let b = new_bucket(&s3, "ck-s3t-abort").await;
+    let tm = TransferManager::with_config(s3.clone(), small_parts());
+    // 12 MiB read fine (two parts uploaded), then the source fails.
+    let err = tm.upload_reader(&b, "broken.bin", FailingReader { ok: 12 * MIB }).send().await.unwrap_err();
+    assert!(matches!(&err, TransferError::Io { source, .. } if source.to_string().contains("broke midway")), "{err}");
+    let uploads = s3.list_multipart_uploads(&b).send().await.unwrap();
+    assert!(uploads.uploads.is_empty(), "orphaned multipart uploads: {:?}", uploads.uploads);
+    assert!(s3.head_object(&b, "broken.bin").send().await.unwrap_err().is_not_found());
+
+    // A missing bucket fails cleanly too.
+    let err = tm.upload_bytes(unique("ck-s3t-missing"), "k", vec![0u8; 6 * MIB]).send().await.unwrap_err();
+    assert!(matches!(err.s3(), Some(S3Error::NoSuchBucket(_))), "{err:?}");
+    cleanup(&s3, &b).await;
+}
+
+/// A writer that, before accepting the first bytes, runs `before_first_write` (here: replaces
+/// the object being downloaded).
+struct InterferingWriter {
+    hook: Option<BoxFuture<'static, ()>>,
+    out: Vec<u8>,
+}
+
+impl AsyncWrite for InterferingWriter {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if let Some(hook) = self.hook.as_mut() {
+            match hook.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => self.hook = None,
+            }
+        }
+        self.out.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_replaced_mid_download_is_a_typed_error() {
+    let s3 = client();
+    let b = new_bucket(&s3, "ck-s3t-race").await;
+    let original = data(16 * MIB, 1);
+    s3.put_object(&b, "race.bin").body(original.clone()).send().await.unwrap();
+    let etag = s3.head_object(&b, "race.bin").send().await.unwrap().e_tag.unwrap();
+
+    // concurrency 1: part 1 is written (and the object replaced) before part 2 is requested.
+    let tm = TransferManager::with_config(s3.clone(), small_parts().with_concurrency(1));
+    let (s3c, bc) = (s3.clone(), b.clone());
+    let replace: BoxFuture<'static, ()> = Box::pin(async move {
+        s3c.put_object(&bc, "race.bin").body(data(16 * MIB, 2)).send().await.unwrap();
+    });
+    let mut writer = InterferingWriter { hook: Some(replace), out: Vec::new() };
+    let err = tm.download(&b, "race.bin").to_writer(&mut writer).await.unwrap_err();
+    match &err {
+        TransferError::ObjectChanged { e_tag, key, .. } => {
+            assert_eq!(e_tag, &etag);
+            assert_eq!(key, "race.bin");
+        }
+        other => panic!("expected ObjectChanged, got {other:?}"),
+    }
+
+    // The same race with download_file leaves no file behind.
+    let dir = temp_dir("ck-s3t-race");
+    let dst = dir.join("race.bin");
+    let tm2 = TransferManager::with_config(
+        s3.clone(),
+        small_parts().with_concurrency(1).with_progress({
+            let (s3c, bc) = (s3.clone(), b.clone());
+            let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            move |p: Progress| {
+                // After the first part: replace the object (blocking this callback briefly).
+                if p.transferred >= 5 * MIB as u64 && !fired.swap(true, Ordering::SeqCst) {
+                    let (s3c, bc) = (s3c.clone(), bc.clone());
+                    std::thread::spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                        rt.block_on(s3c.put_object(&bc, "race.bin").body(data(16 * MIB, 4)).send()).unwrap();
+                    })
+                    .join()
+                    .unwrap();
+                }
+            }
+        }),
+    );
+    let err = tm2.download_file(&b, "race.bin", &dst).await.unwrap_err();
+    assert!(matches!(err, TransferError::ObjectChanged { .. }), "{err:?}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no partial or temporary file");
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&s3, &b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_handles() {
+    let s3 = client();
+    let name = unique("ck-s3t-res");
+    let bucket = s3.bucket(&name);
+    assert_eq!(bucket.name(), name);
+    assert!(!bucket.exists().await.unwrap());
+    bucket.create().send().await.unwrap();
+    bucket.wait_until_exists().max_wait(Duration::from_secs(30)).wait().await.unwrap();
+    assert!(bucket.exists().await.unwrap());
+
+    for k in ["logs/a.txt", "logs/b.txt", "other/c.txt"] {
+        bucket.put_object(k).body(format!("body of {k}")).content_type("text/plain").send().await.unwrap();
+    }
+    let logs: Vec<String> = bucket.objects_with_prefix("logs/").map_ok(|o| o.key).try_collect().await.unwrap();
+    assert_eq!(logs, ["logs/a.txt", "logs/b.txt"]);
+    let all: Vec<String> = bucket.objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    assert_eq!(all.len(), 3);
+
+    let got = bucket.get_object("logs/a.txt").send().await.unwrap().collect().await.unwrap();
+    assert_eq!(&got[..], b"body of logs/a.txt");
+
+    let mut object = bucket.object("logs/a.txt");
+    assert!(object.metadata().is_none());
+    let len = object.reload().await.unwrap().content_length;
+    assert_eq!(len, Some(18));
+    assert_eq!(object.content_type(), Some("text/plain"));
+    assert!(object.e_tag().is_some());
+    assert!(object.exists().await.unwrap());
+    object.wait_until_exists().wait().await.unwrap();
+    assert_eq!(&object.get_bytes().await.unwrap()[..], b"body of logs/a.txt");
+    object.put().body("replaced").send().await.unwrap();
+    assert_eq!(&object.get().send().await.unwrap().collect().await.unwrap()[..], b"replaced");
+
+    // A presigned GET works with plain HTTP.
+    let url = object.presigned_url(Method::GET, Duration::from_secs(300)).await.unwrap();
+    let resp = testbed::http_client().get(url.as_str()).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(&resp.bytes().await.unwrap()[..], b"replaced");
+    assert!(object.presigned_url(Method::POST, Duration::from_secs(300)).await.is_err());
+
+    // upload_file / download_file through the handles.
+    let dir = temp_dir("ck-s3t-res");
+    let src = dir.join("up.bin");
+    let body = data(9 * MIB, 5);
+    std::fs::write(&src, &body).unwrap();
+    let up = bucket.upload_file("files/up.bin", &src).send().await.unwrap();
+    assert_eq!(up.parts, 2, "default 8 MiB parts");
+    let dst = dir.join("down.bin");
+    let down = bucket.object("files/up.bin").download_file(&dst).await.unwrap();
+    assert_eq!(down.size, body.len() as u64);
+    assert!(std::fs::read(&dst).unwrap() == body);
+    let missing = bucket.download_file("files/none.bin", dir.join("none.bin")).await.unwrap_err();
+    assert!(missing.is_not_found(), "{missing:?}");
+    assert!(!dir.join("none.bin").exists());
+
+    object.delete().send().await.unwrap();
+    assert!(!object.exists().await.unwrap());
+    bucket.delete_object("logs/b.txt").send().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&s3, &name).await;
+    assert!(!bucket.exists().await.unwrap());
+}
