@@ -21,7 +21,10 @@ export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 # from the repository root, with target/testbed/env exported (CLOUDKIT_TEST_* variables), e.g.
 #   'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run --example s3_quickstart'
 EXTRA_COMMANDS=(
+    'AZURE_STORAGE_CONNECTION_STRING="$CLOUDKIT_TEST_AZURITE_CONNECTION_STRING" cargo run --example azure_blob'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run -q --example ec2_lifecycle'
+    'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-moto cargo run -q --example s3_quickstart'
+    'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_S3S_ENDPOINT" AWS_ACCESS_KEY_ID="$CLOUDKIT_TEST_S3S_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY" AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-s3s cargo run -q --example s3_quickstart'
 )
 # ---------------------------------------------------------------------------------------------------------
 
@@ -98,7 +101,9 @@ trap 'exit 143' TERM
 run_step "testbed up" bash "$ROOT/scripts/testbed.sh" up
 run_step "cargo fmt --check" cargo fmt --all -- --check
 run_step "cargo clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
+run_step "feature isolation" bash "$ROOT/scripts/check-features.sh"
 run_step "cargo test" cargo test --workspace --all-features
+run_step "quickstart (local default)" cargo run -q --example quickstart
 for cmd in "${EXTRA_COMMANDS[@]}"; do
     run_step "extra: $cmd" run_extra "$cmd"
 done

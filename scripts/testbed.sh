@@ -99,6 +99,9 @@ python_missing() {
     "$PYTHON" -c 'import moto.server, flask, flask_cors' >/dev/null 2>&1 || echo "moto[server]==$MOTO_VERSION"
     "$PYTHON" -c 'import boto3' >/dev/null 2>&1 || echo "boto3"
     "$PYTHON" -c 'import gcp_storage_emulator' >/dev/null 2>&1 || echo "gcp-storage-emulator==$GCS_EMULATOR_VERSION"
+    "$PYTHON" -c 'import azure.storage.blob' >/dev/null 2>&1 || echo "azure-storage-blob"
+    # the Python SDK the GCS cross-check tests (tests/tests/gcs_python.rs) read and write with
+    "$PYTHON" -c 'import google.cloud.storage' >/dev/null 2>&1 || echo "google-cloud-storage"
 }
 
 pip_install() {

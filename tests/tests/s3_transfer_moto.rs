@@ -81,7 +81,10 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// 5 MiB parts (the S3 minimum), multipart from 5 MiB.
 fn small_parts() -> TransferConfig {
-    TransferConfig::default().with_multipart_threshold(5 * MIB as u64).with_part_size(5 * MIB as u64).with_concurrency(4)
+    TransferConfig::default()
+        .with_multipart_threshold(5 * MIB as u64)
+        .with_part_size(5 * MIB as u64)
+        .with_concurrency(4)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

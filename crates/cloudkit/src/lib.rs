@@ -23,6 +23,14 @@ pub mod store;
 /// The shared request pipeline (retries, timeouts, errors), re-exported.
 pub use cloudkit_core as core;
 
+/// Google Cloud configuration and credentials (`GcpConfig`, ADC, `STORAGE_EMULATOR_HOST`).
+#[cfg(feature = "gcp-storage")]
+pub use cloudkit_cred_chain::gcp;
+
+/// The Google Cloud Storage client (`cloudkit-gcp-storage`).
+#[cfg(feature = "gcp-storage")]
+pub use cloudkit_gcp_storage as gcs;
+
 /// AWS configuration and credentials (`AwsConfig`, the default chain, STS, …).
 #[cfg(feature = "_aws")]
 pub use cloudkit_cred_chain::aws;
@@ -30,6 +38,14 @@ pub use cloudkit_cred_chain::aws;
 /// The Amazon S3 client (`cloudkit-aws-s3`).
 #[cfg(feature = "aws-s3")]
 pub use cloudkit_aws_s3 as s3;
+
+/// Azure Blob Storage (feature `azure-blob`).
+#[cfg(feature = "azure-blob")]
+pub use cloudkit_azure_blob as azure_blob;
+
+/// Azure credentials: `DefaultAzureCredential` and its sources (feature `azure-blob`).
+#[cfg(feature = "azure-blob")]
+pub use cloudkit_cred_chain::azure as azure_identity;
 
 /// The Amazon EC2 client (`cloudkit-aws-ec2`).
 #[cfg(feature = "aws-ec2")]

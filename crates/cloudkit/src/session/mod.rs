@@ -10,5 +10,14 @@ pub struct Session;
 
 #[cfg(feature = "_aws")]
 mod aws;
+#[cfg(feature = "azure-blob")]
+mod azure;
+#[cfg(feature = "azure-blob")]
+pub use azure::{AzureSession, AzureSessionBuilder};
 #[cfg(feature = "_aws")]
 pub use aws::{AwsSession, AwsSessionBuilder};
+
+#[cfg(feature = "gcp-storage")]
+mod gcp;
+#[cfg(feature = "gcp-storage")]
+pub use gcp::{GcpSession, GcpSessionBuilder};

@@ -80,7 +80,8 @@ fn percent_decode(path: &str) -> Result<String> {
 /// Builds the store a URL names and returns it with the key prefix inside it.
 ///
 /// `file:///dir` creates the directory if needed. `s3://` needs the `aws-s3` feature and takes its
-/// credentials, region and endpoint from the environment (the default chain).
+/// credentials, region and endpoint from the environment and profile files (the default chain,
+/// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` included).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudkit::store::Result<()> {
@@ -94,6 +95,34 @@ pub async fn from_url(input: &str) -> Result<(Arc<dyn ObjectStore>, ObjectKey)> 
     match parsed.scheme.as_str() {
         "file" => Ok((Arc::new(LocalFileSystem::create(&parsed.path).await?), parsed.prefix)),
         "memory" => Ok((Arc::new(InMemory::new()), parsed.prefix)),
+        #[cfg(feature = "aws-s3")]
+        "s3" => {
+            let config = cloudkit_cred_chain::aws::AwsConfig::loader().load().await.map_err(|e| {
+                Error::invalid_input(format!("{input:?}: could not load the AWS configuration: {e}"))
+            })?;
+            let client = cloudkit_aws_s3::Client::new(&config)
+                .map_err(|e| Error::Provider { backend: "s3", source: Box::new(e) })?;
+            Ok((Arc::new(super::S3Store::new(client, parsed.bucket)), parsed.prefix))
+        }
+        #[cfg(feature = "azure-blob")]
+        "az" => {
+            // AZURE_STORAGE_CONNECTION_STRING, else AZURE_STORAGE_ACCOUNT (+ AZURE_STORAGE_KEY, else
+            // the DefaultAzureCredential chain).
+            let session = crate::session::Session::azure()
+                .load()
+                .map_err(|e| Error::invalid_input(format!("{input:?}: could not set up Azure: {e}")))?;
+            Ok((Arc::new(session.store(parsed.bucket)), parsed.prefix))
+        }
+        #[cfg(feature = "gcp-storage")]
+        "gs" => {
+            // ADC, or the emulator with anonymous access when STORAGE_EMULATOR_HOST is set.
+            let config = cloudkit_cred_chain::gcp::GcpConfig::loader().load().await.map_err(|e| {
+                Error::invalid_input(format!("{input:?}: could not load the Google Cloud configuration: {e}"))
+            })?;
+            let client = cloudkit_gcp_storage::StorageClient::new(&config)
+                .map_err(|e| Error::Provider { backend: "gcs", source: Box::new(e) })?;
+            Ok((Arc::new(super::GcsStore::new(client, parsed.bucket)), parsed.prefix))
+        }
         other => Err(Error::invalid_input(format!(
             "{input:?}: the {other}:// backend is not compiled into this build (enable the cloudkit feature for it)"
         ))),

@@ -24,7 +24,11 @@ use cloudkit_core::ByteStream;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+#[cfg(feature = "azure-blob")]
+mod azure;
 mod error;
+#[cfg(feature = "gcp-storage")]
+mod gcs;
 mod key;
 mod local;
 mod location;
@@ -38,7 +42,11 @@ mod upload;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+#[cfg(feature = "azure-blob")]
+pub use azure::AzureBlobStore;
 pub use error::{Error, Result};
+#[cfg(feature = "gcp-storage")]
+pub use gcs::GcsStore;
 pub use key::{MAX_KEY_LEN, ObjectKey};
 pub use local::LocalFileSystem;
 pub use location::{StoreUrl, from_url, parse_url};

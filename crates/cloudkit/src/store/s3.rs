@@ -62,6 +62,10 @@ impl S3Store {
         &self.bucket
     }
 
+    pub(crate) fn capabilities_conditional_put(&self) -> bool {
+        self.conditional_put
+    }
+
     fn dir_prefix(prefix: &ObjectKey) -> String {
         if prefix.is_root() { String::new() } else { format!("{prefix}/") }
     }

@@ -153,7 +153,14 @@ impl Default for DefaultAzureCredential {
 
 #[async_trait::async_trait]
 impl TokenCredential for DefaultAzureCredential {
-    async fn get_token(&self, scopes: &[&str], _options: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        self.cache.get_or_refresh(scopes, || self.fetch(scopes)).await.map_err(|e| e.into_azure("DefaultAzureCredential"))
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        self.cache
+            .get_or_refresh(scopes, || self.fetch(scopes))
+            .await
+            .map_err(|e| e.into_azure("DefaultAzureCredential"))
     }
 }

@@ -55,7 +55,8 @@ impl FetchToken for AzureCliCredential {
         if !valid_arg(scope) {
             return Err(SourceError::Failed(format!("invalid scope {scope:?}")));
         }
-        let program = self.program().ok_or_else(|| SourceError::Unavailable("Azure CLI (az) not found on PATH".into()))?;
+        let program =
+            self.program().ok_or_else(|| SourceError::Unavailable("Azure CLI (az) not found on PATH".into()))?;
         let mut cmd = tokio::process::Command::new(&program);
         cmd.args(["account", "get-access-token", "--output", "json", "--scope", scope]);
         if let Some(t) = &self.tenant {

@@ -22,7 +22,12 @@ pub struct ClientSecretCredential {
 
 impl ClientSecretCredential {
     /// A credential for this tenant, client id and secret.
-    pub fn new(tenant_id: impl Into<String>, client_id: impl Into<String>, secret: Secret, options: IdentityOptions) -> Self {
+    pub fn new(
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        secret: Secret,
+        options: IdentityOptions,
+    ) -> Self {
         Self { tenant_id: tenant_id.into(), client_id: client_id.into(), secret, options, cache: TokenCache::default() }
     }
 }
@@ -183,4 +188,11 @@ pub(crate) fn client_assertion(pem: &str, client_id: &str, audience: &str) -> Re
     key.sign(&RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), signing_input.as_bytes(), &mut sig)
         .map_err(|_| bad("RSA signing failed"))?;
     Ok(format!("{signing_input}.{}", b64url.encode(sig)))
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) fn private_key_der(pem: &str) -> Vec<u8> {
+        super::pem_block(pem, "PRIVATE KEY").unwrap_or_default()
+    }
 }

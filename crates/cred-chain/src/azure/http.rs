@@ -146,7 +146,11 @@ pub(crate) async fn request_entra_token(
     match pipeline.send_buffered(&Operation::new("GetToken").idempotent(true), request).await {
         Ok(r) => parse_token(&r.body, what),
         Err(e) => Err(SourceError::Failed(match e.status() {
-            Some(s) => format!("{what}: Entra ID refused the request (HTTP {}): {}", s.as_u16(), e.message().map(|m| entra_error(m.as_bytes())).unwrap_or_default()),
+            Some(s) => format!(
+                "{what}: Entra ID refused the request (HTTP {}): {}",
+                s.as_u16(),
+                e.message().map(|m| entra_error(m.as_bytes())).unwrap_or_default()
+            ),
             None => format!("{what}: {e}"),
         })),
     }

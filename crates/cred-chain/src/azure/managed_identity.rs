@@ -104,8 +104,11 @@ impl ManagedIdentityCredential {
         request.insert_header("metadata", "true").map_err(|e| SourceError::Failed(e.to_string()))?;
         // First contact: short timeout and no retries, so a machine without IMDS moves on quickly.
         let seen = self.imds_seen.load(Ordering::Relaxed);
-        let pipeline =
-            if seen { self.options.pipeline(Duration::from_secs(30), 3)? } else { self.options.pipeline(Duration::from_secs(2), 1)? };
+        let pipeline = if seen {
+            self.options.pipeline(Duration::from_secs(30), 3)?
+        } else {
+            self.options.pipeline(Duration::from_secs(2), 1)?
+        };
         match pipeline.send_buffered(&Operation::new("GetToken"), request).await {
             Ok(r) => {
                 self.imds_seen.store(true, Ordering::Relaxed);

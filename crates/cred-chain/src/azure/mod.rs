@@ -32,7 +32,7 @@ pub use chain::{DefaultAzureCredential, DefaultAzureCredentialBuilder};
 pub use cli::AzureCliCredential;
 pub use environment::{ClientSecretCredential, EnvironmentCredential};
 pub use http::IdentityOptions;
-pub use managed_identity::{ManagedIdentityCredential, ManagedIdentityId};
+pub use managed_identity::{IMDS_ENDPOINT, ManagedIdentityCredential, ManagedIdentityId};
 pub use workload_identity::WorkloadIdentityCredential;
 
 /// Default Microsoft Entra authority.
@@ -95,7 +95,10 @@ impl SourceError {
         }
     }
     pub(crate) fn into_azure(self, source: &str) -> azure_core::Error {
-        azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, format!("{source}: {}", self.message()))
+        azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            format!("{source}: {}", self.message()),
+        )
     }
 }
 

@@ -22,10 +22,11 @@ impl WorkloadIdentityCredential {
     /// Reads the variables from `options.env`.
     pub fn new(options: IdentityOptions) -> Self {
         let env = &options.env;
-        let config = match (env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID"), env.get("AZURE_FEDERATED_TOKEN_FILE")) {
-            (Some(t), Some(c), Some(f)) => Some((t, c, PathBuf::from(f))),
-            _ => None,
-        };
+        let config =
+            match (env.get("AZURE_TENANT_ID"), env.get("AZURE_CLIENT_ID"), env.get("AZURE_FEDERATED_TOKEN_FILE")) {
+                (Some(t), Some(c), Some(f)) => Some((t, c, PathBuf::from(f))),
+                _ => None,
+            };
         Self { config, options, cache: TokenCache::default() }
     }
 }

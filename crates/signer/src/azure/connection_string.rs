@@ -43,9 +43,8 @@ impl ConnectionString {
         };
         let mut key_text: Option<String> = None;
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| bad(format!("segment {:?} is not Key=Value", k_only(part))))?;
+            let (k, v) =
+                part.split_once('=').ok_or_else(|| bad(format!("segment {:?} is not Key=Value", k_only(part))))?;
             let v = v.trim();
             match k.trim().to_ascii_lowercase().as_str() {
                 "accountname" => cs.account_name = Some(v.to_owned()),
@@ -78,10 +77,8 @@ impl ConnectionString {
             }
         }
         if let Some(k) = key_text {
-            let account = cs
-                .account_name
-                .clone()
-                .ok_or_else(|| bad("AccountKey is given without AccountName".to_owned()))?;
+            let account =
+                cs.account_name.clone().ok_or_else(|| bad("AccountKey is given without AccountName".to_owned()))?;
             cs.account_key = Some(AccountKey::new(account, k)?);
         }
         if cs.account_name.is_none() && cs.blob_endpoint.is_none() {

@@ -22,7 +22,9 @@ mod shared_key;
 mod tests;
 
 pub use bearer::{BearerTokenSigner, STORAGE_SCOPE, endpoint_allows_plain_http};
-pub use connection_string::{ConnectionString, DEVELOPMENT_ACCOUNT, DEVELOPMENT_ACCOUNT_KEY, DEVELOPMENT_BLOB_ENDPOINT};
+pub use connection_string::{
+    ConnectionString, DEVELOPMENT_ACCOUNT, DEVELOPMENT_ACCOUNT_KEY, DEVELOPMENT_BLOB_ENDPOINT,
+};
 pub use key::AccountKey;
 pub use sas::{
     AccountSas, AccountSasResourceTypes, AccountSasServices, BlobSas, BlobSasResource, SasPermissions, SasProtocol,

@@ -89,10 +89,7 @@ impl SasPermissions {
     }
 
     fn render(self, order: &str) -> String {
-        order
-            .chars()
-            .filter(|c| ALL_LETTERS.find(*c).is_some_and(|i| self.bits & (1 << i) != 0))
-            .collect()
+        order.chars().filter(|c| ALL_LETTERS.find(*c).is_some_and(|i| self.bits & (1 << i) != 0)).collect()
     }
 
     /// The letters in blob/container SAS order.
@@ -182,11 +179,8 @@ fn enc(v: &str) -> String {
     percent_encoding::utf8_percent_encode(v, QUERY_VALUE).to_string()
 }
 
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 struct QueryBuilder(Vec<String>);
 

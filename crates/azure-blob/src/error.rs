@@ -1,0 +1,168 @@
+//! [`BlobError`]: typed variants for the Blob error codes callers match on, and the
+//! [`AzureErrorParser`] that reads Azure's XML error bodies and the `x-ms-error-code` header.
+
+use cloudkit_core::{Error, HeaderMap, ParseError, ServiceErrorDetails, StatusCode};
+
+/// Parses `<Error><Code>…</Code><Message>…</Message></Error>` bodies, falling back on the
+/// `x-ms-error-code` header (HEAD responses have no body).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AzureErrorParser;
+
+fn tag<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = body.find(&open)? + open.len();
+    let end = start + body[start..].find(&close)?;
+    Some(&body[start..end])
+}
+
+impl ParseError for AzureErrorParser {
+    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
+        let text = String::from_utf8_lossy(body);
+        let header_code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let code = tag(&text, "Code").map(|c| c.trim().to_owned()).or(header_code);
+        let message = tag(&text, "Message")
+            .map(|m| m.lines().next().unwrap_or_default().trim().to_owned())
+            .filter(|m| !m.is_empty());
+        ServiceErrorDetails {
+            code,
+            message,
+            request_id: headers.get("x-ms-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        }
+    }
+}
+
+/// The error of every Blob client call. Each variant keeps the full [`cloudkit_core::Error`]
+/// (status, code, message, request id, retryability).
+///
+/// ```
+/// # fn handle(e: cloudkit_azure_blob::BlobError) {
+/// use cloudkit_azure_blob::BlobError;
+/// match e {
+///     BlobError::BlobNotFound(_) | BlobError::ContainerNotFound(_) => println!("missing"),
+///     BlobError::ConditionNotMet(_) => println!("changed by someone else"),
+///     other => println!("failed: {other}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlobError {
+    /// `BlobNotFound`.
+    #[error(transparent)]
+    BlobNotFound(Error),
+    /// `ContainerNotFound`.
+    #[error(transparent)]
+    ContainerNotFound(Error),
+    /// `ContainerAlreadyExists`.
+    #[error(transparent)]
+    ContainerAlreadyExists(Error),
+    /// `BlobAlreadyExists` (also a create-only write, `If-None-Match: *`, that found a blob).
+    #[error(transparent)]
+    BlobAlreadyExists(Error),
+    /// `AuthenticationFailed` (bad key or signature, expired SAS) or HTTP 401.
+    #[error(transparent)]
+    AuthenticationFailed(Error),
+    /// `AuthorizationFailure` / `AuthorizationPermissionMismatch` … (HTTP 403, e.g. a SAS without
+    /// the needed permission).
+    #[error(transparent)]
+    AuthorizationFailure(Error),
+    /// `ConditionNotMet` / HTTP 412.
+    #[error(transparent)]
+    ConditionNotMet(Error),
+    /// HTTP 304 (an `If-None-Match` read found the blob unchanged).
+    #[error(transparent)]
+    NotModified(Error),
+    /// `InvalidRange` / HTTP 416.
+    #[error(transparent)]
+    InvalidRange(Error),
+    /// `ServerBusy`, `OperationTimedOut`, HTTP 429/503 throttling (after the retries).
+    #[error(transparent)]
+    Throttled(Error),
+    /// A 404 without a more precise code.
+    #[error(transparent)]
+    NotFound(Error),
+    /// The data does not match the MD5 the service stored or returned.
+    #[error("AzureBlob.{operation} failed: MD5 mismatch: the service has {expected}, the data has {actual}")]
+    ChecksumMismatch {
+        /// The operation.
+        operation: &'static str,
+        /// The service's value (base64).
+        expected: String,
+        /// The computed value (base64).
+        actual: String,
+    },
+    /// Anything else (other service errors, transport, timeouts, credentials, invalid input …).
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl BlobError {
+    /// The underlying error (`None` for [`BlobError::ChecksumMismatch`]).
+    pub fn core(&self) -> Option<&Error> {
+        match self {
+            BlobError::BlobNotFound(e)
+            | BlobError::ContainerNotFound(e)
+            | BlobError::ContainerAlreadyExists(e)
+            | BlobError::BlobAlreadyExists(e)
+            | BlobError::AuthenticationFailed(e)
+            | BlobError::AuthorizationFailure(e)
+            | BlobError::ConditionNotMet(e)
+            | BlobError::NotModified(e)
+            | BlobError::InvalidRange(e)
+            | BlobError::Throttled(e)
+            | BlobError::NotFound(e)
+            | BlobError::Other(e) => Some(e),
+            BlobError::ChecksumMismatch { .. } => None,
+        }
+    }
+
+    /// The Azure error code, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.core().and_then(Error::code)
+    }
+
+    /// The HTTP status, if the service answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.core().and_then(Error::status)
+    }
+
+    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
+        BlobError::Other(Error::invalid_input(crate::SERVICE, operation, message))
+    }
+}
+
+impl From<Error> for BlobError {
+    fn from(e: Error) -> Self {
+        let status = e.status().map(|s| s.as_u16());
+        let code = e.code().unwrap_or_default().to_owned();
+        if e.is_throttling() || code == "ServerBusy" || code == "OperationTimedOut" {
+            return BlobError::Throttled(e);
+        }
+        match (code.as_str(), status) {
+            (_, Some(304)) => BlobError::NotModified(e),
+            ("BlobNotFound", _) => BlobError::BlobNotFound(e),
+            ("ContainerNotFound", _) => BlobError::ContainerNotFound(e),
+            ("ContainerAlreadyExists", _) => BlobError::ContainerAlreadyExists(e),
+            ("BlobAlreadyExists", _) => BlobError::BlobAlreadyExists(e),
+            ("AuthenticationFailed", _) | (_, Some(401)) => BlobError::AuthenticationFailed(e),
+            ("ConditionNotMet", _) | (_, Some(412)) => BlobError::ConditionNotMet(e),
+            ("InvalidRange", _) | (_, Some(416)) => BlobError::InvalidRange(e),
+            (_, Some(403)) => BlobError::AuthorizationFailure(e),
+            (_, Some(404)) => BlobError::NotFound(e),
+            _ => BlobError::Other(e),
+        }
+    }
+}
+
+/// The result of Blob client calls.
+pub type Result<T, E = BlobError> = std::result::Result<T, E>;
+
+impl From<cloudkit_paginate::PaginationError<BlobError>> for BlobError {
+    fn from(e: cloudkit_paginate::PaginationError<BlobError>) -> Self {
+        match e {
+            cloudkit_paginate::PaginationError::Source(inner) => inner,
+            other => BlobError::Other(cloudkit_core::Error::decode(crate::SERVICE, "List", other.to_string())),
+        }
+    }
+}

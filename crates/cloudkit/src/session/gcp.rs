@@ -1,0 +1,103 @@
+//! The Google Cloud session: `Session::gcp().project("my-project").load().await?`.
+
+use cloudkit_cred_chain::gcp::{GcpConfig, GcpConfigError, GcpConfigLoader, GcpCredentials};
+use cloudkit_gcp_storage::{GcsError, StorageClient};
+
+use super::Session;
+use crate::store::GcsStore;
+
+impl Session {
+    /// Starts building a Google Cloud session: Application Default Credentials
+    /// (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's ADC file, the metadata server), the project
+    /// (`GOOGLE_CLOUD_PROJECT`, the credentials, the metadata server), and the emulator with
+    /// anonymous access when `STORAGE_EMULATOR_HOST` is set — unless set here.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudkit::session::Session;
+    /// let session = Session::gcp().project("my-project").load().await?;
+    /// let storage = session.storage()?;
+    /// let mut blob = storage.bucket("my-bucket").blob("hello.txt");
+    /// blob.upload_from_string("hi").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn gcp() -> GcpSessionBuilder {
+        GcpSessionBuilder { loader: GcpConfig::loader() }
+    }
+}
+
+/// Builds a [`GcpSession`].
+#[derive(Debug)]
+pub struct GcpSessionBuilder {
+    loader: GcpConfigLoader,
+}
+
+impl GcpSessionBuilder {
+    /// The project (default: `GOOGLE_CLOUD_PROJECT`, the credentials file, the metadata server).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.loader = self.loader.project_id(project);
+        self
+    }
+
+    /// Credentials from JSON (service-account key, authorized user, external account) instead of ADC.
+    pub fn credentials_json(mut self, json: impl Into<String>) -> Self {
+        self.loader = self.loader.credentials_json(json);
+        self
+    }
+
+    /// Explicit google-cloud-auth credentials.
+    pub fn credentials(mut self, credentials: GcpCredentials) -> Self {
+        self.loader = self.loader.credentials(credentials);
+        self
+    }
+
+    /// No authentication (public buckets, emulators).
+    pub fn anonymous(mut self) -> Self {
+        self.loader = self.loader.anonymous();
+        self
+    }
+
+    /// Full control over the configuration loader.
+    pub fn configure(mut self, f: impl FnOnce(GcpConfigLoader) -> GcpConfigLoader) -> Self {
+        self.loader = f(self.loader);
+        self
+    }
+
+    /// Resolves credentials, project and endpoints.
+    pub async fn load(self) -> Result<GcpSession, GcpConfigError> {
+        Ok(GcpSession { config: self.loader.load().await? })
+    }
+}
+
+/// A resolved Google Cloud configuration that hands out clients sharing one connection pool.
+#[derive(Clone, Debug)]
+pub struct GcpSession {
+    config: GcpConfig,
+}
+
+impl GcpSession {
+    /// A session over an already loaded configuration.
+    pub fn from_config(config: GcpConfig) -> Self {
+        Self { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GcpConfig {
+        &self.config
+    }
+
+    /// The project, when one was found.
+    pub fn project_id(&self) -> Option<&str> {
+        self.config.project_id()
+    }
+
+    /// A Cloud Storage client (Python: `storage.Client()`).
+    pub fn storage(&self) -> Result<StorageClient, GcsError> {
+        StorageClient::new(&self.config)
+    }
+
+    /// An [`ObjectStore`](crate::store::ObjectStore) on one bucket.
+    pub fn store(&self, bucket: impl Into<String>) -> Result<GcsStore, GcsError> {
+        Ok(GcsStore::new(self.storage()?, bucket))
+    }
+}

@@ -1,0 +1,502 @@
+//! The Google Cloud Storage backend of the neutral [`ObjectStore`], over `cloudkit-gcp-storage`.
+//!
+//! Entity tags are object *generations* (GCS's content version): `PutMode::IfMatch(etag)` and
+//! `GetOptions::if_match` become `ifGenerationMatch`, create-only writes `ifGenerationMatch=0`,
+//! all enforced atomically by GCS.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cloudkit_core::{ByteStream, ErrorKind, Method};
+use cloudkit_gcp_storage::{
+    ByteRange, Download, GcsError, Object, ObjectMetadata, SignedUrlOptions, StorageClient, UploadType,
+};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+
+use super::{
+    Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
+    ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
+    UploadSource,
+};
+
+const BACKEND: &str = "gcs";
+/// Deletes in flight during a bulk delete (GCS has no multi-object delete in the JSON API
+/// outside batch requests).
+const DELETE_CONCURRENCY: usize = 16;
+
+/// An [`ObjectStore`] on one GCS bucket (Google Cloud or an emulator via `STORAGE_EMULATOR_HOST`).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudkit::store::{GcsStore, ObjectKey, ObjectStoreExt};
+/// let config = cloudkit::gcp::GcpConfig::loader().load().await?;
+/// let store = GcsStore::new(cloudkit::gcs::StorageClient::new(&config)?, "my-bucket");
+/// store.put(&ObjectKey::parse("hello.txt")?, "hi".into()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct GcsStore {
+    client: StorageClient,
+    bucket: String,
+    conditional: bool,
+    signed_urls: bool,
+}
+
+impl GcsStore {
+    /// A store on `bucket` using `client`. Against an emulator (`STORAGE_EMULATOR_HOST`),
+    /// conditional writes are declared unsupported: gcp-storage-emulator ignores generation
+    /// preconditions, and a create-only write must never overwrite silently.
+    pub fn new(client: StorageClient, bucket: impl Into<String>) -> Self {
+        let conditional = !client.is_emulator();
+        let signed_urls = client.has_blob_signer();
+        Self { client, bucket: bucket.into(), conditional, signed_urls }
+    }
+
+    /// Declares whether the endpoint enforces generation preconditions.
+    pub fn with_conditional_writes(mut self, supported: bool) -> Self {
+        self.conditional = supported;
+        self
+    }
+
+    /// The GCS client.
+    pub fn client(&self) -> &StorageClient {
+        &self.client
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn dir_prefix(prefix: &ObjectKey) -> String {
+        if prefix.is_root() { String::new() } else { format!("{prefix}/") }
+    }
+}
+
+/// Maps a GCS error on `key` to the neutral error.
+pub(crate) fn map_gcs_error(key: &str, e: GcsError) -> Error {
+    let boxed = |e: GcsError| -> Option<cloudkit_core::BoxError> { Some(Box::new(e)) };
+    match e {
+        GcsError::NotFound(_) => Error::NotFound { key: key.to_owned(), source: boxed(e) },
+        GcsError::PreconditionFailed(_) => Error::PreconditionFailed { key: key.to_owned(), source: boxed(e) },
+        GcsError::NotModified(_) => Error::NotModified { key: key.to_owned(), source: boxed(e) },
+        GcsError::Conflict(_) => Error::AlreadyExists { key: key.to_owned(), source: boxed(e) },
+        GcsError::Forbidden(_) => Error::PermissionDenied { message: key.to_owned(), source: boxed(e) },
+        GcsError::Unauthenticated(_) => Error::Unauthenticated { message: key.to_owned(), source: boxed(e) },
+        GcsError::RateLimited(_) => Error::Throttled { source: boxed(e) },
+        GcsError::InvalidRange(_) => Error::InvalidRange { key: key.to_owned() },
+        GcsError::Signing(s) => Error::InvalidInput { message: s.to_string() },
+        other => match other.core().map(cloudkit_core::Error::kind) {
+            Some(ErrorKind::InvalidInput) => Error::InvalidInput { message: other.to_string() },
+            Some(ErrorKind::Credentials) => Error::Unauthenticated { message: key.to_owned(), source: boxed(other) },
+            Some(ErrorKind::Transport | ErrorKind::Timeout) => Error::Transport { backend: BACKEND, source: Box::new(other) },
+            _ => Error::Provider { backend: BACKEND, source: Box::new(other) },
+        },
+    }
+}
+
+/// A neutral entity tag (a generation) as a number; `None` when it cannot be one of ours.
+fn generation_of(etag: &str) -> Option<i64> {
+    etag.trim().trim_matches('"').parse().ok()
+}
+
+fn meta_from_object(key: ObjectKey, o: &Object) -> ObjectMeta {
+    let mut meta = ObjectMeta::new(key, o.size.unwrap_or(0));
+    meta.last_modified = o.updated_time();
+    meta.etag = o.generation.map(|g| g.to_string());
+    meta.content_type = o.content_type.clone();
+    meta.metadata = o.metadata.clone();
+    meta
+}
+
+fn meta_from_listing(o: &Object) -> Option<ObjectMeta> {
+    match ObjectKey::parse(o.name.as_str()) {
+        Ok(key) => Some(meta_from_object(key, o)),
+        Err(_) => {
+            tracing::warn!(name = %o.name, "skipping a GCS object name the neutral layer cannot represent");
+            None
+        }
+    }
+}
+
+/// Skips `skip` bytes then yields at most `take` (for servers that ignore a Range header).
+fn slice_stream(body: ByteStream, skip: u64, take: u64) -> ByteStream {
+    let stream = futures::stream::unfold((body, skip, take), |(mut body, mut skip, mut take)| async move {
+        loop {
+            if take == 0 {
+                return None;
+            }
+            match body.next().await? {
+                Err(e) => return Some((Err(e), (body, 0, 0))),
+                Ok(mut chunk) => {
+                    let len = chunk.len() as u64;
+                    if skip >= len {
+                        skip -= len;
+                        continue;
+                    }
+                    chunk = chunk.slice(usize::try_from(skip).unwrap_or(0)..);
+                    skip = 0;
+                    let keep = (chunk.len() as u64).min(take);
+                    chunk.truncate(usize::try_from(keep).unwrap_or(0));
+                    take -= keep;
+                    return Some((Ok(chunk), (body, skip, take)));
+                }
+            }
+        }
+    });
+    ByteStream::new(stream)
+}
+
+fn meta_from_download(key: &ObjectKey, d: &Download) -> ObjectMeta {
+    let mut meta = ObjectMeta::new(key.clone(), d.object_size.unwrap_or(0));
+    meta.etag = d.generation.map(|g| g.to_string());
+    meta.content_type = d.content_type.clone();
+    for (name, value) in &d.headers {
+        if let (Some(k), Ok(v)) = (name.as_str().strip_prefix("x-goog-meta-"), value.to_str()) {
+            meta.metadata.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    meta
+}
+
+#[async_trait]
+impl ObjectStore for GcsStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            conditional_put: self.conditional,
+            copy_create_only: self.conditional,
+            atomic_rename: false,
+            signed_urls: self.signed_urls,
+            metadata: true,
+        }
+    }
+
+    async fn put_opts(&self, key: &ObjectKey, payload: Bytes, options: PutOptions) -> Result<PutResult> {
+        key.require_object()?;
+        options.validate()?;
+        let mut meta = ObjectMetadata::new();
+        meta.content_type = options.content_type.clone();
+        for (k, v) in &options.metadata {
+            meta = meta.metadata(k, v);
+        }
+        let mut request = self
+            .client
+            .insert_object(&self.bucket, key.as_str())
+            .object_metadata(meta)
+            .upload_type(UploadType::Multipart);
+        let create_only = options.mode == PutMode::CreateOnly;
+        request = match (&options.mode, self.conditional) {
+            (PutMode::Overwrite, _) => request,
+            (_, false) => return Err(Error::NotSupported { operation: "conditional put", backend: BACKEND }),
+            (PutMode::CreateOnly, true) => request.if_generation_match(0),
+            (PutMode::IfMatch(etag), true) => match generation_of(etag) {
+                Some(g) => request.if_generation_match(g),
+                None => return Err(Error::PreconditionFailed { key: key.to_string(), source: None }),
+            },
+        };
+        match request.send_bytes(payload).await {
+            Ok(o) => Ok(PutResult { etag: o.generation.map(|g| g.to_string()) }),
+            Err(e @ GcsError::PreconditionFailed(_)) if create_only => {
+                Err(Error::AlreadyExists { key: key.to_string(), source: Some(Box::new(e)) })
+            }
+            Err(e) => Err(map_gcs_error(key.as_str(), e)),
+        }
+    }
+
+    async fn upload(&self, key: &ObjectKey, source: UploadSource, options: UploadOptions) -> Result<PutResult> {
+        key.require_object()?;
+        options.put.validate()?;
+        let mut meta = ObjectMetadata::new();
+        meta.content_type = options.put.content_type.clone();
+        for (k, v) in &options.put.metadata {
+            meta = meta.metadata(k, v);
+        }
+        // GCS resumable uploads are sequential: memory is one chunk (part_size, rounded to a
+        // multiple of 256 KiB); `concurrency` has nothing to parallelise.
+        let mut request =
+            self.client.insert_object(&self.bucket, key.as_str()).object_metadata(meta).chunk_size(options.part_size);
+        let create_only = options.put.mode == PutMode::CreateOnly;
+        request = match (&options.put.mode, self.conditional) {
+            (PutMode::Overwrite, _) => request,
+            (_, false) => return Err(Error::NotSupported { operation: "conditional upload", backend: BACKEND }),
+            (PutMode::CreateOnly, true) => request.if_generation_match(0),
+            (PutMode::IfMatch(etag), true) => match generation_of(etag) {
+                Some(g) => request.if_generation_match(g),
+                None => return Err(Error::PreconditionFailed { key: key.to_string(), source: None }),
+            },
+        };
+        match request.send_stream(source, None).await {
+            Ok(o) => Ok(PutResult { etag: o.generation.map(|g| g.to_string()) }),
+            Err(e @ GcsError::PreconditionFailed(_)) if create_only => {
+                Err(Error::AlreadyExists { key: key.to_string(), source: Some(Box::new(e)) })
+            }
+            Err(e) => Err(map_gcs_error(key.as_str(), e)),
+        }
+    }
+
+    async fn get_opts(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
+        key.require_object()?;
+        let mut request = self.client.download_object(&self.bucket, key.as_str());
+        if let Some(etag) = &options.if_match {
+            match generation_of(etag) {
+                Some(g) => request = request.if_generation_match(g),
+                None => return Err(Error::PreconditionFailed { key: key.to_string(), source: None }),
+            }
+        }
+        if let Some(g) = options.if_none_match.as_deref().and_then(generation_of) {
+            request = request.if_generation_not_match(g);
+        }
+        if let Some(range) = &options.range {
+            let r = match range {
+                GetRange::Bounded(r) if r.start >= r.end => return Err(Error::InvalidRange { key: key.to_string() }),
+                GetRange::Bounded(r) => ByteRange::Inclusive(r.start, r.end - 1),
+                GetRange::Offset(o) => ByteRange::From(*o),
+                GetRange::Suffix(0) => return Err(Error::InvalidRange { key: key.to_string() }),
+                GetRange::Suffix(n) => ByteRange::Last(*n),
+            };
+            request = request.range(r);
+        }
+        let download = request.send().await.map_err(|e| map_gcs_error(key.as_str(), e))?;
+        let meta = meta_from_download(key, &download);
+        let whole = download.status.as_u16() == 200;
+        let size = download.object_size;
+        let (range, body): (Range<u64>, ByteStream) = match (&options.range, size) {
+            (None, _) => (0..size.unwrap_or(0), download.body),
+            (Some(requested), Some(size)) => {
+                // Resolve locally too: some servers ignore parts of Range (suffixes) or answer an
+                // unsatisfiable one with an empty 206.
+                let Some(resolved) = requested.resolve(size) else {
+                    return Err(Error::InvalidRange { key: key.to_string() });
+                };
+                if whole {
+                    let take = resolved.end - resolved.start;
+                    (resolved.clone(), slice_stream(download.body, resolved.start, take))
+                } else {
+                    (resolved, download.body)
+                }
+            }
+            (Some(_), None) => {
+                let start = download
+                    .content_range
+                    .as_deref()
+                    .and_then(|r| r.strip_prefix("bytes "))
+                    .and_then(|r| r.split('-').next())
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let len = download.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0u64);
+                (start..start + len, download.body)
+            }
+        };
+        Ok(GetResult { meta, range, body })
+    }
+
+    async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
+        key.require_object()?;
+        let o = self.client.get_object(&self.bucket, key.as_str()).send().await.map_err(|e| map_gcs_error(key.as_str(), e))?;
+        Ok(meta_from_object(key.clone(), &o))
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<()> {
+        key.require_object()?;
+        match self.client.delete_object(&self.bucket, key.as_str()).send().await {
+            Ok(()) | Err(GcsError::NotFound(_)) => Ok(()),
+            Err(e) => Err(map_gcs_error(key.as_str(), e)),
+        }
+    }
+
+    fn delete_stream(&self, keys: BoxStream<'static, ObjectKey>) -> BoxStream<'static, DeleteResult> {
+        super::delete_each(self.clone(), keys, DELETE_CONCURRENCY)
+    }
+
+    fn list_opts(&self, prefix: &ObjectKey, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
+        let mut request = self.client.list_objects(&self.bucket).prefix(Self::dir_prefix(prefix));
+        let after = options.start_after.map(|k| k.to_string());
+        if let Some(a) = &after {
+            // startOffset is inclusive; the strictly-after filter below also covers servers that
+            // ignore it.
+            request = request.start_offset(a.clone());
+        }
+        let prefix = prefix.to_string();
+        request
+            .into_items(cloudkit_paginate_config())
+            .map_err(move |e| map_gcs_error(&prefix, pagination_error(e)))
+            .try_filter_map(move |o| {
+                let keep = after.as_deref().is_none_or(|a| o.name.as_str() > a);
+                async move { Ok(if keep { meta_from_listing(&o) } else { None }) }
+            })
+            .boxed()
+    }
+
+    async fn list_with_delimiter(&self, prefix: &ObjectKey) -> Result<ListResult> {
+        let request = self.client.list_objects(&self.bucket).prefix(Self::dir_prefix(prefix)).delimiter("/");
+        let mut pages = request.into_pages(cloudkit_paginate_config());
+        let mut result = ListResult::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map_gcs_error(prefix.as_str(), pagination_error(e)))?;
+            result.objects.extend(page.items.iter().filter_map(meta_from_listing));
+            for p in page.prefixes {
+                match ObjectKey::parse(p.trim_end_matches('/')) {
+                    Ok(k) => result.common_prefixes.push(k),
+                    Err(_) => tracing::warn!(prefix = %p, "skipping a GCS prefix the neutral layer cannot represent"),
+                }
+            }
+        }
+        result.objects.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+        result.common_prefixes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(result)
+    }
+
+    async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
+        from.require_object()?;
+        to.require_object()?;
+        let mut request = self.client.rewrite_object(&self.bucket, from.as_str(), &self.bucket, to.as_str());
+        if options.create_only {
+            if !self.conditional {
+                return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
+            }
+            request = request.if_generation_match(0);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e @ GcsError::PreconditionFailed(_)) if options.create_only => {
+                Err(Error::AlreadyExists { key: to.to_string(), source: Some(Box::new(e)) })
+            }
+            Err(e) => Err(map_gcs_error(from.as_str(), e)),
+        }
+    }
+
+    async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
+        self.copy_opts(from, to, options).await?;
+        self.delete(from).await
+    }
+
+    async fn signed_url(&self, method: SignedMethod, key: &ObjectKey, expires_in: Duration) -> Result<url::Url> {
+        key.require_object()?;
+        if !self.signed_urls {
+            return Err(Error::NotSupported { operation: "signed URLs (no service-account key or signer)", backend: BACKEND });
+        }
+        let method = match method {
+            SignedMethod::Get => Method::GET,
+            SignedMethod::Put => Method::PUT,
+            SignedMethod::Head => Method::HEAD,
+            SignedMethod::Delete => Method::DELETE,
+        };
+        let signed = self
+            .client
+            .signed_url(method, &self.bucket, Some(key.as_str()), expires_in, SignedUrlOptions::default())
+            .await
+            .map_err(|e| map_gcs_error(key.as_str(), e))?;
+        Ok(signed.url)
+    }
+}
+
+fn cloudkit_paginate_config() -> cloudkit_gcp_storage::PaginationConfig {
+    cloudkit_gcp_storage::PaginationConfig::default()
+}
+
+fn pagination_error(e: cloudkit_gcp_storage::PaginationError<GcsError>) -> GcsError {
+    match e {
+        cloudkit_gcp_storage::PaginationError::Source(e) => e,
+        other => GcsError::from(cloudkit_core::Error::decode("GCS", "objects.list", other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cloudkit_core::testing::{Canned, ReplayHttp};
+    use cloudkit_core::{Pipeline, Url};
+    use cloudkit_gcp_storage::GcsErrorParser;
+
+    use super::*;
+
+    fn store(http: &Arc<ReplayHttp>) -> GcsStore {
+        let pipeline = Pipeline::builder("GCS").http(http.clone()).error_parser(Arc::new(GcsErrorParser)).build().unwrap();
+        let client = StorageClient::from_parts(pipeline, Url::parse("https://storage.googleapis.com").unwrap(), None);
+        GcsStore::new(client, "b")
+    }
+
+    fn has(url: &Url, k: &str, v: &str) -> bool {
+        url.query_pairs().any(|(a, b)| a == k && b == v)
+    }
+
+    // gcp-storage-emulator ignores generation preconditions, so the conditional paths of the
+    // backend are checked here on canned GCS responses.
+    #[tokio::test]
+    async fn conditional_writes_and_reads_use_generations() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http);
+        assert!(s.capabilities().conditional_put);
+        let key = ObjectKey::parse("doc").unwrap();
+
+        http.push(Canned::status(412, r#"{"error":{"code":412,"errors":[{"reason":"conditionNotMet"}]}}"#));
+        let e = s.put_opts(&key, "x".into(), PutOptions::create_only()).await.unwrap_err();
+        assert!(matches!(e, Error::AlreadyExists { .. }), "{e:?}");
+        assert!(has(&http.requests()[0].url, "ifGenerationMatch", "0"));
+
+        http.push(Canned::status(412, r#"{"error":{"code":412,"errors":[{"reason":"conditionNotMet"}]}}"#));
+        let e = s.put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("17".into()))).await.unwrap_err();
+        assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
+        assert!(has(&http.requests()[1].url, "ifGenerationMatch", "17"));
+
+        // an etag that is not a generation can never match: nothing is sent
+        let e = s.put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("\"stale\"".into()))).await.unwrap_err();
+        assert!(matches!(e, Error::PreconditionFailed { .. }));
+        assert_eq!(http.requests().len(), 2);
+
+        http.push(Canned::status(304, ""));
+        let e = s.get_opts(&key, GetOptions { if_none_match: Some("5".into()), ..Default::default() }).await.unwrap_err();
+        assert!(matches!(e, Error::NotModified { .. }), "{e:?}");
+        assert!(has(&http.requests()[2].url, "ifGenerationNotMatch", "5"));
+
+        http.push(Canned::status(412, ""));
+        let e = s.get_opts(&key, GetOptions { if_match: Some("6".into()), ..Default::default() }).await.unwrap_err();
+        assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
+        assert!(has(&http.requests()[3].url, "ifGenerationMatch", "6"));
+
+        http.push(Canned::status(412, ""));
+        let e = s.copy_opts(&key, &ObjectKey::parse("dst").unwrap(), CopyOptions { create_only: true }).await.unwrap_err();
+        assert!(matches!(e, Error::AlreadyExists { .. }), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn errors_map_to_neutral_kinds() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http);
+        let key = ObjectKey::parse("k").unwrap();
+        for (status, reason, check) in [
+            (403u16, "forbidden", (|e: &Error| matches!(e, Error::PermissionDenied { .. })) as fn(&Error) -> bool),
+            (401, "required", |e: &Error| matches!(e, Error::Unauthenticated { .. })),
+            (404, "notFound", |e: &Error| matches!(e, Error::NotFound { .. })),
+            (400, "invalid", |e: &Error| matches!(e, Error::Provider { .. })),
+        ] {
+            http.push(Canned::status(status, format!(r#"{{"error":{{"code":{status},"errors":[{{"reason":"{reason}"}}]}}}}"#)));
+            let e = s.head(&key).await.unwrap_err();
+            assert!(check(&e), "{status}: {e:?}");
+        }
+        // anonymous / from_parts clients have no signer
+        assert!(!s.capabilities().signed_urls);
+        let e = s.signed_url(SignedMethod::Get, &key, Duration::from_secs(5)).await.unwrap_err();
+        assert!(matches!(e, Error::NotSupported { .. }));
+    }
+
+    #[tokio::test]
+    async fn ignored_ranges_are_trimmed_locally() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http);
+        let key = ObjectKey::parse("digits").unwrap();
+        http.push(Canned::status(200, "0123456789").with_header("content-length", "10"));
+        let r = s.get_opts(&key, GetOptions { range: Some(GetRange::Suffix(3)), ..Default::default() }).await.unwrap();
+        assert_eq!(r.range, 7..10);
+        assert_eq!(&r.bytes().await.unwrap()[..], b"789");
+        assert_eq!(http.requests()[0].headers["range"], "bytes=-3");
+    }
+}

@@ -1,0 +1,45 @@
+//! Streaming uploads of any size to S3 through the managed transfer (multipart above one part,
+//! `part_size × concurrency` bytes in memory at most, aborted on failure).
+
+use cloudkit_aws_s3::{S3Error, TransferConfig, TransferError, TransferManager};
+use tokio_util::io::StreamReader;
+
+use super::s3::{S3Store, map_s3_error};
+use super::{Error, ObjectKey, PutMode, PutResult, Result, UploadOptions, UploadSource};
+
+pub(crate) async fn upload(
+    store: &S3Store,
+    key: &ObjectKey,
+    source: UploadSource,
+    options: UploadOptions,
+) -> Result<PutResult> {
+    let part_size = options.part_size as u64;
+    let config = TransferConfig::default()
+        .with_multipart_threshold(part_size)
+        .with_part_size(part_size)
+        .with_concurrency(options.concurrency.max(1));
+    let transfers = TransferManager::with_config(store.client().clone(), config);
+    let mut upload = transfers.upload_reader(store.bucket(), key.as_str(), StreamReader::new(source));
+    if let Some(ct) = &options.put.content_type {
+        upload = upload.content_type(ct.clone());
+    }
+    for (k, v) in &options.put.metadata {
+        upload = upload.metadata(k.clone(), v.clone());
+    }
+    let create_only = options.put.mode == PutMode::CreateOnly;
+    upload = match (&options.put.mode, store.capabilities_conditional_put()) {
+        (PutMode::Overwrite, _) => upload,
+        (_, false) => return Err(Error::NotSupported { operation: "conditional upload", backend: "s3" }),
+        (PutMode::CreateOnly, true) => upload.if_none_match_any(),
+        (PutMode::IfMatch(etag), true) => upload.if_match(etag.clone()),
+    };
+    match upload.send().await {
+        Ok(out) => Ok(PutResult { etag: out.e_tag }),
+        Err(TransferError::S3(S3Error::PreconditionFailed(e))) if create_only => {
+            Err(Error::AlreadyExists { key: key.to_string(), source: Some(Box::new(e)) })
+        }
+        Err(TransferError::S3(e)) => Err(map_s3_error(key.as_str(), e)),
+        Err(TransferError::Io { source, .. }) => Err(Error::Transport { backend: "s3", source: Box::new(source) }),
+        Err(e) => Err(Error::Provider { backend: "s3", source: Box::new(e) }),
+    }
+}
