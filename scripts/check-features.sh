@@ -32,4 +32,6 @@ any_provider='^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-azure-blob|cloudkit-gc
 check "" "$any_provider" "provider crate (the default build is local + memory only)"
 check "aws-s3" "$providers_other_than_s3" "EC2, Azure or Google crate"
 check "aws-ec2" "$providers_other_than_ec2" "S3, Azure or Google crate"
+check "azure-blob" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-gcp-storage|aws-sigv4|google-cloud-auth|aws-lc-sys|aws-lc-rs) ' "AWS or Google crate"
+check "gcp-storage" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-azure-blob|aws-sigv4|azure_core|aws-lc-sys|aws-lc-rs) ' "AWS or Azure crate"
 exit "$fail"

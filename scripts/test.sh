@@ -22,6 +22,7 @@ export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 #   'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run --example s3_quickstart'
 EXTRA_COMMANDS=(
     'AZURE_STORAGE_CONNECTION_STRING="$CLOUDKIT_TEST_AZURITE_CONNECTION_STRING" cargo run --example azure_blob'
+    'STORAGE_EMULATOR_HOST="$CLOUDKIT_TEST_GCS_ENDPOINT" cargo run -q --example gcs'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run -q --example ec2_lifecycle'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-moto cargo run -q --example s3_quickstart'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_S3S_ENDPOINT" AWS_ACCESS_KEY_ID="$CLOUDKIT_TEST_S3S_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY" AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-s3s cargo run -q --example s3_quickstart'

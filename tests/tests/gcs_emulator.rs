@@ -10,11 +10,13 @@
 //! - error responses carry no JSON body for most statuses (the parser falls back to the status);
 //! - signatures of V4 signed URLs are not checked (the vectors in crates/signer prove them).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudkit_core::{HttpRequest, HttpSend, Method, ReqwestSend, HttpClientConfig};
+use cloudkit_core::{HttpClientConfig, HttpRequest, HttpSend, Method, ReqwestSend};
 use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 use cloudkit_gcp_storage::{
     ByteRange, GcsError, ObjectMetadata, ResumableUpload, SignedUrlOptions, StorageClient, UploadStatus, UploadType,
@@ -49,7 +51,8 @@ async fn new_bucket(client: &StorageClient) -> String {
 async fn bucket_lifecycle_and_typed_errors() {
     let client = client().await;
     let name = unique("ck-bkt");
-    let created = client.insert_bucket(&name).location("EU").storage_class("NEARLINE").label("team", "a").send().await.unwrap();
+    let created =
+        client.insert_bucket(&name).location("EU").storage_class("NEARLINE").label("team", "a").send().await.unwrap();
     assert_eq!(created.name, name);
 
     // a taken name is a typed Conflict
@@ -124,7 +127,12 @@ async fn media_and_multipart_uploads_download_with_metadata_and_checksums() {
     assert_eq!(&d.bytes().await.unwrap()[..], b"hello multipart");
 
     // ranges
-    let d = client.download_object(&bucket, "dir/sub/multi part.txt").range(ByteRange::Inclusive(6, 14)).send().await.unwrap();
+    let d = client
+        .download_object(&bucket, "dir/sub/multi part.txt")
+        .range(ByteRange::Inclusive(6, 14))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.status.as_u16(), 206);
     assert_eq!(d.content_range.as_deref(), Some("bytes 6-14/15"));
     assert_eq!(d.object_size, Some(15));
@@ -198,12 +206,22 @@ async fn rewrite_copy_compose_and_delete() {
     let client = client().await;
     let bucket = new_bucket(&client).await;
     let other = new_bucket(&client).await;
-    client.insert_object(&bucket, "p1").content_type("text/plain").send_bytes(Bytes::from_static(b"Hello, ")).await.unwrap();
+    client
+        .insert_object(&bucket, "p1")
+        .content_type("text/plain")
+        .send_bytes(Bytes::from_static(b"Hello, "))
+        .await
+        .unwrap();
     client.insert_object(&bucket, "p2").send_bytes(Bytes::from_static(b"World!")).await.unwrap();
 
-    let composed = client.compose_object(&bucket, "whole").source("p1").source("p2")
+    let composed = client
+        .compose_object(&bucket, "whole")
+        .source("p1")
+        .source("p2")
         .metadata(ObjectMetadata::new().content_type("text/plain"))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(composed.size, Some(13));
     let text = client.bucket(&bucket).blob("whole").download_as_text().await.unwrap();
     assert_eq!(text, "Hello, World!");
@@ -263,10 +281,19 @@ fn base64_crc(crc: u32) -> String {
     let b = crc.to_be_bytes();
     let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
     let m = u32::from(b[3]) << 16;
-    [T[(n >> 18) as usize & 63], T[(n >> 12) as usize & 63], T[(n >> 6) as usize & 63], T[n as usize & 63], T[(m >> 18) as usize & 63], T[(m >> 12) as usize & 63], b'=', b'=']
-        .iter()
-        .map(|&c| c as char)
-        .collect()
+    [
+        T[(n >> 18) as usize & 63],
+        T[(n >> 12) as usize & 63],
+        T[(n >> 6) as usize & 63],
+        T[n as usize & 63],
+        T[(m >> 18) as usize & 63],
+        T[(m >> 12) as usize & 63],
+        b'=',
+        b'=',
+    ]
+    .iter()
+    .map(|&c| c as char)
+    .collect()
 }
 
 #[tokio::test]
@@ -376,14 +403,20 @@ async fn file_uploads_and_python_shaped_handles() {
 async fn signed_get_url_against_the_emulator() {
     // The emulator serves path-style `/<bucket>/<object>` GETs without checking signatures: this
     // proves the URL's shape and endpoint; crates/signer's conformance vectors prove the signature.
-    let key_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/gcs/test_service_account.not-a-test.json");
+    let key_path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/gcs/test_service_account.not-a-test.json");
     let key_json = std::fs::read_to_string(key_path)
         .unwrap_or_else(|e| panic!("{key_path} is missing ({e}); it ships in ../shared/conformance/gcs/"));
     let key = cloudkit_gcp_storage::ServiceAccountKey::from_json(&key_json).unwrap();
     let client = client().await.with_blob_signer(Arc::new(key));
     let bucket = new_bucket(&client).await;
     client.insert_object(&bucket, "signed/hello.txt").send_bytes(Bytes::from_static(b"signed hi")).await.unwrap();
-    let url = client.bucket(&bucket).blob("signed/hello.txt").generate_signed_url(Duration::from_secs(600), Method::GET).await.unwrap();
+    let url = client
+        .bucket(&bucket)
+        .blob("signed/hello.txt")
+        .generate_signed_url(Duration::from_secs(600), Method::GET)
+        .await
+        .unwrap();
     assert!(url.as_str().starts_with(&testbed::endpoint(Emulator::Gcs)), "{url}");
     assert!(url.query().unwrap().contains("X-Goog-Signature="));
     let http = ReqwestSend::new(&HttpClientConfig::default()).unwrap();

@@ -2,6 +2,8 @@
 //! google-cloud-storage against the emulator, and the other way round. `scripts/testbed.sh up`
 //! installs google-cloud-storage next to the emulator.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::Command;
 
 use bytes::Bytes;
@@ -46,11 +48,8 @@ client = storage.Client(project="cloudkit-test", credentials=AnonymousCredential
 
 async fn client() -> StorageClient {
     let host = testbed::endpoint(Emulator::Gcs);
-    let config = GcpConfig::loader()
-        .env(GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", host.as_str())]))
-        .load()
-        .await
-        .unwrap();
+    let config =
+        GcpConfig::loader().env(GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", host.as_str())])).load().await.unwrap();
     StorageClient::new(&config).unwrap()
 }
 
@@ -80,7 +79,12 @@ async fn python_reads_what_cloudkit_wrote() {
         .await
         .unwrap();
     let media = pattern(1000, 3);
-    client.insert_object(&bucket, "from-rust/media.bin").upload_type(UploadType::Media).send_bytes(media.clone()).await.unwrap();
+    client
+        .insert_object(&bucket, "from-rust/media.bin")
+        .upload_type(UploadType::Media)
+        .send_bytes(media.clone())
+        .await
+        .unwrap();
     let big = pattern(3 * 1024 * 1024 + 17, 9);
     client
         .insert_object(&bucket, "from-rust/dir/big.bin")
@@ -104,7 +108,9 @@ out["listed"] = [b.name for b in client.list_blobs(sys.argv[1], prefix="from-rus
 print(json.dumps(out))
 "#;
     let v: serde_json::Value = serde_json::from_str(&run_python(script, &[&bucket])).unwrap();
-    for (name, data) in [("from-rust/small.txt", &small), ("from-rust/media.bin", &media), ("from-rust/dir/big.bin", &big)] {
+    for (name, data) in
+        [("from-rust/small.txt", &small), ("from-rust/media.bin", &media), ("from-rust/dir/big.bin", &big)]
+    {
         assert_eq!(v[name]["sha256"], hex_sha256(data), "{name}");
         assert_eq!(v[name]["size"], data.len(), "{name}");
         assert_eq!(v[name]["crc32c"], cloudkit_gcp_storage::crc32c_base64(data), "{name}");

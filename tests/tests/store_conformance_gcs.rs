@@ -9,8 +9,11 @@
 //!   below; this file checks that conditional writes answer `NotSupported` instead of silently
 //!   overwriting, and the backend's generation preconditions are unit-tested on canned GCS
 //!   responses in crates/cloudkit/src/store/gcs.rs.
+//!
 //! Everything else runs as for every backend, including signed URLs (signed with the public
 //! conformance test key; the emulator serves the URL without checking the signature).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
@@ -30,7 +33,8 @@ async fn emulator_client() -> StorageClient {
 }
 
 fn test_key() -> ServiceAccountKey {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/gcs/test_service_account.not-a-test.json");
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/gcs/test_service_account.not-a-test.json");
     let json = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{path} is missing ({e}); it ships in ../shared/conformance/gcs/"));
     ServiceAccountKey::from_json(&json).expect("test key")

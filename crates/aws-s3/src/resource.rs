@@ -21,8 +21,8 @@
 //! }
 //!
 //! let mut report = bucket.object("reports/2026.csv");
-//! let metadata = report.reload().await?; // HEAD, kept on the handle
-//! println!("{:?} {:?}", metadata.content_type, report.e_tag());
+//! report.reload().await?; // HEAD, kept on the handle
+//! println!("{:?} {:?}", report.content_type(), report.e_tag());
 //! let url = report.presigned_url(cloudkit_core::Method::GET, Duration::from_secs(3600)).await?;
 //! println!("{url}");
 //! # Ok(()) }

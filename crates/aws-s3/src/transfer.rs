@@ -128,7 +128,7 @@ impl TransferConfig {
         self
     }
 
-    fn concurrency(&self) -> usize {
+    fn parts_in_flight(&self) -> usize {
         self.concurrency.max(1)
     }
 
@@ -239,8 +239,8 @@ impl TransferError {
 ///
 /// // Into memory, or into any AsyncWrite.
 /// let bytes = transfers.download("bucket", "small.json").to_bytes().await?;
-/// let mut stdout = tokio::io::stdout();
-/// transfers.download("bucket", "small.json").to_writer(&mut stdout).await?;
+/// let mut sink = tokio::io::sink(); // any AsyncWrite: a socket, a pipe, a compressor …
+/// transfers.download("bucket", "small.json").to_writer(&mut sink).await?;
 /// # let _ = bytes; Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -636,7 +636,8 @@ impl Drop for AbortOnDrop {
 impl UploadCtx {
     async fn put(&self, body: Body, progress: &ProgressTracker) -> Result<UploadOutput, TransferError> {
         let size = body.len();
-        let out = with_attributes!(self.client.put_object(&self.bucket, &self.key), &self.attrs).body(body).send().await?;
+        let out =
+            with_attributes!(self.client.put_object(&self.bucket, &self.key), &self.attrs).body(body).send().await?;
         progress.add(size);
         Ok(UploadOutput { e_tag: out.e_tag, version_id: out.version_id, size, parts: 0 })
     }
@@ -689,7 +690,7 @@ impl UploadCtx {
         upload_id: &str,
         progress: &ProgressTracker,
     ) -> Result<(Vec<CompletedPart>, u64), TransferError> {
-        let concurrency = self.config.concurrency();
+        let concurrency = self.config.parts_in_flight();
         let mut in_flight = FuturesUnordered::new();
         let mut completed = Vec::new();
         let mut size = 0u64;
@@ -788,8 +789,8 @@ struct Span {
 
 /// Where the chunks of one part go.
 enum PartSink<'a, W: ?Sized> {
-    /// A file, written at the chunks' offsets.
-    File { file: tokio::fs::File, path: &'a Path, position: u64 },
+    /// A file, written at the chunks' offsets, in writes of up to [`FILE_WRITE_BUFFER`] bytes.
+    File { file: tokio::fs::File, path: &'a Path, position: u64, buf: BytesMut, buf_at: u64 },
     /// A buffer (parts that wait for their turn to be written in order).
     Memory(BytesMut),
     /// The destination writer itself (the first part, in order).
@@ -799,25 +800,51 @@ enum PartSink<'a, W: ?Sized> {
 impl<W: AsyncWrite + Unpin + ?Sized> PartSink<'_, W> {
     async fn put(&mut self, at: u64, chunk: &[u8]) -> Result<(), TransferError> {
         match self {
-            PartSink::File { file, path, position } => {
-                let io = |e| TransferError::io(format!("writing {}", path.display()), e);
-                if *position != at {
-                    file.seek(std::io::SeekFrom::Start(at)).await.map_err(io)?;
+            PartSink::File { buf, buf_at, .. } => {
+                if !buf.is_empty() && *buf_at + buf.len() as u64 != at {
+                    self.flush_file().await?;
                 }
-                file.write_all(chunk).await.map_err(io)?;
-                *position = at + chunk.len() as u64;
+                if let PartSink::File { buf, buf_at, .. } = self {
+                    if buf.is_empty() {
+                        *buf_at = at;
+                    }
+                    buf.extend_from_slice(chunk);
+                    if buf.len() >= FILE_WRITE_BUFFER {
+                        self.flush_file().await?;
+                    }
+                }
                 Ok(())
             }
             PartSink::Memory(buf) => {
                 buf.extend_from_slice(chunk);
                 Ok(())
             }
-            PartSink::Writer(w) => {
-                w.write_all(chunk).await.map_err(|e| TransferError::io("writing the download", e))
-            }
+            PartSink::Writer(w) => w.write_all(chunk).await.map_err(|e| TransferError::io("writing the download", e)),
         }
     }
 }
+
+impl<W: ?Sized> PartSink<'_, W> {
+    /// Writes out what a file sink buffered, and flushes the file.
+    async fn flush_file(&mut self) -> Result<(), TransferError> {
+        if let PartSink::File { file, path, position, buf, buf_at } = self {
+            let io = |e| TransferError::io(format!("writing {}", path.display()), e);
+            if !buf.is_empty() {
+                if *position != *buf_at {
+                    file.seek(std::io::SeekFrom::Start(*buf_at)).await.map_err(io)?;
+                }
+                file.write_all(buf).await.map_err(io)?;
+                *position = *buf_at + buf.len() as u64;
+                buf.clear();
+            }
+            file.flush().await.map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// Downloads to a file are written in blocks of up to this size (fewer, larger writes).
+const FILE_WRITE_BUFFER: usize = 1024 * 1024;
 
 /// A body error as a transfer error (a checksum mismatch stays typed).
 fn body_error(e: cloudkit_core::TransportError) -> TransferError {
@@ -1021,14 +1048,14 @@ impl Download {
             .map(|(span, initial)| async move {
                 let io = |e| TransferError::io(format!("writing {}", temp.display()), e);
                 let file = tokio::fs::OpenOptions::new().write(true).open(temp).await.map_err(io)?;
-                let mut sink: PartSink<'_, tokio::io::Sink> = PartSink::File { file, path: temp, position: 0 };
+                let buf =
+                    BytesMut::with_capacity(FILE_WRITE_BUFFER.min(usize::try_from(span.end - span.start).unwrap_or(0)));
+                let mut sink: PartSink<'_, tokio::io::Sink> =
+                    PartSink::File { file, path: temp, position: 0, buf, buf_at: span.start };
                 self.fetch(span, initial, e_tag, progress, &mut sink).await?;
-                if let PartSink::File { mut file, .. } = sink {
-                    file.flush().await.map_err(io)?;
-                }
-                Ok::<_, TransferError>(())
+                sink.flush_file().await
             })
-            .buffer_unordered(self.config.concurrency())
+            .buffer_unordered(self.config.parts_in_flight())
             .try_collect::<()>()
             .await?;
         let file = tokio::fs::OpenOptions::new()
@@ -1080,7 +1107,7 @@ impl Download {
                         _ => Ok(Bytes::new()),
                     }
                 })
-                .buffered(self.config.concurrency());
+                .buffered(self.config.parts_in_flight());
             while let Some(part) = parts.try_next().await? {
                 writer.write_all(&part).await.map_err(|e| TransferError::io("writing the download", e))?;
             }
@@ -1095,11 +1122,8 @@ fn temp_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let name = path.file_name().map_or_else(|| "download".into(), |n| n.to_string_lossy().into_owned());
-    let unique = format!(
-        ".{name}.{}-{nanos:x}-{}.cloudkit-part",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    let unique =
+        format!(".{name}.{}-{nanos:x}-{}.cloudkit-part", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     path.with_file_name(unique)
 }
 

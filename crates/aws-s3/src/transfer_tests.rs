@@ -85,7 +85,8 @@ async fn a_failed_part_aborts_the_upload() {
         .unwrap_err();
     assert_eq!(err.s3().and_then(S3Error::code), Some("InvalidArgument"), "{err}");
     let reqs = http.requests();
-    let shape: Vec<(Method, String)> = reqs.iter().map(|r| (r.method.clone(), r.url.query().unwrap_or("").to_owned())).collect();
+    let shape: Vec<(Method, String)> =
+        reqs.iter().map(|r| (r.method.clone(), r.url.query().unwrap_or("").to_owned())).collect();
     assert_eq!(
         shape,
         vec![
@@ -142,11 +143,8 @@ async fn ranged_download_sends_if_match_and_reports_a_replaced_object() {
             .with_header("content-range", &format!("bytes 0-{}/{size}", 5 * MIB - 1)),
     );
     http.push(Canned::status(412, "<Error><Code>PreconditionFailed</Code></Error>"));
-    let err = TransferManager::with_config(client(&http), small_parts())
-        .download("b", "k")
-        .to_bytes()
-        .await
-        .unwrap_err();
+    let err =
+        TransferManager::with_config(client(&http), small_parts()).download("b", "k").to_bytes().await.unwrap_err();
     assert!(matches!(&err, TransferError::ObjectChanged { e_tag, .. } if e_tag == "\"v1\""), "{err}");
     let reqs = http.requests();
     assert_eq!(reqs[0].headers["range"], format!("bytes=0-{}", 5 * MIB - 1));

@@ -1,10 +1,29 @@
 //! # cloudkit
 //!
-//! Drive AWS, Azure and Google Cloud from Rust, and write storage code once for all of them.
+//! Drive AWS, Azure and Google Cloud from Rust, and write storage and compute code once for all
+//! of them.
 //!
-//! - [`store`]: the provider-neutral [`ObjectStore`](store::ObjectStore) trait with S3, local disk
-//!   and in-memory backends, one [`Error`](store::Error) type, validated keys, streaming uploads and
-//!   downloads, and [`store::from_url`].
+//! - [`store`]: the provider-neutral [`ObjectStore`](store::ObjectStore) trait with S3, Azure Blob,
+//!   GCS, local-disk and in-memory backends, one [`Error`](store::Error) type, validated keys,
+//!   streaming uploads and downloads, [`store::from_url`], and a conformance suite (feature
+//!   `conformance`).
+//! - [`compute`]: the provider-neutral [`Compute`](compute::Compute) trait with an EC2 backend and an
+//!   in-memory one, a neutral [`InstanceState`](compute::InstanceState) and waiting with a deadline.
+//! - [`session`]: boto3-style sessions (`Session::aws()`, `Session::azure()`, `Session::gcp()`) that
+//!   resolve credentials, region and endpoints once and hand out clients.
+//! - Provider clients re-exported under one dependency: `s3`, `ec2`, `azure_blob`, `gcs`
+//!   (each behind its feature; the default build has only the local and memory stores).
+//! - Feature `mock`: `MockObjectStore` and `MockCompute` (mockall) for your unit tests.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | *(none)* | `LocalFileSystem`, `InMemory`, `InMemoryCompute`, `file://` and `memory://` URLs |
+//! | `aws-s3` | `cloudkit::s3`, `S3Store`, `s3://`, `Session::aws()` |
+//! | `aws-ec2` | `cloudkit::ec2`, `Ec2Compute`, `Session::aws()` |
+//! | `azure-blob` | `cloudkit::azure_blob`, `AzureBlobStore`, `az://`, `Session::azure()` |
+//! | `gcp-storage` | `cloudkit::gcs`, `GcsStore`, `gs://`, `Session::gcp()` |
+//! | `aws`, `azure`, `gcp`, `full` | the providers' features together |
+//! | `mock`, `conformance` | test support |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudkit::store::Result<()> {

@@ -92,7 +92,9 @@ pub(crate) fn map_gcs_error(key: &str, e: GcsError) -> Error {
         other => match other.core().map(cloudkit_core::Error::kind) {
             Some(ErrorKind::InvalidInput) => Error::InvalidInput { message: other.to_string() },
             Some(ErrorKind::Credentials) => Error::Unauthenticated { message: key.to_owned(), source: boxed(other) },
-            Some(ErrorKind::Transport | ErrorKind::Timeout) => Error::Transport { backend: BACKEND, source: Box::new(other) },
+            Some(ErrorKind::Transport | ErrorKind::Timeout) => {
+                Error::Transport { backend: BACKEND, source: Box::new(other) }
+            }
             _ => Error::Provider { backend: BACKEND, source: Box::new(other) },
         },
     }
@@ -290,7 +292,12 @@ impl ObjectStore for GcsStore {
                     .and_then(|r| r.split('-').next())
                     .and_then(|s| s.parse::<u64>().ok())
                     .unwrap_or(0);
-                let len = download.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0u64);
+                let len = download
+                    .headers
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0u64);
                 (start..start + len, download.body)
             }
         };
@@ -299,7 +306,12 @@ impl ObjectStore for GcsStore {
 
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
         key.require_object()?;
-        let o = self.client.get_object(&self.bucket, key.as_str()).send().await.map_err(|e| map_gcs_error(key.as_str(), e))?;
+        let o = self
+            .client
+            .get_object(&self.bucket, key.as_str())
+            .send()
+            .await
+            .map_err(|e| map_gcs_error(key.as_str(), e))?;
         Ok(meta_from_object(key.clone(), &o))
     }
 
@@ -380,7 +392,10 @@ impl ObjectStore for GcsStore {
     async fn signed_url(&self, method: SignedMethod, key: &ObjectKey, expires_in: Duration) -> Result<url::Url> {
         key.require_object()?;
         if !self.signed_urls {
-            return Err(Error::NotSupported { operation: "signed URLs (no service-account key or signer)", backend: BACKEND });
+            return Err(Error::NotSupported {
+                operation: "signed URLs (no service-account key or signer)",
+                backend: BACKEND,
+            });
         }
         let method = match method {
             SignedMethod::Get => Method::GET,
@@ -419,7 +434,8 @@ mod tests {
     use super::*;
 
     fn store(http: &Arc<ReplayHttp>) -> GcsStore {
-        let pipeline = Pipeline::builder("GCS").http(http.clone()).error_parser(Arc::new(GcsErrorParser)).build().unwrap();
+        let pipeline =
+            Pipeline::builder("GCS").http(http.clone()).error_parser(Arc::new(GcsErrorParser)).build().unwrap();
         let client = StorageClient::from_parts(pipeline, Url::parse("https://storage.googleapis.com").unwrap(), None);
         GcsStore::new(client, "b")
     }
@@ -443,17 +459,22 @@ mod tests {
         assert!(has(&http.requests()[0].url, "ifGenerationMatch", "0"));
 
         http.push(Canned::status(412, r#"{"error":{"code":412,"errors":[{"reason":"conditionNotMet"}]}}"#));
-        let e = s.put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("17".into()))).await.unwrap_err();
+        let e =
+            s.put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("17".into()))).await.unwrap_err();
         assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
         assert!(has(&http.requests()[1].url, "ifGenerationMatch", "17"));
 
         // an etag that is not a generation can never match: nothing is sent
-        let e = s.put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("\"stale\"".into()))).await.unwrap_err();
+        let e = s
+            .put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("\"stale\"".into())))
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::PreconditionFailed { .. }));
         assert_eq!(http.requests().len(), 2);
 
         http.push(Canned::status(304, ""));
-        let e = s.get_opts(&key, GetOptions { if_none_match: Some("5".into()), ..Default::default() }).await.unwrap_err();
+        let e =
+            s.get_opts(&key, GetOptions { if_none_match: Some("5".into()), ..Default::default() }).await.unwrap_err();
         assert!(matches!(e, Error::NotModified { .. }), "{e:?}");
         assert!(has(&http.requests()[2].url, "ifGenerationNotMatch", "5"));
 
@@ -463,7 +484,8 @@ mod tests {
         assert!(has(&http.requests()[3].url, "ifGenerationMatch", "6"));
 
         http.push(Canned::status(412, ""));
-        let e = s.copy_opts(&key, &ObjectKey::parse("dst").unwrap(), CopyOptions { create_only: true }).await.unwrap_err();
+        let e =
+            s.copy_opts(&key, &ObjectKey::parse("dst").unwrap(), CopyOptions { create_only: true }).await.unwrap_err();
         assert!(matches!(e, Error::AlreadyExists { .. }), "{e:?}");
     }
 
@@ -478,7 +500,10 @@ mod tests {
             (404, "notFound", |e: &Error| matches!(e, Error::NotFound { .. })),
             (400, "invalid", |e: &Error| matches!(e, Error::Provider { .. })),
         ] {
-            http.push(Canned::status(status, format!(r#"{{"error":{{"code":{status},"errors":[{{"reason":"{reason}"}}]}}}}"#)));
+            http.push(Canned::status(
+                status,
+                format!(r#"{{"error":{{"code":{status},"errors":[{{"reason":"{reason}"}}]}}}}"#),
+            ));
             let e = s.head(&key).await.unwrap_err();
             assert!(check(&e), "{status}: {e:?}");
         }

@@ -13,13 +13,29 @@ use super::config::GcpCredentials;
 #[derive(Clone, Debug)]
 pub struct BearerTokenSigner {
     credentials: GcpCredentials,
+    context: Option<String>,
 }
 
 impl BearerTokenSigner {
     /// A signer for these credentials.
     pub fn new(credentials: GcpCredentials) -> Self {
-        Self { credentials }
+        Self { credentials, context: None }
     }
+
+    /// Says where the credentials came from (and what else was tried) in token errors.
+    pub fn with_context(mut self, context: impl Into<String>) -> Self {
+        self.context = Some(context.into());
+        self
+    }
+}
+
+/// A token could not be obtained: where the credentials came from, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("Google credentials from {context}: {source}")]
+struct TokenError {
+    context: String,
+    #[source]
+    source: google_cloud_auth::errors::CredentialsError,
 }
 
 #[async_trait]
@@ -38,7 +54,10 @@ impl Sign for BearerTokenSigner {
             Ok(CacheableResource::NotModified) => {
                 Err(SignError::Credentials("google-cloud-auth returned no headers (NotModified)".into()))
             }
-            Err(e) => Err(SignError::Credentials(Box::new(e))),
+            Err(e) => Err(SignError::Credentials(Box::new(TokenError {
+                context: self.context.clone().unwrap_or_else(|| "explicit credentials".into()),
+                source: e,
+            }))),
         }
     }
 }
@@ -60,7 +79,10 @@ impl GoogleAuthBlobSigner {
 #[async_trait]
 impl SignBlob for GoogleAuthBlobSigner {
     async fn client_email(&self) -> Result<String, SigningError> {
-        self.signer.client_email().await.map_err(|e| SigningError::Sign(format!("could not get the signer's email: {e}")))
+        self.signer
+            .client_email()
+            .await
+            .map_err(|e| SigningError::Sign(format!("could not get the signer's email: {e}")))
     }
 
     async fn sign_blob(&self, data: &[u8]) -> Result<Vec<u8>, SigningError> {

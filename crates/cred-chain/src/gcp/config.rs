@@ -10,9 +10,7 @@ use cloudkit_core::{
     TimeoutConfig, Url,
 };
 use cloudkit_signer::gcp::{ServiceAccountKey, SharedBlobSigner};
-use google_cloud_auth::credentials::{
-    Credentials, external_account, impersonated, mds, service_account, user_account,
-};
+use google_cloud_auth::credentials::{Credentials, external_account, impersonated, mds, service_account, user_account};
 use serde_json::Value;
 
 use super::auth::{BearerTokenSigner, GoogleAuthBlobSigner};
@@ -131,6 +129,7 @@ pub enum GcpConfigError {
 pub struct GcpConfig {
     credentials: GcpCredentials,
     source: CredentialSource,
+    source_detail: String,
     credentials_json: Option<Arc<Value>>,
     project_id: Option<String>,
     storage_endpoint: Url,
@@ -144,7 +143,7 @@ pub struct GcpConfig {
 impl fmt::Debug for GcpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GcpConfig")
-            .field("source", &self.source)
+            .field("source", &self.source_detail)
             .field("project_id", &self.project_id)
             .field("storage_endpoint", &self.storage_endpoint.as_str())
             .field("emulator", &self.emulator)
@@ -168,6 +167,12 @@ impl GcpConfig {
     /// Where the credentials came from.
     pub fn credential_source(&self) -> &CredentialSource {
         &self.source
+    }
+
+    /// Where the credentials came from and, for the metadata-server fallback, what was tried
+    /// before it (shown in token errors).
+    pub fn credential_source_detail(&self) -> &str {
+        &self.source_detail
     }
 
     /// The project id, when one was found.
@@ -213,7 +218,7 @@ impl GcpConfig {
     ) -> Result<Pipeline, cloudkit_core::Error> {
         Pipeline::builder(service)
             .http(self.http.clone())
-            .signer(Arc::new(BearerTokenSigner::new(self.credentials.clone())))
+            .signer(Arc::new(BearerTokenSigner::new(self.credentials.clone()).with_context(self.source_detail.clone())))
             .error_parser(error_parser)
             .retry(self.retry.clone())
             .quota(self.quota.clone())
@@ -362,7 +367,10 @@ impl GcpConfigLoader {
         let (mut storage_endpoint, emulator) = match (&self.endpoint, &emulator_host) {
             (Some(ep), _) => (ep.clone(), false),
             (None, Some(host)) => (emulator_endpoint(host)?, true),
-            (None, None) => (Url::parse(DEFAULT_STORAGE_ENDPOINT).map_err(|e| invalid_endpoint(DEFAULT_STORAGE_ENDPOINT, e))?, false),
+            (None, None) => (
+                Url::parse(DEFAULT_STORAGE_ENDPOINT).map_err(|e| invalid_endpoint(DEFAULT_STORAGE_ENDPOINT, e))?,
+                false,
+            ),
         };
         if storage_endpoint.path() == "/" {
             storage_endpoint.set_path("");
@@ -387,10 +395,7 @@ impl GcpConfigLoader {
             None => {
                 let from_env = env.get("GOOGLE_CLOUD_PROJECT").or_else(|| env.get("GCLOUD_PROJECT"));
                 let from_file = json.as_ref().and_then(|j| {
-                    j.get("project_id")
-                        .or_else(|| j.get("quota_project_id"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
+                    j.get("project_id").or_else(|| j.get("quota_project_id")).and_then(Value::as_str).map(str::to_owned)
                 });
                 match from_env.or(from_file) {
                     Some(p) => Some(p),
@@ -399,10 +404,23 @@ impl GcpConfigLoader {
                 }
             }
         };
-        tracing::debug!(%source, ?project_id, endpoint = %storage_endpoint, "loaded Google configuration");
+        let source_detail = match &source {
+            CredentialSource::MetadataServer => {
+                let host = env.get("GCE_METADATA_HOST").unwrap_or_else(|| "metadata.google.internal".into());
+                let well_known =
+                    env.well_known_file().map_or_else(|| "(no HOME)".to_owned(), |p| p.display().to_string());
+                format!(
+                    "the metadata server at {host} (tried first: GOOGLE_APPLICATION_CREDENTIALS: unset; \
+                     gcloud ADC file {well_known}: not found; STORAGE_EMULATOR_HOST: unset)"
+                )
+            }
+            other => other.to_string(),
+        };
+        tracing::debug!(source = %source_detail, ?project_id, endpoint = %storage_endpoint, "loaded Google configuration");
         Ok(GcpConfig {
             credentials,
             source,
+            source_detail,
             credentials_json: json.map(Arc::new),
             project_id,
             storage_endpoint,
@@ -437,7 +455,11 @@ impl GcpConfigLoader {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    return Err(GcpConfigError::CredentialsFile { path, origin: "the gcloud well-known file", source: e });
+                    return Err(GcpConfigError::CredentialsFile {
+                        path,
+                        origin: "the gcloud well-known file",
+                        source: e,
+                    });
                 }
             }
         }

@@ -40,9 +40,8 @@ impl GcpEnv {
         if cfg!(windows) {
             self.get("APPDATA").map(|d| PathBuf::from(d).join("gcloud").join("application_default_credentials.json"))
         } else {
-            self.get("HOME").map(|h| {
-                PathBuf::from(h).join(".config").join("gcloud").join("application_default_credentials.json")
-            })
+            self.get("HOME")
+                .map(|h| PathBuf::from(h).join(".config").join("gcloud").join("application_default_credentials.json"))
         }
     }
 }

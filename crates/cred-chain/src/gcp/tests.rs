@@ -7,7 +7,8 @@ use cloudkit_core::{HttpRequest, Method, Sign as _, Url};
 use super::*;
 
 fn key_json() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/gcs/test_service_account.not-a-test.json");
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/gcs/test_service_account.not-a-test.json");
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("conformance key {path} missing: {e}"))
 }
 
@@ -62,18 +63,24 @@ async fn service_account_file_from_env_signs_requests_locally_and_gives_the_proj
     // and it can sign URLs locally
     let blob = config.blob_signer().unwrap();
     assert_eq!(blob.client_email().await.unwrap(), "test-iam-credentials@dummy-project-id.iam.gserviceaccount.com");
-    // nothing secret in Debug
-    let debug = format!("{config:?}");
-    assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+    // nothing secret in Debug: the config, the credentials, the signers
+    for debug in [
+        format!("{config:?}"),
+        format!("{:?}", config.credentials()),
+        format!("{signer:?}"),
+        format!("{blob:?}"),
+        format!("{r:?}"),
+    ] {
+        assert!(!debug.contains("PRIVATE KEY") && !debug.contains("MIIE"), "{debug}");
+        assert!(!debug.contains(auth.trim_start_matches("Bearer ")), "token in {debug}");
+    }
 }
 
 #[tokio::test]
 async fn env_project_wins_over_the_file() {
     let path = temp_file("sa.json", &key_json());
-    let env = GcpEnv::from_pairs([
-        ("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()),
-        ("GCLOUD_PROJECT", "legacy"),
-    ]);
+    let env =
+        GcpEnv::from_pairs([("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap()), ("GCLOUD_PROJECT", "legacy")]);
     let config = GcpConfig::loader().env(env).http(Arc::new(ReplayHttp::new())).load().await.unwrap();
     assert_eq!(config.project_id(), Some("legacy"));
 }
@@ -83,7 +90,10 @@ async fn missing_credentials_file_names_the_variable_and_path() {
     let env = GcpEnv::from_pairs([("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/cloudkit/sa.json")]);
     let e = GcpConfig::loader().env(env).http(Arc::new(ReplayHttp::new())).load().await.unwrap_err();
     let text = e.to_string();
-    assert!(text.contains("GOOGLE_APPLICATION_CREDENTIALS") && text.contains("/nonexistent/cloudkit/sa.json"), "{text}");
+    assert!(
+        text.contains("GOOGLE_APPLICATION_CREDENTIALS") && text.contains("/nonexistent/cloudkit/sa.json"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +111,8 @@ async fn well_known_file_is_used_and_bad_json_never_echoes_secrets() {
     assert!(e.to_string().contains("authorized_user"), "{e}");
     assert!(!format!("{config:?}").contains("TOPSECRET"));
 
-    std::fs::write(dir.join("application_default_credentials.json"), r#"{"type":"nope","secret":"TOPSECRET"}"#).unwrap();
+    std::fs::write(dir.join("application_default_credentials.json"), r#"{"type":"nope","secret":"TOPSECRET"}"#)
+        .unwrap();
     let e = GcpConfig::loader().env(env.clone()).http(Arc::new(ReplayHttp::new())).load().await.unwrap_err();
     assert!(e.to_string().contains("unsupported credentials type `nope`"), "{e}");
     assert!(!e.to_string().contains("TOPSECRET"));
@@ -123,4 +134,8 @@ async fn metadata_server_fallback_asks_it_for_the_project() {
     let req = &http.requests()[0];
     assert_eq!(req.url.as_str(), "http://169.254.169.254/computeMetadata/v1/project/project-id");
     assert_eq!(req.headers["metadata-flavor"], "Google");
+    // token errors name what was tried
+    let detail = config.credential_source_detail();
+    assert!(detail.contains("169.254.169.254") && detail.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{detail}");
+    assert!(detail.contains("/nonexistent-home/.config/gcloud/application_default_credentials.json"), "{detail}");
 }

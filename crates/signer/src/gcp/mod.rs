@@ -6,15 +6,18 @@
 //!   google-cloud-auth's signer (IAM `signBlob`) for credentials that cannot sign locally.
 //! - [`prepare`] / [`sign_url`]: canonical request, string to sign and URL for path-style,
 //!   virtual-hosted and bucket-bound hostnames, extra headers and query parameters, expiry up to
-//!   7 days. Validated against Google's public conformance vectors.
+//!   7 days; [`sign_post_policy`] for HTML-form uploads. Validated against Google's public
+//!   conformance vectors.
 
 mod key;
+mod post_policy;
 mod v4;
 
 #[cfg(test)]
 mod tests;
 
 pub use key::{ServiceAccountKey, SharedBlobSigner, SignBlob};
+pub use post_policy::{PolicyCondition, PostPolicy, PostPolicyRequest, sign_post_policy};
 pub use v4::{
     DEFAULT_HOST, MAX_SIGNED_URL_EXPIRY, PreparedSignedUrl, SignedUrl, SignedUrlRequest, UrlStyle, prepare, sign_url,
 };

@@ -158,3 +158,55 @@ fn bad_keys_are_typed_errors_without_key_material() {
     assert!(!e.to_string().contains("not-base64"), "{e}");
     assert!(ServiceAccountKey::from_json("{").is_err());
 }
+
+#[tokio::test]
+async fn all_post_policy_v4_conformance_vectors_pass() {
+    let doc: Value = serde_json::from_str(&read("v4_signatures.json")).unwrap();
+    let tests = doc["postPolicyV4Tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 11);
+    let key = key();
+    for t in tests {
+        let name = t["description"].as_str().unwrap();
+        let input = &t["policyInput"];
+        let s = |k: &str| input.get(k).and_then(Value::as_str);
+        let mut r = PostPolicyRequest::new(
+            s("bucket").unwrap(),
+            s("object").unwrap(),
+            Duration::from_secs(input["expiration"].as_u64().unwrap()),
+        );
+        r.time = Some(parse_time(s("timestamp").unwrap()));
+        r.scheme = s("scheme").map(str::to_owned);
+        match s("urlStyle") {
+            Some("VIRTUAL_HOSTED_STYLE") => r.url_style = UrlStyle::VirtualHostedStyle,
+            Some("BUCKET_BOUND_HOSTNAME") => {
+                r.url_style = UrlStyle::BucketBoundHostname(s("bucketBoundHostname").unwrap().into())
+            }
+            _ => {}
+        }
+        if let Some(fields) = input.get("fields").and_then(Value::as_object) {
+            for (k, v) in fields {
+                r = r.field(k, v.as_str().unwrap());
+            }
+        }
+        if let Some(c) = input.get("conditions").and_then(Value::as_object) {
+            if let Some(sw) = c.get("startsWith").and_then(Value::as_array) {
+                r = r.condition(PolicyCondition::StartsWith(
+                    sw[0].as_str().unwrap().into(),
+                    sw[1].as_str().unwrap().into(),
+                ));
+            }
+            if let Some(cl) = c.get("contentLengthRange").and_then(Value::as_array) {
+                r = r.condition(PolicyCondition::ContentLengthRange(cl[0].as_u64().unwrap(), cl[1].as_u64().unwrap()));
+            }
+        }
+        let policy = sign_post_policy(&r, &key).await.unwrap();
+        let out = &t["policyOutput"];
+        assert_eq!(policy.url, out["url"].as_str().unwrap(), "{name}: url");
+        let expected: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(out["fields"].clone()).unwrap();
+        assert_eq!(policy.fields, expected, "{name}: fields");
+        let decoded: Value = serde_json::from_str(&policy.policy_json).unwrap();
+        let expected_decoded: Value = serde_json::from_str(out["expectedDecodedPolicy"].as_str().unwrap()).unwrap();
+        assert_eq!(decoded, expected_decoded, "{name}: decoded policy");
+    }
+}

@@ -1,0 +1,194 @@
+//! [`GcsError`]: typed variants for the GCS errors callers match on, and the JSON error-body
+//! parser the pipeline uses to classify them (`rateLimitExceeded` → throttling, …).
+
+use cloudkit_core::{
+    Error, ErrorKind, HeaderMap, ParseError, ServiceErrorDetails, StatusCode, request_id_from_headers,
+};
+use serde::Deserialize;
+
+/// The error of every GCS client call.
+///
+/// Each variant keeps the underlying [`cloudkit_core::Error`] (status, reason, message, request
+/// id, retryability).
+///
+/// ```
+/// # fn handle(e: cloudkit_gcp_storage::GcsError) {
+/// use cloudkit_gcp_storage::GcsError;
+/// match e {
+///     GcsError::NotFound(_) => println!("no such object or bucket"),
+///     GcsError::PreconditionFailed(_) => println!("the generation changed"),
+///     other => println!("GCS failed: {other}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GcsError {
+    /// HTTP 404 `notFound`: the bucket or object does not exist.
+    #[error(transparent)]
+    NotFound(Error),
+    /// HTTP 409 `conflict` / `alreadyExists` (bucket name taken, bucket not empty, …).
+    #[error(transparent)]
+    Conflict(Error),
+    /// HTTP 412 `conditionNotMet`: an `ifGenerationMatch`-style precondition failed.
+    #[error(transparent)]
+    PreconditionFailed(Error),
+    /// HTTP 304: an `ifGenerationNotMatch` / `ifMetagenerationNotMatch` read found no change.
+    #[error(transparent)]
+    NotModified(Error),
+    /// HTTP 403 `forbidden`: the caller lacks permission.
+    #[error(transparent)]
+    Forbidden(Error),
+    /// HTTP 401: missing or invalid credentials.
+    #[error(transparent)]
+    Unauthenticated(Error),
+    /// HTTP 429 or `rateLimitExceeded` / `userRateLimitExceeded` (after the pipeline's retries).
+    #[error(transparent)]
+    RateLimited(Error),
+    /// HTTP 416: the range lies outside the object.
+    #[error(transparent)]
+    InvalidRange(Error),
+    /// The data does not match the checksum GCS reported: the transfer is corrupt.
+    #[error("GCS.{operation} failed: {algorithm} mismatch: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        /// The operation.
+        operation: &'static str,
+        /// `crc32c` or `md5`.
+        algorithm: &'static str,
+        /// The value GCS reported (base64).
+        expected: String,
+        /// The value computed over the data (base64).
+        actual: String,
+    },
+    /// A signed URL could not be made.
+    #[error("GCS signed URL: {0}")]
+    Signing(#[from] cloudkit_signer::gcp::SigningError),
+    /// Any other failure: other service errors, transport errors, timeouts, credentials, invalid
+    /// input, undecodable responses.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl GcsError {
+    /// The underlying pipeline error, when there is one.
+    pub fn core(&self) -> Option<&Error> {
+        match self {
+            GcsError::NotFound(e)
+            | GcsError::Conflict(e)
+            | GcsError::PreconditionFailed(e)
+            | GcsError::NotModified(e)
+            | GcsError::Forbidden(e)
+            | GcsError::Unauthenticated(e)
+            | GcsError::RateLimited(e)
+            | GcsError::InvalidRange(e)
+            | GcsError::Other(e) => Some(e),
+            GcsError::ChecksumMismatch { .. } | GcsError::Signing(_) => None,
+        }
+    }
+
+    /// The HTTP status, when GCS answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.core().and_then(Error::status)
+    }
+
+    /// The GCS reason (`notFound`, `conditionNotMet`, `rateLimitExceeded`, …).
+    pub fn reason(&self) -> Option<&str> {
+        self.core().and_then(Error::code)
+    }
+
+    /// Whether this is a 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, GcsError::NotFound(_))
+    }
+
+    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
+        GcsError::Other(Error::invalid_input(crate::SERVICE, operation, message))
+    }
+
+    pub(crate) fn decode(operation: &'static str, message: impl Into<String>) -> Self {
+        GcsError::Other(Error::decode(crate::SERVICE, operation, message))
+    }
+}
+
+impl From<Error> for GcsError {
+    fn from(e: Error) -> Self {
+        if e.kind() != ErrorKind::Service {
+            return GcsError::Other(e);
+        }
+        let code = e.code().unwrap_or_default();
+        if matches!(code, "rateLimitExceeded" | "userRateLimitExceeded")
+            || e.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+        {
+            return GcsError::RateLimited(e);
+        }
+        match e.status().map(|s| s.as_u16()) {
+            Some(404) => GcsError::NotFound(e),
+            Some(409) => GcsError::Conflict(e),
+            Some(412) => GcsError::PreconditionFailed(e),
+            Some(304) => GcsError::NotModified(e),
+            Some(403) => GcsError::Forbidden(e),
+            Some(401) => GcsError::Unauthenticated(e),
+            Some(416) => GcsError::InvalidRange(e),
+            _ => GcsError::Other(e),
+        }
+    }
+}
+
+/// Parses GCS JSON error bodies: `{"error":{"code":404,"message":"…","errors":[{"reason":"notFound"}]}}`.
+/// Body-less errors (HEAD-like calls, some emulators) get the reason their status implies.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GcsErrorParser;
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<ErrorInner>,
+}
+
+#[derive(Deserialize)]
+struct ErrorInner {
+    message: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Deserialize)]
+struct ErrorItem {
+    reason: Option<String>,
+    message: Option<String>,
+}
+
+impl ParseError for GcsErrorParser {
+    fn parse(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
+        let request_id = request_id_from_headers(headers);
+        let parsed = serde_json::from_slice::<ErrorBody>(body).ok().and_then(|b| b.error);
+        let (code, message) = match parsed {
+            Some(inner) => {
+                let first = inner.errors.into_iter().next();
+                let reason = first.as_ref().and_then(|i| i.reason.clone());
+                let message = inner.message.or_else(|| first.and_then(|i| i.message));
+                (reason, message)
+            }
+            None => {
+                let text = String::from_utf8_lossy(body).trim().to_owned();
+                (None, (!text.is_empty() && text.len() < 2000).then_some(text))
+            }
+        };
+        let code = code.or_else(|| reason_for_status(status).map(str::to_owned));
+        ServiceErrorDetails { code, message, request_id }
+    }
+}
+
+fn reason_for_status(status: StatusCode) -> Option<&'static str> {
+    Some(match status.as_u16() {
+        304 => "notModified",
+        400 => "invalid",
+        401 => "required",
+        403 => "forbidden",
+        404 => "notFound",
+        409 => "conflict",
+        412 => "conditionNotMet",
+        416 => "requestedRangeNotSatisfiable",
+        429 => "rateLimitExceeded",
+        _ => return None,
+    })
+}

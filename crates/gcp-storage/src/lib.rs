@@ -1,0 +1,68 @@
+//! # cloudkit-gcp-storage
+//!
+//! Google Cloud Storage over the JSON API, on cloudkit's shared pipeline (retries, timeouts,
+//! typed errors) with google-cloud-auth credentials — and the GCS emulator when
+//! `STORAGE_EMULATOR_HOST` is set, as the official SDKs do.
+//!
+//! - [`StorageClient`]: one method per operation, 1:1 with the JSON API: buckets
+//!   ([`insert_bucket`](StorageClient::insert_bucket), [`get_bucket`](StorageClient::get_bucket),
+//!   [`list_buckets`](StorageClient::list_buckets), [`delete_bucket`](StorageClient::delete_bucket),
+//!   [`patch_bucket`](StorageClient::patch_bucket)), objects
+//!   ([`insert_object`](StorageClient::insert_object): media, multipart and resumable uploads;
+//!   [`download_object`](StorageClient::download_object) with ranges, generations and
+//!   preconditions; [`get_object`](StorageClient::get_object),
+//!   [`list_objects`](StorageClient::list_objects) with a paginator,
+//!   [`delete_object`](StorageClient::delete_object), [`patch_object`](StorageClient::patch_object),
+//!   [`rewrite_object`](StorageClient::rewrite_object), [`compose_object`](StorageClient::compose_object)),
+//!   and V4 [`signed_url`](StorageClient::signed_url)s.
+//! - Integrity: CRC32C and MD5 are sent with uploads and verified on whole-object downloads.
+//! - [`GcsError`]: `NotFound`, `Conflict`, `PreconditionFailed`, `Forbidden`, `RateLimited`, …
+//! - [`resource`]: Python-shaped handles, `client.bucket("b").blob("hello.txt")`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use cloudkit_cred_chain::gcp::GcpConfig;
+//! use cloudkit_gcp_storage::StorageClient;
+//!
+//! let client = StorageClient::new(&GcpConfig::loader().load().await?)?;
+//! let mut blob = client.bucket("my-bucket").blob("hello.txt");
+//! blob.upload_from_string("Hello, World!").await?;
+//! println!("{}", blob.download_as_text().await?);
+//! # Ok(()) }
+//! ```
+
+mod bucket;
+mod checksum;
+mod client;
+mod error;
+mod list;
+mod object;
+pub mod resource;
+mod types;
+mod upload;
+
+#[cfg(test)]
+mod tests;
+
+pub use bucket::{InsertBucket, ListBuckets, ListBucketsOutput, PatchBucket};
+pub use checksum::{crc32c_base64, md5_base64};
+pub use client::{CHUNK_QUANTUM, SignedUrlOptions, StorageClient, UploadSettings};
+pub use error::{GcsError, GcsErrorParser};
+pub use list::{ListObjects, ListObjectsOutput};
+pub use object::{
+    ByteRange, ComposeObject, DeleteObject, Download, DownloadObject, GetObject, PatchObject, RewriteObject,
+    RewriteResponse,
+};
+pub use resource::{Blob, BucketHandle};
+pub use types::{Bucket, Object, ObjectMetadata, Preconditions};
+pub use upload::{InsertObject, ResumableUpload, UploadStatus, UploadType};
+
+/// Pagination settings and errors of the list paginators, re-exported.
+pub use cloudkit_paginate::{PaginationConfig, PaginationError};
+/// Signed-URL types, re-exported.
+pub use cloudkit_signer::gcp::{
+    PolicyCondition, PostPolicy, PostPolicyRequest, ServiceAccountKey, SignedUrl, UrlStyle,
+};
+
+/// The service name in errors and logs.
+pub const SERVICE: &str = "GCS";

@@ -1,0 +1,537 @@
+//! Objects: metadata, download (range, generation, preconditions, verified checksums), delete,
+//! patch, rewrite (looping on `rewriteToken`), compose.
+
+use bytes::Bytes;
+use cloudkit_core::{ByteStream, HeaderMap, HttpRequest, Method, Operation, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::checksum::{hashes_from_headers, verify_stream};
+use crate::client::{StorageClient, add_query, json_request};
+use crate::error::GcsError;
+use crate::types::{Object, ObjectMetadata, Preconditions};
+
+macro_rules! precondition_setters {
+    () => {
+        /// Only if the live generation is `g` (`0`: only if the object does not exist).
+        pub fn if_generation_match(mut self, g: i64) -> Self {
+            self.preconditions.if_generation_match = Some(g);
+            self
+        }
+
+        /// Only if the live generation is not `g`.
+        pub fn if_generation_not_match(mut self, g: i64) -> Self {
+            self.preconditions.if_generation_not_match = Some(g);
+            self
+        }
+
+        /// Only if the metageneration is `m`.
+        pub fn if_metageneration_match(mut self, m: i64) -> Self {
+            self.preconditions.if_metageneration_match = Some(m);
+            self
+        }
+
+        /// Only if the metageneration is not `m`.
+        pub fn if_metageneration_not_match(mut self, m: i64) -> Self {
+            self.preconditions.if_metageneration_not_match = Some(m);
+            self
+        }
+
+        /// All preconditions at once.
+        pub fn preconditions(mut self, p: Preconditions) -> Self {
+            self.preconditions = p;
+            self
+        }
+    };
+}
+pub(crate) use precondition_setters;
+
+/// A byte range of a download.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    /// Bytes `start..=end`.
+    Inclusive(u64, u64),
+    /// From `start` to the end.
+    From(u64),
+    /// The last `n` bytes.
+    Last(u64),
+}
+
+impl ByteRange {
+    fn header(self) -> String {
+        match self {
+            ByteRange::Inclusive(a, b) => format!("bytes={a}-{b}"),
+            ByteRange::From(a) => format!("bytes={a}-"),
+            ByteRange::Last(n) => format!("bytes=-{n}"),
+        }
+    }
+}
+
+/// `objects.get?alt=media`: a streaming download.
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct DownloadObject {
+    client: StorageClient,
+    bucket: String,
+    object: String,
+    generation: Option<i64>,
+    range: Option<ByteRange>,
+    preconditions: Preconditions,
+}
+
+/// A download in progress.
+#[derive(Debug)]
+pub struct Download {
+    /// The HTTP status (200, or 206 for a range).
+    pub status: StatusCode,
+    /// The object's generation (`x-goog-generation`).
+    pub generation: Option<i64>,
+    /// The metageneration (`x-goog-metageneration`).
+    pub metageneration: Option<i64>,
+    /// The content type.
+    pub content_type: Option<String>,
+    /// The `Content-Range` of a ranged read (`bytes 0-9/100`).
+    pub content_range: Option<String>,
+    /// The object's size when known (`x-goog-stored-content-length`, the range's total, or
+    /// the length of a whole-object read).
+    pub object_size: Option<u64>,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The bytes; for whole-object reads, the stream fails at its end if the CRC32C (or MD5)
+    /// GCS reported does not match the data.
+    pub body: ByteStream,
+}
+
+impl Download {
+    /// Reads everything (and verifies the checksum).
+    pub async fn bytes(self) -> Result<Bytes, GcsError> {
+        self.body.collect().await.map_err(|e| {
+            let text = e.to_string();
+            GcsError::Other(
+                cloudkit_core::Error::new(cloudkit_core::ErrorKind::Transport, crate::SERVICE, "objects.get")
+                    .with_message(text)
+                    .with_source(e),
+            )
+        })
+    }
+}
+
+fn header_num<T: std::str::FromStr>(headers: &HeaderMap, name: &str) -> Option<T> {
+    headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
+impl DownloadObject {
+    /// A specific generation.
+    pub fn generation(mut self, generation: i64) -> Self {
+        self.generation = Some(generation);
+        self
+    }
+
+    /// Only a byte range (206; not checksum-verified, since GCS's hashes cover the whole object).
+    pub fn range(mut self, range: ByteRange) -> Self {
+        self.range = Some(range);
+        self
+    }
+
+    precondition_setters!();
+
+    /// Starts the download; the body streams.
+    pub async fn send(self) -> Result<Download, GcsError> {
+        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
+        let generation = self.generation.map(|g| g.to_string());
+        let mut pairs: Vec<(&str, String)> = vec![("alt", "media".into())];
+        if let Some(g) = generation {
+            pairs.push(("generation", g));
+        }
+        pairs.extend(self.preconditions.pairs());
+        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let mut request = HttpRequest::new(Method::GET, url);
+        if let Some(r) = self.range {
+            request
+                .insert_header("range", &r.header())
+                .map_err(|e| GcsError::invalid_input("objects.get", e.to_string()))?;
+        }
+        let response = self
+            .client
+            .pipeline()
+            .send_streaming(&Operation::new("objects.get"), request)
+            .await
+            .map_err(GcsError::from)?;
+        let headers = response.headers;
+        let content_range = headers.get("content-range").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let whole = response.status == StatusCode::OK;
+        let object_size = header_num(&headers, "x-goog-stored-content-length")
+            .or_else(|| content_range.as_deref().and_then(|r| r.rsplit('/').next()).and_then(|t| t.parse().ok()))
+            .or_else(|| if whole { header_num(&headers, "content-length") } else { None });
+        let body = if whole && self.client.inner.verify_checksums && headers.get("content-encoding").is_none() {
+            let (crc, md5) = hashes_from_headers(&headers);
+            verify_stream(response.body, crc, md5)
+        } else {
+            response.body
+        };
+        Ok(Download {
+            status: response.status,
+            generation: header_num(&headers, "x-goog-generation"),
+            metageneration: header_num(&headers, "x-goog-metageneration"),
+            content_type: headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            content_range,
+            object_size,
+            headers,
+            body,
+        })
+    }
+}
+
+/// `objects.get` (metadata).
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct GetObject {
+    client: StorageClient,
+    bucket: String,
+    object: String,
+    generation: Option<i64>,
+    preconditions: Preconditions,
+}
+
+impl GetObject {
+    /// A specific generation.
+    pub fn generation(mut self, generation: i64) -> Self {
+        self.generation = Some(generation);
+        self
+    }
+
+    precondition_setters!();
+
+    /// Fetches the metadata.
+    pub async fn send(self) -> Result<Object, GcsError> {
+        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
+        let mut pairs = self.preconditions.pairs();
+        if let Some(g) = self.generation {
+            pairs.push(("generation", g.to_string()));
+        }
+        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        self.client.send_json("objects.get", true, HttpRequest::new(Method::GET, url)).await
+    }
+}
+
+/// `objects.delete`.
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct DeleteObject {
+    client: StorageClient,
+    bucket: String,
+    object: String,
+    generation: Option<i64>,
+    preconditions: Preconditions,
+}
+
+impl DeleteObject {
+    /// A specific generation.
+    pub fn generation(mut self, generation: i64) -> Self {
+        self.generation = Some(generation);
+        self
+    }
+
+    precondition_setters!();
+
+    /// Deletes. A missing object is [`GcsError::NotFound`].
+    pub async fn send(self) -> Result<(), GcsError> {
+        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
+        let mut pairs = self.preconditions.pairs();
+        if let Some(g) = self.generation {
+            pairs.push(("generation", g.to_string()));
+        }
+        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        self.client.send("objects.delete", true, HttpRequest::new(Method::DELETE, url)).await.map(drop)
+    }
+}
+
+/// `objects.patch`.
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct PatchObject {
+    client: StorageClient,
+    bucket: String,
+    object: String,
+    metadata: ObjectMetadata,
+    preconditions: Preconditions,
+}
+
+impl PatchObject {
+    /// The fields to change (`None` fields are left alone; a `None` metadata value removes it).
+    pub fn metadata(mut self, metadata: ObjectMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    precondition_setters!();
+
+    /// Applies the patch.
+    pub async fn send(self) -> Result<Object, GcsError> {
+        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
+        let pairs = self.preconditions.pairs();
+        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let request = json_request(Method::PATCH, url, &self.metadata, "objects.patch")?;
+        let idempotent = self.preconditions.if_metageneration_match.is_some();
+        self.client.send_json("objects.patch", idempotent, request).await
+    }
+}
+
+/// `objects.rewrite`: copies an object (any size, across buckets, locations and storage
+/// classes), looping on `rewriteToken` until GCS reports `done`.
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct RewriteObject {
+    client: StorageClient,
+    source_bucket: String,
+    source_object: String,
+    source_generation: Option<i64>,
+    dest_bucket: String,
+    dest_object: String,
+    metadata: Option<ObjectMetadata>,
+    max_bytes_per_call: Option<u64>,
+    preconditions: Preconditions,
+}
+
+/// One `objects.rewrite` response.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RewriteResponse {
+    /// Whether the copy is complete.
+    #[serde(default)]
+    pub done: bool,
+    /// The token to continue with.
+    #[serde(default)]
+    pub rewrite_token: Option<String>,
+    /// The new object, once done.
+    #[serde(default)]
+    pub resource: Option<Object>,
+}
+
+impl RewriteObject {
+    /// Copy this source generation.
+    pub fn source_generation(mut self, generation: i64) -> Self {
+        self.source_generation = Some(generation);
+        self
+    }
+
+    /// Metadata for the destination (default: the source's).
+    pub fn metadata(mut self, metadata: ObjectMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// `maxBytesRewrittenPerCall` (multiple of 1 MiB; GCS's choice by default).
+    pub fn max_bytes_per_call(mut self, n: u64) -> Self {
+        self.max_bytes_per_call = Some(n);
+        self
+    }
+
+    precondition_setters!();
+
+    /// Runs the rewrite to completion; returns the destination object.
+    pub async fn send(self) -> Result<Object, GcsError> {
+        let mut token: Option<String> = None;
+        for _ in 0..10_000 {
+            let mut url = self.client.json_url(&[
+                "b",
+                &self.source_bucket,
+                "o",
+                &self.source_object,
+                "rewriteTo",
+                "b",
+                &self.dest_bucket,
+                "o",
+                &self.dest_object,
+            ]);
+            let mut pairs = self.preconditions.pairs();
+            if let Some(g) = self.source_generation {
+                pairs.push(("sourceGeneration", g.to_string()));
+            }
+            if let Some(n) = self.max_bytes_per_call {
+                pairs.push(("maxBytesRewrittenPerCall", n.to_string()));
+            }
+            if let Some(t) = &token {
+                pairs.push(("rewriteToken", t.clone()));
+            }
+            add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+            let metadata = self.metadata.clone().unwrap_or_default();
+            let request = json_request(Method::POST, url, &metadata, "objects.rewrite")?;
+            let idempotent = self.preconditions.makes_write_idempotent();
+            let response: RewriteResponse = self.client.send_json("objects.rewrite", idempotent, request).await?;
+            if response.done {
+                return response.resource.ok_or_else(|| GcsError::decode("objects.rewrite", "done without a resource"));
+            }
+            match response.rewrite_token {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => return Err(GcsError::decode("objects.rewrite", "not done and no rewriteToken")),
+            }
+        }
+        Err(GcsError::decode("objects.rewrite", "rewrite did not finish after 10000 calls"))
+    }
+}
+
+/// `objects.compose`: concatenates up to 32 objects of one bucket into one.
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct ComposeObject {
+    client: StorageClient,
+    bucket: String,
+    destination: String,
+    sources: Vec<ComposeSource>,
+    metadata: ObjectMetadata,
+    preconditions: Preconditions,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct ComposeSource {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ComposeBody<'a> {
+    source_objects: &'a [ComposeSource],
+    destination: &'a ObjectMetadata,
+}
+
+impl ComposeObject {
+    /// Appends a source object.
+    pub fn source(mut self, name: impl Into<String>) -> Self {
+        self.sources.push(ComposeSource { name: name.into(), generation: None });
+        self
+    }
+
+    /// Appends a source object at a generation.
+    pub fn source_generation(mut self, name: impl Into<String>, generation: i64) -> Self {
+        self.sources.push(ComposeSource { name: name.into(), generation: Some(generation.to_string()) });
+        self
+    }
+
+    /// The destination's metadata (content type, …).
+    pub fn metadata(mut self, metadata: ObjectMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    precondition_setters!();
+
+    /// Composes.
+    pub async fn send(self) -> Result<Object, GcsError> {
+        if self.sources.is_empty() || self.sources.len() > 32 {
+            return Err(GcsError::invalid_input(
+                "objects.compose",
+                format!("compose takes 1 to 32 sources, not {}", self.sources.len()),
+            ));
+        }
+        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.destination, "compose"]);
+        let pairs = self.preconditions.pairs();
+        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let body = ComposeBody { source_objects: &self.sources, destination: &self.metadata };
+        let request = json_request(Method::POST, url, &body, "objects.compose")?;
+        let idempotent = self.preconditions.makes_write_idempotent();
+        self.client.send_json("objects.compose", idempotent, request).await
+    }
+}
+
+impl StorageClient {
+    /// `objects.get`: an object's metadata.
+    pub fn get_object(&self, bucket: impl Into<String>, object: impl Into<String>) -> GetObject {
+        GetObject {
+            client: self.clone(),
+            bucket: bucket.into(),
+            object: object.into(),
+            generation: None,
+            preconditions: Preconditions::default(),
+        }
+    }
+
+    /// `objects.get?alt=media`: downloads an object (streaming).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: cloudkit_gcp_storage::StorageClient) -> Result<(), cloudkit_gcp_storage::GcsError> {
+    /// use cloudkit_gcp_storage::ByteRange;
+    /// let head = client.download_object("b", "big.bin").range(ByteRange::Inclusive(0, 1023)).send().await?;
+    /// let first_kib = head.bytes().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn download_object(&self, bucket: impl Into<String>, object: impl Into<String>) -> DownloadObject {
+        DownloadObject {
+            client: self.clone(),
+            bucket: bucket.into(),
+            object: object.into(),
+            generation: None,
+            range: None,
+            preconditions: Preconditions::default(),
+        }
+    }
+
+    /// `objects.delete`.
+    pub fn delete_object(&self, bucket: impl Into<String>, object: impl Into<String>) -> DeleteObject {
+        DeleteObject {
+            client: self.clone(),
+            bucket: bucket.into(),
+            object: object.into(),
+            generation: None,
+            preconditions: Preconditions::default(),
+        }
+    }
+
+    /// `objects.patch`: updates metadata.
+    pub fn patch_object(&self, bucket: impl Into<String>, object: impl Into<String>) -> PatchObject {
+        PatchObject {
+            client: self.clone(),
+            bucket: bucket.into(),
+            object: object.into(),
+            metadata: ObjectMetadata::default(),
+            preconditions: Preconditions::default(),
+        }
+    }
+
+    /// `objects.rewrite`: copies `source_bucket/source_object` to `dest_bucket/dest_object`.
+    pub fn rewrite_object(
+        &self,
+        source_bucket: impl Into<String>,
+        source_object: impl Into<String>,
+        dest_bucket: impl Into<String>,
+        dest_object: impl Into<String>,
+    ) -> RewriteObject {
+        RewriteObject {
+            client: self.clone(),
+            source_bucket: source_bucket.into(),
+            source_object: source_object.into(),
+            source_generation: None,
+            dest_bucket: dest_bucket.into(),
+            dest_object: dest_object.into(),
+            metadata: None,
+            max_bytes_per_call: None,
+            preconditions: Preconditions::default(),
+        }
+    }
+
+    /// A copy: [`rewrite_object`](Self::rewrite_object) (which works for every size and
+    /// location, unlike `objects.copy`).
+    pub fn copy_object(
+        &self,
+        source_bucket: impl Into<String>,
+        source_object: impl Into<String>,
+        dest_bucket: impl Into<String>,
+        dest_object: impl Into<String>,
+    ) -> RewriteObject {
+        self.rewrite_object(source_bucket, source_object, dest_bucket, dest_object)
+    }
+
+    /// `objects.compose`.
+    pub fn compose_object(&self, bucket: impl Into<String>, destination: impl Into<String>) -> ComposeObject {
+        ComposeObject {
+            client: self.clone(),
+            bucket: bucket.into(),
+            destination: destination.into(),
+            sources: Vec::new(),
+            metadata: ObjectMetadata::default(),
+            preconditions: Preconditions::default(),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! GCS V4 POST policies: signed HTML-form uploads (`GOOG4-RSA-SHA256`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use time::OffsetDateTime;
+
+use super::v4::{DEFAULT_HOST, MAX_SIGNED_URL_EXPIRY};
+use super::{SignBlob, SigningError, UrlStyle};
+
+/// A condition of a POST policy besides the exact-match fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyCondition {
+    /// `["starts-with", "$field", "prefix"]`.
+    StartsWith(String, String),
+    /// `["content-length-range", min, max]`.
+    ContentLengthRange(u64, u64),
+}
+
+/// What a POST policy allows: an upload of `object` into `bucket` until it expires.
+#[derive(Clone, Debug)]
+pub struct PostPolicyRequest {
+    /// The bucket.
+    pub bucket: String,
+    /// The object name (the form's `key`).
+    pub object: String,
+    /// Validity (at most 7 days).
+    pub expires_in: Duration,
+    /// The signing time (default: now).
+    pub time: Option<SystemTime>,
+    /// Form fields that must match exactly (`content-type`, `x-goog-meta-*`, `acl`, …).
+    pub fields: BTreeMap<String, String>,
+    /// Other conditions.
+    pub conditions: Vec<PolicyCondition>,
+    /// Where the form posts.
+    pub url_style: UrlStyle,
+    /// The scheme (default `https`).
+    pub scheme: Option<String>,
+}
+
+impl PostPolicyRequest {
+    /// A policy for uploading `object` into `bucket`, valid for `expires_in`.
+    pub fn new(bucket: impl Into<String>, object: impl Into<String>, expires_in: Duration) -> Self {
+        Self {
+            bucket: bucket.into(),
+            object: object.into(),
+            expires_in,
+            time: None,
+            fields: BTreeMap::new(),
+            conditions: Vec::new(),
+            url_style: UrlStyle::PathStyle,
+            scheme: None,
+        }
+    }
+
+    /// Adds an exact-match form field.
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.insert(name.into(), value.into());
+        self
+    }
+
+    /// Adds a condition.
+    pub fn condition(mut self, condition: PolicyCondition) -> Self {
+        self.conditions.push(condition);
+        self
+    }
+}
+
+/// A signed POST policy: the form's action URL and its fields (including `policy` and
+/// `x-goog-signature`).
+#[derive(Clone, Debug)]
+pub struct PostPolicy {
+    /// The form's action URL.
+    pub url: String,
+    /// The form fields to send with the file.
+    pub fields: BTreeMap<String, String>,
+    /// The policy document before base64 encoding.
+    pub policy_json: String,
+}
+
+/// Signs a POST policy with `signer`.
+///
+/// ```
+/// # async fn demo(key: &cloudkit_signer::gcp::ServiceAccountKey) -> Result<(), cloudkit_signer::gcp::SigningError> {
+/// use std::time::Duration;
+/// use cloudkit_signer::gcp::{PolicyCondition, PostPolicyRequest, sign_post_policy};
+/// let request = PostPolicyRequest::new("my-bucket", "uploads/photo.jpg", Duration::from_secs(600))
+///     .field("content-type", "image/jpeg")
+///     .condition(PolicyCondition::ContentLengthRange(0, 10 << 20));
+/// let policy = sign_post_policy(&request, key).await?;
+/// println!("<form action=\"{}\"> with {} fields", policy.url, policy.fields.len());
+/// # Ok(()) }
+/// ```
+pub async fn sign_post_policy(request: &PostPolicyRequest, signer: &dyn SignBlob) -> Result<PostPolicy, SigningError> {
+    if request.expires_in > MAX_SIGNED_URL_EXPIRY || request.expires_in.as_secs() == 0 {
+        return Err(SigningError::InvalidRequest("a POST policy is valid for 1 second to 7 days".into()));
+    }
+    let email = signer.client_email().await?;
+    let now = OffsetDateTime::from(request.time.unwrap_or_else(SystemTime::now));
+    let datetime = compact(now);
+    let credential = format!("{email}/{}/auto/storage/goog4_request", &datetime[..8]);
+    let expiration = now + request.expires_in;
+    let expiration = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        expiration.year(),
+        u8::from(expiration.month()),
+        expiration.day(),
+        expiration.hour(),
+        expiration.minute(),
+        expiration.second()
+    );
+
+    let mut conditions: Vec<String> = request
+        .conditions
+        .iter()
+        .map(|c| match c {
+            PolicyCondition::StartsWith(field, prefix) => {
+                format!("[\"starts-with\",{},{}]", json_string(field), json_string(prefix))
+            }
+            PolicyCondition::ContentLengthRange(min, max) => format!("[\"content-length-range\",{min},{max}]"),
+        })
+        .collect();
+    for (k, v) in &request.fields {
+        conditions.push(format!("{{{}:{}}}", json_string(k), json_string(v)));
+    }
+    for (k, v) in [
+        ("bucket", request.bucket.as_str()),
+        ("key", request.object.as_str()),
+        ("x-goog-date", datetime.as_str()),
+        ("x-goog-credential", credential.as_str()),
+        ("x-goog-algorithm", "GOOG4-RSA-SHA256"),
+    ] {
+        conditions.push(format!("{{{}:{}}}", json_string(k), json_string(v)));
+    }
+    let policy_json =
+        format!("{{\"conditions\":[{}],\"expiration\":{}}}", conditions.join(","), json_string(&expiration));
+    let policy = base64::engine::general_purpose::STANDARD.encode(policy_json.as_bytes());
+    let signature = hex::encode(signer.sign_blob(policy.as_bytes()).await?);
+
+    let scheme = request.scheme.as_deref().unwrap_or("https");
+    let url = match &request.url_style {
+        UrlStyle::PathStyle => format!("{scheme}://{DEFAULT_HOST}/{}/", request.bucket),
+        UrlStyle::VirtualHostedStyle => format!("{scheme}://{}.{DEFAULT_HOST}/", request.bucket),
+        UrlStyle::BucketBoundHostname(h) => format!("{scheme}://{}/", h.trim_end_matches('/')),
+    };
+    let mut fields = request.fields.clone();
+    fields.insert("key".into(), request.object.clone());
+    fields.insert("x-goog-algorithm".into(), "GOOG4-RSA-SHA256".into());
+    fields.insert("x-goog-credential".into(), credential);
+    fields.insert("x-goog-date".into(), datetime);
+    fields.insert("x-goog-signature".into(), signature);
+    fields.insert("policy".into(), policy);
+    Ok(PostPolicy { url, fields, policy_json })
+}
+
+fn compact(t: OffsetDateTime) -> String {
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A JSON string with non-ASCII characters escaped as `\uXXXX`, as Google's libraries write
+/// policy documents.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || !c.is_ascii() => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
