@@ -26,7 +26,7 @@ use bytes::{Bytes, BytesMut};
 use cloudkit_core::{Body, ByteStream, FileRegion};
 use futures::future::Either;
 use futures::stream::{FuturesUnordered, StreamExt, TryStreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::checksum::{ChecksumAlgorithm, ChecksumMismatchError};
 use crate::client::Client;
@@ -285,6 +285,7 @@ impl TransferManager {
             key,
             source,
             attrs: ObjectAttributes::default(),
+            condition: None,
         }
     }
 
@@ -401,6 +402,17 @@ pub struct Upload {
     key: String,
     source: Source,
     attrs: ObjectAttributes,
+    condition: Option<WriteCondition>,
+}
+
+/// A condition on the object being replaced, applied to the PutObject or to the
+/// CompleteMultipartUpload that makes the upload visible.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum WriteCondition {
+    /// `If-None-Match: *`: only if no object has the key.
+    NoneMatchAny,
+    /// `If-Match: etag`: only if the current object has this ETag.
+    Match(String),
 }
 
 /// What a managed upload returns.
@@ -486,11 +498,25 @@ impl Upload {
         self
     }
 
+    /// Create-only: the upload fails with [`S3Error::PreconditionFailed`] if the key exists
+    /// (`If-None-Match: *` on the PutObject or the CompleteMultipartUpload; parts uploaded before
+    /// the check are aborted).
+    pub fn if_none_match_any(mut self) -> Self {
+        self.condition = Some(WriteCondition::NoneMatchAny);
+        self
+    }
+
+    /// Replace only the object with this ETag, else [`S3Error::PreconditionFailed`].
+    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
+        self.condition = Some(WriteCondition::Match(etag.into()));
+        self
+    }
+
     /// Runs the upload.
     pub async fn send(self) -> Result<UploadOutput, TransferError> {
-        let Upload { client, config, bucket, key, source, attrs } = self;
+        let Upload { client, config, bucket, key, source, attrs, condition } = self;
         let threshold = config.multipart_threshold;
-        let ctx = UploadCtx { client, config, bucket, key, attrs };
+        let ctx = UploadCtx { client, config, bucket, key, attrs, condition };
         match source {
             Source::File(path) => {
                 let size = tokio::fs::metadata(&path)
@@ -611,6 +637,7 @@ struct UploadCtx {
     bucket: String,
     key: String,
     attrs: ObjectAttributes,
+    condition: Option<WriteCondition>,
 }
 
 /// Aborts a multipart upload if the transfer is dropped before it finished (cancellation):
@@ -636,8 +663,13 @@ impl Drop for AbortOnDrop {
 impl UploadCtx {
     async fn put(&self, body: Body, progress: &ProgressTracker) -> Result<UploadOutput, TransferError> {
         let size = body.len();
-        let out =
-            with_attributes!(self.client.put_object(&self.bucket, &self.key), &self.attrs).body(body).send().await?;
+        let mut put = with_attributes!(self.client.put_object(&self.bucket, &self.key), &self.attrs).body(body);
+        put = match &self.condition {
+            None => put,
+            Some(WriteCondition::NoneMatchAny) => put.if_none_match_any(),
+            Some(WriteCondition::Match(etag)) => put.if_match(etag.clone()),
+        };
+        let out = put.send().await?;
         progress.add(size);
         Ok(UploadOutput { e_tag: out.e_tag, version_id: out.version_id, size, parts: 0 })
     }
@@ -660,9 +692,14 @@ impl UploadCtx {
         let result = match result {
             Ok((completed, size)) => {
                 let n = completed.len() as u32;
-                self.client
-                    .complete_multipart_upload(&self.bucket, &self.key, &upload_id)
-                    .parts(completed)
+                let mut complete =
+                    self.client.complete_multipart_upload(&self.bucket, &self.key, &upload_id).parts(completed);
+                complete = match &self.condition {
+                    None => complete,
+                    Some(WriteCondition::NoneMatchAny) => complete.if_none_match_any(),
+                    Some(WriteCondition::Match(etag)) => complete.if_match(etag.clone()),
+                };
+                complete
                     .send()
                     .await
                     .map(|out| UploadOutput { e_tag: out.e_tag, version_id: out.version_id, size, parts: n })
@@ -789,8 +826,9 @@ struct Span {
 
 /// Where the chunks of one part go.
 enum PartSink<'a, W: ?Sized> {
-    /// A file, written at the chunks' offsets, in writes of up to [`FILE_WRITE_BUFFER`] bytes.
-    File { file: tokio::fs::File, path: &'a Path, position: u64, buf: BytesMut, buf_at: u64 },
+    /// A file, written at the chunks' offsets in blocks of up to [`FILE_WRITE_BUFFER`] bytes
+    /// (blocking writes of the buffer itself, on Tokio's blocking pool: no second copy).
+    File { file: Option<std::fs::File>, path: &'a Path, buf: BytesMut, buf_at: u64 },
     /// A buffer (parts that wait for their turn to be written in order).
     Memory(BytesMut),
     /// The destination writer itself (the first part, in order).
@@ -801,17 +839,16 @@ impl<W: AsyncWrite + Unpin + ?Sized> PartSink<'_, W> {
     async fn put(&mut self, at: u64, chunk: &[u8]) -> Result<(), TransferError> {
         match self {
             PartSink::File { buf, buf_at, .. } => {
-                if !buf.is_empty() && *buf_at + buf.len() as u64 != at {
+                let contiguous = *buf_at + buf.len() as u64 == at;
+                if !buf.is_empty() && (!contiguous || buf.len() + chunk.len() > FILE_WRITE_BUFFER) {
                     self.flush_file().await?;
                 }
                 if let PartSink::File { buf, buf_at, .. } = self {
                     if buf.is_empty() {
                         *buf_at = at;
+                        buf.reserve(FILE_WRITE_BUFFER.max(chunk.len()));
                     }
                     buf.extend_from_slice(chunk);
-                    if buf.len() >= FILE_WRITE_BUFFER {
-                        self.flush_file().await?;
-                    }
                 }
                 Ok(())
             }
@@ -825,19 +862,27 @@ impl<W: AsyncWrite + Unpin + ?Sized> PartSink<'_, W> {
 }
 
 impl<W: ?Sized> PartSink<'_, W> {
-    /// Writes out what a file sink buffered, and flushes the file.
+    /// Writes out what a file sink buffered.
     async fn flush_file(&mut self) -> Result<(), TransferError> {
-        if let PartSink::File { file, path, position, buf, buf_at } = self {
+        if let PartSink::File { file, path, buf, buf_at } = self
+            && !buf.is_empty()
+        {
             let io = |e| TransferError::io(format!("writing {}", path.display()), e);
-            if !buf.is_empty() {
-                if *position != *buf_at {
-                    file.seek(std::io::SeekFrom::Start(*buf_at)).await.map_err(io)?;
-                }
-                file.write_all(buf).await.map_err(io)?;
-                *position = *buf_at + buf.len() as u64;
-                buf.clear();
-            }
-            file.flush().await.map_err(io)?;
+            let Some(mut f) = file.take() else {
+                return Err(io(std::io::Error::other("the file was lost by an earlier failed write")));
+            };
+            let data = buf.split().freeze();
+            let at = *buf_at;
+            let (f, result) = tokio::task::spawn_blocking(move || {
+                use std::io::{Seek, Write};
+                let result = f.seek(std::io::SeekFrom::Start(at)).and_then(|_| f.write_all(&data));
+                (f, result)
+            })
+            .await
+            .map_err(|e| io(std::io::Error::other(e)))?;
+            result.map_err(io)?;
+            *file = Some(f);
+            *buf_at = at + buf.len() as u64;
         }
         Ok(())
     }
@@ -1047,11 +1092,9 @@ impl Download {
         futures::stream::iter(parts)
             .map(|(span, initial)| async move {
                 let io = |e| TransferError::io(format!("writing {}", temp.display()), e);
-                let file = tokio::fs::OpenOptions::new().write(true).open(temp).await.map_err(io)?;
-                let buf =
-                    BytesMut::with_capacity(FILE_WRITE_BUFFER.min(usize::try_from(span.end - span.start).unwrap_or(0)));
+                let file = tokio::fs::OpenOptions::new().write(true).open(temp).await.map_err(io)?.into_std().await;
                 let mut sink: PartSink<'_, tokio::io::Sink> =
-                    PartSink::File { file, path: temp, position: 0, buf, buf_at: span.start };
+                    PartSink::File { file: Some(file), path: temp, buf: BytesMut::new(), buf_at: span.start };
                 self.fetch(span, initial, e_tag, progress, &mut sink).await?;
                 sink.flush_file().await
             })

@@ -162,15 +162,16 @@ pub async fn conditional_get(store: &dyn ObjectStore, base: &ObjectKey) {
 pub async fn metadata(store: &dyn ObjectStore, base: &ObjectKey) {
     let b = store.backend();
     let key = k(base, "meta.json");
+    // (`runid`, not `run_id`: moto's server turns `_` in header names into `-`; real S3 keeps it.)
     let options =
-        PutOptions::default().content_type("application/json").metadata("owner", "team-a").metadata("run_id", "42");
+        PutOptions::default().content_type("application/json").metadata("owner", "team-a").metadata("runid", "42");
     let result = store.put_opts(&key, "{}".into(), options).await;
     if store.capabilities().metadata {
         result.unwrap();
         let head = store.head(&key).await.unwrap();
         assert_eq!(head.content_type.as_deref(), Some("application/json"), "{b}: content type");
         assert_eq!(head.metadata.get("owner").map(String::as_str), Some("team-a"), "{b}: metadata");
-        assert_eq!(head.metadata.get("run_id").map(String::as_str), Some("42"), "{b}: metadata");
+        assert_eq!(head.metadata.get("runid").map(String::as_str), Some("42"), "{b}: metadata");
         let get = store.get(&key).await.unwrap();
         assert_eq!(get.meta.content_type.as_deref(), Some("application/json"), "{b}: content type on get");
     } else {

@@ -199,6 +199,17 @@ impl ObjectStore for S3Store {
         }
         let out = request.send().await.map_err(|e| map_s3_error(key.as_str(), e))?;
         let meta = meta_from_s3(key.clone(), &out.metadata);
+        // Some S3-compatible servers ignore conditional headers on GET: check the ETag we got.
+        if let Some(expected) = &options.if_match
+            && meta.etag.as_deref().is_some_and(|etag| etag != expected)
+        {
+            return Err(Error::PreconditionFailed { key: key.to_string(), source: None });
+        }
+        if let Some(unwanted) = &options.if_none_match
+            && meta.etag.as_deref() == Some(unwanted.as_str())
+        {
+            return Err(Error::NotModified { key: key.to_string(), source: None });
+        }
         let len = out.metadata.content_length.unwrap_or(meta.size);
         let start = out
             .metadata
@@ -233,12 +244,12 @@ impl ObjectStore for S3Store {
                 let store = store.clone();
                 async move {
                     let names: Vec<String> = batch.iter().map(ToString::to_string).collect();
-                    match store.client.delete_objects(&store.bucket).keys(names).send().await {
+                    match store.client.delete_objects(&store.bucket).keys(names.iter()).send().await {
                         Ok(out) => {
                             let failed: std::collections::HashMap<String, String> = out
                                 .errors
                                 .into_iter()
-                                .map(|e| (e.key.clone(), format!("{}: {}", e.code, e.message)))
+                                .map(|e| (e.key.clone(), format!("{}: {}", e.code, e.message.as_deref().unwrap_or("no message"))))
                                 .collect();
                             batch
                                 .into_iter()
