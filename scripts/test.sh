@@ -54,11 +54,13 @@ run_step() {
 
 with_testbed_env() {
     # Export the testbed's CLOUDKIT_TEST_* values for commands that read the environment directly.
+    # The file is KEY=value lines, read literally (values such as connection strings contain ';',
+    # so the file is never sourced as shell).
     if [[ -f "$ENV_FILE" ]]; then
-        set -a
-        # shellcheck disable=SC1090
-        . "$ENV_FILE"
-        set +a
+        local key value
+        while IFS='=' read -r key value; do
+            if [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]]; then export "$key=$value"; fi
+        done <"$ENV_FILE"
     fi
     "$@"
 }

@@ -104,7 +104,9 @@ fn ec2_state_name(state: InstanceState) -> Option<&'static str> {
 fn map_error(id: &str, action: &'static str, e: Ec2Error) -> Error {
     match e {
         Ec2Error::InstanceNotFound(_) => Error::NotFound { id: id.to_owned(), source: Some(Box::new(e)) },
-        Ec2Error::InstanceIdMalformed(_) | Ec2Error::ImageIdMalformed(_) => Error::InvalidInput { message: e.to_string() },
+        Ec2Error::InstanceIdMalformed(_) | Ec2Error::ImageIdMalformed(_) => {
+            Error::InvalidInput { message: e.to_string() }
+        }
         Ec2Error::ImageNotFound(_) | Ec2Error::KeyPairNotFound(_) | Ec2Error::SecurityGroupNotFound(_) => {
             Error::InvalidInput { message: e.to_string() }
         }
@@ -112,7 +114,9 @@ fn map_error(id: &str, action: &'static str, e: Ec2Error) -> Error {
             Error::InvalidState { id: id.to_owned(), state: InstanceState::Unknown, action }
         }
         Ec2Error::InsufficientInstanceCapacity(_) => Error::InsufficientCapacity { message: e.to_string() },
-        Ec2Error::UnauthorizedOperation(_) => Error::PermissionDenied { message: action.to_owned(), source: Some(Box::new(e)) },
+        Ec2Error::UnauthorizedOperation(_) => {
+            Error::PermissionDenied { message: action.to_owned(), source: Some(Box::new(e)) }
+        }
         Ec2Error::Throttled(_) => Error::Throttled { source: Some(Box::new(e)) },
         other => {
             let status = other.inner().status().map(|s| s.as_u16());
@@ -157,7 +161,13 @@ impl Compute for Ec2Compute {
 
     async fn get_instance(&self, id: &InstanceId) -> Result<Instance> {
         let raw = self.check_id(id)?;
-        let out = self.client.describe_instances().instance_id(raw).send().await.map_err(|e| map_error(raw, "describe", e))?;
+        let out = self
+            .client
+            .describe_instances()
+            .instance_id(raw)
+            .send()
+            .await
+            .map_err(|e| map_error(raw, "describe", e))?;
         out.reservations
             .iter()
             .flat_map(|r| r.instances.iter())
@@ -168,7 +178,8 @@ impl Compute for Ec2Compute {
 
     async fn create_instances(&self, request: CreateInstances) -> Result<Vec<Instance>> {
         request.validate()?;
-        let mut run = self.client.run_instances(request.image.clone()).instance_type(request.size.clone()).count(request.count);
+        let mut run =
+            self.client.run_instances(request.image.clone()).instance_type(request.size.clone()).count(request.count);
         for (k, v) in &request.tags {
             run = run.tag(k.clone(), v.clone());
         }
@@ -205,7 +216,13 @@ impl Compute for Ec2Compute {
 
     async fn terminate(&self, id: &InstanceId) -> Result<()> {
         let raw = self.check_id(id)?;
-        self.client.terminate_instances().instance_id(raw).send().await.map(|_| ()).map_err(|e| map_error(raw, "terminate", e))
+        self.client
+            .terminate_instances()
+            .instance_id(raw)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| map_error(raw, "terminate", e))
     }
 
     async fn wait_for_state(&self, id: &InstanceId, target: InstanceState, max_wait: Duration) -> Result<Instance> {

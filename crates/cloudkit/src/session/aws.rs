@@ -90,7 +90,11 @@ impl AwsSession {
 
     /// A session for `role_arn` whose credentials come from STS AssumeRole (signed with this
     /// session's credentials) and refresh themselves before they expire.
-    pub fn assume_role(&self, role_arn: impl Into<String>, session_name: impl Into<String>) -> Result<AwsSession, ConfigError> {
+    pub fn assume_role(
+        &self,
+        role_arn: impl Into<String>,
+        session_name: impl Into<String>,
+    ) -> Result<AwsSession, ConfigError> {
         Ok(Self { config: self.config.assume_role(role_arn, session_name)? })
     }
 

@@ -12,10 +12,10 @@ pub struct Session;
 mod aws;
 #[cfg(feature = "azure-blob")]
 mod azure;
-#[cfg(feature = "azure-blob")]
-pub use azure::{AzureSession, AzureSessionBuilder};
 #[cfg(feature = "_aws")]
 pub use aws::{AwsSession, AwsSessionBuilder};
+#[cfg(feature = "azure-blob")]
+pub use azure::{AzureSession, AzureSessionBuilder};
 
 #[cfg(feature = "gcp-storage")]
 mod gcp;

@@ -97,9 +97,10 @@ pub async fn from_url(input: &str) -> Result<(Arc<dyn ObjectStore>, ObjectKey)> 
         "memory" => Ok((Arc::new(InMemory::new()), parsed.prefix)),
         #[cfg(feature = "aws-s3")]
         "s3" => {
-            let config = cloudkit_cred_chain::aws::AwsConfig::loader().load().await.map_err(|e| {
-                Error::invalid_input(format!("{input:?}: could not load the AWS configuration: {e}"))
-            })?;
+            let config = cloudkit_cred_chain::aws::AwsConfig::loader()
+                .load()
+                .await
+                .map_err(|e| Error::invalid_input(format!("{input:?}: could not load the AWS configuration: {e}")))?;
             let client = cloudkit_aws_s3::Client::new(&config)
                 .map_err(|e| Error::Provider { backend: "s3", source: Box::new(e) })?;
             Ok((Arc::new(super::S3Store::new(client, parsed.bucket)), parsed.prefix))

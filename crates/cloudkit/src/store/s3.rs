@@ -101,7 +101,9 @@ pub(crate) fn map_s3_error(key: &str, e: S3Error) -> Error {
                 (Some(ErrorKind::Transport | ErrorKind::Timeout), ..) => {
                     Error::Transport { backend: BACKEND, source: Box::new(other) }
                 }
-                _ if other.core().is_some_and(cloudkit_core::Error::is_throttling) => Error::Throttled { source: boxed(other) },
+                _ if other.core().is_some_and(cloudkit_core::Error::is_throttling) => {
+                    Error::Throttled { source: boxed(other) }
+                }
                 _ => Error::Provider { backend: BACKEND, source: Box::new(other) },
             }
         }
@@ -224,7 +226,12 @@ impl ObjectStore for S3Store {
 
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
         key.require_object()?;
-        let m = self.client.head_object(&self.bucket, key.as_str()).send().await.map_err(|e| map_s3_error(key.as_str(), e))?;
+        let m = self
+            .client
+            .head_object(&self.bucket, key.as_str())
+            .send()
+            .await
+            .map_err(|e| map_s3_error(key.as_str(), e))?;
         Ok(meta_from_s3(key.clone(), &m))
     }
 
@@ -249,7 +256,12 @@ impl ObjectStore for S3Store {
                             let failed: std::collections::HashMap<String, String> = out
                                 .errors
                                 .into_iter()
-                                .map(|e| (e.key.clone(), format!("{}: {}", e.code, e.message.as_deref().unwrap_or("no message"))))
+                                .map(|e| {
+                                    (
+                                        e.key.clone(),
+                                        format!("{}: {}", e.code, e.message.as_deref().unwrap_or("no message")),
+                                    )
+                                })
                                 .collect();
                             batch
                                 .into_iter()
@@ -263,9 +275,12 @@ impl ObjectStore for S3Store {
                             let message = e.to_string();
                             let first = map_s3_error(names.first().map_or("", String::as_str), e);
                             let mut results = vec![Err(first)];
-                            results.extend(names.iter().skip(1).map(|_| {
-                                Err(Error::Provider { backend: BACKEND, source: message.clone().into() })
-                            }));
+                            results.extend(
+                                names
+                                    .iter()
+                                    .skip(1)
+                                    .map(|_| Err(Error::Provider { backend: BACKEND, source: message.clone().into() })),
+                            );
                             results
                         }
                     }
@@ -299,7 +314,9 @@ impl ObjectStore for S3Store {
             for p in page.common_prefixes {
                 match ObjectKey::parse(p.prefix.trim_end_matches('/')) {
                     Ok(k) => result.common_prefixes.push(k),
-                    Err(_) => tracing::warn!(prefix = %p.prefix, "skipping an S3 prefix the neutral layer cannot represent"),
+                    Err(_) => {
+                        tracing::warn!(prefix = %p.prefix, "skipping an S3 prefix the neutral layer cannot represent")
+                    }
                 }
             }
         }

@@ -567,7 +567,8 @@ mod tests {
         let client = ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
         let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
         assert!(matches!(e, ImdsError::Disabled { .. }), "{e:?}");
-        let provider = ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
+        let provider =
+            ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
         let e = provider.provide_credentials().await.unwrap_err();
         assert!(e.is_not_loaded() && e.to_string().contains("disabled"), "{e}");
         assert_eq!(region(&config).await, None);
@@ -689,7 +690,12 @@ mod tests {
         let puts = server.requests().iter().filter(|r| r.method == Method::PUT).count();
         assert_eq!(puts, 1);
         // a new client has its own token
-        assert_eq!(region_from(&ImdsClient::new(&server_config(&server)).with_attempt_timeout(SLOW_MACHINE_TIMEOUT)).await.as_deref(), Some("eu-north-1"));
+        assert_eq!(
+            region_from(&ImdsClient::new(&server_config(&server)).with_attempt_timeout(SLOW_MACHINE_TIMEOUT))
+                .await
+                .as_deref(),
+            Some("eu-north-1")
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -736,7 +742,8 @@ mod tests {
         let client = ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
         let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
         assert!(matches!(e, ImdsError::Disabled { .. }), "{e:?}");
-        let provider = ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
+        let provider =
+            ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
         let e = provider.provide_credentials().await.unwrap_err();
         assert!(e.is_not_loaded() && e.to_string().contains("disabled"), "{e}");
         assert_eq!(server.requests().len(), 2, "one PUT per call, no retries");
