@@ -21,6 +21,7 @@ export no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 # from the repository root, with target/testbed/env exported (CLOUDKIT_TEST_* variables), e.g.
 #   'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run --example s3_quickstart'
 EXTRA_COMMANDS=(
+    '"$CLOUDKIT_TEST_PYTHON" -c "import boto3,os; boto3.client(\"s3\", endpoint_url=os.environ[\"CLOUDKIT_TEST_MOTO_ENDPOINT\"], aws_access_key_id=\"test\", aws_secret_access_key=\"test\", region_name=\"us-east-1\").create_bucket(Bucket=\"cloudkit-quickstart-url\")" && AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true CLOUDKIT_STORE=s3://cloudkit-quickstart-url/quickstart cargo run -q --example quickstart'
     'AZURE_STORAGE_CONNECTION_STRING="$CLOUDKIT_TEST_AZURITE_CONNECTION_STRING" cargo run --example azure_blob'
     'STORAGE_EMULATOR_HOST="$CLOUDKIT_TEST_GCS_ENDPOINT" cargo run -q --example gcs'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run -q --example ec2_lifecycle'

@@ -433,6 +433,8 @@ write_env() {
         echo "CLOUDKIT_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s"
         echo "CLOUDKIT_TEST_S3S_ACCESS_KEY_ID=$S3S_ACCESS_KEY_ID"
         echo "CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY=$S3S_SECRET_ACCESS_KEY"
+        # The interpreter that has boto3, azure-storage-blob and google-cloud-storage (cross-checks).
+        echo "CLOUDKIT_TEST_PYTHON=$(command -v "$PYTHON" || echo "$PYTHON")"
     } >"$tmp"
     mv "$tmp" "$ENV_FILE"
 }

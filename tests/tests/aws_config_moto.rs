@@ -6,15 +6,14 @@
 // Test helpers outside `#[test]` functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-use cloudkit_core::{HttpClientConfig, ReqwestSend};
 use cloudkit_cred_chain::aws::sts::StsClient;
-use cloudkit_cred_chain::aws::{AwsConfig, Env, Fs, ProviderConfig};
+use cloudkit_cred_chain::aws::{AwsConfig, Fs, ProviderConfig};
+use cloudkit_tests::aws;
 use cloudkit_tests::testbed::{self, Emulator};
 
 const HOME: &str = "/home/cloudkit-it";
 
 fn provider_config(env: &[(&str, &str)], config: &str, credentials: &str) -> ProviderConfig {
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
     let endpoint = testbed::endpoint(Emulator::Moto);
     let mut pairs: Vec<(String, String)> = vec![
         ("HOME".into(), HOME.into()),
@@ -22,7 +21,7 @@ fn provider_config(env: &[(&str, &str)], config: &str, credentials: &str) -> Pro
         ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
     ];
     pairs.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    ProviderConfig::with_http(http).env(Env::from_pairs(pairs)).fs(Fs::from_files([
+    aws::provider_config(pairs).fs(Fs::from_files([
         (format!("{HOME}/.aws/config"), config.to_owned()),
         (format!("{HOME}/.aws/credentials"), credentials.to_owned()),
     ]))

@@ -11,16 +11,15 @@
 
 use std::time::SystemTime;
 
-use cloudkit_core::{HttpClientConfig, ReqwestSend};
+use cloudkit_cred_chain::aws::ProviderConfig;
 use cloudkit_cred_chain::aws::imds::{self, ImdsClient, ImdsCredentialsProvider};
-use cloudkit_cred_chain::aws::{Env, ProviderConfig};
 use cloudkit_signer::aws::ProvideCredentials;
+use cloudkit_tests::aws;
 use cloudkit_tests::testbed::{self, Emulator};
 
 fn config() -> ProviderConfig {
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
     let endpoint = testbed::endpoint(Emulator::Moto);
-    ProviderConfig::with_http(http).env(Env::from_pairs([("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)]))
+    aws::provider_config([("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)])
 }
 
 #[tokio::test]
@@ -50,11 +49,10 @@ async fn metadata_paths_and_missing_ones() {
 #[tokio::test]
 async fn disabled_by_env_never_reaches_moto() {
     let endpoint = testbed::endpoint(Emulator::Moto);
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
-    let config = ProviderConfig::with_http(http).env(Env::from_pairs([
+    let config = aws::provider_config([
         ("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.as_str()),
         ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]));
+    ]);
     let e = ImdsCredentialsProvider::new(&config).provide_credentials().await.unwrap_err();
     assert!(e.is_not_loaded(), "{e}");
     assert_eq!(imds::region(&config).await, None);

@@ -5,55 +5,18 @@
 // Test code: unwrap/panic in the shared helpers are how a test fails (clippy only exempts `#[test]` fns).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
-use cloudkit_core::{
-    BufferedResponse, Error, HeaderMap, HttpRequest, Method, Operation, ParseError, Pipeline, RetryConfig,
-    ServiceErrorDetails, StatusCode, Url,
-};
-use cloudkit_signer::aws::{Credentials, SigV4Signer};
+use cloudkit_core::{BufferedResponse, Error, HttpRequest, Method, Operation, Pipeline, StatusCode, Url};
+use cloudkit_signer::aws::Credentials;
+use cloudkit_tests::aws;
 use cloudkit_tests::testbed::{self, Emulator};
 
-/// Reads `<Code>` and `<Message>` from an AWS XML error body (query protocol and S3 alike).
-#[derive(Debug)]
-struct XmlErrors;
-
-fn tag(body: &str, name: &str) -> Option<String> {
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = body[start..].find(&format!("</{name}>"))? + start;
-    Some(body[start..end].to_owned())
-}
-
-impl ParseError for XmlErrors {
-    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
-        let body = String::from_utf8_lossy(body);
-        ServiceErrorDetails {
-            code: tag(&body, "Code"),
-            message: tag(&body, "Message"),
-            request_id: cloudkit_core::request_id_from_headers(headers),
-        }
-    }
-}
-
-fn key_id() -> String {
-    testbed::var("CLOUDKIT_TEST_MOTO_AUTH_ACCESS_KEY_ID")
-}
-
-fn good_credentials() -> Credentials {
-    Credentials::from_keys(key_id(), testbed::var("CLOUDKIT_TEST_MOTO_AUTH_SECRET_ACCESS_KEY"))
-}
-
 fn wrong_credentials() -> Credentials {
-    Credentials::from_keys(key_id(), "definitely-not-the-secret-key")
+    Credentials::from_keys(aws::moto_auth_access_key_id(), "definitely-not-the-secret-key")
 }
 
+/// Header-signed, one attempt, `<Code>`/`<Message>` parsed from the XML error body.
 fn pipeline(credentials: Credentials, service: &str) -> Pipeline {
-    Pipeline::builder("moto")
-        .signer(Arc::new(SigV4Signer::new(Arc::new(credentials), "us-east-1", service)))
-        .error_parser(Arc::new(XmlErrors))
-        .retry(RetryConfig::standard().with_max_attempts(1))
-        .build()
-        .unwrap()
+    aws::sigv4_pipeline("moto", credentials, service)
 }
 
 fn endpoint() -> Url {
@@ -75,7 +38,7 @@ async fn list_buckets(credentials: Credentials) -> Result<BufferedResponse, Erro
 
 #[tokio::test]
 async fn sts_get_caller_identity_signed_correctly_is_accepted() {
-    let resp = get_caller_identity(good_credentials())
+    let resp = get_caller_identity(aws::moto_auth_credentials())
         .await
         .unwrap_or_else(|e| panic!("signed GetCallerIdentity refused by moto-auth: {e} (run `scripts/testbed.sh up`)"));
     let body = String::from_utf8_lossy(&resp.body);
@@ -95,7 +58,7 @@ async fn sts_with_a_wrong_secret_is_a_signature_error() {
 
 #[tokio::test]
 async fn s3_list_buckets_signed_correctly_is_accepted_and_a_wrong_secret_is_not() {
-    let resp = list_buckets(good_credentials())
+    let resp = list_buckets(aws::moto_auth_credentials())
         .await
         .unwrap_or_else(|e| panic!("signed ListBuckets refused by moto-auth: {e} (run `scripts/testbed.sh up`)"));
     let body = String::from_utf8_lossy(&resp.body);

@@ -10,57 +10,18 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cloudkit_core::{
-    Body, Error, FileRegion, HeaderMap, HttpRequest, Method, Operation, ParseError, Pipeline, RetryConfig,
-    ServiceErrorDetails, StatusCode, Url,
-};
+use cloudkit_core::{Body, Error, FileRegion, HeaderMap, HttpRequest, Method, Operation, Pipeline, StatusCode, Url};
 use cloudkit_signer::aws::{Credentials, SigV4Signer, SigningSettings, presign};
 use cloudkit_tests::testbed::{self, Emulator};
-
-/// Reads `<Code>` and `<Message>` from an S3 XML error body.
-#[derive(Debug)]
-struct XmlErrors;
-
-fn tag(body: &str, name: &str) -> Option<String> {
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = body[start..].find(&format!("</{name}>"))? + start;
-    Some(body[start..end].to_owned())
-}
-
-impl ParseError for XmlErrors {
-    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
-        let body = String::from_utf8_lossy(body);
-        ServiceErrorDetails {
-            code: tag(&body, "Code"),
-            message: tag(&body, "Message"),
-            request_id: cloudkit_core::request_id_from_headers(headers),
-        }
-    }
-}
+use cloudkit_tests::{aws, unique_name};
 
 fn endpoint() -> Url {
     Url::parse(&testbed::endpoint(Emulator::S3s)).unwrap()
 }
 
-fn credentials() -> Credentials {
-    Credentials::from_keys(
-        testbed::var("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID"),
-        testbed::var("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY"),
-    )
-}
-
+/// Header-signed for S3, one attempt, `<Code>`/`<Message>` parsed from the XML error body.
 fn pipeline(credentials: Credentials) -> Pipeline {
-    Pipeline::builder("S3")
-        .signer(Arc::new(SigV4Signer::new(Arc::new(credentials), "us-east-1", "s3")))
-        .error_parser(Arc::new(XmlErrors))
-        .retry(RetryConfig::standard().with_max_attempts(1))
-        .build()
-        .unwrap()
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{nanos}-{}", std::process::id())
+    aws::sigv4_pipeline("S3", credentials, "s3")
 }
 
 /// `endpoint/bucket/key…` with the key encoded by the url crate, path style.
@@ -92,8 +53,8 @@ async fn get(p: &Pipeline, url: &Url) -> Result<Vec<u8>, Error> {
 
 #[tokio::test]
 async fn header_signed_put_then_get_with_awkward_keys() {
-    let p = pipeline(credentials());
-    let bucket = unique("sigv4-headers");
+    let p = pipeline(aws::s3s_credentials());
+    let bucket = unique_name("sigv4-headers");
     create_bucket(&p, &bucket).await;
 
     for key in ["plain.txt", "dir/a b+c%d.txt", "unicodé/ü 日本.txt", "x/y~z(1)!$&'=,;:@.bin"] {
@@ -107,11 +68,11 @@ async fn header_signed_put_then_get_with_awkward_keys() {
 
 #[tokio::test]
 async fn header_signed_file_body_goes_as_unsigned_payload() {
-    let p = pipeline(credentials());
-    let bucket = unique("sigv4-file");
+    let p = pipeline(aws::s3s_credentials());
+    let bucket = unique_name("sigv4-file");
     create_bucket(&p, &bucket).await;
 
-    let dir = std::env::temp_dir().join(unique("cloudkit-sigv4-file"));
+    let dir = std::env::temp_dir().join(unique_name("cloudkit-sigv4-file"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("part.bin");
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
@@ -125,11 +86,11 @@ async fn header_signed_file_body_goes_as_unsigned_payload() {
 
 #[tokio::test]
 async fn a_wrong_secret_is_refused() {
-    let good = pipeline(credentials());
-    let bucket = unique("sigv4-wrong");
+    let good = pipeline(aws::s3s_credentials());
+    let bucket = unique_name("sigv4-wrong");
     create_bucket(&good, &bucket).await;
 
-    let wrong = pipeline(Credentials::from_keys(testbed::var("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID"), "not-the-secret"));
+    let wrong = pipeline(Credentials::from_keys(aws::s3s_access_key_id(), "not-the-secret"));
     let err = put(&wrong, &object_url(&bucket, "k"), Body::from("x")).await.unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::FORBIDDEN), "{err}");
     assert_eq!(err.code(), Some("SignatureDoesNotMatch"), "{err}");
@@ -143,11 +104,11 @@ fn s3_settings() -> SigningSettings {
 
 #[tokio::test]
 async fn presigned_put_and_get_work_with_plain_http() {
-    let p = pipeline(credentials());
-    let bucket = unique("sigv4-presign");
+    let p = pipeline(aws::s3s_credentials());
+    let bucket = unique_name("sigv4-presign");
     create_bucket(&p, &bucket).await;
     let http = testbed::http_client();
-    let creds = credentials();
+    let creds = aws::s3s_credentials();
 
     for key in ["presigned.txt", "sp ace/plus+/pct%/é//x.txt"] {
         let url = object_url(&bucket, key);
@@ -158,7 +119,7 @@ async fn presigned_put_and_get_work_with_plain_http() {
         assert!(status.is_success(), "PUT {key}: {status} {}", resp.text().await.unwrap());
 
         // through the signer (fresh credentials from its provider)
-        let signer = SigV4Signer::new(Arc::new(credentials()), "us-east-1", "s3");
+        let signer = SigV4Signer::new(Arc::new(aws::s3s_credentials()), "us-east-1", "s3");
         let get_url = signer.presign(Method::GET, &url, &HeaderMap::new(), Duration::from_secs(300)).await.unwrap();
         let resp = http.get(get_url.url.as_str()).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "GET {key}");
@@ -168,8 +129,8 @@ async fn presigned_put_and_get_work_with_plain_http() {
 
 #[tokio::test]
 async fn presigned_put_with_signed_headers_needs_those_headers() {
-    let p = pipeline(credentials());
-    let bucket = unique("sigv4-presign-hdr");
+    let p = pipeline(aws::s3s_credentials());
+    let bucket = unique_name("sigv4-presign-hdr");
     create_bucket(&p, &bucket).await;
     let http = testbed::http_client();
 
@@ -177,7 +138,8 @@ async fn presigned_put_with_signed_headers_needs_those_headers() {
     headers.insert("content-type", "text/plain".parse().unwrap());
     let url = object_url(&bucket, "typed.txt");
     let presigned =
-        presign(Method::PUT, &url, &headers, &credentials(), &s3_settings(), Duration::from_secs(300)).unwrap();
+        presign(Method::PUT, &url, &headers, &aws::s3s_credentials(), &s3_settings(), Duration::from_secs(300))
+            .unwrap();
 
     let with = http.put(presigned.url.as_str()).headers(presigned.headers.clone()).body("typed").send().await.unwrap();
     assert!(with.status().is_success(), "{}", with.status());
@@ -188,16 +150,22 @@ async fn presigned_put_with_signed_headers_needs_those_headers() {
 
 #[tokio::test]
 async fn tampered_presigned_urls_are_refused() {
-    let p = pipeline(credentials());
-    let bucket = unique("sigv4-tamper");
+    let p = pipeline(aws::s3s_credentials());
+    let bucket = unique_name("sigv4-tamper");
     create_bucket(&p, &bucket).await;
     let url = object_url(&bucket, "secret.txt");
     put(&p, &url, Body::from("do not leak")).await.unwrap();
     let http = testbed::http_client();
 
-    let presigned =
-        presign(Method::GET, &url, &HeaderMap::new(), &credentials(), &s3_settings(), Duration::from_secs(300))
-            .unwrap();
+    let presigned = presign(
+        Method::GET,
+        &url,
+        &HeaderMap::new(),
+        &aws::s3s_credentials(),
+        &s3_settings(),
+        Duration::from_secs(300),
+    )
+    .unwrap();
     // control: the untouched URL works
     let ok = http.get(presigned.url.as_str()).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
@@ -252,8 +220,8 @@ async fn tampered_presigned_urls_are_refused() {
 
 #[tokio::test]
 async fn expired_presigned_urls_are_refused() {
-    let p = pipeline(credentials());
-    let bucket = unique("sigv4-expired");
+    let p = pipeline(aws::s3s_credentials());
+    let bucket = unique_name("sigv4-expired");
     create_bucket(&p, &bucket).await;
     let url = object_url(&bucket, "old.txt");
     put(&p, &url, Body::from("old")).await.unwrap();
@@ -262,7 +230,8 @@ async fn expired_presigned_urls_are_refused() {
     // signed an hour ago, valid for one second
     let settings = s3_settings().with_time(SystemTime::now() - Duration::from_secs(3600));
     let expired =
-        presign(Method::GET, &url, &HeaderMap::new(), &credentials(), &settings, Duration::from_secs(1)).unwrap();
+        presign(Method::GET, &url, &HeaderMap::new(), &aws::s3s_credentials(), &settings, Duration::from_secs(1))
+            .unwrap();
     let resp = http.get(expired.url.as_str()).send().await.unwrap();
     let status = resp.status();
     let body = resp.text().await.unwrap();
@@ -271,6 +240,7 @@ async fn expired_presigned_urls_are_refused() {
 
     // the same time with a long enough expiry is accepted: the refusal was the expiry
     let valid =
-        presign(Method::GET, &url, &HeaderMap::new(), &credentials(), &settings, Duration::from_secs(7200)).unwrap();
+        presign(Method::GET, &url, &HeaderMap::new(), &aws::s3s_credentials(), &settings, Duration::from_secs(7200))
+            .unwrap();
     assert_eq!(http.get(valid.url.as_str()).send().await.unwrap().status(), StatusCode::OK);
 }

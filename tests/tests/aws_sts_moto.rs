@@ -10,30 +10,23 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cloudkit_core::{HttpClientConfig, ReqwestSend, Url};
+use cloudkit_core::Url;
 use cloudkit_cred_chain::aws::sts::{AssumeRoleProvider, AssumeRoleRequest, StsClient, StsError};
 use cloudkit_cred_chain::aws::web_identity::WebIdentityTokenProvider;
-use cloudkit_cred_chain::aws::{Env, Fs, ProviderConfig};
+use cloudkit_cred_chain::aws::{Fs, ProviderConfig};
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider};
+use cloudkit_tests::aws;
 use cloudkit_tests::testbed::{self, Emulator};
 
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/cloudkit-test-role";
 
 fn config(emulator: Emulator) -> ProviderConfig {
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
     let endpoint = Url::parse(&testbed::endpoint(emulator)).unwrap();
-    ProviderConfig::with_http(http)
-        .env(Env::from_pairs::<&str, &str>([]))
-        .fs(Fs::real())
-        .region("us-east-1")
-        .sts_endpoint(endpoint)
+    aws::provider_config::<&str, &str>([]).fs(Fs::real()).region("us-east-1").sts_endpoint(endpoint)
 }
 
 fn auth_keys() -> SharedCredentialsProvider {
-    Arc::new(Credentials::from_keys(
-        testbed::var("CLOUDKIT_TEST_MOTO_AUTH_ACCESS_KEY_ID"),
-        testbed::var("CLOUDKIT_TEST_MOTO_AUTH_SECRET_ACCESS_KEY"),
-    ))
+    Arc::new(aws::moto_auth_credentials())
 }
 
 #[tokio::test]
@@ -87,16 +80,16 @@ async fn assume_role_with_web_identity_from_a_token_file() {
     let token_file = dir.join("token");
     std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJjbG91ZGtpdCJ9.c2ln\n").unwrap();
     let endpoint = testbed::endpoint(Emulator::Moto);
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
     let token_path = token_file.to_str().unwrap().to_owned();
     // The whole configuration comes from a fake environment, as on EKS.
-    let config = ProviderConfig::with_http(http).fs(Fs::real()).env(Env::from_pairs([
+    let config = aws::provider_config([
         ("AWS_WEB_IDENTITY_TOKEN_FILE", token_path.as_str()),
         ("AWS_ROLE_ARN", ROLE_ARN),
         ("AWS_ROLE_SESSION_NAME", "cloudkit-web-it"),
         ("AWS_REGION", "us-east-1"),
         ("AWS_ENDPOINT_URL_STS", endpoint.as_str()),
-    ]));
+    ])
+    .fs(Fs::real());
     let creds = WebIdentityTokenProvider::from_env(&config).provide_credentials().await.unwrap();
     assert_eq!(creds.provider_name(), "sts-web-identity");
     assert!(creds.session_token().is_some());
@@ -106,10 +99,8 @@ async fn assume_role_with_web_identity_from_a_token_file() {
 
 #[tokio::test]
 async fn wrong_secret_is_a_typed_signature_error() {
-    let wrong: SharedCredentialsProvider = Arc::new(Credentials::from_keys(
-        testbed::var("CLOUDKIT_TEST_MOTO_AUTH_ACCESS_KEY_ID"),
-        "definitely-not-the-secret",
-    ));
+    let wrong: SharedCredentialsProvider =
+        Arc::new(Credentials::from_keys(aws::moto_auth_access_key_id(), "definitely-not-the-secret"));
     let sts = StsClient::new(&config(Emulator::MotoAuth), "us-east-1", Some(wrong)).unwrap();
     let e = sts.get_caller_identity().await.unwrap_err();
     assert!(matches!(e, StsError::InvalidCredentials(_)), "{e:?}");

@@ -15,6 +15,7 @@ use cloudkit_azure_blob::{
 };
 use cloudkit_paginate::PaginationConfig;
 use cloudkit_tests::testbed::{self, Emulator};
+use cloudkit_tests::{azure, unique_name};
 use futures::{StreamExt, TryStreamExt};
 
 fn endpoint() -> cloudkit_core::Url {
@@ -22,7 +23,7 @@ fn endpoint() -> cloudkit_core::Url {
 }
 
 fn service() -> BlobServiceClient {
-    BlobServiceClient::from_connection_string(&testbed::var("CLOUDKIT_TEST_AZURITE_CONNECTION_STRING")).unwrap()
+    azure::blob_service()
 }
 
 fn key() -> AccountKey {
@@ -30,13 +31,9 @@ fn key() -> AccountKey {
         .unwrap()
 }
 
+/// A container name no other test uses: `ck-{tag}-…`.
 fn unique(tag: &str) -> String {
-    format!("ck-{tag}-{:08x}", fastrand_u32())
-}
-
-fn fastrand_u32() -> u32 {
-    let n = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
-    n ^ std::process::id().rotate_left(16)
+    unique_name(&format!("ck-{tag}"))
 }
 
 async fn new_container(tag: &str) -> cloudkit_azure_blob::ContainerClient {

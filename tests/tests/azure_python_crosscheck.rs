@@ -4,25 +4,13 @@
 //! reads back exactly what Python wrote (including Python's own chunked upload).
 
 use bytes::Bytes;
-use cloudkit_azure_blob::{BlobServiceClient, DownloadOptions, UploadOptions};
-use cloudkit_tests::testbed;
+use cloudkit_azure_blob::{DownloadOptions, UploadOptions};
+use cloudkit_tests::python::run_python;
+use cloudkit_tests::{azure, sha256_hex, unique_name};
 
+/// Runs an azure-storage-blob script with Azurite's connection string in `CONN`; its stdout, trimmed.
 fn python(script: &str, args: &[&str]) -> String {
-    let conn = testbed::var("CLOUDKIT_TEST_AZURITE_CONNECTION_STRING");
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .env("CONN", conn)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .output()
-        .expect("python3 must be installed (scripts/testbed.sh up installs azure-storage-blob)");
-    assert!(
-        out.status.success(),
-        "python failed (is azure-storage-blob installed? run scripts/testbed.sh up):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    run_python(script, args, &[("CONN", &azure::connection_string())]).trim().to_owned()
 }
 
 const READ: &str = r#"
@@ -46,16 +34,10 @@ b.upload_blob(data, overwrite=True, metadata={"origin": "python"}, content_setti
 print("ok")
 "#;
 
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_reads_what_cloudkit_wrote_and_cloudkit_reads_what_python_wrote() {
-    let service =
-        BlobServiceClient::from_connection_string(&testbed::var("CLOUDKIT_TEST_AZURITE_CONNECTION_STRING")).unwrap();
-    let name = format!("ck-python-{}", std::process::id());
+    let service = azure::blob_service();
+    let name = unique_name("ck-python");
     let c = service.container_client(&name);
     c.create().send().await.unwrap();
 

@@ -5,45 +5,38 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use cloudkit::aws::{Env, ProviderConfig};
 use cloudkit::compute::{Compute, CreateInstances, Error, InstanceFilter, InstanceId, InstanceState};
-use cloudkit::core::{HttpClientConfig, ReqwestSend};
 use cloudkit::session::{AwsSession, Session};
 use cloudkit_tests::testbed::{self, Emulator};
+use cloudkit_tests::{aws, unique_name};
 use futures::TryStreamExt;
 
 async fn session() -> AwsSession {
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
     // A fake environment: no real HOME or credentials are read.
-    let env = Env::from_pairs([
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("HOME", "/home/cloudkit-compute-it"),
-    ]);
+    let env = aws::static_keys_env(aws::MOTO_ACCESS_KEY_ID, aws::MOTO_SECRET_ACCESS_KEY);
     Session::aws()
         .region("us-east-1")
         .endpoint_url(testbed::endpoint(Emulator::Moto))
-        .configure(|l| l.provider_config(ProviderConfig::with_http(http).env(env)))
+        .configure(|l| l.provider_config(aws::provider_config(env)))
         .load()
         .await
         .unwrap()
-}
-
-fn unique() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("compute-{}-{nanos}", std::process::id())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_lifecycle_through_the_neutral_trait() {
     let compute: Arc<dyn Compute> = Arc::new(session().await.compute().unwrap());
     assert_eq!(compute.provider(), "ec2");
-    let run = unique();
+    let run = unique_name("compute");
     let created = compute
-        .create_instances(CreateInstances::new("ami-12c6146b", "t3.micro").count(2).tag("run", &run).user_data(b"#!/bin/sh\necho hi\n".to_vec()))
+        .create_instances(
+            CreateInstances::new("ami-12c6146b", "t3.micro")
+                .count(2)
+                .tag("run", &run)
+                .user_data(b"#!/bin/sh\necho hi\n".to_vec()),
+        )
         .await
         .unwrap();
     assert_eq!(created.len(), 2);
@@ -59,14 +52,16 @@ async fn ec2_lifecycle_through_the_neutral_trait() {
     assert_eq!(running.tags.get("run"), Some(&run));
 
     let mine = InstanceFilter::default().tag("run", &run);
-    let listed: Vec<_> = compute.list_instances(mine.clone().state(InstanceState::Running)).try_collect().await.unwrap();
+    let listed: Vec<_> =
+        compute.list_instances(mine.clone().state(InstanceState::Running)).try_collect().await.unwrap();
     assert_eq!(listed.len(), 2);
 
     compute.stop(&id).await.unwrap();
     let stopped = compute.wait_for_state(&id, InstanceState::Stopped, Duration::from_secs(120)).await.unwrap();
     assert_eq!(stopped.state, InstanceState::Stopped);
     assert!(matches!(compute.reboot(&id).await, Err(Error::InvalidState { state: InstanceState::Stopped, .. })));
-    let stopped_only: Vec<_> = compute.list_instances(mine.clone().state(InstanceState::Stopped)).try_collect().await.unwrap();
+    let stopped_only: Vec<_> =
+        compute.list_instances(mine.clone().state(InstanceState::Stopped)).try_collect().await.unwrap();
     assert_eq!(stopped_only.iter().map(|i| &i.id).collect::<Vec<_>>(), vec![&id]);
 
     compute.start(&id).await.unwrap();

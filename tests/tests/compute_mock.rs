@@ -52,8 +52,8 @@ async fn restart_stops_waits_starts_and_waits() {
 async fn restart_reports_a_terminated_instance() {
     let id = InstanceId::new("ec2", "us-east-1", "i-1");
     let mut compute = MockCompute::new();
-    compute
-        .expect_stop()
-        .returning(|id| Err(Error::InvalidState { id: id.to_string(), state: InstanceState::Terminated, action: "stop" }));
+    compute.expect_stop().returning(|id| {
+        Err(Error::InvalidState { id: id.to_string(), state: InstanceState::Terminated, action: "stop" })
+    });
     assert!(matches!(restart(&compute, &id).await, Err(Error::InvalidState { .. })));
 }

@@ -11,39 +11,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use cloudkit_aws_ec2::resource::Ec2Resource;
 use cloudkit_aws_ec2::waiters::WaiterError;
 use cloudkit_aws_ec2::{Ec2Client, Ec2Error, Filter, InstanceStateName, IpPermission, KeyType, Tag};
-use cloudkit_core::{HttpClientConfig, ReqwestSend};
-use cloudkit_cred_chain::aws::{AwsConfig, Env, ProviderConfig};
-use cloudkit_tests::testbed::{self, Emulator};
+use cloudkit_tests::{aws, unique_name};
 use futures::TryStreamExt;
 
 const TAG_KEY: &str = "cloudkit-ec2-it";
 const AMI: &str = "ami-12c6146b";
 
 async fn ec2() -> Ec2Client {
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
-    let env = Env::from_pairs([
-        ("AWS_ENDPOINT_URL", testbed::endpoint(Emulator::Moto)),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ("HOME", "/home/cloudkit-ec2-it".to_owned()),
-    ]);
-    let config = AwsConfig::loader().provider_config(ProviderConfig::with_http(http).env(env)).load().await.unwrap();
-    Ec2Client::new(&config).unwrap()
-}
-
-/// A value no other test run uses.
-fn unique(label: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("{label}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    Ec2Client::new(&aws::moto_config().await).unwrap()
 }
 
 fn mine(tag: &str) -> Filter {
@@ -65,8 +45,8 @@ async fn states_of(ec2: &Ec2Client, tag: &str) -> Vec<String> {
 #[tokio::test]
 async fn instance_lifecycle_operations_and_filters() {
     let ec2 = ec2().await;
-    let tag = unique("lifecycle");
-    let token = unique("tok");
+    let tag = unique_name("lifecycle");
+    let token = unique_name("tok");
     let reservation = ec2
         .run_instances(AMI)
         .instance_type("t3.micro")
@@ -168,7 +148,7 @@ async fn instance_lifecycle_operations_and_filters() {
 #[tokio::test]
 async fn pagination_spans_several_pages() {
     let ec2 = ec2().await;
-    let tag = unique("pages");
+    let tag = unique_name("pages");
     let mut ids = BTreeSet::new();
     for _ in 0..7 {
         // One reservation each: MaxResults counts reservations.
@@ -245,7 +225,7 @@ async fn pagination_spans_several_pages() {
 #[tokio::test]
 async fn tags_create_describe_delete() {
     let ec2 = ec2().await;
-    let tag = unique("tags");
+    let tag = unique_name("tags");
     let id = launch(&ec2, &tag, 1).await.remove(0);
     ec2.create_tags().resource(&id).tag("env", "staging").tag("owner", "a&b").send().await.unwrap();
 
@@ -271,7 +251,7 @@ async fn tags_create_describe_delete() {
 #[tokio::test]
 async fn every_waiter_succeeds() {
     let ec2 = ec2().await;
-    let tag = unique("waiters");
+    let tag = unique_name("waiters");
     let ids = launch(&ec2, &tag, 2).await;
     let quick = Duration::from_millis(100);
 
@@ -294,7 +274,7 @@ async fn every_waiter_succeeds() {
 #[tokio::test]
 async fn waiting_for_running_on_a_terminated_instance_fails_fast() {
     let ec2 = ec2().await;
-    let tag = unique("failfast");
+    let tag = unique_name("failfast");
     let id = launch(&ec2, &tag, 1).await.remove(0);
     ec2.terminate_instances().instance_id(&id).send().await.unwrap();
 
@@ -352,7 +332,7 @@ async fn not_found_and_malformed_ids() {
 #[tokio::test]
 async fn dry_runs_change_nothing() {
     let ec2 = ec2().await;
-    let tag = unique("dryrun");
+    let tag = unique_name("dryrun");
     let err = ec2.run_instances(AMI).tag(TAG_KEY, &tag).dry_run(true).send().await.unwrap_err();
     assert!(err.is_dry_run_success(), "{err:?}");
     assert!(matches!(err, Ec2Error::DryRunOperation(_)));
@@ -412,7 +392,7 @@ async fn images_regions_and_zones() {
 #[tokio::test]
 async fn key_pairs() {
     let ec2 = ec2().await;
-    let name = unique("kp");
+    let name = unique_name("kp");
     let created = ec2.create_key_pair(&name).send().await.unwrap();
     assert_eq!(created.info.key_name, name);
     assert!(created.key_material.expose().contains("PRIVATE KEY"));
@@ -420,11 +400,11 @@ async fn key_pairs() {
     let err = ec2.create_key_pair(&name).send().await.unwrap_err();
     assert!(matches!(err, Ec2Error::KeyPairDuplicate(_)), "{err:?}");
 
-    let ed = unique("kp-ed");
+    let ed = unique_name("kp-ed");
     let created = ec2.create_key_pair(&ed).key_type(KeyType::Ed25519).send().await.unwrap();
     assert!(created.key_material.expose().contains("OPENSSH PRIVATE KEY"));
 
-    let imported_name = unique("kp-import");
+    let imported_name = unique_name("kp-import");
     let public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl cloudkit";
     let imported = ec2.import_key_pair(&imported_name, public).send().await.unwrap();
     assert_eq!(imported.key_name, imported_name);
@@ -435,7 +415,7 @@ async fn key_pairs() {
     assert_eq!(names, [name.as_str(), imported_name.as_str()].into_iter().collect());
 
     // A launch with the key pair records it.
-    let tag = unique("kp-launch");
+    let tag = unique_name("kp-launch");
     let reservation = ec2.run_instances(AMI).key_name(&name).tag(TAG_KEY, &tag).send().await.unwrap();
     assert_eq!(reservation.instances[0].key_name.as_deref(), Some(name.as_str()));
     let with_key =
@@ -453,7 +433,7 @@ async fn key_pairs() {
 #[tokio::test]
 async fn security_groups() {
     let ec2 = ec2().await;
-    let name = unique("sg");
+    let name = unique_name("sg");
     let group_id = ec2.create_security_group(&name, "cloudkit test group").send().await.unwrap();
     assert!(group_id.starts_with("sg-"));
     let err = ec2.create_security_group(&name, "again").send().await.unwrap_err();
@@ -491,7 +471,7 @@ async fn security_groups() {
     assert_eq!(by_filter.iter().map(|g| g.group_id.as_str()).collect::<Vec<_>>(), [group_id.as_str()]);
 
     // Launch into the group.
-    let tag = unique("sg-launch");
+    let tag = unique_name("sg-launch");
     let reservation = ec2.run_instances(AMI).security_group_id(&group_id).tag(TAG_KEY, &tag).send().await.unwrap();
     let instance = &reservation.instances[0];
     ec2.terminate_instances().instance_id(&instance.instance_id).send().await.unwrap();
@@ -504,7 +484,7 @@ async fn security_groups() {
 #[tokio::test]
 async fn resource_api() {
     let ec2 = Ec2Resource::new(ec2().await);
-    let tag = unique("resource");
+    let tag = unique_name("resource");
     let mut instances =
         ec2.create_instances(AMI).instance_type("t3.micro").count(2).tag(TAG_KEY, &tag).send().await.unwrap();
     assert_eq!(instances.len(), 2);

@@ -17,40 +17,27 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cloudkit_core::{HttpClientConfig, HttpRequest, HttpSend, Method, ReqwestSend};
-use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 use cloudkit_gcp_storage::{
     ByteRange, GcsError, ObjectMetadata, ResumableUpload, SignedUrlOptions, StorageClient, UploadStatus, UploadType,
     crc32c_base64,
 };
 use cloudkit_paginate::PaginationConfig;
 use cloudkit_tests::testbed::{self, Emulator};
+use cloudkit_tests::{gcs, unique_name};
 use futures::{StreamExt, TryStreamExt};
 
 async fn client() -> StorageClient {
-    let host = testbed::endpoint(Emulator::Gcs);
-    let env = GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", host.as_str())]);
-    let config = GcpConfig::loader().env(env).load().await.expect("emulator config");
-    assert!(config.is_emulator());
-    StorageClient::new(&config).expect("client")
-}
-
-fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    gcs::storage_client().await
 }
 
 async fn new_bucket(client: &StorageClient) -> String {
-    let name = unique("ck-gcs");
-    client.insert_bucket(&name).send().await.expect("create bucket");
-    name
+    gcs::create_bucket(client, "ck-gcs").await
 }
 
 #[tokio::test]
 async fn bucket_lifecycle_and_typed_errors() {
     let client = client().await;
-    let name = unique("ck-bkt");
+    let name = unique_name("ck-bkt");
     let created =
         client.insert_bucket(&name).location("EU").storage_class("NEARLINE").label("team", "a").send().await.unwrap();
     assert_eq!(created.name, name);
@@ -368,7 +355,7 @@ async fn file_uploads_and_python_shaped_handles() {
     blob.reload().await.unwrap();
     assert_eq!(blob.size(), Some(13));
 
-    let dir = std::env::temp_dir().join(unique("ck-gcs-files"));
+    let dir = std::env::temp_dir().join(unique_name("ck-gcs-files"));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("src.bin");
     let content: Vec<u8> = (0..700_000u32).map(|i| (i % 253) as u8).collect();

@@ -4,17 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
-
 use bytes::Bytes;
-use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
-use cloudkit_gcp_storage::{StorageClient, UploadType};
+use cloudkit_gcp_storage::UploadType;
 use cloudkit_tests::testbed::{self, Emulator};
-
-fn python() -> String {
-    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/tools/venv/bin/python");
-    if std::path::Path::new(venv).exists() { venv.to_owned() } else { "python3".to_owned() }
-}
+use cloudkit_tests::{gcs, python, sha256_hex};
 
 /// Runs a Python snippet with google-cloud-storage pointed at the emulator; returns stdout.
 fn run_python(script: &str, args: &[&str]) -> String {
@@ -29,45 +22,17 @@ except ImportError as e:
     sys.exit(3)
 client = storage.Client(project="cloudkit-test", credentials=AnonymousCredentials())
 "#;
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(format!("{prelude}\n{script}"))
-        .args(args)
-        .env("STORAGE_EMULATOR_HOST", &host)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {} ({e}); install Python 3 (scripts/testbed.sh up)", python()));
-    assert!(
-        out.status.success(),
-        "python google-cloud-storage failed (exit {:?}):\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-async fn client() -> StorageClient {
-    let host = testbed::endpoint(Emulator::Gcs);
-    let config =
-        GcpConfig::loader().env(GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", host.as_str())])).load().await.unwrap();
-    StorageClient::new(&config).unwrap()
+    python::run_python(&format!("{prelude}\n{script}"), args, &[("STORAGE_EMULATOR_HOST", &host)])
 }
 
 fn pattern(n: usize, seed: u8) -> Bytes {
     (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<u8>>().into()
 }
 
-fn hex_sha256(data: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[tokio::test]
 async fn python_reads_what_cloudkit_wrote() {
-    let client = client().await;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let bucket = format!("ck-py-{}-{nanos}", std::process::id());
-    client.insert_bucket(&bucket).send().await.unwrap();
+    let client = gcs::storage_client().await;
+    let bucket = gcs::create_bucket(&client, "ck-py").await;
 
     let small = Bytes::from_static("héllo from cloudkit\n".as_bytes());
     client
@@ -111,7 +76,7 @@ print(json.dumps(out))
     for (name, data) in
         [("from-rust/small.txt", &small), ("from-rust/media.bin", &media), ("from-rust/dir/big.bin", &big)]
     {
-        assert_eq!(v[name]["sha256"], hex_sha256(data), "{name}");
+        assert_eq!(v[name]["sha256"], sha256_hex(data), "{name}");
         assert_eq!(v[name]["size"], data.len(), "{name}");
         assert_eq!(v[name]["crc32c"], cloudkit_gcp_storage::crc32c_base64(data), "{name}");
     }
@@ -123,9 +88,8 @@ print(json.dumps(out))
 
 #[tokio::test]
 async fn cloudkit_reads_what_python_wrote() {
-    let client = client().await;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let bucket = format!("ck-py2-{}-{nanos}", std::process::id());
+    let client = gcs::storage_client().await;
+    let bucket = cloudkit_tests::unique_name("ck-py2");
     let script = r#"
 import hashlib, json
 bucket = client.create_bucket(sys.argv[1])
@@ -148,7 +112,7 @@ print(json.dumps({"big_sha256": hashlib.sha256(big).hexdigest(), "big_size": len
     // whole download, CRC32C verified against what the emulator recorded for Python's upload
     let big = client.download_object(&bucket, "from-python/big.bin").send().await.unwrap().bytes().await.unwrap();
     assert_eq!(big.len() as u64, v["big_size"].as_u64().unwrap());
-    assert_eq!(hex_sha256(&big), v["big_sha256"].as_str().unwrap());
+    assert_eq!(sha256_hex(&big), v["big_sha256"].as_str().unwrap());
     let meta = client.get_object(&bucket, "from-python/big.bin").send().await.unwrap();
     assert_eq!(meta.crc32c.as_deref(), Some(cloudkit_gcp_storage::crc32c_base64(&big).as_str()));
 }

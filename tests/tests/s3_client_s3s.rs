@@ -4,55 +4,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use cloudkit_aws_s3::{ChecksumAlgorithm, ChecksumMode, Client, FileRegion, PaginationConfig, S3Error};
-use cloudkit_core::{Pipeline, Url};
-use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
-use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
-use cloudkit_tests::testbed::{self, Emulator};
+use cloudkit_signer::aws::Credentials;
+use cloudkit_tests::testbed;
+use cloudkit_tests::{aws, unique_name};
 use futures::TryStreamExt;
 
-fn client_with_secret(secret: &str, mode: ChecksumMode) -> Client {
-    let endpoint = testbed::endpoint(Emulator::S3s);
-    let key_id = testbed::var("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID");
-    let creds: SharedCredentialsProvider = Arc::new(Credentials::from_keys(key_id, secret.to_owned()));
-    let signer = SigV4Signer::new(creds.clone(), "us-east-1", "s3");
-    let pipeline =
-        Pipeline::builder("S3").signer(Arc::new(signer)).error_parser(Arc::new(AwsErrorParser)).build().unwrap();
-    Client::builder(pipeline, "us-east-1")
-        .endpoint(Url::parse(&endpoint).unwrap())
-        .credentials(creds)
-        .checksum_mode(mode)
-        .build()
-        .unwrap()
-}
-
 fn client() -> Client {
-    client_with_secret(&testbed::var("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY"), ChecksumMode::WhenSupported)
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn cleanup(s3: &Client, bucket: &str) {
-    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
-    for k in keys {
-        s3.delete_object(bucket, &k).send().await.unwrap();
-    }
-    s3.delete_bucket(bucket).await.unwrap();
+    aws::s3s_s3_client(aws::s3s_credentials(), Some(ChecksumMode::WhenSupported))
 }
 
 #[tokio::test]
 async fn signed_requests_with_awkward_keys() {
     let s3 = client();
-    let b = unique("ck-s3c-s3s-keys");
-    s3.create_bucket(&b).send().await.unwrap();
+    let b = aws::create_bucket(&s3, "ck-s3c-s3s-keys").await;
     let keys = [
         "with space.txt",
         "plus+sign",
@@ -90,15 +57,17 @@ async fn signed_requests_with_awkward_keys() {
     let mut want: Vec<String> = keys.iter().map(|s| s.replace("//", "/")).collect();
     want.sort();
     assert_eq!(listed, want);
-    cleanup(&s3, &b).await;
+    aws::delete_bucket_with_objects(&s3, &b).await;
 }
 
 #[tokio::test]
 async fn wrong_secret_is_refused() {
     let good = client();
-    let b = unique("ck-s3c-s3s-auth");
-    good.create_bucket(&b).send().await.unwrap();
-    let bad = client_with_secret("not-the-secret", ChecksumMode::WhenSupported);
+    let b = aws::create_bucket(&good, "ck-s3c-s3s-auth").await;
+    let bad = aws::s3s_s3_client(
+        Credentials::from_keys(aws::s3s_access_key_id(), "not-the-secret"),
+        Some(ChecksumMode::WhenSupported),
+    );
     let e = bad.put_object(&b, "k").body("x").send().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(403), "{e:?}");
     assert!(!e.is_retryable());
@@ -108,8 +77,7 @@ async fn wrong_secret_is_refused() {
 #[tokio::test]
 async fn checksums_are_sent_and_verified() {
     let s3 = client();
-    let b = unique("ck-s3c-s3s-crc");
-    s3.create_bucket(&b).send().await.unwrap();
+    let b = aws::create_bucket(&s3, "ck-s3c-s3s-crc").await;
     let data = vec![7u8; 300_000];
     let put = s3.put_object(&b, "crc").body(data.clone()).send().await.unwrap();
     let (alg, value) = put.checksum.unwrap();
@@ -128,7 +96,7 @@ async fn checksums_are_sent_and_verified() {
     s3.put_object(&b, "sha").body(data.clone()).checksum_algorithm(ChecksumAlgorithm::Sha256).send().await.unwrap();
 
     // multipart with a file part and per-part CRC32C
-    let dir = std::env::temp_dir().join(unique("ck-s3c-s3s"));
+    let dir = std::env::temp_dir().join(unique_name("ck-s3c-s3s"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("f.bin");
     let big: Vec<u8> = (0..(5 * 1024 * 1024 + 777u32)).map(|i| (i % 253) as u8).collect();
@@ -154,15 +122,14 @@ async fn checksums_are_sent_and_verified() {
         .unwrap();
     assert!(s3.get_object(&b, "mp").send().await.unwrap().collect().await.unwrap() == big);
     std::fs::remove_dir_all(&dir).unwrap();
-    cleanup(&s3, &b).await;
+    aws::delete_bucket_with_objects(&s3, &b).await;
 }
 
 #[tokio::test]
 async fn presigned_urls_work_with_plain_http() {
     let s3 = client();
     let http = testbed::http_client();
-    let b = unique("ck-s3c-s3s-pre");
-    s3.create_bucket(&b).send().await.unwrap();
+    let b = aws::create_bucket(&s3, "ck-s3c-s3s-pre").await;
     let key = "pre signed/ü+%.txt";
 
     // PUT with a signed content type

@@ -9,72 +9,35 @@
 
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use cloudkit_aws_s3::{Bytes, Client, Progress, S3Error, TransferConfig, TransferError, TransferManager};
-use cloudkit_core::{Method, Pipeline, Url};
-use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
-use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
-use cloudkit_tests::testbed::{self, Emulator};
+use cloudkit_core::Method;
+use cloudkit_tests::testbed;
+use cloudkit_tests::{XorShift32, aws, unique_name};
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use tokio::io::AsyncWrite;
 
 const MIB: usize = 1024 * 1024;
 
-fn client() -> Client {
-    let endpoint = testbed::endpoint(Emulator::Moto);
-    let creds: SharedCredentialsProvider = Arc::new(Credentials::from_keys("testing", "testing"));
-    let signer = SigV4Signer::new(creds.clone(), "us-east-1", "s3");
-    let pipeline =
-        Pipeline::builder("S3").signer(Arc::new(signer)).error_parser(Arc::new(AwsErrorParser)).build().unwrap();
-    Client::builder(pipeline, "us-east-1").endpoint(Url::parse(&endpoint).unwrap()).credentials(creds).build().unwrap()
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn new_bucket(s3: &Client, prefix: &str) -> String {
-    let b = unique(prefix);
-    s3.create_bucket(&b)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateBucket on moto failed ({e}); is it up? run `scripts/testbed.sh up`"));
-    b
-}
-
 async fn cleanup(s3: &Client, bucket: &str) {
     let uploads = s3.list_multipart_uploads(bucket).send().await.unwrap();
     for u in uploads.uploads {
         s3.abort_multipart_upload(bucket, &u.key, &u.upload_id).send().await.unwrap();
     }
-    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
-    for k in keys {
-        s3.delete_object(bucket, &k).send().await.unwrap();
-    }
-    s3.delete_bucket(bucket).await.unwrap();
+    aws::delete_bucket_with_objects(s3, bucket).await;
 }
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
-    let mut x = u32::from(seed) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    XorShift32::new(u32::from(seed) | 1).bytes(len)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(unique(name));
+    let d = std::env::temp_dir().join(unique_name(name));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -89,8 +52,8 @@ fn small_parts() -> TransferConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_and_download_files_single_and_multipart() {
-    let s3 = client();
-    let b = new_bucket(&s3, "ck-s3t-file").await;
+    let s3 = aws::moto_s3_client();
+    let b = aws::create_bucket(&s3, "ck-s3t-file").await;
     let dir = temp_dir("ck-s3t-file");
     let tm = TransferManager::with_config(s3.clone(), small_parts());
 
@@ -151,8 +114,8 @@ async fn upload_and_download_files_single_and_multipart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_bytes_and_readers() {
-    let s3 = client();
-    let b = new_bucket(&s3, "ck-s3t-mem").await;
+    let s3 = aws::moto_s3_client();
+    let b = aws::create_bucket(&s3, "ck-s3t-mem").await;
     let tm = TransferManager::with_config(s3.clone(), small_parts());
 
     let body = data(11 * MIB + 5, 9);
@@ -205,8 +168,8 @@ impl tokio::io::AsyncRead for FailingReader {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_multipart_upload_is_aborted_leaving_no_parts() {
-    let s3 = client();
-    let b = new_bucket(&s3, "ck-s3t-abort").await;
+    let s3 = aws::moto_s3_client();
+    let b = aws::create_bucket(&s3, "ck-s3t-abort").await;
     let tm = TransferManager::with_config(s3.clone(), small_parts());
     // 12 MiB read fine (two parts uploaded), then the source fails.
     let err = tm.upload_reader(&b, "broken.bin", FailingReader { ok: 12 * MIB }).send().await.unwrap_err();
@@ -216,7 +179,7 @@ async fn a_failed_multipart_upload_is_aborted_leaving_no_parts() {
     assert!(s3.head_object(&b, "broken.bin").send().await.unwrap_err().is_not_found());
 
     // A missing bucket fails cleanly too.
-    let err = tm.upload_bytes(unique("ck-s3t-missing"), "k", vec![0u8; 6 * MIB]).send().await.unwrap_err();
+    let err = tm.upload_bytes(unique_name("ck-s3t-missing"), "k", vec![0u8; 6 * MIB]).send().await.unwrap_err();
     assert!(matches!(err.s3(), Some(S3Error::NoSuchBucket(_))), "{err:?}");
     cleanup(&s3, &b).await;
 }
@@ -249,8 +212,8 @@ impl AsyncWrite for InterferingWriter {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_replaced_mid_download_is_a_typed_error() {
-    let s3 = client();
-    let b = new_bucket(&s3, "ck-s3t-race").await;
+    let s3 = aws::moto_s3_client();
+    let b = aws::create_bucket(&s3, "ck-s3t-race").await;
     let original = data(16 * MIB, 1);
     s3.put_object(&b, "race.bin").body(original.clone()).send().await.unwrap();
     let etag = s3.head_object(&b, "race.bin").send().await.unwrap().e_tag.unwrap();
@@ -302,8 +265,8 @@ async fn an_object_replaced_mid_download_is_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resource_handles() {
-    let s3 = client();
-    let name = unique("ck-s3t-res");
+    let s3 = aws::moto_s3_client();
+    let name = unique_name("ck-s3t-res");
     let bucket = s3.bucket(&name);
     assert_eq!(bucket.name(), name);
     assert!(!bucket.exists().await.unwrap());

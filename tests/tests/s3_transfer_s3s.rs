@@ -6,65 +6,27 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::SystemTime;
 
 use cloudkit_aws_s3::{ChecksumMode, Client, TransferConfig, TransferManager};
-use cloudkit_core::{Pipeline, Url};
-use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
-use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
-use cloudkit_tests::testbed::{self, Emulator};
-use futures::TryStreamExt;
+use cloudkit_tests::{XorShift32, aws, hex, unique_name};
 use sha2::{Digest, Sha256};
 
 const MIB: u64 = 1024 * 1024;
 
 fn client(mode: Option<ChecksumMode>) -> Client {
-    let endpoint = testbed::endpoint(Emulator::S3s);
-    let creds: SharedCredentialsProvider = Arc::new(Credentials::from_keys(
-        testbed::var("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID"),
-        testbed::var("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY"),
-    ));
-    let signer = SigV4Signer::new(creds.clone(), "us-east-1", "s3");
-    let pipeline =
-        Pipeline::builder("S3").signer(Arc::new(signer)).error_parser(Arc::new(AwsErrorParser)).build().unwrap();
-    let mut b = Client::builder(pipeline, "us-east-1").endpoint(Url::parse(&endpoint).unwrap()).credentials(creds);
-    if let Some(m) = mode {
-        b = b.checksum_mode(m);
-    }
-    b.build().unwrap()
-}
-
-fn unique(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn cleanup(s3: &Client, bucket: &str) {
-    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
-    for k in keys {
-        s3.delete_object(bucket, &k).send().await.unwrap();
-    }
-    s3.delete_bucket(bucket).await.unwrap();
+    aws::s3s_s3_client(aws::s3s_credentials(), mode)
 }
 
 /// Writes `len` pseudo-random bytes to `path` (1 MiB at a time) and returns their SHA-256.
 fn write_random(path: &Path, len: u64, seed: u32) -> String {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut hash = Sha256::new();
-    let mut x = seed | 1;
+    let mut rng = XorShift32::new(seed | 1);
     let mut left = len;
     let mut buf = vec![0u8; MIB as usize];
     while left > 0 {
         let n = left.min(MIB) as usize;
-        for b in &mut buf[..n] {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            *b = x as u8;
-        }
+        rng.fill(&mut buf[..n]);
         f.write_all(&buf[..n]).unwrap();
         hash.update(&buf[..n]);
         left -= n as u64;
@@ -80,19 +42,11 @@ fn sha256_file(path: &Path) -> String {
     hex(&hash.finalize())
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_100_mib_file_round_trips_with_matching_checksums() {
     let s3 = client(None);
-    let b = unique("ck-s3t-big");
-    s3.create_bucket(&b)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateBucket on s3s failed ({e}); is it up? run `scripts/testbed.sh up`"));
-    let dir = std::env::temp_dir().join(unique("ck-s3t-big"));
+    let b = aws::create_bucket(&s3, "ck-s3t-big").await;
+    let dir = std::env::temp_dir().join(unique_name("ck-s3t-big"));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("src.bin");
     let size = 100 * MIB + 12_345;
@@ -114,15 +68,14 @@ async fn a_100_mib_file_round_trips_with_matching_checksums() {
     assert_eq!(hex(&Sha256::digest(&bytes)), digest);
     drop(bytes);
     std::fs::remove_dir_all(&dir).unwrap();
-    cleanup(&s3, &b).await;
+    aws::delete_bucket_with_objects(&s3, &b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_with_crc32c_part_checksums() {
     let s3 = client(Some(ChecksumMode::WhenSupported));
-    let b = unique("ck-s3t-crc");
-    s3.create_bucket(&b).send().await.unwrap();
-    let dir = std::env::temp_dir().join(unique("ck-s3t-crc"));
+    let b = aws::create_bucket(&s3, "ck-s3t-crc").await;
+    let dir = std::env::temp_dir().join(unique_name("ck-s3t-crc"));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("src.bin");
     let digest = write_random(&src, 17 * MIB, 7);
@@ -136,5 +89,5 @@ async fn multipart_with_crc32c_part_checksums() {
     tm.download_file(&b, "crc.bin", &dst).await.unwrap();
     assert_eq!(sha256_file(&dst), digest);
     std::fs::remove_dir_all(&dir).unwrap();
-    cleanup(&s3, &b).await;
+    aws::delete_bucket_with_objects(&s3, &b).await;
 }

@@ -2,15 +2,13 @@
 
 use std::sync::Arc;
 
-use cloudkit::azure_blob::BlobServiceClient;
 use cloudkit::store::{AzureBlobStore, ObjectKey, conformance};
-use cloudkit_tests::testbed;
+use cloudkit_tests::{azure, unique_name};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_azure_blob_on_azurite() {
-    let service =
-        BlobServiceClient::from_connection_string(&testbed::var("CLOUDKIT_TEST_AZURITE_CONNECTION_STRING")).unwrap();
-    let name = format!("ck-conformance-{}", std::process::id());
+    let service = azure::blob_service();
+    let name = unique_name("ck-conformance");
     let container = service.container_client(&name);
     container.create().send().await.unwrap();
     conformance::run_all(Arc::new(AzureBlobStore::new(container.clone())), &ObjectKey::parse("conformance").unwrap())

@@ -4,30 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use cloudkit::aws::{AwsConfig, Env, ProviderConfig};
-use cloudkit::core::{HttpClientConfig, ReqwestSend};
+use cloudkit::aws::AwsConfig;
 use cloudkit::store::{ObjectKey, ObjectStore, ObjectStoreExt, S3Store, conformance};
-use cloudkit_tests::testbed::{self, Emulator};
+use cloudkit_tests::{aws, unique_name};
 
-async fn config(endpoint: String, key: &str, secret: &str) -> AwsConfig {
-    let http = ReqwestSend::shared(&HttpClientConfig::default()).unwrap();
-    // A fake environment: nothing is read from the real HOME or process environment.
-    let env = Env::from_pairs([
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", key),
-        ("AWS_SECRET_ACCESS_KEY", secret),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("HOME", "/home/cloudkit-conformance"),
-    ]);
-    AwsConfig::loader().provider_config(ProviderConfig::with_http(http).env(env)).load().await.unwrap()
-}
+// The configurations come from a fake environment: nothing is read from the real HOME or process
+// environment (see `cloudkit_tests::aws::aws_config`).
 
 fn bucket_name(label: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("ck-conf-{label}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+    unique_name(&format!("ck-conf-{label}"))
 }
 
 async fn store_on(config: &AwsConfig, label: &str) -> S3Store {
@@ -39,23 +25,31 @@ async fn store_on(config: &AwsConfig, label: &str) -> S3Store {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_s3_on_moto() {
-    let config = config(testbed::endpoint(Emulator::Moto), "test", "test").await;
+    let config = aws::moto_config().await;
     let store = store_on(&config, "moto").await;
     conformance::run_all(Arc::new(store), &ObjectKey::parse("conformance").unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_s3_on_s3s_fs() {
-    let key = testbed::var("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID");
-    let secret = testbed::var("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY");
-    let config = config(testbed::endpoint(Emulator::S3s), &key, &secret).await;
+    let config = aws::s3s_config().await;
     let store = store_on(&config, "s3s").await;
     conformance::run_all(Arc::new(store), &ObjectKey::parse("conformance").unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_s3_without_conditional_writes() {
+    // For S3-compatible stores that ignore If-None-Match / If-Match on writes: the store is told so,
+    // and the suite checks that conditional writes are refused with NotSupported, never silently
+    // turned into overwrites.
+    let config = aws::moto_config().await;
+    let store = store_on(&config, "nocond").await.with_conditional_put(false);
+    conformance::run_all(Arc::new(store), &ObjectKey::parse("conformance").unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_urls_and_sessions_reach_s3() {
-    let config = config(testbed::endpoint(Emulator::Moto), "test", "test").await;
+    let config = aws::moto_config().await;
     let session = cloudkit::session::AwsSession::from_config(config);
     let store = session.object_store(bucket_name("session")).unwrap();
     store.client().create_bucket(store.bucket()).send().await.unwrap();

@@ -123,23 +123,35 @@ pub async fn ranges(store: &dyn ObjectStore, base: &ObjectKey) {
     store.delete(&key).await.unwrap();
 }
 
-/// Create-only and if-match writes; a failed condition leaves the object unchanged.
+/// Create-only and if-match writes; a failed condition leaves the object unchanged. A backend
+/// that declares no `conditional_put` must refuse both with `NotSupported` and write nothing.
 pub async fn conditional_put(store: &dyn ObjectStore, base: &ObjectKey) {
     let b = store.backend();
-    let caps = store.capabilities();
     let key = k(base, "doc");
+    if !store.capabilities().conditional_put {
+        let create = store.put_opts(&key, "one".into(), PutOptions::create_only()).await;
+        assert!(matches!(create, Err(Error::NotSupported { .. })), "{b}: create-only must not be ignored: {create:?}");
+        let if_match =
+            store.put_opts(&key, "two".into(), PutOptions::default().mode(PutMode::IfMatch("\"any\"".into()))).await;
+        assert!(matches!(if_match, Err(Error::NotSupported { .. })), "{b}: if-match must not be ignored: {if_match:?}");
+        assert!(!store.exists(&key).await.unwrap(), "{b}: a refused conditional write wrote something");
+        return;
+    }
     let first = store.put_opts(&key, "one".into(), PutOptions::create_only()).await.unwrap();
     let second = store.put_opts(&key, "two".into(), PutOptions::create_only()).await;
-    if caps.conditional_put {
-        assert!(matches!(second, Err(Error::AlreadyExists { .. })), "{b}: create-only on an existing key: {second:?}");
-        assert_eq!(&store.get(&key).await.unwrap().bytes().await.unwrap()[..], b"one", "{b}: unchanged");
-        let etag = first.etag.clone().or(store.head(&key).await.unwrap().etag).expect("etag");
-        let stale =
-            store.put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("\"stale\"".into()))).await;
-        assert!(matches!(stale, Err(Error::PreconditionFailed { .. })), "{b}: if-match with a stale etag: {stale:?}");
-        store.put_opts(&key, "three".into(), PutOptions::default().mode(PutMode::IfMatch(etag))).await.unwrap();
-        assert_eq!(&store.get(&key).await.unwrap().bytes().await.unwrap()[..], b"three", "{b}: if-match write");
-    }
+    assert!(matches!(second, Err(Error::AlreadyExists { .. })), "{b}: create-only on an existing key: {second:?}");
+    assert_eq!(&store.get(&key).await.unwrap().bytes().await.unwrap()[..], b"one", "{b}: unchanged");
+    let etag = first.etag.clone().or(store.head(&key).await.unwrap().etag).expect("etag");
+    let stale =
+        store.put_opts(&key, "x".into(), PutOptions::default().mode(PutMode::IfMatch("\"stale\"".into()))).await;
+    assert!(matches!(stale, Err(Error::PreconditionFailed { .. })), "{b}: if-match with a stale etag: {stale:?}");
+    assert_eq!(
+        &store.get(&key).await.unwrap().bytes().await.unwrap()[..],
+        b"one",
+        "{b}: unchanged after a stale if-match"
+    );
+    store.put_opts(&key, "three".into(), PutOptions::default().mode(PutMode::IfMatch(etag))).await.unwrap();
+    assert_eq!(&store.get(&key).await.unwrap().bytes().await.unwrap()[..], b"three", "{b}: if-match write");
     store.delete(&key).await.unwrap();
 }
 
@@ -306,7 +318,13 @@ pub async fn streaming_upload(store: &dyn ObjectStore, base: &ObjectKey) {
         .await;
     if store.capabilities().conditional_put {
         assert!(matches!(again, Err(Error::AlreadyExists { .. })), "{b}: create-only upload: {again:?}");
+    } else {
+        assert!(
+            matches!(again, Err(Error::NotSupported { .. })),
+            "{b}: create-only upload must not be ignored: {again:?}"
+        );
     }
+    assert_eq!(store.head(&key).await.unwrap().size, total as u64, "{b}: a refused upload left the object unchanged");
     // a failing source does not leave a partial object
     let failing = k(base, "failing.bin");
     let chunks: Vec<std::io::Result<Bytes>> =

@@ -266,7 +266,29 @@ impl ObjectStore for GcsStore {
             request = request.range(r);
         }
         let download = request.send().await.map_err(|e| map_gcs_error(key.as_str(), e))?;
-        let meta = meta_from_download(key, &download);
+        let mut meta = meta_from_download(key, &download);
+        // Some servers (the emulator) ignore generation preconditions and send no generation with
+        // the bytes: learn it from the object's metadata, then check the conditions here.
+        let conditional = options.if_match.is_some() || options.if_none_match.is_some();
+        if conditional && meta.etag.is_none() {
+            let object = self
+                .client
+                .get_object(&self.bucket, key.as_str())
+                .send()
+                .await
+                .map_err(|e| map_gcs_error(key.as_str(), e))?;
+            meta.etag = object.generation.map(|g| g.to_string());
+        }
+        if let Some(expected) = &options.if_match
+            && meta.etag.as_deref().is_some_and(|etag| etag != expected)
+        {
+            return Err(Error::PreconditionFailed { key: key.to_string(), source: None });
+        }
+        if let Some(unwanted) = &options.if_none_match
+            && meta.etag.as_deref() == Some(unwanted.as_str())
+        {
+            return Err(Error::NotModified { key: key.to_string(), source: None });
+        }
         let whole = download.status.as_u16() == 200;
         let size = download.object_size;
         let (range, body): (Range<u64>, ByteStream) = match (&options.range, size) {

@@ -636,14 +636,13 @@ mod tests {
         let e = ImdsCredentialsProvider::new(&config).provide_credentials().await;
         assert!(e.unwrap_err().is_not_loaded());
 
-        // A real refused connection (nothing listens on the port) is one attempt too.
+        // A real refused connection (nothing listens on the port) maps to the same error (the
+        // single attempt is proven with the canned transport above, without wall-clock timing).
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let config = ProviderConfig::with_http(ReqwestSend::shared(&HttpClientConfig::default()).unwrap())
             .env(Env::from_pairs([("AWS_EC2_METADATA_SERVICE_ENDPOINT", format!("http://127.0.0.1:{port}"))]));
-        let started = std::time::Instant::now();
         let e = ImdsClient::new(&config).get("/latest/meta-data/instance-id").await.unwrap_err();
         assert!(matches!(e, ImdsError::Unreachable { .. }), "{e:?}");
-        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[tokio::test(start_paused = true)]

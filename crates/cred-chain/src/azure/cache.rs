@@ -35,7 +35,7 @@ impl TokenCache {
         let mut guard = slot.lock().await;
         let now = OffsetDateTime::now_utc();
         if let Some(t) = guard.as_ref()
-            && t.expires_on - REFRESH_MARGIN > now
+            && t.expires_on > now + REFRESH_MARGIN
         {
             return Ok(t.clone());
         }

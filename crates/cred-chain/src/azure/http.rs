@@ -104,7 +104,10 @@ pub(crate) fn parse_token(body: &[u8], what: &str) -> Result<AccessToken, Source
     let expires_on = if let Some(on) = json.expires_on.as_ref().and_then(as_i64) {
         OffsetDateTime::from_unix_timestamp(on).map_err(|_| SourceError::Failed(format!("{what}: bad expires_on")))?
     } else if let Some(secs) = json.expires_in.as_ref().and_then(as_i64) {
-        now + Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+        now.checked_add(
+            Duration::from_secs(u64::try_from(secs).unwrap_or(0)).try_into().unwrap_or(time::Duration::ZERO),
+        )
+        .ok_or_else(|| SourceError::Failed(format!("{what}: expires_in {secs} is out of range")))?
     } else {
         return Err(SourceError::Failed(format!("{what} returned a token without an expiry")));
     };

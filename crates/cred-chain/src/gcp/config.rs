@@ -278,7 +278,7 @@ pub fn emulator_endpoint(value: &str) -> Result<Url, GcpConfigError> {
 }
 
 /// Loads a [`GcpConfig`] (see the [module docs](super) for the order).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct GcpConfigLoader {
     env: Option<GcpEnv>,
     http: Option<Arc<dyn HttpSend>>,
@@ -290,6 +290,23 @@ pub struct GcpConfigLoader {
     retry: Option<RetryConfig>,
     timeouts: Option<TimeoutConfig>,
     scopes: Option<Vec<String>>,
+}
+
+/// Never shows the credentials JSON (it holds a private key) or the credentials themselves.
+impl std::fmt::Debug for GcpConfigLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcpConfigLoader")
+            .field("env", &self.env)
+            .field("credentials", &self.credentials.as_ref().map(|_| "** set **"))
+            .field("credentials_json", &self.credentials_json.as_ref().map(|_| "** redacted **"))
+            .field("anonymous", &self.anonymous)
+            .field("project_id", &self.project_id)
+            .field("endpoint", &self.endpoint)
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GcpConfigLoader {

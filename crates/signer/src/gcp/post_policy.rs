@@ -70,8 +70,8 @@ impl PostPolicyRequest {
 }
 
 /// A signed POST policy: the form's action URL and its fields (including `policy` and
-/// `x-goog-signature`).
-#[derive(Clone, Debug)]
+/// `x-goog-signature`). `Debug` hides the signature.
+#[derive(Clone)]
 pub struct PostPolicy {
     /// The form's action URL.
     pub url: String,
@@ -79,6 +79,19 @@ pub struct PostPolicy {
     pub fields: BTreeMap<String, String>,
     /// The policy document before base64 encoding.
     pub policy_json: String,
+}
+
+impl std::fmt::Debug for PostPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: BTreeMap<&str, &str> = self
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                (k.as_str(), if k.eq_ignore_ascii_case("x-goog-signature") { "** redacted **" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("PostPolicy").field("url", &self.url).field("fields", &fields).finish_non_exhaustive()
+    }
 }
 
 /// Signs a POST policy with `signer`.
@@ -99,9 +112,10 @@ pub async fn sign_post_policy(request: &PostPolicyRequest, signer: &dyn SignBlob
         return Err(SigningError::InvalidRequest("a POST policy is valid for 1 second to 7 days".into()));
     }
     let email = signer.client_email().await?;
-    let now = OffsetDateTime::from(request.time.unwrap_or_else(SystemTime::now));
+    let now = super::v4::signing_time(request.time)?;
     let datetime = compact(now);
     let credential = format!("{email}/{}/auto/storage/goog4_request", &datetime[..8]);
+    // Cannot overflow: the signing time is before year 9999 and the expiry at most 7 days.
     let expiration = now + request.expires_in;
     let expiration = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

@@ -149,8 +149,9 @@ pub struct PreparedSignedUrl {
     pub url_without_signature: String,
 }
 
-/// A signed URL, and the headers a client must send with it.
-#[derive(Clone, Debug)]
+/// A signed URL, and the headers a client must send with it. `Debug` leaves the query (with its
+/// signature) out: the URL works as a password until it expires.
+#[derive(Clone)]
 pub struct SignedUrl {
     /// The URL (parsed, so a default port such as `:443` is dropped).
     pub url: Url,
@@ -162,6 +163,34 @@ pub struct SignedUrl {
     pub canonical_request: String,
     /// The string that was signed.
     pub string_to_sign: String,
+}
+
+impl std::fmt::Debug for SignedUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.url.clone();
+        shown.set_query(None);
+        f.debug_struct("SignedUrl")
+            .field("url", &format_args!("{shown}?** signed query redacted **"))
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The signing time as a date, rejecting times that cannot be written as a V4 timestamp
+/// (before 1970, or so late that the expiry would pass year 9999) instead of panicking.
+pub(crate) fn signing_time(time: Option<SystemTime>) -> Result<OffsetDateTime, SigningError> {
+    let time = time.unwrap_or_else(SystemTime::now);
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .ok_or_else(|| SigningError::InvalidRequest("the signing time is before 1970".into()))?;
+    let at = OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|_| SigningError::InvalidRequest("the signing time is out of range".into()))?;
+    if at.year() > 9998 {
+        return Err(SigningError::InvalidRequest("the signing time is out of range".into()));
+    }
+    Ok(at)
 }
 
 /// Builds the canonical request, string to sign and unsigned URL for `request` signed by `email`.
@@ -178,7 +207,7 @@ pub fn prepare(request: &SignedUrlRequest, email: &str) -> Result<PreparedSigned
     if request.bucket.is_empty() {
         return Err(SigningError::InvalidRequest("the bucket name is empty".into()));
     }
-    let time = OffsetDateTime::from(request.time.unwrap_or_else(SystemTime::now));
+    let time = signing_time(request.time)?;
     let datetime = format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
         time.year(),

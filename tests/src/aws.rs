@@ -1,0 +1,243 @@
+//! AWS setup shared by the tests against moto, the signature-checking moto (`moto-auth`) and s3s-fs.
+//!
+//! Everything here runs over real HTTP but reads nothing from the real process environment or HOME:
+//! configurations are built from a fake [`Env`] holding exactly the values a test means.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use cloudkit_tests::aws;
+//!
+//! let config = aws::moto_config().await; // an `AwsConfig` for moto with static keys
+//! let s3 = aws::moto_s3_client(); // a cloudkit-aws-s3 `Client` for moto
+//! let bucket = aws::create_bucket(&s3, "ck-demo").await; // a bucket with a unique name
+//! aws::delete_bucket_with_objects(&s3, &bucket).await;
+//! # let _ = config;
+//! # }
+//! ```
+
+use std::sync::Arc;
+
+use cloudkit_aws_s3::{ChecksumMode, Client};
+use cloudkit_core::{
+    HeaderMap, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, ServiceErrorDetails,
+    StatusCode, Url,
+};
+use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
+use cloudkit_cred_chain::aws::{AwsConfig, Env, ProviderConfig};
+use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
+use futures::TryStreamExt;
+
+use crate::testbed::{self, Emulator};
+
+/// The region every test uses (moto's default).
+pub const REGION: &str = "us-east-1";
+
+/// The access key id used against the no-auth moto, which accepts any key.
+pub const MOTO_ACCESS_KEY_ID: &str = "testing";
+
+/// The secret used against the no-auth moto, which accepts any key.
+pub const MOTO_SECRET_ACCESS_KEY: &str = "testing";
+
+/// The HOME of the fake environments: a directory that does not exist, so no profile file is read.
+pub const FAKE_HOME: &str = "/home/cloudkit-it";
+
+/// The real HTTP transport (reqwest), with default settings.
+///
+/// # Panics
+/// When the transport cannot be built.
+pub fn http() -> Arc<dyn HttpSend> {
+    ReqwestSend::shared(&HttpClientConfig::default()).unwrap_or_else(|e| panic!("could not build the HTTP client: {e}"))
+}
+
+/// A [`ProviderConfig`] over real HTTP whose environment is exactly `pairs` (nothing is read from the
+/// process environment). The filesystem is the default one; tests that need fake profile files or a
+/// real token file set it with `.fs(…)`.
+pub fn provider_config<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> ProviderConfig {
+    ProviderConfig::with_http(http()).env(Env::from_pairs(pairs))
+}
+
+/// The environment of a process that has nothing but static keys: `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, instance metadata disabled and a [`FAKE_HOME`].
+pub fn static_keys_env(access_key_id: &str, secret_access_key: &str) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID".to_owned(), access_key_id.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), secret_access_key.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+        ("HOME".to_owned(), FAKE_HOME.to_owned()),
+    ]
+}
+
+/// An [`AwsConfig`] loaded from a fake environment: `AWS_ENDPOINT_URL=endpoint`, the given static
+/// keys, `AWS_REGION=`[`REGION`], instance metadata disabled and a [`FAKE_HOME`].
+///
+/// # Panics
+/// When the configuration does not load.
+pub async fn aws_config(endpoint: &str, access_key_id: &str, secret_access_key: &str) -> AwsConfig {
+    let mut env = static_keys_env(access_key_id, secret_access_key);
+    env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
+    env.push(("AWS_REGION".to_owned(), REGION.to_owned()));
+    AwsConfig::loader()
+        .provider_config(provider_config(env))
+        .load()
+        .await
+        .unwrap_or_else(|e| panic!("could not load the AwsConfig for {endpoint}: {e}"))
+}
+
+/// An [`AwsConfig`] for the no-auth moto (see [`aws_config`]).
+///
+/// # Panics
+/// When moto is not configured (run `scripts/testbed.sh up`) or the configuration does not load.
+pub async fn moto_config() -> AwsConfig {
+    aws_config(&testbed::endpoint(Emulator::Moto), MOTO_ACCESS_KEY_ID, MOTO_SECRET_ACCESS_KEY).await
+}
+
+/// An [`AwsConfig`] for the signature-checking moto with its IAM key (see [`aws_config`]).
+///
+/// # Panics
+/// When moto-auth is not configured (run `scripts/testbed.sh up`) or the configuration does not load.
+pub async fn moto_auth_config() -> AwsConfig {
+    let (key_id, secret) = moto_auth_keys();
+    aws_config(&testbed::endpoint(Emulator::MotoAuth), &key_id, &secret).await
+}
+
+/// An [`AwsConfig`] for s3s-fs with its key (see [`aws_config`]).
+///
+/// # Panics
+/// When s3s-fs is not configured (run `scripts/testbed.sh up`) or the configuration does not load.
+pub async fn s3s_config() -> AwsConfig {
+    let (key_id, secret) = s3s_keys();
+    aws_config(&testbed::endpoint(Emulator::S3s), &key_id, &secret).await
+}
+
+/// The access key id and secret of moto-auth's IAM user (`CLOUDKIT_TEST_MOTO_AUTH_*`).
+pub fn moto_auth_keys() -> (String, String) {
+    (moto_auth_access_key_id(), testbed::var("CLOUDKIT_TEST_MOTO_AUTH_SECRET_ACCESS_KEY"))
+}
+
+/// The access key id of moto-auth's IAM user, for pairing with a wrong secret.
+pub fn moto_auth_access_key_id() -> String {
+    testbed::var("CLOUDKIT_TEST_MOTO_AUTH_ACCESS_KEY_ID")
+}
+
+/// moto-auth's valid credentials.
+pub fn moto_auth_credentials() -> Credentials {
+    let (key_id, secret) = moto_auth_keys();
+    Credentials::from_keys(key_id, secret)
+}
+
+/// The access key id and secret s3s-fs accepts (`CLOUDKIT_TEST_S3S_*`).
+pub fn s3s_keys() -> (String, String) {
+    (s3s_access_key_id(), testbed::var("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY"))
+}
+
+/// The access key id s3s-fs accepts, for pairing with a wrong secret.
+pub fn s3s_access_key_id() -> String {
+    testbed::var("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID")
+}
+
+/// s3s-fs's valid credentials.
+pub fn s3s_credentials() -> Credentials {
+    let (key_id, secret) = s3s_keys();
+    Credentials::from_keys(key_id, secret)
+}
+
+/// A cloudkit-aws-s3 [`Client`] for `endpoint` (path-style URLs as the emulators need), signing with
+/// `credentials` in [`REGION`], AWS error parsing, and `checksum_mode` when given (else the default).
+///
+/// # Panics
+/// When `endpoint` is not a URL or the client cannot be built.
+pub fn s3_client(endpoint: &str, credentials: Credentials, checksum_mode: Option<ChecksumMode>) -> Client {
+    let creds: SharedCredentialsProvider = Arc::new(credentials);
+    let signer = SigV4Signer::new(creds.clone(), REGION, "s3");
+    let pipeline =
+        Pipeline::builder("S3").signer(Arc::new(signer)).error_parser(Arc::new(AwsErrorParser)).build().unwrap();
+    let endpoint = Url::parse(endpoint).unwrap_or_else(|e| panic!("bad S3 endpoint {endpoint}: {e}"));
+    let mut builder = Client::builder(pipeline, REGION).endpoint(endpoint).credentials(creds);
+    if let Some(mode) = checksum_mode {
+        builder = builder.checksum_mode(mode);
+    }
+    builder.build().unwrap()
+}
+
+/// An S3 [`Client`] for the no-auth moto (default checksum mode).
+pub fn moto_s3_client() -> Client {
+    moto_s3_client_with(None)
+}
+
+/// An S3 [`Client`] for the no-auth moto with the given checksum mode.
+pub fn moto_s3_client_with(checksum_mode: Option<ChecksumMode>) -> Client {
+    let credentials = Credentials::from_keys(MOTO_ACCESS_KEY_ID, MOTO_SECRET_ACCESS_KEY);
+    s3_client(&testbed::endpoint(Emulator::Moto), credentials, checksum_mode)
+}
+
+/// An S3 [`Client`] for the signature-checking moto, signing with `credentials`.
+pub fn moto_auth_s3_client(credentials: Credentials) -> Client {
+    s3_client(&testbed::endpoint(Emulator::MotoAuth), credentials, None)
+}
+
+/// An S3 [`Client`] for s3s-fs, signing with `credentials`, with the given checksum mode.
+pub fn s3s_s3_client(credentials: Credentials, checksum_mode: Option<ChecksumMode>) -> Client {
+    s3_client(&testbed::endpoint(Emulator::S3s), credentials, checksum_mode)
+}
+
+/// Creates a bucket named [`unique_name`](crate::unique_name)`(label)` and returns its name.
+///
+/// # Panics
+/// When CreateBucket fails, with a hint to start the emulators.
+pub async fn create_bucket(s3: &Client, label: &str) -> String {
+    let bucket = crate::unique_name(label);
+    s3.create_bucket(&bucket).send().await.unwrap_or_else(|e| {
+        panic!("CreateBucket {bucket} on {} failed ({e}); is it up? run `scripts/testbed.sh up`", s3.endpoint())
+    });
+    bucket
+}
+
+/// Deletes every object of `bucket` one DeleteObject at a time, then the bucket.
+///
+/// # Panics
+/// When any of those calls fails.
+pub async fn delete_bucket_with_objects(s3: &Client, bucket: &str) {
+    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    for k in keys {
+        s3.delete_object(bucket, &k).send().await.unwrap();
+    }
+    s3.delete_bucket(bucket).await.unwrap();
+}
+
+/// Reads `<Code>` and `<Message>` from an AWS XML error body (query protocol and S3 alike), for raw
+/// [`Pipeline`]s that do not use the SDK's own error parser.
+#[derive(Debug)]
+pub struct XmlErrors;
+
+/// The text of the first `<name>…</name>` element of `body`.
+pub fn xml_tag(body: &str, name: &str) -> Option<String> {
+    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = body[start..].find(&format!("</{name}>"))? + start;
+    Some(body[start..end].to_owned())
+}
+
+impl ParseError for XmlErrors {
+    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
+        let body = String::from_utf8_lossy(body);
+        ServiceErrorDetails {
+            code: xml_tag(&body, "Code"),
+            message: xml_tag(&body, "Message"),
+            request_id: cloudkit_core::request_id_from_headers(headers),
+        }
+    }
+}
+
+/// A raw `cloudkit_core` [`Pipeline`] named `name` that signs with SigV4 (`credentials`, [`REGION`],
+/// `service`), parses errors with [`XmlErrors`] and makes exactly one attempt, so that a refused
+/// signature shows up as the error itself.
+///
+/// # Panics
+/// When the pipeline cannot be built.
+pub fn sigv4_pipeline(name: &'static str, credentials: Credentials, service: &str) -> Pipeline {
+    Pipeline::builder(name)
+        .signer(Arc::new(SigV4Signer::new(Arc::new(credentials), REGION, service)))
+        .error_parser(Arc::new(XmlErrors))
+        .retry(RetryConfig::standard().with_max_attempts(1))
+        .build()
+        .unwrap()
+}
