@@ -21,7 +21,11 @@ async fn main() -> ExitCode {
 }
 
 /// Every key under `prefix/` (recursively), across pages.
-async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+async fn list_keys(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let mut keys = Vec::new();
     let mut pages = s3.list_objects_v2().bucket(bucket).prefix(format!("{prefix}/")).into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -86,7 +90,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // delete (DeleteObjects takes at most 1000 keys a request)
     let mut deleted = 0;
     for batch in all.chunks(1000) {
-        let objects = batch.iter().map(|k| ObjectIdentifier::builder().key(k).build()).collect::<Result<Vec<_>, _>>()?;
+        let objects =
+            batch.iter().map(|k| ObjectIdentifier::builder().key(k).build()).collect::<Result<Vec<_>, _>>()?;
         let out = s3
             .delete_objects()
             .bucket(bucket)
