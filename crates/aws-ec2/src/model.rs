@@ -15,7 +15,7 @@ use crate::types::{
 
 /// Parses a response body into `T`.
 pub(crate) fn parse<T: DeserializeOwned>(operation: &'static str, body: &[u8]) -> Result<T, Ec2Error> {
-    quick_xml::de::from_reader(body)
+    cloudkit_cred_chain::aws::protocol::decode_xml(body)
         .map_err(|e| Ec2Error::decode(operation, format!("invalid {operation} response: {e}")))
 }
 

@@ -12,8 +12,8 @@ use crate::error::S3Error;
 
 /// Decodes an XML response body.
 pub(crate) fn from_xml<'de, T: Deserialize<'de>>(operation: &'static str, body: &'de [u8]) -> Result<T, S3Error> {
-    let text = std::str::from_utf8(body).map_err(|_| S3Error::decode(operation, "the response body is not UTF-8"))?;
-    quick_xml::de::from_str(text).map_err(|e| S3Error::decode(operation, format!("unexpected XML response: {e}")))
+    cloudkit_cred_chain::aws::protocol::decode_xml(body)
+        .map_err(|e| S3Error::decode(operation, format!("unexpected XML response: {e}")))
 }
 
 /// Escapes text for an XML element or attribute.

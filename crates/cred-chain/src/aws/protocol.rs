@@ -126,6 +126,15 @@ pub fn resolve_entity(name: &str) -> String {
     }
 }
 
+/// Decodes an AWS XML response body into `T` (quick-xml's serde support, straight from the
+/// bytes). Every AWS client (S3, EC2, STS) decodes through this one function so the XML
+/// deserializer is compiled once per program, not once per reader type; the error is a message
+/// for the caller's typed decode error.
+pub fn decode_xml<'de, T: serde::Deserialize<'de>>(body: &'de [u8]) -> Result<T, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the response body is not UTF-8".to_owned())?;
+    quick_xml::de::from_str(text).map_err(|e| e.to_string())
+}
+
 /// An AWS Query protocol request body (`Action=...&Version=...&Name.1=...`).
 ///
 /// ```

@@ -554,7 +554,7 @@ fn resolve_endpoint(config: &ProviderConfig, region: &str) -> Result<Url, StsErr
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(operation: &'static str, body: &[u8]) -> Result<T, StsError> {
-    quick_xml::de::from_reader(body)
+    super::protocol::decode_xml(body)
         .map_err(|e| StsError::Other(Error::decode(SERVICE, operation, format!("unexpected STS response: {e}"))))
 }
 
