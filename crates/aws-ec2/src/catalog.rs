@@ -2,7 +2,7 @@
 
 use crate::client::{Ec2Client, push_dry_run, push_filters, query};
 use crate::error::Ec2Error;
-use crate::model::{self, DescribeAvailabilityZonesResponse, DescribeRegionsResponse};
+use crate::model;
 use crate::types::Filter;
 
 impl Ec2Client {
@@ -87,17 +87,7 @@ impl DescribeRegions {
             body.push("AllRegions", "true");
         }
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeRegionsResponse = self.client.call("DescribeRegions", body, true).await?;
-        Ok(wire
-            .region_info
-            .items
-            .into_iter()
-            .map(|r| Region {
-                region_name: r.region_name,
-                endpoint: model::non_empty(r.region_endpoint),
-                opt_in_status: model::non_empty(r.opt_in_status),
-            })
-            .collect())
+        self.client.call("DescribeRegions", body, true, model::regions).await
     }
 }
 
@@ -162,18 +152,6 @@ impl DescribeAvailabilityZones {
             body.push("AllAvailabilityZones", "true");
         }
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeAvailabilityZonesResponse = self.client.call("DescribeAvailabilityZones", body, true).await?;
-        Ok(wire
-            .availability_zone_info
-            .items
-            .into_iter()
-            .map(|z| AvailabilityZone {
-                zone_name: z.zone_name,
-                zone_id: model::non_empty(z.zone_id),
-                region_name: model::non_empty(z.region_name),
-                state: model::non_empty(z.zone_state),
-                zone_type: model::non_empty(z.zone_type),
-            })
-            .collect())
+        self.client.call("DescribeAvailabilityZones", body, true, model::availability_zones).await
     }
 }

@@ -3,10 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cloudkit_core::{HttpRequest, Method, Operation, Pipeline, Url};
+use cloudkit_core::{Bytes, HttpRequest, Method, Operation, Pipeline, Url};
 use cloudkit_cred_chain::aws::AwsConfig;
 use cloudkit_cred_chain::aws::protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
-use serde::de::DeserializeOwned;
 
 use crate::error::Ec2Error;
 use crate::model;
@@ -127,20 +126,28 @@ impl Ec2Client {
         &self.inner.pipeline
     }
 
-    /// Sends one Query-protocol call and parses the XML answer.
-    pub(crate) async fn call<T: DeserializeOwned>(
+    /// Sends one Query-protocol call and reads the XML answer with `read` (a decode error of `action`
+    /// if the answer does not parse).
+    pub(crate) async fn call<T>(
         &self,
         action: &'static str,
         body: QueryBody,
         idempotent: bool,
+        read: model::Read<T>,
     ) -> Result<T, Ec2Error> {
+        let xml = self.post(action, body, idempotent).await?;
+        model::decode(action, &xml, read)
+    }
+
+    /// Sends one Query-protocol call; returns the body of the (successful) answer.
+    async fn post(&self, action: &'static str, body: QueryBody, idempotent: bool) -> Result<Bytes, Ec2Error> {
         let request = HttpRequest::new(Method::POST, self.inner.endpoint.clone())
             .with_body(body.into_bytes())
             .header("content-type", QUERY_CONTENT_TYPE)
             .map_err(|e| Ec2Error::invalid_input(action, e.to_string()))?;
         let op = Operation::new(action).idempotent(idempotent);
         let response = self.inner.pipeline.send_buffered(&op, request).await.map_err(Ec2Error::from_core)?;
-        model::parse(action, &response.body)
+        Ok(response.body)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, query};
 use crate::error::Ec2Error;
-use crate::model::{self, DescribeImagesResponse};
+use crate::model;
 use crate::types::{Filter, Tag};
 
 impl Ec2Client {
@@ -137,31 +137,6 @@ impl DescribeImages {
         push_filters(&mut body, &self.filters);
         push_page(&mut body, self.max_results, self.next_token.as_deref());
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeImagesResponse = self.client.call("DescribeImages", body, true).await?;
-        Ok(DescribeImagesOutput {
-            images: wire
-                .images_set
-                .items
-                .into_iter()
-                .map(|i| Image {
-                    image_id: i.image_id,
-                    name: model::non_empty(i.name),
-                    description: model::non_empty(i.description),
-                    owner_id: model::non_empty(i.image_owner_id),
-                    owner_alias: model::non_empty(i.image_owner_alias),
-                    state: model::non_empty(i.image_state),
-                    architecture: model::non_empty(i.architecture),
-                    creation_date: model::non_empty(i.creation_date),
-                    public: i.is_public,
-                    platform: model::non_empty(i.platform),
-                    root_device_type: model::non_empty(i.root_device_type),
-                    root_device_name: model::non_empty(i.root_device_name),
-                    virtualization_type: model::non_empty(i.virtualization_type),
-                    image_type: model::non_empty(i.image_type),
-                    tags: i.tag_set.into_vec(),
-                })
-                .collect(),
-            next_token: model::non_empty(wire.next_token),
-        })
+        self.client.call("DescribeImages", body, true, model::describe_images).await
     }
 }

@@ -6,10 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, push_tags, query};
 use crate::error::Ec2Error;
-use crate::model::{
-    self, DescribeInstanceStatusResponse, DescribeInstancesResponse, EmptyResponse, StateChangesResponse,
-    WireReservation,
-};
+use crate::model;
 use crate::types::{Filter, InstanceState, InstanceStateChange, Reservation, Tag};
 
 /// Tags to apply to resources of one type at launch (`TagSpecification.N`).
@@ -300,8 +297,7 @@ impl RunInstances {
     pub async fn send(self) -> Result<Reservation, Ec2Error> {
         let body = self.body()?;
         // Idempotent thanks to the client token: a resent request cannot launch twice.
-        let wire: WireReservation = self.client.call("RunInstances", body, true).await?;
-        Ok(wire.into())
+        self.client.call("RunInstances", body, true, model::reservation).await
     }
 }
 
@@ -388,11 +384,7 @@ impl DescribeInstances {
         push_filters(&mut body, &self.filters);
         push_page(&mut body, self.max_results, self.next_token.as_deref());
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeInstancesResponse = self.client.call("DescribeInstances", body, true).await?;
-        Ok(DescribeInstancesOutput {
-            reservations: wire.reservation_set.into_vec(),
-            next_token: model::non_empty(wire.next_token),
-        })
+        self.client.call("DescribeInstances", body, true, model::describe_instances).await
     }
 }
 
@@ -493,22 +485,7 @@ impl DescribeInstanceStatus {
         }
         push_page(&mut body, self.max_results, self.next_token.as_deref());
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeInstanceStatusResponse = self.client.call("DescribeInstanceStatus", body, true).await?;
-        Ok(DescribeInstanceStatusOutput {
-            instance_statuses: wire
-                .instance_status_set
-                .items
-                .into_iter()
-                .map(|s| InstanceStatus {
-                    instance_id: s.instance_id,
-                    availability_zone: model::non_empty(s.availability_zone),
-                    instance_state: s.instance_state.into(),
-                    instance_status: s.instance_status.and_then(|x| model::non_empty(x.status)),
-                    system_status: s.system_status.and_then(|x| model::non_empty(x.status)),
-                })
-                .collect(),
-            next_token: model::non_empty(wire.next_token),
-        })
+        self.client.call("DescribeInstanceStatus", body, true, model::describe_instance_status).await
     }
 }
 
@@ -565,8 +542,7 @@ impl StartInstances {
     /// Starts the instances; returns each one's state change.
     pub async fn send(self) -> Result<Vec<InstanceStateChange>, Ec2Error> {
         let body = self.base_body()?;
-        let wire: StateChangesResponse = self.client.call("StartInstances", body, true).await?;
-        Ok(wire.instances_set.into_vec())
+        self.client.call("StartInstances", body, true, model::state_changes).await
     }
 }
 
@@ -604,8 +580,7 @@ impl StopInstances {
         if self.hibernate {
             body.push("Hibernate", "true");
         }
-        let wire: StateChangesResponse = self.client.call("StopInstances", body, true).await?;
-        Ok(wire.instances_set.into_vec())
+        self.client.call("StopInstances", body, true, model::state_changes).await
     }
 }
 
@@ -623,8 +598,7 @@ impl RebootInstances {
     /// Requests the reboot (EC2 answers with no details).
     pub async fn send(self) -> Result<(), Ec2Error> {
         let body = self.base_body()?;
-        let _: EmptyResponse = self.client.call("RebootInstances", body, true).await?;
-        Ok(())
+        self.client.call("RebootInstances", body, true, model::empty).await
     }
 }
 
@@ -642,8 +616,7 @@ impl TerminateInstances {
     /// Terminates the instances; returns each one's state change.
     pub async fn send(self) -> Result<Vec<InstanceStateChange>, Ec2Error> {
         let body = self.base_body()?;
-        let wire: StateChangesResponse = self.client.call("TerminateInstances", body, true).await?;
-        Ok(wire.instances_set.into_vec())
+        self.client.call("TerminateInstances", body, true, model::state_changes).await
     }
 }
 
@@ -719,7 +692,6 @@ impl ModifyInstanceAttribute {
             return Err(Ec2Error::invalid_input(OP, format!("set exactly one attribute per call (got {set})")));
         }
         push_dry_run(&mut body, self.dry_run);
-        let _: EmptyResponse = self.client.call(OP, body, true).await?;
-        Ok(())
+        self.client.call(OP, body, true, model::empty).await
     }
 }

@@ -6,7 +6,7 @@ use cloudkit_core::SecretString;
 
 use crate::client::{Ec2Client, push_dry_run, push_filters, query};
 use crate::error::Ec2Error;
-use crate::model::{self, DescribeKeyPairsResponse, EmptyResponse, WireKeyPair};
+use crate::model;
 use crate::types::{Filter, Tag};
 
 impl Ec2Client {
@@ -53,19 +53,6 @@ pub struct KeyPairInfo {
     pub create_time: Option<String>,
     /// Its tags.
     pub tags: Vec<Tag>,
-}
-
-impl From<WireKeyPair> for KeyPairInfo {
-    fn from(k: WireKeyPair) -> Self {
-        KeyPairInfo {
-            key_name: k.key_name,
-            key_pair_id: model::non_empty(k.key_pair_id),
-            key_fingerprint: model::non_empty(k.key_fingerprint),
-            key_type: model::non_empty(k.key_type),
-            create_time: model::non_empty(k.create_time),
-            tags: k.tag_set.into_vec(),
-        }
-    }
 }
 
 /// A key pair EC2 just created, with its private key (shown once; redacted in `Debug`).
@@ -122,9 +109,7 @@ impl CreateKeyPair {
             None => {}
         }
         push_dry_run(&mut body, self.dry_run);
-        let mut wire: WireKeyPair = self.client.call(OP, body, false).await?;
-        let material = wire.key_material.take().unwrap_or_default();
-        Ok(KeyPair { info: wire.into(), key_material: SecretString::from(material) })
+        self.client.call(OP, body, false, model::created_key_pair).await
     }
 }
 
@@ -152,8 +137,7 @@ impl ImportKeyPair {
         body.push("KeyName", &self.key_name);
         body.push("PublicKeyMaterial", &BASE64.encode(&self.public_key));
         push_dry_run(&mut body, self.dry_run);
-        let wire: WireKeyPair = self.client.call(OP, body, false).await?;
-        Ok(wire.into())
+        self.client.call(OP, body, false, model::key_pair_info).await
     }
 }
 
@@ -192,8 +176,7 @@ impl DescribeKeyPairs {
         body.push_list("KeyName", &self.key_names);
         push_filters(&mut body, &self.filters);
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeKeyPairsResponse = self.client.call("DescribeKeyPairs", body, true).await?;
-        Ok(wire.key_set.into_vec())
+        self.client.call("DescribeKeyPairs", body, true, model::key_pairs).await
     }
 }
 
@@ -218,7 +201,6 @@ impl DeleteKeyPair {
         let mut body = query("DeleteKeyPair");
         body.push("KeyName", &self.key_name);
         push_dry_run(&mut body, self.dry_run);
-        let _: EmptyResponse = self.client.call("DeleteKeyPair", body, true).await?;
-        Ok(())
+        self.client.call("DeleteKeyPair", body, true, model::empty).await
     }
 }

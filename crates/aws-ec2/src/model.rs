@@ -1,398 +1,327 @@
-//! Wire types: the XML of EC2 responses as serde structs, and their conversion to the public types.
+//! Decoding of EC2 responses: the XML of each answer, read with [`cloudkit_core::xml::Element`],
+//! straight into the public types. Plain non-generic functions, one per response shape.
 //!
-//! EC2 wraps lists in `…Set` elements holding `<item>`s; elements are camelCase. Unknown elements are
-//! ignored, so new fields in responses never break parsing.
+//! EC2 wraps lists in `…Set` elements holding `<item>`s (a missing set is an empty list); elements
+//! are camelCase. Unknown elements are ignored, so new fields in responses never break parsing, and
+//! the root element's name is not checked.
+//!
+//! Every field is optional on the wire: a missing string is empty (ids) or `None` (everything else,
+//! which is also `None` when sent empty, as in `<dnsName/>`), a missing number is `0` or `None`. A
+//! number or flag that is present but does not parse is a decode error naming its element.
 
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use cloudkit_core::SecretString;
+use cloudkit_core::xml::{Element, XmlError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::catalog::{AvailabilityZone, Region};
 use crate::error::Ec2Error;
+use crate::images::{DescribeImagesOutput, Image};
+use crate::instance::{DescribeInstanceStatusOutput, DescribeInstancesOutput, InstanceStatus};
+use crate::key_pairs::{KeyPair, KeyPairInfo};
+use crate::security_groups::{DescribeSecurityGroupsOutput, IpPermission, IpRange, SecurityGroup, UserIdGroupPair};
+use crate::tags::{DescribeTagsOutput, TagDescription};
 use crate::types::{
     GroupIdentifier, Instance, InstanceState, InstanceStateChange, InstanceStateName, Reservation, Tag,
 };
 
-/// Parses a response body into `T`.
-pub(crate) fn parse<T: DeserializeOwned>(operation: &'static str, body: &[u8]) -> Result<T, Ec2Error> {
-    cloudkit_cred_chain::aws::protocol::decode_xml(body)
+/// Reads one response shape from the root element.
+pub(crate) type Read<T> = fn(&Element<'_>) -> Result<T, XmlError>;
+
+/// Parses a response body and reads it with `read`; any failure is a decode error of `operation`.
+pub(crate) fn decode<T>(operation: &'static str, body: &[u8], read: Read<T>) -> Result<T, Ec2Error> {
+    Element::parse(body)
+        .and_then(|root| read(&root))
         .map_err(|e| Ec2Error::decode(operation, format!("invalid {operation} response: {e}")))
 }
 
-/// `<xSet><item>…</item>…</xSet>`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Items<T> {
-    #[serde(rename = "item", default = "Vec::new")]
-    pub(crate) items: Vec<T>,
+// ---- field helpers ---------------------------------------------------------------------------------
+
+/// The items of the child list `set`, each read with `read`.
+fn list<T>(parent: &Element<'_>, set: &str, read: Read<T>) -> Result<Vec<T>, XmlError> {
+    parent.children_in(set, "item").map(read).collect()
 }
 
-impl<T> Default for Items<T> {
-    fn default() -> Self {
-        Self { items: Vec::new() }
-    }
+/// The text of the child `name`, exactly as sent; empty when absent.
+fn string(e: &Element<'_>, name: &str) -> String {
+    e.child_string(name).unwrap_or_default()
 }
 
-impl<T> Items<T> {
-    pub(crate) fn into_vec<U>(self) -> Vec<U>
-    where
-        U: From<T>,
-    {
-        self.items.into_iter().map(U::from).collect()
-    }
+/// The child `name` as an RFC 3339 timestamp; `None` when absent or not a valid timestamp.
+fn timestamp(e: &Element<'_>, name: &str) -> Option<OffsetDateTime> {
+    e.child_text(name).and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
 }
 
-/// Empty text (`<reason/>`) means "not set".
-pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.is_empty())
+// ---- shared types ------------------------------------------------------------------------------------
+
+fn tag(e: &Element<'_>) -> Result<Tag, XmlError> {
+    Ok(Tag { key: string(e, "key"), value: string(e, "value") })
 }
 
-pub(crate) fn parse_time(s: Option<String>) -> Option<OffsetDateTime> {
-    s.and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok())
+/// The state in the child `name` (`<instanceState><code>16</code><name>running</name>…`); code 0
+/// and an empty name when parts are missing.
+fn state(parent: &Element<'_>, name: &str) -> Result<InstanceState, XmlError> {
+    let (code, state_name) = match parent.child(name) {
+        Some(s) => (s.child_parse("code")?.unwrap_or(0), s.child_text("name").unwrap_or("")),
+        None => (0, ""),
+    };
+    Ok(InstanceState::new(code, InstanceStateName::parse(state_name)))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireTag {
-    key: String,
-    value: String,
+fn group_identifier(e: &Element<'_>) -> Result<GroupIdentifier, XmlError> {
+    Ok(GroupIdentifier {
+        group_id: e.child_string_non_empty("groupId"),
+        group_name: e.child_string_non_empty("groupName"),
+    })
 }
 
-impl From<WireTag> for Tag {
-    fn from(t: WireTag) -> Self {
-        Tag { key: t.key, value: t.value }
-    }
+// ---- instances ---------------------------------------------------------------------------------------
+
+fn instance(e: &Element<'_>) -> Result<Instance, XmlError> {
+    Ok(Instance {
+        instance_id: string(e, "instanceId"),
+        image_id: e.child_string_non_empty("imageId"),
+        instance_type: e.child_string_non_empty("instanceType"),
+        state: state(e, "instanceState")?,
+        state_reason: e
+            .child("stateReason")
+            .and_then(|r| r.child_string_non_empty("message").or_else(|| r.child_string_non_empty("code"))),
+        private_ip_address: e.child_string_non_empty("privateIpAddress"),
+        public_ip_address: e.child_string_non_empty("ipAddress"),
+        private_dns_name: e.child_string_non_empty("privateDnsName"),
+        public_dns_name: e.child_string_non_empty("dnsName"),
+        key_name: e.child_string_non_empty("keyName"),
+        launch_time: timestamp(e, "launchTime"),
+        availability_zone: e.child("placement").and_then(|p| p.child_string_non_empty("availabilityZone")),
+        subnet_id: e.child_string_non_empty("subnetId"),
+        vpc_id: e.child_string_non_empty("vpcId"),
+        architecture: e.child_string_non_empty("architecture"),
+        platform: e.child_string_non_empty("platform"),
+        client_token: e.child_string_non_empty("clientToken"),
+        ami_launch_index: e.child_parse("amiLaunchIndex")?,
+        security_groups: list(e, "groupSet", group_identifier)?,
+        tags: list(e, "tagSet", tag)?,
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireState {
-    code: i32,
-    name: String,
+/// `RunInstancesResponse`, and the items of `reservationSet`.
+pub(crate) fn reservation(e: &Element<'_>) -> Result<Reservation, XmlError> {
+    Ok(Reservation {
+        reservation_id: string(e, "reservationId"),
+        owner_id: e.child_string_non_empty("ownerId"),
+        instances: list(e, "instancesSet", instance)?,
+    })
 }
 
-impl From<WireState> for InstanceState {
-    fn from(s: WireState) -> Self {
-        InstanceState::new(s.code, InstanceStateName::parse(&s.name))
-    }
+/// `DescribeInstancesResponse`.
+pub(crate) fn describe_instances(e: &Element<'_>) -> Result<DescribeInstancesOutput, XmlError> {
+    Ok(DescribeInstancesOutput {
+        reservations: list(e, "reservationSet", reservation)?,
+        next_token: e.child_string_non_empty("nextToken"),
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireGroup {
-    group_id: Option<String>,
-    group_name: Option<String>,
+fn state_change(e: &Element<'_>) -> Result<InstanceStateChange, XmlError> {
+    Ok(InstanceStateChange {
+        instance_id: string(e, "instanceId"),
+        previous_state: state(e, "previousState")?,
+        current_state: state(e, "currentState")?,
+    })
 }
 
-impl From<WireGroup> for GroupIdentifier {
-    fn from(g: WireGroup) -> Self {
-        GroupIdentifier { group_id: non_empty(g.group_id), group_name: non_empty(g.group_name) }
-    }
+/// `StartInstancesResponse`, `StopInstancesResponse`, `TerminateInstancesResponse`.
+pub(crate) fn state_changes(e: &Element<'_>) -> Result<Vec<InstanceStateChange>, XmlError> {
+    list(e, "instancesSet", state_change)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct WirePlacement {
-    availability_zone: Option<String>,
+fn instance_status(e: &Element<'_>) -> Result<InstanceStatus, XmlError> {
+    Ok(InstanceStatus {
+        instance_id: string(e, "instanceId"),
+        availability_zone: e.child_string_non_empty("availabilityZone"),
+        instance_state: state(e, "instanceState")?,
+        instance_status: e.child("instanceStatus").and_then(|s| s.child_string_non_empty("status")),
+        system_status: e.child("systemStatus").and_then(|s| s.child_string_non_empty("status")),
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct WireStateReason {
-    code: Option<String>,
-    message: Option<String>,
+/// `DescribeInstanceStatusResponse`.
+pub(crate) fn describe_instance_status(e: &Element<'_>) -> Result<DescribeInstanceStatusOutput, XmlError> {
+    Ok(DescribeInstanceStatusOutput {
+        instance_statuses: list(e, "instanceStatusSet", instance_status)?,
+        next_token: e.child_string_non_empty("nextToken"),
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireInstance {
-    instance_id: String,
-    image_id: Option<String>,
-    instance_type: Option<String>,
-    instance_state: WireState,
-    state_reason: Option<WireStateReason>,
-    private_ip_address: Option<String>,
-    ip_address: Option<String>,
-    private_dns_name: Option<String>,
-    dns_name: Option<String>,
-    key_name: Option<String>,
-    launch_time: Option<String>,
-    placement: Option<WirePlacement>,
-    subnet_id: Option<String>,
-    vpc_id: Option<String>,
-    architecture: Option<String>,
-    platform: Option<String>,
-    client_token: Option<String>,
-    ami_launch_index: Option<i32>,
-    group_set: Items<WireGroup>,
-    tag_set: Items<WireTag>,
+/// A response whose content does not matter (`RebootInstances`, `CreateTags`, …); only a `return`
+/// flag that is not a flag is an error.
+pub(crate) fn empty(e: &Element<'_>) -> Result<(), XmlError> {
+    e.child_bool("return").map(drop)
 }
 
-impl From<WireInstance> for Instance {
-    fn from(i: WireInstance) -> Self {
-        let state_reason = i.state_reason.and_then(|r| non_empty(r.message).or_else(|| non_empty(r.code)));
-        Instance {
-            instance_id: i.instance_id,
-            image_id: non_empty(i.image_id),
-            instance_type: non_empty(i.instance_type),
-            state: i.instance_state.into(),
-            state_reason,
-            private_ip_address: non_empty(i.private_ip_address),
-            public_ip_address: non_empty(i.ip_address),
-            private_dns_name: non_empty(i.private_dns_name),
-            public_dns_name: non_empty(i.dns_name),
-            key_name: non_empty(i.key_name),
-            launch_time: parse_time(i.launch_time),
-            availability_zone: i.placement.and_then(|p| non_empty(p.availability_zone)),
-            subnet_id: non_empty(i.subnet_id),
-            vpc_id: non_empty(i.vpc_id),
-            architecture: non_empty(i.architecture),
-            platform: non_empty(i.platform),
-            client_token: non_empty(i.client_token),
-            ami_launch_index: i.ami_launch_index,
-            security_groups: i.group_set.into_vec(),
-            tags: i.tag_set.into_vec(),
-        }
-    }
+// ---- tags ----------------------------------------------------------------------------------------------
+
+fn tag_description(e: &Element<'_>) -> Result<TagDescription, XmlError> {
+    Ok(TagDescription {
+        resource_id: string(e, "resourceId"),
+        resource_type: e.child_string_non_empty("resourceType"),
+        key: string(e, "key"),
+        value: string(e, "value"),
+    })
 }
 
-/// `RunInstancesResponse` and the items of `reservationSet`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireReservation {
-    reservation_id: String,
-    owner_id: Option<String>,
-    instances_set: Items<WireInstance>,
+/// `DescribeTagsResponse`.
+pub(crate) fn describe_tags(e: &Element<'_>) -> Result<DescribeTagsOutput, XmlError> {
+    Ok(DescribeTagsOutput {
+        tags: list(e, "tagSet", tag_description)?,
+        next_token: e.child_string_non_empty("nextToken"),
+    })
 }
 
-impl From<WireReservation> for Reservation {
-    fn from(r: WireReservation) -> Self {
-        Reservation {
-            reservation_id: r.reservation_id,
-            owner_id: non_empty(r.owner_id),
-            instances: r.instances_set.into_vec(),
-        }
-    }
+// ---- images --------------------------------------------------------------------------------------------
+
+fn image(e: &Element<'_>) -> Result<Image, XmlError> {
+    Ok(Image {
+        image_id: string(e, "imageId"),
+        name: e.child_string_non_empty("name"),
+        description: e.child_string_non_empty("description"),
+        owner_id: e.child_string_non_empty("imageOwnerId"),
+        owner_alias: e.child_string_non_empty("imageOwnerAlias"),
+        state: e.child_string_non_empty("imageState"),
+        architecture: e.child_string_non_empty("architecture"),
+        creation_date: e.child_string_non_empty("creationDate"),
+        public: e.child_bool("isPublic")?,
+        platform: e.child_string_non_empty("platform"),
+        root_device_type: e.child_string_non_empty("rootDeviceType"),
+        root_device_name: e.child_string_non_empty("rootDeviceName"),
+        virtualization_type: e.child_string_non_empty("virtualizationType"),
+        image_type: e.child_string_non_empty("imageType"),
+        tags: list(e, "tagSet", tag)?,
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeInstancesResponse {
-    pub(crate) reservation_set: Items<WireReservation>,
-    pub(crate) next_token: Option<String>,
+/// `DescribeImagesResponse`.
+pub(crate) fn describe_images(e: &Element<'_>) -> Result<DescribeImagesOutput, XmlError> {
+    Ok(DescribeImagesOutput { images: list(e, "imagesSet", image)?, next_token: e.child_string_non_empty("nextToken") })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireStateChange {
-    instance_id: String,
-    current_state: WireState,
-    previous_state: WireState,
+// ---- regions and zones ---------------------------------------------------------------------------------
+
+fn region(e: &Element<'_>) -> Result<Region, XmlError> {
+    Ok(Region {
+        region_name: string(e, "regionName"),
+        endpoint: e.child_string_non_empty("regionEndpoint"),
+        opt_in_status: e.child_string_non_empty("optInStatus"),
+    })
 }
 
-impl From<WireStateChange> for InstanceStateChange {
-    fn from(c: WireStateChange) -> Self {
-        InstanceStateChange {
-            instance_id: c.instance_id,
-            previous_state: c.previous_state.into(),
-            current_state: c.current_state.into(),
-        }
-    }
+/// `DescribeRegionsResponse`.
+pub(crate) fn regions(e: &Element<'_>) -> Result<Vec<Region>, XmlError> {
+    list(e, "regionInfo", region)
 }
 
-/// `Start/Stop/TerminateInstancesResponse`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct StateChangesResponse {
-    pub(crate) instances_set: Items<WireStateChange>,
+fn availability_zone(e: &Element<'_>) -> Result<AvailabilityZone, XmlError> {
+    Ok(AvailabilityZone {
+        zone_name: string(e, "zoneName"),
+        zone_id: e.child_string_non_empty("zoneId"),
+        region_name: e.child_string_non_empty("regionName"),
+        state: e.child_string_non_empty("zoneState"),
+        zone_type: e.child_string_non_empty("zoneType"),
+    })
 }
 
-/// A response whose content does not matter (`RebootInstances`, `CreateTags`, …).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct EmptyResponse {
-    #[serde(rename = "return")]
-    pub(crate) return_: Option<bool>,
+/// `DescribeAvailabilityZonesResponse`.
+pub(crate) fn availability_zones(e: &Element<'_>) -> Result<Vec<AvailabilityZone>, XmlError> {
+    list(e, "availabilityZoneInfo", availability_zone)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireStatusSummary {
-    pub(crate) status: Option<String>,
+// ---- key pairs -----------------------------------------------------------------------------------------
+
+/// `ImportKeyPairResponse`, and the items of `keySet`.
+pub(crate) fn key_pair_info(e: &Element<'_>) -> Result<KeyPairInfo, XmlError> {
+    Ok(KeyPairInfo {
+        key_name: string(e, "keyName"),
+        key_pair_id: e.child_string_non_empty("keyPairId"),
+        key_fingerprint: e.child_string_non_empty("keyFingerprint"),
+        key_type: e.child_string_non_empty("keyType"),
+        create_time: e.child_string_non_empty("createTime"),
+        tags: list(e, "tagSet", tag)?,
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireInstanceStatus {
-    pub(crate) instance_id: String,
-    pub(crate) availability_zone: Option<String>,
-    pub(crate) instance_state: WireState,
-    pub(crate) instance_status: Option<WireStatusSummary>,
-    pub(crate) system_status: Option<WireStatusSummary>,
+/// `CreateKeyPairResponse`: the key pair and its private key (empty if EC2 sent none).
+pub(crate) fn created_key_pair(e: &Element<'_>) -> Result<KeyPair, XmlError> {
+    Ok(KeyPair { info: key_pair_info(e)?, key_material: SecretString::from(string(e, "keyMaterial")) })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeInstanceStatusResponse {
-    pub(crate) instance_status_set: Items<WireInstanceStatus>,
-    pub(crate) next_token: Option<String>,
+/// `DescribeKeyPairsResponse`.
+pub(crate) fn key_pairs(e: &Element<'_>) -> Result<Vec<KeyPairInfo>, XmlError> {
+    list(e, "keySet", key_pair_info)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireTagDescription {
-    pub(crate) resource_id: String,
-    pub(crate) resource_type: Option<String>,
-    pub(crate) key: String,
-    pub(crate) value: String,
+// ---- security groups -----------------------------------------------------------------------------------
+
+/// The ranges of the list `set` whose `cidr` child is set (`cidrIp` or `cidrIpv6`).
+fn ip_ranges(parent: &Element<'_>, set: &str, cidr: &str) -> Vec<IpRange> {
+    parent
+        .children_in(set, "item")
+        .filter_map(|r| {
+            r.child_string_non_empty(cidr)
+                .map(|cidr| IpRange { cidr, description: r.child_string_non_empty("description") })
+        })
+        .collect()
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeTagsResponse {
-    pub(crate) tag_set: Items<WireTagDescription>,
-    pub(crate) next_token: Option<String>,
+fn user_id_group_pair(e: &Element<'_>) -> Result<UserIdGroupPair, XmlError> {
+    Ok(UserIdGroupPair {
+        group_id: e.child_string_non_empty("groupId"),
+        group_name: e.child_string_non_empty("groupName"),
+        user_id: e.child_string_non_empty("userId"),
+        description: e.child_string_non_empty("description"),
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireImage {
-    pub(crate) image_id: String,
-    pub(crate) name: Option<String>,
-    pub(crate) description: Option<String>,
-    pub(crate) image_owner_id: Option<String>,
-    pub(crate) image_owner_alias: Option<String>,
-    pub(crate) image_state: Option<String>,
-    pub(crate) architecture: Option<String>,
-    pub(crate) creation_date: Option<String>,
-    pub(crate) is_public: Option<bool>,
-    pub(crate) platform: Option<String>,
-    pub(crate) root_device_type: Option<String>,
-    pub(crate) root_device_name: Option<String>,
-    pub(crate) virtualization_type: Option<String>,
-    pub(crate) image_type: Option<String>,
-    pub(crate) tag_set: Items<WireTag>,
+fn ip_permission(e: &Element<'_>) -> Result<IpPermission, XmlError> {
+    Ok(IpPermission {
+        ip_protocol: string(e, "ipProtocol"),
+        from_port: e.child_parse("fromPort")?,
+        to_port: e.child_parse("toPort")?,
+        ipv4_ranges: ip_ranges(e, "ipRanges", "cidrIp"),
+        ipv6_ranges: ip_ranges(e, "ipv6Ranges", "cidrIpv6"),
+        groups: list(e, "groups", user_id_group_pair)?,
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeImagesResponse {
-    pub(crate) images_set: Items<WireImage>,
-    pub(crate) next_token: Option<String>,
+fn security_group(e: &Element<'_>) -> Result<SecurityGroup, XmlError> {
+    Ok(SecurityGroup {
+        group_id: string(e, "groupId"),
+        group_name: e.child_string_non_empty("groupName"),
+        description: e.child_string_non_empty("groupDescription"),
+        vpc_id: e.child_string_non_empty("vpcId"),
+        owner_id: e.child_string_non_empty("ownerId"),
+        ip_permissions: list(e, "ipPermissions", ip_permission)?,
+        ip_permissions_egress: list(e, "ipPermissionsEgress", ip_permission)?,
+        tags: list(e, "tagSet", tag)?,
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireRegion {
-    pub(crate) region_name: String,
-    pub(crate) region_endpoint: Option<String>,
-    pub(crate) opt_in_status: Option<String>,
+/// `DescribeSecurityGroupsResponse`.
+pub(crate) fn describe_security_groups(e: &Element<'_>) -> Result<DescribeSecurityGroupsOutput, XmlError> {
+    Ok(DescribeSecurityGroupsOutput {
+        security_groups: list(e, "securityGroupInfo", security_group)?,
+        next_token: e.child_string_non_empty("nextToken"),
+    })
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeRegionsResponse {
-    pub(crate) region_info: Items<WireRegion>,
+/// `CreateSecurityGroupResponse`: the new group's id (empty if EC2 sent none).
+pub(crate) fn created_group_id(e: &Element<'_>) -> Result<String, XmlError> {
+    Ok(string(e, "groupId"))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireZone {
-    pub(crate) zone_name: String,
-    pub(crate) zone_id: Option<String>,
-    pub(crate) region_name: Option<String>,
-    pub(crate) zone_state: Option<String>,
-    pub(crate) zone_type: Option<String>,
+/// `AuthorizeSecurityGroupIngressResponse`: the `return` flag and the new rule ids.
+pub(crate) fn authorized_rules(e: &Element<'_>) -> Result<(Option<bool>, Vec<String>), XmlError> {
+    let rule_ids = e.children_in("securityGroupRuleSet", "item").map(|r| string(r, "securityGroupRuleId")).collect();
+    Ok((e.child_bool("return")?, rule_ids))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeAvailabilityZonesResponse {
-    pub(crate) availability_zone_info: Items<WireZone>,
-}
-
-/// `CreateKeyPairResponse` / `ImportKeyPairResponse` / items of `keySet`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireKeyPair {
-    pub(crate) key_name: String,
-    pub(crate) key_pair_id: Option<String>,
-    pub(crate) key_fingerprint: Option<String>,
-    pub(crate) key_material: Option<String>,
-    pub(crate) key_type: Option<String>,
-    pub(crate) create_time: Option<String>,
-    pub(crate) tag_set: Items<WireTag>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeKeyPairsResponse {
-    pub(crate) key_set: Items<WireKeyPair>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireIpRange {
-    pub(crate) cidr_ip: Option<String>,
-    pub(crate) cidr_ipv6: Option<String>,
-    pub(crate) description: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireUserIdGroupPair {
-    pub(crate) group_id: Option<String>,
-    pub(crate) group_name: Option<String>,
-    pub(crate) user_id: Option<String>,
-    pub(crate) description: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireIpPermission {
-    pub(crate) ip_protocol: String,
-    pub(crate) from_port: Option<i32>,
-    pub(crate) to_port: Option<i32>,
-    pub(crate) ip_ranges: Items<WireIpRange>,
-    pub(crate) ipv6_ranges: Items<WireIpRange>,
-    pub(crate) groups: Items<WireUserIdGroupPair>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireSecurityGroup {
-    pub(crate) group_id: String,
-    pub(crate) group_name: Option<String>,
-    pub(crate) group_description: Option<String>,
-    pub(crate) vpc_id: Option<String>,
-    pub(crate) owner_id: Option<String>,
-    pub(crate) ip_permissions: Items<WireIpPermission>,
-    pub(crate) ip_permissions_egress: Items<WireIpPermission>,
-    pub(crate) tag_set: Items<WireTag>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct DescribeSecurityGroupsResponse {
-    pub(crate) security_group_info: Items<WireSecurityGroup>,
-    pub(crate) next_token: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct CreateSecurityGroupResponse {
-    pub(crate) group_id: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct WireRule {
-    pub(crate) security_group_rule_id: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct AuthorizeIngressResponse {
-    #[serde(rename = "return")]
-    pub(crate) return_: Option<bool>,
-    pub(crate) security_group_rule_set: Items<WireRule>,
-}
+#[cfg(test)]
+mod tests;

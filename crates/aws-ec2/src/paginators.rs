@@ -121,12 +121,6 @@ impl Ec2Paginator<DescribeInstances> {
     }
 }
 
-fn retain<T>(items: &mut Vec<T>, range: Range<usize>) {
-    items.truncate(range.end);
-    let start = range.start.min(items.len());
-    items.drain(..start);
-}
-
 macro_rules! page_impl {
     ($output:ty, $item:ty, $field:ident) => {
         impl Page for $output {
@@ -141,7 +135,7 @@ macro_rules! page_impl {
             }
 
             fn retain_items(&mut self, range: Range<usize>) {
-                retain(&mut self.$field, range);
+                cloudkit_paginate::retain_range(&mut self.$field, range);
             }
 
             fn into_items(self) -> Vec<$item> {

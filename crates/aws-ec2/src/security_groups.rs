@@ -3,10 +3,7 @@
 
 use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, query};
 use crate::error::Ec2Error;
-use crate::model::{
-    self, AuthorizeIngressResponse, CreateSecurityGroupResponse, DescribeSecurityGroupsResponse, EmptyResponse,
-    WireIpPermission,
-};
+use crate::model;
 use crate::types::{Filter, Tag};
 
 impl Ec2Client {
@@ -188,45 +185,6 @@ impl IpPermission {
     }
 }
 
-impl From<WireIpPermission> for IpPermission {
-    fn from(p: WireIpPermission) -> Self {
-        IpPermission {
-            ip_protocol: p.ip_protocol,
-            from_port: p.from_port,
-            to_port: p.to_port,
-            ipv4_ranges: p
-                .ip_ranges
-                .items
-                .into_iter()
-                .filter_map(|r| {
-                    model::non_empty(r.cidr_ip)
-                        .map(|cidr| IpRange { cidr, description: model::non_empty(r.description) })
-                })
-                .collect(),
-            ipv6_ranges: p
-                .ipv6_ranges
-                .items
-                .into_iter()
-                .filter_map(|r| {
-                    model::non_empty(r.cidr_ipv6)
-                        .map(|cidr| IpRange { cidr, description: model::non_empty(r.description) })
-                })
-                .collect(),
-            groups: p
-                .groups
-                .items
-                .into_iter()
-                .map(|g| UserIdGroupPair {
-                    group_id: model::non_empty(g.group_id),
-                    group_name: model::non_empty(g.group_name),
-                    user_id: model::non_empty(g.user_id),
-                    description: model::non_empty(g.description),
-                })
-                .collect(),
-        }
-    }
-}
-
 /// A security group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -283,11 +241,11 @@ impl CreateSecurityGroup {
             body.push("VpcId", v);
         }
         push_dry_run(&mut body, self.dry_run);
-        let wire: CreateSecurityGroupResponse = self.client.call(OP, body, false).await?;
-        if wire.group_id.is_empty() {
+        let group_id = self.client.call(OP, body, false, model::created_group_id).await?;
+        if group_id.is_empty() {
             return Err(Ec2Error::decode(OP, "the response has no groupId"));
         }
-        Ok(wire.group_id)
+        Ok(group_id)
     }
 }
 
@@ -326,11 +284,11 @@ impl AuthorizeSecurityGroupIngress {
             p.push(&mut body, &format!("IpPermissions.{}", i + 1));
         }
         push_dry_run(&mut body, self.dry_run);
-        let wire: AuthorizeIngressResponse = self.client.call(OP, body, false).await?;
-        if wire.return_ == Some(false) {
+        let (returned, rule_ids) = self.client.call(OP, body, false, model::authorized_rules).await?;
+        if returned == Some(false) {
             return Err(Ec2Error::decode(OP, "EC2 answered return=false"));
         }
-        Ok(wire.security_group_rule_set.items.into_iter().map(|r| r.security_group_rule_id).collect())
+        Ok(rule_ids)
     }
 }
 
@@ -402,25 +360,7 @@ impl DescribeSecurityGroups {
         push_filters(&mut body, &self.filters);
         push_page(&mut body, self.max_results, self.next_token.as_deref());
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeSecurityGroupsResponse = self.client.call("DescribeSecurityGroups", body, true).await?;
-        Ok(DescribeSecurityGroupsOutput {
-            security_groups: wire
-                .security_group_info
-                .items
-                .into_iter()
-                .map(|g| SecurityGroup {
-                    group_id: g.group_id,
-                    group_name: model::non_empty(g.group_name),
-                    description: model::non_empty(g.group_description),
-                    vpc_id: model::non_empty(g.vpc_id),
-                    owner_id: model::non_empty(g.owner_id),
-                    ip_permissions: g.ip_permissions.into_vec(),
-                    ip_permissions_egress: g.ip_permissions_egress.into_vec(),
-                    tags: g.tag_set.into_vec(),
-                })
-                .collect(),
-            next_token: model::non_empty(wire.next_token),
-        })
+        self.client.call("DescribeSecurityGroups", body, true, model::describe_security_groups).await
     }
 }
 
@@ -445,7 +385,6 @@ impl DeleteSecurityGroup {
         let mut body = query("DeleteSecurityGroup");
         body.push("GroupId", &self.group_id);
         push_dry_run(&mut body, self.dry_run);
-        let _: EmptyResponse = self.client.call("DeleteSecurityGroup", body, true).await?;
-        Ok(())
+        self.client.call("DeleteSecurityGroup", body, true, model::empty).await
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, push_tags, query};
 use crate::error::Ec2Error;
-use crate::model::{self, DescribeTagsResponse, EmptyResponse};
+use crate::model;
 use crate::types::{Filter, Tag};
 
 impl Ec2Client {
@@ -67,8 +67,7 @@ impl CreateTags {
         body.push_list("ResourceId", &self.resources);
         push_tags(&mut body, "Tag", &self.tags);
         push_dry_run(&mut body, self.dry_run);
-        let _: EmptyResponse = self.client.call(OP, body, true).await?;
-        Ok(())
+        self.client.call(OP, body, true, model::empty).await
     }
 }
 
@@ -122,8 +121,7 @@ impl DeleteTags {
             }
         }
         push_dry_run(&mut body, self.dry_run);
-        let _: EmptyResponse = self.client.call(OP, body, true).await?;
-        Ok(())
+        self.client.call(OP, body, true, model::empty).await
     }
 }
 
@@ -193,20 +191,6 @@ impl DescribeTags {
         push_filters(&mut body, &self.filters);
         push_page(&mut body, self.max_results, self.next_token.as_deref());
         push_dry_run(&mut body, self.dry_run);
-        let wire: DescribeTagsResponse = self.client.call("DescribeTags", body, true).await?;
-        Ok(DescribeTagsOutput {
-            tags: wire
-                .tag_set
-                .items
-                .into_iter()
-                .map(|t| TagDescription {
-                    resource_id: t.resource_id,
-                    resource_type: model::non_empty(t.resource_type),
-                    key: t.key,
-                    value: t.value,
-                })
-                .collect(),
-            next_token: model::non_empty(wire.next_token),
-        })
+        self.client.call("DescribeTags", body, true, model::describe_tags).await
     }
 }

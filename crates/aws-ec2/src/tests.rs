@@ -521,3 +521,83 @@ async fn status_waiters() {
     let status = &done.output().unwrap().instance_statuses[0];
     assert_eq!(status.system_status.as_deref(), Some("ok"));
 }
+
+// ---- decoding through the client -------------------------------------------------------------------
+
+#[tokio::test]
+async fn security_group_answers_missing_their_id_or_refused_are_decode_errors() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(
+        200,
+        format!("<CreateSecurityGroupResponse {NS}><return>true</return></CreateSecurityGroupResponse>"),
+    ));
+    let e = ec2.create_security_group("web", "web servers").send().await.unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+    assert_eq!(e.message(), Some("the response has no groupId"));
+
+    http.push(Canned::status(
+        200,
+        format!("<CreateSecurityGroupResponse {NS}><return>true</return><groupId>sg-0a42d66a</groupId></CreateSecurityGroupResponse>"),
+    ));
+    assert_eq!(ec2.create_security_group("web", "web servers").send().await.unwrap(), "sg-0a42d66a");
+
+    http.push(Canned::status(
+        200,
+        format!(
+            "<AuthorizeSecurityGroupIngressResponse {NS}><return>false</return></AuthorizeSecurityGroupIngressResponse>"
+        ),
+    ));
+    let e = ec2
+        .authorize_security_group_ingress("sg-1")
+        .permission(crate::IpPermission::tcp(22, 22).cidr("203.0.113.0/24", None))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+    assert_eq!(e.message(), Some("EC2 answered return=false"));
+}
+
+#[tokio::test]
+async fn a_malformed_number_is_a_decode_error_naming_the_element() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(
+        200,
+        format!(
+            "<StartInstancesResponse {NS}><instancesSet><item><instanceId>i-1</instanceId>\
+             <currentState><code>zero</code><name>pending</name></currentState></item></instancesSet></StartInstancesResponse>"
+        ),
+    ));
+    let e = ec2.start_instances().instance_id("i-1").send().await.unwrap_err();
+    assert!(matches!(e, Ec2Error::Other(_)), "{e:?}");
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode);
+    assert_eq!(e.inner().operation(), "StartInstances");
+    assert_eq!(e.message(), Some("invalid StartInstances response: <code> holds `zero`, which is not a valid i32"));
+}
+
+#[tokio::test]
+async fn empty_answers_and_lists_through_the_client() {
+    let (ec2, http) = client(RetryConfig::standard());
+    http.push(Canned::status(
+        200,
+        format!(
+            "<RebootInstancesResponse {NS}><requestId>r</requestId><return>true</return></RebootInstancesResponse>"
+        ),
+    ));
+    ec2.reboot_instances().instance_id("i-1").send().await.unwrap();
+    http.push(Canned::status(
+        200,
+        format!("<CreateTagsResponse {NS}><requestId>r</requestId><return>true</return></CreateTagsResponse>"),
+    ));
+    ec2.create_tags().resource("i-1").tag("k", "v").send().await.unwrap();
+    http.push(Canned::status(
+        200,
+        format!(
+            "<DescribeInstancesResponse {NS}><requestId>r</requestId><reservationSet/></DescribeInstancesResponse>"
+        ),
+    ));
+    let out = ec2.describe_instances().send().await.unwrap();
+    assert!(out.reservations.is_empty() && out.next_token.is_none());
+    http.push(Canned::status(200, "not xml"));
+    let e = ec2.delete_key_pair("k").send().await.unwrap_err();
+    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+}

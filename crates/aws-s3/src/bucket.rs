@@ -3,11 +3,11 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Method, Operation};
+use cloudkit_core::{Method, Operation, xml};
 
 use crate::client::{Client, Req, header_str, header_string};
 use crate::error::S3Error;
-use crate::model::{self, from_xml, parse_iso8601, xml_escape};
+use crate::model::{self, from_xml};
 
 /// A bucket's owner.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -112,13 +112,8 @@ impl ListBuckets {
         Ok(ListBucketsOutput {
             buckets: parsed
                 .buckets
-                .bucket
                 .into_iter()
-                .map(|b| BucketSummary {
-                    name: b.name,
-                    creation_date: b.creation_date.as_deref().and_then(parse_iso8601),
-                    region: b.bucket_region,
-                })
+                .map(|b| BucketSummary { name: b.name, creation_date: b.creation_date, region: b.bucket_region })
                 .collect(),
             owner: parsed.owner.map(|o| Owner { id: o.id, display_name: o.display_name }),
             continuation_token: parsed.continuation_token.filter(|t| !t.is_empty()),
@@ -204,7 +199,7 @@ impl CreateBucket {
                 let xml = format!(
                     "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
                      <LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
-                    xml_escape(loc)
+                    xml::escape(loc)
                 );
                 req.request.with_body(Bytes::from(xml))
             }

@@ -11,7 +11,7 @@ use percent_encoding::percent_decode_str;
 
 use crate::client::{Client, Req};
 use crate::error::S3Error;
-use crate::model::{self, from_xml, parse_iso8601};
+use crate::model::{self, from_xml};
 
 /// Decodes a value S3 sent with `encoding-type=url` (`+` is a space, as botocore decodes it).
 fn url_decode(s: &str) -> String {
@@ -259,7 +259,7 @@ impl ListObjectsV2 {
                     key: maybe_decode(enc, o.key),
                     size: o.size.unwrap_or(0),
                     e_tag: o.e_tag,
-                    last_modified: o.last_modified.as_deref().and_then(parse_iso8601),
+                    last_modified: o.last_modified,
                     storage_class: o.storage_class,
                     checksum_algorithm: o.checksum_algorithm,
                     checksum_type: o.checksum_type,
@@ -368,9 +368,7 @@ impl Page for ListMultipartUploadsOutput {
     }
 
     fn retain_items(&mut self, range: Range<usize>) {
-        self.uploads.truncate(range.end);
-        let start = range.start.min(self.uploads.len());
-        self.uploads.drain(..start);
+        cloudkit_paginate::retain_range(&mut self.uploads, range);
     }
 
     fn into_items(self) -> Vec<MultipartUpload> {
@@ -476,7 +474,7 @@ impl ListMultipartUploads {
                 .map(|u| MultipartUpload {
                     key: maybe_decode(enc, u.key),
                     upload_id: u.upload_id,
-                    initiated: u.initiated.as_deref().and_then(parse_iso8601),
+                    initiated: u.initiated,
                     storage_class: u.storage_class,
                 })
                 .collect(),
@@ -571,9 +569,7 @@ impl Page for ListPartsOutput {
     }
 
     fn retain_items(&mut self, range: Range<usize>) {
-        self.parts.truncate(range.end);
-        let start = range.start.min(self.parts.len());
-        self.parts.drain(..start);
+        cloudkit_paginate::retain_range(&mut self.parts, range);
     }
 
     fn into_items(self) -> Vec<Part> {
@@ -647,7 +643,7 @@ impl ListParts {
                     part_number: x.part_number,
                     e_tag: x.e_tag,
                     size: x.size.unwrap_or(0),
-                    last_modified: x.last_modified.as_deref().and_then(parse_iso8601),
+                    last_modified: x.last_modified,
                     checksum_crc32c: x.checksum_crc32c,
                     checksum_sha256: x.checksum_sha256,
                 })

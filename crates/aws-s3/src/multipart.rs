@@ -4,12 +4,12 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Body, Method, Operation};
+use cloudkit_core::{Body, Method, Operation, xml};
 
 use crate::checksum::ChecksumAlgorithm;
 use crate::client::{Client, Req, header_str, header_string};
 use crate::error::S3Error;
-use crate::model::{self, from_xml, parse_iso8601, xml_escape};
+use crate::model::{self, from_xml};
 use crate::object::{attribute_setters, upload_checksum};
 use crate::types::{Conditions, CopySource, ObjectAttributes, ServerSideEncryption};
 
@@ -326,7 +326,7 @@ impl UploadPartCopy {
         let p: model::CopyResultXml = from_xml(OP, &r.body)?;
         Ok(UploadPartCopyOutput {
             e_tag: p.e_tag,
-            last_modified: p.last_modified.as_deref().and_then(parse_iso8601),
+            last_modified: p.last_modified,
             copy_source_version_id: header_string(&r.headers, "x-amz-copy-source-version-id"),
         })
     }
@@ -452,11 +452,11 @@ impl CompleteMultipartUpload {
                     ChecksumAlgorithm::Crc32 => "ChecksumCRC32",
                     ChecksumAlgorithm::Crc64Nvme => "ChecksumCRC64NVME",
                 };
-                xml.push_str(&format!("<{tag}>{}</{tag}>", xml_escape(v)));
+                xml.push_str(&format!("<{tag}>{}</{tag}>", xml::escape(v)));
             }
             xml.push_str(&format!(
                 "<ETag>{}</ETag><PartNumber>{}</PartNumber></Part>",
-                xml_escape(&p.e_tag),
+                xml::escape(&p.e_tag),
                 p.part_number
             ));
         }

@@ -4,14 +4,14 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Body, ByteStream, Method, Operation};
+use cloudkit_core::{Body, ByteStream, Method, Operation, xml};
 
 use crate::checksum::{
     ChecksumAlgorithm, ChecksumMismatchError, body_checksum, body_md5, content_md5, response_checksum, verifying,
 };
 use crate::client::{Client, Req, header_str, header_string};
 use crate::error::S3Error;
-use crate::model::{self, from_xml, parse_iso8601, xml_escape};
+use crate::model::{self, from_xml};
 use crate::types::{
     Conditions, CopySource, MetadataDirective, ObjectAttributes, ObjectMetadata, ServerSideEncryption, Tag,
     tagging_query,
@@ -746,11 +746,11 @@ impl DeleteObjects {
         }
         for o in &self.objects {
             xml.push_str("<Object><Key>");
-            xml.push_str(&xml_escape(&o.key));
+            xml.push_str(&xml::escape(&o.key));
             xml.push_str("</Key>");
             if let Some(v) = &o.version_id {
                 xml.push_str("<VersionId>");
-                xml.push_str(&xml_escape(v));
+                xml.push_str(&xml::escape(v));
                 xml.push_str("</VersionId>");
             }
             xml.push_str("</Object>");
@@ -925,7 +925,7 @@ impl CopyObject {
         let parsed: model::CopyResultXml = from_xml(OP, &r.body)?;
         Ok(CopyObjectOutput {
             e_tag: parsed.e_tag,
-            last_modified: parsed.last_modified.as_deref().and_then(parse_iso8601),
+            last_modified: parsed.last_modified,
             version_id: header_string(&r.headers, "x-amz-version-id"),
             copy_source_version_id: header_string(&r.headers, "x-amz-copy-source-version-id"),
             checksum_crc32c: parsed.checksum_crc32c,
@@ -943,7 +943,7 @@ impl Client {
         let url = self.url(OP, bucket, Some(key), &[("tagging", None)])?;
         let r = self.send(Operation::new(OP), Req::new(OP, Method::GET, url).request).await?;
         let parsed: model::TaggingXml = from_xml(OP, &r.body)?;
-        Ok(parsed.tag_set.tag.into_iter().map(|t| Tag { key: t.key, value: t.value }).collect())
+        Ok(parsed.tags.into_iter().map(|t| Tag { key: t.key, value: t.value }).collect())
     }
 
     /// Replaces an object's tags (at most 10).
@@ -954,8 +954,8 @@ impl Client {
         for t in tags {
             xml.push_str(&format!(
                 "<Tag><Key>{}</Key><Value>{}</Value></Tag>",
-                xml_escape(&t.key),
-                xml_escape(&t.value)
+                xml::escape(&t.key),
+                xml::escape(&t.value)
             ));
         }
         xml.push_str("</TagSet></Tagging>");

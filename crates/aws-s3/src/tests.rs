@@ -492,6 +492,43 @@ async fn list_objects_v2_streams_pages_and_items() {
 }
 
 #[tokio::test]
+async fn list_objects_v2_keeps_keys_exactly_and_decode_failures_are_typed() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(
+        200,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bucket</Name><Prefix></Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>
+  <Contents><Key> leading and trailing </Key><Size>1</Size></Contents>
+  <Contents><Key>Tom &amp; Jerry &lt;&quot;1&quot;&gt;</Key><Size>2</Size></Contents>
+</ListBucketResult>"#,
+    ));
+    http.push(Canned::status(
+        200,
+        r#"<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bucket</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>"#,
+    ));
+    http.push(Canned::status(200, "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"));
+    http.push(Canned::status(200, "<ListBucketResult><Contents>"));
+    let s3 = custom_client(&http);
+    let page = s3.list_objects_v2("bucket").send().await.unwrap();
+    let keys: Vec<&str> = page.contents.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, [" leading and trailing ", "Tom & Jerry <\"1\">"]);
+    assert_eq!(page.prefix.as_deref(), Some(""));
+    let empty = s3.list_objects_v2("bucket").send().await.unwrap();
+    assert!(empty.contents.is_empty() && empty.common_prefixes.is_empty() && !empty.is_truncated);
+    assert_eq!(empty.key_count, Some(0));
+    for expected in ["<Contents> has no <Key>", "malformed XML"] {
+        let e = s3.list_objects_v2("bucket").send().await.unwrap_err();
+        let core = e.core().unwrap();
+        assert_eq!(core.kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+        assert_eq!(core.operation(), "ListObjectsV2");
+        let message = core.message().unwrap();
+        assert!(message.starts_with("unexpected XML response: "), "{message}");
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
+#[tokio::test]
 async fn list_parts_stops_on_is_truncated_false() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(

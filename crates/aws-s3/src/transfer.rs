@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
-use cloudkit_core::{Body, ByteStream, FileRegion};
+use cloudkit_core::{Body, ByteStream, FileRegion, blocking};
 use futures::future::Either;
 use futures::stream::{FuturesUnordered, StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -519,7 +519,7 @@ impl Upload {
         let ctx = UploadCtx { client, config, bucket, key, attrs, condition };
         match source {
             Source::File(path) => {
-                let size = tokio::fs::metadata(&path)
+                let size = blocking::metadata(&path)
                     .await
                     .map_err(|e| TransferError::io(format!("reading the size of {}", path.display()), e))?
                     .len();
@@ -873,13 +873,13 @@ impl<W: ?Sized> PartSink<'_, W> {
             };
             let data = buf.split().freeze();
             let at = *buf_at;
-            let (f, result) = tokio::task::spawn_blocking(move || {
+            let (f, result) = blocking::run(move || {
                 use std::io::{Seek, Write};
                 let result = f.seek(std::io::SeekFrom::Start(at)).and_then(|_| f.write_all(&data));
                 (f, result)
             })
             .await
-            .map_err(|e| io(std::io::Error::other(e)))?;
+            .map_err(io)?;
             result.map_err(io)?;
             *file = Some(f);
             *buf_at = at + buf.len() as u64;
@@ -1060,15 +1060,15 @@ impl Download {
         let path = path.as_ref();
         let temp = temp_path(path);
         match self.to_temp_file(&temp).await {
-            Ok(out) => match tokio::fs::rename(&temp, path).await {
+            Ok(out) => match blocking::rename(&temp, path).await {
                 Ok(()) => Ok(out),
                 Err(e) => {
-                    let _ = tokio::fs::remove_file(&temp).await;
+                    let _ = blocking::remove_file(&temp).await;
                     Err(TransferError::io(format!("renaming {} to {}", temp.display(), path.display()), e))
                 }
             },
             Err(e) => {
-                let _ = tokio::fs::remove_file(&temp).await;
+                let _ = blocking::remove_file(&temp).await;
                 Err(e)
             }
         }
@@ -1078,11 +1078,14 @@ impl Download {
         let first = self.first_part().await?;
         let progress = ProgressTracker::new(self.config.progress.clone(), Some(first.size));
         progress.start();
-        let file = tokio::fs::File::create(temp)
-            .await
-            .map_err(|e| TransferError::io(format!("creating {}", temp.display()), e))?;
-        file.set_len(first.size).await.map_err(|e| TransferError::io(format!("sizing {}", temp.display()), e))?;
-        drop(file);
+        let (target, size) = (temp.to_owned(), first.size);
+        blocking::run(move || {
+            let file = std::fs::File::create(target).map_err(|e| ("creating", e))?;
+            file.set_len(size).map_err(|e| ("sizing", e))
+        })
+        .await
+        .map_err(|e| TransferError::io(format!("creating {}", temp.display()), e))?
+        .map_err(|(what, e)| TransferError::io(format!("{what} {}", temp.display()), e))?;
         let spans = self.spans(&first);
         let FirstPart { metadata, body, size, e_tag, .. } = first;
         let e_tag = e_tag.as_deref();
@@ -1092,7 +1095,9 @@ impl Download {
         futures::stream::iter(parts)
             .map(|(span, initial)| async move {
                 let io = |e| TransferError::io(format!("writing {}", temp.display()), e);
-                let file = tokio::fs::OpenOptions::new().write(true).open(temp).await.map_err(io)?.into_std().await;
+                let target = temp.to_owned();
+                let file =
+                    blocking::run_io(move || std::fs::OpenOptions::new().write(true).open(target)).await.map_err(io)?;
                 let mut sink: PartSink<'_, tokio::io::Sink> =
                     PartSink::File { file: Some(file), path: temp, buf: BytesMut::new(), buf_at: span.start };
                 self.fetch(span, initial, e_tag, progress, &mut sink).await?;
@@ -1101,12 +1106,10 @@ impl Download {
             .buffer_unordered(self.config.parts_in_flight())
             .try_collect::<()>()
             .await?;
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .open(temp)
+        let target = temp.to_owned();
+        blocking::run_io(move || std::fs::OpenOptions::new().write(true).open(target)?.sync_all())
             .await
-            .map_err(|e| TransferError::io(format!("opening {}", temp.display()), e))?;
-        file.sync_all().await.map_err(|e| TransferError::io(format!("syncing {}", temp.display()), e))?;
+            .map_err(|e| TransferError::io(format!("syncing {}", temp.display()), e))?;
         Ok(Self::output(metadata, size, spans.len()))
     }
 

@@ -13,7 +13,6 @@ use md5::Digest;
 use crate::ContainerClient;
 use crate::client::{BlobAuth, encode_path};
 use crate::error::{BlobError, Result};
-use crate::model::xml_escape;
 
 /// Reads `x-ms-meta-*` headers.
 pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
@@ -500,7 +499,7 @@ impl PutBlockListRequest {
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
         for id in &self.block_ids {
             xml.push_str("<Latest>");
-            xml.push_str(&xml_escape(&base64::engine::general_purpose::STANDARD.encode(id)));
+            xml.push_str(&cloudkit_core::xml::escape(&base64::engine::general_purpose::STANDARD.encode(id)));
             xml.push_str("</Latest>");
         }
         xml.push_str("</BlockList>");

@@ -8,7 +8,7 @@ use cloudkit_paginate::{ItemStream, PageRequest, PageStream, PaginationConfig, P
 use crate::blob::{metadata_from_headers, set_metadata_headers};
 use crate::client::encode_path;
 use crate::error::{BlobError, Result};
-use crate::model::{BlobListXml, ListBlobsPage};
+use crate::model::{ListBlobsPage, parse_blob_list};
 use crate::{BlobClient, BlobServiceClient};
 
 /// Public access level of a new container.
@@ -221,9 +221,8 @@ impl ListBlobsRequest {
         let c = &self.container;
         let r = c.service.request(Method::GET, &c.path(), &q);
         let resp = c.send("ListBlobs", r).await?;
-        let x: BlobListXml = quick_xml::de::from_reader(&resp.body[..])
-            .map_err(|e| BlobError::Other(cloudkit_core::Error::decode(crate::SERVICE, "ListBlobs", e.to_string())))?;
-        Ok(x.into())
+        parse_blob_list(&resp.body)
+            .map_err(|e| BlobError::Other(cloudkit_core::Error::decode(crate::SERVICE, "ListBlobs", e.to_string())))
     }
 
     fn paginator(self, config: PaginationConfig) -> Paginator<'static, ListBlobsPage, BlobError> {

@@ -1,124 +1,13 @@
-//! Wire types (XML) and the public types built from them.
+//! The public listing types, and the functions that decode them (and user delegation keys) from
+//! the service's XML with [`cloudkit_core::xml`].
 
 use std::collections::BTreeMap;
 use std::ops::Range as StdRange;
 
+use azure_core::credentials::Secret;
+use cloudkit_core::xml::{Element, XmlError};
 use cloudkit_paginate::Page;
-use serde::Deserialize;
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct NameXml {
-    #[serde(rename = "@Encoded", default)]
-    encoded: Option<String>,
-    #[serde(rename = "$text", default)]
-    value: String,
-}
-
-impl NameXml {
-    pub(crate) fn into_string(self) -> String {
-        if self.encoded.as_deref() == Some("true") {
-            percent_encoding::percent_decode_str(&self.value).decode_utf8_lossy().into_owned()
-        } else {
-            self.value
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ContainerListXml {
-    #[serde(default)]
-    pub(crate) containers: Option<ContainersXml>,
-    #[serde(default)]
-    pub(crate) next_marker: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ContainersXml {
-    #[serde(rename = "Container", default)]
-    pub(crate) items: Vec<ContainerXml>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ContainerXml {
-    pub(crate) name: String,
-    #[serde(default)]
-    pub(crate) properties: PropertiesXml,
-    #[serde(default)]
-    pub(crate) metadata: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct PropertiesXml {
-    #[serde(rename = "Last-Modified", default)]
-    pub(crate) last_modified: Option<String>,
-    #[serde(rename = "Etag", default)]
-    pub(crate) etag: Option<String>,
-    #[serde(rename = "Content-Length", default)]
-    pub(crate) content_length: Option<u64>,
-    #[serde(rename = "Content-Type", default)]
-    pub(crate) content_type: Option<String>,
-    #[serde(rename = "Content-MD5", default)]
-    pub(crate) content_md5: Option<String>,
-    #[serde(rename = "BlobType", default)]
-    pub(crate) blob_type: Option<String>,
-    #[serde(rename = "AccessTier", default)]
-    pub(crate) access_tier: Option<String>,
-    #[serde(rename = "PublicAccess", default)]
-    pub(crate) public_access: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct BlobListXml {
-    #[serde(default)]
-    pub(crate) blobs: Option<BlobsXml>,
-    #[serde(default)]
-    pub(crate) next_marker: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct BlobsXml {
-    #[serde(rename = "$value", default)]
-    pub(crate) items: Vec<BlobEntryXml>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) enum BlobEntryXml {
-    Blob(Box<BlobXml>),
-    BlobPrefix(PrefixXml),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct BlobXml {
-    pub(crate) name: NameXml,
-    #[serde(default)]
-    pub(crate) snapshot: Option<String>,
-    #[serde(default)]
-    pub(crate) properties: PropertiesXml,
-    #[serde(default)]
-    pub(crate) metadata: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct PrefixXml {
-    pub(crate) name: NameXml,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct UserDelegationKeyXml {
-    pub(crate) signed_oid: String,
-    pub(crate) signed_tid: String,
-    pub(crate) signed_start: String,
-    pub(crate) signed_expiry: String,
-    pub(crate) signed_service: String,
-    pub(crate) signed_version: String,
-    pub(crate) value: String,
-}
+use cloudkit_signer::azure::UserDelegationKey;
 
 /// One container of a listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,7 +104,7 @@ impl Page for ListContainersPage {
         self.containers.len()
     }
     fn retain_items(&mut self, range: StdRange<usize>) {
-        self.containers = self.containers.drain(range).collect();
+        cloudkit_paginate::retain_range(&mut self.containers, range);
     }
     fn into_items(self) -> Vec<ContainerItem> {
         self.containers
@@ -231,77 +120,127 @@ impl Page for ListBlobsPage {
         self.entries.len()
     }
     fn retain_items(&mut self, range: StdRange<usize>) {
-        self.entries = self.entries.drain(range).collect();
+        cloudkit_paginate::retain_range(&mut self.entries, range);
     }
     fn into_items(self) -> Vec<BlobListEntry> {
         self.entries
     }
 }
 
-pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.is_empty())
+/// Decodes a List Containers body (`<EnumerationResults><Containers><Container>…`).
+pub(crate) fn parse_container_list(body: &[u8]) -> Result<ListContainersPage, XmlError> {
+    let root = Element::parse(body)?;
+    let containers = root.children_in("Containers", "Container").map(container_item).collect::<Result<_, _>>()?;
+    Ok(ListContainersPage { containers, next_marker: next_marker(&root) })
 }
 
-impl From<ContainerListXml> for ListContainersPage {
-    fn from(x: ContainerListXml) -> Self {
-        let containers = x
-            .containers
-            .map(|c| c.items)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| ContainerItem {
-                name: c.name,
-                last_modified: c.properties.last_modified,
-                etag: c.properties.etag,
-                public_access: non_empty(c.properties.public_access),
-                metadata: c.metadata.unwrap_or_default(),
-            })
-            .collect();
-        Self { containers, next_marker: non_empty(x.next_marker) }
+fn container_item(c: &Element<'_>) -> Result<ContainerItem, XmlError> {
+    let properties = c.child("Properties");
+    let property = |name: &str| properties.and_then(|p| p.child_string(name));
+    Ok(ContainerItem {
+        name: c.required_string("Name")?,
+        last_modified: property("Last-Modified"),
+        etag: property("Etag"),
+        public_access: properties.and_then(|p| p.child_string_non_empty("PublicAccess")),
+        metadata: metadata(c),
+    })
+}
+
+/// Decodes a List Blobs body, flat or hierarchical: `<Blob>` and `<BlobPrefix>` entries are kept
+/// in the service's order.
+pub(crate) fn parse_blob_list(body: &[u8]) -> Result<ListBlobsPage, XmlError> {
+    let root = Element::parse(body)?;
+    let mut entries = Vec::new();
+    if let Some(blobs) = root.child("Blobs") {
+        for entry in blobs.children() {
+            match entry.name() {
+                "Blob" => entries.push(BlobListEntry::Blob(blob_item(entry)?)),
+                "BlobPrefix" => entries.push(BlobListEntry::Prefix(blob_name(entry)?)),
+                // Nothing else is defined here; a future element type is skipped, not an error.
+                _ => {}
+            }
+        }
     }
+    Ok(ListBlobsPage { entries, next_marker: next_marker(&root) })
 }
 
-impl From<BlobListXml> for ListBlobsPage {
-    fn from(x: BlobListXml) -> Self {
-        let entries = x
-            .blobs
-            .map(|b| b.items)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| match e {
-                BlobEntryXml::Blob(b) => BlobListEntry::Blob(BlobItem {
-                    name: b.name.into_string(),
-                    snapshot: non_empty(b.snapshot),
-                    size: b.properties.content_length.unwrap_or(0),
-                    last_modified: b.properties.last_modified,
-                    etag: b.properties.etag,
-                    content_type: non_empty(b.properties.content_type),
-                    content_md5: non_empty(b.properties.content_md5),
-                    blob_type: b.properties.blob_type,
-                    access_tier: b.properties.access_tier,
-                    metadata: b.metadata.unwrap_or_default(),
-                }),
-                BlobEntryXml::BlobPrefix(p) => BlobListEntry::Prefix(p.name.into_string()),
-            })
-            .collect();
-        Self { entries, next_marker: non_empty(x.next_marker) }
-    }
+fn blob_item(b: &Element<'_>) -> Result<BlobItem, XmlError> {
+    let properties = b.child("Properties");
+    let property = |name: &str| properties.and_then(|p| p.child_string(name));
+    let size = match properties {
+        Some(p) => p.child_parse::<u64>("Content-Length")?.unwrap_or(0),
+        None => 0,
+    };
+    Ok(BlobItem {
+        name: blob_name(b)?,
+        snapshot: b.child_string_non_empty("Snapshot"),
+        size,
+        last_modified: property("Last-Modified"),
+        etag: property("Etag"),
+        content_type: properties.and_then(|p| p.child_string_non_empty("Content-Type")),
+        content_md5: properties.and_then(|p| p.child_string_non_empty("Content-MD5")),
+        blob_type: property("BlobType"),
+        access_tier: property("AccessTier"),
+        metadata: metadata(b),
+    })
 }
 
-/// Escapes text for an XML element.
-pub(crate) fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// The `<Name>` of a blob or prefix, percent-decoded when the service marked it
+/// `Encoded="true"` (names with characters XML cannot carry).
+fn blob_name(parent: &Element<'_>) -> Result<String, XmlError> {
+    let name = parent.required("Name")?;
+    Ok(if name.attr("Encoded") == Some("true") {
+        percent_encoding::percent_decode_str(name.text()).decode_utf8_lossy().into_owned()
+    } else {
+        name.text().to_owned()
+    })
+}
+
+/// `<Metadata><key>value</key>…</Metadata>` (absent: empty).
+fn metadata(parent: &Element<'_>) -> BTreeMap<String, String> {
+    parent
+        .child("Metadata")
+        .map(|m| m.children().iter().map(|e| (e.name().to_owned(), e.text().to_owned())).collect())
+        .unwrap_or_default()
+}
+
+/// `<NextMarker>`; empty or absent means the last page.
+fn next_marker(root: &Element<'_>) -> Option<String> {
+    root.child_string_non_empty("NextMarker")
+}
+
+/// Decodes a Get User Delegation Key body. Every field is required; the key value goes straight
+/// into a [`Secret`] and never into an error message.
+pub(crate) fn parse_user_delegation_key(body: &[u8]) -> Result<UserDelegationKey, XmlError> {
+    let root = Element::parse(body)?;
+    let field = |name: &str| root.required_string(name);
+    Ok(UserDelegationKey {
+        signed_oid: field("SignedOid")?,
+        signed_tid: field("SignedTid")?,
+        signed_start: field("SignedStart")?,
+        signed_expiry: field("SignedExpiry")?,
+        signed_service: field("SignedService")?,
+        signed_version: field("SignedVersion")?,
+        value: Secret::new(field("Value")?),
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use cloudkit_core::ErrorKind;
+    use cloudkit_core::testing::{Canned, ReplayHttp};
+
     use super::*;
+    use crate::{BlobAuth, BlobClientConfig, BlobError, BlobServiceClient};
 
     #[test]
     fn parses_hierarchical_listing_with_interleaved_prefixes_and_entities() {
         let xml = r#"<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://x/" ContainerName="c"><Prefix>p/</Prefix><Delimiter>/</Delimiter><Blobs><Blob><Name>p/a&amp;b</Name><Properties><Last-Modified>Mon, 01 Jan 2024 00:00:00 GMT</Last-Modified><Etag>0x8D</Etag><Content-Length>5</Content-Length><Content-Type>text/plain</Content-Type><Content-MD5>XUFAKrxLKna5cZ2REBfFkg==</Content-MD5><BlobType>BlockBlob</BlobType></Properties><Metadata><owner>me</owner></Metadata></Blob><BlobPrefix><Name>p/dir/</Name></BlobPrefix><Blob><Name Encoded="true">p/%EF%BF%BF</Name><Properties><Content-Length>0</Content-Length></Properties></Blob></Blobs><NextMarker>m2</NextMarker></EnumerationResults>"#;
-        let page: ListBlobsPage = quick_xml::de::from_str::<BlobListXml>(xml).unwrap().into();
+        let page = parse_blob_list(xml.as_bytes()).unwrap();
         assert_eq!(page.entries.len(), 3);
+        assert!(matches!(&page.entries[1], BlobListEntry::Prefix(p) if p == "p/dir/"), "service order is kept");
         let blobs: Vec<&BlobItem> = page.blobs().collect();
         assert_eq!(blobs[0].name, "p/a&b");
         assert_eq!(blobs[0].size, 5);
@@ -309,19 +248,231 @@ mod tests {
         assert_eq!(blobs[1].name, "p/\u{ffff}");
         assert_eq!(page.prefixes().collect::<Vec<_>>(), ["p/dir/"]);
         assert_eq!(page.next_marker.as_deref(), Some("m2"));
-        let empty: ListBlobsPage =
-            quick_xml::de::from_str::<BlobListXml>("<EnumerationResults><Blobs /><NextMarker /></EnumerationResults>")
-                .unwrap()
-                .into();
+        let empty = parse_blob_list(b"<EnumerationResults><Blobs /><NextMarker /></EnumerationResults>").unwrap();
         assert!(empty.entries.is_empty() && empty.next_marker.is_none());
     }
 
     #[test]
     fn parses_container_listing() {
         let xml = "<EnumerationResults><Containers><Container><Name>a</Name><Properties><Etag>e</Etag><PublicAccess>blob</PublicAccess></Properties></Container><Container><Name>b</Name><Properties/></Container></Containers><NextMarker/></EnumerationResults>";
-        let page: ListContainersPage = quick_xml::de::from_str::<ContainerListXml>(xml).unwrap().into();
+        let page = parse_container_list(xml.as_bytes()).unwrap();
         assert_eq!(page.containers.len(), 2);
         assert_eq!(page.containers[0].public_access.as_deref(), Some("blob"));
         assert!(page.next_marker.is_none());
+    }
+
+    #[test]
+    fn parses_container_listing_with_metadata() {
+        let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<EnumerationResults ServiceEndpoint="http://127.0.0.1:10000/devstoreaccount1">
+  <Prefix>ph</Prefix>
+  <MaxResults>2</MaxResults>
+  <Containers>
+    <Container>
+      <Name>photos</Name>
+      <Properties>
+        <Last-Modified>Tue, 02 Jan 2024 03:04:05 GMT</Last-Modified>
+        <Etag>"0x8DC0000000000A"</Etag>
+        <LeaseStatus>unlocked</LeaseStatus>
+        <PublicAccess>container</PublicAccess>
+      </Properties>
+      <Metadata><owner>ann &amp; bob</owner><Empty /></Metadata>
+    </Container>
+    <Container>
+      <Name>phonebook</Name>
+      <Properties><Etag>"0x2"</Etag><PublicAccess></PublicAccess></Properties>
+    </Container>
+  </Containers>
+  <NextMarker>/devstoreaccount1/pia</NextMarker>
+</EnumerationResults>"#;
+        let page = parse_container_list(xml.as_bytes()).unwrap();
+        assert_eq!(
+            page.containers[0],
+            ContainerItem {
+                name: "photos".into(),
+                last_modified: Some("Tue, 02 Jan 2024 03:04:05 GMT".into()),
+                etag: Some("\"0x8DC0000000000A\"".into()),
+                public_access: Some("container".into()),
+                metadata: [("Empty".to_owned(), String::new()), ("owner".to_owned(), "ann & bob".to_owned())]
+                    .into_iter()
+                    .collect(),
+            }
+        );
+        let second = &page.containers[1];
+        assert_eq!(second.name, "phonebook");
+        assert_eq!(second.public_access, None, "empty PublicAccess means private");
+        assert!(second.metadata.is_empty());
+        assert_eq!(page.next_marker.as_deref(), Some("/devstoreaccount1/pia"));
+    }
+
+    #[test]
+    fn parses_blob_listing_with_properties_and_entities() {
+        let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<EnumerationResults ServiceEndpoint="http://x/" ContainerName="c">
+  <Blobs>
+    <Blob>
+      <Name>  dir/&lt;a&gt; &quot;q&quot; &apos;s&apos; &#x263A;.txt </Name>
+      <Snapshot>2024-01-02T03:04:05.0000000Z</Snapshot>
+      <Properties>
+        <Creation-Time>Mon, 01 Jan 2024 00:00:00 GMT</Creation-Time>
+        <Last-Modified>Tue, 02 Jan 2024 03:04:05 GMT</Last-Modified>
+        <Etag>0x8DC1</Etag>
+        <Content-Length> 1048576 </Content-Length>
+        <Content-Type>application/json; charset=&quot;utf-8&quot;</Content-Type>
+        <Content-Encoding />
+        <Content-MD5 />
+        <BlobType>BlockBlob</BlobType>
+        <AccessTier>Cool</AccessTier>
+        <AccessTierInferred>true</AccessTierInferred>
+      </Properties>
+      <Metadata><k>v&amp;w</k></Metadata>
+    </Blob>
+    <Blob><Name>bare</Name></Blob>
+  </Blobs>
+  <NextMarker />
+</EnumerationResults>"#;
+        let page = parse_blob_list(xml.as_bytes()).unwrap();
+        let blobs: Vec<&BlobItem> = page.blobs().collect();
+        assert_eq!(
+            *blobs[0],
+            BlobItem {
+                name: "  dir/<a> \"q\" 's' \u{263a}.txt ".into(),
+                snapshot: Some("2024-01-02T03:04:05.0000000Z".into()),
+                size: 1_048_576,
+                last_modified: Some("Tue, 02 Jan 2024 03:04:05 GMT".into()),
+                etag: Some("0x8DC1".into()),
+                content_type: Some("application/json; charset=\"utf-8\"".into()),
+                content_md5: None,
+                blob_type: Some("BlockBlob".into()),
+                access_tier: Some("Cool".into()),
+                metadata: [("k".to_owned(), "v&w".to_owned())].into_iter().collect(),
+            },
+            "names keep their spaces; empty optional properties are None"
+        );
+        assert_eq!(
+            *blobs[1],
+            BlobItem {
+                name: "bare".into(),
+                snapshot: None,
+                size: 0,
+                last_modified: None,
+                etag: None,
+                content_type: None,
+                content_md5: None,
+                blob_type: None,
+                access_tier: None,
+                metadata: BTreeMap::new(),
+            }
+        );
+        assert_eq!(page.prefixes().count(), 0);
+        assert!(page.next_marker.is_none());
+    }
+
+    #[test]
+    fn parses_empty_listings() {
+        for xml in [
+            "<EnumerationResults />",
+            "<EnumerationResults></EnumerationResults>",
+            "<EnumerationResults ContainerName=\"c\">\n  <Blobs />\n  <NextMarker />\n</EnumerationResults>",
+            "<EnumerationResults><Containers></Containers><NextMarker></NextMarker></EnumerationResults>",
+            "<EnumerationResults><Blobs><FutureEntry><Name>x</Name></FutureEntry></Blobs></EnumerationResults>",
+        ] {
+            assert_eq!(parse_blob_list(xml.as_bytes()).unwrap(), ListBlobsPage::default(), "{xml}");
+            assert_eq!(parse_container_list(xml.as_bytes()).unwrap(), ListContainersPage::default(), "{xml}");
+        }
+    }
+
+    #[test]
+    fn missing_required_fields_are_errors() {
+        let cases: [(&[u8], &str); 3] = [
+            (b"<EnumerationResults><Blobs><Blob><Properties /></Blob></Blobs></EnumerationResults>", "<Blob> has no <Name>"),
+            (b"<EnumerationResults><Blobs><BlobPrefix /></Blobs></EnumerationResults>", "<BlobPrefix> has no <Name>"),
+            (
+                b"<EnumerationResults><Blobs><Blob><Name>a</Name><Properties><Content-Length>5x</Content-Length></Properties></Blob></Blobs></EnumerationResults>",
+                "<Content-Length> holds `5x`, which is not a valid u64",
+            ),
+        ];
+        for (xml, message) in cases {
+            assert_eq!(parse_blob_list(xml).unwrap_err().message(), message);
+        }
+        let no_name =
+            b"<EnumerationResults><Containers><Container><Properties /></Container></Containers></EnumerationResults>";
+        assert_eq!(parse_container_list(no_name).unwrap_err().message(), "<Container> has no <Name>");
+    }
+
+    #[test]
+    fn malformed_xml_is_an_error() {
+        for body in
+            [&b""[..], b"not xml", b"<EnumerationResults><Blobs>", b"<EnumerationResults></Blobs>", b"<a>&nbsp;</a>"]
+        {
+            assert!(parse_blob_list(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+            assert!(parse_container_list(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+            assert!(parse_user_delegation_key(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    const KEY_XML: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?><UserDelegationKey><SignedOid>oid-1</SignedOid><SignedTid>tid-2</SignedTid><SignedStart>2024-01-01T00:00:00Z</SignedStart><SignedExpiry>2024-01-02T00:00:00Z</SignedExpiry><SignedService>b</SignedService><SignedVersion>2025-01-05</SignedVersion><Value>c2VjcmV0LWtleQ==</Value></UserDelegationKey>";
+
+    #[test]
+    fn parses_user_delegation_key_and_keeps_the_value_secret() {
+        let key = parse_user_delegation_key(KEY_XML.as_bytes()).unwrap();
+        assert_eq!(key.signed_oid, "oid-1");
+        assert_eq!(key.signed_tid, "tid-2");
+        assert_eq!(key.signed_start, "2024-01-01T00:00:00Z");
+        assert_eq!(key.signed_expiry, "2024-01-02T00:00:00Z");
+        assert_eq!(key.signed_service, "b");
+        assert_eq!(key.signed_version, "2025-01-05");
+        assert_eq!(key.value.secret(), "c2VjcmV0LWtleQ==");
+        assert!(!format!("{key:?}").contains("c2VjcmV0"), "the key value is redacted");
+
+        let no_value = KEY_XML.replace("<Value>c2VjcmV0LWtleQ==</Value>", "");
+        let e = parse_user_delegation_key(no_value.as_bytes()).unwrap_err();
+        assert_eq!(e.message(), "<UserDelegationKey> has no <Value>");
+        let no_oid = KEY_XML.replace("<SignedOid>oid-1</SignedOid>", "");
+        let e = parse_user_delegation_key(no_oid.as_bytes()).unwrap_err();
+        assert_eq!(e.message(), "<UserDelegationKey> has no <SignedOid>");
+        assert!(!e.message().contains("c2VjcmV0"));
+    }
+
+    fn replay_client(http: &Arc<ReplayHttp>) -> BlobServiceClient {
+        let config = BlobClientConfig { http: Some(http.clone()), ..Default::default() };
+        BlobServiceClient::new("http://127.0.0.1:1/acct".parse().unwrap(), BlobAuth::Anonymous, config).unwrap()
+    }
+
+    fn assert_decode_error(e: &BlobError, operation: &str, message: &str) {
+        let BlobError::Other(core) = e else { panic!("expected BlobError::Other, got {e:?}") };
+        assert_eq!(core.kind(), ErrorKind::Decode);
+        let text = e.to_string();
+        assert!(text.starts_with(&format!("AzureBlob.{operation} failed: could not decode the response")), "{text}");
+        assert!(text.contains(message), "{text}");
+    }
+
+    #[tokio::test]
+    async fn clients_map_bad_bodies_to_typed_decode_errors() {
+        let http = Arc::new(ReplayHttp::new());
+        let service = replay_client(&http);
+
+        http.push(Canned::status(
+            200,
+            "<EnumerationResults><Containers><Container/></Containers></EnumerationResults>",
+        ));
+        let e = service.list_containers().page(None, None).await.unwrap_err();
+        assert_decode_error(&e, "ListContainers", "<Container> has no <Name>");
+
+        http.push(Canned::status(200, "<EnumerationResults><Blobs><Blob><Name>a</Name></Blobs>"));
+        let e = service.container_client("c").list_blobs().page(None, None).await.unwrap_err();
+        assert_decode_error(&e, "ListBlobs", "malformed XML");
+
+        let no_tid = KEY_XML.replace("<SignedTid>tid-2</SignedTid>", "");
+        http.push(Canned::status(200, no_tid));
+        let now = std::time::SystemTime::now();
+        let e = service.get_user_delegation_key(now, now).await.unwrap_err();
+        assert_decode_error(&e, "GetUserDelegationKey", "<UserDelegationKey> has no <SignedTid>");
+        assert!(!format!("{e} {e:?}").contains("c2VjcmV0"), "the key value stays out of errors");
+
+        http.push(Canned::status(200, KEY_XML));
+        let key = service.get_user_delegation_key(now, now).await.unwrap();
+        assert_eq!(key.value.secret(), "c2VjcmV0LWtleQ==");
+        assert_eq!(http.remaining(), 0);
     }
 }

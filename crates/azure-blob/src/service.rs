@@ -2,14 +2,13 @@
 
 use std::time::SystemTime;
 
-use azure_core::credentials::Secret;
 use cloudkit_core::{BufferedResponse, Method, Operation};
 use cloudkit_paginate::{ItemStream, PageRequest, PageStream, PaginationConfig, Paginator};
 use cloudkit_signer::azure::{UserDelegationKey, format_sas_time};
 
 use crate::BlobServiceClient;
 use crate::error::{BlobError, Result};
-use crate::model::{ContainerListXml, ListContainersPage, UserDelegationKeyXml};
+use crate::model::{ListContainersPage, parse_container_list, parse_user_delegation_key};
 
 impl BlobServiceClient {
     pub(crate) async fn send(&self, op: &'static str, request: cloudkit_core::HttpRequest) -> Result<BufferedResponse> {
@@ -39,17 +38,8 @@ impl BlobServiceClient {
         let r =
             self.request(Method::POST, "/", &[("restype", "service"), ("comp", "userdelegationkey")]).with_body(body);
         let resp = self.send("GetUserDelegationKey", r).await?;
-        let x: UserDelegationKeyXml = quick_xml::de::from_reader(&resp.body[..]).map_err(|e| {
+        parse_user_delegation_key(&resp.body).map_err(|e| {
             BlobError::Other(cloudkit_core::Error::decode(crate::SERVICE, "GetUserDelegationKey", e.to_string()))
-        })?;
-        Ok(UserDelegationKey {
-            signed_oid: x.signed_oid,
-            signed_tid: x.signed_tid,
-            signed_start: x.signed_start,
-            signed_expiry: x.signed_expiry,
-            signed_service: x.signed_service,
-            signed_version: x.signed_version,
-            value: Secret::new(x.value),
         })
     }
 }
@@ -93,10 +83,9 @@ impl ListContainersRequest {
         }
         let r = self.client.request(Method::GET, "/", &q);
         let resp = self.client.send("ListContainers", r).await?;
-        let x: ContainerListXml = quick_xml::de::from_reader(&resp.body[..]).map_err(|e| {
+        parse_container_list(&resp.body).map_err(|e| {
             BlobError::Other(cloudkit_core::Error::decode(crate::SERVICE, "ListContainers", e.to_string()))
-        })?;
-        Ok(x.into())
+        })
     }
 
     fn paginator(self, config: PaginationConfig) -> Paginator<'static, ListContainersPage, BlobError> {

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use futures::stream::{BoxStream, FuturesUnordered};
 use futures::{StreamExt, TryStreamExt};
 use md5::Digest;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::blob::{BlobClient, Conditions, WriteResult};
 use crate::error::{BlobError, Result};
@@ -205,17 +205,7 @@ impl BlobClient {
         reader: R,
         options: UploadOptions,
     ) -> Result<WriteResult> {
-        let stream = futures::stream::try_unfold(reader, |mut r| async move {
-            let mut buf = BytesMut::zeroed(256 * 1024);
-            let n = r.read(&mut buf).await?;
-            if n == 0 {
-                return Ok(None);
-            }
-            buf.truncate(n);
-            Ok(Some((buf.freeze(), r)))
-        })
-        .boxed();
-        self.upload(stream, options).await
+        self.upload(cloudkit_core::read_chunks(reader, 256 * 1024), options).await
     }
 
     /// Uploads a file.

@@ -12,6 +12,34 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::{TransportError, TransportErrorKind};
 
+/// Streams any reader as chunks of at most `chunk` bytes (one read each; at least 1 byte), ending
+/// at end of file. How uploads from an `AsyncRead` turn it into a stream of parts' bytes.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use futures::TryStreamExt;
+/// let chunks: Vec<_> = cloudkit_core::read_chunks(&b"some bytes"[..], 4).try_collect().await.unwrap();
+/// assert_eq!(chunks.concat(), b"some bytes");
+/// assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= 4));
+/// # }
+/// ```
+pub fn read_chunks<R>(reader: R, chunk: usize) -> BoxStream<'static, std::io::Result<Bytes>>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+{
+    let chunk = chunk.max(1);
+    futures::stream::try_unfold(reader, move |mut reader| async move {
+        let mut buf = BytesMut::zeroed(chunk);
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.truncate(n);
+        Ok(Some((buf.freeze(), reader)))
+    })
+    .boxed()
+}
+
 /// A replayable request body: every attempt of a retried request resends exactly the same bytes.
 ///
 /// `Bytes` clones are reference-counted, and a [`FileRegion`] is re-opened at its offset on every
@@ -134,7 +162,7 @@ impl FileRegion {
     /// The whole file, sized from its current metadata.
     pub async fn whole_file(path: impl Into<PathBuf>) -> std::io::Result<Self> {
         let path = path.into();
-        let len = tokio::fs::metadata(&path).await?.len();
+        let len = crate::blocking::metadata(&path).await?.len();
         Ok(Self::new(path, 0, len))
     }
 
@@ -161,30 +189,37 @@ impl FileRegion {
     /// Opens the file at the region's offset and streams exactly `len` bytes. A file that became
     /// shorter than the region is an `UnexpectedEof` error, never a silently short body.
     pub async fn stream(&self) -> std::io::Result<BoxStream<'static, std::io::Result<Bytes>>> {
-        let mut file = tokio::fs::File::open(&self.path).await?;
+        let mut file = crate::blocking::open(&self.path).await?;
         file.seek(std::io::SeekFrom::Start(self.offset)).await?;
-        let remaining = self.len;
-        let stream = futures::stream::try_unfold((file, remaining), |(mut file, remaining)| async move {
-            if remaining == 0 {
-                return Ok(None);
-            }
-            let want = usize::try_from(remaining.min(FILE_CHUNK as u64)).unwrap_or(FILE_CHUNK);
-            let mut buf = BytesMut::zeroed(want);
-            let mut filled = 0;
-            while filled < want {
-                let n = file.read(&mut buf[filled..]).await?;
-                if n == 0 {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "file is shorter than the region being uploaded",
-                    ));
-                }
-                filled += n;
-            }
-            Ok(Some((buf.freeze(), (file, remaining - want as u64))))
-        });
-        Ok(stream.boxed())
+        Ok(file_chunks(file, self.len, FILE_CHUNK))
     }
+}
+
+/// Streams exactly `len` bytes of `file` from its current position, in chunks of `chunk` bytes
+/// (the last one shorter). A file that ends early is an `UnexpectedEof` error, never a silently
+/// short body.
+pub fn file_chunks(file: tokio::fs::File, len: u64, chunk: usize) -> BoxStream<'static, std::io::Result<Bytes>> {
+    let chunk = chunk.max(1);
+    futures::stream::try_unfold((file, len), move |(mut file, remaining)| async move {
+        if remaining == 0 {
+            return Ok(None);
+        }
+        let want = usize::try_from(remaining.min(chunk as u64)).unwrap_or(chunk);
+        let mut buf = BytesMut::zeroed(want);
+        let mut filled = 0;
+        while filled < want {
+            let n = file.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file ended before the expected length",
+                ));
+            }
+            filled += n;
+        }
+        Ok(Some((buf.freeze(), (file, remaining - want as u64))))
+    })
+    .boxed()
 }
 
 /// A streaming response body: a `Stream` of `Bytes` chunks.

@@ -25,8 +25,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod blocking;
 mod body;
 pub mod classify;
+pub mod date;
 mod error;
 mod pipeline;
 mod request;
@@ -36,8 +38,9 @@ mod send;
 mod sign;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+pub mod xml;
 
-pub use crate::body::{Body, ByteStream, FileRegion};
+pub use crate::body::{Body, ByteStream, FileRegion, file_chunks, read_chunks};
 pub use crate::error::{BoxError, Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
 pub use crate::pipeline::{
     BodyErrorCheck, BufferedResponse, Operation, ParseError, Pipeline, PipelineBuilder, PlainErrorParser,
@@ -57,5 +60,9 @@ pub use crate::sign::{NoSign, Sign, SignError};
 pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 /// Re-export of `bytes::Bytes`.
 pub use bytes::Bytes;
+/// A boxed, `Send` future. Large `async fn` bodies that many crates await are returned boxed:
+/// the compiler copies an `async fn` body into every crate that awaits it, a `dyn Future` is
+/// compiled once (smaller binaries, faster builds; one allocation per call).
+pub use futures::future::BoxFuture;
 /// Re-export of `url::Url`.
 pub use url::Url;

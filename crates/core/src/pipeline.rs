@@ -11,6 +11,7 @@ use http::{HeaderMap, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::BoxFuture;
 use crate::body::ByteStream;
 use crate::classify::{classify_response, classify_transport};
 use crate::error::{Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
@@ -307,7 +308,15 @@ impl Pipeline {
         self.execute(op, request, false).await
     }
 
-    async fn execute(&self, op: &Operation, request: HttpRequest, buffer: bool) -> Result<HttpResponse, Error> {
+    /// The request loop behind both `send_*` methods, boxed (see [`BoxFuture`]): it is the largest
+    /// future in the SDK and every client awaits it.
+    #[inline(never)]
+    fn execute<'a>(
+        &'a self,
+        op: &'a Operation,
+        request: HttpRequest,
+        buffer: bool,
+    ) -> BoxFuture<'a, Result<HttpResponse, Error>> {
         let span = tracing::debug_span!(
             "cloudkit.request",
             service = %self.inner.service,
@@ -315,7 +324,7 @@ impl Pipeline {
             method = %request.method,
             url = %request.redacted_url(),
         );
-        self.execute_inner(op, request, buffer).instrument(span).await
+        Box::pin(self.execute_inner(op, request, buffer).instrument(span))
     }
 
     async fn execute_inner(&self, op: &Operation, request: HttpRequest, buffer: bool) -> Result<HttpResponse, Error> {

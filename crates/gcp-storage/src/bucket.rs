@@ -108,9 +108,7 @@ impl Page for ListBucketsOutput {
         self.items.len()
     }
     fn retain_items(&mut self, range: std::ops::Range<usize>) {
-        let end = range.end.min(self.items.len());
-        let start = range.start.min(end);
-        self.items = self.items.drain(start..end).collect();
+        cloudkit_paginate::retain_range(&mut self.items, range);
     }
     fn into_items(self) -> Vec<Bucket> {
         self.items

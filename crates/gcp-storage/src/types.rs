@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use cloudkit_core::date::parse_rfc3339;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A bucket (`storage#bucket`).
@@ -117,11 +118,6 @@ impl Object {
     pub fn updated_time(&self) -> Option<SystemTime> {
         parse_rfc3339(self.updated.as_deref()?)
     }
-}
-
-/// Parses an RFC 3339 timestamp.
-pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok().map(SystemTime::from)
 }
 
 /// Writable object metadata: used by uploads (the JSON part / resumable session body), patch,

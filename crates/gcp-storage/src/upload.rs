@@ -12,7 +12,6 @@ use bytes::{Bytes, BytesMut};
 use cloudkit_core::{Error, ErrorKind, HttpRequest, HttpSend, Method, StatusCode, Url};
 use futures::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
 
 use crate::checksum::Hasher;
 use crate::client::{CHUNK_QUANTUM, StorageClient, add_query, decode_json};
@@ -275,16 +274,7 @@ pub(crate) fn reader_stream<R>(reader: R) -> impl Stream<Item = std::io::Result<
 where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
 {
-    futures::stream::try_unfold(reader, |mut reader| async move {
-        let mut buf = BytesMut::zeroed(CHUNK_QUANTUM);
-        let n = reader.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        buf.truncate(n);
-        Ok(Some((buf.freeze(), reader)))
-    })
-    .boxed()
+    cloudkit_core::read_chunks(reader, CHUNK_QUANTUM)
 }
 
 /// Where a resumable session stands.

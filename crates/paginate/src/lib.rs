@@ -61,7 +61,7 @@ mod token;
 
 pub use config::{PageRequest, PaginationConfig};
 pub use error::PaginationError;
-pub use page::{Page, VecPage};
+pub use page::{Page, VecPage, retain_range};
 pub use paginator::Paginator;
 pub use stream::{ItemStream, PageStream};
 pub use token::{ParseResumeTokenError, ResumeToken};

@@ -33,8 +33,7 @@ use std::ops::Range;
 ///     }
 ///
 ///     fn retain_items(&mut self, range: Range<usize>) {
-///         self.keys.truncate(range.end);
-///         self.keys.drain(..range.start);
+///         cloudkit_paginate::retain_range(&mut self.keys, range);
 ///     }
 ///
 ///     fn into_items(self) -> Vec<String> {
@@ -65,6 +64,22 @@ pub trait Page {
 
     /// Consumes the page and returns its items.
     fn into_items(self) -> Vec<Self::Item>;
+}
+
+/// Keeps only `items[range]`, in place: the usual body of [`Page::retain_items`] for a page whose
+/// items are one `Vec`. A range reaching past the end is cut at the end (never a panic).
+///
+/// ```
+/// let mut v = vec![1, 2, 3, 4, 5];
+/// cloudkit_paginate::retain_range(&mut v, 1..3);
+/// assert_eq!(v, [2, 3]);
+/// cloudkit_paginate::retain_range(&mut v, 1..9);
+/// assert_eq!(v, [3]);
+/// ```
+pub fn retain_range<T>(items: &mut Vec<T>, range: Range<usize>) {
+    items.truncate(range.end);
+    let start = range.start.min(items.len());
+    items.drain(..start);
 }
 
 /// A ready-made [`Page`]: a list of items and the token of the next page.
@@ -107,9 +122,7 @@ impl<T> Page for VecPage<T> {
     }
 
     fn retain_items(&mut self, range: Range<usize>) {
-        self.items.truncate(range.end);
-        let start = range.start.min(self.items.len());
-        self.items.drain(..start);
+        retain_range(&mut self.items, range);
     }
 
     fn into_items(self) -> Vec<T> {

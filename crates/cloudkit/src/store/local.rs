@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use cloudkit_core::blocking;
 use cloudkit_core::{ByteStream, TransportError, TransportErrorKind};
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::{
     Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetResult, ListOptions, ListResult, ObjectKey,
@@ -70,10 +71,10 @@ fn io_error_for(key: &ObjectKey, e: std::io::Error) -> Error {
 impl LocalFileSystem {
     /// A store rooted at the existing directory `root`.
     pub async fn new(root: impl AsRef<Path>) -> Result<Self> {
-        let root = tokio::fs::canonicalize(root.as_ref())
+        let root = blocking::canonicalize(root.as_ref())
             .await
             .map_err(|e| Error::invalid_input(format!("store root {}: {e}", root.as_ref().display())))?;
-        let meta = tokio::fs::metadata(&root).await.map_err(io_error)?;
+        let meta = blocking::metadata(&root).await.map_err(io_error)?;
         if !meta.is_dir() {
             return Err(Error::invalid_input(format!("store root {} is not a directory", root.display())));
         }
@@ -82,7 +83,7 @@ impl LocalFileSystem {
 
     /// Like [`new`](Self::new), creating the directory (and its parents) first.
     pub async fn create(root: impl AsRef<Path>) -> Result<Self> {
-        tokio::fs::create_dir_all(root.as_ref()).await.map_err(io_error)?;
+        blocking::create_dir_all(root.as_ref()).await.map_err(io_error)?;
         Self::new(root).await
     }
 
@@ -91,22 +92,30 @@ impl LocalFileSystem {
         &self.root
     }
 
-    /// The file of `key`, after checking that no existing component is a symlink.
+    /// The file of `key`, after checking that no existing component is a symlink (one blocking
+    /// job for all the components).
     async fn path_of(&self, key: &ObjectKey) -> Result<PathBuf> {
         let mut path = (*self.root).clone();
-        for segment in key.segments() {
-            path.push(segment);
-            match tokio::fs::symlink_metadata(&path).await {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::PermissionDenied {
-                        message: format!("{key}: symlinks inside the store root are not followed"),
-                        source: None,
-                    });
+        let segments: Vec<String> = key.segments().map(str::to_owned).collect();
+        let symlinked = blocking::run_io(move || {
+            for segment in segments {
+                path.push(segment);
+                match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.file_type().is_symlink() => return Ok(true),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == IoKind::NotFound => return Ok(false),
+                    Err(e) => return Err(e),
                 }
-                Ok(_) => {}
-                Err(e) if e.kind() == IoKind::NotFound => break,
-                Err(e) => return Err(io_error_for(key, e)),
             }
+            Ok(false)
+        })
+        .await
+        .map_err(|e| io_error_for(key, e))?;
+        if symlinked {
+            return Err(Error::PermissionDenied {
+                message: format!("{key}: symlinks inside the store root are not followed"),
+                source: None,
+            });
         }
         let mut full = (*self.root).clone();
         full.extend(key.segments());
@@ -131,7 +140,7 @@ impl LocalFileSystem {
     }
 
     async fn read_side_meta(&self, key: &ObjectKey) -> SideMeta {
-        match tokio::fs::read(self.meta_path(key)).await {
+        match blocking::read(&self.meta_path(key)).await {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
             Err(_) => SideMeta::default(),
         }
@@ -145,11 +154,11 @@ impl LocalFileSystem {
         let side = SideMeta { content_type: options.content_type.clone(), metadata: options.metadata.clone() };
         let json = serde_json::to_vec(&side).map_err(|e| Error::Provider { backend: BACKEND, source: Box::new(e) })?;
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(io_error)?;
+            blocking::create_dir_all(parent).await.map_err(io_error)?;
         }
         let tmp = Self::tmp_path_near(&path);
-        tokio::fs::write(&tmp, json).await.map_err(io_error)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io_error)
+        blocking::write(&tmp, Bytes::from(json)).await.map_err(io_error)?;
+        blocking::rename(&tmp, &path).await.map_err(io_error)
     }
 
     async fn meta_from_fs(&self, key: &ObjectKey, meta: &std::fs::Metadata, with_side: bool) -> ObjectMeta {
@@ -167,8 +176,8 @@ impl LocalFileSystem {
     /// Moves a finished temporary file into place according to `mode`, then records the metadata.
     async fn place(&self, key: &ObjectKey, tmp: &Path, target: &Path, options: &PutOptions) -> Result<PutResult> {
         let result = match &options.mode {
-            PutMode::Overwrite => tokio::fs::rename(tmp, target).await.map_err(io_error),
-            PutMode::CreateOnly => match tokio::fs::hard_link(tmp, target).await {
+            PutMode::Overwrite => blocking::rename(tmp, target).await.map_err(io_error),
+            PutMode::CreateOnly => match blocking::hard_link(tmp, target).await {
                 Ok(()) => remove_if_exists(tmp).await,
                 Err(e) if e.kind() == IoKind::AlreadyExists => {
                     Err(Error::AlreadyExists { key: key.to_string(), source: None })
@@ -177,18 +186,18 @@ impl LocalFileSystem {
             },
             PutMode::IfMatch(expected) => {
                 let _guard = self.write_lock.lock().await;
-                match tokio::fs::metadata(target).await {
-                    Ok(m) if &Self::etag_of(&m) == expected => tokio::fs::rename(tmp, target).await.map_err(io_error),
+                match blocking::metadata(target).await {
+                    Ok(m) if &Self::etag_of(&m) == expected => blocking::rename(tmp, target).await.map_err(io_error),
                     Ok(_) | Err(_) => Err(Error::PreconditionFailed { key: key.to_string(), source: None }),
                 }
             }
         };
         if result.is_err() {
-            let _ = tokio::fs::remove_file(tmp).await;
+            let _ = blocking::remove_file(tmp).await;
         }
         result?;
         self.write_side_meta(key, options).await?;
-        let meta = tokio::fs::metadata(target).await.map_err(io_error)?;
+        let meta = blocking::metadata(target).await.map_err(io_error)?;
         Ok(PutResult { etag: Some(Self::etag_of(&meta)) })
     }
 
@@ -196,9 +205,9 @@ impl LocalFileSystem {
         key.require_object()?;
         let target = self.path_of(key).await?;
         if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| io_error_for(key, e))?;
+            blocking::create_dir_all(parent).await.map_err(|e| io_error_for(key, e))?;
         }
-        if tokio::fs::metadata(&target).await.is_ok_and(|m| m.is_dir()) {
+        if blocking::metadata(&target).await.is_ok_and(|m| m.is_dir()) {
             return Err(Error::invalid_input(format!("{key} is a directory in the local store")));
         }
         Ok(target)
@@ -211,7 +220,7 @@ impl LocalFileSystem {
             if d == *self.root || !d.starts_with(&*self.root) {
                 break;
             }
-            if tokio::fs::remove_dir(&d).await.is_err() {
+            if blocking::remove_dir(&d).await.is_err() {
                 break; // not empty (or gone): stop
             }
             dir = d.parent().map(Path::to_path_buf);
@@ -223,23 +232,21 @@ impl LocalFileSystem {
         let mut out = Vec::new();
         let mut stack = vec![(dir, prefix)];
         while let Some((dir, prefix)) = stack.pop() {
-            let mut entries = match tokio::fs::read_dir(&dir).await {
+            let entries = match blocking::read_dir(&dir).await {
                 Ok(e) => e,
                 Err(e) if e.kind() == IoKind::NotFound || e.kind() == IoKind::NotADirectory => continue,
                 Err(e) => return Err(io_error(e)),
             };
-            while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else { continue };
+            for entry in entries {
+                let Some(name) = entry.name.to_str() else { continue };
                 if name.starts_with(".cloudkit") {
                     continue;
                 }
                 let Ok(key) = prefix.join(name) else { continue };
-                let ft = entry.file_type().await.map_err(io_error)?;
-                if ft.is_dir() {
-                    stack.push((entry.path(), key));
-                } else if ft.is_file() {
-                    out.push((key, entry.metadata().await.map_err(io_error)?));
+                if entry.file_type.is_dir() {
+                    stack.push((entry.path, key));
+                } else if let Some(meta) = entry.metadata {
+                    out.push((key, meta));
                 }
             }
         }
@@ -249,7 +256,7 @@ impl LocalFileSystem {
 }
 
 async fn remove_if_exists(path: &Path) -> Result<()> {
-    match tokio::fs::remove_file(path).await {
+    match blocking::remove_file(path).await {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == IoKind::NotFound => Ok(()),
         Err(e) => Err(io_error(e)),
@@ -257,22 +264,14 @@ async fn remove_if_exists(path: &Path) -> Result<()> {
 }
 
 fn file_stream(file: tokio::fs::File, len: u64) -> ByteStream {
-    let stream = futures::stream::try_unfold((file, len), |(mut file, remaining)| async move {
-        if remaining == 0 {
-            return Ok(None);
-        }
-        let want = usize::try_from(remaining.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
-        let mut buf = BytesMut::zeroed(want);
-        let n = file.read(&mut buf).await.map_err(|e| {
-            TransportError::new(TransportErrorKind::Body, "reading the local file failed").with_source(e)
-        })?;
-        if n == 0 {
-            return Err(TransportError::new(TransportErrorKind::Body, "the local file shrank while being read"));
-        }
-        buf.truncate(n);
-        Ok(Some((buf.freeze(), (file, remaining - n as u64))))
-    });
-    ByteStream::new(stream)
+    ByteStream::new(cloudkit_core::file_chunks(file, len, READ_CHUNK).map_err(|e| {
+        let message = if e.kind() == IoKind::UnexpectedEof {
+            "the local file shrank while being read"
+        } else {
+            "reading the local file failed"
+        };
+        TransportError::new(TransportErrorKind::Body, message).with_source(e)
+    }))
 }
 
 #[async_trait]
@@ -295,8 +294,8 @@ impl ObjectStore for LocalFileSystem {
         options.validate()?;
         let target = self.prepare_target(key).await?;
         let tmp = Self::tmp_path_near(&target);
-        if let Err(e) = tokio::fs::write(&tmp, &payload).await {
-            let _ = tokio::fs::remove_file(&tmp).await;
+        if let Err(e) = blocking::write(&tmp, payload.clone()).await {
+            let _ = blocking::remove_file(&tmp).await;
             return Err(io_error(e));
         }
         self.place(key, &tmp, &target, &options).await
@@ -307,7 +306,7 @@ impl ObjectStore for LocalFileSystem {
         let target = self.prepare_target(key).await?;
         let tmp = Self::tmp_path_near(&target);
         let written: Result<()> = async {
-            let mut file = tokio::fs::File::create(&tmp).await.map_err(io_error)?;
+            let mut file = blocking::create(&tmp).await.map_err(io_error)?;
             while let Some(chunk) = source.next().await {
                 let chunk = chunk.map_err(io_error)?;
                 file.write_all(&chunk).await.map_err(io_error)?;
@@ -317,7 +316,7 @@ impl ObjectStore for LocalFileSystem {
         }
         .await;
         if let Err(e) = written {
-            let _ = tokio::fs::remove_file(&tmp).await;
+            let _ = blocking::remove_file(&tmp).await;
             return Err(e);
         }
         self.place(key, &tmp, &target, &options.put).await
@@ -326,7 +325,7 @@ impl ObjectStore for LocalFileSystem {
     async fn get_opts(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
         key.require_object()?;
         let path = self.path_of(key).await?;
-        let mut file = tokio::fs::File::open(&path).await.map_err(|e| io_error_for(key, e))?;
+        let mut file = blocking::open(&path).await.map_err(|e| io_error_for(key, e))?;
         let fs_meta = file.metadata().await.map_err(io_error)?;
         if fs_meta.is_dir() {
             return Err(Error::not_found(key.as_str()));
@@ -354,7 +353,7 @@ impl ObjectStore for LocalFileSystem {
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta> {
         key.require_object()?;
         let path = self.path_of(key).await?;
-        let fs_meta = tokio::fs::metadata(&path).await.map_err(|e| io_error_for(key, e))?;
+        let fs_meta = blocking::metadata(&path).await.map_err(|e| io_error_for(key, e))?;
         if !fs_meta.is_file() {
             return Err(Error::not_found(key.as_str()));
         }
@@ -364,10 +363,10 @@ impl ObjectStore for LocalFileSystem {
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
         key.require_object()?;
         let path = self.path_of(key).await?;
-        match tokio::fs::remove_file(&path).await {
+        match blocking::remove_file(&path).await {
             Ok(()) => {}
             Err(e) if e.kind() == IoKind::NotFound => return Ok(()),
-            Err(e) if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) => {
+            Err(e) if blocking::metadata(&path).await.is_ok_and(|m| m.is_dir()) => {
                 drop(e);
                 return Ok(()); // a "directory" is not an object
             }
@@ -411,23 +410,20 @@ impl ObjectStore for LocalFileSystem {
     async fn list_with_delimiter(&self, prefix: &ObjectKey) -> Result<ListResult> {
         let dir = self.path_of(prefix).await?;
         let mut result = ListResult::default();
-        let mut entries = match tokio::fs::read_dir(&dir).await {
+        let entries = match blocking::read_dir(&dir).await {
             Ok(e) => e,
             Err(e) if e.kind() == IoKind::NotFound || e.kind() == IoKind::NotADirectory => return Ok(result),
             Err(e) => return Err(io_error(e)),
         };
-        while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
+        for entry in entries {
+            let Some(name) = entry.name.to_str() else { continue };
             if name.starts_with(".cloudkit") {
                 continue;
             }
             let Ok(key) = prefix.join(name) else { continue };
-            let ft = entry.file_type().await.map_err(io_error)?;
-            if ft.is_dir() {
+            if entry.file_type.is_dir() {
                 result.common_prefixes.push(key);
-            } else if ft.is_file() {
-                let meta = entry.metadata().await.map_err(io_error)?;
+            } else if let Some(meta) = entry.metadata {
                 result.objects.push(self.meta_from_fs(&key, &meta, false).await);
             }
         }
@@ -441,8 +437,8 @@ impl ObjectStore for LocalFileSystem {
         let source = self.path_of(from).await?;
         let target = self.prepare_target(to).await?;
         let tmp = Self::tmp_path_near(&target);
-        if let Err(e) = tokio::fs::copy(&source, &tmp).await {
-            let _ = tokio::fs::remove_file(&tmp).await;
+        if let Err(e) = blocking::copy(&source, &tmp).await {
+            let _ = blocking::remove_file(&tmp).await;
             return Err(io_error_for(from, e));
         }
         let side = self.read_side_meta(from).await;
@@ -460,15 +456,15 @@ impl ObjectStore for LocalFileSystem {
         let target = self.prepare_target(to).await?;
         let side = self.read_side_meta(from).await;
         if options.create_only {
-            match tokio::fs::hard_link(&source, &target).await {
-                Ok(()) => tokio::fs::remove_file(&source).await.map_err(io_error)?,
+            match blocking::hard_link(&source, &target).await {
+                Ok(()) => blocking::remove_file(&source).await.map_err(io_error)?,
                 Err(e) if e.kind() == IoKind::AlreadyExists => {
                     return Err(Error::AlreadyExists { key: to.to_string(), source: None });
                 }
                 Err(e) => return Err(io_error_for(from, e)),
             }
         } else {
-            tokio::fs::rename(&source, &target).await.map_err(|e| io_error_for(from, e))?;
+            blocking::rename(&source, &target).await.map_err(|e| io_error_for(from, e))?;
         }
         let put = PutOptions { mode: PutMode::Overwrite, content_type: side.content_type, metadata: side.metadata };
         self.write_side_meta(to, &put).await?;

@@ -90,7 +90,13 @@ fn percent_decode(path: &str) -> Result<String> {
 /// assert!(prefix.is_root());
 /// # Ok(()) }
 /// ```
-pub async fn from_url(input: &str) -> Result<(Arc<dyn ObjectStore>, ObjectKey)> {
+// Boxed (see `cloudkit_core::BoxFuture`): with every backend compiled in, this is a large future.
+#[inline(never)]
+pub fn from_url(input: &str) -> cloudkit_core::BoxFuture<'_, Result<(Arc<dyn ObjectStore>, ObjectKey)>> {
+    Box::pin(open_url(input))
+}
+
+async fn open_url(input: &str) -> Result<(Arc<dyn ObjectStore>, ObjectKey)> {
     let parsed = parse_url(input)?;
     match parsed.scheme.as_str() {
         "file" => Ok((Arc::new(LocalFileSystem::create(&parsed.path).await?), parsed.prefix)),

@@ -1,9 +1,8 @@
 //! Upload sources: any stream of byte chunks, or any `AsyncRead`.
 
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
+use bytes::Bytes;
 use futures::stream::BoxStream;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 
 /// The bytes of a streaming upload, as a stream of chunks of any size.
 pub type UploadSource = BoxStream<'static, std::io::Result<Bytes>>;
@@ -25,14 +24,5 @@ pub fn reader_source<R>(reader: R) -> UploadSource
 where
     R: AsyncRead + Send + Unpin + 'static,
 {
-    futures::stream::try_unfold(reader, |mut reader| async move {
-        let mut buf = BytesMut::zeroed(READ_CHUNK);
-        let n = reader.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        buf.truncate(n);
-        Ok(Some((buf.freeze(), reader)))
-    })
-    .boxed()
+    cloudkit_core::read_chunks(reader, READ_CHUNK)
 }

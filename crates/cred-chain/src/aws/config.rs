@@ -22,8 +22,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use cloudkit_core::{
-    Error, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, RetryQuota, TimeoutConfig,
-    TransportError, Url,
+    BoxFuture, Error, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, RetryQuota,
+    TimeoutConfig, TransportError, Url,
 };
 use cloudkit_signer::aws::{Credentials, CredentialsError, SharedCredentialsProvider, SigV4Signer};
 
@@ -433,7 +433,13 @@ impl AwsConfigLoader {
     }
 
     /// Resolves everything (see the [module docs](self)). Credentials are loaded lazily, on first use.
-    pub async fn load(self) -> Result<AwsConfig, ConfigError> {
+    // Boxed (see `cloudkit_core::BoxFuture`): one of the largest futures, awaited from several crates.
+    #[inline(never)]
+    pub fn load(self) -> BoxFuture<'static, Result<AwsConfig, ConfigError>> {
+        Box::pin(self.load_inner())
+    }
+
+    async fn load_inner(self) -> Result<AwsConfig, ConfigError> {
         let mut pc = match self.provider_config {
             Some(pc) => pc,
             None => {

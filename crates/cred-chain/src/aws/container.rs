@@ -35,7 +35,7 @@ use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
 use serde::Deserialize;
 
 use super::ProviderConfig;
-use super::sts::parse_rfc3339;
+use cloudkit_core::date::parse_rfc3339;
 
 const PROVIDER_NAME: &str = "ContainerCredentials";
 /// The ECS credentials endpoint that `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is relative to.

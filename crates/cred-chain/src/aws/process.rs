@@ -12,10 +12,10 @@
 
 use std::fmt;
 use std::process::Stdio;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use cloudkit_core::SecretString;
+use cloudkit_core::date::parse_rfc3339;
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
 use serde::Deserialize;
 
@@ -144,11 +144,6 @@ fn parse_output(stdout: &[u8]) -> Result<Credentials, String> {
         expiry,
         NAME,
     ))
-}
-
-/// Parses an RFC 3339 timestamp.
-pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().map(SystemTime::from)
 }
 
 #[cfg(test)]

@@ -2,9 +2,8 @@
 //! `<Response><Errors><Error>`, STS/IAM `<ErrorResponse><Error>`) and the AWS Query protocol's
 //! form-encoded request body (EC2, STS, IAM).
 
+use cloudkit_core::xml::Element;
 use cloudkit_core::{Bytes, HeaderMap, ParseError, ServiceErrorDetails, StatusCode, request_id_from_headers};
-use quick_xml::Reader;
-use quick_xml::events::Event;
 
 /// `Content-Type` of AWS Query protocol requests.
 pub const QUERY_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -61,78 +60,35 @@ fn status_code_name(status: StatusCode) -> Option<&'static str> {
 }
 
 /// The `Code`, `Message` and request id of an AWS XML error body; `None` when the body is not
-/// XML or has no `Code`.
+/// XML or has no `Code`. Each is the first element of that name (`RequestId` or `RequestID`)
+/// holding text, wherever it is nested, in document order; values are trimmed. A body that is
+/// not valid UTF-8 is read with its bad bytes replaced.
 pub fn parse_xml_error(body: &[u8]) -> Option<ServiceErrorDetails> {
-    let mut reader = Reader::from_reader(body);
-    let mut buf = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    let mut text = String::new();
+    let text = String::from_utf8_lossy(body);
+    let root = Element::parse(text.as_bytes()).ok()?;
     let mut details = ServiceErrorDetails::default();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => {
-                current = Some(e.local_name().as_ref().to_vec());
-                text.clear();
-            }
-            Ok(Event::Text(t)) => {
-                if current.is_some()
-                    && let Ok(s) = t.decode()
-                {
-                    text.push_str(&s);
-                }
-            }
-            Ok(Event::CData(t)) if current.is_some() => text.push_str(&String::from_utf8_lossy(&t)),
-            Ok(Event::GeneralRef(r)) if current.is_some() => {
-                text.push_str(&resolve_entity(&String::from_utf8_lossy(&r)));
-            }
-            Ok(Event::End(_)) => {
-                if let Some(name) = current.take() {
-                    let slot = match name.as_slice() {
-                        b"Code" => &mut details.code,
-                        b"Message" => &mut details.message,
-                        b"RequestId" | b"RequestID" => &mut details.request_id,
-                        _ => &mut None,
-                    };
-                    if slot.is_none() {
-                        *slot = Some(text.trim().to_owned());
-                    }
-                }
-                text.clear();
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => {}
-        }
-        buf.clear();
-    }
+    collect_error_fields(&root, &mut details);
     details.code.is_some().then_some(details)
 }
 
-/// The text of an XML entity reference (`lt`, `#x41`, …); unknown ones are kept as written.
-pub fn resolve_entity(name: &str) -> String {
-    match name {
-        "lt" => "<".to_owned(),
-        "gt" => ">".to_owned(),
-        "amp" => "&".to_owned(),
-        "quot" => "\"".to_owned(),
-        "apos" => "'".to_owned(),
-        _ => {
-            let code = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
-                u32::from_str_radix(hex, 16).ok()
-            } else {
-                name.strip_prefix('#').and_then(|d| d.parse::<u32>().ok())
-            };
-            code.and_then(char::from_u32).map(String::from).unwrap_or_else(|| format!("&{name};"))
+/// Fills the unset fields of `details` from `element`'s subtree, depth-first in document order.
+/// Only elements without children count (a `<Code>` holding elements is not a code).
+fn collect_error_fields(element: &Element<'_>, details: &mut ServiceErrorDetails) {
+    if element.children().is_empty() {
+        let slot = match element.name() {
+            "Code" => &mut details.code,
+            "Message" => &mut details.message,
+            "RequestId" | "RequestID" => &mut details.request_id,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(element.text().trim().to_owned());
         }
+        return;
     }
-}
-
-/// Decodes an AWS XML response body into `T` (quick-xml's serde support, straight from the
-/// bytes). Every AWS client (S3, EC2, STS) decodes through this one function so the XML
-/// deserializer is compiled once per program, not once per reader type; the error is a message
-/// for the caller's typed decode error.
-pub fn decode_xml<'de, T: serde::Deserialize<'de>>(body: &'de [u8]) -> Result<T, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "the response body is not UTF-8".to_owned())?;
-    quick_xml::de::from_str(text).map_err(|e| e.to_string())
+    for child in element.children() {
+        collect_error_fields(child, details);
+    }
 }
 
 /// An AWS Query protocol request body (`Action=...&Version=...&Name.1=...`).
@@ -227,6 +183,68 @@ mod tests {
         assert_eq!(d.code, None);
         assert!(d.message.unwrap().contains("proxy error"));
         assert!(parse_xml_error(b"not xml at all").is_none());
+    }
+
+    #[test]
+    fn ec2_error_with_request_id_after_the_errors() {
+        let ec2 = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>\
+            <Code>InvalidParameterValue</Code><Message>Value ( a&amp;b ) for parameter is invalid</Message>\
+            </Error></Errors><RequestID>ec2-req-1</RequestID></Response>";
+        let d = parse_xml_error(ec2).unwrap();
+        assert_eq!(d.code.as_deref(), Some("InvalidParameterValue"));
+        assert_eq!(d.message.as_deref(), Some("Value ( a&b ) for parameter is invalid"));
+        assert_eq!(d.request_id.as_deref(), Some("ec2-req-1"));
+    }
+
+    #[test]
+    fn first_leaf_of_each_name_wins_and_values_are_trimmed() {
+        let body = b"<ErrorResponse><Error><Type>Sender</Type>\n  <Code>\n    Throttling\n  </Code>\n\
+            <Message><![CDATA[Rate <exceeded>]]></Message></Error>\
+            <Error><Code>Second</Code><Message>second</Message></Error>\
+            <RequestId> first-id </RequestId><RequestID>second-id</RequestID></ErrorResponse>";
+        let d = parse_xml_error(body).unwrap();
+        assert_eq!(d.code.as_deref(), Some("Throttling"));
+        assert_eq!(d.message.as_deref(), Some("Rate <exceeded>"));
+        assert_eq!(d.request_id.as_deref(), Some("first-id"));
+
+        // A `Code` holding elements is a container, not a code; a later leaf `Code` counts.
+        let nested = b"<Error><Code><Inner>x</Inner></Code><Detail><Code>Real</Code></Detail></Error>";
+        assert_eq!(parse_xml_error(nested).unwrap().code.as_deref(), Some("Real"));
+
+        // Namespace prefixes are dropped; absent fields stay `None`.
+        let d = parse_xml_error(b"<e:Error xmlns:e=\"urn:x\"><e:Code>NoSuchBucket</e:Code></e:Error>").unwrap();
+        assert_eq!(d.code.as_deref(), Some("NoSuchBucket"));
+        assert_eq!((d.message, d.request_id), (None, None));
+    }
+
+    #[test]
+    fn non_xml_empty_and_codeless_bodies_have_no_details() {
+        for body in [
+            &b""[..],
+            b"   ",
+            b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>",
+            b"<html><body>proxy error<br></body></html>",
+            b"<html><body>&nbsp;</body></html>",
+            b"{\"Code\":\"NotXml\"}",
+            b"<Error><Code>Truncated",
+            b"<Error><Message>no code here</Message><RequestId>r</RequestId></Error>",
+        ] {
+            assert!(parse_xml_error(body).is_none(), "{}", String::from_utf8_lossy(body));
+        }
+        let p = AwsErrorParser;
+        let d = p.parse(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"");
+        assert_eq!(d.code.as_deref(), Some("ServiceUnavailable"));
+        assert_eq!(d.message, None);
+        let d = p.parse(StatusCode::FORBIDDEN, &HeaderMap::new(), b"<html><body>denied</body></html>");
+        assert_eq!(d.code.as_deref(), Some("Forbidden"));
+        assert_eq!(d.message, None);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_still_gives_its_code() {
+        let d = parse_xml_error(b"<Error><Code>InternalError</Code><Message>caf\xe9</Message></Error>").unwrap();
+        assert_eq!(d.code.as_deref(), Some("InternalError"));
+        assert_eq!(d.message.as_deref(), Some("caf\u{fffd}"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::{AwsConfig, ConfigError};
-use super::sts::AssumeRoleProvider;
+use super::sts::{AssumeRoleProvider, AssumeRoleProviderBuilder};
 
 impl AwsConfig {
     /// A config for `role_arn` (session name `session_name`); everything but the credentials is
@@ -38,11 +38,7 @@ impl AwsConfig {
     pub fn assume_role_builder(&self, role_arn: impl Into<String>) -> AssumeRoleConfigBuilder<'_> {
         AssumeRoleConfigBuilder {
             base: self,
-            role_arn: role_arn.into(),
-            session_name: None,
-            external_id: None,
-            duration: None,
-            policy: None,
+            provider: AssumeRoleProvider::builder(role_arn).region(self.region().to_owned()),
         }
     }
 }
@@ -51,55 +47,38 @@ impl AwsConfig {
 #[derive(Debug)]
 pub struct AssumeRoleConfigBuilder<'a> {
     base: &'a AwsConfig,
-    role_arn: String,
-    session_name: Option<String>,
-    external_id: Option<String>,
-    duration: Option<Duration>,
-    policy: Option<String>,
+    provider: AssumeRoleProviderBuilder,
 }
 
 impl AssumeRoleConfigBuilder<'_> {
     /// The role session name (default `cloudkit-session-<unix millis>`).
     pub fn session_name(mut self, name: impl Into<String>) -> Self {
-        self.session_name = Some(name.into());
+        self.provider = self.provider.session_name(name);
         self
     }
 
     /// The external id the role's trust policy requires.
     pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
-        self.external_id = Some(external_id.into());
+        self.provider = self.provider.external_id(external_id);
         self
     }
 
     /// The session duration (900 s – 43 200 s, within the role's maximum).
     pub fn duration(mut self, duration: Duration) -> Self {
-        self.duration = Some(duration);
+        self.provider = self.provider.duration(duration);
         self
     }
 
     /// An inline session policy (JSON).
     pub fn policy(mut self, policy: impl Into<String>) -> Self {
-        self.policy = Some(policy.into());
+        self.provider = self.provider.policy(policy);
         self
     }
 
     /// Builds the new config. Invalid settings are a [`ConfigError::Credentials`]; STS is only
     /// called when credentials are first needed.
     pub fn build(self) -> Result<AwsConfig, ConfigError> {
-        let mut builder = AssumeRoleProvider::builder(self.role_arn).region(self.base.region().to_owned());
-        if let Some(name) = self.session_name {
-            builder = builder.session_name(name);
-        }
-        if let Some(id) = self.external_id {
-            builder = builder.external_id(id);
-        }
-        if let Some(duration) = self.duration {
-            builder = builder.duration(duration);
-        }
-        if let Some(policy) = self.policy {
-            builder = builder.policy(policy);
-        }
-        let provider = builder.build(self.base.credentials_provider(), self.base.provider_config())?;
+        let provider = self.provider.build(self.base.credentials_provider(), self.base.provider_config())?;
         Ok(self.base.with_credentials_provider(Arc::new(provider)))
     }
 }

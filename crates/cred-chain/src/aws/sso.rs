@@ -42,7 +42,7 @@ use serde::Deserialize;
 use sha1::{Digest, Sha1};
 
 use super::ProviderConfig;
-use super::sts::parse_rfc3339;
+use cloudkit_core::date::parse_rfc3339;
 
 const PROVIDER_NAME: &str = "SSO";
 

@@ -30,7 +30,6 @@ use cloudkit_core::{
     Bytes, Error, ErrorKind, HttpRequest, Method, NoSign, Operation, Pipeline, RetryConfig, SecretString, Sign, Url,
 };
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider, SigV4Signer};
-use serde::Deserialize;
 
 use super::ProviderConfig;
 use super::protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
@@ -467,16 +466,17 @@ impl StsClient {
 
     /// `AssumeRole`: temporary credentials for `request.role_arn`, signed with the source credentials.
     pub async fn assume_role(&self, request: AssumeRoleRequest) -> Result<AssumeRoleOutput, StsError> {
+        const OP: &str = "AssumeRole";
         request.validate()?;
-        let body = self.call("AssumeRole", request.body()).await?;
-        let parsed: wire::AssumeRoleResponse = decode("AssumeRole", &body)?;
-        let result = parsed.result;
+        let body = self.call(OP, request.body()).await?;
+        let root = wire::parse(OP, &body)?;
+        let result = wire::result(OP, &root, "AssumeRoleResult")?;
         Ok(AssumeRoleOutput {
-            credentials: result.credentials.into_credentials("AssumeRole", "sts-assume-role")?,
-            assumed_role_user: result.assumed_role_user.map(Into::into),
-            packed_policy_size: result.packed_policy_size,
-            source_identity: result.source_identity,
-            request_id: parsed.metadata.and_then(|m| m.request_id),
+            credentials: wire::credentials(OP, result, "sts-assume-role")?,
+            assumed_role_user: wire::assumed_role_user(OP, result)?,
+            packed_policy_size: wire::packed_policy_size(OP, result)?,
+            source_identity: wire::optional(result, "SourceIdentity"),
+            request_id: wire::request_id(&root),
         })
     }
 
@@ -500,17 +500,17 @@ impl StsClient {
                 other => break other?,
             }
         };
-        let parsed: wire::AssumeRoleWithWebIdentityResponse = decode(OP, &body)?;
-        let result = parsed.result;
+        let root = wire::parse(OP, &body)?;
+        let result = wire::result(OP, &root, "AssumeRoleWithWebIdentityResult")?;
         Ok(AssumeRoleWithWebIdentityOutput {
-            credentials: result.credentials.into_credentials(OP, "sts-web-identity")?,
-            assumed_role_user: result.assumed_role_user.map(Into::into),
-            subject_from_web_identity_token: result.subject_from_web_identity_token,
-            audience: result.audience,
-            provider: result.provider,
-            packed_policy_size: result.packed_policy_size,
-            source_identity: result.source_identity,
-            request_id: parsed.metadata.and_then(|m| m.request_id),
+            credentials: wire::credentials(OP, result, "sts-web-identity")?,
+            assumed_role_user: wire::assumed_role_user(OP, result)?,
+            subject_from_web_identity_token: wire::optional(result, "SubjectFromWebIdentityToken"),
+            audience: wire::optional(result, "Audience"),
+            provider: wire::optional(result, "Provider"),
+            packed_policy_size: wire::packed_policy_size(OP, result)?,
+            source_identity: wire::optional(result, "SourceIdentity"),
+            request_id: wire::request_id(&root),
         })
     }
 
@@ -518,13 +518,13 @@ impl StsClient {
     pub async fn get_caller_identity(&self) -> Result<GetCallerIdentityOutput, StsError> {
         const OP: &str = "GetCallerIdentity";
         let body = self.call(OP, QueryBody::new(OP, STS_API_VERSION).into_bytes()).await?;
-        let parsed: wire::GetCallerIdentityResponse = decode(OP, &body)?;
-        let r = parsed.result;
+        let root = wire::parse(OP, &body)?;
+        let result = wire::result(OP, &root, "GetCallerIdentityResult")?;
         Ok(GetCallerIdentityOutput {
-            user_id: r.user_id,
-            account: r.account,
-            arn: r.arn,
-            request_id: parsed.metadata.and_then(|m| m.request_id),
+            user_id: wire::required(OP, result, "UserId")?,
+            account: wire::required(OP, result, "Account")?,
+            arn: wire::required(OP, result, "Arn")?,
+            request_id: wire::request_id(&root),
         })
     }
 
@@ -551,11 +551,6 @@ fn resolve_endpoint(config: &ProviderConfig, region: &str) -> Result<Url, StsErr
     }
     let default = format!("https://sts.{region}.amazonaws.com/");
     Url::parse(&default).map_err(|e| StsError::invalid_input("new", format!("bad STS endpoint {default}: {e}")))
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(operation: &'static str, body: &[u8]) -> Result<T, StsError> {
-    super::protocol::decode_xml(body)
-        .map_err(|e| StsError::Other(Error::decode(SERVICE, operation, format!("unexpected STS response: {e}"))))
 }
 
 /// Checks an STS session name: 2–64 characters of `[A-Za-z0-9_+=,.@-]`.
@@ -602,143 +597,100 @@ fn validate_role_arn(operation: &'static str, arn: &str) -> Result<(), StsError>
     Ok(())
 }
 
-pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()?;
-    let nanos = t.unix_timestamp_nanos();
-    let nanos = u64::try_from(nanos).ok()?;
-    Some(UNIX_EPOCH + Duration::from_nanos(nanos))
-}
-
 pub(crate) fn unix_millis() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
 }
 
 mod wire {
-    //! XML shapes of the STS responses (no `Debug`: they hold secrets).
+    //! Reading STS response bodies (`<XResponse><XResult>…</XResult><ResponseMetadata>
+    //! <RequestId>…`) from a [`cloudkit_core::xml`] tree, without serde. Values are trimmed.
+    //! Secrets go from the body straight into [`SecretString`]s; error messages name elements,
+    //! never the text of a credential.
 
+    use cloudkit_core::date::parse_rfc3339;
+    use cloudkit_core::xml::{Element, XmlError};
     use cloudkit_core::{Error, SecretString};
     use cloudkit_signer::aws::Credentials;
-    use serde::Deserialize;
 
-    use super::{SERVICE, StsError, parse_rfc3339};
+    use super::{AssumedRoleUser, SERVICE, StsError};
 
-    #[derive(Deserialize)]
-    pub(super) struct ResponseMetadata {
-        #[serde(rename = "RequestId")]
-        pub(super) request_id: Option<String>,
+    /// A body that is not the expected XML, as a decode error naming what is wrong.
+    fn malformed(operation: &'static str, e: &XmlError) -> StsError {
+        StsError::Other(Error::decode(SERVICE, operation, format!("unexpected STS response: {e}")))
     }
 
-    #[derive(Deserialize)]
-    pub(super) struct WireCredentials {
-        #[serde(rename = "AccessKeyId")]
-        access_key_id: String,
-        #[serde(rename = "SecretAccessKey")]
-        secret_access_key: String,
-        #[serde(rename = "SessionToken")]
-        session_token: Option<String>,
-        #[serde(rename = "Expiration")]
-        expiration: String,
+    /// The root element of a response body.
+    pub(super) fn parse<'a>(operation: &'static str, body: &'a [u8]) -> Result<Element<'a>, StsError> {
+        Element::parse(body).map_err(|e| malformed(operation, &e))
     }
 
-    impl WireCredentials {
-        pub(super) fn into_credentials(
-            self,
-            operation: &'static str,
-            provider: &'static str,
-        ) -> Result<Credentials, StsError> {
-            let expiry = parse_rfc3339(&self.expiration).ok_or_else(|| {
-                StsError::Other(Error::decode(
-                    SERVICE,
-                    operation,
-                    format!("credential expiration `{}` is not an RFC 3339 time", self.expiration),
-                ))
-            })?;
-            Ok(Credentials::new(
-                self.access_key_id,
-                SecretString::new(self.secret_access_key),
-                self.session_token.map(SecretString::new),
-                Some(expiry),
-                provider,
+    /// The `<XResult>` element of a response.
+    pub(super) fn result<'e, 'a>(
+        operation: &'static str,
+        root: &'e Element<'a>,
+        name: &str,
+    ) -> Result<&'e Element<'a>, StsError> {
+        root.required(name).map_err(|e| malformed(operation, &e))
+    }
+
+    /// `<ResponseMetadata><RequestId>`.
+    pub(super) fn request_id(root: &Element<'_>) -> Option<String> {
+        root.child("ResponseMetadata").and_then(|m| optional(m, "RequestId"))
+    }
+
+    /// The trimmed text of the child `name`, if there is one.
+    pub(super) fn optional(parent: &Element<'_>, name: &str) -> Option<String> {
+        parent.child_text(name).map(|t| t.trim().to_owned())
+    }
+
+    /// The trimmed text of the child `name`, or a decode error naming it.
+    pub(super) fn required(operation: &'static str, parent: &Element<'_>, name: &str) -> Result<String, StsError> {
+        required_text(operation, parent, name).map(str::to_owned)
+    }
+
+    fn required_text<'e>(operation: &'static str, parent: &'e Element<'_>, name: &str) -> Result<&'e str, StsError> {
+        parent.required_text(name).map(str::trim).map_err(|e| malformed(operation, &e))
+    }
+
+    /// `<PackedPolicySize>`.
+    pub(super) fn packed_policy_size(operation: &'static str, result: &Element<'_>) -> Result<Option<u32>, StsError> {
+        result.child_parse("PackedPolicySize").map_err(|e| malformed(operation, &e))
+    }
+
+    /// `<AssumedRoleUser>`: both fields are required when the element is there.
+    pub(super) fn assumed_role_user(
+        operation: &'static str,
+        result: &Element<'_>,
+    ) -> Result<Option<AssumedRoleUser>, StsError> {
+        let Some(user) = result.child("AssumedRoleUser") else {
+            return Ok(None);
+        };
+        Ok(Some(AssumedRoleUser {
+            arn: required(operation, user, "Arn")?,
+            assumed_role_id: required(operation, user, "AssumedRoleId")?,
+        }))
+    }
+
+    /// `<Credentials>`: `AccessKeyId`, `SecretAccessKey` and `Expiration` are required,
+    /// `SessionToken` is optional.
+    pub(super) fn credentials(
+        operation: &'static str,
+        result: &Element<'_>,
+        provider: &'static str,
+    ) -> Result<Credentials, StsError> {
+        let credentials = result.required("Credentials").map_err(|e| malformed(operation, &e))?;
+        let access_key_id = required(operation, credentials, "AccessKeyId")?;
+        let secret_access_key = SecretString::new(required_text(operation, credentials, "SecretAccessKey")?);
+        let session_token = credentials.child_text("SessionToken").map(|t| SecretString::new(t.trim()));
+        let expiration = required_text(operation, credentials, "Expiration")?;
+        let expiry = parse_rfc3339(expiration).ok_or_else(|| {
+            StsError::Other(Error::decode(
+                SERVICE,
+                operation,
+                format!("credential expiration `{expiration}` is not an RFC 3339 time"),
             ))
-        }
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct WireAssumedRoleUser {
-        #[serde(rename = "Arn")]
-        arn: String,
-        #[serde(rename = "AssumedRoleId")]
-        assumed_role_id: String,
-    }
-
-    impl From<WireAssumedRoleUser> for super::AssumedRoleUser {
-        fn from(w: WireAssumedRoleUser) -> Self {
-            super::AssumedRoleUser { arn: w.arn, assumed_role_id: w.assumed_role_id }
-        }
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct AssumeRoleResponse {
-        #[serde(rename = "AssumeRoleResult")]
-        pub(super) result: AssumeRoleResult,
-        #[serde(rename = "ResponseMetadata")]
-        pub(super) metadata: Option<ResponseMetadata>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct AssumeRoleResult {
-        #[serde(rename = "Credentials")]
-        pub(super) credentials: WireCredentials,
-        #[serde(rename = "AssumedRoleUser")]
-        pub(super) assumed_role_user: Option<WireAssumedRoleUser>,
-        #[serde(rename = "PackedPolicySize")]
-        pub(super) packed_policy_size: Option<u32>,
-        #[serde(rename = "SourceIdentity")]
-        pub(super) source_identity: Option<String>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct AssumeRoleWithWebIdentityResponse {
-        #[serde(rename = "AssumeRoleWithWebIdentityResult")]
-        pub(super) result: AssumeRoleWithWebIdentityResult,
-        #[serde(rename = "ResponseMetadata")]
-        pub(super) metadata: Option<ResponseMetadata>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct AssumeRoleWithWebIdentityResult {
-        #[serde(rename = "Credentials")]
-        pub(super) credentials: WireCredentials,
-        #[serde(rename = "AssumedRoleUser")]
-        pub(super) assumed_role_user: Option<WireAssumedRoleUser>,
-        #[serde(rename = "SubjectFromWebIdentityToken")]
-        pub(super) subject_from_web_identity_token: Option<String>,
-        #[serde(rename = "Audience")]
-        pub(super) audience: Option<String>,
-        #[serde(rename = "Provider")]
-        pub(super) provider: Option<String>,
-        #[serde(rename = "PackedPolicySize")]
-        pub(super) packed_policy_size: Option<u32>,
-        #[serde(rename = "SourceIdentity")]
-        pub(super) source_identity: Option<String>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct GetCallerIdentityResponse {
-        #[serde(rename = "GetCallerIdentityResult")]
-        pub(super) result: GetCallerIdentityResult,
-        #[serde(rename = "ResponseMetadata")]
-        pub(super) metadata: Option<ResponseMetadata>,
-    }
-
-    #[derive(Deserialize)]
-    pub(super) struct GetCallerIdentityResult {
-        #[serde(rename = "UserId")]
-        pub(super) user_id: String,
-        #[serde(rename = "Account")]
-        pub(super) account: String,
-        #[serde(rename = "Arn")]
-        pub(super) arn: String,
+        })?;
+        Ok(Credentials::new(access_key_id, secret_access_key, session_token, Some(expiry), provider))
     }
 }
 
@@ -1201,6 +1153,139 @@ mod tests {
         assert!(!shown.contains("sourcesecret"), "{shown}");
         let req = AssumeRoleWithWebIdentityRequest::new("arn:aws:iam::123456789012:role/web", "s1", "TOPSECRETJWT");
         assert!(!format!("{req:?}").contains("TOPSECRETJWT"));
+    }
+
+    fn assume_role_with_credentials(credentials: &str) -> String {
+        format!(
+            "<AssumeRoleResponse><AssumeRoleResult><Credentials>{credentials}</Credentials></AssumeRoleResult>\
+             </AssumeRoleResponse>"
+        )
+    }
+
+    async fn assume_role_replying(body: impl Into<Bytes>) -> Result<AssumeRoleOutput, StsError> {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, body));
+        let sts = StsClient::new(&config(http), "us-east-1", Some(source())).unwrap();
+        sts.assume_role(AssumeRoleRequest::new("arn:aws:iam::123456789012:role/demo", "s1")).await
+    }
+
+    #[tokio::test]
+    async fn entities_cdata_and_whitespace_in_responses() {
+        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+            <AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+            <SourceIdentity>Alice &amp; Bob</SourceIdentity>\
+            <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/a&#x26;b/s1</Arn>\
+            <AssumedRoleId>\n   ARO1:s1\n  </AssumedRoleId></AssumedRoleUser>\
+            <Credentials><AccessKeyId> ASIAENTITY </AccessKeyId>\
+            <SecretAccessKey>se&#99;ret&lt;&gt;/+</SecretAccessKey>\
+            <SessionToken><![CDATA[tok&en]]></SessionToken>\
+            <Expiration>\n2030-01-01T00:00:00Z\n</Expiration></Credentials>\
+            <PackedPolicySize> 12 </PackedPolicySize></AssumeRoleResult>\
+            <ResponseMetadata><RequestId>req-&quot;1&quot;</RequestId></ResponseMetadata></AssumeRoleResponse>";
+        let out = assume_role_replying(body.to_owned()).await.unwrap();
+        assert_eq!(out.credentials.access_key_id(), "ASIAENTITY");
+        assert_eq!(out.credentials.secret_access_key().expose(), "secret<>/+");
+        assert_eq!(out.credentials.session_token().unwrap().expose(), "tok&en");
+        assert_eq!(out.credentials.expiry(), Some(UNIX_EPOCH + Duration::from_secs(1_893_456_000)));
+        assert_eq!(out.source_identity.as_deref(), Some("Alice & Bob"));
+        let user = out.assumed_role_user.unwrap();
+        assert_eq!(user.arn, "arn:aws:sts::123456789012:assumed-role/a&b/s1");
+        assert_eq!(user.assumed_role_id, "ARO1:s1");
+        assert_eq!(out.packed_policy_size, Some(12));
+        assert_eq!(out.request_id.as_deref(), Some("req-\"1\""));
+    }
+
+    #[tokio::test]
+    async fn optional_parts_may_be_absent() {
+        let body = assume_role_with_credentials(
+            "<AccessKeyId>ASIAMIN</AccessKeyId><SecretAccessKey>s</SecretAccessKey>\
+             <Expiration>2030-01-01T00:00:00Z</Expiration>",
+        );
+        let out = assume_role_replying(body).await.unwrap();
+        assert_eq!(out.credentials.access_key_id(), "ASIAMIN");
+        assert!(out.credentials.session_token().is_none());
+        assert!(out.assumed_role_user.is_none());
+        assert_eq!((out.packed_policy_size, out.source_identity, out.request_id), (None, None, None));
+    }
+
+    #[tokio::test]
+    async fn a_missing_credential_field_is_a_decode_error_naming_it() {
+        const SECRET: &str = "VERYSECRETKEYVALUE";
+        const TOKEN: &str = "VERYSECRETTOKEN";
+        let fields = [
+            ("AccessKeyId", "ASIAFIELD".to_owned()),
+            ("SecretAccessKey", SECRET.to_owned()),
+            ("Expiration", "2030-01-01T00:00:00Z".to_owned()),
+        ];
+        for (missing, _) in &fields {
+            let mut xml = format!("<SessionToken>{TOKEN}</SessionToken>");
+            for (name, value) in fields.iter().filter(|(n, _)| n != missing) {
+                xml.push_str(&format!("<{name}>{value}</{name}>"));
+            }
+            let e = assume_role_replying(assume_role_with_credentials(&xml)).await.unwrap_err();
+            assert!(matches!(e, StsError::Other(_)), "{e:?}");
+            assert_eq!(e.error().kind(), ErrorKind::Decode);
+            let shown = format!("{e} {e:?}");
+            assert!(shown.contains(&format!("<Credentials> has no <{missing}>")), "{shown}");
+            assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
+        }
+
+        let e = assume_role_replying(
+            "<AssumeRoleResponse><AssumeRoleResult></AssumeRoleResult></AssumeRoleResponse>".to_owned(),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("<AssumeRoleResult> has no <Credentials>"), "{e}");
+
+        let e = assume_role_replying(assume_role_with_credentials(&format!(
+            "<AccessKeyId>A</AccessKeyId><SecretAccessKey>{SECRET}</SecretAccessKey><Expiration>soon</Expiration>"
+        )))
+        .await
+        .unwrap_err();
+        assert_eq!(e.error().kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("credential expiration `soon` is not an RFC 3339 time"), "{e}");
+        assert!(!format!("{e} {e:?}").contains(SECRET));
+
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(
+            200,
+            "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn</Arn><UserId>u</UserId>\
+             </GetCallerIdentityResult></GetCallerIdentityResponse>",
+        ));
+        let sts = StsClient::new(&config(http), "us-east-1", Some(source())).unwrap();
+        let e = sts.get_caller_identity().await.unwrap_err();
+        assert_eq!(e.error().kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("<GetCallerIdentityResult> has no <Account>"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn malformed_responses_are_decode_errors() {
+        let complete = ASSUME_ROLE_OK;
+        let bad_size = complete.replace("<PackedPolicySize>6<", "<PackedPolicySize>six<");
+        let partial_user = complete.replace("<AssumedRoleId>ARO123EXAMPLE123:TestAR</AssumedRoleId>", "");
+        for body in [
+            String::new(),
+            "not xml".to_owned(),
+            complete[..complete.len() / 2].to_owned(),
+            complete.replace("</SessionToken>", "</Session>"),
+            complete.replace("SESSIONTOKENVALUE", "SESSION&unknown;TOKEN"),
+            format!("{complete}<Extra/>"),
+            bad_size,
+            partial_user,
+            "{\"AssumeRoleResult\": {}}".to_owned(),
+        ] {
+            let e = assume_role_replying(body.clone()).await.unwrap_err();
+            assert!(matches!(e, StsError::Other(_)), "{body}: {e:?}");
+            assert_eq!(e.error().kind(), ErrorKind::Decode, "{body}");
+            assert!(e.to_string().contains("unexpected STS response"), "{e}");
+            assert!(!format!("{e} {e:?}").contains("wJalrXUtnFEMI"), "{e:?}");
+        }
+        let mut not_utf8 = ASSUME_ROLE_OK.as_bytes().to_vec();
+        let at = ASSUME_ROLE_OK.find("Alice").unwrap();
+        not_utf8[at] = 0xff;
+        let e = assume_role_replying(not_utf8).await.unwrap_err();
+        assert_eq!(e.error().kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
     }
 
     #[tokio::test]

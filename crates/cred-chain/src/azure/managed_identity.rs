@@ -48,24 +48,24 @@ impl ManagedIdentityCredential {
         scope.strip_suffix("/.default").unwrap_or(scope)
     }
 
+    /// Names the user-assigned identity, if one was chosen; the resource-id parameter is spelled
+    /// differently by App Service (`mi_res_id`) and IMDS (`msi_res_id`).
+    fn append_id(&self, q: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>, resource_id_param: &str) {
+        match &self.id {
+            Some(ManagedIdentityId::ClientId(v)) => q.append_pair("client_id", v),
+            Some(ManagedIdentityId::ObjectId(v)) => q.append_pair("object_id", v),
+            Some(ManagedIdentityId::ResourceId(v)) => q.append_pair(resource_id_param, v),
+            None => q,
+        };
+    }
+
     async fn app_service(&self, endpoint: &str, header: &str, scope: &str) -> Result<AccessToken, SourceError> {
         let mut url = Url::parse(endpoint)
             .map_err(|e| SourceError::Failed(format!("IDENTITY_ENDPOINT {endpoint:?} is not a URL: {e}")))?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("api-version", "2019-08-01").append_pair("resource", Self::resource(scope));
-            match &self.id {
-                Some(ManagedIdentityId::ClientId(v)) => {
-                    q.append_pair("client_id", v);
-                }
-                Some(ManagedIdentityId::ObjectId(v)) => {
-                    q.append_pair("object_id", v);
-                }
-                Some(ManagedIdentityId::ResourceId(v)) => {
-                    q.append_pair("mi_res_id", v);
-                }
-                None => {}
-            }
+            self.append_id(&mut q, "mi_res_id");
         }
         let mut request = HttpRequest::new(Method::GET, url);
         request.insert_header("x-identity-header", header).map_err(|e| SourceError::Failed(e.to_string()))?;
@@ -87,18 +87,7 @@ impl ManagedIdentityCredential {
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("api-version", "2018-02-01").append_pair("resource", Self::resource(scope));
-            match &self.id {
-                Some(ManagedIdentityId::ClientId(v)) => {
-                    q.append_pair("client_id", v);
-                }
-                Some(ManagedIdentityId::ObjectId(v)) => {
-                    q.append_pair("object_id", v);
-                }
-                Some(ManagedIdentityId::ResourceId(v)) => {
-                    q.append_pair("msi_res_id", v);
-                }
-                None => {}
-            }
+            self.append_id(&mut q, "msi_res_id");
         }
         let mut request = HttpRequest::new(Method::GET, url);
         request.insert_header("metadata", "true").map_err(|e| SourceError::Failed(e.to_string()))?;

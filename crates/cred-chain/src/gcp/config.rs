@@ -373,7 +373,13 @@ impl GcpConfigLoader {
     }
 
     /// Resolves credentials, project and endpoint.
-    pub async fn load(self) -> Result<GcpConfig, GcpConfigError> {
+    // Boxed (see `cloudkit_core::BoxFuture`): a large future, awaited from several crates.
+    #[inline(never)]
+    pub fn load(self) -> cloudkit_core::BoxFuture<'static, Result<GcpConfig, GcpConfigError>> {
+        Box::pin(self.load_inner())
+    }
+
+    async fn load_inner(self) -> Result<GcpConfig, GcpConfigError> {
         cloudkit_core::install_default_crypto_provider();
         let env = self.env.clone().unwrap_or_else(GcpEnv::real);
         let http = match self.http.clone() {
@@ -453,17 +459,18 @@ impl GcpConfigLoader {
         if let Some(path) = env.get("GOOGLE_APPLICATION_CREDENTIALS") {
             let path = PathBuf::from(path);
             let source = CredentialSource::EnvironmentFile(path.clone());
-            let text = tokio::fs::read_to_string(&path).await.map_err(|e| GcpConfigError::CredentialsFile {
-                path: path.clone(),
-                origin: "GOOGLE_APPLICATION_CREDENTIALS",
-                source: e,
-            })?;
+            let text =
+                cloudkit_core::blocking::read_to_string(&path).await.map_err(|e| GcpConfigError::CredentialsFile {
+                    path: path.clone(),
+                    origin: "GOOGLE_APPLICATION_CREDENTIALS",
+                    source: e,
+                })?;
             let json = parse_json(&text, &source.to_string())?;
             let c = self.build_from_json(&json, &source.to_string())?;
             return Ok((c, source, Some(json)));
         }
         if let Some(path) = env.well_known_file() {
-            match tokio::fs::read_to_string(&path).await {
+            match cloudkit_core::blocking::read_to_string(&path).await {
                 Ok(text) => {
                     let source = CredentialSource::WellKnownFile(path);
                     let json = parse_json(&text, &source.to_string())?;

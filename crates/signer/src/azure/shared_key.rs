@@ -124,22 +124,13 @@ fn http_name(name: &'static str) -> cloudkit_core::HeaderName {
 
 /// Sets `x-ms-date` and, when missing, `x-ms-version`.
 pub(crate) fn set_standard_headers(request: &mut HttpRequest, now: SystemTime) -> Result<(), AzureSignError> {
-    let date = httpdate_fmt(now);
+    let date = cloudkit_core::date::http_date(now);
     let value = HeaderValue::from_str(&date).map_err(|e| AzureSignError::Hmac(e.to_string()))?;
     request.headers.insert(http_name("x-ms-date"), value);
     if !request.headers.contains_key("x-ms-version") {
         request.headers.insert(http_name("x-ms-version"), HeaderValue::from_static(STORAGE_API_VERSION));
     }
     Ok(())
-}
-
-/// RFC 1123 date (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn httpdate_fmt(t: SystemTime) -> String {
-    let dt = time::OffsetDateTime::from(t);
-    let fmt = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    dt.format(&fmt).unwrap_or_default()
 }
 
 #[async_trait]

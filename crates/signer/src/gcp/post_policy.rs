@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use time::OffsetDateTime;
 
 use super::v4::{DEFAULT_HOST, MAX_SIGNED_URL_EXPIRY};
 use super::{SignBlob, SigningError, UrlStyle};
@@ -113,19 +112,12 @@ pub async fn sign_post_policy(request: &PostPolicyRequest, signer: &dyn SignBlob
     }
     let email = signer.client_email().await?;
     let now = super::v4::signing_time(request.time)?;
-    let datetime = compact(now);
+    let datetime = super::v4::compact(now)?;
     let credential = format!("{email}/{}/auto/storage/goog4_request", &datetime[..8]);
     // Cannot overflow: the signing time is before year 9999 and the expiry at most 7 days.
     let expiration = now + request.expires_in;
-    let expiration = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        expiration.year(),
-        u8::from(expiration.month()),
-        expiration.day(),
-        expiration.hour(),
-        expiration.minute(),
-        expiration.second()
-    );
+    let expiration = cloudkit_core::date::format_rfc3339(SystemTime::from(expiration))
+        .ok_or_else(|| SigningError::InvalidRequest("the policy expiry is out of range".into()))?;
 
     let mut conditions: Vec<String> = request
         .conditions
@@ -168,18 +160,6 @@ pub async fn sign_post_policy(request: &PostPolicyRequest, signer: &dyn SignBlob
     fields.insert("x-goog-signature".into(), signature);
     fields.insert("policy".into(), policy);
     Ok(PostPolicy { url, fields, policy_json })
-}
-
-fn compact(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 /// A JSON string with non-ASCII characters escaped as `\uXXXX`, as Google's libraries write

@@ -193,6 +193,12 @@ pub(crate) fn signing_time(time: Option<SystemTime>) -> Result<OffsetDateTime, S
     Ok(at)
 }
 
+/// `20261123T100000Z`, the form the signature's date fields take.
+pub(crate) fn compact(t: OffsetDateTime) -> Result<String, SigningError> {
+    cloudkit_core::date::format_iso8601_basic(SystemTime::from(t))
+        .ok_or_else(|| SigningError::InvalidRequest("the signing time is out of range".into()))
+}
+
 /// Builds the canonical request, string to sign and unsigned URL for `request` signed by `email`.
 pub fn prepare(request: &SignedUrlRequest, email: &str) -> Result<PreparedSignedUrl, SigningError> {
     if request.expires_in > MAX_SIGNED_URL_EXPIRY {
@@ -208,15 +214,7 @@ pub fn prepare(request: &SignedUrlRequest, email: &str) -> Result<PreparedSigned
         return Err(SigningError::InvalidRequest("the bucket name is empty".into()));
     }
     let time = signing_time(request.time)?;
-    let datetime = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        time.year(),
-        u8::from(time.month()),
-        time.day(),
-        time.hour(),
-        time.minute(),
-        time.second()
-    );
+    let datetime = compact(time)?;
     let date = &datetime[..8];
     let scope = format!("{date}/auto/storage/goog4_request");
 
