@@ -95,6 +95,17 @@ cargo_deny() {
 }
 ADVISORIES_SKIPPED=0
 
+# CI builds once from a fresh clone: incremental compilation would only add ~1 GiB of caches to the disk.
+if [[ "${CI:-}" == "true" ]]; then
+    export CARGO_INCREMENTAL=0
+fi
+
+disk_report() {
+    # Free space where target/ lives, and target/'s size: a full disk fails builds in confusing ways.
+    df -h "$ROOT" | tail -n 1 | awk '{print "disk: " $4 " free of " $2}'
+    if [[ -d "$ROOT/target" ]]; then du -sh "$ROOT/target" 2>/dev/null | awk '{print "target/: " $1}'; fi
+}
+
 testbed_down() {
     bash "$ROOT/scripts/testbed.sh" down || echo "WARNING: scripts/testbed.sh down failed"
 }
@@ -102,6 +113,7 @@ trap testbed_down EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+disk_report
 run_step "testbed up" bash "$ROOT/scripts/testbed.sh" up
 run_step "cargo fmt --check" cargo fmt --all -- --check
 run_step "cargo clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
@@ -114,6 +126,7 @@ done
 run_step "cargo deny" cargo_deny
 
 printf '\n==> summary\n'
+disk_report
 for i in "${!STEP_NAMES[@]}"; do
     printf '%-8s %s\n' "${STEP_RESULTS[$i]%% *}" "${STEP_NAMES[$i]} ${STEP_RESULTS[$i]#* }"
 done
