@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::time::SystemTime;
 
-use cloudkit_core::{Method, Operation};
+use cloudkit_core::{Method, Operation, json};
 use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, PaginationError, Paginator};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use percent_encoding::percent_decode_str;
@@ -21,6 +21,24 @@ fn url_decode(s: &str) -> String {
 
 fn maybe_decode(encoded: bool, s: String) -> String {
     if encoded { url_decode(&s) } else { s }
+}
+
+/// ListMultipartUploads' two markers as one pagination token: a JSON array `[key, upload id]`.
+fn upload_page_token(key_marker: &str, upload_id_marker: &str) -> String {
+    let mut token = String::from("[");
+    json::write_str(&mut token, key_marker);
+    token.push(',');
+    json::write_str(&mut token, upload_id_marker);
+    token.push(']');
+    token
+}
+
+/// The markers of an [`upload_page_token`]; `None` if `token` is not one (a bare key marker).
+fn parse_upload_page_token(token: &str) -> Option<(String, String)> {
+    match json::Value::parse(token.as_bytes()).ok()?.as_array()? {
+        [key, upload] => Some((key.as_str()?.to_owned(), upload.as_str()?.to_owned())),
+        _ => None,
+    }
 }
 
 impl From<PaginationError<S3Error>> for S3Error {
@@ -459,11 +477,10 @@ impl ListMultipartUploads {
         let next_key_marker = p.next_key_marker.filter(|s| !s.is_empty()).map(|s| maybe_decode(enc, s));
         let next_upload_id_marker = p.next_upload_id_marker.filter(|s| !s.is_empty());
         let next_token = if p.is_truncated {
-            serde_json::to_string(&[
+            Some(upload_page_token(
                 next_key_marker.as_deref().unwrap_or(""),
                 next_upload_id_marker.as_deref().unwrap_or(""),
-            ])
-            .ok()
+            ))
         } else {
             None
         };
@@ -505,12 +522,12 @@ impl ListMultipartUploads {
         Paginator::new(config, move |req: PageRequest| {
             let mut page = template.clone();
             if let Some(t) = req.token {
-                match serde_json::from_str::<[String; 2]>(&t) {
-                    Ok([k, u]) => {
+                match parse_upload_page_token(&t) {
+                    Some((k, u)) => {
                         page.key_marker = (!k.is_empty()).then_some(k);
                         page.upload_id_marker = (!u.is_empty()).then_some(u);
                     }
-                    Err(_) => page.key_marker = Some(t),
+                    None => page.key_marker = Some(t),
                 }
             }
             if let Some(n) = req.page_size {
@@ -676,5 +693,24 @@ impl ListParts {
             }
             page.send()
         })
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn upload_page_tokens_round_trip_any_marker() {
+        for (k, u) in [("", ""), ("my-movie.m2ts", "YW55"), ("a \"quoted\" \\ key\n", "id,with]"), ("ключ/é", "")]
+        {
+            let token = upload_page_token(k, u);
+            assert_eq!(parse_upload_page_token(&token), Some((k.to_owned(), u.to_owned())), "{token}");
+        }
+        assert_eq!(upload_page_token("k", "u"), r#"["k","u"]"#);
+        // Anything else is a bare key marker.
+        for bare in ["plain-key", "[\"one\"]", "[1,2]", "[\"a\",\"b\",\"c\"]", "["] {
+            assert_eq!(parse_upload_page_token(bare), None, "{bare}");
+        }
     }
 }

@@ -30,6 +30,7 @@ mod body;
 pub mod classify;
 pub mod date;
 mod error;
+pub mod json;
 mod pipeline;
 mod request;
 mod retry;

@@ -14,10 +14,10 @@ use std::time::{Duration, UNIX_EPOCH};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cloudkit_core::blocking;
+use cloudkit_core::json::{self, JsonError, Value};
 use cloudkit_core::{ByteStream, TransportError, TransportErrorKind};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::{
@@ -48,12 +48,50 @@ pub struct LocalFileSystem {
     write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-#[derive(Serialize, Deserialize, Default)]
+/// The side file: `{"content_type": "…", "metadata": {"key": "value", …}}`, both members optional.
+#[derive(Debug, Default, PartialEq)]
 struct SideMeta {
-    #[serde(skip_serializing_if = "Option::is_none")]
     content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     metadata: BTreeMap<String, String>,
+}
+
+impl SideMeta {
+    fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        if let Some(content_type) = &self.content_type {
+            out.push_str("\"content_type\":");
+            json::write_str(&mut out, content_type);
+        }
+        if !self.metadata.is_empty() {
+            if self.content_type.is_some() {
+                out.push(',');
+            }
+            out.push_str("\"metadata\":{");
+            for (i, (k, v)) in self.metadata.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::write_str(&mut out, k);
+                out.push(':');
+                json::write_str(&mut out, v);
+            }
+            out.push('}');
+        }
+        out.push('}');
+        out
+    }
+
+    fn from_json(bytes: &[u8]) -> std::result::Result<Self, JsonError> {
+        let doc = Value::parse(bytes)?;
+        let mut metadata = BTreeMap::new();
+        if let Some(map) = doc.object_field("metadata")? {
+            for (k, v) in map.as_object().unwrap_or_default() {
+                let v = v.as_str().ok_or_else(|| JsonError::new(format!("metadata value of `{k}` is not a string")))?;
+                metadata.insert(k.to_string(), v.to_owned());
+            }
+        }
+        Ok(Self { content_type: doc.string_field("content_type")?, metadata })
+    }
 }
 
 fn io_error(e: std::io::Error) -> Error {
@@ -139,10 +177,17 @@ impl LocalFileSystem {
         format!("\"{:x}-{:x}\"", nanos, meta.len())
     }
 
-    async fn read_side_meta(&self, key: &ObjectKey) -> SideMeta {
-        match blocking::read(&self.meta_path(key)).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            Err(_) => SideMeta::default(),
+    /// The object's content type and metadata. No side file means none were set; a side file
+    /// that cannot be read is an error (never silently an object without its metadata).
+    async fn read_side_meta(&self, key: &ObjectKey) -> Result<SideMeta> {
+        let path = self.meta_path(key);
+        match blocking::read(&path).await {
+            Ok(bytes) => SideMeta::from_json(&bytes).map_err(|e| Error::Provider {
+                backend: BACKEND,
+                source: format!("{key}: the metadata side file {} is damaged: {e}", path.display()).into(),
+            }),
+            Err(e) if e.kind() == IoKind::NotFound => Ok(SideMeta::default()),
+            Err(e) => Err(io_error(e)),
         }
     }
 
@@ -152,7 +197,7 @@ impl LocalFileSystem {
             return remove_if_exists(&path).await;
         }
         let side = SideMeta { content_type: options.content_type.clone(), metadata: options.metadata.clone() };
-        let json = serde_json::to_vec(&side).map_err(|e| Error::Provider { backend: BACKEND, source: Box::new(e) })?;
+        let json = side.to_json();
         if let Some(parent) = path.parent() {
             blocking::create_dir_all(parent).await.map_err(io_error)?;
         }
@@ -161,16 +206,19 @@ impl LocalFileSystem {
         blocking::rename(&tmp, &path).await.map_err(io_error)
     }
 
-    async fn meta_from_fs(&self, key: &ObjectKey, meta: &std::fs::Metadata, with_side: bool) -> ObjectMeta {
+    fn meta_from_fs(key: &ObjectKey, meta: &std::fs::Metadata) -> ObjectMeta {
         let mut out = ObjectMeta::new(key.clone(), meta.len());
         out.last_modified = meta.modified().ok();
         out.etag = Some(Self::etag_of(meta));
-        if with_side {
-            let side = self.read_side_meta(key).await;
-            out.content_type = side.content_type;
-            out.metadata = side.metadata;
-        }
         out
+    }
+
+    async fn meta_with_side(&self, key: &ObjectKey, meta: &std::fs::Metadata) -> Result<ObjectMeta> {
+        let mut out = Self::meta_from_fs(key, meta);
+        let side = self.read_side_meta(key).await?;
+        out.content_type = side.content_type;
+        out.metadata = side.metadata;
+        Ok(out)
     }
 
     /// Moves a finished temporary file into place according to `mode`, then records the metadata.
@@ -330,7 +378,7 @@ impl ObjectStore for LocalFileSystem {
         if fs_meta.is_dir() {
             return Err(Error::not_found(key.as_str()));
         }
-        let meta = self.meta_from_fs(key, &fs_meta, true).await;
+        let meta = self.meta_with_side(key, &fs_meta).await?;
         if let Some(expected) = &options.if_match
             && meta.etag.as_deref() != Some(expected.as_str())
         {
@@ -357,7 +405,7 @@ impl ObjectStore for LocalFileSystem {
         if !fs_meta.is_file() {
             return Err(Error::not_found(key.as_str()));
         }
-        Ok(self.meta_from_fs(key, &fs_meta, true).await)
+        self.meta_with_side(key, &fs_meta).await
     }
 
     async fn delete(&self, key: &ObjectKey) -> Result<()> {
@@ -395,7 +443,7 @@ impl ObjectStore for LocalFileSystem {
                     if options.start_after.as_ref().is_some_and(|after| key.as_str() <= after.as_str()) {
                         continue;
                     }
-                    out.push(Ok(store.meta_from_fs(&key, &meta, false).await));
+                    out.push(Ok(Self::meta_from_fs(&key, &meta)));
                 }
                 Ok::<_, Error>(out)
             }
@@ -424,7 +472,7 @@ impl ObjectStore for LocalFileSystem {
             if entry.file_type.is_dir() {
                 result.common_prefixes.push(key);
             } else if let Some(meta) = entry.metadata {
-                result.objects.push(self.meta_from_fs(&key, &meta, false).await);
+                result.objects.push(Self::meta_from_fs(&key, &meta));
             }
         }
         result.objects.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
@@ -441,7 +489,13 @@ impl ObjectStore for LocalFileSystem {
             let _ = blocking::remove_file(&tmp).await;
             return Err(io_error_for(from, e));
         }
-        let side = self.read_side_meta(from).await;
+        let side = match self.read_side_meta(from).await {
+            Ok(side) => side,
+            Err(e) => {
+                let _ = blocking::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
         let put = PutOptions {
             mode: if options.create_only { PutMode::CreateOnly } else { PutMode::Overwrite },
             content_type: side.content_type,
@@ -454,7 +508,7 @@ impl ObjectStore for LocalFileSystem {
         from.require_object()?;
         let source = self.path_of(from).await?;
         let target = self.prepare_target(to).await?;
-        let side = self.read_side_meta(from).await;
+        let side = self.read_side_meta(from).await?;
         if options.create_only {
             match blocking::hard_link(&source, &target).await {
                 Ok(()) => blocking::remove_file(&source).await.map_err(io_error)?,
@@ -519,6 +573,48 @@ mod tests {
         store.delete(&key).await.unwrap();
         assert!(!dir.join("a").exists(), "empty directories are pruned");
         assert!(!dir.join(META_DIR).join("a").exists());
+        tokio::fs::remove_dir_all(&dir).await.unwrap();
+    }
+
+    #[test]
+    fn side_files_round_trip_any_text() {
+        let mut metadata = BTreeMap::new();
+        metadata.insert("author".to_owned(), "Zoë \"Z\" \\ O'Brien\n".to_owned());
+        metadata.insert("empty".to_owned(), String::new());
+        for side in [
+            SideMeta::default(),
+            SideMeta { content_type: Some("text/plain; charset=utf-8".into()), metadata: BTreeMap::new() },
+            SideMeta { content_type: None, metadata: metadata.clone() },
+            SideMeta { content_type: Some("a/b".into()), metadata },
+        ] {
+            let json = side.to_json();
+            assert_eq!(SideMeta::from_json(json.as_bytes()).unwrap(), side, "{json}");
+        }
+        assert_eq!(SideMeta::default().to_json(), "{}");
+        // Side files written before (by serde_json) read the same.
+        let old = br#"{"content_type":"text/plain","metadata":{"k":"v"}}"#;
+        assert_eq!(SideMeta::from_json(old).unwrap().metadata.get("k").map(String::as_str), Some("v"));
+    }
+
+    #[tokio::test]
+    async fn a_damaged_side_file_is_an_error_not_lost_metadata() {
+        let (store, dir) = temp_store("damaged").await;
+        let key = ObjectKey::parse("doc.txt").unwrap();
+        store.put_opts(&key, "x".into(), PutOptions::default().content_type("text/plain")).await.unwrap();
+        for damage in [&b"{\"content_type\": 7}"[..], b"{\"metadata\": {\"k\": 1}}", b"not json"] {
+            tokio::fs::write(store.meta_path(&key), damage).await.unwrap();
+            let e = store.head(&key).await.unwrap_err();
+            assert!(matches!(e, Error::Provider { .. }) && e.to_string().contains("damaged"), "{e}");
+            assert!(store.get(&key).await.is_err());
+            let copy = ObjectKey::parse("copy.txt").unwrap();
+            assert!(store.copy(&key, &copy).await.is_err());
+            assert!(!store.exists(&copy).await.unwrap(), "a failed copy leaves nothing behind");
+            assert_eq!(
+                store.list_with_delimiter(&ObjectKey::root()).await.unwrap().objects.len(),
+                1,
+                "listing needs no side file"
+            );
+        }
         tokio::fs::remove_dir_all(&dir).await.unwrap();
     }
 }

@@ -32,10 +32,10 @@ use cloudkit_core::{
     StatusCode, TimeoutConfig, Url, request_id_from_headers,
 };
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
-use serde::Deserialize;
 
 use super::ProviderConfig;
 use cloudkit_core::date::parse_rfc3339;
+use cloudkit_core::json::{JsonError, Value};
 
 const PROVIDER_NAME: &str = "ContainerCredentials";
 /// The ECS credentials endpoint that `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is relative to.
@@ -201,14 +201,10 @@ struct ContainerErrorParser;
 
 impl ParseError for ContainerErrorParser {
     fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
-        #[derive(Deserialize)]
-        struct Wire {
-            code: Option<String>,
-            message: Option<String>,
-        }
         let request_id = request_id_from_headers(headers);
-        match serde_json::from_slice::<Wire>(body) {
-            Ok(w) => ServiceErrorDetails { code: w.code, message: w.message, request_id },
+        let fields = Value::parse(body).and_then(|doc| Ok((doc.string_field("code")?, doc.string_field("message")?)));
+        match fields {
+            Ok((code, message)) => ServiceErrorDetails { code, message, request_id },
             Err(_) => {
                 let text = String::from_utf8_lossy(body).trim().chars().take(300).collect::<String>();
                 ServiceErrorDetails { code: None, message: (!text.is_empty()).then_some(text), request_id }
@@ -217,13 +213,28 @@ impl ParseError for ContainerErrorParser {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WireCredentials {
-    access_key_id: String,
-    secret_access_key: String,
-    token: Option<String>,
-    expiration: Option<String>,
+/// The JSON credentials document of the container endpoint and of IMDS: `AccessKeyId`,
+/// `SecretAccessKey`, `Token`, `Expiration`, and (IMDS only) `Code`.
+pub(super) struct CredentialsDocument {
+    pub(super) code: Option<String>,
+    pub(super) access_key_id: String,
+    pub(super) secret_access_key: String,
+    pub(super) token: Option<String>,
+    pub(super) expiration: Option<String>,
+}
+
+impl CredentialsDocument {
+    /// Reads the document; errors name the field, never a value.
+    pub(super) fn parse(body: &[u8]) -> Result<Self, JsonError> {
+        let doc = Value::parse(body)?;
+        Ok(Self {
+            code: doc.string_field("Code")?,
+            access_key_id: doc.required_str("AccessKeyId")?.to_owned(),
+            secret_access_key: doc.required_str("SecretAccessKey")?.to_owned(),
+            token: doc.string_field("Token")?,
+            expiration: doc.string_field("Expiration")?,
+        })
+    }
 }
 
 #[async_trait]
@@ -248,7 +259,7 @@ impl ProvideCredentials for ContainerCredentialsProvider {
             .send_buffered(&Operation::new("GetCredentials"), request)
             .await
             .map_err(|e| CredentialsError::provider_error(PROVIDER_NAME, e.to_string(), Some(Box::new(e))))?;
-        let wire: WireCredentials = serde_json::from_slice(&response.body).map_err(|e| {
+        let wire = CredentialsDocument::parse(&response.body).map_err(|e| {
             CredentialsError::provider_error(
                 PROVIDER_NAME,
                 format!("the container endpoint's answer is not the expected JSON: {e}"),

@@ -31,11 +31,11 @@ use cloudkit_core::{
     HttpRequest, HttpSend, Method, RetryConfig, SecretString, StatusCode, TransportError, TransportErrorKind, Url,
 };
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
-use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ProviderConfig;
+use super::container::CredentialsDocument;
 use cloudkit_core::date::parse_rfc3339;
 
 /// The IPv4 endpoint.
@@ -422,7 +422,7 @@ impl ImdsCredentialsProvider {
         let text = self.client.get(&path).await.map_err(|e| {
             CredentialsError::provider_error(PROVIDER_NAME, format!("role {role}: {e}"), Some(Box::new(e)))
         })?;
-        let wire: WireCredentials = serde_json::from_str(&text).map_err(|e| {
+        let wire = CredentialsDocument::parse(text.as_bytes()).map_err(|e| {
             CredentialsError::provider_error(PROVIDER_NAME, format!("role {role}: unexpected JSON ({e})"), None)
         })?;
         // moto's metadata server omits `Code`; EC2 always sends it.
@@ -467,16 +467,6 @@ fn extend_if_expired(credentials: Credentials, now: SystemTime) -> Credentials {
         }
         _ => credentials,
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WireCredentials {
-    code: Option<String>,
-    access_key_id: String,
-    secret_access_key: String,
-    token: Option<String>,
-    expiration: Option<String>,
 }
 
 #[async_trait]

@@ -16,8 +16,8 @@ use std::process::Stdio;
 use async_trait::async_trait;
 use cloudkit_core::SecretString;
 use cloudkit_core::date::parse_rfc3339;
+use cloudkit_core::json::{JsonError, Value};
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
-use serde::Deserialize;
 
 const NAME: &str = "credential_process";
 /// Longest part of the command's standard error quoted in an error.
@@ -54,16 +54,25 @@ impl fmt::Debug for CredentialProcessProvider {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
 struct ProcessOutput {
     version: i64,
     access_key_id: String,
     secret_access_key: String,
-    #[serde(default)]
     session_token: Option<String>,
-    #[serde(default)]
     expiration: Option<String>,
+}
+
+impl ProcessOutput {
+    fn parse(stdout: &[u8]) -> Result<Self, JsonError> {
+        let doc = Value::parse(stdout)?;
+        Ok(Self {
+            version: doc.required_i64("Version")?,
+            access_key_id: doc.required_str("AccessKeyId")?.to_owned(),
+            secret_access_key: doc.required_str("SecretAccessKey")?.to_owned(),
+            session_token: doc.string_field("SessionToken")?,
+            expiration: doc.string_field("Expiration")?,
+        })
+    }
 }
 
 impl CredentialProcessProvider {
@@ -115,16 +124,9 @@ impl ProvideCredentials for CredentialProcessProvider {
 
 /// Parses the JSON v1 output. Error messages describe the problem without quoting the output.
 fn parse_output(stdout: &[u8]) -> Result<Credentials, String> {
-    let parsed: ProcessOutput = serde_json::from_slice(stdout).map_err(|e| {
-        // serde_json's message can quote values (the secret): give only the category and position.
-        let what = match e.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax => "not valid JSON",
-            serde_json::error::Category::Data => "JSON of the wrong shape (need Version, AccessKeyId, SecretAccessKey)",
-            serde_json::error::Category::Eof => "truncated JSON",
-        };
-        format!("credential_process output is {what} (line {}, column {})", e.line(), e.column())
-    })?;
+    // The error names the problem and the field or byte offset, never a value (the secret).
+    let parsed =
+        ProcessOutput::parse(stdout).map_err(|e| format!("credential_process output is not valid JSON v1 ({e})"))?;
     if parsed.version != 1 {
         return Err(format!("credential_process output has Version {}, only 1 is supported", parsed.version));
     }

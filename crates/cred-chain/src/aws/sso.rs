@@ -38,11 +38,11 @@ use cloudkit_core::{
     StatusCode, Url, request_id_from_headers,
 };
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
-use serde::Deserialize;
 use sha1::{Digest, Sha1};
 
 use super::ProviderConfig;
 use cloudkit_core::date::parse_rfc3339;
+use cloudkit_core::json::{JsonError, Value};
 
 const PROVIDER_NAME: &str = "SSO";
 
@@ -152,7 +152,7 @@ impl SsoCredentialsProvider {
                 None,
             )
         })?;
-        let cached: CachedToken = serde_json::from_slice(&bytes).map_err(|e| {
+        let cached = CachedToken::parse(&bytes).map_err(|e| {
             CredentialsError::provider_error(
                 PROVIDER_NAME,
                 format!("the SSO token cache {} is not valid JSON ({e}); {}", path.display(), self.sso.login_hint()),
@@ -189,21 +189,23 @@ impl SsoCredentialsProvider {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The token cache file written by `aws sso login` (other fields are ignored).
 struct CachedToken {
     access_token: String,
     expires_at: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PortalResponse {
-    role_credentials: RoleCredentials,
+impl CachedToken {
+    fn parse(bytes: &[u8]) -> Result<Self, JsonError> {
+        let doc = Value::parse(bytes)?;
+        Ok(Self {
+            access_token: doc.required_str("accessToken")?.to_owned(),
+            expires_at: doc.required_str("expiresAt")?.to_owned(),
+        })
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// GetRoleCredentials' `roleCredentials`.
 struct RoleCredentials {
     access_key_id: String,
     secret_access_key: String,
@@ -212,26 +214,32 @@ struct RoleCredentials {
     expiration: i64,
 }
 
+impl RoleCredentials {
+    fn parse(body: &[u8]) -> Result<Self, JsonError> {
+        let doc = Value::parse(body)?;
+        let rc = doc.required_object("roleCredentials")?;
+        Ok(Self {
+            access_key_id: rc.required_str("accessKeyId")?.to_owned(),
+            secret_access_key: rc.required_str("secretAccessKey")?.to_owned(),
+            session_token: rc.string_field("sessionToken")?,
+            expiration: rc.required_i64("expiration")?,
+        })
+    }
+}
+
 /// The portal's error shape: `x-amzn-ErrorType` header and/or `{"__type": ..., "message": ...}`.
 #[derive(Clone, Copy, Debug, Default)]
 struct PortalErrorParser;
 
 impl ParseError for PortalErrorParser {
     fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
-        #[derive(Deserialize)]
-        struct Wire {
-            #[serde(rename = "__type")]
-            kind: Option<String>,
-            message: Option<String>,
-            #[serde(rename = "Message")]
-            message_upper: Option<String>,
-        }
-        let wire = serde_json::from_slice::<Wire>(body).ok();
+        let doc = Value::parse(body).ok();
+        let text = |name| doc.as_ref().and_then(|d| d.string_field(name).ok().flatten());
         let header_code = headers.get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let code = header_code
-            .or_else(|| wire.as_ref().and_then(|w| w.kind.clone()))
+            .or_else(|| text("__type"))
             .map(|c| c.split([':', '#']).find(|p| !p.is_empty() && !p.contains('.')).unwrap_or(&c).to_owned());
-        let message = wire.and_then(|w| w.message.or(w.message_upper));
+        let message = text("message").or_else(|| text("Message"));
         ServiceErrorDetails { code, message, request_id: request_id_from_headers(headers) }
     }
 }
@@ -269,10 +277,9 @@ impl ProvideCredentials for SsoCredentialsProvider {
             };
             CredentialsError::provider_error(PROVIDER_NAME, format!("{e}{hint}"), Some(Box::new(e)))
         })?;
-        let parsed: PortalResponse = serde_json::from_slice(&response.body).map_err(|e| {
+        let rc = RoleCredentials::parse(&response.body).map_err(|e| {
             CredentialsError::provider_error(PROVIDER_NAME, format!("unexpected SSO portal answer: {e}"), None)
         })?;
-        let rc = parsed.role_credentials;
         let expiry = u64::try_from(rc.expiration).ok().map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
         Ok(Credentials::new(
             rc.access_key_id,
