@@ -450,6 +450,16 @@ impl<'a> Parser<'a> {
 
 /// Appends `text` to `out` as a JSON string: quoted, with `"`, `\` and control characters escaped.
 pub fn write_str(out: &mut String, text: &str) {
+    write_escaped(out, text, false);
+}
+
+/// [`write_str`], with every non-ASCII character escaped as `\uXXXX` too (UTF-16 units), the way
+/// Google's libraries write POST policy documents.
+pub fn write_str_ascii(out: &mut String, text: &str) {
+    write_escaped(out, text, true);
+}
+
+fn write_escaped(out: &mut String, text: &str, ascii_only: bool) {
     out.reserve(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -459,8 +469,11 @@ pub fn write_str(out: &mut String, text: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            c if u32::from(c) < 0x20 || (ascii_only && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
             }
             c => out.push(c),
         }
@@ -573,7 +586,11 @@ mod tests {
             assert_eq!(Value::parse(out.as_bytes()).unwrap().as_str(), Some(s), "{out:?}");
         }
         let mut out = String::new();
-        write_str(&mut out, "a\"b\u{1}");
-        assert_eq!(out, r#""a\"b\u0001""#);
+        write_str(&mut out, "a\"b\u{1}é");
+        assert_eq!(out, r#""a\"b\u0001é""#);
+        let mut out = String::new();
+        write_str_ascii(&mut out, "a\"é😀");
+        assert_eq!(out, r#""a\"\u00e9\ud83d\ude00""#);
+        assert_eq!(Value::parse(out.as_bytes()).unwrap().as_str(), Some("a\"é😀"));
     }
 }
