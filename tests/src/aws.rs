@@ -17,12 +17,12 @@
 
 use std::sync::Arc;
 
+use cloudkit_aws_protocol::AwsErrorParser;
 use cloudkit_aws_s3::{ChecksumMode, Client};
 use cloudkit_core::{
     HeaderMap, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, ServiceErrorDetails,
     StatusCode, Url,
 };
-use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
 use cloudkit_cred_chain::aws::{AwsConfig, Env, ProviderConfig};
 use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
 use futures::TryStreamExt;

@@ -74,7 +74,7 @@ async fn bucket_lifecycle_and_typed_errors() {
     let e = client.get_bucket(&name).await.unwrap_err();
     assert!(matches!(e, GcsError::NotFound(_)), "{e:?}");
     assert!(e.is_not_found());
-    assert_eq!(e.reason(), Some("notFound"));
+    assert_eq!(e.code(), Some("notFound"));
 }
 
 #[tokio::test]
@@ -391,9 +391,9 @@ async fn signed_get_url_against_the_emulator() {
     // The emulator serves path-style `/<bucket>/<object>` GETs without checking signatures: this
     // proves the URL's shape and endpoint; crates/signer's conformance vectors prove the signature.
     let key_path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/gcs/test_service_account.not-a-test.json");
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/signer/tests/data/gcs/test_service_account.not-a-test.json");
     let key_json = std::fs::read_to_string(key_path)
-        .unwrap_or_else(|e| panic!("{key_path} is missing ({e}); it ships in ../shared/conformance/gcs/"));
+        .unwrap_or_else(|e| panic!("{key_path} is missing ({e}); it ships in crates/signer/tests/data/gcs/"));
     let key = cloudkit_gcp_storage::ServiceAccountKey::from_json(&key_json).unwrap();
     let client = client().await.with_blob_signer(Arc::new(key));
     let bucket = new_bucket(&client).await;

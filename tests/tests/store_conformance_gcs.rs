@@ -24,9 +24,9 @@ use cloudkit_tests::testbed::{self, Emulator};
 
 fn test_key() -> ServiceAccountKey {
     let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/gcs/test_service_account.not-a-test.json");
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/signer/tests/data/gcs/test_service_account.not-a-test.json");
     let json = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path} is missing ({e}); it ships in ../shared/conformance/gcs/"));
+        .unwrap_or_else(|e| panic!("{path} is missing ({e}); it ships in crates/signer/tests/data/gcs/"));
     ServiceAccountKey::from_json(&json).expect("test key")
 }
 

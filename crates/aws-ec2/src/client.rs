@@ -3,9 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use cloudkit_aws_protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
 use cloudkit_core::{Bytes, HttpRequest, Method, Operation, Pipeline, Url};
 use cloudkit_cred_chain::aws::AwsConfig;
-use cloudkit_cred_chain::aws::protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
 
 use crate::error::Ec2Error;
 use crate::model;
@@ -97,7 +97,7 @@ impl Ec2Client {
     }
 
     /// A client from its parts: a pipeline (which signs with SigV4 for `ec2` and parses AWS XML errors,
-    /// e.g. with [`AwsErrorParser`](cloudkit_cred_chain::aws::protocol::AwsErrorParser)), the region,
+    /// e.g. with [`AwsErrorParser`](cloudkit_aws_protocol::AwsErrorParser)), the region,
     /// and an endpoint override (`None`: `https://ec2.{region}.amazonaws.com`).
     pub fn from_parts(pipeline: Pipeline, region: impl Into<String>, endpoint: Option<Url>) -> Result<Self, Ec2Error> {
         let region = region.into();

@@ -1,12 +1,15 @@
 //! [`Ec2Error`]: typed EC2 errors for the codes people match on.
 
+use cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER;
 use cloudkit_core::{Error, ErrorKind};
 
 /// An error from an EC2 call.
 ///
 /// Every variant wraps the [`cloudkit_core::Error`] that carries the service, operation, HTTP status,
 /// EC2 error code, message and request id. The variants name the codes callers usually branch on; every
-/// other failure is [`Ec2Error::Other`] (match on [`Ec2Error::code`] for those).
+/// other failure is [`Ec2Error::Other`] (match on [`Ec2Error::code`] for those). The accessors
+/// (`core`, `status`, `code`, `message`, `request_id`, `is_retryable`, `is_throttling`) are the
+/// same in every cloudkit client crate.
 ///
 /// `dry_run(true)` requests end in [`Ec2Error::DryRunOperation`] when the caller **would** have been
 /// allowed to make the call (check with [`Ec2Error::is_dry_run_success`]), and in
@@ -92,65 +95,11 @@ impl Ec2Error {
             Some("InsufficientInstanceCapacity") => Self::InsufficientInstanceCapacity(error),
             Some("UnauthorizedOperation") => Self::UnauthorizedOperation(error),
             Some("DryRunOperation") => Self::DryRunOperation(error),
-            _ if error.is_throttling() => Self::Throttled(error),
+            _ if error.is_throttling() || error.code().is_some_and(|c| AWS_RETRY_CLASSIFIER.is_throttling_code(c)) => {
+                Self::Throttled(error)
+            }
             _ => Self::Other(error),
         }
-    }
-
-    /// The wrapped pipeline error (service, operation, status, code, message, request id).
-    pub fn inner(&self) -> &Error {
-        match self {
-            Self::InstanceNotFound(e)
-            | Self::InstanceIdMalformed(e)
-            | Self::ImageNotFound(e)
-            | Self::ImageIdMalformed(e)
-            | Self::KeyPairNotFound(e)
-            | Self::KeyPairDuplicate(e)
-            | Self::SecurityGroupNotFound(e)
-            | Self::SecurityGroupDuplicate(e)
-            | Self::IncorrectInstanceState(e)
-            | Self::InsufficientInstanceCapacity(e)
-            | Self::UnauthorizedOperation(e)
-            | Self::DryRunOperation(e)
-            | Self::Throttled(e)
-            | Self::Other(e) => e,
-        }
-    }
-
-    /// Consumes the error and returns the wrapped pipeline error.
-    pub fn into_inner(self) -> Error {
-        match self {
-            Self::InstanceNotFound(e)
-            | Self::InstanceIdMalformed(e)
-            | Self::ImageNotFound(e)
-            | Self::ImageIdMalformed(e)
-            | Self::KeyPairNotFound(e)
-            | Self::KeyPairDuplicate(e)
-            | Self::SecurityGroupNotFound(e)
-            | Self::SecurityGroupDuplicate(e)
-            | Self::IncorrectInstanceState(e)
-            | Self::InsufficientInstanceCapacity(e)
-            | Self::UnauthorizedOperation(e)
-            | Self::DryRunOperation(e)
-            | Self::Throttled(e)
-            | Self::Other(e) => e,
-        }
-    }
-
-    /// The EC2 error code (`InvalidInstanceID.NotFound`, `InvalidParameterValue`, …), if the service
-    /// answered with one.
-    pub fn code(&self) -> Option<&str> {
-        self.inner().code()
-    }
-
-    /// The EC2 message, if any.
-    pub fn message(&self) -> Option<&str> {
-        self.inner().message()
-    }
-
-    /// The request id, for support tickets.
-    pub fn request_id(&self) -> Option<&str> {
-        self.inner().request_id()
     }
 
     /// Whether this is the answer to a dry run that **would have succeeded** (`DryRunOperation`).
@@ -170,11 +119,6 @@ impl Ec2Error {
         ) || self.code().is_some_and(|c| c.ends_with(".NotFound"))
     }
 
-    /// Whether the service asked the client to slow down.
-    pub fn is_throttling(&self) -> bool {
-        matches!(self, Self::Throttled(_)) || self.inner().is_throttling()
-    }
-
     /// An error for a response that could not be decoded.
     pub(crate) fn decode(operation: &'static str, message: impl Into<String>) -> Self {
         Self::Other(Error::decode("EC2", operation, message))
@@ -185,6 +129,23 @@ impl Ec2Error {
         Self::Other(Error::invalid_input("EC2", operation, message))
     }
 }
+
+cloudkit_core::service_error_accessors!(Ec2Error {
+    InstanceNotFound,
+    InstanceIdMalformed,
+    ImageNotFound,
+    ImageIdMalformed,
+    KeyPairNotFound,
+    KeyPairDuplicate,
+    SecurityGroupNotFound,
+    SecurityGroupDuplicate,
+    IncorrectInstanceState,
+    InsufficientInstanceCapacity,
+    UnauthorizedOperation,
+    DryRunOperation,
+    Throttled,
+    Other,
+});
 
 impl From<Error> for Ec2Error {
     fn from(error: Error) -> Self {

@@ -241,7 +241,7 @@ impl RunInstances {
         self
     }
 
-    fn body(&self) -> Result<cloudkit_cred_chain::aws::protocol::QueryBody, Ec2Error> {
+    fn body(&self) -> Result<cloudkit_aws_protocol::QueryBody, Ec2Error> {
         const OP: &str = "RunInstances";
         if self.min_count == 0 || self.min_count > self.max_count {
             return Err(Ec2Error::invalid_input(
@@ -515,7 +515,7 @@ macro_rules! instance_ids_builder {
                 self
             }
 
-            fn base_body(&self) -> Result<cloudkit_cred_chain::aws::protocol::QueryBody, Ec2Error> {
+            fn base_body(&self) -> Result<cloudkit_aws_protocol::QueryBody, Ec2Error> {
                 if self.instance_ids.is_empty() {
                     return Err(Ec2Error::invalid_input($action, concat!($what, " needs at least one instance id")));
                 }

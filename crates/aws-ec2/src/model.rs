@@ -1,4 +1,4 @@
-//! Decoding of EC2 responses: the XML of each answer, read with [`cloudkit_core::xml::Element`],
+//! Decoding of EC2 responses: the XML of each answer, read with [`cloudkit_core::internal::xml::Element`],
 //! straight into the public types. Plain non-generic functions, one per response shape.
 //!
 //! EC2 wraps lists in `…Set` elements holding `<item>`s (a missing set is an empty list); elements
@@ -10,7 +10,7 @@
 //! number or flag that is present but does not parse is a decode error naming its element.
 
 use cloudkit_core::SecretString;
-use cloudkit_core::xml::{Element, XmlError};
+use cloudkit_core::internal::xml::{Element, XmlError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -148,7 +148,7 @@ impl IpPermission {
         self
     }
 
-    fn push(&self, body: &mut cloudkit_cred_chain::aws::protocol::QueryBody, prefix: &str) {
+    fn push(&self, body: &mut cloudkit_aws_protocol::QueryBody, prefix: &str) {
         body.push(&format!("{prefix}.IpProtocol"), &self.ip_protocol);
         if let Some(p) = self.from_port {
             body.push(&format!("{prefix}.FromPort"), &p.to_string());

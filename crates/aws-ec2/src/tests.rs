@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cloudkit_aws_protocol::AwsErrorParser;
 use cloudkit_core::testing::{Canned, ReplayHttp};
 use cloudkit_core::{Pipeline, RetryConfig, Url};
-use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
 use cloudkit_waiter::WaiterError;
 use futures::TryStreamExt;
 use tokio::time::Instant;
@@ -148,13 +148,13 @@ async fn run_instances_request_shape_and_response() {
 async fn run_instances_validates_counts_and_tokens_before_sending() {
     let (ec2, http) = client(RetryConfig::standard());
     let e = ec2.run_instances("ami-1").min_count(3).max_count(2).send().await.unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::InvalidInput);
     let e = ec2.run_instances("ami-1").client_token("x".repeat(65)).send().await.unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::InvalidInput);
     let e = ec2.terminate_instances().send().await.unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::InvalidInput);
     let e = ec2.modify_instance_attribute("i-1").send().await.unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::InvalidInput);
     assert!(http.requests().is_empty());
 }
 
@@ -265,7 +265,7 @@ async fn garbage_body_is_a_decode_error() {
         "<DescribeInstancesResponse><reservationSet><item><instancesSet><item><instanceState><code>x</code>",
     ));
     let e = ec2.describe_instances().send().await.unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
 }
 
 #[tokio::test]
@@ -532,7 +532,7 @@ async fn security_group_answers_missing_their_id_or_refused_are_decode_errors() 
         format!("<CreateSecurityGroupResponse {NS}><return>true</return></CreateSecurityGroupResponse>"),
     ));
     let e = ec2.create_security_group("web", "web servers").send().await.unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
     assert_eq!(e.message(), Some("the response has no groupId"));
 
     http.push(Canned::status(
@@ -553,7 +553,7 @@ async fn security_group_answers_missing_their_id_or_refused_are_decode_errors() 
         .send()
         .await
         .unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
     assert_eq!(e.message(), Some("EC2 answered return=false"));
 }
 
@@ -569,8 +569,8 @@ async fn a_malformed_number_is_a_decode_error_naming_the_element() {
     ));
     let e = ec2.start_instances().instance_id("i-1").send().await.unwrap_err();
     assert!(matches!(e, Ec2Error::Other(_)), "{e:?}");
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode);
-    assert_eq!(e.inner().operation(), "StartInstances");
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Decode);
+    assert_eq!(e.core().unwrap().operation(), "StartInstances");
     assert_eq!(e.message(), Some("invalid StartInstances response: <code> holds `zero`, which is not a valid i32"));
 }
 
@@ -599,5 +599,5 @@ async fn empty_answers_and_lists_through_the_client() {
     assert!(out.reservations.is_empty() && out.next_token.is_none());
     http.push(Canned::status(200, "not xml"));
     let e = ec2.delete_key_pair("k").send().await.unwrap_err();
-    assert_eq!(e.inner().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
 }

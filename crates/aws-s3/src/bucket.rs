@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Method, Operation, xml};
+use cloudkit_core::{Method, Operation, internal::xml};
 
 use crate::client::{Client, Req, header_str, header_string};
 use crate::error::S3Error;

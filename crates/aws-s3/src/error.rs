@@ -1,13 +1,15 @@
 //! [`S3Error`]: typed variants for the S3 error codes callers match on, each keeping the full
 //! [`cloudkit_core::Error`] (status, code, message, request id, retryability).
 
-use cloudkit_core::{Error, ErrorKind, StatusCode};
+use cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER;
+use cloudkit_core::{Error, ErrorKind};
 
 /// The error of every S3 client call.
 ///
 /// Variants name the conditions people branch on; each keeps the underlying
 /// [`cloudkit_core::Error`] (see [`S3Error::core`]) with the HTTP status, the S3 error code, the
-/// message and the request id.
+/// message and the request id; the accessors (`core`, `status`, `code`, `request_id`,
+/// `is_retryable`, `is_throttling`) are the same in every cloudkit client crate.
 ///
 /// ```
 /// # fn handle(e: cloudkit_aws_s3::S3Error) {
@@ -55,7 +57,7 @@ pub enum S3Error {
     InvalidRange(Error),
     /// `SlowDown` / throttling (after the pipeline's retries).
     #[error(transparent)]
-    SlowDown(Error),
+    Throttled(Error),
     /// A body-less 404 (HEAD requests): the object or bucket does not exist.
     #[error(transparent)]
     NotFound(Error),
@@ -97,10 +99,8 @@ impl S3Error {
             (_, Some(416)) | (Some("InvalidRange"), _) => S3Error::InvalidRange(error),
             (Some("NotFound"), _) => S3Error::NotFound(error),
             (_, Some(404)) => S3Error::NotFound(error),
-            _ if error.is_throttling()
-                || status == Some(StatusCode::SERVICE_UNAVAILABLE) && error.code() == Some("SlowDown") =>
-            {
-                S3Error::SlowDown(error)
+            _ if error.is_throttling() || error.code().is_some_and(|c| AWS_RETRY_CLASSIFIER.is_throttling_code(c)) => {
+                S3Error::Throttled(error)
             }
             _ => S3Error::Other(error),
         }
@@ -116,55 +116,27 @@ impl S3Error {
         S3Error::Other(Error::decode("S3", operation, message))
     }
 
-    /// The underlying core error (`None` for [`S3Error::ChecksumMismatch`]).
-    pub fn core(&self) -> Option<&Error> {
-        match self {
-            S3Error::NoSuchKey(e)
-            | S3Error::NoSuchBucket(e)
-            | S3Error::NoSuchUpload(e)
-            | S3Error::BucketAlreadyExists(e)
-            | S3Error::BucketAlreadyOwnedByYou(e)
-            | S3Error::BucketNotEmpty(e)
-            | S3Error::AccessDenied(e)
-            | S3Error::PreconditionFailed(e)
-            | S3Error::NotModified(e)
-            | S3Error::InvalidRange(e)
-            | S3Error::SlowDown(e)
-            | S3Error::NotFound(e)
-            | S3Error::Other(e) => Some(e),
-            S3Error::ChecksumMismatch { .. } => None,
-        }
-    }
-
-    /// The S3 error code (`NoSuchKey`, `NotFound` for body-less 404s, `ChecksumMismatch` for a
-    /// corrupt download).
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            S3Error::ChecksumMismatch { .. } => Some("ChecksumMismatch"),
-            other => other.core().and_then(Error::code),
-        }
-    }
-
-    /// The HTTP status, when the service answered.
-    pub fn status(&self) -> Option<StatusCode> {
-        self.core().and_then(Error::status)
-    }
-
-    /// The request id S3 assigned.
-    pub fn request_id(&self) -> Option<&str> {
-        self.core().and_then(Error::request_id)
-    }
-
-    /// Whether the failure was retryable (the pipeline already retried it).
-    pub fn is_retryable(&self) -> bool {
-        self.core().is_some_and(Error::is_retryable)
-    }
-
     /// Whether the object or bucket was not found (`NoSuchKey`, `NoSuchBucket`, a 404 HEAD).
     pub fn is_not_found(&self) -> bool {
         matches!(self, S3Error::NoSuchKey(_) | S3Error::NoSuchBucket(_) | S3Error::NotFound(_))
     }
 }
+
+cloudkit_core::service_error_accessors!(S3Error {
+    NoSuchKey,
+    NoSuchBucket,
+    NoSuchUpload,
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    AccessDenied,
+    PreconditionFailed,
+    NotModified,
+    InvalidRange,
+    Throttled,
+    NotFound,
+    Other,
+});
 
 impl From<Error> for S3Error {
     fn from(error: Error) -> Self {
@@ -180,7 +152,7 @@ impl cloudkit_waiter::ErrorCode for S3Error {
 
 #[cfg(test)]
 mod tests {
-    use cloudkit_core::ServiceErrorDetails;
+    use cloudkit_core::{ServiceErrorDetails, StatusCode};
 
     use super::*;
 
@@ -203,7 +175,7 @@ mod tests {
         assert!(matches!(S3Error::from(service(412, "PreconditionFailed")), S3Error::PreconditionFailed(_)));
         assert!(matches!(S3Error::from(service(304, "NotModified")), S3Error::NotModified(_)));
         assert!(matches!(S3Error::from(service(416, "InvalidRange")), S3Error::InvalidRange(_)));
-        assert!(matches!(S3Error::from(service(503, "SlowDown")), S3Error::SlowDown(_)));
+        assert!(matches!(S3Error::from(service(503, "SlowDown")), S3Error::Throttled(_)));
         assert!(matches!(S3Error::from(service(404, "NotFound")), S3Error::NotFound(_)));
         assert!(matches!(S3Error::from(service(400, "InvalidArgument")), S3Error::Other(_)));
         let e = S3Error::from(service(404, "NoSuchKey"));

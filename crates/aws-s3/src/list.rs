@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::time::SystemTime;
 
-use cloudkit_core::{Method, Operation, json};
+use cloudkit_core::{Method, Operation, internal::json};
 use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, PaginationError, Paginator};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use percent_encoding::percent_decode_str;

@@ -1,10 +1,10 @@
 //! Wire types: the XML bodies S3 sends and receives, kept apart from the public types.
 //!
-//! Responses are read into a [`cloudkit_core::xml::Element`] tree straight from the response
+//! Responses are read into a [`cloudkit_core::internal::xml::Element`] tree straight from the response
 //! bytes (entities such as `&amp;` in keys are resolved there, and text is kept exactly as sent:
 //! S3 keys may begin or end with spaces); each wire type then picks its fields with a plain
 //! [`FromXml::from_xml`]. Request bodies are small and written by hand with
-//! [`cloudkit_core::xml::escape`].
+//! [`cloudkit_core::internal::xml::escape`].
 //!
 //! Fields follow S3's element names. A field S3 always sends is required (its absence is a
 //! decode error naming it); everything else is optional, and lists take zero or more repeated
@@ -12,11 +12,11 @@
 
 use std::time::SystemTime;
 
-use cloudkit_core::xml::{Element, XmlError};
+use cloudkit_core::internal::xml::{Element, XmlError};
 
 use crate::error::S3Error;
 
-use cloudkit_core::date::parse_rfc3339;
+use cloudkit_core::internal::date::parse_rfc3339;
 
 /// A wire type decoded from an XML element.
 pub(crate) trait FromXml: Sized {
@@ -421,7 +421,7 @@ pub(crate) fn error_in_200(body: &[u8]) -> Option<cloudkit_core::ServiceErrorDet
         None => trimmed,
     };
     if after_decl.starts_with("<Error>") || after_decl.starts_with("<Error ") {
-        cloudkit_cred_chain::aws::protocol::parse_xml_error(body)
+        cloudkit_aws_protocol::parse_xml_error(body)
     } else {
         None
     }
@@ -465,10 +465,10 @@ mod tests {
 
     #[test]
     fn escaping_and_dates() {
-        assert_eq!(cloudkit_core::xml::escape("a&b<c>\"d'\n"), "a&amp;b&lt;c&gt;&quot;d&apos;&#10;");
+        assert_eq!(cloudkit_core::internal::xml::escape("a&b<c>\"d'\n"), "a&amp;b&lt;c&gt;&quot;d&apos;&#10;");
         let t = parse_rfc3339("2009-10-12T17:50:30.000Z").unwrap();
         assert_eq!(t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), 1_255_369_830);
-        assert_eq!(cloudkit_core::date::http_date(t), "Mon, 12 Oct 2009 17:50:30 GMT");
+        assert_eq!(cloudkit_core::internal::date::http_date(t), "Mon, 12 Oct 2009 17:50:30 GMT");
     }
 
     #[test]

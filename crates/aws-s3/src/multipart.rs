@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Body, Method, Operation, xml};
+use cloudkit_core::{Body, Method, Operation, internal::xml};
 
 use crate::checksum::ChecksumAlgorithm;
 use crate::client::{Client, Req, header_str, header_string};

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Body, ByteStream, Method, Operation, xml};
+use cloudkit_core::{Body, ByteStream, Method, Operation, internal::xml};
 
 use crate::checksum::{
     ChecksumAlgorithm, ChecksumMismatchError, body_checksum, body_md5, content_md5, response_checksum, verifying,

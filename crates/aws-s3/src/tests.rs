@@ -4,16 +4,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cloudkit_aws_protocol::AwsErrorParser;
 use cloudkit_core::testing::{Canned, ReplayHttp};
 use cloudkit_core::{Bytes, Pipeline, Url};
-use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
 use cloudkit_paginate::PaginationConfig;
 use futures::TryStreamExt;
 
 use crate::*;
 
 fn pipeline(http: &Arc<ReplayHttp>) -> Pipeline {
-    Pipeline::builder("S3").http(http.clone()).error_parser(Arc::new(AwsErrorParser)).build().unwrap()
+    Pipeline::builder("S3")
+        .http(http.clone())
+        .error_parser(Arc::new(AwsErrorParser))
+        .classifier(Arc::new(cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER))
+        .build()
+        .unwrap()
 }
 
 fn aws_client(http: &Arc<ReplayHttp>) -> Client {
@@ -211,7 +216,7 @@ async fn slow_down_is_typed_after_retries() {
     }
     let s3 = custom_client(&http);
     let e = s3.head_bucket("b").await.unwrap_err();
-    assert!(matches!(e, S3Error::SlowDown(_)), "{e:?}");
+    assert!(matches!(e, S3Error::Throttled(_)), "{e:?}");
     assert_eq!(http.requests().len(), 3);
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
-use cloudkit_core::{Body, ByteStream, FileRegion, blocking};
+use cloudkit_core::{Body, ByteStream, FileRegion, internal::blocking};
 use futures::future::Either;
 use futures::stream::{FuturesUnordered, StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -4,9 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use cloudkit_aws_protocol::AwsErrorParser;
 use cloudkit_core::testing::{Canned, ReplayHttp};
 use cloudkit_core::{Method, Pipeline, RetryConfig, Url};
-use cloudkit_cred_chain::aws::protocol::AwsErrorParser;
 
 use crate::*;
 
@@ -16,6 +16,7 @@ fn client(http: &Arc<ReplayHttp>) -> Client {
     let pipeline = Pipeline::builder("S3")
         .http(http.clone())
         .error_parser(Arc::new(AwsErrorParser))
+        .classifier(Arc::new(cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER))
         .retry(RetryConfig::standard().with_max_attempts(1))
         .build()
         .unwrap();

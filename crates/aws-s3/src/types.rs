@@ -10,7 +10,7 @@ use cloudkit_core::HeaderMap;
 use crate::addressing::encode_query;
 use crate::client::{Req, header_str, header_string};
 use crate::error::S3Error;
-use cloudkit_core::date::{http_date, parse_http_date};
+use cloudkit_core::internal::date::{http_date, parse_http_date};
 
 /// Largest total size of user metadata (names and values), as S3 enforces.
 pub const MAX_USER_METADATA_BYTES: usize = 2048;
@@ -118,7 +118,7 @@ impl ObjectAttributes {
         }
         req.opt("x-amz-object-lock-mode", self.lock_mode.as_deref())?;
         if let Some(t) = self.lock_retain_until {
-            let t = cloudkit_core::date::format_rfc3339(t)
+            let t = cloudkit_core::internal::date::format_rfc3339(t)
                 .ok_or_else(|| S3Error::invalid_input(req.op, "retain-until date outside the years 0000-9999"))?;
             req.header("x-amz-object-lock-retain-until-date", &t)?;
         }

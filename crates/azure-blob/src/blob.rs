@@ -499,7 +499,7 @@ impl PutBlockListRequest {
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
         for id in &self.block_ids {
             xml.push_str("<Latest>");
-            xml.push_str(&cloudkit_core::xml::escape(&base64::engine::general_purpose::STANDARD.encode(id)));
+            xml.push_str(&cloudkit_core::internal::xml::escape(&base64::engine::general_purpose::STANDARD.encode(id)));
             xml.push_str("</Latest>");
         }
         xml.push_str("</BlockList>");

@@ -33,7 +33,9 @@ impl ParseError for AzureErrorParser {
 }
 
 /// The error of every Blob client call. Each variant keeps the full [`cloudkit_core::Error`]
-/// (status, code, message, request id, retryability).
+/// (status, code, message, request id, retryability); the accessors (`core`, `status`, `code`,
+/// `message`, `request_id`, `is_retryable`, `is_throttling`) are the same in every cloudkit
+/// client crate.
 ///
 /// ```
 /// # fn handle(e: cloudkit_azure_blob::BlobError) {
@@ -98,39 +100,25 @@ pub enum BlobError {
 }
 
 impl BlobError {
-    /// The underlying error (`None` for [`BlobError::ChecksumMismatch`]).
-    pub fn core(&self) -> Option<&Error> {
-        match self {
-            BlobError::BlobNotFound(e)
-            | BlobError::ContainerNotFound(e)
-            | BlobError::ContainerAlreadyExists(e)
-            | BlobError::BlobAlreadyExists(e)
-            | BlobError::AuthenticationFailed(e)
-            | BlobError::AuthorizationFailure(e)
-            | BlobError::ConditionNotMet(e)
-            | BlobError::NotModified(e)
-            | BlobError::InvalidRange(e)
-            | BlobError::Throttled(e)
-            | BlobError::NotFound(e)
-            | BlobError::Other(e) => Some(e),
-            BlobError::ChecksumMismatch { .. } => None,
-        }
-    }
-
-    /// The Azure error code, if any.
-    pub fn code(&self) -> Option<&str> {
-        self.core().and_then(Error::code)
-    }
-
-    /// The HTTP status, if the service answered.
-    pub fn status(&self) -> Option<StatusCode> {
-        self.core().and_then(Error::status)
-    }
-
     pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
         BlobError::Other(Error::invalid_input(crate::SERVICE, operation, message))
     }
 }
+
+cloudkit_core::service_error_accessors!(BlobError {
+    BlobNotFound,
+    ContainerNotFound,
+    ContainerAlreadyExists,
+    BlobAlreadyExists,
+    AuthenticationFailed,
+    AuthorizationFailure,
+    ConditionNotMet,
+    NotModified,
+    InvalidRange,
+    Throttled,
+    NotFound,
+    Other,
+});
 
 impl From<Error> for BlobError {
     fn from(e: Error) -> Self {

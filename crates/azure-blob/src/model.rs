@@ -1,11 +1,11 @@
 //! The public listing types, and the functions that decode them (and user delegation keys) from
-//! the service's XML with [`cloudkit_core::xml`].
+//! the service's XML with [`cloudkit_core::internal::xml`].
 
 use std::collections::BTreeMap;
 use std::ops::Range as StdRange;
 
 use azure_core::credentials::Secret;
-use cloudkit_core::xml::{Element, XmlError};
+use cloudkit_core::internal::xml::{Element, XmlError};
 use cloudkit_paginate::Page;
 use cloudkit_signer::azure::UserDelegationKey;
 

@@ -162,7 +162,7 @@ impl FileRegion {
     /// The whole file, sized from its current metadata.
     pub async fn whole_file(path: impl Into<PathBuf>) -> std::io::Result<Self> {
         let path = path.into();
-        let len = crate::blocking::metadata(&path).await?.len();
+        let len = crate::internal::blocking::metadata(&path).await?.len();
         Ok(Self::new(path, 0, len))
     }
 
@@ -189,7 +189,7 @@ impl FileRegion {
     /// Opens the file at the region's offset and streams exactly `len` bytes. A file that became
     /// shorter than the region is an `UnexpectedEof` error, never a silently short body.
     pub async fn stream(&self) -> std::io::Result<BoxStream<'static, std::io::Result<Bytes>>> {
-        let mut file = crate::blocking::open(&self.path).await?;
+        let mut file = crate::internal::blocking::open(&self.path).await?;
         file.seek(std::io::SeekFrom::Start(self.offset)).await?;
         Ok(file_chunks(file, self.len, FILE_CHUNK))
     }

@@ -68,6 +68,7 @@ struct Inner {
     status: Option<StatusCode>,
     details: ServiceErrorDetails,
     retryable: bool,
+    throttling: bool,
     attempts: u32,
     note: Option<Cow<'static, str>>,
     source: Option<BoxError>,
@@ -88,6 +89,7 @@ impl Error {
                 status: None,
                 details: ServiceErrorDetails::default(),
                 retryable: false,
+                throttling: false,
                 attempts: 0,
                 note: None,
                 source: None,
@@ -140,6 +142,13 @@ impl Error {
     /// Marks whether retrying could have helped.
     pub fn with_retryable(mut self, retryable: bool) -> Self {
         self.inner.retryable = retryable;
+        self
+    }
+
+    /// Marks the failure as the service asking the client to slow down (the pipeline sets this
+    /// from the service's [`ClassifyRetry`](crate::ClassifyRetry)).
+    pub fn with_throttling(mut self, throttling: bool) -> Self {
+        self.inner.throttling = throttling;
         self
     }
 
@@ -208,10 +217,10 @@ impl Error {
         self.inner.retryable
     }
 
-    /// Whether the service asked the client to slow down.
+    /// Whether the service asked the client to slow down: HTTP 429, or an error code the
+    /// service's classifier calls throttling (`SlowDown`, `ServerBusy`, `rateLimitExceeded`, …).
     pub fn is_throttling(&self) -> bool {
-        self.inner.status == Some(StatusCode::TOO_MANY_REQUESTS)
-            || self.code().is_some_and(crate::classify::is_throttling_code)
+        self.inner.throttling || self.inner.status == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
     /// How many attempts were made before giving up (0 if nothing was sent).
@@ -284,6 +293,7 @@ impl fmt::Debug for Error {
             .field("message", &i.details.message)
             .field("request_id", &i.details.request_id)
             .field("retryable", &i.retryable)
+            .field("throttling", &i.throttling)
             .field("attempts", &i.attempts)
             .field("note", &i.note)
             .field("source", &i.source)
@@ -295,6 +305,116 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.inner.source.as_ref().map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
     }
+}
+
+/// The error enum of a provider crate (`S3Error`, `Ec2Error`, `BlobError`, `GcsError`, …): typed
+/// variants that wrap a core [`Error`]. Lets provider-neutral code (the facade's stores, the
+/// CLI) handle any service's error alike. Implemented by [`service_error_accessors!`].
+pub trait ServiceError: std::error::Error + Send + Sync + 'static {
+    /// The wrapped core error, when the failure has one.
+    fn core(&self) -> Option<&Error>;
+
+    /// Whether the service asked the client to slow down.
+    fn is_throttling(&self) -> bool {
+        self.core().is_some_and(Error::is_throttling)
+    }
+}
+
+/// Gives a provider error enum the accessors every cloudkit error has, with the same names in
+/// every crate, and implements [`ServiceError`] for it.
+///
+/// List the variants that wrap a core [`Error`]; the enum must have a `Throttled(Error)` variant
+/// (one name for throttling across the SDK). Generated: `core()`, `into_core()`, `status()`,
+/// `code()`, `message()`, `request_id()`, `is_retryable()`, `is_throttling()`.
+///
+/// ```
+/// use cloudkit_core::Error;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[non_exhaustive]
+/// pub enum WidgetError {
+///     /// `NoSuchWidget`.
+///     #[error(transparent)]
+///     NoSuchWidget(Error),
+///     /// Throttling, after the pipeline's retries.
+///     #[error(transparent)]
+///     Throttled(Error),
+///     /// Anything else.
+///     #[error(transparent)]
+///     Other(Error),
+/// }
+/// cloudkit_core::service_error_accessors!(WidgetError { NoSuchWidget, Throttled, Other });
+///
+/// let e = WidgetError::Other(Error::invalid_input("Widget", "GetWidget", "empty name"));
+/// assert_eq!(e.core().map(Error::operation), Some("GetWidget"));
+/// assert!(!e.is_throttling());
+/// ```
+#[macro_export]
+macro_rules! service_error_accessors {
+    ($error:ident { $($variant:ident),+ $(,)? }) => {
+        impl $error {
+            /// The underlying [`cloudkit_core::Error`] (service, operation, status, code, message,
+            /// request id, attempts), when the failure has one.
+            #[allow(unreachable_patterns)]
+            pub fn core(&self) -> ::core::option::Option<&$crate::Error> {
+                match self {
+                    $( Self::$variant(e) )|+ => ::core::option::Option::Some(e),
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            /// Consumes the error and returns the underlying [`cloudkit_core::Error`], when there
+            /// is one.
+            #[allow(unreachable_patterns)]
+            pub fn into_core(self) -> ::core::option::Option<$crate::Error> {
+                match self {
+                    $( Self::$variant(e) )|+ => ::core::option::Option::Some(e),
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            /// The HTTP status, when the service answered.
+            pub fn status(&self) -> ::core::option::Option<$crate::StatusCode> {
+                self.core().and_then($crate::Error::status)
+            }
+
+            /// The service's error code (`NoSuchKey`, `InvalidInstanceID.NotFound`,
+            /// `BlobNotFound`, `notFound`, …), when it sent one.
+            pub fn code(&self) -> ::core::option::Option<&str> {
+                self.core().and_then($crate::Error::code)
+            }
+
+            /// The service's (or cloudkit's) message.
+            pub fn message(&self) -> ::core::option::Option<&str> {
+                self.core().and_then($crate::Error::message)
+            }
+
+            /// The request id the service assigned, for support tickets.
+            pub fn request_id(&self) -> ::core::option::Option<&str> {
+                self.core().and_then($crate::Error::request_id)
+            }
+
+            /// Whether the failure was of a kind retrying can fix (the pipeline already retried it).
+            pub fn is_retryable(&self) -> bool {
+                self.core().is_some_and($crate::Error::is_retryable)
+            }
+
+            /// Whether the service asked the client to slow down.
+            pub fn is_throttling(&self) -> bool {
+                ::core::matches!(self, Self::Throttled(_)) || self.core().is_some_and($crate::Error::is_throttling)
+            }
+        }
+
+        impl $crate::ServiceError for $error {
+            fn core(&self) -> ::core::option::Option<&$crate::Error> {
+                $error::core(self)
+            }
+
+            fn is_throttling(&self) -> bool {
+                $error::is_throttling(self)
+            }
+        }
+    };
 }
 
 /// What went wrong below HTTP.
@@ -375,12 +495,56 @@ mod tests {
     }
 
     #[test]
-    fn throttling_is_recognised_by_status_and_code() {
-        let e = Error::new(ErrorKind::Service, "S3", "PutObject").with_code("SlowDown");
+    fn throttling_is_recognised_by_status_and_classification() {
+        let e = Error::new(ErrorKind::Service, "S3", "PutObject").with_code("SlowDown").with_throttling(true);
         assert!(e.is_throttling());
         let e = Error::new(ErrorKind::Service, "GCS", "insert").with_status(StatusCode::TOO_MANY_REQUESTS);
         assert!(e.is_throttling());
-        let e = Error::new(ErrorKind::Service, "S3", "PutObject").with_code("AccessDenied");
+        // a code alone means nothing to core: the service's classifier decides
+        let e = Error::new(ErrorKind::Service, "S3", "PutObject").with_code("SlowDown");
         assert!(!e.is_throttling());
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[allow(unreachable_pub)]
+    pub(super) enum ExampleError {
+        #[error(transparent)]
+        NotFound(Error),
+        #[error(transparent)]
+        Throttled(Error),
+        #[error("checksum mismatch")]
+        Mismatch,
+        #[error(transparent)]
+        Other(Error),
+    }
+
+    #[allow(unreachable_pub)]
+    mod accessors {
+        use super::ExampleError;
+        crate::service_error_accessors!(ExampleError { NotFound, Throttled, Other });
+    }
+
+    #[test]
+    fn generated_accessors_reach_the_core_error() {
+        let core = Error::new(ErrorKind::Service, "Example", "Get").with_status(StatusCode::NOT_FOUND).with_details(
+            ServiceErrorDetails {
+                code: Some("NoSuchThing".into()),
+                message: Some("gone".into()),
+                request_id: Some("R1".into()),
+            },
+        );
+        let e = ExampleError::NotFound(core);
+        assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
+        assert_eq!(e.code(), Some("NoSuchThing"));
+        assert_eq!(e.message(), Some("gone"));
+        assert_eq!(e.request_id(), Some("R1"));
+        assert!(!e.is_retryable() && !e.is_throttling());
+        assert!(ExampleError::Throttled(Error::new(ErrorKind::Service, "Example", "Get")).is_throttling());
+        assert!(ExampleError::Mismatch.core().is_none());
+        assert_eq!(ExampleError::Other(Error::invalid_input("Example", "Get", "bad")).code(), None);
+        assert_eq!(ExampleError::Mismatch.code(), None);
+        let generic: &dyn ServiceError = &e;
+        assert_eq!(generic.core().and_then(Error::code), Some("NoSuchThing"));
+        assert_eq!(e.into_core().and_then(|c| c.request_id().map(str::to_owned)).as_deref(), Some("R1"));
     }
 }

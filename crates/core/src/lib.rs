@@ -1,14 +1,20 @@
 //! # cloudkit-core
 //!
-//! The HTTP request pipeline every cloudkit provider shares (DESIGN §3):
+//! The HTTP request pipeline every cloudkit provider shares (docs/ARCHITECTURE.md, "The request
+//! pipeline"):
 //!
 //! build request → [`Sign`] (SigV4, SharedKey, bearer token, run on every attempt) → [`HttpSend`]
 //! (reqwest by default, replaceable and mockable) → classify (success / retryable / throttled /
 //! fatal) → retry with full-jitter backoff, `Retry-After` and a [`RetryQuota`] → a response or a
 //! typed [`Error`].
 //!
-//! Retries, timeouts and logging are written once here; provider crates supply the signer and an
-//! error-body parser ([`ParseError`]).
+//! Retries, timeouts and logging are written once here; provider crates supply the signer, an
+//! error-body parser ([`ParseError`]) and their retry classifier ([`ClassifyRetry`]).
+//!
+//! Beside the pipeline, the pieces every provider crate needs, written once: the error accessors
+//! ([`service_error_accessors!`], [`ServiceError`]), the single-flight [`RefreshCache`] for
+//! credentials and tokens, transfer [`Progress`], checksum-verified downloads ([`verify_stream`],
+//! [`md5_base64`]) and RFC 3986 percent-encoding ([`encode_unreserved`], [`encode_path`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cloudkit_core::Error> {
@@ -25,13 +31,16 @@
 //! # Ok(()) }
 //! ```
 
-pub mod blocking;
 mod body;
-pub mod classify;
-pub mod date;
+mod cache;
+mod checksum;
+mod classify;
+mod encode;
 mod error;
-pub mod json;
+#[doc(hidden)]
+pub mod internal;
 mod pipeline;
+mod progress;
 mod request;
 mod retry;
 mod secret;
@@ -39,14 +48,20 @@ mod send;
 mod sign;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
-pub mod xml;
 
 pub use crate::body::{Body, ByteStream, FileRegion, file_chunks, read_chunks};
-pub use crate::error::{BoxError, Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
+pub use crate::cache::{ManualTimeSource, RefreshCache, SystemTimeSource, TimeSource};
+pub use crate::checksum::{ChecksumMismatchError, Md5, RunningChecksum, checksum_mismatch, md5_base64, verify_stream};
+pub use crate::classify::{ClassifyRetry, CodeClassifier, RetryClass, classify_status, classify_transport};
+pub use crate::encode::{UNRESERVED, UNRESERVED_AND_SLASH, encode_path, encode_unreserved};
+pub use crate::error::{
+    BoxError, Error, ErrorKind, ServiceError, ServiceErrorDetails, TransportError, TransportErrorKind,
+};
 pub use crate::pipeline::{
     BodyErrorCheck, BufferedResponse, Operation, ParseError, Pipeline, PipelineBuilder, PlainErrorParser,
     TimeoutConfig, request_id_from_headers,
 };
+pub use crate::progress::{Progress, ProgressCallback, ProgressTracker};
 pub use crate::request::{HttpRequest, HttpResponse, InvalidHeader, redact_url};
 pub use crate::retry::{DEFAULT_QUOTA, RETRY_COST, RetryConfig, RetryQuota, TIMEOUT_RETRY_COST, retry_after};
 pub use crate::secret::SecretString;

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::BoxFuture;
 use crate::body::ByteStream;
-use crate::classify::{classify_response, classify_transport};
+use crate::classify::{ClassifyRetry, CodeClassifier, RetryClass, classify_transport};
 use crate::error::{Error, ErrorKind, ServiceErrorDetails, TransportError, TransportErrorKind};
 use crate::request::{HttpRequest, HttpResponse};
 use crate::retry::{RetryConfig, RetryQuota, retry_after};
@@ -85,12 +85,33 @@ pub struct Operation {
     name: Cow<'static, str>,
     idempotent: bool,
     body_error: Option<BodyErrorCheck>,
+    accept: &'static [u16],
+    max_attempts: Option<u32>,
 }
 
 impl Operation {
     /// An operation named `name` (e.g. `GetObject`). Idempotent by default.
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
-        Self { name: name.into(), idempotent: true, body_error: None }
+        Self { name: name.into(), idempotent: true, body_error: None, accept: &[], max_attempts: None }
+    }
+
+    /// Statuses outside 2xx that mean success for this operation, e.g. GCS's `308 Resume
+    /// Incomplete` for a resumable-upload chunk. Their responses are returned like 2xx ones.
+    pub fn accept_statuses(mut self, statuses: &'static [u16]) -> Self {
+        self.accept = statuses;
+        self
+    }
+
+    /// At most this many attempts for this operation (at least 1), whatever the pipeline's retry
+    /// settings say: for steps whose recovery is part of the protocol (a resumable-upload chunk
+    /// asks the session how much arrived instead of resending blindly).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = Some(attempts.max(1));
+        self
+    }
+
+    fn is_success(&self, status: StatusCode) -> bool {
+        status.is_success() || self.accept.contains(&status.as_u16())
     }
 
     /// Whether resending after a timeout or a reset connection is safe (default: true).
@@ -152,6 +173,7 @@ struct Inner {
     http: Arc<dyn HttpSend>,
     signer: Arc<dyn Sign>,
     errors: Arc<dyn ParseError>,
+    classifier: Arc<dyn ClassifyRetry>,
     retry: RetryConfig,
     quota: Arc<RetryQuota>,
     timeouts: TimeoutConfig,
@@ -162,6 +184,7 @@ impl fmt::Debug for Pipeline {
         f.debug_struct("Pipeline")
             .field("service", &self.inner.service)
             .field("signer", &self.inner.signer)
+            .field("classifier", &self.inner.classifier)
             .field("retry", &self.inner.retry)
             .field("timeouts", &self.inner.timeouts)
             .finish_non_exhaustive()
@@ -175,6 +198,7 @@ pub struct PipelineBuilder {
     http: Option<Arc<dyn HttpSend>>,
     signer: Arc<dyn Sign>,
     errors: Arc<dyn ParseError>,
+    classifier: Arc<dyn ClassifyRetry>,
     retry: RetryConfig,
     quota: Option<Arc<RetryQuota>>,
     timeouts: TimeoutConfig,
@@ -196,6 +220,13 @@ impl PipelineBuilder {
     /// The provider's error-body parser (default: [`PlainErrorParser`]).
     pub fn error_parser(mut self, errors: Arc<dyn ParseError>) -> Self {
         self.errors = errors;
+        self
+    }
+
+    /// The service's retry classifier: which of its error codes mean throttling or a transient
+    /// fault (default: [`CodeClassifier::STATUS_ONLY`], the status alone decides).
+    pub fn classifier(mut self, classifier: Arc<dyn ClassifyRetry>) -> Self {
+        self.classifier = classifier;
         self
     }
 
@@ -230,6 +261,7 @@ impl PipelineBuilder {
                 http,
                 signer: self.signer,
                 errors: self.errors,
+                classifier: self.classifier,
                 retry: self.retry,
                 quota: self.quota.unwrap_or_default(),
                 timeouts: self.timeouts,
@@ -252,6 +284,7 @@ impl Pipeline {
             http: None,
             signer: Arc::new(NoSign),
             errors: Arc::new(PlainErrorParser),
+            classifier: Arc::new(CodeClassifier::STATUS_ONLY),
             retry: RetryConfig::standard(),
             quota: None,
             timeouts: TimeoutConfig::default(),
@@ -287,6 +320,7 @@ impl Pipeline {
                 http: i.http.clone(),
                 signer,
                 errors: i.errors.clone(),
+                classifier: i.classifier.clone(),
                 retry: i.retry.clone(),
                 quota: i.quota.clone(),
                 timeouts: i.timeouts.clone(),
@@ -331,7 +365,7 @@ impl Pipeline {
         let inner = &self.inner;
         let started = Instant::now();
         let deadline = inner.timeouts.operation.map(|d| started + d);
-        let max_attempts = inner.retry.max_attempts();
+        let max_attempts = op.max_attempts.unwrap_or_else(|| inner.retry.max_attempts());
         let mut spent_quota = 0u32;
         let mut attempt = 0u32;
         loop {
@@ -368,13 +402,14 @@ impl Pipeline {
             let (class, server_delay) = match &failure {
                 Failure::Transport(e) => (classify_transport(e.kind(), op.idempotent), None),
                 Failure::Timeout(_) => (classify_transport(TransportErrorKind::Timeout, op.idempotent), None),
-                Failure::Status { status, headers, details } => {
-                    (classify_response(*status, details.code.as_deref()), retry_after(headers, SystemTime::now()))
-                }
+                Failure::Status { status, headers, details } => (
+                    inner.classifier.classify(*status, details.code.as_deref()),
+                    retry_after(headers, SystemTime::now()),
+                ),
             };
 
             let give_up = |note: Option<&'static str>| {
-                let mut err = self.failure_error(op, failure, class.is_retryable(), attempt);
+                let mut err = self.failure_error(op, failure, class, attempt);
                 if let Some(note) = note {
                     err = err.with_note(note);
                 }
@@ -423,7 +458,7 @@ impl Pipeline {
     async fn attempt_once(&self, op: &Operation, req: HttpRequest, buffer: bool) -> Result<HttpResponse, Failure> {
         let response = self.inner.http.send(req).await.map_err(Failure::Transport)?;
         let HttpResponse { status, headers, body } = response;
-        if status.is_success() {
+        if op.is_success(status) {
             if !buffer {
                 return Ok(HttpResponse { status, headers, body });
             }
@@ -447,7 +482,8 @@ impl Pipeline {
         Err(Failure::Status { status, headers, details })
     }
 
-    fn failure_error(&self, op: &Operation, failure: Failure, retryable: bool, attempts: u32) -> Error {
+    fn failure_error(&self, op: &Operation, failure: Failure, class: RetryClass, attempts: u32) -> Error {
+        let retryable = class.is_retryable();
         match failure {
             Failure::Transport(e) => self.transport_error(op, e, attempts, retryable),
             Failure::Timeout(limit) => Error::new(ErrorKind::Timeout, self.inner.service.clone(), op.name.clone())
@@ -459,6 +495,7 @@ impl Pipeline {
                     .with_status(status)
                     .with_details(details)
                     .with_retryable(retryable)
+                    .with_throttling(class == RetryClass::Throttling)
                     .with_attempts(attempts)
             }
         }
@@ -614,12 +651,55 @@ mod tests {
                 ServiceErrorDetails { code: Some(String::from_utf8_lossy(body).into_owned()), ..Default::default() }
             }
         }
+        const EC2_LIKE: CodeClassifier = CodeClassifier::new(&["RequestLimitExceeded"], &[]);
         let http = Arc::new(ReplayHttp::new());
         http.push(Canned::status(400, "RequestLimitExceeded"));
         http.push(Canned::status(200, "ok"));
-        let p = Pipeline::builder("EC2").http(http.clone()).error_parser(Arc::new(CodeParser)).build().unwrap();
+        let p = Pipeline::builder("EC2")
+            .http(http.clone())
+            .error_parser(Arc::new(CodeParser))
+            .classifier(Arc::new(EC2_LIKE))
+            .build()
+            .unwrap();
         p.send_buffered(&Operation::new("DescribeInstances"), request()).await.unwrap();
         assert_eq!(http.requests().len(), 2);
+
+        // exhausted: the error says it was throttling
+        for _ in 0..3 {
+            http.push(Canned::status(400, "RequestLimitExceeded"));
+        }
+        let e = p.send_buffered(&Operation::new("DescribeInstances"), request()).await.unwrap_err();
+        assert!(e.is_throttling() && e.is_retryable(), "{e}");
+
+        // a code the service's classifier does not know is not retried
+        let other = Pipeline::builder("Other").http(http.clone()).error_parser(Arc::new(CodeParser)).build().unwrap();
+        http.push(Canned::status(400, "RequestLimitExceeded"));
+        let e = other.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert!(!e.is_throttling() && !e.is_retryable());
+        assert_eq!(e.attempts(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn accepted_statuses_are_success_and_max_attempts_bounds_one_operation() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(308, "").with_header("range", "bytes=0-9"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let op = Operation::new("UploadChunk").accept_statuses(&[308]);
+        let r = p.send_buffered(&op, request()).await.unwrap();
+        assert_eq!(r.status.as_u16(), 308);
+        assert_eq!(r.header("range"), Some("bytes=0-9"));
+
+        // without the declaration a 308 is an error
+        http.push(Canned::status(308, ""));
+        let e = p.send_buffered(&Operation::new("Other"), request()).await.unwrap_err();
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(308));
+
+        http.push(Canned::status(503, ""));
+        http.push(Canned::status(200, "never sent"));
+        let e = p.send_buffered(&op.clone().max_attempts(1), request()).await.unwrap_err();
+        assert_eq!(e.attempts(), 1);
+        assert!(e.is_retryable(), "the caller decides how to recover");
+        assert_eq!(http.requests().len(), 3);
     }
 
     #[tokio::test(start_paused = true)]
@@ -631,7 +711,11 @@ mod tests {
         let http = Arc::new(ReplayHttp::new());
         http.push(Canned::status(200, "<Error>"));
         http.push(Canned::status(200, "<Done/>"));
-        let p = pipeline(http.clone(), RetryConfig::standard());
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .classifier(Arc::new(CodeClassifier::new(&[], &["InternalError"])))
+            .build()
+            .unwrap();
         let op = Operation::new("CompleteMultipartUpload").body_error_check(check);
         let r = p.send_buffered(&op, request()).await.unwrap();
         assert_eq!(&r.body[..], b"<Done/>");

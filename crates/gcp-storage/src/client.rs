@@ -11,7 +11,7 @@ use cloudkit_signer::gcp::{SharedBlobSigner, SignedUrl, SignedUrlRequest, UrlSty
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::de::DeserializeOwned;
 
-use crate::error::{GcsError, GcsErrorParser};
+use crate::error::{GCS_RETRY_CLASSIFIER, GcsError, GcsErrorParser};
 use crate::resource::BucketHandle;
 
 /// GCS requires every resumable chunk but the last to be a multiple of this (256 KiB).
@@ -99,7 +99,7 @@ impl StorageClient {
     /// A client from a loaded [`GcpConfig`] (ADC credentials or the emulator, project,
     /// endpoint, shared HTTP client, retry settings).
     pub fn new(config: &GcpConfig) -> Result<Self, GcsError> {
-        let pipeline = config.pipeline(crate::SERVICE, Arc::new(GcsErrorParser))?;
+        let pipeline = config.pipeline(crate::SERVICE, Arc::new(GcsErrorParser), Arc::new(GCS_RETRY_CLASSIFIER))?;
         let (signer, signer_error) = match config.blob_signer() {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(e.to_string())),

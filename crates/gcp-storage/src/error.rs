@@ -2,14 +2,16 @@
 //! parser the pipeline uses to classify them (`rateLimitExceeded` → throttling, …).
 
 use cloudkit_core::{
-    Error, ErrorKind, HeaderMap, ParseError, ServiceErrorDetails, StatusCode, request_id_from_headers,
+    CodeClassifier, Error, ErrorKind, HeaderMap, ParseError, ServiceErrorDetails, StatusCode, request_id_from_headers,
 };
 use serde::Deserialize;
 
 /// The error of every GCS client call.
 ///
 /// Each variant keeps the underlying [`cloudkit_core::Error`] (status, reason, message, request
-/// id, retryability).
+/// id, retryability); the accessors (`core`, `status`, `code` — GCS calls it the reason —,
+/// `message`, `request_id`, `is_retryable`, `is_throttling`) are the same in every cloudkit client
+/// crate.
 ///
 /// ```
 /// # fn handle(e: cloudkit_gcp_storage::GcsError) {
@@ -44,7 +46,7 @@ pub enum GcsError {
     Unauthenticated(Error),
     /// HTTP 429 or `rateLimitExceeded` / `userRateLimitExceeded` (after the pipeline's retries).
     #[error(transparent)]
-    RateLimited(Error),
+    Throttled(Error),
     /// HTTP 416: the range lies outside the object.
     #[error(transparent)]
     InvalidRange(Error),
@@ -70,32 +72,6 @@ pub enum GcsError {
 }
 
 impl GcsError {
-    /// The underlying pipeline error, when there is one.
-    pub fn core(&self) -> Option<&Error> {
-        match self {
-            GcsError::NotFound(e)
-            | GcsError::Conflict(e)
-            | GcsError::PreconditionFailed(e)
-            | GcsError::NotModified(e)
-            | GcsError::Forbidden(e)
-            | GcsError::Unauthenticated(e)
-            | GcsError::RateLimited(e)
-            | GcsError::InvalidRange(e)
-            | GcsError::Other(e) => Some(e),
-            GcsError::ChecksumMismatch { .. } | GcsError::Signing(_) => None,
-        }
-    }
-
-    /// The HTTP status, when GCS answered.
-    pub fn status(&self) -> Option<StatusCode> {
-        self.core().and_then(Error::status)
-    }
-
-    /// The GCS reason (`notFound`, `conditionNotMet`, `rateLimitExceeded`, …).
-    pub fn reason(&self) -> Option<&str> {
-        self.core().and_then(Error::code)
-    }
-
     /// Whether this is a 404.
     pub fn is_not_found(&self) -> bool {
         matches!(self, GcsError::NotFound(_))
@@ -110,16 +86,26 @@ impl GcsError {
     }
 }
 
+cloudkit_core::service_error_accessors!(GcsError {
+    NotFound,
+    Conflict,
+    PreconditionFailed,
+    NotModified,
+    Forbidden,
+    Unauthenticated,
+    Throttled,
+    InvalidRange,
+    Other,
+});
+
 impl From<Error> for GcsError {
     fn from(e: Error) -> Self {
         if e.kind() != ErrorKind::Service {
             return GcsError::Other(e);
         }
         let code = e.code().unwrap_or_default();
-        if matches!(code, "rateLimitExceeded" | "userRateLimitExceeded")
-            || e.status() == Some(StatusCode::TOO_MANY_REQUESTS)
-        {
-            return GcsError::RateLimited(e);
+        if e.is_throttling() || GCS_RETRY_CLASSIFIER.is_throttling_code(code) {
+            return GcsError::Throttled(e);
         }
         match e.status().map(|s| s.as_u16()) {
             Some(404) => GcsError::NotFound(e),
@@ -133,6 +119,11 @@ impl From<Error> for GcsError {
         }
     }
 }
+
+/// The GCS error reasons that mean throttling (`rateLimitExceeded`, `userRateLimitExceeded`) and
+/// transient faults (`backendError`, `internalError`), for the pipeline's retries.
+pub const GCS_RETRY_CLASSIFIER: CodeClassifier =
+    CodeClassifier::new(&["rateLimitExceeded", "userRateLimitExceeded"], &["backendError", "internalError"]);
 
 /// Parses GCS JSON error bodies: `{"error":{"code":404,"message":"…","errors":[{"reason":"notFound"}]}}`.
 /// Body-less errors (HEAD-like calls, some emulators) get the reason their status implies.

@@ -16,7 +16,7 @@
 //!   [`rewrite_object`](StorageClient::rewrite_object), [`compose_object`](StorageClient::compose_object)),
 //!   and V4 [`signed_url`](StorageClient::signed_url)s.
 //! - Integrity: CRC32C and MD5 are sent with uploads and verified on whole-object downloads.
-//! - [`GcsError`]: `NotFound`, `Conflict`, `PreconditionFailed`, `Forbidden`, `RateLimited`, …
+//! - [`GcsError`]: `NotFound`, `Conflict`, `PreconditionFailed`, `Forbidden`, `Throttled`, …
 //! - [`resource`]: Python-shaped handles, `client.bucket("b").blob("hello.txt")`.
 //!
 //! ```no_run
@@ -47,7 +47,7 @@ mod tests;
 pub use bucket::{InsertBucket, ListBuckets, ListBucketsOutput, PatchBucket};
 pub use checksum::{crc32c_base64, md5_base64};
 pub use client::{CHUNK_QUANTUM, SignedUrlOptions, StorageClient, UploadSettings};
-pub use error::{GcsError, GcsErrorParser};
+pub use error::{GCS_RETRY_CLASSIFIER, GcsError, GcsErrorParser};
 pub use list::{ListObjects, ListObjectsOutput};
 pub use object::{
     ByteRange, ComposeObject, DeleteObject, Download, DownloadObject, GetObject, PatchObject, RewriteObject,

@@ -16,6 +16,7 @@ fn client(http: &Arc<ReplayHttp>) -> StorageClient {
     let pipeline = Pipeline::builder(SERVICE)
         .http(http.clone())
         .error_parser(Arc::new(GcsErrorParser))
+        .classifier(Arc::new(crate::error::GCS_RETRY_CLASSIFIER))
         .retry(RetryConfig::standard())
         .build()
         .unwrap();
@@ -52,7 +53,7 @@ async fn typed_errors_from_json_bodies() {
     http.push(json_error(404, "notFound", "No such object: b/o"));
     let e = c.get_object("b", "o").send().await.unwrap_err();
     assert!(matches!(e, GcsError::NotFound(_)), "{e:?}");
-    assert_eq!(e.reason(), Some("notFound"));
+    assert_eq!(e.code(), Some("notFound"));
     assert_eq!(e.core().unwrap().request_id(), Some("upload-id-123"));
     assert!(e.to_string().contains("No such object: b/o"), "{e}");
 
@@ -73,12 +74,12 @@ async fn typed_errors_from_json_bodies() {
     http.push(Canned::status(304, ""));
     let e = c.download_object("b", "o").if_generation_not_match(7).send().await.unwrap_err();
     assert!(matches!(e, GcsError::NotModified(_)), "{e:?}");
-    assert_eq!(e.reason(), Some("notModified"));
+    assert_eq!(e.code(), Some("notModified"));
 
     // body-less 404 (emulators, HEAD-like calls): the reason comes from the status
     http.push(Canned::status(404, ""));
     let e = c.delete_object("b", "o").send().await.unwrap_err();
-    assert_eq!(e.reason(), Some("notFound"));
+    assert_eq!(e.code(), Some("notFound"));
 
     http.push(Canned::status(416, ""));
     let e = c.download_object("b", "o").range(ByteRange::From(99)).send().await.unwrap_err();
@@ -104,7 +105,7 @@ async fn rate_limit_reasons_are_throttling_retried_then_typed() {
         http.push(json_error(429, "rateLimitExceeded", "slow down"));
     }
     let e = c.get_object("b", "o").send().await.unwrap_err();
-    assert!(matches!(e, GcsError::RateLimited(_)), "{e:?}");
+    assert!(matches!(e, GcsError::Throttled(_)), "{e:?}");
     assert!(e.core().unwrap().is_throttling());
     assert_eq!(e.core().unwrap().attempts(), 3);
 }

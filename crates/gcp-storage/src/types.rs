@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use cloudkit_core::date::parse_rfc3339;
+use cloudkit_core::internal::date::parse_rfc3339;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A bucket (`storage#bucket`).

@@ -945,8 +945,8 @@ fn values_that_do_not_parse_are_typed_decode_errors() {
     ];
     for (what, e, message) in cases {
         assert!(matches!(e, Ec2Error::Other(_)), "{what}: {e:?}");
-        assert_eq!(e.inner().kind(), ErrorKind::Decode, "{what}");
-        assert_eq!(e.inner().service(), "EC2", "{what}");
+        assert_eq!(e.core().unwrap().kind(), ErrorKind::Decode, "{what}");
+        assert_eq!(e.core().unwrap().service(), "EC2", "{what}");
         let got = e.message().unwrap_or_default();
         assert!(got.starts_with(message), "{what}: {got}");
     }
@@ -966,6 +966,6 @@ fn truncated_and_malformed_bodies_are_errors_not_panics() {
         b"\xff\xfe<R/>",
     ] {
         let e = decode("DescribeInstances", body, describe_instances).unwrap_err();
-        assert_eq!(e.inner().kind(), ErrorKind::Decode, "{}", String::from_utf8_lossy(body));
+        assert_eq!(e.core().unwrap().kind(), ErrorKind::Decode, "{}", String::from_utf8_lossy(body));
     }
 }

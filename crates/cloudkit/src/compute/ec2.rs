@@ -119,7 +119,7 @@ fn map_error(id: &str, action: &'static str, e: Ec2Error) -> Error {
         }
         Ec2Error::Throttled(_) => Error::Throttled { source: Some(Box::new(e)) },
         other => {
-            let status = other.inner().status().map(|s| s.as_u16());
+            let status = other.status().map(|s| s.as_u16());
             match (status, other.code()) {
                 (_, Some("AuthFailure" | "InvalidClientTokenId" | "SignatureDoesNotMatch")) | (Some(401), _) => {
                     Error::Unauthenticated { message: action.to_owned(), source: Some(Box::new(other)) }

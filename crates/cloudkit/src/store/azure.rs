@@ -13,6 +13,7 @@ use cloudkit_paginate::PaginationConfig;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+use super::error::from_service_error;
 use super::{
     Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
     ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
@@ -59,34 +60,15 @@ fn boxed(e: BlobError) -> Option<cloudkit_core::BoxError> {
     Some(Box::new(e))
 }
 
-/// Maps a Blob error to the neutral error.
+/// Maps a Blob error to the neutral error: Azure's "already exists" and authentication codes
+/// (sent with 409 and 403), then what every backend shares.
 fn map_error(key: &str, e: BlobError) -> Error {
     match e {
-        BlobError::BlobNotFound(_) | BlobError::ContainerNotFound(_) | BlobError::NotFound(_) => {
-            Error::NotFound { key: key.to_owned(), source: boxed(e) }
-        }
         BlobError::BlobAlreadyExists(_) | BlobError::ContainerAlreadyExists(_) => {
             Error::AlreadyExists { key: key.to_owned(), source: boxed(e) }
         }
-        BlobError::ConditionNotMet(_) => Error::PreconditionFailed { key: key.to_owned(), source: boxed(e) },
-        BlobError::NotModified(_) => Error::NotModified { key: key.to_owned(), source: boxed(e) },
-        BlobError::InvalidRange(_) => Error::InvalidRange { key: key.to_owned() },
-        BlobError::Throttled(_) => Error::Throttled { source: boxed(e) },
-        BlobError::AuthorizationFailure(_) => Error::PermissionDenied { message: key.to_owned(), source: boxed(e) },
-        BlobError::AuthenticationFailed(_) => Error::Unauthenticated { message: e.to_string(), source: boxed(e) },
-        other => {
-            let kind = other.core().map(cloudkit_core::Error::kind);
-            match kind {
-                Some(cloudkit_core::ErrorKind::InvalidInput) => Error::invalid_input(other.to_string()),
-                Some(cloudkit_core::ErrorKind::Transport | cloudkit_core::ErrorKind::Timeout) => {
-                    Error::Transport { backend: BACKEND, source: Box::new(other) }
-                }
-                Some(cloudkit_core::ErrorKind::Credentials | cloudkit_core::ErrorKind::Signing) => {
-                    Error::Unauthenticated { message: other.to_string(), source: Some(Box::new(other)) }
-                }
-                _ => Error::Provider { backend: BACKEND, source: Box::new(other) },
-            }
-        }
+        BlobError::AuthenticationFailed(_) => Error::Unauthenticated { message: key.to_owned(), source: boxed(e) },
+        other => from_service_error(BACKEND, key, other),
     }
 }
 

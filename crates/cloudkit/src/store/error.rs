@@ -1,6 +1,6 @@
 //! One error type across every object store backend.
 
-use cloudkit_core::BoxError;
+use cloudkit_core::{BoxError, ErrorKind, ServiceError};
 
 /// What went wrong, in terms that mean the same on S3, Azure Blob, GCS, a local disk and memory.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +121,35 @@ impl Error {
     /// Whether this is a `NotFound`.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })
+    }
+}
+
+/// Maps a provider client's error on `key` to the neutral error, from what its core error says
+/// (kind, status, throttling). Each backend handles the few service codes whose meaning the status
+/// does not carry (S3 `InvalidAccessKeyId`, Azure `BlobAlreadyExists`, GCS `409`, …) and passes
+/// everything else here, so every backend maps alike.
+#[cfg(any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage"))]
+pub(crate) fn from_service_error<E: ServiceError>(backend: &'static str, key: &str, e: E) -> Error {
+    let kind = e.core().map(cloudkit_core::Error::kind);
+    let status = e.core().and_then(cloudkit_core::Error::status).map(|s| s.as_u16());
+    if kind == Some(ErrorKind::InvalidInput) {
+        return Error::InvalidInput { message: e.to_string() };
+    }
+    let throttling = e.is_throttling();
+    let key = key.to_owned();
+    let source: BoxError = Box::new(e);
+    match (kind, status) {
+        (Some(ErrorKind::Credentials | ErrorKind::Signing), _) | (_, Some(401)) => {
+            Error::Unauthenticated { message: key, source: Some(source) }
+        }
+        (_, Some(403)) => Error::PermissionDenied { message: key, source: Some(source) },
+        (_, Some(404)) => Error::NotFound { key, source: Some(source) },
+        (_, Some(304)) => Error::NotModified { key, source: Some(source) },
+        (_, Some(412)) => Error::PreconditionFailed { key, source: Some(source) },
+        (_, Some(416)) => Error::InvalidRange { key },
+        _ if throttling => Error::Throttled { source: Some(source) },
+        (Some(ErrorKind::Transport | ErrorKind::Timeout), _) => Error::Transport { backend, source },
+        _ => Error::Provider { backend, source },
     }
 }
 

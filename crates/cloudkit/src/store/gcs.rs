@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cloudkit_core::{ByteStream, ErrorKind, Method};
+use cloudkit_core::{ByteStream, Method};
 use cloudkit_gcp_storage::{
     ByteRange, Download, GcsError, Object, ObjectMetadata, SignedUrlOptions, StorageClient, UploadType,
 };
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+use super::error::from_service_error;
 use super::{
     Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
     ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
@@ -76,27 +77,14 @@ impl GcsStore {
     }
 }
 
-/// Maps a GCS error on `key` to the neutral error.
+/// Maps a GCS error on `key` to the neutral error: a 409 on an object is a create-only condition
+/// that found it (`ifGenerationMatch=0`), a signed URL that cannot be made is the caller's setup;
+/// then what every backend shares.
 pub(crate) fn map_gcs_error(key: &str, e: GcsError) -> Error {
-    let boxed = |e: GcsError| -> Option<cloudkit_core::BoxError> { Some(Box::new(e)) };
     match e {
-        GcsError::NotFound(_) => Error::NotFound { key: key.to_owned(), source: boxed(e) },
-        GcsError::PreconditionFailed(_) => Error::PreconditionFailed { key: key.to_owned(), source: boxed(e) },
-        GcsError::NotModified(_) => Error::NotModified { key: key.to_owned(), source: boxed(e) },
-        GcsError::Conflict(_) => Error::AlreadyExists { key: key.to_owned(), source: boxed(e) },
-        GcsError::Forbidden(_) => Error::PermissionDenied { message: key.to_owned(), source: boxed(e) },
-        GcsError::Unauthenticated(_) => Error::Unauthenticated { message: key.to_owned(), source: boxed(e) },
-        GcsError::RateLimited(_) => Error::Throttled { source: boxed(e) },
-        GcsError::InvalidRange(_) => Error::InvalidRange { key: key.to_owned() },
+        GcsError::Conflict(_) => Error::AlreadyExists { key: key.to_owned(), source: Some(Box::new(e)) },
         GcsError::Signing(s) => Error::InvalidInput { message: s.to_string() },
-        other => match other.core().map(cloudkit_core::Error::kind) {
-            Some(ErrorKind::InvalidInput) => Error::InvalidInput { message: other.to_string() },
-            Some(ErrorKind::Credentials) => Error::Unauthenticated { message: key.to_owned(), source: boxed(other) },
-            Some(ErrorKind::Transport | ErrorKind::Timeout) => {
-                Error::Transport { backend: BACKEND, source: Box::new(other) }
-            }
-            _ => Error::Provider { backend: BACKEND, source: Box::new(other) },
-        },
+        other => from_service_error(BACKEND, key, other),
     }
 }
 

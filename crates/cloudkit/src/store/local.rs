@@ -13,8 +13,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cloudkit_core::blocking;
-use cloudkit_core::json::{self, JsonError, Value};
+use cloudkit_core::internal::blocking;
+use cloudkit_core::internal::json::{self, JsonError, Value};
 use cloudkit_core::{ByteStream, TransportError, TransportErrorKind};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};

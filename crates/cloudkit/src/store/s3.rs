@@ -5,10 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cloudkit_aws_s3::{Client, MetadataDirective, S3Error};
-use cloudkit_core::ErrorKind;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+use super::error::from_service_error;
 use super::{
     Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
     ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
@@ -71,42 +71,18 @@ impl S3Store {
     }
 }
 
-/// Maps an S3 error on `key` to the neutral error.
+/// Maps an S3 error on `key` to the neutral error: S3's credential codes (sent with a 403) and
+/// its conditional-write conflict, then what every backend shares.
 pub(crate) fn map_s3_error(key: &str, e: S3Error) -> Error {
-    let boxed = |e: S3Error| -> Option<cloudkit_core::BoxError> { Some(Box::new(e)) };
-    match e {
-        S3Error::NoSuchKey(_) | S3Error::NotFound(_) | S3Error::NoSuchBucket(_) | S3Error::NoSuchUpload(_) => {
-            Error::NotFound { key: key.to_owned(), source: boxed(e) }
+    let source = |e: S3Error| -> Option<cloudkit_core::BoxError> { Some(Box::new(e)) };
+    match e.code() {
+        Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken") => {
+            Error::Unauthenticated { message: key.to_owned(), source: source(e) }
         }
-        S3Error::PreconditionFailed(_) => Error::PreconditionFailed { key: key.to_owned(), source: boxed(e) },
-        S3Error::NotModified(_) => Error::NotModified { key: key.to_owned(), source: boxed(e) },
-        S3Error::InvalidRange(_) => Error::InvalidRange { key: key.to_owned() },
-        S3Error::SlowDown(_) => Error::Throttled { source: boxed(e) },
-        S3Error::AccessDenied(_) => Error::PermissionDenied { message: key.to_owned(), source: boxed(e) },
-        other => {
-            let core = other.core();
-            let status = core.and_then(cloudkit_core::Error::status).map(|s| s.as_u16());
-            let code = core.and_then(cloudkit_core::Error::code).map(str::to_owned);
-            match (core.map(cloudkit_core::Error::kind), status, code.as_deref()) {
-                (Some(ErrorKind::InvalidInput), ..) => Error::InvalidInput { message: other.to_string() },
-                (Some(ErrorKind::Credentials), ..)
-                | (_, Some(401), _)
-                | (_, _, Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken")) => {
-                    Error::Unauthenticated { message: key.to_owned(), source: boxed(other) }
-                }
-                (_, Some(403), _) => Error::PermissionDenied { message: key.to_owned(), source: boxed(other) },
-                (_, Some(409), Some("ConditionalRequestConflict")) => {
-                    Error::PreconditionFailed { key: key.to_owned(), source: boxed(other) }
-                }
-                (Some(ErrorKind::Transport | ErrorKind::Timeout), ..) => {
-                    Error::Transport { backend: BACKEND, source: Box::new(other) }
-                }
-                _ if other.core().is_some_and(cloudkit_core::Error::is_throttling) => {
-                    Error::Throttled { source: boxed(other) }
-                }
-                _ => Error::Provider { backend: BACKEND, source: Box::new(other) },
-            }
+        Some("ConditionalRequestConflict") if e.status().map(|s| s.as_u16()) == Some(409) => {
+            Error::PreconditionFailed { key: key.to_owned(), source: source(e) }
         }
+        _ => from_service_error(BACKEND, key, e),
     }
 }
 

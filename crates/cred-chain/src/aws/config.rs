@@ -332,6 +332,7 @@ impl AwsConfig {
             .http(self.http())
             .signer(Arc::new(signer))
             .error_parser(error_parser)
+            .classifier(Arc::new(cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER))
             .retry(self.retry_config())
             .quota(self.retry_quota(service_name))
             .timeouts(self.timeout_config())

@@ -34,8 +34,8 @@ use cloudkit_core::{
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
 
 use super::ProviderConfig;
-use cloudkit_core::date::parse_rfc3339;
-use cloudkit_core::json::{JsonError, Value};
+use cloudkit_core::internal::date::parse_rfc3339;
+use cloudkit_core::internal::json::{JsonError, Value};
 
 const PROVIDER_NAME: &str = "ContainerCredentials";
 /// The ECS credentials endpoint that `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is relative to.

@@ -36,7 +36,7 @@ use tokio::time::Instant;
 
 use super::ProviderConfig;
 use super::container::CredentialsDocument;
-use cloudkit_core::date::parse_rfc3339;
+use cloudkit_core::internal::date::parse_rfc3339;
 
 /// The IPv4 endpoint.
 pub const IPV4_ENDPOINT: &str = "http://169.254.169.254";

@@ -20,7 +20,6 @@ pub mod environment;
 pub mod process;
 pub mod profile;
 pub mod profile_provider;
-pub mod protocol;
 pub mod region;
 pub mod session;
 

@@ -108,7 +108,7 @@ impl Fs {
                 .get(path)
                 .cloned()
                 .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file (fake fs)")),
-            None => cloudkit_core::blocking::read(path).await,
+            None => cloudkit_core::internal::blocking::read(path).await,
         }
     }
 

@@ -15,8 +15,8 @@ use std::process::Stdio;
 
 use async_trait::async_trait;
 use cloudkit_core::SecretString;
-use cloudkit_core::date::parse_rfc3339;
-use cloudkit_core::json::{JsonError, Value};
+use cloudkit_core::internal::date::parse_rfc3339;
+use cloudkit_core::internal::json::{JsonError, Value};
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
 
 const NAME: &str = "credential_process";

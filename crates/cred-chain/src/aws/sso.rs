@@ -41,8 +41,8 @@ use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
 use sha1::{Digest, Sha1};
 
 use super::ProviderConfig;
-use cloudkit_core::date::parse_rfc3339;
-use cloudkit_core::json::{JsonError, Value};
+use cloudkit_core::internal::date::parse_rfc3339;
+use cloudkit_core::internal::json::{JsonError, Value};
 
 const PROVIDER_NAME: &str = "SSO";
 

@@ -32,7 +32,7 @@ use cloudkit_core::{
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider, SigV4Signer};
 
 use super::ProviderConfig;
-use super::protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
+use cloudkit_aws_protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
 
 /// The STS API version of every request.
 pub const STS_API_VERSION: &str = "2011-06-15";
@@ -448,6 +448,7 @@ impl StsClient {
             .http(config.http.clone())
             .signer(signer)
             .error_parser(Arc::new(AwsErrorParser))
+            .classifier(Arc::new(cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER))
             .retry(RetryConfig::standard())
             .build()
             .map_err(StsError::Other)?;
@@ -603,12 +604,12 @@ pub(crate) fn unix_millis() -> u128 {
 
 mod wire {
     //! Reading STS response bodies (`<XResponse><XResult>…</XResult><ResponseMetadata>
-    //! <RequestId>…`) from a [`cloudkit_core::xml`] tree, without serde. Values are trimmed.
+    //! <RequestId>…`) from a [`cloudkit_core::internal::xml`] tree, without serde. Values are trimmed.
     //! Secrets go from the body straight into [`SecretString`]s; error messages name elements,
     //! never the text of a credential.
 
-    use cloudkit_core::date::parse_rfc3339;
-    use cloudkit_core::xml::{Element, XmlError};
+    use cloudkit_core::internal::date::parse_rfc3339;
+    use cloudkit_core::internal::xml::{Element, XmlError};
     use cloudkit_core::{Error, SecretString};
     use cloudkit_signer::aws::Credentials;
 

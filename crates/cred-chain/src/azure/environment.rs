@@ -128,7 +128,7 @@ impl FetchToken for EnvironmentCredential {
                             .into(),
                     ));
                 }
-                let pem = cloudkit_core::blocking::read_to_string(path).await.map_err(|e| {
+                let pem = cloudkit_core::internal::blocking::read_to_string(path).await.map_err(|e| {
                     SourceError::Failed(format!("cannot read AZURE_CLIENT_CERTIFICATE_PATH {}: {e}", path.display()))
                 })?;
                 let authority = self.options.authority()?;

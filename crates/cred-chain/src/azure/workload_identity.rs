@@ -43,7 +43,7 @@ impl FetchToken for WorkloadIdentityCredential {
                 "AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and AZURE_TENANT_ID are not all set".into(),
             ));
         };
-        let assertion = cloudkit_core::blocking::read_to_string(file).await.map_err(|e| {
+        let assertion = cloudkit_core::internal::blocking::read_to_string(file).await.map_err(|e| {
             SourceError::Failed(format!("cannot read AZURE_FEDERATED_TOKEN_FILE {}: {e}", file.display()))
         })?;
         request_entra_token(

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudkit_core::{
-    HttpClientConfig, HttpRequest, HttpSend, Method, ParseError, Pipeline, ReqwestSend, RetryConfig, RetryQuota,
-    TimeoutConfig, Url,
+    ClassifyRetry, HttpClientConfig, HttpRequest, HttpSend, Method, ParseError, Pipeline, ReqwestSend, RetryConfig,
+    RetryQuota, TimeoutConfig, Url,
 };
 use cloudkit_signer::gcp::{ServiceAccountKey, SharedBlobSigner};
 use google_cloud_auth::credentials::{Credentials, external_account, impersonated, mds, service_account, user_account};
@@ -210,16 +210,19 @@ impl GcpConfig {
         self.quota.clone()
     }
 
-    /// A pipeline for `service` that authenticates with these credentials.
+    /// A pipeline for `service` that authenticates with these credentials, reads the service's
+    /// error bodies with `error_parser` and classifies its error codes with `classifier`.
     pub fn pipeline(
         &self,
         service: &'static str,
         error_parser: Arc<dyn ParseError>,
+        classifier: Arc<dyn ClassifyRetry>,
     ) -> Result<Pipeline, cloudkit_core::Error> {
         Pipeline::builder(service)
             .http(self.http.clone())
             .signer(Arc::new(BearerTokenSigner::new(self.credentials.clone()).with_context(self.source_detail.clone())))
             .error_parser(error_parser)
+            .classifier(classifier)
             .retry(self.retry.clone())
             .quota(self.quota.clone())
             .timeouts(self.timeouts.clone())
@@ -459,18 +462,19 @@ impl GcpConfigLoader {
         if let Some(path) = env.get("GOOGLE_APPLICATION_CREDENTIALS") {
             let path = PathBuf::from(path);
             let source = CredentialSource::EnvironmentFile(path.clone());
-            let text =
-                cloudkit_core::blocking::read_to_string(&path).await.map_err(|e| GcpConfigError::CredentialsFile {
+            let text = cloudkit_core::internal::blocking::read_to_string(&path).await.map_err(|e| {
+                GcpConfigError::CredentialsFile {
                     path: path.clone(),
                     origin: "GOOGLE_APPLICATION_CREDENTIALS",
                     source: e,
-                })?;
+                }
+            })?;
             let json = parse_json(&text, &source.to_string())?;
             let c = self.build_from_json(&json, &source.to_string())?;
             return Ok((c, source, Some(json)));
         }
         if let Some(path) = env.well_known_file() {
-            match cloudkit_core::blocking::read_to_string(&path).await {
+            match cloudkit_core::internal::blocking::read_to_string(&path).await {
                 Ok(text) => {
                     let source = CredentialSource::WellKnownFile(path);
                     let json = parse_json(&text, &source.to_string())?;

@@ -7,8 +7,7 @@ use cloudkit_core::{HttpRequest, Method, Sign as _, Url};
 use super::*;
 
 fn key_json() -> String {
-    let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/gcs/test_service_account.not-a-test.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../signer/tests/data/gcs/test_service_account.not-a-test.json");
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("conformance key {path} missing: {e}"))
 }
 

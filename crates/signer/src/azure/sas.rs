@@ -13,7 +13,7 @@ use super::{AccountKey, AzureSignError, STORAGE_API_VERSION};
 
 /// Formats a time the way SAS fields carry it: `2026-01-02T03:04:05Z` (UTC, whole seconds).
 pub fn format_sas_time(t: SystemTime) -> String {
-    cloudkit_core::date::format_rfc3339(t).unwrap_or_default()
+    cloudkit_core::internal::date::format_rfc3339(t).unwrap_or_default()
 }
 
 /// SAS permissions. Letters are emitted in the order the service requires for the SAS kind

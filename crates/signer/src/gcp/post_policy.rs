@@ -115,7 +115,7 @@ pub async fn sign_post_policy(request: &PostPolicyRequest, signer: &dyn SignBlob
     let credential = format!("{email}/{}/auto/storage/goog4_request", &datetime[..8]);
     // Cannot overflow: the signing time is before year 9999 and the expiry at most 7 days.
     let expiration = now + request.expires_in;
-    let expiration = cloudkit_core::date::format_rfc3339(SystemTime::from(expiration))
+    let expiration = cloudkit_core::internal::date::format_rfc3339(SystemTime::from(expiration))
         .ok_or_else(|| SigningError::InvalidRequest("the policy expiry is out of range".into()))?;
 
     let mut conditions: Vec<String> = request
@@ -165,6 +165,6 @@ pub async fn sign_post_policy(request: &PostPolicyRequest, signer: &dyn SignBlob
 /// policy documents.
 fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    cloudkit_core::json::write_str_ascii(&mut out, s);
+    cloudkit_core::internal::json::write_str_ascii(&mut out, s);
     out
 }

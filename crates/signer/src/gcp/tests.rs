@@ -1,5 +1,5 @@
-//! Google's V4 signing conformance vectors (googleapis/conformance-tests, Apache-2.0), read from
-//! `../shared/conformance/gcs/` next to the repository.
+//! Google's V4 signing conformance vectors (googleapis/conformance-tests, Apache-2.0), copied into
+//! `crates/signer/tests/data/gcs/` (see the README there for source and licence).
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -9,15 +9,14 @@ use serde_json::Value;
 use super::*;
 
 fn conformance_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/gcs")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gcs")
 }
 
 fn read(name: &str) -> String {
     let path = conformance_dir().join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the GCS conformance file {} is missing ({e}); it ships in ../shared/conformance/gcs/ next to the \
-             repository (googleapis/conformance-tests storage/v1)",
+            "the GCS conformance file {} is missing ({e}); it ships in crates/signer/tests/data/gcs/",
             path.display()
         )
     })

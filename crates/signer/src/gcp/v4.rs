@@ -195,7 +195,7 @@ pub(crate) fn signing_time(time: Option<SystemTime>) -> Result<OffsetDateTime, S
 
 /// `20261123T100000Z`, the form the signature's date fields take.
 pub(crate) fn compact(t: OffsetDateTime) -> Result<String, SigningError> {
-    cloudkit_core::date::format_iso8601_basic(SystemTime::from(t))
+    cloudkit_core::internal::date::format_iso8601_basic(SystemTime::from(t))
         .ok_or_else(|| SigningError::InvalidRequest("the signing time is out of range".into()))
 }
 

@@ -15,14 +15,14 @@
 //! secrets.
 //!
 //! ```
-//! use cloudkit_core::json::Value;
+//! use cloudkit_core::internal::json::Value;
 //! let doc = Value::parse(br#"{"Version": 1, "AccessKeyId": "AKID", "Token": null, "Tags": ["a\u00e9"]}"#)?;
 //! assert_eq!(doc.i64_field("Version")?, Some(1));
 //! assert_eq!(doc.str_field("AccessKeyId")?, Some("AKID"));
 //! assert_eq!(doc.str_field("Token")?, None); // null reads as absent
 //! assert_eq!(doc.get("Tags").and_then(|t| t.as_array()).map(|a| a[0].as_str()), Some(Some("aé")));
 //! assert!(doc.str_field("Version").is_err()); // present, but not a string
-//! # Ok::<(), cloudkit_core::json::JsonError>(())
+//! # Ok::<(), cloudkit_core::internal::json::JsonError>(())
 //! ```
 
 use std::borrow::Cow;

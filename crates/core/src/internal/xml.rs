@@ -15,7 +15,7 @@
 //! elements.
 //!
 //! ```
-//! use cloudkit_core::xml::Element;
+//! use cloudkit_core::internal::xml::Element;
 //! let body = br#"<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
 //!   <Name>photos</Name><IsTruncated>false</IsTruncated>
 //!   <Contents><Key>a&amp;b.jpg</Key><Size>42</Size></Contents>
@@ -28,7 +28,7 @@
 //! let keys: Vec<&str> = root.children_named("Contents").filter_map(|c| c.child_text("Key")).collect();
 //! assert_eq!(keys, ["a&b.jpg", "c.jpg"]);
 //! assert_eq!(root.children_named("Contents").next().unwrap().child_parse::<u64>("Size")?, Some(42));
-//! # Ok::<(), cloudkit_core::xml::XmlError>(())
+//! # Ok::<(), cloudkit_core::internal::xml::XmlError>(())
 //! ```
 
 use std::borrow::Cow;
@@ -332,7 +332,7 @@ fn short_type_name<T>() -> &'static str {
 /// the receiver's line-end and attribute normalisation (S3 keys may contain any of them).
 ///
 /// ```
-/// assert_eq!(cloudkit_core::xml::escape("a&b <c>\r\n"), "a&amp;b &lt;c&gt;&#13;&#10;");
+/// assert_eq!(cloudkit_core::internal::xml::escape("a&b <c>\r\n"), "a&amp;b &lt;c&gt;&#13;&#10;");
 /// ```
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -1,9 +1,46 @@
+//! # cloudkit-aws-protocol
+//!
 //! Wire pieces every AWS service client shares: the XML error parser (S3 `<Error>`, EC2
-//! `<Response><Errors><Error>`, STS/IAM `<ErrorResponse><Error>`) and the AWS Query protocol's
-//! form-encoded request body (EC2, STS, IAM).
+//! `<Response><Errors><Error>`, STS/IAM `<ErrorResponse><Error>`), the AWS Query protocol's
+//! form-encoded request body (EC2, STS, IAM), and the retry classifier with the AWS error codes
+//! that mean "slow down" or "try again" ([`AWS_RETRY_CLASSIFIER`]). Every AWS client installs the
+//! parser and the classifier on its pipeline (`AwsConfig::pipeline` does).
 
-use cloudkit_core::xml::Element;
-use cloudkit_core::{Bytes, HeaderMap, ParseError, ServiceErrorDetails, StatusCode, request_id_from_headers};
+use cloudkit_core::internal::xml::Element;
+use cloudkit_core::{
+    Bytes, CodeClassifier, HeaderMap, ParseError, ServiceErrorDetails, StatusCode, request_id_from_headers,
+};
+
+/// The AWS error codes that mean throttling and transient faults (botocore's and aws-sdk-rust's
+/// standard retry mode), for [`PipelineBuilder::classifier`](cloudkit_core::PipelineBuilder::classifier).
+///
+/// ```
+/// use cloudkit_core::{ClassifyRetry, RetryClass, StatusCode};
+/// use cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER;
+/// assert_eq!(AWS_RETRY_CLASSIFIER.classify(StatusCode::SERVICE_UNAVAILABLE, Some("SlowDown")), RetryClass::Throttling);
+/// assert_eq!(AWS_RETRY_CLASSIFIER.classify(StatusCode::BAD_REQUEST, Some("RequestLimitExceeded")), RetryClass::Throttling);
+/// assert_eq!(AWS_RETRY_CLASSIFIER.classify(StatusCode::BAD_REQUEST, Some("RequestTimeout")), RetryClass::Transient);
+/// assert_eq!(AWS_RETRY_CLASSIFIER.classify(StatusCode::FORBIDDEN, Some("SignatureDoesNotMatch")), RetryClass::Fatal);
+/// ```
+pub const AWS_RETRY_CLASSIFIER: CodeClassifier = CodeClassifier::new(
+    &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ],
+    &["RequestTimeout", "RequestTimeoutException", "InternalError"],
+);
 
 /// `Content-Type` of AWS Query protocol requests.
 pub const QUERY_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -13,7 +50,7 @@ pub const QUERY_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset
 /// requests) gets a code from its status (`NotFound`, `Forbidden`, …) like the official SDKs.
 ///
 /// ```
-/// use cloudkit_cred_chain::aws::protocol::parse_xml_error;
+/// use cloudkit_aws_protocol::parse_xml_error;
 /// let ec2 = b"<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code>\
 ///   <Message>The instance ID 'i-1' does not exist</Message></Error></Errors>\
 ///   <RequestID>req-1</RequestID></Response>";
@@ -94,7 +131,7 @@ fn collect_error_fields(element: &Element<'_>, details: &mut ServiceErrorDetails
 /// An AWS Query protocol request body (`Action=...&Version=...&Name.1=...`).
 ///
 /// ```
-/// use cloudkit_cred_chain::aws::protocol::QueryBody;
+/// use cloudkit_aws_protocol::QueryBody;
 /// let body = QueryBody::new("DescribeInstances", "2016-11-15")
 ///     .param("MaxResults", "5")
 ///     .list("InstanceId", ["i-1", "i-2"])

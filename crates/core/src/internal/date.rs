@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// let t = cloudkit_core::date::parse_rfc3339("2009-10-12T17:50:30.000Z").unwrap();
+/// let t = cloudkit_core::internal::date::parse_rfc3339("2009-10-12T17:50:30.000Z").unwrap();
 /// assert_eq!(t, UNIX_EPOCH + Duration::from_secs(1_255_369_830));
 /// ```
 pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
@@ -29,7 +29,7 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
 /// let t = UNIX_EPOCH + Duration::from_secs(1_255_369_830);
-/// assert_eq!(cloudkit_core::date::format_rfc3339(t).as_deref(), Some("2009-10-12T17:50:30Z"));
+/// assert_eq!(cloudkit_core::internal::date::format_rfc3339(t).as_deref(), Some("2009-10-12T17:50:30Z"));
 /// ```
 pub fn format_rfc3339(t: SystemTime) -> Option<String> {
     let t = utc(t)?;
@@ -50,7 +50,7 @@ pub fn format_rfc3339(t: SystemTime) -> Option<String> {
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
 /// let t = UNIX_EPOCH + Duration::from_secs(1_255_369_830);
-/// assert_eq!(cloudkit_core::date::format_iso8601_basic(t).as_deref(), Some("20091012T175030Z"));
+/// assert_eq!(cloudkit_core::internal::date::format_iso8601_basic(t).as_deref(), Some("20091012T175030Z"));
 /// ```
 pub fn format_iso8601_basic(t: SystemTime) -> Option<String> {
     let t = utc(t)?;
