@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cloudkit_aws_protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
+use cloudkit_aws_protocol::{QUERY_CONTENT_TYPE, QueryBody};
 use cloudkit_core::{Bytes, HttpRequest, Method, Operation, Pipeline, Url};
 use cloudkit_cred_chain::aws::AwsConfig;
 
@@ -92,7 +92,7 @@ impl Ec2Client {
     /// shared HTTP client and retry quota, and endpoint override (`AWS_ENDPOINT_URL_EC2`,
     /// `AWS_ENDPOINT_URL`, profile `endpoint_url`), else `https://ec2.{region}.amazonaws.com`.
     pub fn new(config: &AwsConfig) -> Result<Self, Ec2Error> {
-        let pipeline = config.pipeline(SERVICE, SIGNING_NAME, Arc::new(AwsErrorParser)).map_err(Ec2Error::from_core)?;
+        let pipeline = config.pipeline_builder(SERVICE, SIGNING_NAME).build().map_err(Ec2Error::from_core)?;
         Self::from_parts(pipeline, config.region(), config.endpoint_url("EC2"))
     }
 

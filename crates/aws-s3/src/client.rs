@@ -139,8 +139,7 @@ impl Client {
     /// A [`ClientBuilder`] preset from shared AWS configuration, to change the addressing
     /// style or checksum mode before building.
     pub fn builder_from_config(config: &cloudkit_cred_chain::aws::AwsConfig) -> Result<ClientBuilder, S3Error> {
-        let pipeline =
-            config.pipeline("S3", "s3", Arc::new(cloudkit_aws_protocol::AwsErrorParser)).map_err(S3Error::Other)?;
+        let pipeline = config.pipeline_builder("S3", "s3").build().map_err(S3Error::Other)?;
         Ok(Client::builder(pipeline, config.region())
             .endpoint_opt(config.endpoint_url("S3"))
             .credentials(config.credentials_provider()))

@@ -270,6 +270,50 @@ impl PipelineBuilder {
     }
 }
 
+/// The overrides every provider crate's `ClientBuilder` offers, with the same names and docs in
+/// every crate: `http`, `retry` and `timeouts`, applied to the builder's `pipeline:
+/// PipelineBuilder` field (preset from the provider's loaded config). The builder adds `endpoint`
+/// and its service's own settings itself.
+///
+/// ```
+/// use cloudkit_core::{Pipeline, PipelineBuilder, RetryConfig};
+///
+/// pub struct ClientBuilder {
+///     pipeline: PipelineBuilder,
+/// }
+///
+/// impl ClientBuilder {
+///     cloudkit_core::client_builder_overrides!();
+/// }
+///
+/// let builder = ClientBuilder { pipeline: Pipeline::builder("Example") }.retry(RetryConfig::disabled());
+/// assert_eq!(builder.pipeline.build().unwrap().retry_config().max_attempts(), 1);
+/// ```
+#[macro_export]
+macro_rules! client_builder_overrides {
+    () => {
+        /// The HTTP client (default: the config's shared one, so every client of a config shares
+        /// one connection pool). Tests pass a `ReplayHttp` here.
+        pub fn http(mut self, http: ::std::sync::Arc<dyn $crate::HttpSend>) -> Self {
+            self.pipeline = self.pipeline.http(http);
+            self
+        }
+
+        /// Retry settings (default: the config's: standard mode, 3 attempts, or what
+        /// `AWS_MAX_ATTEMPTS` / the profile say).
+        pub fn retry(mut self, retry: $crate::RetryConfig) -> Self {
+            self.pipeline = self.pipeline.retry(retry);
+            self
+        }
+
+        /// Attempt and operation time limits (default: the config's).
+        pub fn timeouts(mut self, timeouts: $crate::TimeoutConfig) -> Self {
+            self.pipeline = self.pipeline.timeouts(timeouts);
+            self
+        }
+    };
+}
+
 enum Failure {
     Transport(TransportError),
     Timeout(Duration),

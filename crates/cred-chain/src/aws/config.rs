@@ -21,8 +21,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use cloudkit_aws_protocol::{AWS_RETRY_CLASSIFIER, AwsErrorParser};
 use cloudkit_core::{
-    BoxFuture, Error, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, RetryQuota,
+    BoxFuture, HttpClientConfig, HttpSend, Pipeline, PipelineBuilder, ReqwestSend, RetryConfig, RetryQuota,
     TimeoutConfig, TransportError, Url,
 };
 use cloudkit_signer::aws::{Credentials, CredentialsError, SharedCredentialsProvider, SigV4Signer};
@@ -308,35 +309,26 @@ impl AwsConfig {
         quotas.entry(service.to_owned()).or_default().clone()
     }
 
-    /// A pipeline for `service_name` signing with SigV4 under `signing_name` (e.g. `"S3"`, `"s3"`),
-    /// using this config's HTTP client, retry settings, shared retry quota and timeouts.
-    pub fn pipeline(
-        &self,
-        service_name: &'static str,
-        signing_name: &str,
-        error_parser: Arc<dyn ParseError>,
-    ) -> Result<Pipeline, Error> {
+    /// A pipeline builder for `service_name` signing with SigV4 under `signing_name` (e.g. `"S3"`,
+    /// `"s3"`), preset with this config's HTTP client, retry settings, shared retry quota and
+    /// timeouts, the AWS XML error parser and the AWS retry classifier. A client's `ClientBuilder`
+    /// applies its overrides to it and builds.
+    pub fn pipeline_builder(&self, service_name: &'static str, signing_name: &str) -> PipelineBuilder {
         let signer = SigV4Signer::new(self.credentials_provider(), self.region.clone(), signing_name.to_owned());
-        self.pipeline_with_signer(service_name, signer, error_parser)
+        self.pipeline_builder_with_signer(service_name, signer)
     }
 
-    /// Like [`pipeline`](Self::pipeline) with a signer configured by the caller (payload mode,
-    /// `x-amz-content-sha256` …).
-    pub fn pipeline_with_signer(
-        &self,
-        service_name: &'static str,
-        signer: SigV4Signer,
-        error_parser: Arc<dyn ParseError>,
-    ) -> Result<Pipeline, Error> {
+    /// Like [`pipeline_builder`](Self::pipeline_builder) with a signer configured by the caller
+    /// (payload mode, `x-amz-content-sha256` …).
+    pub fn pipeline_builder_with_signer(&self, service_name: &'static str, signer: SigV4Signer) -> PipelineBuilder {
         Pipeline::builder(service_name)
             .http(self.http())
             .signer(Arc::new(signer))
-            .error_parser(error_parser)
-            .classifier(Arc::new(cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER))
+            .error_parser(Arc::new(AwsErrorParser))
+            .classifier(Arc::new(AWS_RETRY_CLASSIFIER))
             .retry(self.retry_config())
             .quota(self.retry_quota(service_name))
             .timeouts(self.timeout_config())
-            .build()
     }
 
     /// A copy using `provider` for credentials (wrapped in a new cache); region, endpoints,
@@ -777,7 +769,7 @@ mod tests {
     #[tokio::test]
     async fn quotas_are_shared_per_service_and_pipeline_signs() {
         use cloudkit_core::testing::Canned;
-        use cloudkit_core::{HttpRequest, Method, Operation, PlainErrorParser};
+        use cloudkit_core::{HttpRequest, Method, Operation};
 
         let http = Arc::new(ReplayHttp::new());
         http.push(Canned::status(200, "ok"));
@@ -791,7 +783,7 @@ mod tests {
         let clone = c.clone();
         assert!(Arc::ptr_eq(&c.retry_quota("S3"), &clone.retry_quota("S3")));
         assert!(!Arc::ptr_eq(&c.retry_quota("S3"), &c.retry_quota("EC2")));
-        let pipeline = c.pipeline("EC2", "ec2", Arc::new(PlainErrorParser)).unwrap();
+        let pipeline = c.pipeline_builder("EC2", "ec2").build().unwrap();
         let req = HttpRequest::new(Method::GET, "http://ec2.test/?Action=DescribeRegions".parse().unwrap());
         pipeline.send_buffered(&Operation::new("DescribeRegions"), req).await.unwrap();
         let sent = &http.requests()[0];
