@@ -1,6 +1,8 @@
 //! One error type across every object store backend.
 
-use cloudkit_core::{BoxError, ErrorKind, ServiceError};
+use cloudkit_core::BoxError;
+#[cfg(any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage"))]
+use cloudkit_core::{ErrorKind, ServiceError};
 
 /// What went wrong, in terms that mean the same on S3, Azure Blob, GCS, a local disk and memory.
 #[derive(Debug, thiserror::Error)]

@@ -280,27 +280,47 @@ impl LocalFileSystem {
         let mut out = Vec::new();
         let mut stack = vec![(dir, prefix)];
         while let Some((dir, prefix)) = stack.pop() {
-            let entries = match blocking::read_dir(&dir).await {
-                Ok(e) => e,
-                Err(e) if e.kind() == IoKind::NotFound || e.kind() == IoKind::NotADirectory => continue,
-                Err(e) => return Err(io_error(e)),
-            };
-            for entry in entries {
-                let Some(name) = entry.name.to_str() else { continue };
-                if name.starts_with(".cloudkit") {
-                    continue;
-                }
-                let Ok(key) = prefix.join(name) else { continue };
-                if entry.file_type.is_dir() {
-                    stack.push((entry.path, key));
-                } else if let Some(meta) = entry.metadata {
-                    out.push((key, meta));
+            for (key, entry) in dir_entries(&dir, &prefix).await? {
+                match entry {
+                    Entry::Dir(path) => stack.push((path, key)),
+                    Entry::File(meta) => out.push((key, meta)),
                 }
             }
         }
         out.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         Ok(out)
     }
+}
+
+/// One entry of a directory listing.
+enum Entry {
+    Dir(PathBuf),
+    File(std::fs::Metadata),
+}
+
+/// The entries of `dir` as keys under `prefix`, skipping cloudkit's own files and names that are
+/// not valid keys; a missing directory is empty.
+async fn dir_entries(dir: &Path, prefix: &ObjectKey) -> Result<Vec<(ObjectKey, Entry)>> {
+    let entries = match blocking::read_dir(dir).await {
+        Ok(e) => e,
+        Err(e) if e.kind() == IoKind::NotFound || e.kind() == IoKind::NotADirectory => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(e)),
+    };
+    Ok(entries
+        .into_iter()
+        .filter_map(|entry| {
+            let name = entry.name.to_str()?;
+            if name.starts_with(".cloudkit") {
+                return None;
+            }
+            let key = prefix.join(name).ok()?;
+            if entry.file_type.is_dir() {
+                Some((key, Entry::Dir(entry.path)))
+            } else {
+                entry.metadata.map(|meta| (key, Entry::File(meta)))
+            }
+        })
+        .collect())
 }
 
 async fn remove_if_exists(path: &Path) -> Result<()> {
@@ -329,13 +349,7 @@ impl ObjectStore for LocalFileSystem {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            conditional_put: true,
-            copy_create_only: true,
-            atomic_rename: true,
-            signed_urls: false,
-            metadata: true,
-        }
+        Capabilities::LOCAL
     }
 
     async fn put_opts(&self, key: &ObjectKey, payload: Bytes, options: PutOptions) -> Result<PutResult> {
@@ -458,21 +472,10 @@ impl ObjectStore for LocalFileSystem {
     async fn list_with_delimiter(&self, prefix: &ObjectKey) -> Result<ListResult> {
         let dir = self.path_of(prefix).await?;
         let mut result = ListResult::default();
-        let entries = match blocking::read_dir(&dir).await {
-            Ok(e) => e,
-            Err(e) if e.kind() == IoKind::NotFound || e.kind() == IoKind::NotADirectory => return Ok(result),
-            Err(e) => return Err(io_error(e)),
-        };
-        for entry in entries {
-            let Some(name) = entry.name.to_str() else { continue };
-            if name.starts_with(".cloudkit") {
-                continue;
-            }
-            let Ok(key) = prefix.join(name) else { continue };
-            if entry.file_type.is_dir() {
-                result.common_prefixes.push(key);
-            } else if let Some(meta) = entry.metadata {
-                result.objects.push(Self::meta_from_fs(&key, &meta));
+        for (key, entry) in dir_entries(&dir, prefix).await? {
+            match entry {
+                Entry::Dir(_) => result.common_prefixes.push(key),
+                Entry::File(meta) => result.objects.push(Self::meta_from_fs(&key, &meta)),
             }
         }
         result.objects.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));

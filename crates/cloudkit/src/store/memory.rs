@@ -81,13 +81,7 @@ impl ObjectStore for InMemory {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            conditional_put: true,
-            copy_create_only: true,
-            atomic_rename: true,
-            signed_urls: false,
-            metadata: true,
-        }
+        Capabilities::LOCAL
     }
 
     async fn put_opts(&self, key: &ObjectKey, payload: Bytes, options: PutOptions) -> Result<PutResult> {

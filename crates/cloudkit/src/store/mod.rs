@@ -293,6 +293,18 @@ pub struct Capabilities {
     pub metadata: bool,
 }
 
+impl Capabilities {
+    /// What the in-process backends ([`LocalFileSystem`], [`InMemory`]) offer: everything but
+    /// signed URLs.
+    pub const LOCAL: Capabilities = Capabilities {
+        conditional_put: true,
+        copy_create_only: true,
+        atomic_rename: true,
+        signed_urls: false,
+        metadata: true,
+    };
+}
+
 /// An object store: S3, Azure Blob, GCS, a local directory or memory behind one object-safe
 /// trait, used as `Arc<dyn ObjectStore>`.
 ///

@@ -32,16 +32,7 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 /// assert_eq!(cloudkit_core::internal::date::format_rfc3339(t).as_deref(), Some("2009-10-12T17:50:30Z"));
 /// ```
 pub fn format_rfc3339(t: SystemTime) -> Option<String> {
-    let t = utc(t)?;
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    format_utc(t, "-", ":")
 }
 
 /// Formats a time as ISO 8601 basic format in UTC (`20261123T100000Z`), as request signatures
@@ -53,9 +44,14 @@ pub fn format_rfc3339(t: SystemTime) -> Option<String> {
 /// assert_eq!(cloudkit_core::internal::date::format_iso8601_basic(t).as_deref(), Some("20091012T175030Z"));
 /// ```
 pub fn format_iso8601_basic(t: SystemTime) -> Option<String> {
+    format_utc(t, "", "")
+}
+
+/// `YYYY{d}MM{d}DDThh{c}mm{c}ssZ` in UTC: the extended (`-`, `:`) and basic (no separators) forms.
+fn format_utc(t: SystemTime, date_sep: &str, time_sep: &str) -> Option<String> {
     let t = utc(t)?;
     Some(format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        "{:04}{date_sep}{:02}{date_sep}{:02}T{:02}{time_sep}{:02}{time_sep}{:02}Z",
         t.year(),
         u8::from(t.month()),
         t.day(),
