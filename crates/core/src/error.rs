@@ -325,7 +325,9 @@ pub trait ServiceError: std::error::Error + Send + Sync + 'static {
 ///
 /// List the variants that wrap a core [`Error`]; the enum must have a `Throttled(Error)` variant
 /// (one name for throttling across the SDK). Generated: `core()`, `into_core()`, `status()`,
-/// `code()`, `message()`, `request_id()`, `is_retryable()`, `is_throttling()`.
+/// `code()`, `message()`, `request_id()`, `is_retryable()`, `is_throttling()`; with
+/// `, service = SERVICE` also the crate-internal constructors `invalid_input(operation, message)`
+/// and `decode(operation, message)`, which wrap a core error of that service in `Other`.
 ///
 /// ```
 /// use cloudkit_core::Error;
@@ -412,6 +414,29 @@ macro_rules! service_error_accessors {
 
             fn is_throttling(&self) -> bool {
                 $error::is_throttling(self)
+            }
+        }
+    };
+    ($error:ident { $($variant:ident),+ $(,)? }, service = $service:expr) => {
+        $crate::service_error_accessors!($error { $($variant),+ });
+
+        impl $error {
+            /// An input error of `operation` (nothing was sent), as [`Self::Other`].
+            #[allow(dead_code)]
+            pub(crate) fn invalid_input(
+                operation: &'static str,
+                message: impl ::core::convert::Into<::std::string::String>,
+            ) -> Self {
+                Self::Other($crate::Error::invalid_input($service, operation, message))
+            }
+
+            /// A response of `operation` that could not be decoded, as [`Self::Other`].
+            #[allow(dead_code)]
+            pub(crate) fn decode(
+                operation: &'static str,
+                message: impl ::core::convert::Into<::std::string::String>,
+            ) -> Self {
+                Self::Other($crate::Error::decode($service, operation, message))
             }
         }
     };

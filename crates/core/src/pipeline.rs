@@ -299,8 +299,7 @@ macro_rules! client_builder_overrides {
             self
         }
 
-        /// Retry settings (default: the config's: standard mode, 3 attempts, or what
-        /// `AWS_MAX_ATTEMPTS` / the profile say).
+        /// Retry settings (default: the config's).
         pub fn retry(mut self, retry: $crate::RetryConfig) -> Self {
             self.pipeline = self.pipeline.retry(retry);
             self
@@ -310,6 +309,59 @@ macro_rules! client_builder_overrides {
         pub fn timeouts(mut self, timeouts: $crate::TimeoutConfig) -> Self {
             self.pipeline = self.pipeline.timeouts(timeouts);
             self
+        }
+    };
+}
+
+/// The HTTP, retry and timeout settings every provider config loader (`AwsConfigLoader`,
+/// `AzureConfigLoader`, `GcpConfigLoader`) takes, with the same names as the client builders'
+/// overrides: `http`, `retry`, `timeouts`. The loader has fields `http: Option<Arc<dyn HttpSend>>`,
+/// `retry: Option<RetryConfig>` and `timeouts: Option<TimeoutConfig>`.
+#[macro_export]
+macro_rules! config_loader_overrides {
+    () => {
+        /// The HTTP client, shared by every client built from the config (default: a new reqwest
+        /// client with default settings, one connection pool).
+        pub fn http(mut self, http: ::std::sync::Arc<dyn $crate::HttpSend>) -> Self {
+            self.http = ::core::option::Option::Some(http);
+            self
+        }
+
+        /// Retry settings for every client of the config (default: standard mode, 3 attempts,
+        /// unless the provider's environment says otherwise).
+        pub fn retry(mut self, retry: $crate::RetryConfig) -> Self {
+            self.retry = ::core::option::Option::Some(retry);
+            self
+        }
+
+        /// Attempt and operation time limits for every client of the config (default:
+        /// [`TimeoutConfig::default`]($crate::TimeoutConfig::default)).
+        pub fn timeouts(mut self, timeouts: $crate::TimeoutConfig) -> Self {
+            self.timeouts = ::core::option::Option::Some(timeouts);
+            self
+        }
+    };
+}
+
+/// The accessors every loaded provider config (`AwsConfig`, `AzureConfig`, `GcpConfig`) has for
+/// what its clients share: `http()`, `retry_config()`, `timeout_config()`. The config has fields
+/// `http: Arc<dyn HttpSend>`, `retry: RetryConfig` and `timeouts: TimeoutConfig`.
+#[macro_export]
+macro_rules! config_accessors {
+    () => {
+        /// The shared HTTP client (one connection pool for every client of this config).
+        pub fn http(&self) -> ::std::sync::Arc<dyn $crate::HttpSend> {
+            self.http.clone()
+        }
+
+        /// Retry settings.
+        pub fn retry_config(&self) -> $crate::RetryConfig {
+            self.retry.clone()
+        }
+
+        /// Attempt and operation time limits.
+        pub fn timeout_config(&self) -> $crate::TimeoutConfig {
+            self.timeouts.clone()
         }
     };
 }

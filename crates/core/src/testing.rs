@@ -18,6 +18,31 @@
 //! # }
 //! ```
 
+/// Compiles only if `value`'s type is `Send` (for compile-time checks such as
+/// [`assert_send!`](crate::assert_send)).
+pub fn is_send<T: Send>(_value: &T) {}
+
+/// Asserts at compile time that each future is `Send`, both alone and awaited inside another
+/// future (as in `tokio::spawn(async move { fut.await })`, where borrowed arguments get
+/// higher-ranked lifetimes — the case that catches most non-`Send` futures). The futures are
+/// created and dropped, never polled: nothing is sent. Every provider crate checks every public
+/// async operation this way (`src/futures_are_send.rs`, docs/ARCHITECTURE.md).
+///
+/// ```
+/// async fn fetch(name: &str) -> usize { name.len() }
+/// cloudkit_core::assert_send!(fetch("a"), async { 1 });
+/// ```
+#[macro_export]
+macro_rules! assert_send {
+    ($($future:expr),+ $(,)?) => {$({
+        let future = $future;
+        $crate::testing::is_send(&future);
+        $crate::testing::is_send(&async {
+            let _ = future.await;
+        });
+    })+};
+}
+
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
