@@ -6,7 +6,7 @@
 // Test helpers outside `#[test]` functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-use cloudkit_cred_chain::aws::sts::StsClient;
+use cloudkit::session::AwsSession;
 use cloudkit_cred_chain::aws::{AwsConfig, Fs, ProviderConfig};
 use cloudkit_tests::aws;
 use cloudkit_tests::testbed::{self, Emulator};
@@ -28,7 +28,8 @@ fn provider_config(env: &[(&str, &str)], config: &str, credentials: &str) -> Pro
 }
 
 async fn caller_arn(config: &AwsConfig) -> String {
-    let sts = StsClient::new(config.provider_config(), config.region(), Some(config.credentials_provider())).unwrap();
+    // The session's STS client: the config's credentials, region and endpoint (AWS_ENDPOINT_URL).
+    let sts = AwsSession::from_config(config.clone()).sts().unwrap();
     sts.get_caller_identity().await.unwrap().arn
 }
 

@@ -10,8 +10,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use cloudkit::sts::{AssumeRoleRequest, StsClient, StsError};
 use cloudkit_core::Url;
-use cloudkit_cred_chain::aws::sts::{AssumeRoleProvider, AssumeRoleRequest, StsClient, StsError};
+use cloudkit_cred_chain::aws::sts::AssumeRoleProvider;
 use cloudkit_cred_chain::aws::web_identity::WebIdentityTokenProvider;
 use cloudkit_cred_chain::aws::{Fs, ProviderConfig};
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider};
@@ -20,9 +21,24 @@ use cloudkit_tests::testbed::{self, Emulator};
 
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/cloudkit-test-role";
 
+fn endpoint(emulator: Emulator) -> Url {
+    Url::parse(&testbed::endpoint(emulator)).unwrap()
+}
+
+/// The provider config of the credential providers: STS at `emulator`.
 fn config(emulator: Emulator) -> ProviderConfig {
-    let endpoint = Url::parse(&testbed::endpoint(emulator)).unwrap();
-    aws::provider_config::<&str, &str>([]).fs(Fs::real()).region("us-east-1").sts_endpoint(endpoint)
+    aws::provider_config::<&str, &str>([]).fs(Fs::real()).region("us-east-1").sts_endpoint(endpoint(emulator))
+}
+
+/// An STS client for `emulator`, signing with `credentials`.
+fn sts_client(emulator: Emulator, credentials: SharedCredentialsProvider) -> StsClient {
+    StsClient::builder()
+        .region("us-east-1")
+        .credentials(credentials)
+        .endpoint(endpoint(emulator))
+        .http(aws::http())
+        .build()
+        .unwrap()
 }
 
 fn auth_keys() -> SharedCredentialsProvider {
@@ -32,7 +48,7 @@ fn auth_keys() -> SharedCredentialsProvider {
 #[tokio::test]
 async fn assume_role_signed_with_static_keys() {
     // moto-auth checks the SigV4 signature of the AssumeRole call.
-    let sts = StsClient::new(&config(Emulator::MotoAuth), "us-east-1", Some(auth_keys())).unwrap();
+    let sts = sts_client(Emulator::MotoAuth, auth_keys());
     let out = sts
         .assume_role(
             AssumeRoleRequest::new(ROLE_ARN, "cloudkit-it")
@@ -66,7 +82,7 @@ async fn assume_role_provider_returns_credentials() {
 
 #[tokio::test]
 async fn get_caller_identity_signed() {
-    let sts = StsClient::new(&config(Emulator::MotoAuth), "us-east-1", Some(auth_keys())).unwrap();
+    let sts = sts_client(Emulator::MotoAuth, auth_keys());
     let me = sts.get_caller_identity().await.unwrap();
     assert_eq!(me.account, "123456789012");
     assert!(me.arn.starts_with("arn:aws:iam::123456789012:"), "{}", me.arn);
@@ -101,7 +117,7 @@ async fn assume_role_with_web_identity_from_a_token_file() {
 async fn wrong_secret_is_a_typed_signature_error() {
     let wrong: SharedCredentialsProvider =
         Arc::new(Credentials::from_keys(aws::moto_auth_access_key_id(), "definitely-not-the-secret"));
-    let sts = StsClient::new(&config(Emulator::MotoAuth), "us-east-1", Some(wrong)).unwrap();
+    let sts = sts_client(Emulator::MotoAuth, wrong);
     let e = sts.get_caller_identity().await.unwrap_err();
     assert!(matches!(e, StsError::InvalidCredentials(_)), "{e:?}");
     assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
@@ -109,7 +125,7 @@ async fn wrong_secret_is_a_typed_signature_error() {
     assert!(!e.to_string().contains("definitely-not-the-secret"), "{e}");
 
     let unknown: SharedCredentialsProvider = Arc::new(Credentials::from_keys("AKIAUNKNOWNKEY000000", "x"));
-    let sts = StsClient::new(&config(Emulator::MotoAuth), "us-east-1", Some(unknown.clone())).unwrap();
+    let sts = sts_client(Emulator::MotoAuth, unknown.clone());
     let e = sts.assume_role(AssumeRoleRequest::new(ROLE_ARN, "s1")).await.unwrap_err();
     assert!(matches!(e, StsError::InvalidCredentials(_)), "{e:?}");
     assert_eq!(e.code(), Some("InvalidClientTokenId"));
@@ -122,9 +138,9 @@ async fn wrong_secret_is_a_typed_signature_error() {
 
 #[tokio::test]
 async fn invalid_input_is_typed_and_never_sent() {
-    let sts = StsClient::new(&config(Emulator::Moto), "us-east-1", Some(auth_keys())).unwrap();
+    let sts = sts_client(Emulator::Moto, auth_keys());
     let e =
         sts.assume_role(AssumeRoleRequest::new(ROLE_ARN, "s1").duration(Duration::from_secs(60))).await.unwrap_err();
     assert!(matches!(e, StsError::InvalidInput(_)), "{e:?}");
-    assert_eq!(e.error().attempts(), 0);
+    assert_eq!(e.core().unwrap().attempts(), 0);
 }

@@ -2,17 +2,43 @@
 //!
 //! Wire pieces every AWS service client shares: the XML error parser (S3 `<Error>`, EC2
 //! `<Response><Errors><Error>`, STS/IAM `<ErrorResponse><Error>`), the AWS Query protocol's
-//! form-encoded request body (EC2, STS, IAM), and the retry classifier with the AWS error codes
-//! that mean "slow down" or "try again" ([`AWS_RETRY_CLASSIFIER`]). Every AWS client installs the
-//! parser and the classifier on its pipeline (`AwsConfig::pipeline` does).
+//! form-encoded request body (EC2, STS, IAM), the resource [`Tag`], and the retry classifier with
+//! the AWS error codes that mean "slow down" or "try again" ([`AWS_RETRY_CLASSIFIER`], built from
+//! [`AWS_THROTTLING_CODES`] and [`AWS_TRANSIENT_CODES`]). Every AWS client installs the parser and
+//! a classifier on its pipeline (`AwsConfig::pipeline_builder` presets both); a service with codes
+//! of its own builds its classifier from the two lists (STS adds `IDPCommunicationError`).
 
 use cloudkit_core::internal::xml::Element;
 use cloudkit_core::{
     Bytes, CodeClassifier, HeaderMap, ParseError, ServiceErrorDetails, StatusCode, request_id_from_headers,
 };
 
-/// The AWS error codes that mean throttling and transient faults (botocore's and aws-sdk-rust's
-/// standard retry mode), for [`PipelineBuilder::classifier`](cloudkit_core::PipelineBuilder::classifier).
+/// The AWS error codes that mean "slow down" (botocore's and aws-sdk-rust's standard retry mode).
+/// A service whose classifier adds codes of its own starts from this list (STS does).
+pub const AWS_THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// The AWS error codes that mean a transient fault worth retrying (botocore's and
+/// aws-sdk-rust's standard retry mode).
+pub const AWS_TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException", "InternalError"];
+
+/// The retry classifier of the AWS services: [`AWS_THROTTLING_CODES`] and
+/// [`AWS_TRANSIENT_CODES`], then the status, for
+/// [`PipelineBuilder::classifier`](cloudkit_core::PipelineBuilder::classifier).
 ///
 /// ```
 /// use cloudkit_core::{ClassifyRetry, RetryClass, StatusCode};
@@ -22,25 +48,29 @@ use cloudkit_core::{
 /// assert_eq!(AWS_RETRY_CLASSIFIER.classify(StatusCode::BAD_REQUEST, Some("RequestTimeout")), RetryClass::Transient);
 /// assert_eq!(AWS_RETRY_CLASSIFIER.classify(StatusCode::FORBIDDEN, Some("SignatureDoesNotMatch")), RetryClass::Fatal);
 /// ```
-pub const AWS_RETRY_CLASSIFIER: CodeClassifier = CodeClassifier::new(
-    &[
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "EC2ThrottledException",
-    ],
-    &["RequestTimeout", "RequestTimeoutException", "InternalError"],
-);
+pub const AWS_RETRY_CLASSIFIER: CodeClassifier = CodeClassifier::new(AWS_THROTTLING_CODES, AWS_TRANSIENT_CODES);
+
+/// A tag: a key and a value (may be empty), as every AWS service that tags resources has them
+/// (S3 objects, EC2 resources, …).
+///
+/// ```
+/// let tag = cloudkit_aws_protocol::Tag::new("team", "web");
+/// assert_eq!((tag.key.as_str(), tag.value.as_str()), ("team", "web"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag {
+    /// The key.
+    pub key: String,
+    /// The value (may be empty).
+    pub value: String,
+}
+
+impl Tag {
+    /// A tag `key=value`.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self { key: key.into(), value: value.into() }
+    }
+}
 
 /// `Content-Type` of AWS Query protocol requests.
 pub const QUERY_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";

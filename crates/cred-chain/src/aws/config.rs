@@ -38,7 +38,7 @@ use super::region::{RegionError, RegionSource, resolve_region};
 /// The configuration could not be resolved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum AwsConfigError {
     /// A profile file is malformed or unreadable.
     #[error(transparent)]
     ProfileFile(#[from] ProfileFileError),
@@ -145,9 +145,9 @@ fn profile_service_key(service_id: &str) -> String {
     service_id.trim().to_ascii_lowercase().replace([' ', '-'], "_")
 }
 
-fn parse_endpoint(value: &str, source_name: impl Into<String>) -> Result<Url, ConfigError> {
+fn parse_endpoint(value: &str, source_name: impl Into<String>) -> Result<Url, AwsConfigError> {
     let source_name = source_name.into();
-    let invalid = |message: String| ConfigError::InvalidEndpoint {
+    let invalid = |message: String| AwsConfigError::InvalidEndpoint {
         source_name: source_name.clone(),
         value: value.to_owned(),
         message,
@@ -160,7 +160,7 @@ fn parse_endpoint(value: &str, source_name: impl Into<String>) -> Result<Url, Co
 }
 
 impl Endpoints {
-    fn resolve(&self, service_id: &str) -> Result<Option<Url>, ConfigError> {
+    fn resolve(&self, service_id: &str) -> Result<Option<Url>, AwsConfigError> {
         if let Some(url) = &self.code {
             return Ok(Some(url.clone()));
         }
@@ -279,24 +279,11 @@ impl AwsConfig {
     }
 
     /// Like [`endpoint_url`](Self::endpoint_url), reporting invalid values.
-    pub fn try_endpoint_url(&self, service_env_id: &str) -> Result<Option<Url>, ConfigError> {
+    pub fn try_endpoint_url(&self, service_env_id: &str) -> Result<Option<Url>, AwsConfigError> {
         self.endpoints.resolve(service_env_id)
     }
 
-    /// Retry settings.
-    pub fn retry_config(&self) -> RetryConfig {
-        self.retry.clone()
-    }
-
-    /// Timeouts.
-    pub fn timeout_config(&self) -> TimeoutConfig {
-        self.timeouts.clone()
-    }
-
-    /// The shared HTTP client.
-    pub fn http(&self) -> Arc<dyn HttpSend> {
-        self.http.clone()
-    }
+    cloudkit_core::config_accessors!();
 
     /// The provider config the credential providers use (env, fs, http, region, STS endpoint).
     pub fn provider_config(&self) -> &ProviderConfig {
@@ -395,23 +382,8 @@ impl AwsConfigLoader {
         self
     }
 
-    /// The HTTP client (shared by every client built from the config).
-    pub fn http(mut self, http: Arc<dyn HttpSend>) -> Self {
-        self.http = Some(http);
-        self
-    }
-
-    /// Retry settings (win over `AWS_MAX_ATTEMPTS` / profile).
-    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
-        self.retry = Some(retry);
-        self
-    }
-
-    /// Timeouts.
-    pub fn timeout_config(mut self, timeouts: TimeoutConfig) -> Self {
-        self.timeouts = Some(timeouts);
-        self
-    }
+    // `http`, `retry` (wins over `AWS_MAX_ATTEMPTS` / the profile) and `timeouts`.
+    cloudkit_core::config_loader_overrides!();
 
     /// The environment, files and HTTP client the providers see (tests: fake env and files).
     pub fn provider_config(mut self, config: ProviderConfig) -> Self {
@@ -428,17 +400,17 @@ impl AwsConfigLoader {
     /// Resolves everything (see the [module docs](self)). Credentials are loaded lazily, on first use.
     // Boxed (see `cloudkit_core::BoxFuture`): one of the largest futures, awaited from several crates.
     #[inline(never)]
-    pub fn load(self) -> BoxFuture<'static, Result<AwsConfig, ConfigError>> {
+    pub fn load(self) -> BoxFuture<'static, Result<AwsConfig, AwsConfigError>> {
         Box::pin(self.load_inner())
     }
 
-    async fn load_inner(self) -> Result<AwsConfig, ConfigError> {
+    async fn load_inner(self) -> Result<AwsConfig, AwsConfigError> {
         let mut pc = match self.provider_config {
             Some(pc) => pc,
             None => {
                 let http = match &self.http {
                     Some(h) => h.clone(),
-                    None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(ConfigError::Http)?,
+                    None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(AwsConfigError::Http)?,
                 };
                 ProviderConfig::with_http(http)
             }
@@ -450,7 +422,7 @@ impl AwsConfigLoader {
         let (profile_name, explicit) = selected_profile_name(self.profile.as_deref(), &pc.env);
         let profile = profiles.profile(&profile_name);
         if profile.is_none() && explicit && profile_name != "default" {
-            return Err(ConfigError::ProfileNotFound { profile: profile_name, files: profiles.describe_files() });
+            return Err(AwsConfigError::ProfileNotFound { profile: profile_name, files: profiles.describe_files() });
         }
 
         let endpoints = endpoints(self.endpoint_url.as_deref(), &pc.env, &profiles, profile)?;
@@ -498,7 +470,7 @@ fn endpoints(
     env: &Env,
     profiles: &ProfileSet,
     profile: Option<&Profile>,
-) -> Result<Endpoints, ConfigError> {
+) -> Result<Endpoints, AwsConfigError> {
     let code = code.map(|c| parse_endpoint(c, "code (AwsConfig::loader().endpoint_url)")).transpose()?;
     let ignore_configured = env.get_non_empty("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| truthy(&v))
         || profile.and_then(|p| p.get_non_empty("ignore_configured_endpoint_urls")).is_some_and(truthy);
@@ -507,7 +479,7 @@ fn endpoints(
     if let Some(p) = profile {
         if let Some(name) = p.get_non_empty("services") {
             let Some(section) = profiles.services(name) else {
-                return Err(ConfigError::InvalidProfile {
+                return Err(AwsConfigError::InvalidProfile {
                     profile: p.name().to_owned(),
                     message: format!("services = {name}, but there is no [services {name}] section"),
                 });
@@ -544,7 +516,7 @@ fn setting(env: &Env, var: &str, profile: Option<&Profile>, key: &str) -> Option
 }
 
 /// Retry settings from `AWS_MAX_ATTEMPTS` / `max_attempts` and `AWS_RETRY_MODE` / `retry_mode`.
-fn retry_from(env: &Env, profile: Option<&Profile>) -> Result<RetryConfig, ConfigError> {
+fn retry_from(env: &Env, profile: Option<&Profile>) -> Result<RetryConfig, AwsConfigError> {
     let mut retry = RetryConfig::standard();
     if let Some((mode, source_name)) = setting(env, "AWS_RETRY_MODE", profile, "retry_mode") {
         match mode.trim().to_ascii_lowercase().as_str() {
@@ -554,13 +526,13 @@ fn retry_from(env: &Env, profile: Option<&Profile>) -> Result<RetryConfig, Confi
                 source = %source_name,
                 "retry mode accepted, but cloudkit implements only `standard` retries; using standard"
             ),
-            _ => return Err(ConfigError::InvalidRetryMode { source_name, value: mode }),
+            _ => return Err(AwsConfigError::InvalidRetryMode { source_name, value: mode }),
         }
     }
     if let Some((value, source_name)) = setting(env, "AWS_MAX_ATTEMPTS", profile, "max_attempts") {
         match value.trim().parse::<u32>() {
             Ok(n) if n >= 1 => retry = retry.with_max_attempts(n),
-            _ => return Err(ConfigError::InvalidMaxAttempts { source_name, value }),
+            _ => return Err(AwsConfigError::InvalidMaxAttempts { source_name, value }),
         }
     }
     Ok(retry)
@@ -575,7 +547,7 @@ mod tests {
     use super::*;
     use crate::aws::profile_provider::test_util::*;
 
-    async fn load(env: &[(&str, &str)], config: &str, creds: &str) -> Result<AwsConfig, ConfigError> {
+    async fn load(env: &[(&str, &str)], config: &str, creds: &str) -> Result<AwsConfig, AwsConfigError> {
         load_with(AwsConfig::loader(), env, config, creds).await
     }
 
@@ -584,7 +556,7 @@ mod tests {
         env: &[(&str, &str)],
         config: &str,
         creds: &str,
-    ) -> Result<AwsConfig, ConfigError> {
+    ) -> Result<AwsConfig, AwsConfigError> {
         let pc = provider_config(Arc::new(ReplayHttp::new()), env, config, creds);
         loader.provider_config(pc).load().await
     }
@@ -627,24 +599,24 @@ mod tests {
     async fn missing_region_names_every_source() {
         let e = load(&[], "", "").await.unwrap_err();
         let shown = e.to_string();
-        assert!(matches!(e, ConfigError::Region(RegionError::Missing { .. })));
+        assert!(matches!(e, AwsConfigError::Region(RegionError::Missing { .. })));
         for needle in
             ["region(..)", "AWS_REGION", "AWS_DEFAULT_REGION", "profile `default`", "/home/tester/.aws/config", "IMDS"]
         {
             assert!(shown.contains(needle), "missing {needle}: {shown}");
         }
         let e = load(&[("AWS_REGION", "eu west 1")], "", "").await.unwrap_err();
-        assert!(matches!(e, ConfigError::Region(RegionError::Invalid { .. })), "{e}");
+        assert!(matches!(e, AwsConfigError::Region(RegionError::Invalid { .. })), "{e}");
     }
 
     #[tokio::test]
     async fn selected_profile_must_exist() {
         let e = load(&[("AWS_REGION", "r"), ("AWS_PROFILE", "ghost")], "", "").await.unwrap_err();
-        assert!(matches!(e, ConfigError::ProfileNotFound { .. }), "{e}");
+        assert!(matches!(e, AwsConfigError::ProfileNotFound { .. }), "{e}");
         let e = load_with(AwsConfig::loader().profile("ghost"), &[("AWS_REGION", "r")], "", "").await.unwrap_err();
         assert!(e.to_string().contains("`ghost` was not found"), "{e}");
         let e = load(&[("AWS_REGION", "r")], "[profile x\n", "").await.unwrap_err();
-        assert!(matches!(e, ConfigError::ProfileFile(_)) && e.to_string().contains("config:1"), "{e}");
+        assert!(matches!(e, AwsConfigError::ProfileFile(_)) && e.to_string().contains("config:1"), "{e}");
     }
 
     const ENDPOINT_CONFIG: &str = "[default]\nregion = r\nendpoint_url = http://profile-global:1\nservices = local\n\
@@ -688,7 +660,10 @@ mod tests {
     #[tokio::test]
     async fn invalid_endpoints_are_errors() {
         let e = load(&[("AWS_REGION", "r"), ("AWS_ENDPOINT_URL", "not a url")], "", "").await.unwrap_err();
-        assert!(matches!(e, ConfigError::InvalidEndpoint { .. }) && e.to_string().contains("AWS_ENDPOINT_URL"), "{e}");
+        assert!(
+            matches!(e, AwsConfigError::InvalidEndpoint { .. }) && e.to_string().contains("AWS_ENDPOINT_URL"),
+            "{e}"
+        );
         let e = load(&[("AWS_REGION", "r"), ("AWS_ENDPOINT_URL_STS", "ftp://x")], "", "").await.unwrap_err();
         assert!(e.to_string().contains("AWS_ENDPOINT_URL_STS"), "{e}");
         let c = load(&[("AWS_REGION", "r"), ("AWS_ENDPOINT_URL_S3", "::")], "", "").await.unwrap();
@@ -709,7 +684,7 @@ mod tests {
         assert_eq!(c.retry_config().max_attempts(), 2);
         for bad in ["0", "-1", "three", "4294967296"] {
             let e = load(&[("AWS_REGION", "r"), ("AWS_MAX_ATTEMPTS", bad)], "", "").await.unwrap_err();
-            assert!(matches!(e, ConfigError::InvalidMaxAttempts { .. }), "{bad}: {e}");
+            assert!(matches!(e, AwsConfigError::InvalidMaxAttempts { .. }), "{bad}: {e}");
             assert!(e.to_string().contains("AWS_MAX_ATTEMPTS"), "{e}");
         }
         let e = load(&r, "[default]\nmax_attempts = 0\n", "").await.unwrap_err();
@@ -719,10 +694,10 @@ mod tests {
             assert_eq!(c.retry_config(), RetryConfig::standard());
         }
         let e = load(&[("AWS_REGION", "r"), ("AWS_RETRY_MODE", "yolo")], "", "").await.unwrap_err();
-        assert!(matches!(e, ConfigError::InvalidRetryMode { .. }), "{e}");
+        assert!(matches!(e, AwsConfigError::InvalidRetryMode { .. }), "{e}");
         // code wins and skips the environment
         let c = load_with(
-            AwsConfig::loader().retry_config(RetryConfig::disabled()),
+            AwsConfig::loader().retry(RetryConfig::disabled()),
             &[("AWS_REGION", "r"), ("AWS_MAX_ATTEMPTS", "9")],
             "",
             "",

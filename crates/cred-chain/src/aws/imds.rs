@@ -550,17 +550,23 @@ mod tests {
         (server, issued)
     }
 
+    /// IMDS under `config` is disabled: a client call is `Disabled`, the credentials provider
+    /// hands on (`NotLoaded`) saying so.
+    async fn assert_disabled(config: &ProviderConfig) {
+        let client = ImdsClient::new(config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
+        let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
+        assert!(matches!(e, ImdsError::Disabled { .. }), "{e:?}");
+        let provider =
+            ImdsCredentialsProvider::with_client(ImdsClient::new(config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
+        let e = provider.provide_credentials().await.unwrap_err();
+        assert!(e.is_not_loaded() && e.to_string().contains("disabled"), "{e}");
+    }
+
     #[tokio::test]
     async fn disabled_by_env_sends_nothing() {
         let http = Arc::new(ReplayHttp::new());
         let config = replay_config(http.clone(), &[("AWS_EC2_METADATA_DISABLED", "TRUE")]);
-        let client = ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
-        let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
-        assert!(matches!(e, ImdsError::Disabled { .. }), "{e:?}");
-        let provider =
-            ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
-        let e = provider.provide_credentials().await.unwrap_err();
-        assert!(e.is_not_loaded() && e.to_string().contains("disabled"), "{e}");
+        assert_disabled(&config).await;
         assert_eq!(region(&config).await, None);
         assert!(http.requests().is_empty());
     }
@@ -728,13 +734,7 @@ mod tests {
     async fn forbidden_token_request_means_disabled() {
         let server = TestServer::start(|_| Canned::status(403, "")).unwrap();
         let config = server_config(&server);
-        let client = ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
-        let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
-        assert!(matches!(e, ImdsError::Disabled { .. }), "{e:?}");
-        let provider =
-            ImdsCredentialsProvider::with_client(ImdsClient::new(&config).with_attempt_timeout(SLOW_MACHINE_TIMEOUT));
-        let e = provider.provide_credentials().await.unwrap_err();
-        assert!(e.is_not_loaded() && e.to_string().contains("disabled"), "{e}");
+        assert_disabled(&config).await;
         assert_eq!(server.requests().len(), 2, "one PUT per call, no retries");
     }
 
@@ -747,14 +747,19 @@ mod tests {
         assert!(server.requests().iter().filter(|r| r.method == Method::GET).all(|r| r.headers[TOKEN_HEADER] == "t1"));
     }
 
+    /// A provider whose IMDS (on `http`) answers a token, the role `role` and `document`.
+    fn provider_answering(http: &Arc<ReplayHttp>, document: &str) -> ImdsCredentialsProvider {
+        http.push(Canned::status(200, "tok"));
+        http.push(Canned::status(200, "role"));
+        http.push(Canned::status(200, document.to_owned()));
+        ImdsCredentialsProvider::new(&replay_config(http.clone(), &[]))
+    }
+
     #[tokio::test(start_paused = true)]
     async fn expired_credentials_are_extended_with_a_warning() {
         let expired = r#"{"Code":"Success","AccessKeyId":"ASIAOLD","SecretAccessKey":"s","Token":"t","Expiration":"2000-01-01T00:00:00Z"}"#;
         let http = Arc::new(ReplayHttp::new());
-        http.push(Canned::status(200, "tok"));
-        http.push(Canned::status(200, "role"));
-        http.push(Canned::status(200, expired));
-        let provider = ImdsCredentialsProvider::new(&replay_config(http.clone(), &[]));
+        let provider = provider_answering(&http, expired);
         let before = SystemTime::now();
         let creds = provider.provide_credentials().await.unwrap();
         let expiry = creds.expiry().unwrap();
@@ -762,10 +767,9 @@ mod tests {
         assert!(expiry <= SystemTime::now() + Duration::from_secs(900), "{expiry:?}");
 
         // IMDS failing later: the last credentials are reused instead of failing the caller.
-        http.push(Canned::status(500, ""));
-        http.push(Canned::status(500, ""));
-        http.push(Canned::status(500, ""));
-        http.push(Canned::status(500, ""));
+        for _ in 0..4 {
+            http.push(Canned::status(500, ""));
+        }
         let again = provider.provide_credentials().await.unwrap();
         assert_eq!(again.access_key_id(), "ASIAOLD");
     }
@@ -773,13 +777,10 @@ mod tests {
     #[tokio::test]
     async fn bad_code_and_missing_profile() {
         let http = Arc::new(ReplayHttp::new());
-        http.push(Canned::status(200, "tok"));
-        http.push(Canned::status(200, "role"));
-        http.push(Canned::status(
-            200,
+        let provider = provider_answering(
+            &http,
             r#"{"Code":"AssumeRoleUnauthorizedAccess","AccessKeyId":"","SecretAccessKey":""}"#,
-        ));
-        let provider = ImdsCredentialsProvider::new(&replay_config(http.clone(), &[]));
+        );
         let e = provider.provide_credentials().await.unwrap_err();
         assert!(matches!(e, CredentialsError::ProviderError { .. }), "{e:?}");
         assert!(e.to_string().contains("AssumeRoleUnauthorizedAccess"), "{e}");

@@ -2,7 +2,12 @@
 //!
 //! Start with [`AwsConfig::loader`]: it resolves the profile, region, endpoints, retry settings
 //! and a cached [default credentials chain](chain::DefaultCredentialsChain) (explicit →
-//! environment → profile → web identity → container → IMDS).
+//! environment → profile → web identity → container → IMDS). Every AWS client is built from the
+//! loaded [`AwsConfig`] (`AwsConfig::pipeline_builder` presets its request pipeline).
+//!
+//! The providers that call STS ([`sts::AssumeRoleProvider`],
+//! [`web_identity::WebIdentityTokenProvider`]) use the `cloudkit-aws-sts` client; use that crate
+//! (`cloudkit::sts` in the facade) to call STS yourself.
 
 pub mod container;
 pub mod imds;
@@ -28,7 +33,7 @@ pub use provider_config::ProviderConfig;
 
 pub use cache::{CredentialsCache, ManualTimeSource, SystemTimeSource, TimeSource};
 pub use chain::{CredentialsProviderChain, DefaultCredentialsChain};
-pub use config::{AwsConfig, AwsConfigLoader, ConfigError};
+pub use config::{AwsConfig, AwsConfigError, AwsConfigLoader};
 pub use environment::EnvironmentCredentialsProvider;
 pub use process::CredentialProcessProvider;
 pub use profile::{ProfileFileError, ProfileSet};

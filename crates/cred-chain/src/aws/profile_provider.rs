@@ -53,12 +53,10 @@ use super::process::CredentialProcessProvider;
 use super::profile::{Profile, ProfileSet, selected_profile_name};
 use super::provider_config::ProviderConfig;
 use super::sso::{SsoCredentialsProvider, SsoProfileConfig};
-use super::sts::AssumeRoleProvider;
+use super::sts::{AssumeRoleProvider, sts_region};
 use super::web_identity::WebIdentityTokenProvider;
 
 const NAME: &str = "profile";
-/// Region used for STS calls of a role chain when none is configured anywhere.
-const FALLBACK_STS_REGION: &str = "us-east-1";
 
 /// A named base source of `credential_source`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -417,16 +415,9 @@ impl ProfileCredentialsProvider {
         let profiles = self.profiles().await?;
         let (name, _) = selected_profile_name(self.profile_name.as_deref(), &self.config.env);
         let chain = resolve_chain(profiles, &name)?;
-        let sts_region = self
-            .config
-            .region
-            .clone()
-            .or_else(|| self.config.env.get_non_empty("AWS_REGION"))
-            .or_else(|| self.config.env.get_non_empty("AWS_DEFAULT_REGION"))
-            .or_else(|| profiles.profile(&name).and_then(|p| p.get_non_empty("region")).map(str::to_owned))
-            .unwrap_or_else(|| FALLBACK_STS_REGION.to_owned());
+        let region = sts_region(&self.config, profiles.profile(&name).and_then(|p| p.get_non_empty("region")));
         tracing::debug!(profile = %name, base = base_kind(&chain.base), hops = chain.roles.len(), "resolved profile chain");
-        build_chain(&chain, &self.config, &sts_region)
+        build_chain(&chain, &self.config, &region)
     }
 }
 
@@ -505,28 +496,14 @@ pub(crate) mod test_util {
 
     pub(crate) const HOME: &str = "/home/tester";
 
-    /// An STS AssumeRole response as in the STS API reference, with the given key id.
-    pub(crate) fn assume_role_xml(key_id: &str) -> String {
+    /// A minimal STS AssumeRole response for `key_id` (the full API reference sample is tested in
+    /// `cloudkit-aws-sts`): the secret is `secret-of-{key_id}`, the token `token-of-{key_id}`.
+    fn assume_role_xml(key_id: &str) -> String {
         format!(
-            r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <AssumeRoleResult>
-    <SourceIdentity>Alice</SourceIdentity>
-    <AssumedRoleUser>
-      <Arn>arn:aws:sts::123456789012:assumed-role/demo/TestAR</Arn>
-      <AssumedRoleId>ARO123EXAMPLE123:TestAR</AssumedRoleId>
-    </AssumedRoleUser>
-    <Credentials>
-      <AccessKeyId>{key_id}</AccessKeyId>
-      <SecretAccessKey>secret-of-{key_id}</SecretAccessKey>
-      <SessionToken>token-of-{key_id}</SessionToken>
-      <Expiration>2099-11-09T13:34:41Z</Expiration>
-    </Credentials>
-    <PackedPolicySize>6</PackedPolicySize>
-  </AssumeRoleResult>
-  <ResponseMetadata>
-    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>
-  </ResponseMetadata>
-</AssumeRoleResponse>"#
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials>\
+             <AccessKeyId>{key_id}</AccessKeyId><SecretAccessKey>secret-of-{key_id}</SecretAccessKey>\
+             <SessionToken>token-of-{key_id}</SessionToken><Expiration>2099-11-09T13:34:41Z</Expiration>\
+             </Credentials></AssumeRoleResult></AssumeRoleResponse>"
         )
     }
 

@@ -3,7 +3,7 @@
 //! expire — the boto3 cross-account pattern.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), cloudkit_cred_chain::aws::config::ConfigError> {
+//! # async fn demo() -> Result<(), cloudkit_cred_chain::aws::config::AwsConfigError> {
 //! use std::time::Duration;
 //! use cloudkit_cred_chain::aws::AwsConfig;
 //! let base = AwsConfig::loader().load().await?;
@@ -20,7 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::config::{AwsConfig, ConfigError};
+use super::config::{AwsConfig, AwsConfigError};
 use super::sts::{AssumeRoleProvider, AssumeRoleProviderBuilder};
 
 impl AwsConfig {
@@ -30,7 +30,7 @@ impl AwsConfig {
         &self,
         role_arn: impl Into<String>,
         session_name: impl Into<String>,
-    ) -> Result<AwsConfig, ConfigError> {
+    ) -> Result<AwsConfig, AwsConfigError> {
         self.assume_role_builder(role_arn).session_name(session_name).build()
     }
 
@@ -75,9 +75,9 @@ impl AssumeRoleConfigBuilder<'_> {
         self
     }
 
-    /// Builds the new config. Invalid settings are a [`ConfigError::Credentials`]; STS is only
+    /// Builds the new config. Invalid settings are an [`AwsConfigError::Credentials`]; STS is only
     /// called when credentials are first needed.
-    pub fn build(self) -> Result<AwsConfig, ConfigError> {
+    pub fn build(self) -> Result<AwsConfig, AwsConfigError> {
         let provider = self.provider.build(self.base.credentials_provider(), self.base.provider_config())?;
         Ok(self.base.with_credentials_provider(Arc::new(provider)))
     }
@@ -128,6 +128,6 @@ mod tests {
         assert_eq!(base.credentials_provider().provide_credentials().await.unwrap().access_key_id(), "AKIDBASE");
         // invalid settings are reported at build time
         let e = base.assume_role("arn:aws:iam::1:role/r", "bad session name!").unwrap_err();
-        assert!(matches!(e, ConfigError::Credentials(_)), "{e}");
+        assert!(matches!(e, AwsConfigError::Credentials(_)), "{e}");
     }
 }

@@ -16,15 +16,18 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
+use cloudkit_aws_sts::AssumeRoleWithWebIdentityRequest;
 use cloudkit_core::SecretString;
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
 
 use super::ProviderConfig;
-use super::sts::{AssumeRoleWithWebIdentityRequest, DEFAULT_STS_REGION, StsClient, unix_millis};
+use super::sts::{client, sts_region, unix_millis};
 
 const PROVIDER_NAME: &str = "WebIdentityToken";
 
-/// Credentials from a web identity token file via STS `AssumeRoleWithWebIdentity` (unsigned).
+/// Credentials from a web identity token file via STS `AssumeRoleWithWebIdentity` (unsigned), in
+/// the provider config's region, else `AWS_REGION` / `AWS_DEFAULT_REGION`, else `us-east-1`; the
+/// endpoint as for every STS call of the providers (see [`sts`](super::sts)).
 ///
 /// The token file is read on every load (through the [`Fs`](super::Fs) seam), because the
 /// platform rotates it. Every load calls STS: wrap the provider in the chain's credentials cache.
@@ -90,15 +93,6 @@ impl WebIdentityTokenProvider {
             }
         }
     }
-
-    fn region(&self) -> String {
-        self.config
-            .region
-            .clone()
-            .or_else(|| self.config.env.get_non_empty("AWS_REGION"))
-            .or_else(|| self.config.env.get_non_empty("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| DEFAULT_STS_REGION.to_owned())
-    }
 }
 
 #[async_trait]
@@ -121,10 +115,9 @@ impl ProvideCredentials for WebIdentityTokenProvider {
             ));
         }
         let session_name = session_name.unwrap_or_else(|| format!("cloudkit-web-identity-{}", unix_millis()));
-        let client = StsClient::new(&self.config, self.region(), None)
-            .map_err(|e| CredentialsError::invalid_configuration(PROVIDER_NAME, e.to_string()))?;
+        let sts = client(&self.config, &sts_region(&self.config, None), None, PROVIDER_NAME)?;
         let request = AssumeRoleWithWebIdentityRequest::new(role_arn.clone(), session_name, token);
-        match client.assume_role_with_web_identity(request).await {
+        match sts.assume_role_with_web_identity(request).await {
             Ok(out) => Ok(out.credentials),
             Err(e) => Err(CredentialsError::provider_error(
                 PROVIDER_NAME,

@@ -7,11 +7,8 @@
 
 use std::borrow::Cow;
 
-use cloudkit_core::Url;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
-
-/// Everything but the unreserved characters is encoded.
-const STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+use cloudkit_core::{UNRESERVED, Url};
+use percent_encoding::{percent_decode, percent_encode};
 
 /// The SigV4 query parameters a presigned URL carries (removed before presigning again).
 const PRESIGN_PARAMS: [&str; 7] = [
@@ -24,9 +21,10 @@ const PRESIGN_PARAMS: [&str; 7] = [
     "x-amz-security-token",
 ];
 
-/// Percent-encodes bytes with the strict SigV4 set.
+/// Percent-encodes bytes with the strict SigV4 set: RFC 3986 unreserved characters only
+/// ([`cloudkit_core::UNRESERVED`]).
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    percent_encode(bytes, STRICT).to_string()
+    percent_encode(bytes, UNRESERVED).to_string()
 }
 
 fn reencode(raw: &str, plus_is_space: bool) -> String {
