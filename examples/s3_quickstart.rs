@@ -14,7 +14,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cloudkit_aws_s3::{Client, PaginationConfig};
+use cloudkit_aws_s3::{PaginationConfig, S3Client};
 use cloudkit_cred_chain::aws::AwsConfig;
 use futures::TryStreamExt;
 
@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // s3 = boto3.client("s3")
     let config = AwsConfig::loader().load().await?;
-    let s3 = Client::new(&config)?;
+    let s3 = S3Client::new(&config)?;
     let name = std::env::var("S3_QUICKSTART_BUCKET").unwrap_or_else(|_| "cloudkit-quickstart".to_owned());
     let bucket = s3.bucket(&name);
 

@@ -8,7 +8,7 @@
 //! use cloudkit_tests::aws;
 //!
 //! let config = aws::moto_config().await; // an `AwsConfig` for moto with static keys
-//! let s3 = aws::moto_s3_client(); // a cloudkit-aws-s3 `Client` for moto
+//! let s3 = aws::moto_s3_client().await; // a cloudkit-aws-s3 `S3Client` built from such a config
 //! let bucket = aws::create_bucket(&s3, "ck-demo").await; // a bucket with a unique name
 //! aws::delete_bucket_with_objects(&s3, &bucket).await;
 //! # let _ = config;
@@ -17,14 +17,13 @@
 
 use std::sync::Arc;
 
-use cloudkit_aws_protocol::AwsErrorParser;
-use cloudkit_aws_s3::{ChecksumMode, Client};
+use cloudkit_aws_s3::{ChecksumMode, ListObjectsV2, PaginationConfig, S3Client};
 use cloudkit_core::{
     HeaderMap, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, ServiceErrorDetails,
-    StatusCode, Url,
+    StatusCode,
 };
 use cloudkit_cred_chain::aws::{AwsConfig, Env, ProviderConfig};
-use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider, SigV4Signer};
+use cloudkit_signer::aws::{Credentials, SigV4Signer};
 use futures::TryStreamExt;
 
 use crate::testbed::{self, Emulator};
@@ -141,50 +140,47 @@ pub fn s3s_credentials() -> Credentials {
     Credentials::from_keys(key_id, secret)
 }
 
-/// A cloudkit-aws-s3 [`Client`] for `endpoint` (path-style URLs as the emulators need), signing with
-/// `credentials` in [`REGION`], AWS error parsing, and `checksum_mode` when given (else the default).
+/// A cloudkit-aws-s3 [`S3Client`] built from `config` the way programs build one
+/// (`S3Client::builder(&config)`: its endpoint, so path-style URLs as the emulators need, its
+/// credentials and region), with `checksum_mode` when given (else the default).
 ///
 /// # Panics
-/// When `endpoint` is not a URL or the client cannot be built.
-pub fn s3_client(endpoint: &str, credentials: Credentials, checksum_mode: Option<ChecksumMode>) -> Client {
-    let creds: SharedCredentialsProvider = Arc::new(credentials);
-    let signer = SigV4Signer::new(creds.clone(), REGION, "s3");
-    let pipeline =
-        Pipeline::builder("S3").signer(Arc::new(signer)).error_parser(Arc::new(AwsErrorParser)).build().unwrap();
-    let endpoint = Url::parse(endpoint).unwrap_or_else(|e| panic!("bad S3 endpoint {endpoint}: {e}"));
-    let mut builder = Client::builder(pipeline, REGION).endpoint(endpoint).credentials(creds);
+/// When the client cannot be built.
+pub fn s3_client(config: &AwsConfig, checksum_mode: Option<ChecksumMode>) -> S3Client {
+    let mut builder = S3Client::builder(config);
     if let Some(mode) = checksum_mode {
         builder = builder.checksum_mode(mode);
     }
-    builder.build().unwrap()
+    builder.build().unwrap_or_else(|e| panic!("could not build the S3 client: {e}"))
 }
 
-/// An S3 [`Client`] for the no-auth moto (default checksum mode).
-pub fn moto_s3_client() -> Client {
-    moto_s3_client_with(None)
+/// An [`S3Client`] for the no-auth moto (default checksum mode).
+pub async fn moto_s3_client() -> S3Client {
+    moto_s3_client_with(None).await
 }
 
-/// An S3 [`Client`] for the no-auth moto with the given checksum mode.
-pub fn moto_s3_client_with(checksum_mode: Option<ChecksumMode>) -> Client {
-    let credentials = Credentials::from_keys(MOTO_ACCESS_KEY_ID, MOTO_SECRET_ACCESS_KEY);
-    s3_client(&testbed::endpoint(Emulator::Moto), credentials, checksum_mode)
+/// An [`S3Client`] for the no-auth moto with the given checksum mode.
+pub async fn moto_s3_client_with(checksum_mode: Option<ChecksumMode>) -> S3Client {
+    s3_client(&moto_config().await, checksum_mode)
 }
 
-/// An S3 [`Client`] for the signature-checking moto, signing with `credentials`.
-pub fn moto_auth_s3_client(credentials: Credentials) -> Client {
-    s3_client(&testbed::endpoint(Emulator::MotoAuth), credentials, None)
+/// An [`S3Client`] for the signature-checking moto, signing with `credentials`.
+pub async fn moto_auth_s3_client(credentials: Credentials) -> S3Client {
+    let config = moto_auth_config().await.with_credentials_provider(Arc::new(credentials));
+    s3_client(&config, None)
 }
 
-/// An S3 [`Client`] for s3s-fs, signing with `credentials`, with the given checksum mode.
-pub fn s3s_s3_client(credentials: Credentials, checksum_mode: Option<ChecksumMode>) -> Client {
-    s3_client(&testbed::endpoint(Emulator::S3s), credentials, checksum_mode)
+/// An [`S3Client`] for s3s-fs, signing with `credentials`, with the given checksum mode.
+pub async fn s3s_s3_client(credentials: Credentials, checksum_mode: Option<ChecksumMode>) -> S3Client {
+    let config = s3s_config().await.with_credentials_provider(Arc::new(credentials));
+    s3_client(&config, checksum_mode)
 }
 
 /// Creates a bucket named [`unique_name`](crate::unique_name)`(label)` and returns its name.
 ///
 /// # Panics
 /// When CreateBucket fails, with a hint to start the emulators.
-pub async fn create_bucket(s3: &Client, label: &str) -> String {
+pub async fn create_bucket(s3: &S3Client, label: &str) -> String {
     let bucket = crate::unique_name(label);
     s3.create_bucket(&bucket).send().await.unwrap_or_else(|e| {
         panic!("CreateBucket {bucket} on {} failed ({e}); is it up? run `scripts/testbed.sh up`", s3.endpoint())
@@ -192,13 +188,20 @@ pub async fn create_bucket(s3: &Client, label: &str) -> String {
     bucket
 }
 
+/// The keys of every object `listing` lists (all pages).
+///
+/// # Panics
+/// When a page cannot be listed.
+pub async fn object_keys(listing: ListObjectsV2) -> Vec<String> {
+    listing.into_objects(PaginationConfig::default()).map_ok(|o| o.key).try_collect().await.unwrap()
+}
+
 /// Deletes every object of `bucket` one DeleteObject at a time, then the bucket.
 ///
 /// # Panics
 /// When any of those calls fails.
-pub async fn delete_bucket_with_objects(s3: &Client, bucket: &str) {
-    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
-    for k in keys {
+pub async fn delete_bucket_with_objects(s3: &S3Client, bucket: &str) {
+    for k in object_keys(s3.list_objects_v2(bucket)).await {
         s3.delete_object(bucket, &k).send().await.unwrap();
     }
     s3.delete_bucket(bucket).await.unwrap();

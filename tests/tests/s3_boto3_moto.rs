@@ -42,7 +42,7 @@ fn data(len: usize, seed: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_written_by_cloudkit_read_back_identically_with_boto3() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3t-boto-r").await;
 
     let small = data(3000, 1);
@@ -110,7 +110,7 @@ print(json.dumps(out))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_objects_written_by_boto3_download_with_cloudkit() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3t-boto-w").await;
     let dir = std::env::temp_dir().join(unique_name("ck-s3t-boto-w"));
     std::fs::create_dir_all(&dir).unwrap();

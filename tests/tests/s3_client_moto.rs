@@ -9,15 +9,15 @@
 use std::time::{Duration, SystemTime};
 
 use cloudkit_aws_s3::{
-    ChecksumAlgorithm, ChecksumMode, Client, FileRegion, ListEntry, MetadataDirective, PaginationConfig, S3Error,
+    ChecksumAlgorithm, ChecksumMode, FileRegion, ListEntry, MetadataDirective, PaginationConfig, S3Client, S3Error,
     ServerSideEncryption, Tag,
 };
 use cloudkit_signer::aws::Credentials;
 use cloudkit_tests::{aws, unique_name};
 use futures::{StreamExt, TryStreamExt};
 
-async fn empty_and_delete(s3: &Client, bucket: &str) {
-    let keys: Vec<String> = s3.list_objects_v2(bucket).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+async fn empty_and_delete(s3: &S3Client, bucket: &str) {
+    let keys = aws::object_keys(s3.list_objects_v2(bucket)).await;
     for chunk in keys.chunks(1000) {
         let out = s3.delete_objects(bucket).keys(chunk.iter().cloned()).quiet(true).send().await.unwrap();
         assert!(out.errors.is_empty(), "{:?}", out.errors);
@@ -27,7 +27,7 @@ async fn empty_and_delete(s3: &Client, bucket: &str) {
 
 #[tokio::test]
 async fn bucket_lifecycle_and_typed_errors() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3c-bkt").await;
     s3.head_bucket(&b).await.unwrap();
     assert_eq!(s3.get_bucket_location(&b).await.unwrap(), "us-east-1");
@@ -61,7 +61,7 @@ async fn bucket_lifecycle_and_typed_errors() {
 
 #[tokio::test]
 async fn put_get_head_copy_tagging_delete() {
-    let s3 = aws::moto_s3_client_with(Some(ChecksumMode::WhenSupported));
+    let s3 = aws::moto_s3_client_with(Some(ChecksumMode::WhenSupported)).await;
     let b = aws::create_bucket(&s3, "ck-s3c-obj").await;
     let put = s3
         .put_object(&b, "docs/report.csv")
@@ -158,7 +158,7 @@ async fn put_get_head_copy_tagging_delete() {
 
 #[tokio::test]
 async fn conditional_requests() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3c-cond").await;
     let first = s3.put_object(&b, "once").body("v1").if_none_match_any().send().await.unwrap();
     let e = s3.put_object(&b, "once").body("v2").if_none_match_any().send().await.unwrap_err();
@@ -190,7 +190,7 @@ async fn conditional_requests() {
 
 #[tokio::test]
 async fn awkward_keys_round_trip() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3c-keys").await;
     let keys = [
         "with space.txt",
@@ -217,20 +217,12 @@ async fn awkward_keys_round_trip() {
     let mut want: Vec<String> = keys.iter().map(|s| (*s).to_owned()).collect();
     want.sort();
     for url_encoding in [false, true] {
-        let mut listed: Vec<String> = s3
-            .list_objects_v2(&b)
-            .url_encoding(url_encoding)
-            .into_objects()
-            .map_ok(|o| o.key)
-            .try_collect()
-            .await
-            .unwrap();
+        let mut listed = aws::object_keys(s3.list_objects_v2(&b).url_encoding(url_encoding)).await;
         listed.sort();
         assert_eq!(listed, want, "keys listed as they were written (encoding-type=url: {url_encoding})");
     }
     // prefix with awkward characters
-    let under: Vec<String> =
-        s3.list_objects_v2(&b).prefix("unicode/é/").into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    let under = aws::object_keys(s3.list_objects_v2(&b).prefix("unicode/é/")).await;
     assert_eq!(under, ["unicode/é/中文/ü.bin"]);
     // copy between awkward keys
     s3.copy_object(&b, "copy of plus+sign").copy_source(&b, "plus+sign").send().await.unwrap();
@@ -246,7 +238,7 @@ async fn awkward_keys_round_trip() {
 
 #[tokio::test]
 async fn pagination_over_1050_keys_and_delimiters() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3c-page").await;
     let keys: Vec<String> = (0..1050).map(|i| format!("dir{}/key-{i:05}", i % 3)).collect();
     futures::stream::iter(keys.iter().cloned())
@@ -265,7 +257,7 @@ async fn pagination_over_1050_keys_and_delimiters() {
     assert_eq!(pages.len(), 2, "1051 keys come in a 1000-key page and a 51-key page");
     assert_eq!(pages[0].contents.len(), 1000);
     assert_eq!(pages[1].contents.len(), 51);
-    let all: Vec<String> = s3.list_objects_v2(&b).into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    let all = aws::object_keys(s3.list_objects_v2(&b)).await;
     assert_eq!(all.len(), 1051);
     let mut sorted = all.clone();
     sorted.sort();
@@ -310,7 +302,7 @@ async fn pagination_over_1050_keys_and_delimiters() {
 
 #[tokio::test]
 async fn multipart_complete_copy_and_abort() {
-    let s3 = aws::moto_s3_client_with(Some(ChecksumMode::WhenSupported));
+    let s3 = aws::moto_s3_client_with(Some(ChecksumMode::WhenSupported)).await;
     let b = aws::create_bucket(&s3, "ck-s3c-mpu").await;
     let dir = std::env::temp_dir().join(unique_name("ck-s3c-mpu"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -405,7 +397,7 @@ async fn multipart_complete_copy_and_abort() {
 #[tokio::test]
 async fn delete_objects_reports_per_key_errors() {
     // moto reports a per-key error when a version under an Object Lock legal hold is deleted.
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = unique_name("ck-s3c-lock");
     s3.create_bucket(&b).object_lock_enabled(true).send().await.unwrap();
     let locked = s3.put_object(&b, "locked").body("keep").object_lock_legal_hold(true).send().await.unwrap();
@@ -430,7 +422,7 @@ async fn delete_objects_reports_per_key_errors() {
 
 #[tokio::test]
 async fn waiters_against_moto() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = unique_name("ck-s3c-wait");
     // A missing bucket is a "retry" state: the waiter polls until its attempts run out.
     let e = s3.wait_until_bucket_exists(&b).delay(Duration::from_millis(100)).max_attempts(3).wait().await.unwrap_err();
@@ -475,7 +467,7 @@ async fn waiters_against_moto() {
 /// the same way, so those keys are covered against s3s-fs, which checks signatures strictly.)
 #[tokio::test]
 async fn signature_checking_moto_accepts_awkward_keys() {
-    let s3 = aws::moto_auth_s3_client(aws::moto_auth_credentials());
+    let s3 = aws::moto_auth_s3_client(aws::moto_auth_credentials()).await;
     let b = aws::create_bucket(&s3, "ck-s3c-auth").await;
     for k in ["with space", "double//slash", "dir/sub dir/file.txt", "tilde~dash-under_dot."] {
         s3.put_object(&b, k).body(k.to_owned()).send().await.unwrap();
@@ -484,7 +476,7 @@ async fn signature_checking_moto_accepts_awkward_keys() {
     }
     let page = s3.list_objects_v2(&b).prefix("dir").max_keys(10).send().await.unwrap();
     assert_eq!(page.contents.len(), 1);
-    let bad = aws::moto_auth_s3_client(Credentials::from_keys(aws::moto_auth_access_key_id(), "wrong-secret"));
+    let bad = aws::moto_auth_s3_client(Credentials::from_keys(aws::moto_auth_access_key_id(), "wrong-secret")).await;
     let e = bad.head_bucket(&b).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(403), "{e:?}");
     empty_and_delete(&s3, &b).await;

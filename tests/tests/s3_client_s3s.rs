@@ -6,19 +6,19 @@
 
 use std::time::{Duration, SystemTime};
 
-use cloudkit_aws_s3::{ChecksumAlgorithm, ChecksumMode, Client, FileRegion, PaginationConfig, S3Error};
+use cloudkit_aws_s3::{ChecksumAlgorithm, ChecksumMode, FileRegion, PaginationConfig, S3Client, S3Error};
 use cloudkit_signer::aws::Credentials;
 use cloudkit_tests::testbed;
 use cloudkit_tests::{aws, unique_name};
 use futures::TryStreamExt;
 
-fn client() -> Client {
-    aws::s3s_s3_client(aws::s3s_credentials(), Some(ChecksumMode::WhenSupported))
+async fn client() -> S3Client {
+    aws::s3s_s3_client(aws::s3s_credentials(), Some(ChecksumMode::WhenSupported)).await
 }
 
 #[tokio::test]
 async fn signed_requests_with_awkward_keys() {
-    let s3 = client();
+    let s3 = client().await;
     let b = aws::create_bucket(&s3, "ck-s3c-s3s-keys").await;
     let keys = [
         "with space.txt",
@@ -62,12 +62,13 @@ async fn signed_requests_with_awkward_keys() {
 
 #[tokio::test]
 async fn wrong_secret_is_refused() {
-    let good = client();
+    let good = client().await;
     let b = aws::create_bucket(&good, "ck-s3c-s3s-auth").await;
     let bad = aws::s3s_s3_client(
         Credentials::from_keys(aws::s3s_access_key_id(), "not-the-secret"),
         Some(ChecksumMode::WhenSupported),
-    );
+    )
+    .await;
     let e = bad.put_object(&b, "k").body("x").send().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(403), "{e:?}");
     assert!(!e.is_retryable());
@@ -76,7 +77,7 @@ async fn wrong_secret_is_refused() {
 
 #[tokio::test]
 async fn checksums_are_sent_and_verified() {
-    let s3 = client();
+    let s3 = client().await;
     let b = aws::create_bucket(&s3, "ck-s3c-s3s-crc").await;
     let data = vec![7u8; 300_000];
     let put = s3.put_object(&b, "crc").body(data.clone()).send().await.unwrap();
@@ -127,7 +128,7 @@ async fn checksums_are_sent_and_verified() {
 
 #[tokio::test]
 async fn presigned_urls_work_with_plain_http() {
-    let s3 = client();
+    let s3 = client().await;
     let http = testbed::http_client();
     let b = aws::create_bucket(&s3, "ck-s3c-s3s-pre").await;
     let key = "pre signed/ü+%.txt";

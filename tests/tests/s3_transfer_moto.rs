@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use cloudkit_aws_s3::{Bytes, Client, Progress, S3Error, TransferConfig, TransferError, TransferManager};
+use cloudkit_aws_s3::{Bytes, Progress, S3Client, S3Error, TransferConfig, TransferError, TransferManager};
 use cloudkit_core::Method;
 use cloudkit_tests::testbed;
 use cloudkit_tests::{XorShift32, aws, unique_name};
@@ -24,7 +24,7 @@ use tokio::io::AsyncWrite;
 
 const MIB: usize = 1024 * 1024;
 
-async fn cleanup(s3: &Client, bucket: &str) {
+async fn cleanup(s3: &S3Client, bucket: &str) {
     let uploads = s3.list_multipart_uploads(bucket).send().await.unwrap();
     for u in uploads.uploads {
         s3.abort_multipart_upload(bucket, &u.key, &u.upload_id).send().await.unwrap();
@@ -52,7 +52,7 @@ fn small_parts() -> TransferConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_and_download_files_single_and_multipart() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3t-file").await;
     let dir = temp_dir("ck-s3t-file");
     let tm = TransferManager::with_config(s3.clone(), small_parts());
@@ -114,7 +114,7 @@ async fn upload_and_download_files_single_and_multipart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_bytes_and_readers() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3t-mem").await;
     let tm = TransferManager::with_config(s3.clone(), small_parts());
 
@@ -168,7 +168,7 @@ impl tokio::io::AsyncRead for FailingReader {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_multipart_upload_is_aborted_leaving_no_parts() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3t-abort").await;
     let tm = TransferManager::with_config(s3.clone(), small_parts());
     // 12 MiB read fine (two parts uploaded), then the source fails.
@@ -212,7 +212,7 @@ impl AsyncWrite for InterferingWriter {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_replaced_mid_download_is_a_typed_error() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3t-race").await;
     let original = data(16 * MIB, 1);
     s3.put_object(&b, "race.bin").body(original.clone()).send().await.unwrap();
@@ -265,7 +265,7 @@ async fn an_object_replaced_mid_download_is_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resource_handles() {
-    let s3 = aws::moto_s3_client();
+    let s3 = aws::moto_s3_client().await;
     let name = unique_name("ck-s3t-res");
     let bucket = s3.bucket(&name);
     assert_eq!(bucket.name(), name);

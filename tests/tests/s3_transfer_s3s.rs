@@ -7,14 +7,14 @@
 use std::io::Write;
 use std::path::Path;
 
-use cloudkit_aws_s3::{ChecksumMode, Client, TransferConfig, TransferManager};
+use cloudkit_aws_s3::{ChecksumMode, S3Client, TransferConfig, TransferManager};
 use cloudkit_tests::{XorShift32, aws, hex, unique_name};
 use sha2::{Digest, Sha256};
 
 const MIB: u64 = 1024 * 1024;
 
-fn client(mode: Option<ChecksumMode>) -> Client {
-    aws::s3s_s3_client(aws::s3s_credentials(), mode)
+async fn client(mode: Option<ChecksumMode>) -> S3Client {
+    aws::s3s_s3_client(aws::s3s_credentials(), mode).await
 }
 
 /// Writes `len` pseudo-random bytes to `path` (1 MiB at a time) and returns their SHA-256.
@@ -51,7 +51,7 @@ fn sha256_file(path: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_100_mib_file_round_trips_with_matching_checksums() {
-    let s3 = client(None);
+    let s3 = client(None).await;
     let b = aws::create_bucket(&s3, "ck-s3t-big").await;
     let dir = std::env::temp_dir().join(unique_name("ck-s3t-big"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -80,7 +80,7 @@ async fn a_100_mib_file_round_trips_with_matching_checksums() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_with_crc32c_part_checksums() {
-    let s3 = client(Some(ChecksumMode::WhenSupported));
+    let s3 = client(Some(ChecksumMode::WhenSupported)).await;
     let b = aws::create_bucket(&s3, "ck-s3t-crc").await;
     let dir = std::env::temp_dir().join(unique_name("ck-s3t-crc"));
     std::fs::create_dir_all(&dir).unwrap();

@@ -17,7 +17,7 @@ fn bucket_name(label: &str) -> String {
 }
 
 async fn store_on(config: &AwsConfig, label: &str) -> S3Store {
-    let client = cloudkit::s3::Client::new(config).unwrap();
+    let client = cloudkit::s3::S3Client::new(config).unwrap();
     let bucket = bucket_name(label);
     client.create_bucket(&bucket).send().await.unwrap();
     S3Store::new(client, bucket)
@@ -51,7 +51,7 @@ async fn conformance_s3_without_conditional_writes() {
 async fn store_urls_and_sessions_reach_s3() {
     let config = aws::moto_config().await;
     let session = cloudkit::session::AwsSession::from_config(config);
-    let store = session.object_store(bucket_name("session")).unwrap();
+    let store = session.store(bucket_name("session")).unwrap();
     store.client().create_bucket(store.bucket()).send().await.unwrap();
     let key = ObjectKey::parse("via/session.txt").unwrap();
     store.put(&key, "hello".into()).await.unwrap();

@@ -47,7 +47,7 @@ impl Which {
 }
 
 struct Clients {
-    cloudkit: cloudkit_aws_s3::Client,
+    cloudkit: cloudkit_aws_s3::S3Client,
     sdk: aws_sdk_s3::Client,
     store: Arc<dyn object_store::ObjectStore>,
 }
@@ -60,7 +60,7 @@ async fn clients(endpoint: &str) -> Res<Clients> {
         .credentials(cloudkit_signer::aws::Credentials::from_keys(ACCESS_KEY, SECRET_KEY))
         .load()
         .await?;
-    let cloudkit = cloudkit_aws_s3::Client::new(&config)?;
+    let cloudkit = cloudkit_aws_s3::S3Client::new(&config)?;
 
     let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
@@ -261,7 +261,7 @@ async fn list(c: &Clients, which: Which) -> Res<usize> {
             c.cloudkit
                 .list_objects_v2(BUCKET)
                 .prefix("list/")
-                .into_objects()
+                .into_objects(cloudkit_aws_s3::PaginationConfig::default())
                 .try_fold(0, |a, _| async move { Ok(a + 1) })
                 .await?
         }

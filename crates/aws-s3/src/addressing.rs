@@ -3,7 +3,6 @@
 
 use std::net::IpAddr;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
 /// How buckets are put into request URLs.
@@ -23,21 +22,16 @@ pub enum AddressingStyle {
     Path,
 }
 
-/// Characters kept as they are in an S3 key path: the RFC 3986 unreserved set and `/`.
-const KEY_PATH: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
-/// Characters kept as they are in a query parameter: the unreserved set only.
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
 /// Percent-encodes an object key for the URL path: everything but `A-Z a-z 0-9 - . _ ~ /` is
 /// encoded (a space is `%20`, `+` is `%2B`, `%` is `%25`), so the path is exactly what SigV4's
 /// S3 rules sign.
 pub fn encode_key(key: &str) -> String {
-    utf8_percent_encode(key, KEY_PATH).to_string()
+    cloudkit_core::encode_path(key)
 }
 
 /// Percent-encodes a query parameter name or value the SigV4 way (unreserved characters kept).
 pub fn encode_query(value: &str) -> String {
-    utf8_percent_encode(value, QUERY).to_string()
+    cloudkit_core::encode_unreserved(value)
 }
 
 /// Why a bucket name was refused.

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use cloudkit_core::{Method, Operation, internal::xml};
 
-use crate::client::{Client, Req, header_str, header_string};
+use crate::client::{Req, S3Client, header_str, header_string};
 use crate::error::S3Error;
 use crate::model::{self, from_xml};
 
@@ -43,18 +43,18 @@ pub struct ListBucketsOutput {
     pub continuation_token: Option<String>,
 }
 
-/// A ListBuckets request; see [`Client::list_buckets`].
+/// A ListBuckets request; see [`S3Client::list_buckets`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct ListBuckets {
-    client: Client,
+    client: S3Client,
     prefix: Option<String>,
     max_buckets: Option<u32>,
     continuation_token: Option<String>,
     bucket_region: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Lists the caller's buckets.
     pub fn list_buckets(&self) -> ListBuckets {
         ListBuckets {
@@ -121,11 +121,11 @@ impl ListBuckets {
     }
 }
 
-/// A CreateBucket request; see [`Client::create_bucket`].
+/// A CreateBucket request; see [`S3Client::create_bucket`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct CreateBucket {
-    client: Client,
+    client: S3Client,
     bucket: String,
     location: Option<String>,
     acl: Option<String>,
@@ -141,7 +141,7 @@ pub struct CreateBucketOutput {
     pub location: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Creates a bucket. Outside us-east-1 the client's region is sent as the
     /// `LocationConstraint` (S3 refuses the request otherwise); change it with
     /// [`CreateBucket::location_constraint`].
@@ -220,7 +220,7 @@ pub struct HeadBucketOutput {
     pub access_point_alias: bool,
 }
 
-impl Client {
+impl S3Client {
     /// Deletes an (empty) bucket; one with objects is [`S3Error::BucketNotEmpty`].
     pub async fn delete_bucket(&self, bucket: &str) -> Result<(), S3Error> {
         const OP: &str = "DeleteBucket";

@@ -2,14 +2,11 @@
 //! Content-MD5 S3 requires on DeleteObjects.
 
 use std::fmt;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
-use cloudkit_core::{Body, ByteStream, HeaderMap, TransportError, TransportErrorKind};
-use futures::{Stream, StreamExt};
+use cloudkit_core::{Body, ByteStream, HeaderMap, RunningChecksum};
+use futures::StreamExt;
 use sha2::Digest as _;
 
 /// When the client computes and checks checksums (S3-compatible stores differ, so this is a
@@ -91,7 +88,7 @@ impl ChecksumAlgorithm {
     pub fn checksum(self, data: &[u8]) -> String {
         let mut h = Hasher::new(self);
         h.update(data);
-        h.finish()
+        h.finish_base64()
     }
 }
 
@@ -101,7 +98,8 @@ impl fmt::Display for ChecksumAlgorithm {
     }
 }
 
-/// An incremental checksum.
+/// An incremental checksum of one [`ChecksumAlgorithm`]; it is the [`RunningChecksum`] that
+/// [`cloudkit_core::verify_stream`] runs over downloads.
 pub(crate) enum Hasher {
     Crc32c(u32),
     Sha256(Box<sha2::Sha256>),
@@ -121,17 +119,7 @@ impl Hasher {
         }
     }
 
-    pub(crate) fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, data),
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Sha1(h) => sha1::Digest::update(h.as_mut(), data),
-            Hasher::Crc32(c) => *c = crate::crc_tables::crc32_update(*c, data),
-            Hasher::Crc64Nvme(c) => *c = crate::crc_tables::crc64nvme_update(*c, data),
-        }
-    }
-
-    pub(crate) fn finish(self) -> String {
+    fn finish_base64(self) -> String {
         match self {
             Hasher::Crc32c(c) => B64.encode(c.to_be_bytes()),
             Hasher::Sha256(h) => B64.encode(h.finalize()),
@@ -142,44 +130,47 @@ impl Hasher {
     }
 }
 
-/// The base64 checksum of a request body; a file body is streamed from disk, never buffered.
-pub(crate) async fn body_checksum(algorithm: ChecksumAlgorithm, body: &Body) -> std::io::Result<String> {
-    let mut h = Hasher::new(algorithm);
+impl RunningChecksum for Hasher {
+    fn algorithm(&self) -> &'static str {
+        match self {
+            Hasher::Crc32c(_) => ChecksumAlgorithm::Crc32c,
+            Hasher::Sha256(_) => ChecksumAlgorithm::Sha256,
+            Hasher::Sha1(_) => ChecksumAlgorithm::Sha1,
+            Hasher::Crc32(_) => ChecksumAlgorithm::Crc32,
+            Hasher::Crc64Nvme(_) => ChecksumAlgorithm::Crc64Nvme,
+        }
+        .as_str()
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha1(h) => sha1::Digest::update(h.as_mut(), data),
+            Hasher::Crc32(c) => *c = crate::crc_tables::crc32_update(*c, data),
+            Hasher::Crc64Nvme(c) => *c = crate::crc_tables::crc64nvme_update(*c, data),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> String {
+        self.finish_base64()
+    }
+}
+
+/// The base64 checksum (`checksum`: a [`Hasher`] or core's [`Md5`](cloudkit_core::Md5)) of a
+/// request body; a file body is streamed from disk, never buffered.
+pub(crate) async fn body_checksum(body: &Body, mut checksum: Box<dyn RunningChecksum>) -> std::io::Result<String> {
     match body {
         Body::Empty => {}
-        Body::Bytes(b) => h.update(b),
+        Body::Bytes(b) => checksum.update(b),
         Body::File(region) => {
             let mut stream = region.stream().await?;
             while let Some(chunk) = stream.next().await {
-                h.update(&chunk?);
+                checksum.update(&chunk?);
             }
         }
-        #[allow(unreachable_patterns)]
-        other => h.update(&other.collect().await?),
     }
-    Ok(h.finish())
-}
-
-/// The base64 MD5 of a request body (`Content-MD5`), streaming a file body from disk.
-pub(crate) async fn body_md5(body: &Body) -> std::io::Result<String> {
-    use md5::Digest as _;
-    let mut h = md5::Md5::new();
-    match body {
-        Body::File(region) => {
-            let mut stream = region.stream().await?;
-            while let Some(chunk) = stream.next().await {
-                h.update(&chunk?);
-            }
-        }
-        other => h.update(&other.collect().await?),
-    }
-    Ok(B64.encode(h.finalize()))
-}
-
-/// The base64 MD5 of `data` (`Content-MD5`).
-pub(crate) fn content_md5(data: &[u8]) -> String {
-    use md5::Digest as _;
-    B64.encode(md5::Md5::digest(data))
+    Ok(checksum.finish())
 }
 
 /// The full-object checksum a response carries that this client can verify.
@@ -203,73 +194,17 @@ pub(crate) fn response_checksum(headers: &HeaderMap) -> Option<(ChecksumAlgorith
     })
 }
 
-/// A checksum mismatch found while streaming a download; it reaches users of the raw
-/// [`ByteStream`] as the source of a [`TransportError`] (and as
-/// [`S3Error::ChecksumMismatch`](crate::S3Error::ChecksumMismatch) from `collect`).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{algorithm} checksum mismatch: the server sent {expected}, the data has {actual}")]
-pub struct ChecksumMismatchError {
-    /// The algorithm.
-    pub algorithm: &'static str,
-    /// The value the server sent.
-    pub expected: String,
-    /// The value of the bytes received.
-    pub actual: String,
-}
-
-/// Wraps a download so the checksum is checked when the last byte has arrived.
+/// Wraps a download so the checksum is checked when the last byte has arrived (a mismatch ends
+/// the stream with a [`ChecksumMismatchError`](cloudkit_core::ChecksumMismatchError) as the
+/// source of the error).
 pub(crate) fn verifying(body: ByteStream, algorithm: ChecksumAlgorithm, expected: String) -> ByteStream {
-    ByteStream::new(Verifying { inner: body, hasher: Some(Hasher::new(algorithm)), algorithm, expected })
-}
-
-struct Verifying {
-    inner: ByteStream,
-    hasher: Option<Hasher>,
-    algorithm: ChecksumAlgorithm,
-    expected: String,
-}
-
-impl Stream for Verifying {
-    type Item = Result<Bytes, TransportError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if let Some(h) = this.hasher.as_mut() {
-                    h.update(&chunk);
-                }
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                this.hasher = None;
-                Poll::Ready(Some(Err(e)))
-            }
-            Poll::Ready(None) => match this.hasher.take() {
-                Some(h) => {
-                    let actual = h.finish();
-                    if actual == this.expected {
-                        Poll::Ready(None)
-                    } else {
-                        let mismatch = ChecksumMismatchError {
-                            algorithm: this.algorithm.as_str(),
-                            expected: this.expected.clone(),
-                            actual,
-                        };
-                        Poll::Ready(Some(Err(
-                            TransportError::new(TransportErrorKind::Body, mismatch.to_string()).with_source(mismatch)
-                        )))
-                    }
-                }
-                None => Poll::Ready(None),
-            },
-            Poll::Pending => Poll::Pending,
-        }
-    }
+    cloudkit_core::verify_stream(body, Box::new(Hasher::new(algorithm)), expected)
 }
 
 #[cfg(test)]
 mod tests {
+    use cloudkit_core::Bytes;
+
     use super::*;
 
     #[test]
@@ -278,12 +213,29 @@ mod tests {
         assert_eq!(ChecksumAlgorithm::Crc32c.checksum(b"123456789"), B64.encode(0xE306_9283u32.to_be_bytes()));
         assert_eq!(ChecksumAlgorithm::Crc32c.checksum(b""), "AAAAAA==");
         assert_eq!(ChecksumAlgorithm::Sha256.checksum(b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
-        assert_eq!(content_md5(b""), "1B2M2Y8AsgTpgAmY7PhCfg==");
         assert_eq!(ChecksumAlgorithm::Crc32.checksum(b"123456789"), B64.encode(0xCBF4_3926u32.to_be_bytes()));
         assert_eq!(
             ChecksumAlgorithm::Crc64Nvme.checksum(b"123456789"),
             B64.encode(0xAE8B_1486_0A79_9888u64.to_be_bytes())
         );
+    }
+
+    #[tokio::test]
+    async fn bodies_are_checksummed_from_memory_and_from_disk() {
+        let dir = std::env::temp_dir().join(format!("ck-s3-checksum-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("body.bin");
+        std::fs::write(&path, b"xxhello worldxx").unwrap();
+        let file = Body::File(cloudkit_core::FileRegion::new(&path, 2, 11));
+        let crc = ChecksumAlgorithm::Crc32c.checksum(b"hello world");
+        assert_eq!(body_checksum(&file, Box::new(Hasher::new(ChecksumAlgorithm::Crc32c))).await.unwrap(), crc);
+        let md5 = cloudkit_core::md5_base64(b"hello world");
+        assert_eq!(body_checksum(&file, Box::new(cloudkit_core::Md5::default())).await.unwrap(), md5);
+        let bytes = Body::Bytes(Bytes::from_static(b"hello world"));
+        assert_eq!(body_checksum(&bytes, Box::new(cloudkit_core::Md5::default())).await.unwrap(), md5);
+        let empty = body_checksum(&Body::Empty, Box::new(cloudkit_core::Md5::default())).await.unwrap();
+        assert_eq!(empty, "1B2M2Y8AsgTpgAmY7PhCfg==");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
@@ -297,7 +249,8 @@ mod tests {
         let s = ByteStream::from_bytes(Bytes::from_static(b"hellO world"));
         let e = verifying(s, ChecksumAlgorithm::Crc32c, good).collect().await.unwrap_err();
         let src = std::error::Error::source(&e).unwrap();
-        assert!(src.downcast_ref::<ChecksumMismatchError>().is_some());
+        let mismatch = src.downcast_ref::<cloudkit_core::ChecksumMismatchError>().unwrap();
+        assert_eq!(mismatch.algorithm, "CRC32C");
     }
 
     #[test]

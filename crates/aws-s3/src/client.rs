@@ -1,9 +1,11 @@
-//! [`Client`]: the S3 client, its settings and the request plumbing every operation shares.
+//! [`S3Client`]: the S3 client, its [`ClientBuilder`] and the request plumbing every operation
+//! shares.
 
 use std::fmt;
 use std::sync::Arc;
 
-use cloudkit_core::{BufferedResponse, HttpRequest, HttpResponse, Method, Operation, Pipeline, Url};
+use cloudkit_core::{BufferedResponse, HttpRequest, HttpResponse, Method, Operation, Pipeline, PipelineBuilder, Url};
+use cloudkit_cred_chain::aws::AwsConfig;
 use cloudkit_signer::aws::SharedCredentialsProvider;
 
 use crate::addressing::{Addressing, AddressingStyle, check_bucket_name, check_key};
@@ -12,29 +14,31 @@ use crate::error::S3Error;
 
 /// The S3 client: one async method per S3 operation, builder-style inputs, typed outputs.
 ///
-/// Cheap to clone (clones share the connection pool, credentials cache and retry quota).
+/// Built from a loaded [`AwsConfig`] (docs/ARCHITECTURE.md, "Construction"): [`S3Client::new`],
+/// or [`S3Client::builder`] for overrides. Cheap to clone (clones share the connection pool,
+/// credentials cache and retry quota).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use cloudkit_aws_s3::Client;
+/// use cloudkit_aws_s3::{PaginationConfig, S3Client};
 /// use cloudkit_cred_chain::aws::AwsConfig;
 /// use futures::TryStreamExt;
 ///
 /// // credentials, region and endpoint (AWS_ENDPOINT_URL_S3 …) from the environment and profiles
 /// let config = AwsConfig::loader().load().await?;
-/// let s3 = Client::new(&config)?;
+/// let s3 = S3Client::new(&config)?;
 /// s3.put_object("my-bucket", "hello.txt").body("hello").content_type("text/plain").send().await?;
 /// let object = s3.get_object("my-bucket", "hello.txt").send().await?;
 /// assert_eq!(&object.collect().await?[..], b"hello");
 ///
-/// let mut objects = s3.list_objects_v2("my-bucket").prefix("logs/").into_objects();
+/// let mut objects = s3.list_objects_v2("my-bucket").prefix("logs/").into_objects(PaginationConfig::default());
 /// while let Some(object) = objects.try_next().await? {
 ///     println!("{} {}", object.key, object.size);
 /// }
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct Client {
+pub struct S3Client {
     pub(crate) inner: Arc<Inner>,
 }
 
@@ -43,12 +47,13 @@ pub(crate) struct Inner {
     pub(crate) region: String,
     pub(crate) addressing: Addressing,
     pub(crate) checksum_mode: ChecksumMode,
-    pub(crate) credentials: Option<SharedCredentialsProvider>,
+    /// The config's credentials, for presigned URLs (the pipeline signs requests itself).
+    pub(crate) credentials: SharedCredentialsProvider,
 }
 
-impl fmt::Debug for Client {
+impl fmt::Debug for S3Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
+        f.debug_struct("S3Client")
             .field("region", &self.inner.region)
             .field("endpoint", &self.inner.addressing.endpoint.as_str())
             .field("addressing", &self.inner.addressing.style)
@@ -57,30 +62,42 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Builds a [`Client`] from its parts (a pipeline that signs for `s3`, a region, an optional
-/// endpoint). [`Client::new`] does this from an `AwsConfig`.
+/// Builds an [`S3Client`] from an [`AwsConfig`] with overrides; see [`S3Client::builder`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudkit_aws_s3::{ChecksumMode, S3Client};
+/// use cloudkit_core::{RetryConfig, Url};
+/// use cloudkit_cred_chain::aws::AwsConfig;
+///
+/// let config = AwsConfig::loader().load().await?;
+/// let minio = S3Client::builder(&config)
+///     .endpoint(Url::parse("http://127.0.0.1:9000")?)
+///     .force_path_style(true)
+///     .checksum_mode(ChecksumMode::WhenRequired)
+///     .retry(RetryConfig::standard().with_max_attempts(5))
+///     .build()?;
+/// # let _ = minio; Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ClientBuilder {
-    pipeline: Pipeline,
+    pipeline: PipelineBuilder,
     region: String,
     endpoint: Option<Url>,
     addressing: AddressingStyle,
     checksum_mode: Option<ChecksumMode>,
-    credentials: Option<SharedCredentialsProvider>,
+    credentials: SharedCredentialsProvider,
 }
 
 impl ClientBuilder {
-    /// A custom endpoint (MinIO, s3s, moto, a VPC endpoint …). Requests then go path-style
-    /// unless [`addressing_style`](Self::addressing_style) says otherwise, and checksums
-    /// default to [`ChecksumMode::WhenRequired`].
+    cloudkit_core::client_builder_overrides!();
+
+    /// A custom endpoint (MinIO, s3s, moto, a VPC endpoint …) instead of the config's
+    /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, the profile) or AWS's regional one. Requests
+    /// then go path-style unless [`addressing_style`](Self::addressing_style) says otherwise, and
+    /// checksums default to [`ChecksumMode::WhenRequired`].
     pub fn endpoint(mut self, endpoint: Url) -> Self {
         self.endpoint = Some(endpoint);
-        self
-    }
-
-    /// Sets an optional endpoint.
-    pub fn endpoint_opt(mut self, endpoint: Option<Url>) -> Self {
-        self.endpoint = endpoint;
         self
     }
 
@@ -102,14 +119,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The credentials used for presigned URLs (the pipeline signs ordinary requests itself).
-    pub fn credentials(mut self, credentials: SharedCredentialsProvider) -> Self {
-        self.credentials = Some(credentials);
-        self
-    }
-
     /// Builds the client; a malformed endpoint is an input error.
-    pub fn build(self) -> Result<Client, S3Error> {
+    pub fn build(self) -> Result<S3Client, S3Error> {
         let addressing = Addressing::new(&self.region, self.endpoint, self.addressing)
             .map_err(|m| S3Error::invalid_input("Client", m))?;
         let checksum_mode = self.checksum_mode.unwrap_or(if addressing.custom {
@@ -117,9 +128,10 @@ impl ClientBuilder {
         } else {
             ChecksumMode::WhenSupported
         });
-        Ok(Client {
+        let pipeline = self.pipeline.build().map_err(S3Error::Other)?;
+        Ok(S3Client {
             inner: Arc::new(Inner {
-                pipeline: self.pipeline,
+                pipeline,
                 region: self.region,
                 addressing,
                 checksum_mode,
@@ -129,38 +141,25 @@ impl ClientBuilder {
     }
 }
 
-impl Client {
+impl S3Client {
     /// A client from shared AWS configuration: its credentials, region, retry and timeout
-    /// settings, HTTP client and `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` endpoint.
-    pub fn new(config: &cloudkit_cred_chain::aws::AwsConfig) -> Result<Client, S3Error> {
-        Self::builder_from_config(config)?.build()
+    /// settings, HTTP client and `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` endpoint
+    /// (= `S3Client::builder(config).build()`).
+    pub fn new(config: &AwsConfig) -> Result<S3Client, S3Error> {
+        Self::builder(config).build()
     }
 
-    /// A [`ClientBuilder`] preset from shared AWS configuration, to change the addressing
-    /// style or checksum mode before building.
-    pub fn builder_from_config(config: &cloudkit_cred_chain::aws::AwsConfig) -> Result<ClientBuilder, S3Error> {
-        let pipeline = config.pipeline_builder("S3", "s3").build().map_err(S3Error::Other)?;
-        Ok(Client::builder(pipeline, config.region())
-            .endpoint_opt(config.endpoint_url("S3"))
-            .credentials(config.credentials_provider()))
-    }
-
-    /// A builder from parts: a pipeline (which signs with SigV4 for `s3` and parses errors with
-    /// `AwsErrorParser`) and a region.
-    pub fn builder(pipeline: Pipeline, region: impl Into<String>) -> ClientBuilder {
+    /// A [`ClientBuilder`] preset from shared AWS configuration, to override the endpoint, HTTP
+    /// client, retry settings, timeouts, addressing style or checksum mode before building.
+    pub fn builder(config: &AwsConfig) -> ClientBuilder {
         ClientBuilder {
-            pipeline,
-            region: region.into(),
-            endpoint: None,
+            pipeline: config.pipeline_builder(crate::SERVICE, "s3"),
+            region: config.region().to_owned(),
+            endpoint: config.endpoint_url("S3"),
             addressing: AddressingStyle::Auto,
             checksum_mode: None,
-            credentials: None,
+            credentials: config.credentials_provider(),
         }
-    }
-
-    /// Shorthand for `Client::builder(pipeline, region).endpoint_opt(endpoint).build()`.
-    pub fn from_parts(pipeline: Pipeline, region: impl Into<String>, endpoint: Option<Url>) -> Result<Client, S3Error> {
-        Self::builder(pipeline, region).endpoint_opt(endpoint).build()
     }
 
     /// The region requests are signed for.
@@ -212,6 +211,28 @@ impl Client {
 
     pub(crate) async fn send_streaming(&self, op: Operation, request: HttpRequest) -> Result<HttpResponse, S3Error> {
         self.inner.pipeline.send_streaming(&op, request).await.map_err(S3Error::from_core)
+    }
+}
+
+/// The object a request is about: the client that sends it, the bucket and the key.
+#[derive(Clone, Debug)]
+pub(crate) struct ObjectRef {
+    pub(crate) client: S3Client,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+}
+
+impl ObjectRef {
+    /// The object's URL, with `query`.
+    pub(crate) fn url(&self, op: &'static str, query: &[(&str, Option<&str>)]) -> Result<Url, S3Error> {
+        self.client.url(op, &self.bucket, Some(&self.key), query)
+    }
+}
+
+impl S3Client {
+    /// The object `key` of `bucket`, for a request builder.
+    pub(crate) fn object_ref(&self, bucket: impl Into<String>, key: impl Into<String>) -> ObjectRef {
+        ObjectRef { client: self.clone(), bucket: bucket.into(), key: key.into() }
     }
 }
 

@@ -2,63 +2,32 @@
 //! S3 reports for objects uploaded with those algorithms (CRC64NVME is S3's default since 2025).
 //! CRC32C uses the hardware-accelerated `crc32c` crate instead.
 
-const fn tables32(poly: u32) -> [[u32; 256]; 8] {
-    let mut t = [[0u32; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 { (c >> 1) ^ poly } else { c >> 1 };
-            k += 1;
-        }
-        t[0][i] = c;
-        i += 1;
-    }
-    let mut s = 1;
-    while s < 8 {
-        let mut i = 0;
-        while i < 256 {
-            let prev = t[s - 1][i];
-            t[s][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
-            i += 1;
-        }
-        s += 1;
-    }
-    t
-}
-
-const fn tables64(poly: u64) -> [[u64; 256]; 8] {
+/// The slice-by-8 tables of a reflected CRC with polynomial `poly`. A CRC-32's polynomial fits
+/// in the low 32 bits, and so does every entry of its tables (the state only ever shifts right).
+fn tables(poly: u64) -> [[u64; 256]; 8] {
     let mut t = [[0u64; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
+    for (i, entry) in t[0].iter_mut().enumerate() {
         let mut c = i as u64;
-        let mut k = 0;
-        while k < 8 {
+        for _ in 0..8 {
             c = if c & 1 != 0 { (c >> 1) ^ poly } else { c >> 1 };
-            k += 1;
         }
-        t[0][i] = c;
-        i += 1;
+        *entry = c;
     }
-    let mut s = 1;
-    while s < 8 {
-        let mut i = 0;
-        while i < 256 {
+    for s in 1..8 {
+        for i in 0..256 {
             let prev = t[s - 1][i];
             t[s][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
-            i += 1;
         }
-        s += 1;
     }
     t
 }
 
 // Built on first use (a few microseconds) rather than stored in the binary: 24 KiB less for
 // programs that never verify a CRC-32 or CRC-64/NVME checksum.
-static CRC32: std::sync::LazyLock<Box<[[u32; 256]; 8]>> = std::sync::LazyLock::new(|| Box::new(tables32(0xEDB8_8320)));
+static CRC32: std::sync::LazyLock<Box<[[u32; 256]; 8]>> =
+    std::sync::LazyLock::new(|| Box::new(tables(0xEDB8_8320).map(|row| row.map(|v| v as u32))));
 static CRC64NVME: std::sync::LazyLock<Box<[[u64; 256]; 8]>> =
-    std::sync::LazyLock::new(|| Box::new(tables64(0x9A6C_9329_AC4B_C9B5)));
+    std::sync::LazyLock::new(|| Box::new(tables(0x9A6C_9329_AC4B_C9B5)));
 
 /// Continues a CRC-32 (IEEE): `state` starts at `!0` and the result is `!state`.
 pub(crate) fn crc32_update(mut state: u32, data: &[u8]) -> u32 {

@@ -2,7 +2,7 @@
 //! [`cloudkit_core::Error`] (status, code, message, request id, retryability).
 
 use cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER;
-use cloudkit_core::{Error, ErrorKind};
+use cloudkit_core::{Error, ErrorKind, TransportError};
 
 /// The error of every S3 client call.
 ///
@@ -55,9 +55,6 @@ pub enum S3Error {
     /// HTTP 416 `InvalidRange`: the range starts beyond the end of the object.
     #[error(transparent)]
     InvalidRange(Error),
-    /// `SlowDown` / throttling (after the pipeline's retries).
-    #[error(transparent)]
-    Throttled(Error),
     /// A body-less 404 (HEAD requests): the object or bucket does not exist.
     #[error(transparent)]
     NotFound(Error),
@@ -73,6 +70,9 @@ pub enum S3Error {
         /// The value computed over the bytes received (base64).
         actual: String,
     },
+    /// `SlowDown` / throttling (after the pipeline's retries).
+    #[error(transparent)]
+    Throttled(Error),
     /// Any other failure: other service errors, transport errors, timeouts, credentials,
     /// invalid input, undecodable responses.
     #[error(transparent)]
@@ -106,14 +106,20 @@ impl S3Error {
         }
     }
 
-    /// An input error for `operation` (nothing was sent).
-    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
-        S3Error::Other(Error::invalid_input("S3", operation, message))
-    }
-
-    /// A response that could not be decoded.
-    pub(crate) fn decode(operation: &'static str, message: impl Into<String>) -> Self {
-        S3Error::Other(Error::decode("S3", operation, message))
+    /// A failed read of a response body: a checksum mismatch (see [`cloudkit_core::verify_stream`])
+    /// is [`S3Error::ChecksumMismatch`], anything else a retryable transport error.
+    pub(crate) fn body(operation: &'static str, error: TransportError) -> Self {
+        if let Some(m) = cloudkit_core::checksum_mismatch(&error) {
+            return S3Error::ChecksumMismatch {
+                operation,
+                algorithm: m.algorithm,
+                expected: m.expected.clone(),
+                actual: m.actual.clone(),
+            };
+        }
+        S3Error::Other(
+            Error::new(ErrorKind::Transport, crate::SERVICE, operation).with_source(error).with_retryable(true),
+        )
     }
 
     /// Whether the object or bucket was not found (`NoSuchKey`, `NoSuchBucket`, a 404 HEAD).
@@ -122,21 +128,24 @@ impl S3Error {
     }
 }
 
-cloudkit_core::service_error_accessors!(S3Error {
-    NoSuchKey,
-    NoSuchBucket,
-    NoSuchUpload,
-    BucketAlreadyExists,
-    BucketAlreadyOwnedByYou,
-    BucketNotEmpty,
-    AccessDenied,
-    PreconditionFailed,
-    NotModified,
-    InvalidRange,
-    Throttled,
-    NotFound,
-    Other,
-});
+cloudkit_core::service_error_accessors!(
+    S3Error {
+        NoSuchKey,
+        NoSuchBucket,
+        NoSuchUpload,
+        BucketAlreadyExists,
+        BucketAlreadyOwnedByYou,
+        BucketNotEmpty,
+        AccessDenied,
+        PreconditionFailed,
+        NotModified,
+        InvalidRange,
+        NotFound,
+        Throttled,
+        Other,
+    },
+    service = crate::SERVICE
+);
 
 impl From<Error> for S3Error {
     fn from(error: Error) -> Self {

@@ -1,6 +1,7 @@
 //! Listing: ListObjectsV2, ListMultipartUploads and ListParts, one page at a time (`send`) or as
 //! streams of pages and items built on `cloudkit-paginate`.
 
+use std::future::Future;
 use std::ops::Range;
 use std::time::SystemTime;
 
@@ -9,7 +10,7 @@ use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationCon
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use percent_encoding::percent_decode_str;
 
-use crate::client::{Client, Req};
+use crate::client::{Req, S3Client};
 use crate::error::S3Error;
 use crate::model::{self, from_xml};
 
@@ -21,6 +22,16 @@ fn url_decode(s: &str) -> String {
 
 fn maybe_decode(encoded: bool, s: String) -> String {
     if encoded { url_decode(&s) } else { s }
+}
+
+/// Whether a listing says it URL-encoded its keys (`<EncodingType>url</EncodingType>`).
+fn is_url_encoded(encoding_type: Option<&str>) -> bool {
+    encoding_type.is_some_and(|e| e.eq_ignore_ascii_case("url"))
+}
+
+/// A listing's common prefixes, decoded when the listing is URL-encoded.
+fn common_prefixes(encoded: bool, prefixes: Vec<model::PrefixXml>) -> Vec<CommonPrefix> {
+    prefixes.into_iter().map(|c| CommonPrefix { prefix: maybe_decode(encoded, c.prefix) }).collect()
 }
 
 /// ListMultipartUploads' two markers as one pagination token: a JSON array `[key, upload id]`.
@@ -48,6 +59,87 @@ impl From<PaginationError<S3Error>> for S3Error {
             other => S3Error::decode("Paginate", other.to_string()),
         }
     }
+}
+
+/// A list request that can be sent again for any page: what [`paginator`] needs
+/// (docs/ARCHITECTURE.md, "Listing").
+trait ListRequest: Clone + Send + 'static {
+    /// One page of the listing.
+    type Output: Page + Send + 'static;
+
+    /// Points the request at the page of `token` with at most `page_size` items (each left as
+    /// the builder set it when `None`).
+    fn set_page(&mut self, token: Option<String>, page_size: Option<u32>);
+
+    /// Fetches the page (the builder's `send`).
+    fn fetch(self) -> impl Future<Output = Result<Self::Output, S3Error>> + Send + 'static;
+}
+
+/// Pages of `template`, sent again with each page's token.
+fn paginator<R: ListRequest>(template: R, config: PaginationConfig) -> Paginator<'static, R::Output, S3Error> {
+    Paginator::new(config, move |req: PageRequest| {
+        let mut page = template.clone();
+        page.set_page(req.token, req.page_size);
+        page.fetch()
+    })
+}
+
+/// `into_pages` and `into_items` of a list builder that implements [`ListRequest`].
+macro_rules! list_streams {
+    ($output:ty, $items:literal) => {
+        /// Every page, as a stream (page size, max items and starting token from `config`; the
+        /// builder's own page size and starting token apply when `config` leaves them unset).
+        pub fn into_pages(self, config: PaginationConfig) -> PageStream<'static, $output, S3Error> {
+            paginator(self, config).pages()
+        }
+
+        #[doc = concat!("Every ", $items, ", as a stream (`config` as for [`into_pages`](Self::into_pages)).")]
+        pub fn into_items(self, config: PaginationConfig) -> ItemStream<'static, $output, S3Error> {
+            paginator(self, config).items()
+        }
+    };
+}
+
+/// `prefix` and `delimiter` of a listing by key (ListObjectsV2, ListMultipartUploads).
+macro_rules! prefix_setters {
+    () => {
+        /// Only keys starting with `prefix`.
+        pub fn prefix(mut self, v: impl Into<String>) -> Self {
+            self.prefix = Some(v.into());
+            self
+        }
+        /// Group keys by this delimiter into common prefixes.
+        pub fn delimiter(mut self, v: impl Into<String>) -> Self {
+            self.delimiter = Some(v.into());
+            self
+        }
+    };
+}
+
+/// The [`Page`] impl of an output whose items are one `Vec` and whose next-page token counts only
+/// while `is_truncated` (S3's last page may still carry a marker).
+macro_rules! truncated_vec_page {
+    ($output:ty, $items:ident: $item:ty, $token:ident) => {
+        impl Page for $output {
+            type Item = $item;
+
+            fn next_token(&self) -> Option<&str> {
+                if self.is_truncated { self.$token.as_deref() } else { None }
+            }
+
+            fn item_count(&self) -> usize {
+                self.$items.len()
+            }
+
+            fn retain_items(&mut self, range: Range<usize>) {
+                cloudkit_paginate::retain_range(&mut self.$items, range);
+            }
+
+            fn into_items(self) -> Vec<$item> {
+                self.$items
+            }
+        }
+    };
 }
 
 /// One object of a listing.
@@ -143,11 +235,11 @@ impl Page for ListObjectsV2Output {
     }
 }
 
-/// A ListObjectsV2 request; see [`Client::list_objects_v2`].
+/// A ListObjectsV2 request; see [`S3Client::list_objects_v2`].
 #[derive(Clone, Debug)]
 #[must_use = "call .send() or a stream method"]
 pub struct ListObjectsV2 {
-    client: Client,
+    client: S3Client,
     bucket: String,
     prefix: Option<String>,
     delimiter: Option<String>,
@@ -158,7 +250,7 @@ pub struct ListObjectsV2 {
     url_encoding: bool,
 }
 
-impl Client {
+impl S3Client {
     /// Lists objects (ListObjectsV2), one page with `send()` or every page as a stream.
     ///
     /// On AWS endpoints keys are requested with `encoding-type=url` and decoded, so keys with
@@ -168,12 +260,12 @@ impl Client {
     /// [`ListObjectsV2::url_encoding`].
     ///
     /// ```no_run
-    /// # async fn demo(s3: cloudkit_aws_s3::Client) -> Result<(), cloudkit_aws_s3::S3Error> {
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::S3Error> {
     /// use cloudkit_aws_s3::{ListEntry, PaginationConfig};
     /// use futures::TryStreamExt;
     ///
     /// // every object under photos/, 1000 per request
-    /// let keys: Vec<String> = s3.list_objects_v2("bucket").prefix("photos/").into_objects()
+    /// let keys: Vec<String> = s3.list_objects_v2("bucket").prefix("photos/").into_objects(PaginationConfig::default())
     ///     .map_ok(|o| o.key).try_collect().await?;
     ///
     /// // one level of "directories"
@@ -202,16 +294,7 @@ impl Client {
 }
 
 impl ListObjectsV2 {
-    /// Only keys starting with `prefix`.
-    pub fn prefix(mut self, v: impl Into<String>) -> Self {
-        self.prefix = Some(v.into());
-        self
-    }
-    /// Group keys by this delimiter into common prefixes.
-    pub fn delimiter(mut self, v: impl Into<String>) -> Self {
-        self.delimiter = Some(v.into());
-        self
-    }
+    prefix_setters!();
     /// Start after this key (first page only).
     pub fn start_after(mut self, v: impl Into<String>) -> Self {
         self.start_after = Some(v.into());
@@ -268,7 +351,7 @@ impl ListObjectsV2 {
         let url = self.client.url(OP, &self.bucket, None, &q)?;
         let r = self.client.send(Operation::new(OP), Req::new(OP, Method::GET, url).request).await?;
         let p: model::ListBucketResult = from_xml(OP, &r.body)?;
-        let enc = p.encoding_type.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("url"));
+        let enc = is_url_encoded(p.encoding_type.as_deref());
         Ok(ListObjectsV2Output {
             contents: p
                 .contents
@@ -284,11 +367,7 @@ impl ListObjectsV2 {
                     owner_id: o.owner.and_then(|o| o.id),
                 })
                 .collect(),
-            common_prefixes: p
-                .common_prefixes
-                .into_iter()
-                .map(|c| CommonPrefix { prefix: maybe_decode(enc, c.prefix) })
-                .collect(),
+            common_prefixes: common_prefixes(enc, p.common_prefixes),
             is_truncated: p.is_truncated,
             next_continuation_token: p.next_continuation_token.filter(|t| !t.is_empty()),
             key_count: p.key_count,
@@ -300,34 +379,12 @@ impl ListObjectsV2 {
         })
     }
 
-    fn paginator(self, config: PaginationConfig) -> Paginator<'static, ListObjectsV2Output, S3Error> {
-        let template = self;
-        Paginator::new(config, move |req: PageRequest| {
-            let mut page = template.clone();
-            if let Some(t) = req.token {
-                page.continuation_token = Some(t);
-            }
-            if let Some(n) = req.page_size {
-                page.max_keys = Some(n);
-            }
-            page.send()
-        })
-    }
+    list_streams!(ListObjectsV2Output, "object and common prefix");
 
-    /// Every page, as a stream (page size, max items and starting token from `config`; the
-    /// builder's own `max_keys` / `continuation_token` apply when `config` leaves them unset).
-    pub fn into_pages(self, config: PaginationConfig) -> PageStream<'static, ListObjectsV2Output, S3Error> {
-        self.paginator(config).pages()
-    }
-
-    /// Every object and common prefix, as a stream.
-    pub fn into_items(self, config: PaginationConfig) -> ItemStream<'static, ListObjectsV2Output, S3Error> {
-        self.paginator(config).items()
-    }
-
-    /// Every object (common prefixes left out), as a stream of `Result<Object, S3Error>`.
-    pub fn into_objects(self) -> BoxStream<'static, Result<Object, S3Error>> {
-        self.into_items(PaginationConfig::default())
+    /// Every object (common prefixes left out), as a stream of `Result<Object, S3Error>`
+    /// (`config` as for [`into_items`](Self::into_items)).
+    pub fn into_objects(self, config: PaginationConfig) -> BoxStream<'static, Result<Object, S3Error>> {
+        self.into_items(config)
             .map_err(S3Error::from)
             .try_filter_map(|e| async move {
                 Ok(match e {
@@ -339,8 +396,18 @@ impl ListObjectsV2 {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// ListMultipartUploads
+impl ListRequest for ListObjectsV2 {
+    type Output = ListObjectsV2Output;
+
+    fn set_page(&mut self, token: Option<String>, page_size: Option<u32>) {
+        self.continuation_token = token.or(self.continuation_token.take());
+        self.max_keys = page_size.or(self.max_keys);
+    }
+
+    fn fetch(self) -> impl Future<Output = Result<ListObjectsV2Output, S3Error>> + Send + 'static {
+        self.send()
+    }
+}
 
 /// A multipart upload in progress.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -374,31 +441,13 @@ pub struct ListMultipartUploadsOutput {
     pub next_token: Option<String>,
 }
 
-impl Page for ListMultipartUploadsOutput {
-    type Item = MultipartUpload;
+truncated_vec_page!(ListMultipartUploadsOutput, uploads: MultipartUpload, next_token);
 
-    fn next_token(&self) -> Option<&str> {
-        self.next_token.as_deref()
-    }
-
-    fn item_count(&self) -> usize {
-        self.uploads.len()
-    }
-
-    fn retain_items(&mut self, range: Range<usize>) {
-        cloudkit_paginate::retain_range(&mut self.uploads, range);
-    }
-
-    fn into_items(self) -> Vec<MultipartUpload> {
-        self.uploads
-    }
-}
-
-/// A ListMultipartUploads request; see [`Client::list_multipart_uploads`].
+/// A ListMultipartUploads request; see [`S3Client::list_multipart_uploads`].
 #[derive(Clone, Debug)]
 #[must_use = "call .send() or a stream method"]
 pub struct ListMultipartUploads {
-    client: Client,
+    client: S3Client,
     bucket: String,
     prefix: Option<String>,
     delimiter: Option<String>,
@@ -407,7 +456,7 @@ pub struct ListMultipartUploads {
     max_uploads: Option<u32>,
 }
 
-impl Client {
+impl S3Client {
     /// Lists multipart uploads in progress (to find and abort orphans).
     pub fn list_multipart_uploads(&self, bucket: impl Into<String>) -> ListMultipartUploads {
         ListMultipartUploads {
@@ -423,16 +472,8 @@ impl Client {
 }
 
 impl ListMultipartUploads {
-    /// Only keys starting with `prefix`.
-    pub fn prefix(mut self, v: impl Into<String>) -> Self {
-        self.prefix = Some(v.into());
-        self
-    }
-    /// Group keys by this delimiter.
-    pub fn delimiter(mut self, v: impl Into<String>) -> Self {
-        self.delimiter = Some(v.into());
-        self
-    }
+    prefix_setters!();
+
     /// Start after this key.
     pub fn key_marker(mut self, v: impl Into<String>) -> Self {
         self.key_marker = Some(v.into());
@@ -473,7 +514,7 @@ impl ListMultipartUploads {
         let url = self.client.url(OP, &self.bucket, None, &q)?;
         let r = self.client.send(Operation::new(OP), Req::new(OP, Method::GET, url).request).await?;
         let p: model::ListMultipartUploadsResult = from_xml(OP, &r.body)?;
-        let enc = p.encoding_type.as_deref().is_some_and(|e| e.eq_ignore_ascii_case("url"));
+        let enc = is_url_encoded(p.encoding_type.as_deref());
         let next_key_marker = p.next_key_marker.filter(|s| !s.is_empty()).map(|s| maybe_decode(enc, s));
         let next_upload_id_marker = p.next_upload_id_marker.filter(|s| !s.is_empty());
         let next_token = if p.is_truncated {
@@ -495,11 +536,7 @@ impl ListMultipartUploads {
                     storage_class: u.storage_class,
                 })
                 .collect(),
-            common_prefixes: p
-                .common_prefixes
-                .into_iter()
-                .map(|c| CommonPrefix { prefix: maybe_decode(enc, c.prefix) })
-                .collect(),
+            common_prefixes: common_prefixes(enc, p.common_prefixes),
             is_truncated: p.is_truncated,
             next_key_marker,
             next_upload_id_marker,
@@ -507,39 +544,29 @@ impl ListMultipartUploads {
         })
     }
 
-    /// Every page, as a stream.
-    pub fn into_pages(self, config: PaginationConfig) -> PageStream<'static, ListMultipartUploadsOutput, S3Error> {
-        self.paginator(config).pages()
-    }
-
-    /// Every upload, as a stream.
-    pub fn into_items(self, config: PaginationConfig) -> ItemStream<'static, ListMultipartUploadsOutput, S3Error> {
-        self.paginator(config).items()
-    }
-
-    fn paginator(self, config: PaginationConfig) -> Paginator<'static, ListMultipartUploadsOutput, S3Error> {
-        let template = self;
-        Paginator::new(config, move |req: PageRequest| {
-            let mut page = template.clone();
-            if let Some(t) = req.token {
-                match parse_upload_page_token(&t) {
-                    Some((k, u)) => {
-                        page.key_marker = (!k.is_empty()).then_some(k);
-                        page.upload_id_marker = (!u.is_empty()).then_some(u);
-                    }
-                    None => page.key_marker = Some(t),
-                }
-            }
-            if let Some(n) = req.page_size {
-                page.max_uploads = Some(n);
-            }
-            page.send()
-        })
-    }
+    list_streams!(ListMultipartUploadsOutput, "upload");
 }
 
-// ---------------------------------------------------------------------------------------------
-// ListParts
+impl ListRequest for ListMultipartUploads {
+    type Output = ListMultipartUploadsOutput;
+
+    fn set_page(&mut self, token: Option<String>, page_size: Option<u32>) {
+        if let Some(t) = token {
+            match parse_upload_page_token(&t) {
+                Some((k, u)) => {
+                    self.key_marker = (!k.is_empty()).then_some(k);
+                    self.upload_id_marker = (!u.is_empty()).then_some(u);
+                }
+                None => self.key_marker = Some(t),
+            }
+        }
+        self.max_uploads = page_size.or(self.max_uploads);
+    }
+
+    fn fetch(self) -> impl Future<Output = Result<ListMultipartUploadsOutput, S3Error>> + Send + 'static {
+        self.send()
+    }
+}
 
 /// An uploaded part.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -573,32 +600,14 @@ pub struct ListPartsOutput {
     pub storage_class: Option<String>,
 }
 
-impl Page for ListPartsOutput {
-    type Item = Part;
+// S3's last ListParts page carries a "0" (or the last part's) marker: it stops on IsTruncated=false.
+truncated_vec_page!(ListPartsOutput, parts: Part, next_part_number_marker);
 
-    fn next_token(&self) -> Option<&str> {
-        // S3's last page carries a "0" (or the last part's) marker: stop on IsTruncated=false.
-        if self.is_truncated { self.next_part_number_marker.as_deref() } else { None }
-    }
-
-    fn item_count(&self) -> usize {
-        self.parts.len()
-    }
-
-    fn retain_items(&mut self, range: Range<usize>) {
-        cloudkit_paginate::retain_range(&mut self.parts, range);
-    }
-
-    fn into_items(self) -> Vec<Part> {
-        self.parts
-    }
-}
-
-/// A ListParts request; see [`Client::list_parts`].
+/// A ListParts request; see [`S3Client::list_parts`].
 #[derive(Clone, Debug)]
 #[must_use = "call .send() or a stream method"]
 pub struct ListParts {
-    client: Client,
+    client: S3Client,
     bucket: String,
     key: String,
     upload_id: String,
@@ -606,7 +615,7 @@ pub struct ListParts {
     part_number_marker: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Lists the parts uploaded so far.
     pub fn list_parts(
         &self,
@@ -671,28 +680,19 @@ impl ListParts {
         })
     }
 
-    /// Every page, as a stream.
-    pub fn into_pages(self, config: PaginationConfig) -> PageStream<'static, ListPartsOutput, S3Error> {
-        self.paginator(config).pages()
+    list_streams!(ListPartsOutput, "part");
+}
+
+impl ListRequest for ListParts {
+    type Output = ListPartsOutput;
+
+    fn set_page(&mut self, token: Option<String>, page_size: Option<u32>) {
+        self.part_number_marker = token.or(self.part_number_marker.take());
+        self.max_parts = page_size.or(self.max_parts);
     }
 
-    /// Every part, as a stream.
-    pub fn into_items(self, config: PaginationConfig) -> ItemStream<'static, ListPartsOutput, S3Error> {
-        self.paginator(config).items()
-    }
-
-    fn paginator(self, config: PaginationConfig) -> Paginator<'static, ListPartsOutput, S3Error> {
-        let template = self;
-        Paginator::new(config, move |req: PageRequest| {
-            let mut page = template.clone();
-            if let Some(t) = req.token {
-                page.part_number_marker = Some(t);
-            }
-            if let Some(n) = req.page_size {
-                page.max_parts = Some(n);
-            }
-            page.send()
-        })
+    fn fetch(self) -> impl Future<Output = Result<ListPartsOutput, S3Error>> + Send + 'static {
+        self.send()
     }
 }
 

@@ -4,26 +4,24 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Body, Method, Operation, internal::xml};
+use cloudkit_core::{Body, Method, Operation, Url, internal::xml};
 
 use crate::checksum::ChecksumAlgorithm;
-use crate::client::{Client, Req, header_str, header_string};
+use crate::client::{ObjectRef, Req, S3Client, header_str, header_string};
 use crate::error::S3Error;
 use crate::model::{self, from_xml};
-use crate::object::{attribute_setters, upload_checksum};
+use crate::object::{attribute_setters, copy_source_setters, upload_checksum, write_condition_setters};
 use crate::types::{Conditions, CopySource, ObjectAttributes, ServerSideEncryption};
 
 /// Largest part number S3 accepts.
 pub const MAX_PART_NUMBER: u32 = 10_000;
 
-/// A CreateMultipartUpload request; see [`Client::create_multipart_upload`].
+/// A CreateMultipartUpload request; see [`S3Client::create_multipart_upload`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct CreateMultipartUpload {
-    client: Client,
-    bucket: String,
-    key: String,
-    attrs: ObjectAttributes,
+    object: ObjectRef,
+    pub(crate) attrs: ObjectAttributes,
     checksum_algorithm: Option<ChecksumAlgorithm>,
     full_object_checksum: bool,
 }
@@ -44,11 +42,11 @@ pub struct CreateMultipartUploadOutput {
     pub checksum_algorithm: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Starts a multipart upload. Takes the same object attributes as PutObject.
     ///
     /// ```no_run
-    /// # async fn demo(s3: cloudkit_aws_s3::Client) -> Result<(), cloudkit_aws_s3::S3Error> {
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::S3Error> {
     /// use cloudkit_aws_s3::{CompletedPart, FileRegion};
     /// let up = s3.create_multipart_upload("bucket", "big.bin").content_type("application/octet-stream").send().await?;
     /// let part = s3
@@ -64,9 +62,7 @@ impl Client {
     /// ```
     pub fn create_multipart_upload(&self, bucket: impl Into<String>, key: impl Into<String>) -> CreateMultipartUpload {
         CreateMultipartUpload {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
+            object: self.object_ref(bucket, key),
             attrs: ObjectAttributes::default(),
             checksum_algorithm: None,
             full_object_checksum: false,
@@ -93,7 +89,7 @@ impl CreateMultipartUpload {
     /// Sends the request.
     pub async fn send(self) -> Result<CreateMultipartUploadOutput, S3Error> {
         const OP: &str = "CreateMultipartUpload";
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &[("uploads", None)])?;
+        let url = self.object.url(OP, &[("uploads", None)])?;
         let mut req = Req::new(OP, Method::POST, url);
         self.attrs.apply(&mut req)?;
         if let Some(a) = self.checksum_algorithm {
@@ -102,19 +98,46 @@ impl CreateMultipartUpload {
         if self.full_object_checksum {
             req.header("x-amz-checksum-type", "FULL_OBJECT")?;
         }
-        let r = self.client.send(Operation::new(OP).idempotent(false), req.request).await?;
+        let r = self.object.client.send(Operation::new(OP).idempotent(false), req.request).await?;
         let p: model::InitiateMultipartUploadResult = from_xml(OP, &r.body)?;
         if p.upload_id.is_empty() {
             return Err(S3Error::decode(OP, "the response has an empty UploadId"));
         }
         Ok(CreateMultipartUploadOutput {
-            bucket: p.bucket.unwrap_or(self.bucket),
-            key: p.key.unwrap_or(self.key),
+            bucket: p.bucket.unwrap_or(self.object.bucket),
+            key: p.key.unwrap_or(self.object.key),
             upload_id: p.upload_id,
             server_side_encryption: header_str(&r.headers, "x-amz-server-side-encryption")
                 .map(ServerSideEncryption::parse),
             checksum_algorithm: header_string(&r.headers, "x-amz-checksum-algorithm"),
         })
+    }
+}
+
+/// The multipart upload a request is about.
+#[derive(Clone, Debug)]
+struct UploadRef {
+    object: ObjectRef,
+    upload_id: String,
+}
+
+impl UploadRef {
+    /// The URL of the upload (`?uploadId=…`) or, with a part number, of one of its parts
+    /// (`?partNumber=…&uploadId=…`; a number outside 1..=10000 is an input error).
+    fn url(&self, op: &'static str, part_number: Option<u32>) -> Result<Url, S3Error> {
+        let part = part_number.map(|n| check_part_number(op, n).map(|()| n.to_string())).transpose()?;
+        let mut query = Vec::with_capacity(2);
+        if let Some(p) = &part {
+            query.push(("partNumber", Some(p.as_str())));
+        }
+        query.push(("uploadId", Some(self.upload_id.as_str())));
+        self.object.url(op, &query)
+    }
+}
+
+impl S3Client {
+    fn upload_ref(&self, bucket: impl Into<String>, key: impl Into<String>, upload_id: impl Into<String>) -> UploadRef {
+        UploadRef { object: self.object_ref(bucket, key), upload_id: upload_id.into() }
     }
 }
 
@@ -126,14 +149,11 @@ fn check_part_number(op: &'static str, n: u32) -> Result<(), S3Error> {
     }
 }
 
-/// An UploadPart request; see [`Client::upload_part`].
+/// An UploadPart request; see [`S3Client::upload_part`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct UploadPart {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
+    upload: UploadRef,
     part_number: u32,
     body: Body,
     checksum: Option<(ChecksumAlgorithm, Option<String>)>,
@@ -156,7 +176,7 @@ impl UploadPartOutput {
     }
 }
 
-impl Client {
+impl S3Client {
     /// Uploads one part (5 MiB–5 GiB, the last may be smaller). A
     /// [`FileRegion`](cloudkit_core::FileRegion) body is streamed from disk and re-read on
     /// retries; the CRC32C (in [`ChecksumMode::WhenSupported`](crate::ChecksumMode)) is computed
@@ -168,15 +188,7 @@ impl Client {
         upload_id: impl Into<String>,
         part_number: u32,
     ) -> UploadPart {
-        UploadPart {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
-            upload_id: upload_id.into(),
-            part_number,
-            body: Body::Empty,
-            checksum: None,
-        }
+        UploadPart { upload: self.upload_ref(bucket, key, upload_id), part_number, body: Body::Empty, checksum: None }
     }
 }
 
@@ -203,30 +215,20 @@ impl UploadPart {
     /// Sends the request.
     pub async fn send(self) -> Result<UploadPartOutput, S3Error> {
         const OP: &str = "UploadPart";
-        check_part_number(OP, self.part_number)?;
-        let pn = self.part_number.to_string();
-        let url = self.client.url(
-            OP,
-            &self.bucket,
-            Some(&self.key),
-            &[("partNumber", Some(&pn)), ("uploadId", Some(&self.upload_id))],
-        )?;
+        let url = self.upload.url(OP, Some(self.part_number))?;
         let mut req = Req::new(OP, Method::PUT, url);
-        let checksum = upload_checksum(&self.client, OP, self.checksum, &self.body, &mut req).await?;
+        let checksum = upload_checksum(&self.upload.object.client, OP, self.checksum, &self.body, &mut req).await?;
         req.header("content-length", &self.body.len().to_string())?;
-        let r = self.client.send(Operation::new(OP), req.request.with_body(self.body)).await?;
+        let r = self.upload.object.client.send(Operation::new(OP), req.request.with_body(self.body)).await?;
         Ok(UploadPartOutput { e_tag: header_string(&r.headers, "etag"), checksum })
     }
 }
 
-/// An UploadPartCopy request; see [`Client::upload_part_copy`].
+/// An UploadPartCopy request; see [`S3Client::upload_part_copy`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct UploadPartCopy {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
+    upload: UploadRef,
     part_number: u32,
     source: Option<CopySource>,
     range: Option<(u64, u64)>,
@@ -252,7 +254,7 @@ impl UploadPartCopyOutput {
     }
 }
 
-impl Client {
+impl S3Client {
     /// Copies a byte range of an existing object as one part (server-side).
     pub fn upload_part_copy(
         &self,
@@ -262,10 +264,7 @@ impl Client {
         part_number: u32,
     ) -> UploadPartCopy {
         UploadPartCopy {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
-            upload_id: upload_id.into(),
+            upload: self.upload_ref(bucket, key, upload_id),
             part_number,
             source: None,
             range: None,
@@ -275,46 +274,19 @@ impl Client {
 }
 
 impl UploadPartCopy {
-    /// The source object.
-    pub fn copy_source(mut self, bucket: impl Into<String>, key: impl Into<String>) -> Self {
-        self.source = Some(CopySource { bucket: bucket.into(), key: key.into(), version_id: None });
-        self
-    }
-    /// A version of the source (after `copy_source`).
-    pub fn copy_source_version_id(mut self, v: impl Into<String>) -> Self {
-        if let Some(s) = self.source.as_mut() {
-            s.version_id = Some(v.into());
-        }
-        self
-    }
+    copy_source_setters!();
+
     /// The source bytes `start..=end` (default: the whole source).
     pub fn copy_source_range(mut self, range: std::ops::RangeInclusive<u64>) -> Self {
         self.range = Some((*range.start(), *range.end()));
-        self
-    }
-    /// Copy only if the source's ETag matches.
-    pub fn copy_source_if_match(mut self, etag: impl Into<String>) -> Self {
-        self.source_conditions.if_match = Some(etag.into());
-        self
-    }
-    /// Copy only if the source's ETag differs.
-    pub fn copy_source_if_none_match(mut self, etag: impl Into<String>) -> Self {
-        self.source_conditions.if_none_match = Some(etag.into());
         self
     }
 
     /// Sends the request.
     pub async fn send(self) -> Result<UploadPartCopyOutput, S3Error> {
         const OP: &str = "UploadPartCopy";
-        check_part_number(OP, self.part_number)?;
+        let url = self.upload.url(OP, Some(self.part_number))?;
         let source = self.source.ok_or_else(|| S3Error::invalid_input(OP, "UploadPartCopy needs a copy_source"))?;
-        let pn = self.part_number.to_string();
-        let url = self.client.url(
-            OP,
-            &self.bucket,
-            Some(&self.key),
-            &[("partNumber", Some(&pn)), ("uploadId", Some(&self.upload_id))],
-        )?;
         let mut req = Req::new(OP, Method::PUT, url);
         req.header("x-amz-copy-source", &source.header_value())?;
         if let Some((s, e)) = self.range {
@@ -322,7 +294,7 @@ impl UploadPartCopy {
         }
         self.source_conditions.apply(&mut req, "x-amz-copy-source-")?;
         let op = Operation::new(OP).body_error_check(model::error_in_200);
-        let r = self.client.send(op, req.request).await?;
+        let r = self.upload.object.client.send(op, req.request).await?;
         let p: model::CopyResultXml = from_xml(OP, &r.body)?;
         Ok(UploadPartCopyOutput {
             e_tag: p.e_tag,
@@ -343,17 +315,13 @@ pub struct CompletedPart {
     pub checksum: Option<(ChecksumAlgorithm, String)>,
 }
 
-/// A CompleteMultipartUpload request; see [`Client::complete_multipart_upload`].
+/// A CompleteMultipartUpload request; see [`S3Client::complete_multipart_upload`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct CompleteMultipartUpload {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
+    upload: UploadRef,
     parts: Vec<CompletedPart>,
-    if_none_match: Option<String>,
-    if_match: Option<String>,
+    pub(crate) conditions: Conditions,
     full_object_checksum: Option<(ChecksumAlgorithm, String)>,
 }
 
@@ -379,7 +347,7 @@ pub struct CompleteMultipartUploadOutput {
     pub checksum_type: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Completes a multipart upload from its parts (sorted by part number before sending).
     /// S3 may report a failure in a 200 response after a long wait: that is returned as an
     /// error, and retried when its code is retryable (`InternalError`, `SlowDown`).
@@ -390,13 +358,9 @@ impl Client {
         upload_id: impl Into<String>,
     ) -> CompleteMultipartUpload {
         CompleteMultipartUpload {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
-            upload_id: upload_id.into(),
+            upload: self.upload_ref(bucket, key, upload_id),
             parts: Vec::new(),
-            if_none_match: None,
-            if_match: None,
+            conditions: Conditions::default(),
             full_object_checksum: None,
         }
     }
@@ -413,16 +377,7 @@ impl CompleteMultipartUpload {
         self.parts.extend(parts);
         self
     }
-    /// Create only: fail if the key exists by the time the upload completes.
-    pub fn if_none_match_any(mut self) -> Self {
-        self.if_none_match = Some("*".into());
-        self
-    }
-    /// Complete only if the existing object has this ETag.
-    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
-        self.if_match = Some(etag.into());
-        self
-    }
+    write_condition_setters!();
     /// The full-object checksum of the whole object, for uploads created with
     /// `full_object_checksum(true)`.
     pub fn full_object_checksum(mut self, a: ChecksumAlgorithm, value: impl Into<String>) -> Self {
@@ -440,19 +395,14 @@ impl CompleteMultipartUpload {
             check_part_number(OP, p.part_number)?;
         }
         self.parts.sort_by_key(|p| p.part_number);
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &[("uploadId", Some(&self.upload_id))])?;
+        let url = self.upload.url(OP, None)?;
         let mut xml = String::from("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
         for p in &self.parts {
             xml.push_str("<Part>");
             if let Some((a, v)) = &p.checksum {
-                let tag = match a {
-                    ChecksumAlgorithm::Crc32c => "ChecksumCRC32C",
-                    ChecksumAlgorithm::Sha256 => "ChecksumSHA256",
-                    ChecksumAlgorithm::Sha1 => "ChecksumSHA1",
-                    ChecksumAlgorithm::Crc32 => "ChecksumCRC32",
-                    ChecksumAlgorithm::Crc64Nvme => "ChecksumCRC64NVME",
-                };
-                xml.push_str(&format!("<{tag}>{}</{tag}>", xml::escape(v)));
+                // <ChecksumCRC32C>, <ChecksumSHA256>, … <ChecksumCRC64NVME>
+                let tag = a.as_str();
+                xml.push_str(&format!("<Checksum{tag}>{}</Checksum{tag}>", xml::escape(v)));
             }
             xml.push_str(&format!(
                 "<ETag>{}</ETag><PartNumber>{}</PartNumber></Part>",
@@ -463,14 +413,13 @@ impl CompleteMultipartUpload {
         xml.push_str("</CompleteMultipartUpload>");
         let mut req = Req::new(OP, Method::POST, url);
         req.header("content-type", "application/xml")?;
-        req.opt("if-none-match", self.if_none_match.as_deref())?;
-        req.opt("if-match", self.if_match.as_deref())?;
+        self.conditions.apply(&mut req, "")?;
         if let Some((a, v)) = &self.full_object_checksum {
             req.header(a.header(), v)?;
             req.header("x-amz-checksum-type", "FULL_OBJECT")?;
         }
         let op = Operation::new(OP).body_error_check(model::error_in_200);
-        let r = self.client.send(op, req.request.with_body(Bytes::from(xml))).await?;
+        let r = self.upload.object.client.send(op, req.request.with_body(Bytes::from(xml))).await?;
         let p: model::CompleteMultipartUploadResult = from_xml(OP, &r.body)?;
         Ok(CompleteMultipartUploadOutput {
             location: p.location,
@@ -485,17 +434,14 @@ impl CompleteMultipartUpload {
     }
 }
 
-/// An AbortMultipartUpload request; see [`Client::abort_multipart_upload`].
+/// An AbortMultipartUpload request; see [`S3Client::abort_multipart_upload`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct AbortMultipartUpload {
-    client: Client,
-    bucket: String,
-    key: String,
-    upload_id: String,
+    upload: UploadRef,
 }
 
-impl Client {
+impl S3Client {
     /// Aborts a multipart upload, deleting its parts. An unknown upload is
     /// [`S3Error::NoSuchUpload`].
     pub fn abort_multipart_upload(
@@ -504,12 +450,7 @@ impl Client {
         key: impl Into<String>,
         upload_id: impl Into<String>,
     ) -> AbortMultipartUpload {
-        AbortMultipartUpload {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
-            upload_id: upload_id.into(),
-        }
+        AbortMultipartUpload { upload: self.upload_ref(bucket, key, upload_id) }
     }
 }
 
@@ -517,8 +458,8 @@ impl AbortMultipartUpload {
     /// Sends the request.
     pub async fn send(self) -> Result<(), S3Error> {
         const OP: &str = "AbortMultipartUpload";
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &[("uploadId", Some(&self.upload_id))])?;
-        self.client.send(Operation::new(OP), Req::new(OP, Method::DELETE, url).request).await?;
+        let url = self.upload.url(OP, None)?;
+        self.upload.object.client.send(Operation::new(OP), Req::new(OP, Method::DELETE, url).request).await?;
         Ok(())
     }
 }

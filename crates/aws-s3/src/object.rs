@@ -6,10 +6,8 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use cloudkit_core::{Body, ByteStream, Method, Operation, internal::xml};
 
-use crate::checksum::{
-    ChecksumAlgorithm, ChecksumMismatchError, body_checksum, body_md5, content_md5, response_checksum, verifying,
-};
-use crate::client::{Client, Req, header_str, header_string};
+use crate::checksum::{ChecksumAlgorithm, Hasher, body_checksum, response_checksum, verifying};
+use crate::client::{ObjectRef, Req, S3Client, header_str, header_string};
 use crate::error::S3Error;
 use crate::model::{self, from_xml};
 use crate::types::{
@@ -114,35 +112,104 @@ macro_rules! attribute_setters {
 }
 pub(crate) use attribute_setters;
 
-/// Setters for read conditions.
-macro_rules! condition_setters {
-    ($field:ident) => {
-        /// Only if the ETag matches (else `PreconditionFailed`).
-        pub fn if_match(mut self, etag: impl Into<String>) -> Self {
-            self.$field.if_match = Some(etag.into());
+/// Setters of a read (GetObject, HeadObject): part, version and conditions.
+macro_rules! read_setters {
+    ($conditions:ident) => {
+        /// One part of a multipart object (1-based); HeadObject then reports `parts_count`.
+        pub fn part_number(mut self, n: u32) -> Self {
+            self.part_number = Some(n);
             self
         }
-        /// Only if the ETag differs (else `NotModified` for reads).
+        /// A specific version.
+        pub fn version_id(mut self, v: impl Into<String>) -> Self {
+            self.version_id = Some(v.into());
+            self
+        }
+        /// Only if the ETag matches (else `PreconditionFailed`).
+        pub fn if_match(mut self, etag: impl Into<String>) -> Self {
+            self.$conditions.if_match = Some(etag.into());
+            self
+        }
+        /// Only if the ETag differs (else `NotModified`).
         pub fn if_none_match(mut self, etag: impl Into<String>) -> Self {
-            self.$field.if_none_match = Some(etag.into());
+            self.$conditions.if_none_match = Some(etag.into());
             self
         }
         /// Only if modified since `t` (else `NotModified`).
         pub fn if_modified_since(mut self, t: SystemTime) -> Self {
-            self.$field.if_modified_since = Some(t);
+            self.$conditions.if_modified_since = Some(t);
             self
         }
         /// Only if not modified since `t` (else `PreconditionFailed`).
         pub fn if_unmodified_since(mut self, t: SystemTime) -> Self {
-            self.$field.if_unmodified_since = Some(t);
+            self.$conditions.if_unmodified_since = Some(t);
             self
         }
     };
 }
 
+/// Setters of the conditions on the object a write replaces (PutObject, CopyObject,
+/// CompleteMultipartUpload, the managed upload).
+macro_rules! write_condition_setters {
+    () => {
+        /// `If-None-Match: *`: create only; the write fails with
+        /// [`S3Error::PreconditionFailed`](crate::S3Error::PreconditionFailed) if the key exists
+        /// when it completes.
+        pub fn if_none_match_any(mut self) -> Self {
+            self.conditions.if_none_match = Some("*".to_owned());
+            self
+        }
+        /// `If-Match: <etag>`: replace only the object with this ETag (else `PreconditionFailed`).
+        pub fn if_match(mut self, etag: impl Into<String>) -> Self {
+            self.conditions.if_match = Some(etag.into());
+            self
+        }
+    };
+}
+pub(crate) use write_condition_setters;
+
+/// Setters of the source of a server-side copy (CopyObject, UploadPartCopy).
+macro_rules! copy_source_setters {
+    () => {
+        /// The source object.
+        pub fn copy_source(mut self, bucket: impl Into<String>, key: impl Into<String>) -> Self {
+            self.source = Some($crate::types::CopySource { bucket: bucket.into(), key: key.into(), version_id: None });
+            self
+        }
+        /// A specific version of the source (after [`copy_source`](Self::copy_source)).
+        pub fn copy_source_version_id(mut self, v: impl Into<String>) -> Self {
+            if let Some(s) = self.source.as_mut() {
+                s.version_id = Some(v.into());
+            }
+            self
+        }
+        /// Copy only if the source's ETag matches.
+        pub fn copy_source_if_match(mut self, etag: impl Into<String>) -> Self {
+            self.source_conditions.if_match = Some(etag.into());
+            self
+        }
+        /// Copy only if the source's ETag differs.
+        pub fn copy_source_if_none_match(mut self, etag: impl Into<String>) -> Self {
+            self.source_conditions.if_none_match = Some(etag.into());
+            self
+        }
+        /// Copy only if the source was modified since `t`.
+        pub fn copy_source_if_modified_since(mut self, t: ::std::time::SystemTime) -> Self {
+            self.source_conditions.if_modified_since = Some(t);
+            self
+        }
+        /// Copy only if the source was not modified since `t`.
+        pub fn copy_source_if_unmodified_since(mut self, t: ::std::time::SystemTime) -> Self {
+            self.source_conditions.if_unmodified_since = Some(t);
+            self
+        }
+    };
+}
+pub(crate) use copy_source_setters;
+
 /// Decides and computes the checksum of an upload body.
 pub(crate) async fn upload_checksum(
-    client: &Client,
+    client: &S3Client,
     op: &'static str,
     explicit: Option<(ChecksumAlgorithm, Option<String>)>,
     body: &Body,
@@ -162,7 +229,7 @@ pub(crate) async fn upload_checksum(
 }
 
 async fn compute_checksum(algorithm: ChecksumAlgorithm, body: &Body, op: &'static str) -> Result<String, S3Error> {
-    body_checksum(algorithm, body)
+    body_checksum(body, Box::new(Hasher::new(algorithm)))
         .await
         .map_err(|e| S3Error::invalid_input(op, format!("could not read the body to checksum it: {e}")))
 }
@@ -170,17 +237,14 @@ async fn compute_checksum(algorithm: ChecksumAlgorithm, body: &Body, op: &'stati
 // ---------------------------------------------------------------------------------------------
 // PutObject
 
-/// A PutObject request; see [`Client::put_object`].
+/// A PutObject request; see [`S3Client::put_object`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct PutObject {
-    client: Client,
-    bucket: String,
-    key: String,
+    object: ObjectRef,
     body: Body,
-    attrs: ObjectAttributes,
-    if_none_match: Option<String>,
-    if_match: Option<String>,
+    pub(crate) attrs: ObjectAttributes,
+    pub(crate) conditions: Conditions,
     checksum: Option<(ChecksumAlgorithm, Option<String>)>,
     content_md5: bool,
 }
@@ -201,11 +265,11 @@ pub struct PutObjectOutput {
     pub sse_kms_key_id: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Uploads an object in one request (up to 5 GiB; use multipart above a few MiB).
     ///
     /// ```no_run
-    /// # async fn demo(s3: cloudkit_aws_s3::Client) -> Result<(), cloudkit_aws_s3::S3Error> {
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::S3Error> {
     /// let out = s3
     ///     .put_object("bucket", "reports/2026.csv")
     ///     .body("a,b\n1,2\n")
@@ -219,13 +283,10 @@ impl Client {
     /// ```
     pub fn put_object(&self, bucket: impl Into<String>, key: impl Into<String>) -> PutObject {
         PutObject {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
+            object: self.object_ref(bucket, key),
             body: Body::Empty,
             attrs: ObjectAttributes::default(),
-            if_none_match: None,
-            if_match: None,
+            conditions: Conditions::default(),
             checksum: None,
             content_md5: false,
         }
@@ -242,18 +303,7 @@ impl PutObject {
 
     attribute_setters!();
 
-    /// `If-None-Match: *`: create only; an existing object makes it fail with
-    /// [`S3Error::PreconditionFailed`].
-    pub fn if_none_match_any(mut self) -> Self {
-        self.if_none_match = Some("*".to_owned());
-        self
-    }
-
-    /// `If-Match: <etag>`: overwrite only the version with this ETag (else `PreconditionFailed`).
-    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
-        self.if_match = Some(etag.into());
-        self
-    }
+    write_condition_setters!();
 
     /// Sends a checksum of this algorithm (computed by the client) whatever the checksum mode.
     pub fn checksum_algorithm(mut self, algorithm: ChecksumAlgorithm) -> Self {
@@ -276,24 +326,23 @@ impl PutObject {
     /// Sends the request.
     pub async fn send(self) -> Result<PutObjectOutput, S3Error> {
         const OP: &str = "PutObject";
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &[])?;
+        let url = self.object.url(OP, &[])?;
         let mut req = Req::new(OP, Method::PUT, url);
         self.attrs.apply(&mut req)?;
-        req.opt("if-none-match", self.if_none_match.as_deref())?;
-        req.opt("if-match", self.if_match.as_deref())?;
-        let checksum = upload_checksum(&self.client, OP, self.checksum, &self.body, &mut req).await?;
+        self.conditions.apply(&mut req, "")?;
+        let checksum = upload_checksum(&self.object.client, OP, self.checksum, &self.body, &mut req).await?;
         // S3 requires an integrity check on uploads under Object Lock: Content-MD5 when no
         // flexible checksum is sent (what "when required" means for this operation).
         let lock = self.attrs.lock_legal_hold.is_some() || self.attrs.lock_mode.is_some();
         if self.content_md5 || (lock && checksum.is_none()) {
-            let md5 = body_md5(&self.body)
+            let md5 = body_checksum(&self.body, Box::new(cloudkit_core::Md5::default()))
                 .await
                 .map_err(|e| S3Error::invalid_input(OP, format!("could not read the body: {e}")))?;
             req.header("content-md5", &md5)?;
         }
         req.header("content-length", &self.body.len().to_string())?;
         let request = req.request.with_body(self.body);
-        let r = self.client.send(Operation::new(OP), request).await?;
+        let r = self.object.client.send(Operation::new(OP), request).await?;
         Ok(PutObjectOutput {
             e_tag: header_string(&r.headers, "etag"),
             version_id: header_string(&r.headers, "x-amz-version-id"),
@@ -308,13 +357,11 @@ impl PutObject {
 // ---------------------------------------------------------------------------------------------
 // GetObject / HeadObject
 
-/// A GetObject request; see [`Client::get_object`].
+/// A GetObject request; see [`S3Client::get_object`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct GetObject {
-    client: Client,
-    bucket: String,
-    key: String,
+    object: ObjectRef,
     range: Option<String>,
     part_number: Option<u32>,
     version_id: Option<String>,
@@ -330,7 +377,7 @@ pub struct GetObjectOutput {
     pub metadata: ObjectMetadata,
     /// The body, streaming. When the whole object is read and the server sent a full-object
     /// checksum, a mismatch ends the stream with an error whose source is a
-    /// [`ChecksumMismatchError`].
+    /// [`ChecksumMismatchError`](crate::ChecksumMismatchError).
     pub body: ByteStream,
     /// Whether the body's checksum is verified as it streams.
     pub checksum_verified: Option<ChecksumAlgorithm>,
@@ -346,36 +393,20 @@ impl GetObjectOutput {
 /// Reads a GetObject body into memory, turning a checksum mismatch into
 /// [`S3Error::ChecksumMismatch`].
 pub async fn collect_body(body: ByteStream) -> Result<Bytes, S3Error> {
-    body.collect().await.map_err(|e| {
-        if let Some(m) = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<ChecksumMismatchError>()) {
-            return S3Error::ChecksumMismatch {
-                operation: "GetObject",
-                algorithm: m.algorithm,
-                expected: m.expected.clone(),
-                actual: m.actual.clone(),
-            };
-        }
-        S3Error::Other(
-            cloudkit_core::Error::new(cloudkit_core::ErrorKind::Transport, "S3", "GetObject")
-                .with_source(e)
-                .with_retryable(true),
-        )
-    })
+    body.collect().await.map_err(|e| S3Error::body("GetObject", e))
 }
 
-impl Client {
+impl S3Client {
     /// Downloads an object (streaming).
     ///
     /// ```no_run
-    /// # async fn demo(s3: cloudkit_aws_s3::Client) -> Result<(), cloudkit_aws_s3::S3Error> {
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::S3Error> {
     /// let first_kib = s3.get_object("bucket", "big.bin").range(0..=1023).send().await?.collect().await?;
     /// # let _ = first_kib; Ok(()) }
     /// ```
     pub fn get_object(&self, bucket: impl Into<String>, key: impl Into<String>) -> GetObject {
         GetObject {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
+            object: self.object_ref(bucket, key),
             range: None,
             part_number: None,
             version_id: None,
@@ -410,19 +441,7 @@ impl GetObject {
         self
     }
 
-    /// One part of a multipart object (1-based).
-    pub fn part_number(mut self, n: u32) -> Self {
-        self.part_number = Some(n);
-        self
-    }
-
-    /// A specific version.
-    pub fn version_id(mut self, v: impl Into<String>) -> Self {
-        self.version_id = Some(v.into());
-        self
-    }
-
-    condition_setters!(conditions);
+    read_setters!(conditions);
 
     /// `response-content-type` override.
     pub fn response_content_type(mut self, v: impl Into<String>) -> Self {
@@ -470,15 +489,15 @@ impl GetObject {
         if let Some(v) = &self.version_id {
             query.push(("versionId", Some(v)));
         }
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &query)?;
+        let url = self.object.url(OP, &query)?;
         let mut req = Req::new(OP, Method::GET, url);
         req.opt("range", self.range.as_deref())?;
         self.conditions.apply(&mut req, "")?;
-        let mode = self.client.inner.checksum_mode;
+        let mode = self.object.client.inner.checksum_mode;
         if mode.sends_on_upload() {
             req.header("x-amz-checksum-mode", "ENABLED")?;
         }
-        let r = self.client.send_streaming(Operation::new(OP), req.request).await?;
+        let r = self.object.client.send_streaming(Operation::new(OP), req.request).await?;
         let metadata = ObjectMetadata::from_headers(&r.headers);
         let whole = self.range.is_none() && self.part_number.is_none() && r.status.as_u16() == 200;
         let mut body = r.body;
@@ -504,26 +523,22 @@ impl GetObject {
     }
 }
 
-/// A HeadObject request; see [`Client::head_object`].
+/// A HeadObject request; see [`S3Client::head_object`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct HeadObject {
-    client: Client,
-    bucket: String,
-    key: String,
+    object: ObjectRef,
     part_number: Option<u32>,
     version_id: Option<String>,
     conditions: Conditions,
 }
 
-impl Client {
+impl S3Client {
     /// Reads an object's metadata. A missing object is [`S3Error::NotFound`] (HEAD responses
     /// have no body, so no `NoSuchKey` code).
     pub fn head_object(&self, bucket: impl Into<String>, key: impl Into<String>) -> HeadObject {
         HeadObject {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
+            object: self.object_ref(bucket, key),
             part_number: None,
             version_id: None,
             conditions: Conditions::default(),
@@ -532,19 +547,7 @@ impl Client {
 }
 
 impl HeadObject {
-    /// Metadata of one part (gives `parts_count`).
-    pub fn part_number(mut self, n: u32) -> Self {
-        self.part_number = Some(n);
-        self
-    }
-
-    /// A specific version.
-    pub fn version_id(mut self, v: impl Into<String>) -> Self {
-        self.version_id = Some(v.into());
-        self
-    }
-
-    condition_setters!(conditions);
+    read_setters!(conditions);
 
     /// Sends the request.
     pub async fn send(self) -> Result<ObjectMetadata, S3Error> {
@@ -557,13 +560,13 @@ impl HeadObject {
         if let Some(v) = &self.version_id {
             query.push(("versionId", Some(v)));
         }
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &query)?;
+        let url = self.object.url(OP, &query)?;
         let mut req = Req::new(OP, Method::HEAD, url);
         self.conditions.apply(&mut req, "")?;
-        if self.client.inner.checksum_mode.sends_on_upload() {
+        if self.object.client.inner.checksum_mode.sends_on_upload() {
             req.header("x-amz-checksum-mode", "ENABLED")?;
         }
-        let r = self.client.send(Operation::new(OP), req.request).await?;
+        let r = self.object.client.send(Operation::new(OP), req.request).await?;
         Ok(ObjectMetadata::from_headers(&r.headers))
     }
 }
@@ -571,13 +574,11 @@ impl HeadObject {
 // ---------------------------------------------------------------------------------------------
 // DeleteObject / DeleteObjects
 
-/// A DeleteObject request; see [`Client::delete_object`].
+/// A DeleteObject request; see [`S3Client::delete_object`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct DeleteObject {
-    client: Client,
-    bucket: String,
-    key: String,
+    object: ObjectRef,
     version_id: Option<String>,
     if_match: Option<String>,
 }
@@ -592,10 +593,10 @@ pub struct DeleteObjectOutput {
     pub version_id: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Deletes an object. Deleting a missing key succeeds (S3 semantics).
     pub fn delete_object(&self, bucket: impl Into<String>, key: impl Into<String>) -> DeleteObject {
-        DeleteObject { client: self.clone(), bucket: bucket.into(), key: key.into(), version_id: None, if_match: None }
+        DeleteObject { object: self.object_ref(bucket, key), version_id: None, if_match: None }
     }
 }
 
@@ -619,10 +620,10 @@ impl DeleteObject {
         if let Some(v) = &self.version_id {
             query.push(("versionId", Some(v)));
         }
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &query)?;
+        let url = self.object.url(OP, &query)?;
         let mut req = Req::new(OP, Method::DELETE, url);
         req.opt("if-match", self.if_match.as_deref())?;
-        let r = self.client.send(Operation::new(OP), req.request).await?;
+        let r = self.object.client.send(Operation::new(OP), req.request).await?;
         Ok(DeleteObjectOutput {
             delete_marker: header_str(&r.headers, "x-amz-delete-marker") == Some("true"),
             version_id: header_string(&r.headers, "x-amz-version-id"),
@@ -639,11 +640,11 @@ pub struct ObjectIdentifier {
     pub version_id: Option<String>,
 }
 
-/// A DeleteObjects request; see [`Client::delete_objects`].
+/// A DeleteObjects request; see [`S3Client::delete_objects`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct DeleteObjects {
-    client: Client,
+    client: S3Client,
     bucket: String,
     objects: Vec<ObjectIdentifier>,
     quiet: bool,
@@ -687,7 +688,7 @@ pub struct DeleteObjectsOutput {
     pub errors: Vec<DeleteObjectError>,
 }
 
-impl Client {
+impl S3Client {
     /// Deletes up to 1000 keys in one request; per-key failures are in
     /// [`DeleteObjectsOutput::errors`]. More than 1000 keys is an input error (nothing is sent).
     pub fn delete_objects(&self, bucket: impl Into<String>) -> DeleteObjects {
@@ -759,7 +760,7 @@ impl DeleteObjects {
         let body = Bytes::from(xml);
         let mut req = Req::new(OP, Method::POST, url);
         req.header("content-type", "application/xml")?;
-        req.header("content-md5", &content_md5(&body))?;
+        req.header("content-md5", &cloudkit_core::md5_base64(&body))?;
         let r = self.client.send(Operation::new(OP), req.request.with_body(body)).await?;
         let parsed: model::DeleteResult = from_xml(OP, &r.body)?;
         Ok(DeleteObjectsOutput {
@@ -790,20 +791,17 @@ impl DeleteObjects {
 // ---------------------------------------------------------------------------------------------
 // CopyObject
 
-/// A CopyObject request; see [`Client::copy_object`].
+/// A CopyObject request; see [`S3Client::copy_object`].
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct CopyObject {
-    client: Client,
-    bucket: String,
-    key: String,
+    object: ObjectRef,
     source: Option<CopySource>,
     directive: Option<MetadataDirective>,
     tagging_replace: bool,
     attrs: ObjectAttributes,
     source_conditions: Conditions,
-    if_none_match: Option<String>,
-    if_match: Option<String>,
+    conditions: Conditions,
 }
 
 /// What CopyObject returns.
@@ -822,40 +820,25 @@ pub struct CopyObjectOutput {
     pub checksum_crc32c: Option<String>,
 }
 
-impl Client {
+impl S3Client {
     /// Copies an object server-side (up to 5 GiB; use UploadPartCopy above). Set the source
     /// with [`CopyObject::copy_source`]. A failure S3 reports inside a 200 response is
     /// returned as an error (and retried when its code is retryable).
     pub fn copy_object(&self, bucket: impl Into<String>, key: impl Into<String>) -> CopyObject {
         CopyObject {
-            client: self.clone(),
-            bucket: bucket.into(),
-            key: key.into(),
+            object: self.object_ref(bucket, key),
             source: None,
             directive: None,
             tagging_replace: false,
             attrs: ObjectAttributes::default(),
             source_conditions: Conditions::default(),
-            if_none_match: None,
-            if_match: None,
+            conditions: Conditions::default(),
         }
     }
 }
 
 impl CopyObject {
-    /// The source object.
-    pub fn copy_source(mut self, bucket: impl Into<String>, key: impl Into<String>) -> Self {
-        self.source = Some(CopySource { bucket: bucket.into(), key: key.into(), version_id: None });
-        self
-    }
-
-    /// A specific version of the source (after [`copy_source`](Self::copy_source)).
-    pub fn copy_source_version_id(mut self, v: impl Into<String>) -> Self {
-        if let Some(s) = self.source.as_mut() {
-            s.version_id = Some(v.into());
-        }
-        self
-    }
+    copy_source_setters!();
 
     /// `COPY` (keep the source's metadata, the default) or `REPLACE` (use this request's).
     pub fn metadata_directive(mut self, d: MetadataDirective) -> Self {
@@ -871,43 +854,14 @@ impl CopyObject {
 
     attribute_setters!();
 
-    /// Copy only if the source's ETag matches.
-    pub fn copy_source_if_match(mut self, etag: impl Into<String>) -> Self {
-        self.source_conditions.if_match = Some(etag.into());
-        self
-    }
-    /// Copy only if the source's ETag differs.
-    pub fn copy_source_if_none_match(mut self, etag: impl Into<String>) -> Self {
-        self.source_conditions.if_none_match = Some(etag.into());
-        self
-    }
-    /// Copy only if the source was modified since `t`.
-    pub fn copy_source_if_modified_since(mut self, t: SystemTime) -> Self {
-        self.source_conditions.if_modified_since = Some(t);
-        self
-    }
-    /// Copy only if the source was not modified since `t`.
-    pub fn copy_source_if_unmodified_since(mut self, t: SystemTime) -> Self {
-        self.source_conditions.if_unmodified_since = Some(t);
-        self
-    }
-    /// Create only: fail if the destination exists.
-    pub fn if_none_match_any(mut self) -> Self {
-        self.if_none_match = Some("*".to_owned());
-        self
-    }
-    /// Overwrite only the destination version with this ETag.
-    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
-        self.if_match = Some(etag.into());
-        self
-    }
+    write_condition_setters!();
 
     /// Sends the request.
     pub async fn send(self) -> Result<CopyObjectOutput, S3Error> {
         const OP: &str = "CopyObject";
         let source = self.source.ok_or_else(|| S3Error::invalid_input(OP, "CopyObject needs a copy_source"))?;
         crate::addressing::check_bucket_name(&source.bucket).map_err(|m| S3Error::invalid_input(OP, m))?;
-        let url = self.client.url(OP, &self.bucket, Some(&self.key), &[])?;
+        let url = self.object.url(OP, &[])?;
         let mut req = Req::new(OP, Method::PUT, url);
         req.header("x-amz-copy-source", &source.header_value())?;
         if let Some(d) = self.directive {
@@ -918,10 +872,9 @@ impl CopyObject {
         }
         self.attrs.apply(&mut req)?;
         self.source_conditions.apply(&mut req, "x-amz-copy-source-")?;
-        req.opt("if-none-match", self.if_none_match.as_deref())?;
-        req.opt("if-match", self.if_match.as_deref())?;
+        self.conditions.apply(&mut req, "")?;
         let op = Operation::new(OP).body_error_check(model::error_in_200);
-        let r = self.client.send(op, req.request).await?;
+        let r = self.object.client.send(op, req.request).await?;
         let parsed: model::CopyResultXml = from_xml(OP, &r.body)?;
         Ok(CopyObjectOutput {
             e_tag: parsed.e_tag,
@@ -936,7 +889,7 @@ impl CopyObject {
 // ---------------------------------------------------------------------------------------------
 // Tagging
 
-impl Client {
+impl S3Client {
     /// Reads an object's tags.
     pub async fn get_object_tagging(&self, bucket: &str, key: &str) -> Result<Vec<Tag>, S3Error> {
         const OP: &str = "GetObjectTagging";
@@ -962,7 +915,7 @@ impl Client {
         let body = Bytes::from(xml);
         let mut req = Req::new(OP, Method::PUT, url);
         req.header("content-type", "application/xml")?;
-        req.header("content-md5", &content_md5(&body))?;
+        req.header("content-md5", &cloudkit_core::md5_base64(&body))?;
         self.send(Operation::new(OP), req.request.with_body(body)).await?;
         Ok(())
     }

@@ -5,10 +5,10 @@ use std::time::{Duration, SystemTime};
 use cloudkit_core::{HeaderMap, HeaderName, HeaderValue, Method};
 use cloudkit_signer::aws::{MAX_PRESIGN_EXPIRY, PresignedRequest, SigningSettings, presign};
 
-use crate::client::Client;
+use crate::client::S3Client;
 use crate::error::S3Error;
 
-/// A presigned-URL request; see [`Client::presign_get_object`].
+/// A presigned-URL request; see [`S3Client::presign_get_object`].
 ///
 /// Extra headers given here are signed: whoever uses the URL must send them with exactly these
 /// values (they are returned in [`PresignedRequest::headers`]). No checksum header or parameter
@@ -16,7 +16,7 @@ use crate::error::S3Error;
 #[derive(Debug)]
 #[must_use = "call .presign()"]
 pub struct PresignObject {
-    client: Client,
+    client: S3Client,
     method: Method,
     bucket: String,
     key: String,
@@ -26,7 +26,7 @@ pub struct PresignObject {
     time: Option<SystemTime>,
 }
 
-impl Client {
+impl S3Client {
     fn presign_object(&self, method: Method, bucket: String, key: String, expires_in: Duration) -> PresignObject {
         PresignObject {
             client: self.clone(),
@@ -44,7 +44,7 @@ impl Client {
     /// the credentials that sign it).
     ///
     /// ```no_run
-    /// # async fn demo(s3: cloudkit_aws_s3::Client) -> Result<(), cloudkit_aws_s3::S3Error> {
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::S3Error> {
     /// use std::time::Duration;
     /// let url = s3
     ///     .presign_get_object("bucket", "report.pdf", Duration::from_secs(3600))
@@ -160,7 +160,8 @@ impl PresignObject {
         self
     }
 
-    /// Signs the URL (fetching credentials from the client's provider).
+    /// Signs the URL with the credentials of the client's [`AwsConfig`](cloudkit_cred_chain::aws::AwsConfig)
+    /// (fetched from its provider; a provider that has none is an error).
     pub async fn presign(self) -> Result<PresignedRequest, S3Error> {
         const OP: &str = "Presign";
         if self.expires_in.is_zero() || self.expires_in > MAX_PRESIGN_EXPIRY {
@@ -169,12 +170,6 @@ impl PresignObject {
                 format!("presigned URLs must expire within 1 s to 7 days; {:?} was asked", self.expires_in),
             ));
         }
-        let provider = self.client.inner.credentials.clone().ok_or_else(|| {
-            S3Error::invalid_input(
-                OP,
-                "this client has no credentials provider to presign with (ClientBuilder::credentials)",
-            )
-        })?;
         let query: Vec<(&str, Option<&str>)> = self.query.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))).collect();
         let url = self.client.url(OP, &self.bucket, Some(&self.key), &query)?;
         let mut headers = HeaderMap::new();
@@ -186,15 +181,19 @@ impl PresignObject {
             })?;
             headers.insert(n, v);
         }
-        let credentials = provider.provide_credentials().await.map_err(|e| {
-            S3Error::Other(cloudkit_core::Error::new(cloudkit_core::ErrorKind::Credentials, "S3", OP).with_source(e))
+        let credentials = self.client.inner.credentials.provide_credentials().await.map_err(|e| {
+            S3Error::Other(
+                cloudkit_core::Error::new(cloudkit_core::ErrorKind::Credentials, crate::SERVICE, OP).with_source(e),
+            )
         })?;
         let mut settings = SigningSettings::s3(self.client.region());
         if let Some(t) = self.time {
             settings = settings.with_time(t);
         }
         presign(self.method, &url, &headers, &credentials, &settings, self.expires_in).map_err(|e| {
-            S3Error::Other(cloudkit_core::Error::new(cloudkit_core::ErrorKind::Signing, "S3", OP).with_source(e))
+            S3Error::Other(
+                cloudkit_core::Error::new(cloudkit_core::ErrorKind::Signing, crate::SERVICE, OP).with_source(e),
+            )
         })
     }
 }

@@ -1,9 +1,9 @@
 //! boto3-style resource handles: [`Bucket`] (`client.bucket("name")`) and [`Object`]
 //! (`bucket.object("key")`), thin wrappers that remember the names and forward to the
-//! [`Client`] and the [`TransferManager`](crate::TransferManager).
+//! [`S3Client`] and the [`TransferManager`](crate::TransferManager).
 //!
 //! ```no_run
-//! # async fn demo(s3: cloudkit_aws_s3::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
 //! use futures::TryStreamExt;
 //! use std::time::Duration;
 //!
@@ -32,10 +32,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cloudkit_core::{Bytes, Method, Url};
+use cloudkit_paginate::PaginationConfig;
 use futures::stream::BoxStream;
 
 use crate::bucket::CreateBucket;
-use crate::client::Client;
+use crate::client::S3Client;
 use crate::error::S3Error;
 use crate::list::Object as ObjectSummary;
 use crate::object::{DeleteObject, GetObject, PutObject};
@@ -43,7 +44,7 @@ use crate::transfer::{DownloadOutput, TransferError, Upload};
 use crate::types::ObjectMetadata;
 use crate::waiters::{BucketWaiter, ObjectWaiter};
 
-impl Client {
+impl S3Client {
     /// A handle on the bucket `name` (no request is sent).
     pub fn bucket(&self, name: impl Into<String>) -> Bucket {
         Bucket { client: self.clone(), name: name.into() }
@@ -53,7 +54,7 @@ impl Client {
 /// A bucket handle (boto3's `s3.Bucket(name)`); see the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Bucket {
-    client: Client,
+    client: S3Client,
     name: String,
 }
 
@@ -64,7 +65,7 @@ impl Bucket {
     }
 
     /// The client.
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &S3Client {
         &self.client
     }
 
@@ -99,12 +100,12 @@ impl Bucket {
 
     /// Every object of the bucket, as a stream (pages fetched as the stream is read).
     pub fn objects(&self) -> BoxStream<'static, Result<ObjectSummary, S3Error>> {
-        self.client.list_objects_v2(&self.name).into_objects()
+        self.client.list_objects_v2(&self.name).into_objects(PaginationConfig::default())
     }
 
     /// The objects whose key starts with `prefix` (boto3's `bucket.objects.filter(Prefix=…)`).
     pub fn objects_with_prefix(&self, prefix: impl Into<String>) -> BoxStream<'static, Result<ObjectSummary, S3Error>> {
-        self.client.list_objects_v2(&self.name).prefix(prefix).into_objects()
+        self.client.list_objects_v2(&self.name).prefix(prefix).into_objects(PaginationConfig::default())
     }
 
     /// PutObject into this bucket.

@@ -1,32 +1,54 @@
 //! Request-shape and response-parsing tests with canned responses (ReplayHttp). Response bodies
 //! are the examples of the S3 API reference (trimmed where noted).
+//!
+//! Clients are built the way programs build them: an `AwsConfig` loaded (from a fake
+//! environment), then `S3Client::builder(&config)` with the replay HTTP client as an override.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudkit_aws_protocol::AwsErrorParser;
 use cloudkit_core::testing::{Canned, ReplayHttp};
-use cloudkit_core::{Bytes, Pipeline, Url};
+use cloudkit_core::{Bytes, Url};
+use cloudkit_cred_chain::aws::{AwsConfig, Env, Fs, ProviderConfig};
 use cloudkit_paginate::PaginationConfig;
+use cloudkit_signer::aws::Credentials;
 use futures::TryStreamExt;
 
 use crate::*;
 
-fn pipeline(http: &Arc<ReplayHttp>) -> Pipeline {
-    Pipeline::builder("S3")
-        .http(http.clone())
-        .error_parser(Arc::new(AwsErrorParser))
-        .classifier(Arc::new(cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER))
-        .build()
-        .unwrap()
+/// The AWS documentation's example keys; every unit-test client signs with them.
+const ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// An `AwsConfig` loaded from a fake environment with no files (nothing is read from the real
+/// environment, HOME or instance metadata), in `region`, with `credentials` when given (else the
+/// default chain, which finds none there).
+pub(crate) async fn fake_config(region: &str, credentials: Option<Credentials>) -> AwsConfig {
+    let unused_http = Arc::new(ReplayHttp::new());
+    let provider_config = ProviderConfig::with_http(unused_http)
+        .env(Env::from_pairs([("HOME", "/home/s3-unit-tests"), ("AWS_EC2_METADATA_DISABLED", "true")]))
+        .fs(Fs::from_files(Vec::<(String, String)>::new()));
+    let mut loader = AwsConfig::loader().provider_config(provider_config).region(region);
+    if let Some(credentials) = credentials {
+        loader = loader.credentials(credentials);
+    }
+    loader.load().await.unwrap()
 }
 
-fn aws_client(http: &Arc<ReplayHttp>) -> Client {
-    Client::builder(pipeline(http), "eu-west-1").build().unwrap()
+/// `S3Client::builder` over a [`fake_config`] with static keys, sending through `http`.
+pub(crate) async fn replay_builder(http: &Arc<ReplayHttp>, region: &str) -> ClientBuilder {
+    let config = fake_config(region, Some(Credentials::from_keys(ACCESS_KEY_ID, SECRET_ACCESS_KEY))).await;
+    S3Client::builder(&config).http(http.clone())
 }
 
-fn custom_client(http: &Arc<ReplayHttp>) -> Client {
-    Client::from_parts(pipeline(http), "us-east-1", Some(Url::parse("http://127.0.0.1:9000").unwrap())).unwrap()
+/// A client for AWS's own endpoints in eu-west-1 (virtual-hosted, checksums when supported).
+async fn aws_client(http: &Arc<ReplayHttp>) -> S3Client {
+    replay_builder(http, "eu-west-1").await.build().unwrap()
+}
+
+/// A client for a custom endpoint in us-east-1 (path-style, checksums when required).
+pub(crate) async fn custom_client(http: &Arc<ReplayHttp>) -> S3Client {
+    replay_builder(http, "us-east-1").await.endpoint(Url::parse("http://127.0.0.1:9000").unwrap()).build().unwrap()
 }
 
 fn h<'a>(r: &'a cloudkit_core::testing::RecordedRequest, name: &str) -> Option<&'a str> {
@@ -37,7 +59,7 @@ fn h<'a>(r: &'a cloudkit_core::testing::RecordedRequest, name: &str) -> Option<&
 async fn put_object_request_shape() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, "").with_header("etag", "\"abc\"").with_header("x-amz-version-id", "v1"));
-    let s3 = aws_client(&http);
+    let s3 = aws_client(&http).await;
     assert_eq!(s3.checksum_mode(), ChecksumMode::WhenSupported);
     let out = s3
         .put_object("my-bucket", "dir/a b+c.txt")
@@ -80,7 +102,7 @@ async fn put_object_request_shape() {
 async fn custom_endpoints_are_path_style_without_default_checksums() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, ""));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     assert_eq!(s3.checksum_mode(), ChecksumMode::WhenRequired);
     s3.put_object("bucket", "k é//x?y#z").body("x").if_match("\"e\"").send().await.unwrap();
     let r = &http.requests()[0];
@@ -92,7 +114,7 @@ async fn custom_endpoints_are_path_style_without_default_checksums() {
 #[tokio::test]
 async fn invalid_input_sends_nothing() {
     let http = Arc::new(ReplayHttp::new());
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     assert!(s3.put_object("bucket", "a/../b").body("x").send().await.is_err());
     assert!(s3.put_object("bu/cket", "k").send().await.is_err());
     assert!(s3.put_object("bucket", "k").metadata("x", "caf\u{e9}").send().await.is_err());
@@ -116,7 +138,7 @@ async fn get_object_shape_and_metadata() {
             .with_header("x-amz-meta-family", "Muller")
             .with_header("content-type", "text/plain"),
     );
-    let s3 = aws_client(&http);
+    let s3 = aws_client(&http).await;
     let t = std::time::UNIX_EPOCH + Duration::from_secs(1_256_769_120);
     let out = s3
         .get_object("bucket", "my image.jpg")
@@ -151,7 +173,7 @@ async fn whole_object_checksums_are_verified() {
     http.push(Canned::status(200, "hello").with_header("x-amz-checksum-crc32c", &good));
     http.push(Canned::status(200, "hellO").with_header("x-amz-checksum-crc32c", &good));
     http.push(Canned::status(200, "hellO").with_header("x-amz-checksum-crc32c", "abcd-2"));
-    let s3 = aws_client(&http);
+    let s3 = aws_client(&http).await;
     let out = s3.get_object("b", "k").send().await.unwrap();
     assert_eq!(out.checksum_verified, Some(ChecksumAlgorithm::Crc32c));
     assert_eq!(&out.collect().await.unwrap()[..], b"hello");
@@ -168,10 +190,9 @@ async fn required_mode_refuses_unverifiable_downloads_and_off_never_checks() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, "x"));
     http.push(Canned::status(200, "hellO").with_header("x-amz-checksum-crc32c", "mnG7TA=="));
-    let p = pipeline(&http);
-    let s3 = Client::builder(p.clone(), "us-east-1").checksum_mode(ChecksumMode::Required).build().unwrap();
+    let s3 = replay_builder(&http, "us-east-1").await.checksum_mode(ChecksumMode::Required).build().unwrap();
     assert!(matches!(s3.get_object("b", "k").send().await, Err(S3Error::ChecksumMismatch { .. })));
-    let off = Client::builder(p, "us-east-1").checksum_mode(ChecksumMode::Off).build().unwrap();
+    let off = replay_builder(&http, "us-east-1").await.checksum_mode(ChecksumMode::Off).build().unwrap();
     assert_eq!(&off.get_object("b", "k").send().await.unwrap().collect().await.unwrap()[..], b"hellO");
 }
 
@@ -190,7 +211,7 @@ async fn conditional_and_range_failures_are_typed() {
         404,
         "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>",
     ));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     assert!(matches!(s3.get_object("b", "k").if_none_match("\"e\"").send().await, Err(S3Error::NotModified(_))));
     let e = s3.get_object("b", "k").if_match("\"x\"").send().await.unwrap_err();
     assert!(matches!(e, S3Error::PreconditionFailed(_)));
@@ -214,7 +235,7 @@ async fn slow_down_is_typed_after_retries() {
             "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
         ));
     }
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let e = s3.head_bucket("b").await.unwrap_err();
     assert!(matches!(e, S3Error::Throttled(_)), "{e:?}");
     assert_eq!(http.requests().len(), 3);
@@ -238,7 +259,7 @@ async fn delete_objects_body_md5_and_partial_failure() {
   </Error>
 </DeleteResult>"#,
     ));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let out = s3.delete_objects("bucket").key("sample1.txt").object("a&b<c>", Some("v1".into())).send().await.unwrap();
     assert_eq!(out.deleted.len(), 1);
     assert_eq!(out.deleted[0].key, "sample1.txt");
@@ -254,14 +275,14 @@ async fn delete_objects_body_md5_and_partial_failure() {
         "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Object><Key>sample1.txt</Key></Object>\
          <Object><Key>a&amp;b&lt;c&gt;</Key><VersionId>v1</VersionId></Object></Delete>"
     );
-    assert_eq!(h(r, "content-md5").unwrap(), crate::checksum::content_md5(&r.body));
+    assert_eq!(h(r, "content-md5").unwrap(), cloudkit_core::md5_base64(&r.body));
 }
 
 #[tokio::test]
 async fn quiet_delete_sends_quiet() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, "<DeleteResult/>"));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let out = s3.delete_objects("bucket").keys(["a", "b"]).quiet(true).send().await.unwrap();
     assert!(out.deleted.is_empty() && out.errors.is_empty());
     assert!(std::str::from_utf8(&http.requests()[0].body).unwrap().contains("<Quiet>true</Quiet>"));
@@ -276,7 +297,7 @@ async fn copy_object_headers_and_200_error_body() {
         200,
         "<CopyObjectResult><LastModified>2009-10-28T22:32:00.000Z</LastModified><ETag>\"9b2cf535f27731c974343645a3985328\"</ETag></CopyObjectResult>",
     ));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let out = s3
         .copy_object("dst", "new key")
         .copy_source("src", "old key+1%")
@@ -314,7 +335,7 @@ async fn complete_multipart_upload_body_and_errors_in_200() {
 </CompleteMultipartUploadResult>"#,
     ));
     http.push(Canned::status(200, "<Error><Code>InvalidPart</Code><Message>One or more of the specified parts could not be found.</Message></Error>"));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let parts = vec![
         CompletedPart {
             part_number: 2,
@@ -350,7 +371,7 @@ async fn multipart_create_upload_part_abort() {
     ));
     http.push(Canned::status(200, "").with_header("etag", "\"p1\""));
     http.push(Canned::status(204, ""));
-    let s3 = aws_client(&http);
+    let s3 = aws_client(&http).await;
     let up =
         s3.create_multipart_upload("example-bucket", "example-object").content_type("video/mp2t").send().await.unwrap();
     assert_eq!(up.upload_id, "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA");
@@ -389,7 +410,7 @@ async fn multipart_create_upload_part_abort() {
 async fn upload_part_copy_shape() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, "<CopyPartResult><LastModified>2009-10-28T22:32:00.000Z</LastModified><ETag>\"9b2cf535f27731c974343645a3985328\"</ETag></CopyPartResult>"));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let out = s3
         .upload_part_copy("b", "k", "id", 3)
         .copy_source("src", "a b")
@@ -436,7 +457,7 @@ const LIST_V2_PAGE2: &str = r#"<ListBucketResult xmlns="http://s3.amazonaws.com/
 async fn list_objects_v2_parses_and_decodes() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, LIST_V2_PAGE1));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let page = s3
         .list_objects_v2("bucket")
         .url_encoding(true)
@@ -464,7 +485,7 @@ async fn list_objects_v2_streams_pages_and_items() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, LIST_V2_PAGE1));
     http.push(Canned::status(200, LIST_V2_PAGE2));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let items: Vec<ListEntry> = s3
         .list_objects_v2("bucket")
         .url_encoding(true)
@@ -486,7 +507,13 @@ async fn list_objects_v2_streams_pages_and_items() {
     // objects only, and max_items cutting a page
     http.push(Canned::status(200, LIST_V2_PAGE1));
     http.push(Canned::status(200, LIST_V2_PAGE2));
-    let keys: Vec<String> = s3.list_objects_v2("bucket").into_objects().map_ok(|o| o.key).try_collect().await.unwrap();
+    let keys: Vec<String> = s3
+        .list_objects_v2("bucket")
+        .into_objects(PaginationConfig::default())
+        .map_ok(|o| o.key)
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(keys, ["a b+c%.txt", "café&tea", "z & last"]);
     http.push(Canned::status(200, LIST_V2_PAGE1));
     let pages: Vec<ListObjectsV2Output> =
@@ -514,7 +541,7 @@ async fn list_objects_v2_keeps_keys_exactly_and_decode_failures_are_typed() {
     ));
     http.push(Canned::status(200, "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"));
     http.push(Canned::status(200, "<ListBucketResult><Contents>"));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let page = s3.list_objects_v2("bucket").send().await.unwrap();
     let keys: Vec<&str> = page.contents.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(keys, [" leading and trailing ", "Tom & Jerry <\"1\">"]);
@@ -547,7 +574,7 @@ async fn list_parts_stops_on_is_truncated_false() {
         200,
         "<ListPartsResult><NextPartNumberMarker>0</NextPartNumberMarker><IsTruncated>false</IsTruncated><Part><PartNumber>4</PartNumber><ETag>\"x\"</ETag><Size>5</Size><ChecksumCRC32C>AAAAAA==</ChecksumCRC32C></Part></ListPartsResult>",
     ));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let parts: Vec<Part> =
         s3.list_parts("b", "k", "id").into_items(PaginationConfig::default()).try_collect().await.unwrap();
     assert_eq!(parts.iter().map(|p| p.part_number).collect::<Vec<_>>(), [2, 3, 4]);
@@ -571,7 +598,7 @@ async fn list_multipart_uploads_two_part_token() {
         200,
         "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>",
     ));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let ups: Vec<MultipartUpload> =
         s3.list_multipart_uploads("bucket").into_items(PaginationConfig::default()).try_collect().await.unwrap();
     assert_eq!(ups.len(), 2);
@@ -604,7 +631,7 @@ async fn bucket_operations() {
         "<Error><Code>BucketNotEmpty</Code><Message>The bucket you tried to delete is not empty</Message></Error>",
     ));
     http.push(Canned::status(409, "<Error><Code>BucketAlreadyOwnedByYou</Code><Message>yours</Message></Error>"));
-    let s3 = aws_client(&http);
+    let s3 = aws_client(&http).await;
     let list = s3.list_buckets().send().await.unwrap();
     assert_eq!(list.buckets.len(), 2);
     assert_eq!(list.buckets[1].region.as_deref(), Some("eu-west-1"));
@@ -633,7 +660,7 @@ async fn bucket_operations() {
 async fn us_east_1_create_bucket_has_no_body() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(200, ""));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     s3.create_bucket("b").send().await.unwrap();
     assert!(http.requests()[0].body.is_empty());
 }
@@ -646,7 +673,7 @@ async fn tagging_round_trip_shapes() {
         r#"<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key>tag1</Key><Value>val1</Value></Tag><Tag><Key>tag2</Key><Value>a &amp; b</Value></Tag></TagSet></Tagging>"#,
     ));
     http.push(Canned::status(200, ""));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let tags = s3.get_object_tagging("b", "k").await.unwrap();
     assert_eq!(tags, vec![Tag::new("tag1", "val1"), Tag::new("tag2", "a & b")]);
     s3.put_object_tagging("b", "k", &[Tag::new("x", "<y>")]).await.unwrap();
@@ -662,7 +689,7 @@ async fn waiters_follow_the_official_acceptors() {
     http.push(Canned::status(404, ""));
     http.push(Canned::status(404, ""));
     http.push(Canned::status(200, "").with_header("content-length", "3"));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let start = tokio::time::Instant::now();
     let done = s3.wait_until_object_exists("b", "k").wait().await.unwrap();
     assert_eq!(done.attempts, 3);
@@ -693,38 +720,30 @@ async fn waiters_follow_the_official_acceptors() {
 
 #[tokio::test]
 async fn presigning_needs_credentials_and_bounds_expiry() {
-    use cloudkit_signer::aws::{Credentials, SharedCredentialsProvider};
     let http = Arc::new(ReplayHttp::new());
-    let s3 = custom_client(&http);
-    assert!(s3.presign_get_object("b", "k", Duration::from_secs(60)).presign().await.is_err());
+    // A config whose environment has no credentials: the client builds, presigning fails.
+    let no_credentials = fake_config("us-east-1", None).await;
+    let endpoint = Url::parse("http://127.0.0.1:9000").unwrap();
+    let s3 = S3Client::builder(&no_credentials).http(http.clone()).endpoint(endpoint).build().unwrap();
+    let e = s3.presign_get_object("b", "k", Duration::from_secs(60)).presign().await.unwrap_err();
+    assert_eq!(e.core().map(cloudkit_core::Error::kind), Some(cloudkit_core::ErrorKind::Credentials), "{e}");
 
-    let creds: SharedCredentialsProvider =
-        Arc::new(Credentials::from_keys("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
-    let s3 = Client::builder(pipeline(&http), "us-east-1")
-        .endpoint(Url::parse("http://127.0.0.1:9000").unwrap())
-        .credentials(creds)
-        .build()
-        .unwrap();
+    // The config's credentials sign the URL (the documentation's example keys).
+    let s3 = custom_client(&http).await;
     let t = std::time::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
-    let p = s3
-        .presign_get_object("b", "a b+c", Duration::from_secs(3600))
-        .response_content_type("text/plain")
-        .signing_time(t)
-        .presign()
-        .await
-        .unwrap();
+    let presign_at_t = || {
+        s3.presign_get_object("b", "a b+c", Duration::from_secs(3600))
+            .response_content_type("text/plain")
+            .signing_time(t)
+            .presign()
+    };
+    let p = presign_at_t().await.unwrap();
     let u = p.url.as_str();
     assert!(u.starts_with("http://127.0.0.1:9000/b/a%20b%2Bc?"), "{u}");
     assert!(u.contains("response-content-type=text%2Fplain"), "{u}");
     assert!(u.contains("X-Amz-Date=20130524T000000Z") && u.contains("X-Amz-Expires=3600"), "{u}");
     assert!(u.contains("X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"), "{u}");
-    let again = s3
-        .presign_get_object("b", "a b+c", Duration::from_secs(3600))
-        .response_content_type("text/plain")
-        .signing_time(t)
-        .presign()
-        .await
-        .unwrap();
+    let again = presign_at_t().await.unwrap();
     assert_eq!(again.url, p.url, "an explicit signing time gives a reproducible URL");
 
     let put =
@@ -740,14 +759,17 @@ async fn presigning_needs_credentials_and_bounds_expiry() {
     assert!(http.requests().is_empty(), "presigning sends nothing");
 }
 
-#[test]
-fn client_is_send_sync_and_debug_has_no_secrets() {
+#[tokio::test]
+async fn client_is_send_sync_and_debug_has_no_secrets() {
     fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<Client>();
+    assert_send_sync::<S3Client>();
     assert_send_sync::<S3Error>();
     let http = Arc::new(ReplayHttp::new());
-    let s = format!("{:?}", custom_client(&http));
+    let s = format!("{:?}", custom_client(&http).await);
     assert!(s.contains("127.0.0.1"));
+    assert!(!s.contains(SECRET_ACCESS_KEY));
+    let builder = format!("{:?}", replay_builder(&http, "us-east-1").await);
+    assert!(!builder.contains(SECRET_ACCESS_KEY), "{builder}");
     let _ = Bytes::new();
 }
 
@@ -757,7 +779,7 @@ async fn no_such_upload_is_typed() {
     let body = "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>x</UploadId></Error>";
     http.push(Canned::status(404, body));
     http.push(Canned::status(404, body));
-    let s3 = custom_client(&http);
+    let s3 = custom_client(&http).await;
     let part = CompletedPart { part_number: 1, e_tag: "\"e\"".into(), checksum: None };
     let e = s3.complete_multipart_upload("b", "k", "x").part(part).send().await.unwrap_err();
     assert!(matches!(e, S3Error::NoSuchUpload(_)), "{e:?}");
@@ -774,7 +796,7 @@ async fn crc64nvme_full_object_checksums_are_verified() {
             .with_header("x-amz-checksum-type", "FULL_OBJECT"),
     );
     http.push(Canned::status(200, "dat4").with_header("x-amz-checksum-crc64nvme", &good));
-    let s3 = aws_client(&http);
+    let s3 = aws_client(&http).await;
     let out = s3.get_object("b", "k").send().await.unwrap();
     assert_eq!(out.checksum_verified, Some(ChecksumAlgorithm::Crc64Nvme));
     out.collect().await.unwrap();

@@ -50,21 +50,8 @@ impl ServerSideEncryption {
     }
 }
 
-/// A tag (key and value) of an object.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Tag {
-    /// The key.
-    pub key: String,
-    /// The value.
-    pub value: String,
-}
-
-impl Tag {
-    /// A tag.
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { key: key.into(), value: value.into() }
-    }
-}
+/// A tag (key and value) of an object (the same type as EC2's tags).
+pub use cloudkit_aws_protocol::Tag;
 
 /// What an upload sets on the new object (PutObject, CreateMultipartUpload, CopyObject with
 /// `REPLACE`).
@@ -169,7 +156,8 @@ pub(crate) fn tagging_query(tags: &[Tag]) -> String {
     out
 }
 
-/// Conditions of a read (GetObject, HeadObject) or of a copy source.
+/// Conditions of a read (GetObject, HeadObject), of a write on the object it replaces (PutObject,
+/// CopyObject, CompleteMultipartUpload) or of a copy source.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Conditions {
     pub(crate) if_match: Option<String>,

@@ -3,10 +3,10 @@
 //!
 //! | waiter | poll | success | retry |
 //! |---|---|---|---|
-//! | [`Client::wait_until_bucket_exists`] | HeadBucket | 200 | 404 (`NotFound`) |
-//! | [`Client::wait_until_bucket_not_exists`] | HeadBucket | 404 | 200 |
-//! | [`Client::wait_until_object_exists`] | HeadObject | 200 | 404 |
-//! | [`Client::wait_until_object_not_exists`] | HeadObject | 404 | 200 |
+//! | [`S3Client::wait_until_bucket_exists`] | HeadBucket | 200 | 404 (`NotFound`) |
+//! | [`S3Client::wait_until_bucket_not_exists`] | HeadBucket | 404 | 200 |
+//! | [`S3Client::wait_until_object_exists`] | HeadObject | 200 | 404 |
+//! | [`S3Client::wait_until_object_not_exists`] | HeadObject | 404 | 200 |
 //!
 //! Defaults: a fixed 5 s delay, at most 20 polls, and a 120 s deadline (botocore: delay 5,
 //! maxAttempts 20). Any other error (403, 5xx after retries) stops the wait. Unlike botocore,
@@ -18,7 +18,7 @@ use std::time::Duration;
 use cloudkit_waiter::{Acceptor, AcceptorState, FinalPoll, Waiter, WaiterConfig, WaiterError};
 
 use crate::bucket::HeadBucketOutput;
-use crate::client::Client;
+use crate::client::S3Client;
 use crate::error::S3Error;
 use crate::types::ObjectMetadata;
 
@@ -31,21 +31,21 @@ fn not_found(e: &S3Error) -> bool {
     matches!(e, S3Error::NotFound(_) | S3Error::NoSuchBucket(_) | S3Error::NoSuchKey(_))
 }
 
-/// A bucket waiter; see [`Client::wait_until_bucket_exists`].
+/// A bucket waiter; see [`S3Client::wait_until_bucket_exists`].
 #[derive(Debug)]
 #[must_use = "call .wait()"]
 pub struct BucketWaiter {
-    client: Client,
+    client: S3Client,
     bucket: String,
     exists: bool,
     config: WaiterConfig,
 }
 
-/// An object waiter; see [`Client::wait_until_object_exists`].
+/// An object waiter; see [`S3Client::wait_until_object_exists`].
 #[derive(Debug)]
 #[must_use = "call .wait()"]
 pub struct ObjectWaiter {
-    client: Client,
+    client: S3Client,
     bucket: String,
     key: String,
     exists: bool,
@@ -77,11 +77,11 @@ macro_rules! config_setters {
     };
 }
 
-impl Client {
+impl S3Client {
     /// Waits until HeadBucket succeeds.
     ///
     /// ```no_run
-    /// # async fn demo(s3: cloudkit_aws_s3::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// s3.create_bucket("new-bucket").send().await?;
     /// s3.wait_until_bucket_exists("new-bucket").max_wait(Duration::from_secs(60)).wait().await?;

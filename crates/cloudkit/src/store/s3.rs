@@ -4,15 +4,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cloudkit_aws_s3::{Client, MetadataDirective, S3Error};
+use cloudkit_aws_s3::{MetadataDirective, PaginationConfig, S3Client, S3Error};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+use super::content_range_start;
 use super::error::from_service_error;
 use super::{
-    Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
-    ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
-    UploadSource,
+    Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetResult, ListOptions, ListResult, ObjectKey,
+    ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions, UploadSource,
 };
 
 const BACKEND: &str = "s3";
@@ -27,20 +27,20 @@ const DELETE_CONCURRENCY: usize = 4;
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use cloudkit::store::{ObjectKey, ObjectStoreExt, S3Store};
 /// let config = cloudkit::aws::AwsConfig::loader().load().await?;
-/// let store = S3Store::new(cloudkit::s3::Client::new(&config)?, "my-bucket");
+/// let store = S3Store::new(cloudkit::s3::S3Client::new(&config)?, "my-bucket");
 /// store.put(&ObjectKey::parse("hello.txt")?, "hi".into()).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct S3Store {
-    client: Client,
+    client: S3Client,
     bucket: String,
     conditional_put: bool,
 }
 
 impl S3Store {
     /// A store on `bucket` using `client`.
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(client: S3Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into(), conditional_put: true }
     }
 
@@ -53,7 +53,7 @@ impl S3Store {
     }
 
     /// The S3 client.
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &S3Client {
         &self.client
     }
 
@@ -161,12 +161,8 @@ impl ObjectStore for S3Store {
     async fn get_opts(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {
         key.require_object()?;
         let mut request = self.client.get_object(&self.bucket, key.as_str());
+        options.check_range(key)?;
         if let Some(range) = &options.range {
-            if let GetRange::Bounded(r) = range
-                && r.start >= r.end
-            {
-                return Err(Error::InvalidRange { key: key.to_string() });
-            }
             request = request.range_header(range.to_header());
         }
         if let Some(etag) = &options.if_match {
@@ -177,26 +173,9 @@ impl ObjectStore for S3Store {
         }
         let out = request.send().await.map_err(|e| map_s3_error(key.as_str(), e))?;
         let meta = meta_from_s3(key.clone(), &out.metadata);
-        // Some S3-compatible servers ignore conditional headers on GET: check the ETag we got.
-        if let Some(expected) = &options.if_match
-            && meta.etag.as_deref().is_some_and(|etag| etag != expected)
-        {
-            return Err(Error::PreconditionFailed { key: key.to_string(), source: None });
-        }
-        if let Some(unwanted) = &options.if_none_match
-            && meta.etag.as_deref() == Some(unwanted.as_str())
-        {
-            return Err(Error::NotModified { key: key.to_string(), source: None });
-        }
+        options.check_etag(key, meta.etag.as_deref())?;
         let len = out.metadata.content_length.unwrap_or(meta.size);
-        let start = out
-            .metadata
-            .content_range
-            .as_deref()
-            .and_then(|r| r.strip_prefix("bytes "))
-            .and_then(|r| r.split('-').next())
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
+        let start = content_range_start(out.metadata.content_range.as_deref());
         Ok(GetResult { meta, range: start..start + len, body: out.body })
     }
 
@@ -274,7 +253,7 @@ impl ObjectStore for S3Store {
         }
         let prefix = prefix.to_string();
         request
-            .into_objects()
+            .into_objects(PaginationConfig::default())
             .map_err(move |e| map_s3_error(&prefix, e))
             .try_filter_map(|o| async move { Ok(meta_from_listing(o)) })
             .boxed()
@@ -282,7 +261,7 @@ impl ObjectStore for S3Store {
 
     async fn list_with_delimiter(&self, prefix: &ObjectKey) -> Result<ListResult> {
         let request = self.client.list_objects_v2(&self.bucket).prefix(Self::dir_prefix(prefix)).delimiter("/");
-        let mut pages = request.into_pages(cloudkit_aws_s3::PaginationConfig::default());
+        let mut pages = request.into_pages(PaginationConfig::default());
         let mut result = ListResult::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_s3_error(prefix.as_str(), S3Error::from(e)))?;

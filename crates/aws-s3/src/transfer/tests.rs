@@ -4,23 +4,22 @@
 
 use std::sync::{Arc, Mutex};
 
-use cloudkit_aws_protocol::AwsErrorParser;
 use cloudkit_core::testing::{Canned, ReplayHttp};
-use cloudkit_core::{Method, Pipeline, RetryConfig, Url};
+use cloudkit_core::{Method, RetryConfig, Url};
 
+use crate::tests::replay_builder;
 use crate::*;
 
 const MIB: u64 = 1024 * 1024;
 
-fn client(http: &Arc<ReplayHttp>) -> Client {
-    let pipeline = Pipeline::builder("S3")
-        .http(http.clone())
-        .error_parser(Arc::new(AwsErrorParser))
-        .classifier(Arc::new(cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER))
+/// A client for a custom endpoint making one attempt per request (the canned failures are final).
+async fn client(http: &Arc<ReplayHttp>) -> S3Client {
+    replay_builder(http, "us-east-1")
+        .await
+        .endpoint(Url::parse("http://127.0.0.1:9000").unwrap())
         .retry(RetryConfig::standard().with_max_attempts(1))
         .build()
-        .unwrap();
-    Client::from_parts(pipeline, "us-east-1", Some(Url::parse("http://127.0.0.1:9000").unwrap())).unwrap()
+        .unwrap()
 }
 
 fn small_parts() -> TransferConfig {
@@ -50,7 +49,7 @@ async fn small_upload_is_one_put_object_with_attributes() {
     http.push(Canned::status(200, "").with_header("etag", "\"e\""));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    let out = TransferManager::new(client(&http))
+    let out = TransferManager::new(client(&http).await)
         .upload_bytes("b", "k", Bytes::from_static(b"hello"))
         .content_type("text/plain")
         .metadata("owner", "me")
@@ -79,7 +78,7 @@ async fn a_failed_part_aborts_the_upload() {
     http.push(Canned::status(400, "<Error><Code>InvalidArgument</Code><Message>bad part</Message></Error>"));
     http.push(Canned::status(204, ""));
     let data = Bytes::from(vec![7u8; 12 * MIB as usize]);
-    let err = TransferManager::with_config(client(&http), small_parts())
+    let err = TransferManager::with_config(client(&http).await, small_parts())
         .upload_bytes("b", "k", data)
         .send()
         .await
@@ -122,7 +121,7 @@ async fn a_failing_reader_aborts_the_upload() {
     http.push(Canned::status(200, CREATED));
     http.push(Canned::status(200, "").with_header("etag", "\"p1\""));
     http.push(Canned::status(204, ""));
-    let err = TransferManager::with_config(client(&http), small_parts())
+    let err = TransferManager::with_config(client(&http).await, small_parts())
         .upload_reader("b", "k", Failing(7 * MIB as usize))
         .send()
         .await
@@ -144,8 +143,11 @@ async fn ranged_download_sends_if_match_and_reports_a_replaced_object() {
             .with_header("content-range", &format!("bytes 0-{}/{size}", 5 * MIB - 1)),
     );
     http.push(Canned::status(412, "<Error><Code>PreconditionFailed</Code></Error>"));
-    let err =
-        TransferManager::with_config(client(&http), small_parts()).download("b", "k").to_bytes().await.unwrap_err();
+    let err = TransferManager::with_config(client(&http).await, small_parts())
+        .download("b", "k")
+        .to_bytes()
+        .await
+        .unwrap_err();
     assert!(matches!(&err, TransferError::ObjectChanged { e_tag, .. } if e_tag == "\"v1\""), "{err}");
     let reqs = http.requests();
     assert_eq!(reqs[0].headers["range"], format!("bytes=0-{}", 5 * MIB - 1));
@@ -167,7 +169,8 @@ async fn download_in_parts_is_written_in_order() {
                 .with_header("content-range", &format!("bytes {start}-{}/{size}", end - 1)),
         );
     }
-    let got = TransferManager::with_config(client(&http), small_parts()).download("b", "k").to_bytes().await.unwrap();
+    let got =
+        TransferManager::with_config(client(&http).await, small_parts()).download("b", "k").to_bytes().await.unwrap();
     assert!(got[..] == data[..]);
     assert_eq!(http.requests().len(), 3);
 }
@@ -179,7 +182,7 @@ async fn a_failed_download_leaves_no_file() {
     let dir = std::env::temp_dir().join(format!("ck-s3-transfer-unit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("out.bin");
-    let err = TransferManager::new(client(&http)).download_file("b", "k", &path).await.unwrap_err();
+    let err = TransferManager::new(client(&http).await).download_file("b", "k", &path).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no partial or temporary file");
     std::fs::remove_dir_all(&dir).unwrap();

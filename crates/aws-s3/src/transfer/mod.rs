@@ -1,0 +1,308 @@
+//! Managed transfers (the equivalent of boto3's `s3transfer`): [`TransferManager`] uploads a
+//! file, a [`Bytes`] buffer or any [`AsyncRead`], and downloads to a file, to memory or to any
+//! [`AsyncWrite`], switching to multipart uploads and parallel ranged downloads above
+//! [`TransferConfig::multipart_threshold`].
+//!
+//! - Uploads at or above the threshold go multipart, `concurrency` parts at a time. A file is
+//!   sent as [`FileRegion`] parts streamed from disk (never buffered); a reader is read part by
+//!   part, so memory stays at most `part_size × concurrency`. The part size grows automatically
+//!   so that no upload needs more than 10,000 parts. Any failure aborts the multipart upload, so
+//!   no orphaned parts are left behind (also when the transfer future is dropped, inside a Tokio
+//!   runtime).
+//! - Downloads start with a ranged GET of the first part, which gives the size and the ETag;
+//!   the other parts are fetched by parallel ranged GETs carrying `If-Match: <ETag>`, so an object
+//!   replaced during the download fails with [`TransferError::ObjectChanged`] instead of mixing
+//!   two versions. Files are written part by part at their offsets into a temporary file that is
+//!   renamed into place at the end (a failed download leaves no partial file); writers receive
+//!   the parts in order, with a reorder window of at most `concurrency` parts.
+//! - Progress callbacks receive [`Progress`]: the bytes done and the total (when known).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cloudkit_core::{Progress, ProgressCallback};
+use tokio::io::AsyncRead;
+
+use crate::client::S3Client;
+use crate::error::S3Error;
+use crate::multipart::MAX_PART_NUMBER;
+
+mod download;
+#[cfg(test)]
+mod tests;
+mod upload;
+
+pub use download::{Download, DownloadOutput};
+use upload::Source;
+pub use upload::{Upload, UploadOutput};
+
+const MIB: u64 = 1024 * 1024;
+
+/// The smallest part S3 accepts (except for the last part): 5 MiB.
+pub const MIN_PART_SIZE: u64 = 5 * MIB;
+
+/// The largest part S3 accepts: 5 GiB.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
+
+/// Settings of managed transfers.
+///
+/// ```
+/// use cloudkit_aws_s3::TransferConfig;
+/// let config = TransferConfig::default()
+///     .with_multipart_threshold(16 << 20)
+///     .with_part_size(16 << 20)
+///     .with_concurrency(4)
+///     .with_progress(|p| eprintln!("{} of {:?} bytes", p.transferred, p.total));
+/// assert_eq!(config.part_size, 16 << 20);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TransferConfig {
+    /// Uploads of at least this many bytes go multipart; downloads of larger objects use
+    /// parallel ranged GETs. Default 8 MiB.
+    pub multipart_threshold: u64,
+    /// The part size (default 8 MiB, at least 5 MiB); grown automatically so that an upload of
+    /// known size needs at most 10,000 parts.
+    pub part_size: u64,
+    /// How many parts are in flight at once (default 8).
+    pub concurrency: usize,
+    /// Called with the progress of every transfer (unless the transfer sets its own).
+    pub progress: Option<ProgressCallback>,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        Self { multipart_threshold: 8 * MIB, part_size: 8 * MIB, concurrency: 8, progress: None }
+    }
+}
+
+impl fmt::Debug for TransferConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransferConfig")
+            .field("multipart_threshold", &self.multipart_threshold)
+            .field("part_size", &self.part_size)
+            .field("concurrency", &self.concurrency)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .finish()
+    }
+}
+
+impl TransferConfig {
+    /// Sets [`multipart_threshold`](Self::multipart_threshold).
+    pub fn with_multipart_threshold(mut self, bytes: u64) -> Self {
+        self.multipart_threshold = bytes;
+        self
+    }
+
+    /// Sets [`part_size`](Self::part_size) (values below 5 MiB are raised to 5 MiB).
+    pub fn with_part_size(mut self, bytes: u64) -> Self {
+        self.part_size = bytes;
+        self
+    }
+
+    /// Sets [`concurrency`](Self::concurrency) (0 counts as 1).
+    pub fn with_concurrency(mut self, parts: usize) -> Self {
+        self.concurrency = parts;
+        self
+    }
+
+    /// Sets the progress callback.
+    pub fn with_progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
+    }
+
+    pub(crate) fn parts_in_flight(&self) -> usize {
+        self.concurrency.max(1)
+    }
+
+    /// The part size used for an object of `size` bytes (`None`: unknown): the configured size
+    /// (at least 5 MiB), grown to a whole number of MiB so that at most 10,000 parts are needed.
+    pub fn effective_part_size(&self, size: Option<u64>) -> Result<u64, TransferError> {
+        let mut part = self.part_size.max(MIN_PART_SIZE);
+        if let Some(size) = size {
+            let needed = size.div_ceil(u64::from(MAX_PART_NUMBER));
+            if needed > part {
+                part = needed.div_ceil(MIB) * MIB;
+            }
+            if part > MAX_PART_SIZE {
+                return Err(TransferError::TooLarge { size });
+            }
+        }
+        Ok(part.min(MAX_PART_SIZE))
+    }
+}
+
+/// Why a managed transfer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// An S3 request failed (after the pipeline's retries). A failed multipart upload has been
+    /// aborted.
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    /// Reading the source or writing the destination failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done (with the path, when there is one).
+        context: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The object was replaced while it was being downloaded (a ranged GET with `If-Match` on
+    /// the ETag of the first part failed, or answered with another ETag).
+    #[error("s3://{bucket}/{key} changed during the download (it no longer has ETag {e_tag})")]
+    ObjectChanged {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The ETag the download started with.
+        e_tag: String,
+    },
+    /// A ranged GET answered with a different number of bytes than the range asked for.
+    #[error("s3://{bucket}/{key}: the bytes {start}..{end} came back as {received} bytes")]
+    SizeMismatch {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// First byte of the range.
+        start: u64,
+        /// End of the range (exclusive).
+        end: u64,
+        /// Bytes received.
+        received: u64,
+    },
+    /// The object is too large for a multipart upload (more than 10,000 parts of 5 GiB).
+    #[error("{size} bytes cannot be uploaded in at most 10,000 parts of at most 5 GiB")]
+    TooLarge {
+        /// The size (or the bytes read so far, for a reader).
+        size: u64,
+    },
+}
+
+impl TransferError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        TransferError::Io { context: context.into(), source }
+    }
+
+    /// The S3 error, when an S3 request failed.
+    pub fn s3(&self) -> Option<&S3Error> {
+        match self {
+            TransferError::S3(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the object (or bucket) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.s3().is_some_and(S3Error::is_not_found)
+    }
+}
+
+/// Runs managed uploads and downloads with one [`S3Client`] and one [`TransferConfig`]. Cheap to
+/// clone.
+///
+/// ```no_run
+/// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::TransferError> {
+/// use cloudkit_aws_s3::{TransferConfig, TransferManager};
+///
+/// let transfers = TransferManager::with_config(
+///     s3.clone(),
+///     TransferConfig::default().with_progress(|p| eprintln!("{}/{:?}", p.transferred, p.total)),
+/// );
+/// // Multipart above 8 MiB, parts streamed from disk, 8 at a time; aborted on failure.
+/// let up = transfers.upload_file("bucket", "backups/db.tar", "/tmp/db.tar").content_type("application/x-tar").send().await?;
+/// println!("uploaded {} bytes in {} part(s)", up.size, up.parts);
+///
+/// // Parallel ranged GETs, If-Match on the ETag, written to a temporary file then renamed.
+/// let down = transfers.download_file("bucket", "backups/db.tar", "/tmp/db-copy.tar").await?;
+/// println!("downloaded {} bytes", down.size);
+///
+/// // Into memory, or into any AsyncWrite.
+/// let bytes = transfers.download("bucket", "small.json").to_bytes().await?;
+/// let mut sink = tokio::io::sink(); // any AsyncWrite: a socket, a pipe, a compressor …
+/// transfers.download("bucket", "small.json").to_writer(&mut sink).await?;
+/// # let _ = bytes; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct TransferManager {
+    client: S3Client,
+    config: TransferConfig,
+}
+
+impl S3Client {
+    /// A [`TransferManager`] with the default [`TransferConfig`].
+    pub fn transfer_manager(&self) -> TransferManager {
+        TransferManager::new(self.clone())
+    }
+}
+
+impl TransferManager {
+    /// A transfer manager with the default settings.
+    pub fn new(client: S3Client) -> Self {
+        Self::with_config(client, TransferConfig::default())
+    }
+
+    /// A transfer manager with these settings.
+    pub fn with_config(client: S3Client, config: TransferConfig) -> Self {
+        Self { client, config }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TransferConfig {
+        &self.config
+    }
+
+    /// The client.
+    pub fn client(&self) -> &S3Client {
+        &self.client
+    }
+
+    fn upload(&self, bucket: String, key: String, source: Source) -> Upload {
+        Upload::new(self.client.clone(), self.config.clone(), bucket, key, source)
+    }
+
+    /// Uploads the file at `path` (multipart at or above the threshold, with the parts streamed
+    /// from disk).
+    pub fn upload_file(&self, bucket: impl Into<String>, key: impl Into<String>, path: impl Into<PathBuf>) -> Upload {
+        self.upload(bucket.into(), key.into(), Source::File(path.into()))
+    }
+
+    /// Uploads an in-memory buffer (parts are zero-copy slices of it).
+    pub fn upload_bytes(&self, bucket: impl Into<String>, key: impl Into<String>, data: impl Into<Bytes>) -> Upload {
+        self.upload(bucket.into(), key.into(), Source::Bytes(data.into()))
+    }
+
+    /// Uploads everything `reader` yields, part by part (at most `concurrency` parts in memory).
+    /// Its size is unknown in advance, so the part size does not grow: a stream longer than
+    /// 10,000 × `part_size` fails with [`TransferError::TooLarge`] (and the upload is aborted).
+    pub fn upload_reader(
+        &self,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        reader: impl AsyncRead + Send + Unpin + 'static,
+    ) -> Upload {
+        self.upload(bucket.into(), key.into(), Source::Reader(Box::new(reader)))
+    }
+
+    /// A download of `bucket/key`; finish it with [`Download::to_file`], [`Download::to_bytes`]
+    /// or [`Download::to_writer`].
+    pub fn download(&self, bucket: impl Into<String>, key: impl Into<String>) -> Download {
+        Download::new(self.client.clone(), self.config.clone(), bucket.into(), key.into())
+    }
+
+    /// Downloads `bucket/key` into the file at `path` (see [`Download::to_file`]).
+    pub async fn download_file(
+        &self,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        path: impl AsRef<Path>,
+    ) -> Result<DownloadOutput, TransferError> {
+        self.download(bucket, key).to_file(path).await
+    }
+}
