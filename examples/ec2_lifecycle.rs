@@ -1,5 +1,5 @@
 //! The EC2 lifecycle, end to end: load a session (profile from `AWS_PROFILE`), launch an instance,
-//! wait until it is running, reload it, list running instances with a paginator and a state filter,
+//! wait until it is running, reload it, list running instances across pages with a state filter,
 //! terminate it and wait until it is terminated.
 //!
 //! Everything comes from the environment, as with the AWS CLI: `AWS_PROFILE`, `AWS_REGION`,
@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cloudkit_aws_ec2::resource::Ec2Resource;
-use cloudkit_aws_ec2::{Ec2Client, Filter, InstanceStateName};
+use cloudkit_aws_ec2::{Ec2Client, Filter, InstanceStateName, PaginationConfig};
 use cloudkit_cred_chain::aws::AwsConfig;
 use futures::TryStreamExt;
 
@@ -75,17 +75,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         instance.instance_type().unwrap_or("?"),
         instance.private_ip_address().unwrap_or("-"),
         instance.public_ip_address().unwrap_or("-"),
-        instance.launch_time().map_or_else(|| "?".to_owned(), |t| t.to_string()),
+        instance.launch_time().map_or_else(
+            || "at an unknown time".to_owned(),
+            |t| format!("{} s ago", SystemTime::now().duration_since(t).unwrap_or_default().as_secs())
+        ),
         instance.tags().iter().map(|t| format!("{}={}", t.key, t.value)).collect::<Vec<_>>(),
     );
 
-    // 5. List running instances: a paginator over DescribeInstances with a state filter.
+    // 5. List running instances: every page of DescribeInstances with a state filter, 5 per page.
     let mut running = client
         .describe_instances()
         .filter(Filter::instance_state([InstanceStateName::Running]))
-        .into_paginator()
-        .page_size(5)
-        .instances();
+        .into_instances(PaginationConfig::default().page_size(5));
     let (mut count, mut ours) = (0usize, false);
     while let Some(i) = running.try_next().await? {
         count += 1;

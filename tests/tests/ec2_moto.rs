@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use cloudkit_aws_ec2::resource::Ec2Resource;
 use cloudkit_aws_ec2::waiters::WaiterError;
-use cloudkit_aws_ec2::{Ec2Client, Ec2Error, Filter, InstanceStateName, IpPermission, KeyType, Tag};
+use cloudkit_aws_ec2::{Ec2Client, Ec2Error, Filter, InstanceStateName, IpPermission, KeyType, PaginationConfig, Tag};
 use cloudkit_tests::{aws, unique_name};
 use futures::TryStreamExt;
 
@@ -155,8 +155,8 @@ async fn pagination_spans_several_pages() {
         ids.extend(launch(&ec2, &tag, 1).await);
     }
 
-    let pages: Vec<_> =
-        ec2.describe_instances().filter(mine(&tag)).into_paginator().page_size(2).pages().try_collect().await.unwrap();
+    let two = || PaginationConfig::default().page_size(2);
+    let pages: Vec<_> = ec2.describe_instances().filter(mine(&tag)).into_pages(two()).try_collect().await.unwrap();
     assert!(pages.len() >= 4, "7 reservations at 2 per page: got {} pages", pages.len());
     assert!(pages[..pages.len() - 1].iter().all(|p| p.next_token.is_some()));
     assert!(pages.last().unwrap().next_token.is_none());
@@ -164,9 +164,7 @@ async fn pagination_spans_several_pages() {
     let listed: BTreeSet<String> = ec2
         .describe_instances()
         .filter(mine(&tag))
-        .into_paginator()
-        .page_size(2)
-        .instances()
+        .into_instances(two())
         .map_ok(|i| i.instance_id)
         .try_collect()
         .await
@@ -174,8 +172,7 @@ async fn pagination_spans_several_pages() {
     assert_eq!(listed, ids, "the flat stream yields every instance once");
 
     // max_items cuts mid-page; the resume token continues exactly there.
-    let mut first =
-        ec2.describe_instances().filter(mine(&tag)).into_paginator().page_size(2).max_items(3).reservations();
+    let mut first = ec2.describe_instances().filter(mine(&tag)).into_items(two().max_items(3));
     let mut head = Vec::new();
     while let Some(r) = first.try_next().await.unwrap() {
         head.push(r.instances[0].instance_id.clone());
@@ -185,10 +182,7 @@ async fn pagination_spans_several_pages() {
     let rest: Vec<String> = ec2
         .describe_instances()
         .filter(mine(&tag))
-        .into_paginator()
-        .page_size(2)
-        .starting_token(resume)
-        .reservations()
+        .into_items(two().starting_token(resume))
         .map_ok(|r| r.instances[0].instance_id.clone())
         .try_collect()
         .await
@@ -197,13 +191,11 @@ async fn pagination_spans_several_pages() {
     assert_eq!(head.len() + rest.len(), 7, "no instance twice");
     assert_eq!(all, ids);
 
-    // The other paginators run against moto too (it returns one page for these).
+    // The other listing streams run against moto too (it returns one page for these).
     let statuses: Vec<_> = ec2
         .describe_instance_status()
         .filter(Filter::new("instance-state-name", ["running"]))
-        .into_paginator()
-        .page_size(5)
-        .items()
+        .into_items(PaginationConfig::default().page_size(5))
         .try_collect()
         .await
         .unwrap();
@@ -212,8 +204,7 @@ async fn pagination_spans_several_pages() {
         .describe_tags()
         .filter(Filter::new("key", [TAG_KEY]))
         .filter(Filter::new("value", [&tag]))
-        .into_paginator()
-        .items()
+        .into_items(PaginationConfig::default())
         .try_collect()
         .await
         .unwrap();
@@ -363,6 +354,7 @@ async fn images_regions_and_zones() {
     assert!(images.images.iter().all(|i| i.image_id.starts_with("ami-")));
     assert!(images.images.iter().all(|i| i.name.as_deref().is_some_and(|n| n.starts_with("amzn2-ami-hvm-2.0."))));
     assert!(images.images.iter().all(|i| i.architecture.as_deref() == Some("x86_64")));
+    assert!(images.images.iter().all(|i| i.creation_date.is_some()), "creation dates parse as timestamps");
     let one = &images.images[0];
     let by_id = ec2.describe_images().image_id(&one.image_id).send().await.unwrap();
     assert_eq!(by_id.images.len(), 1);
@@ -371,8 +363,7 @@ async fn images_regions_and_zones() {
         .describe_images()
         .owner("amazon")
         .filter(Filter::new("name", ["amzn2-ami-hvm-2.0.*-x86_64-gp2"]))
-        .into_paginator()
-        .items()
+        .into_items(PaginationConfig::default())
         .try_collect()
         .await
         .unwrap();
@@ -463,8 +454,7 @@ async fn security_groups() {
     let by_filter: Vec<_> = ec2
         .describe_security_groups()
         .filter(Filter::new("group-name", [&name]))
-        .into_paginator()
-        .items()
+        .into_items(PaginationConfig::default())
         .try_collect()
         .await
         .unwrap();

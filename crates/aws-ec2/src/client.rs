@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use cloudkit_aws_protocol::{QUERY_CONTENT_TYPE, QueryBody};
-use cloudkit_core::{Bytes, HttpRequest, Method, Operation, Pipeline, Url};
+use cloudkit_core::{Bytes, HttpRequest, Method, Operation, Pipeline, PipelineBuilder, Url};
 use cloudkit_cred_chain::aws::AwsConfig;
 
+use crate::SERVICE;
 use crate::error::Ec2Error;
 use crate::model;
 use crate::types::{Filter, Tag};
@@ -14,20 +15,19 @@ use crate::types::{Filter, Tag};
 /// The EC2 API version cloudkit speaks.
 pub const API_VERSION: &str = "2016-11-15";
 
-/// The service name used in errors and logs.
-pub(crate) const SERVICE: &str = "EC2";
-
 /// The SigV4 signing name of EC2.
 pub const SIGNING_NAME: &str = "ec2";
 
 /// The EC2 client: one async method per operation (`run_instances`, `describe_instances`, …), each
 /// returning a builder that is sent with `.send()`.
 ///
-/// Cheap to clone; clones share the connection pool, credentials cache and retry quota.
+/// Built from a loaded [`AwsConfig`] with [`Ec2Client::new`], or with [`Ec2Client::builder`] to
+/// override the endpoint, HTTP client, retry settings or timeouts. Cheap to clone; clones share the
+/// connection pool, credentials cache and retry quota.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use cloudkit_aws_ec2::{Ec2Client, Filter, InstanceStateName};
+/// use cloudkit_aws_ec2::{Ec2Client, Filter, InstanceStateName, PaginationConfig};
 /// use futures::TryStreamExt;
 ///
 /// let config = cloudkit_cred_chain::aws::AwsConfig::loader().load().await?;
@@ -46,9 +46,7 @@ pub const SIGNING_NAME: &str = "ec2";
 /// let running: Vec<_> = ec2
 ///     .describe_instances()
 ///     .filter(Filter::instance_state([InstanceStateName::Running]))
-///     .into_paginator()
-///     .page_size(50)
-///     .instances()
+///     .into_instances(PaginationConfig::default().page_size(50))
 ///     .try_collect()
 ///     .await?;
 /// println!("{} running instances", running.len());
@@ -87,28 +85,72 @@ pub fn default_endpoint(region: &str) -> Result<Url, Ec2Error> {
         .map_err(|e| Ec2Error::invalid_input("client", format!("cannot build the EC2 endpoint for `{region}`: {e}")))
 }
 
-impl Ec2Client {
-    /// A client from a loaded AWS configuration: its credentials, region, retry and timeout settings,
-    /// shared HTTP client and retry quota, and endpoint override (`AWS_ENDPOINT_URL_EC2`,
-    /// `AWS_ENDPOINT_URL`, profile `endpoint_url`), else `https://ec2.{region}.amazonaws.com`.
-    pub fn new(config: &AwsConfig) -> Result<Self, Ec2Error> {
-        let pipeline = config.pipeline_builder(SERVICE, SIGNING_NAME).build().map_err(Ec2Error::from_core)?;
-        Self::from_parts(pipeline, config.region(), config.endpoint_url("EC2"))
+/// Builds an [`Ec2Client`] from a loaded [`AwsConfig`] ([`Ec2Client::builder`]), with the overrides
+/// every cloudkit client builder has: [`endpoint`](Self::endpoint), [`http`](Self::http),
+/// [`retry`](Self::retry) and [`timeouts`](Self::timeouts) (docs/ARCHITECTURE.md, "Construction").
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudkit_aws_ec2::Ec2Client;
+/// use cloudkit_core::{RetryConfig, Url};
+///
+/// let config = cloudkit_cred_chain::aws::AwsConfig::loader().load().await?;
+/// let ec2 = Ec2Client::builder(&config)
+///     .endpoint(Url::parse("http://127.0.0.1:5000/")?)
+///     .retry(RetryConfig::standard().with_max_attempts(5))
+///     .build()?;
+/// # let _ = ec2; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "call .build()"]
+pub struct ClientBuilder {
+    pipeline: PipelineBuilder,
+    region: String,
+    endpoint: Option<Url>,
+}
+
+impl ClientBuilder {
+    /// The endpoint requests go to (default: the config's override for EC2 — `AWS_ENDPOINT_URL_EC2`,
+    /// `AWS_ENDPOINT_URL`, profile `endpoint_url` — else `https://ec2.{region}.amazonaws.com/`).
+    pub fn endpoint(mut self, endpoint: Url) -> Self {
+        self.endpoint = Some(endpoint);
+        self
     }
 
-    /// A client from its parts: a pipeline (which signs with SigV4 for `ec2` and parses AWS XML errors,
-    /// e.g. with [`AwsErrorParser`](cloudkit_aws_protocol::AwsErrorParser)), the region,
-    /// and an endpoint override (`None`: `https://ec2.{region}.amazonaws.com`).
-    pub fn from_parts(pipeline: Pipeline, region: impl Into<String>, endpoint: Option<Url>) -> Result<Self, Ec2Error> {
-        let region = region.into();
-        let endpoint = match endpoint {
+    cloudkit_core::client_builder_overrides!();
+
+    /// Builds the client: an input error when the endpoint is not http(s) or the region is not a
+    /// valid region name (with no endpoint override).
+    pub fn build(self) -> Result<Ec2Client, Ec2Error> {
+        let endpoint = match self.endpoint {
             Some(url) => url,
-            None => default_endpoint(&region)?,
+            None => default_endpoint(&self.region)?,
         };
         if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() {
             return Err(Ec2Error::invalid_input("client", format!("`{endpoint}` is not an http(s) endpoint")));
         }
-        Ok(Self { inner: Arc::new(Inner { pipeline, region, endpoint }) })
+        let pipeline = self.pipeline.build().map_err(Ec2Error::from_core)?;
+        Ok(Ec2Client { inner: Arc::new(Inner { pipeline, region: self.region, endpoint }) })
+    }
+}
+
+impl Ec2Client {
+    /// A client from a loaded AWS configuration: its credentials, region, retry and timeout settings,
+    /// shared HTTP client and retry quota, and endpoint override. Same as
+    /// `Ec2Client::builder(config).build()`.
+    pub fn new(config: &AwsConfig) -> Result<Self, Ec2Error> {
+        Self::builder(config).build()
+    }
+
+    /// A [`ClientBuilder`] preset from `config` (SigV4 for `ec2`, AWS XML errors, the AWS retry
+    /// classifier, the config's HTTP client, retry settings, retry quota and timeouts), to override
+    /// the endpoint, HTTP client, retry settings or timeouts.
+    pub fn builder(config: &AwsConfig) -> ClientBuilder {
+        ClientBuilder {
+            pipeline: config.pipeline_builder(SERVICE, SIGNING_NAME),
+            region: config.region().to_owned(),
+            endpoint: config.endpoint_url("EC2"),
+        }
     }
 
     /// The region.
@@ -178,16 +220,6 @@ pub(crate) fn push_tags(body: &mut QueryBody, prefix: &str, tags: &[Tag]) {
 pub(crate) fn push_dry_run(body: &mut QueryBody, dry_run: bool) {
     if dry_run {
         body.push("DryRun", "true");
-    }
-}
-
-/// `MaxResults` / `NextToken` when set.
-pub(crate) fn push_page(body: &mut QueryBody, max_results: Option<u32>, next_token: Option<&str>) {
-    if let Some(n) = max_results {
-        body.push("MaxResults", &n.to_string());
-    }
-    if let Some(t) = next_token.filter(|t| !t.is_empty()) {
-        body.push("NextToken", t);
     }
 }
 

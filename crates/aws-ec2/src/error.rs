@@ -2,6 +2,7 @@
 
 use cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER;
 use cloudkit_core::{Error, ErrorKind};
+use cloudkit_paginate::PaginationError;
 
 /// An error from an EC2 call.
 ///
@@ -118,38 +119,42 @@ impl Ec2Error {
                 | Self::SecurityGroupNotFound(_)
         ) || self.code().is_some_and(|c| c.ends_with(".NotFound"))
     }
-
-    /// An error for a response that could not be decoded.
-    pub(crate) fn decode(operation: &'static str, message: impl Into<String>) -> Self {
-        Self::Other(Error::decode("EC2", operation, message))
-    }
-
-    /// An error for input rejected before sending.
-    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
-        Self::Other(Error::invalid_input("EC2", operation, message))
-    }
 }
 
-cloudkit_core::service_error_accessors!(Ec2Error {
-    InstanceNotFound,
-    InstanceIdMalformed,
-    ImageNotFound,
-    ImageIdMalformed,
-    KeyPairNotFound,
-    KeyPairDuplicate,
-    SecurityGroupNotFound,
-    SecurityGroupDuplicate,
-    IncorrectInstanceState,
-    InsufficientInstanceCapacity,
-    UnauthorizedOperation,
-    DryRunOperation,
-    Throttled,
-    Other,
-});
+cloudkit_core::service_error_accessors!(
+    Ec2Error {
+        InstanceNotFound,
+        InstanceIdMalformed,
+        ImageNotFound,
+        ImageIdMalformed,
+        KeyPairNotFound,
+        KeyPairDuplicate,
+        SecurityGroupNotFound,
+        SecurityGroupDuplicate,
+        IncorrectInstanceState,
+        InsufficientInstanceCapacity,
+        UnauthorizedOperation,
+        DryRunOperation,
+        Throttled,
+        Other,
+    },
+    service = crate::SERVICE
+);
 
 impl From<Error> for Ec2Error {
     fn from(error: Error) -> Self {
         Self::from_core(error)
+    }
+}
+
+/// A listing stream's error as an [`Ec2Error`] (so `?` works in functions returning `Ec2Error`): the
+/// page's error itself, or a decode error of `Paginate` for a repeated or invalid token.
+impl From<PaginationError<Ec2Error>> for Ec2Error {
+    fn from(e: PaginationError<Ec2Error>) -> Self {
+        match e {
+            PaginationError::Source(e) => e,
+            other => Self::decode("Paginate", other.to_string()),
+        }
     }
 }
 
@@ -194,6 +199,15 @@ mod tests {
     fn non_service_errors_are_other_even_with_a_code() {
         let e = Error::new(ErrorKind::Decode, "EC2", "X").with_code("InvalidInstanceID.NotFound");
         assert!(matches!(Ec2Error::from(e), Ec2Error::Other(_)));
+    }
+
+    #[test]
+    fn pagination_errors_convert() {
+        let page = Ec2Error::from(PaginationError::Source(Ec2Error::from(service("RequestLimitExceeded"))));
+        assert!(matches!(page, Ec2Error::Throttled(_)), "the page's error is kept: {page:?}");
+        let repeated = Ec2Error::from(PaginationError::<Ec2Error>::RepeatedToken { token: "t".into() });
+        assert_eq!(repeated.core().unwrap().kind(), ErrorKind::Decode);
+        assert_eq!(repeated.core().unwrap().operation(), "Paginate");
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Image operations: DescribeImages.
 
-use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, query};
-use crate::error::Ec2Error;
+use std::time::SystemTime;
+
+use cloudkit_aws_protocol::QueryBody;
+
+use crate::client::Ec2Client;
+use crate::describe::{DescribeParams, paginated_describe};
 use crate::model;
-use crate::types::{Filter, Tag};
+use crate::types::Tag;
 
 impl Ec2Client {
     /// `DescribeImages`: AMIs by owner (`self`, `amazon`, an account id), id and filters.
@@ -25,10 +29,7 @@ impl Ec2Client {
             client: self.clone(),
             image_ids: Vec::new(),
             owners: Vec::new(),
-            filters: Vec::new(),
-            max_results: None,
-            next_token: None,
-            dry_run: false,
+            params: DescribeParams::default(),
         }
     }
 }
@@ -51,8 +52,8 @@ pub struct Image {
     pub state: Option<String>,
     /// The architecture (`x86_64`, `arm64`, …).
     pub architecture: Option<String>,
-    /// When it was created (ISO 8601 text, as EC2 sends it; sorts chronologically).
-    pub creation_date: Option<String>,
+    /// When it was created.
+    pub creation_date: Option<SystemTime>,
     /// Whether it is public.
     pub public: Option<bool>,
     /// The platform (`windows`) when not Linux/UNIX.
@@ -79,17 +80,15 @@ pub struct DescribeImagesOutput {
     pub next_token: Option<String>,
 }
 
-/// Builder for `DescribeImages` ([`Ec2Client::describe_images`]).
+/// Builder for `DescribeImages` ([`Ec2Client::describe_images`]). Filters: `name`, `architecture`,
+/// `state`, `tag:<key>`, …
 #[derive(Clone, Debug)]
-#[must_use = "call .send() or .into_paginator()"]
+#[must_use = "call .send() or a stream method (into_pages, into_items)"]
 pub struct DescribeImages {
-    pub(crate) client: Ec2Client,
-    pub(crate) image_ids: Vec<String>,
-    pub(crate) owners: Vec<String>,
-    pub(crate) filters: Vec<Filter>,
-    pub(crate) max_results: Option<u32>,
-    pub(crate) next_token: Option<String>,
-    pub(crate) dry_run: bool,
+    client: Ec2Client,
+    image_ids: Vec<String>,
+    owners: Vec<String>,
+    params: DescribeParams,
 }
 
 impl DescribeImages {
@@ -105,38 +104,10 @@ impl DescribeImages {
         self
     }
 
-    /// Adds a filter (`name`, `architecture`, `state`, `tag:<key>`, …).
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filters.push(filter);
-        self
-    }
-
-    /// The page size (`MaxResults`; not allowed together with image ids).
-    pub fn max_results(mut self, max_results: u32) -> Self {
-        self.max_results = Some(max_results);
-        self
-    }
-
-    /// The token of the page to fetch.
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
-        self
-    }
-
-    /// Only check permissions.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeImagesOutput, Ec2Error> {
-        let mut body = query("DescribeImages");
+    fn push_own_params(&self, body: &mut QueryBody) {
         body.push_list("ImageId", &self.image_ids);
         body.push_list("Owner", &self.owners);
-        push_filters(&mut body, &self.filters);
-        push_page(&mut body, self.max_results, self.next_token.as_deref());
-        push_dry_run(&mut body, self.dry_run);
-        self.client.call("DescribeImages", body, true, model::describe_images).await
     }
 }
+
+paginated_describe!(DescribeImages, "DescribeImages", model::describe_images => DescribeImagesOutput { images: Image });

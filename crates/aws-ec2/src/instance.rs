@@ -3,11 +3,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use cloudkit_aws_protocol::QueryBody;
+use cloudkit_paginate::{PaginationConfig, PaginationError};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, push_tags, query};
+use crate::client::{Ec2Client, push_dry_run, push_tags, query};
+use crate::describe::{DescribeParams, paginated_describe};
 use crate::error::Ec2Error;
 use crate::model;
-use crate::types::{Filter, InstanceState, InstanceStateChange, Reservation, Tag};
+use crate::types::{Instance, InstanceState, InstanceStateChange, Reservation, Tag};
 
 /// Tags to apply to resources of one type at launch (`TagSpecification.N`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,16 +76,27 @@ impl Ec2Client {
         }
     }
 
-    /// `DescribeInstances`: reservations and their instances, filtered by ids and/or filters.
+    /// `DescribeInstances`: reservations and their instances, filtered by ids and/or filters; one
+    /// page with `send()`, or every page with `into_pages`, `into_items` (reservations) or
+    /// `into_instances`.
+    ///
+    /// ```no_run
+    /// # async fn demo(ec2: cloudkit_aws_ec2::Ec2Client) -> Result<(), cloudkit_aws_ec2::Ec2Error> {
+    /// use cloudkit_aws_ec2::{Filter, InstanceStateName, PaginationConfig};
+    /// use futures::TryStreamExt;
+    ///
+    /// let mut instances = ec2
+    ///     .describe_instances()
+    ///     .filter(Filter::instance_state([InstanceStateName::Running]))
+    ///     .filter(Filter::tag("team", ["web"]))
+    ///     .into_instances(PaginationConfig::default().page_size(100));
+    /// while let Some(instance) = instances.try_next().await? {
+    ///     println!("{} {:?}", instance.instance_id, instance.public_ip_address);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn describe_instances(&self) -> DescribeInstances {
-        DescribeInstances {
-            client: self.clone(),
-            instance_ids: Vec::new(),
-            filters: Vec::new(),
-            max_results: None,
-            next_token: None,
-            dry_run: false,
-        }
+        DescribeInstances { client: self.clone(), instance_ids: Vec::new(), params: DescribeParams::default() }
     }
 
     /// `DescribeInstanceStatus`: status checks and scheduled events (only running instances unless
@@ -90,11 +105,8 @@ impl Ec2Client {
         DescribeInstanceStatus {
             client: self.clone(),
             instance_ids: Vec::new(),
-            filters: Vec::new(),
             include_all_instances: false,
-            max_results: None,
-            next_token: None,
-            dry_run: false,
+            params: DescribeParams::default(),
         }
     }
 
@@ -241,7 +253,7 @@ impl RunInstances {
         self
     }
 
-    fn body(&self) -> Result<cloudkit_aws_protocol::QueryBody, Ec2Error> {
+    fn body(&self) -> Result<QueryBody, Ec2Error> {
         const OP: &str = "RunInstances";
         if self.min_count == 0 || self.min_count > self.max_count {
             return Err(Ec2Error::invalid_input(
@@ -313,7 +325,7 @@ pub struct DescribeInstancesOutput {
 
 impl DescribeInstancesOutput {
     /// All instances of all reservations of this page.
-    pub fn instances(&self) -> impl Iterator<Item = &crate::types::Instance> {
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
         self.reservations.iter().flat_map(|r| r.instances.iter())
     }
 
@@ -323,70 +335,60 @@ impl DescribeInstancesOutput {
     }
 }
 
-/// Builder for `DescribeInstances` ([`Ec2Client::describe_instances`]).
+/// `instance_id` / `instance_ids` of the builders that take instance ids.
+macro_rules! instance_id_setters {
+    () => {
+        /// Adds an instance id.
+        pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+            self.instance_ids.push(id.into());
+            self
+        }
+
+        /// Adds instance ids.
+        pub fn instance_ids<I, S>(mut self, ids: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.instance_ids.extend(ids.into_iter().map(Into::into));
+            self
+        }
+    };
+}
+
+/// Builder for `DescribeInstances` ([`Ec2Client::describe_instances`]). The page size counts
+/// reservations.
 #[derive(Clone, Debug)]
-#[must_use = "call .send() or .into_paginator()"]
+#[must_use = "call .send() or a stream method (into_pages, into_items, into_instances)"]
 pub struct DescribeInstances {
-    pub(crate) client: Ec2Client,
-    pub(crate) instance_ids: Vec<String>,
-    pub(crate) filters: Vec<Filter>,
-    pub(crate) max_results: Option<u32>,
-    pub(crate) next_token: Option<String>,
-    pub(crate) dry_run: bool,
+    client: Ec2Client,
+    instance_ids: Vec<String>,
+    params: DescribeParams,
 }
 
 impl DescribeInstances {
-    /// Adds an instance id.
-    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
-        self.instance_ids.push(id.into());
-        self
-    }
+    instance_id_setters!();
 
-    /// Adds instance ids.
-    pub fn instance_ids<I, S>(mut self, ids: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.instance_ids.extend(ids.into_iter().map(Into::into));
-        self
-    }
-
-    /// Adds a filter (filters are ANDed).
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filters.push(filter);
-        self
-    }
-
-    /// The page size (`MaxResults`, 5–1000 on AWS; counts reservations). EC2 rejects it together with
-    /// instance ids.
-    pub fn max_results(mut self, max_results: u32) -> Self {
-        self.max_results = Some(max_results);
-        self
-    }
-
-    /// The token of the page to fetch.
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
-        self
-    }
-
-    /// Only check permissions (see [`Ec2Error::DryRunOperation`]).
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeInstancesOutput, Ec2Error> {
-        let mut body = query("DescribeInstances");
+    fn push_own_params(&self, body: &mut QueryBody) {
         body.push_list("InstanceId", &self.instance_ids);
-        push_filters(&mut body, &self.filters);
-        push_page(&mut body, self.max_results, self.next_token.as_deref());
-        push_dry_run(&mut body, self.dry_run);
-        self.client.call("DescribeInstances", body, true, model::describe_instances).await
+    }
+
+    /// Every instance of every reservation of every page, as a stream (`config` as for
+    /// [`into_items`](Self::into_items): the page size and `max_items` count reservations).
+    pub fn into_instances(
+        self,
+        config: PaginationConfig,
+    ) -> BoxStream<'static, Result<Instance, PaginationError<Ec2Error>>> {
+        self.into_items(config)
+            .map_ok(|reservation| stream::iter(reservation.instances.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
     }
 }
+
+paginated_describe!(DescribeInstances, "DescribeInstances", model::describe_instances => DescribeInstancesOutput {
+    reservations: Reservation
+});
 
 /// The status of one instance, from `DescribeInstanceStatus`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -417,39 +419,16 @@ pub struct DescribeInstanceStatusOutput {
 
 /// Builder for `DescribeInstanceStatus` ([`Ec2Client::describe_instance_status`]).
 #[derive(Clone, Debug)]
-#[must_use = "call .send() or .into_paginator()"]
+#[must_use = "call .send() or a stream method (into_pages, into_items)"]
 pub struct DescribeInstanceStatus {
-    pub(crate) client: Ec2Client,
-    pub(crate) instance_ids: Vec<String>,
-    pub(crate) filters: Vec<Filter>,
-    pub(crate) include_all_instances: bool,
-    pub(crate) max_results: Option<u32>,
-    pub(crate) next_token: Option<String>,
-    pub(crate) dry_run: bool,
+    client: Ec2Client,
+    instance_ids: Vec<String>,
+    include_all_instances: bool,
+    params: DescribeParams,
 }
 
 impl DescribeInstanceStatus {
-    /// Adds an instance id.
-    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
-        self.instance_ids.push(id.into());
-        self
-    }
-
-    /// Adds instance ids.
-    pub fn instance_ids<I, S>(mut self, ids: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.instance_ids.extend(ids.into_iter().map(Into::into));
-        self
-    }
-
-    /// Adds a filter.
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filters.push(filter);
-        self
-    }
+    instance_id_setters!();
 
     /// Include instances that are not running (stopped, pending, …).
     pub fn include_all_instances(mut self, include: bool) -> Self {
@@ -457,56 +436,22 @@ impl DescribeInstanceStatus {
         self
     }
 
-    /// The page size (`MaxResults`).
-    pub fn max_results(mut self, max_results: u32) -> Self {
-        self.max_results = Some(max_results);
-        self
-    }
-
-    /// The token of the page to fetch.
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
-        self
-    }
-
-    /// Only check permissions.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeInstanceStatusOutput, Ec2Error> {
-        let mut body = query("DescribeInstanceStatus");
+    fn push_own_params(&self, body: &mut QueryBody) {
         body.push_list("InstanceId", &self.instance_ids);
-        push_filters(&mut body, &self.filters);
         if self.include_all_instances {
             body.push("IncludeAllInstances", "true");
         }
-        push_page(&mut body, self.max_results, self.next_token.as_deref());
-        push_dry_run(&mut body, self.dry_run);
-        self.client.call("DescribeInstanceStatus", body, true, model::describe_instance_status).await
     }
 }
+
+paginated_describe!(DescribeInstanceStatus, "DescribeInstanceStatus", model::describe_instance_status => DescribeInstanceStatusOutput {
+    instance_statuses: InstanceStatus
+});
 
 macro_rules! instance_ids_builder {
     ($name:ident, $action:literal, $what:literal) => {
         impl $name {
-            /// Adds an instance id.
-            pub fn instance_id(mut self, id: impl Into<String>) -> Self {
-                self.instance_ids.push(id.into());
-                self
-            }
-
-            /// Adds instance ids.
-            pub fn instance_ids<I, S>(mut self, ids: I) -> Self
-            where
-                I: IntoIterator<Item = S>,
-                S: Into<String>,
-            {
-                self.instance_ids.extend(ids.into_iter().map(Into::into));
-                self
-            }
+            instance_id_setters!();
 
             /// Only check permissions: ends in [`Ec2Error::DryRunOperation`] if the call would have
             /// succeeded, [`Ec2Error::UnauthorizedOperation`] if not.
@@ -515,7 +460,7 @@ macro_rules! instance_ids_builder {
                 self
             }
 
-            fn base_body(&self) -> Result<cloudkit_aws_protocol::QueryBody, Ec2Error> {
+            fn base_body(&self) -> Result<QueryBody, Ec2Error> {
                 if self.instance_ids.is_empty() {
                     return Err(Ec2Error::invalid_input($action, concat!($what, " needs at least one instance id")));
                 }

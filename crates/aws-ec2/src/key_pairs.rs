@@ -1,5 +1,7 @@
 //! Key pairs: CreateKeyPair, ImportKeyPair, DescribeKeyPairs, DeleteKeyPair.
 
+use std::time::SystemTime;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cloudkit_core::SecretString;
@@ -49,8 +51,8 @@ pub struct KeyPairInfo {
     pub key_fingerprint: Option<String>,
     /// `rsa` or `ed25519`.
     pub key_type: Option<String>,
-    /// When it was created (ISO 8601 text).
-    pub create_time: Option<String>,
+    /// When it was created.
+    pub create_time: Option<SystemTime>,
     /// Its tags.
     pub tags: Vec<Tag>,
 }

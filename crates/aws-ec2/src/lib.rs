@@ -8,8 +8,10 @@
 //!   `stop_instances`, `reboot_instances`, `terminate_instances`, `modify_instance_attribute`), tags
 //!   (`create_tags`, `delete_tags`, `describe_tags`), images (`describe_images`), regions and zones, key
 //!   pairs and security groups.
-//! - **Paginators** ([`paginators`]): `into_paginator()` on every paginated describe call, with page
-//!   size, max items and starting token, and a flat stream of instances across reservations.
+//! - **Listing**: every paginated describe call has `send()` (one page), `into_pages(PaginationConfig)`
+//!   and `into_items(PaginationConfig)` (page size, max items, starting token; built on
+//!   `cloudkit-paginate`), and `describe_instances().into_instances(..)` streams the instances of
+//!   every reservation.
 //! - **Waiters** ([`waiters`]): `wait_until_instance_running()` and the other official EC2 waiters.
 //! - **Resources** ([`resource`]): boto3-style [`resource::Ec2Resource`] and [`resource::Instance`].
 //! - **Errors** ([`Ec2Error`]): typed variants for the codes people match on, `DryRunOperation`
@@ -20,7 +22,7 @@
 //! use cloudkit_aws_ec2::Ec2Client;
 //!
 //! let config = cloudkit_cred_chain::aws::AwsConfig::loader().load().await?;
-//! let ec2 = Ec2Client::new(&config)?;
+//! let ec2 = Ec2Client::new(&config)?; // = Ec2Client::builder(&config).build()?
 //! let reservation = ec2.run_instances("ami-0abcdef1234567890").instance_type("t3.micro").send().await?;
 //! let id = &reservation.instances[0].instance_id;
 //! ec2.wait_until_instance_running().instance_id(id).wait().await?;
@@ -30,12 +32,12 @@
 
 mod catalog;
 mod client;
+mod describe;
 mod error;
 mod images;
 mod instance;
 mod key_pairs;
 mod model;
-pub mod paginators;
 pub mod resource;
 mod security_groups;
 mod tags;
@@ -43,7 +45,12 @@ mod types;
 pub mod waiters;
 
 pub use catalog::{AvailabilityZone, DescribeAvailabilityZones, DescribeRegions, Region};
-pub use client::{API_VERSION, Ec2Client, SIGNING_NAME, default_endpoint};
+/// The service name used in errors and logs.
+pub const SERVICE: &str = "EC2";
+
+pub use client::{API_VERSION, ClientBuilder, Ec2Client, SIGNING_NAME, default_endpoint};
+/// Re-exports of the pagination types that appear in the listing API.
+pub use cloudkit_paginate::{ItemStream, PageStream, PaginationConfig, PaginationError, ResumeToken};
 pub use error::Ec2Error;
 pub use images::{DescribeImages, DescribeImagesOutput, Image};
 pub use instance::{
@@ -52,7 +59,6 @@ pub use instance::{
     TerminateInstances,
 };
 pub use key_pairs::{CreateKeyPair, DeleteKeyPair, DescribeKeyPairs, ImportKeyPair, KeyPair, KeyPairInfo, KeyType};
-pub use paginators::{Ec2PaginationError, Ec2Paginator, PaginatedRequest};
 pub use security_groups::{
     AuthorizeSecurityGroupIngress, CreateSecurityGroup, DeleteSecurityGroup, DescribeSecurityGroups,
     DescribeSecurityGroupsOutput, IpPermission, IpRange, SecurityGroup, UserIdGroupPair,
@@ -63,5 +69,7 @@ pub use types::{
 };
 pub use waiters::{Ec2WaiterError, InstanceStatusWaiter, InstanceWaiter};
 
+#[cfg(test)]
+mod futures_are_send;
 #[cfg(test)]
 mod tests;

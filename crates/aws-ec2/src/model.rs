@@ -9,10 +9,11 @@
 //! which is also `None` when sent empty, as in `<dnsName/>`), a missing number is `0` or `None`. A
 //! number or flag that is present but does not parse is a decode error naming its element.
 
+use std::time::SystemTime;
+
 use cloudkit_core::SecretString;
+use cloudkit_core::internal::date::parse_rfc3339;
 use cloudkit_core::internal::xml::{Element, XmlError};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::catalog::{AvailabilityZone, Region};
 use crate::error::Ec2Error;
@@ -48,8 +49,8 @@ fn string(e: &Element<'_>, name: &str) -> String {
 }
 
 /// The child `name` as an RFC 3339 timestamp; `None` when absent or not a valid timestamp.
-fn timestamp(e: &Element<'_>, name: &str) -> Option<OffsetDateTime> {
-    e.child_text(name).and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+fn timestamp(e: &Element<'_>, name: &str) -> Option<SystemTime> {
+    e.child_text(name).and_then(parse_rfc3339)
 }
 
 // ---- shared types ------------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ fn image(e: &Element<'_>) -> Result<Image, XmlError> {
         owner_alias: e.child_string_non_empty("imageOwnerAlias"),
         state: e.child_string_non_empty("imageState"),
         architecture: e.child_string_non_empty("architecture"),
-        creation_date: e.child_string_non_empty("creationDate"),
+        creation_date: timestamp(e, "creationDate"),
         public: e.child_bool("isPublic")?,
         platform: e.child_string_non_empty("platform"),
         root_device_type: e.child_string_non_empty("rootDeviceType"),
@@ -243,7 +244,7 @@ pub(crate) fn key_pair_info(e: &Element<'_>) -> Result<KeyPairInfo, XmlError> {
         key_pair_id: e.child_string_non_empty("keyPairId"),
         key_fingerprint: e.child_string_non_empty("keyFingerprint"),
         key_type: e.child_string_non_empty("keyType"),
-        create_time: e.child_string_non_empty("createTime"),
+        create_time: timestamp(e, "createTime"),
         tags: list(e, "tagSet", tag)?,
     })
 }

@@ -20,13 +20,14 @@
 //! # Ok(()) }
 //! ```
 
+use std::time::SystemTime;
+
+use cloudkit_paginate::{PaginationConfig, PaginationError};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use time::OffsetDateTime;
 
 use crate::client::Ec2Client;
 use crate::error::Ec2Error;
 use crate::instance::RunInstances;
-use crate::paginators::Ec2PaginationError;
 use crate::types::{self, Filter, InstanceState, InstanceStateChange, Tag};
 use crate::waiters::Ec2WaiterError;
 use crate::{DescribeInstancesOutput, InstanceWaiter};
@@ -79,7 +80,7 @@ impl InstanceCollection {
     }
 
     /// Every instance.
-    pub fn all(self) -> BoxStream<'static, Result<Instance, Ec2PaginationError>> {
+    pub fn all(self) -> BoxStream<'static, Result<Instance, PaginationError<Ec2Error>>> {
         self.filter([])
     }
 
@@ -87,17 +88,14 @@ impl InstanceCollection {
     pub fn filter(
         self,
         filters: impl IntoIterator<Item = Filter>,
-    ) -> BoxStream<'static, Result<Instance, Ec2PaginationError>> {
-        let mut request = self.client.describe_instances();
-        for f in filters {
-            request = request.filter(f);
-        }
-        let mut paginator = request.into_paginator();
+    ) -> BoxStream<'static, Result<Instance, PaginationError<Ec2Error>>> {
+        let request = filters.into_iter().fold(self.client.describe_instances(), |r, f| r.filter(f));
+        let mut config = PaginationConfig::default();
         if let Some(n) = self.page_size {
-            paginator = paginator.page_size(n);
+            config = config.page_size(n);
         }
         let client = self.client;
-        paginator.instances().map_ok(move |data| Instance::from_data(client.clone(), data)).boxed()
+        request.into_instances(config).map_ok(move |data| Instance::from_data(client.clone(), data)).boxed()
     }
 }
 
@@ -205,7 +203,7 @@ impl Instance {
     }
 
     /// When it was launched.
-    pub fn launch_time(&self) -> Option<OffsetDateTime> {
+    pub fn launch_time(&self) -> Option<SystemTime> {
         self.data.as_ref().and_then(|d| d.launch_time)
     }
 

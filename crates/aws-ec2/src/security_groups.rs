@@ -1,10 +1,13 @@
 //! Security groups: CreateSecurityGroup, AuthorizeSecurityGroupIngress, DescribeSecurityGroups,
 //! DeleteSecurityGroup.
 
-use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, query};
+use cloudkit_aws_protocol::QueryBody;
+
+use crate::client::{Ec2Client, push_dry_run, query};
+use crate::describe::{DescribeParams, paginated_describe};
 use crate::error::Ec2Error;
 use crate::model;
-use crate::types::{Filter, Tag};
+use crate::types::Tag;
 
 impl Ec2Client {
     /// `CreateSecurityGroup` (in the default VPC unless [`vpc_id`](CreateSecurityGroup::vpc_id) is set).
@@ -48,10 +51,7 @@ impl Ec2Client {
             client: self.clone(),
             group_ids: Vec::new(),
             group_names: Vec::new(),
-            filters: Vec::new(),
-            max_results: None,
-            next_token: None,
-            dry_run: false,
+            params: DescribeParams::default(),
         }
     }
 
@@ -148,7 +148,7 @@ impl IpPermission {
         self
     }
 
-    fn push(&self, body: &mut cloudkit_aws_protocol::QueryBody, prefix: &str) {
+    fn push(&self, body: &mut QueryBody, prefix: &str) {
         body.push(&format!("{prefix}.IpProtocol"), &self.ip_protocol);
         if let Some(p) = self.from_port {
             body.push(&format!("{prefix}.FromPort"), &p.to_string());
@@ -302,17 +302,15 @@ pub struct DescribeSecurityGroupsOutput {
     pub next_token: Option<String>,
 }
 
-/// Builder for `DescribeSecurityGroups` ([`Ec2Client::describe_security_groups`]).
+/// Builder for `DescribeSecurityGroups` ([`Ec2Client::describe_security_groups`]). Filters:
+/// `group-name`, `vpc-id`, `tag:<key>`, …
 #[derive(Clone, Debug)]
-#[must_use = "call .send() or .into_paginator()"]
+#[must_use = "call .send() or a stream method (into_pages, into_items)"]
 pub struct DescribeSecurityGroups {
-    pub(crate) client: Ec2Client,
-    pub(crate) group_ids: Vec<String>,
-    pub(crate) group_names: Vec<String>,
-    pub(crate) filters: Vec<Filter>,
-    pub(crate) max_results: Option<u32>,
-    pub(crate) next_token: Option<String>,
-    pub(crate) dry_run: bool,
+    client: Ec2Client,
+    group_ids: Vec<String>,
+    group_names: Vec<String>,
+    params: DescribeParams,
 }
 
 impl DescribeSecurityGroups {
@@ -328,41 +326,15 @@ impl DescribeSecurityGroups {
         self
     }
 
-    /// Adds a filter (`group-name`, `vpc-id`, `tag:<key>`, …).
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filters.push(filter);
-        self
-    }
-
-    /// The page size (`MaxResults`; not allowed with group ids or names).
-    pub fn max_results(mut self, max_results: u32) -> Self {
-        self.max_results = Some(max_results);
-        self
-    }
-
-    /// The token of the page to fetch.
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
-        self
-    }
-
-    /// Only check permissions.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeSecurityGroupsOutput, Ec2Error> {
-        let mut body = query("DescribeSecurityGroups");
+    fn push_own_params(&self, body: &mut QueryBody) {
         body.push_list("GroupId", &self.group_ids);
         body.push_list("GroupName", &self.group_names);
-        push_filters(&mut body, &self.filters);
-        push_page(&mut body, self.max_results, self.next_token.as_deref());
-        push_dry_run(&mut body, self.dry_run);
-        self.client.call("DescribeSecurityGroups", body, true, model::describe_security_groups).await
     }
 }
+
+paginated_describe!(DescribeSecurityGroups, "DescribeSecurityGroups", model::describe_security_groups => DescribeSecurityGroupsOutput {
+    security_groups: SecurityGroup
+});
 
 /// Builder for `DeleteSecurityGroup` ([`Ec2Client::delete_security_group`]).
 #[derive(Clone, Debug)]

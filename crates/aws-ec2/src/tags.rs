@@ -1,9 +1,12 @@
 //! Tag operations: CreateTags, DeleteTags, DescribeTags.
 
-use crate::client::{Ec2Client, push_dry_run, push_filters, push_page, push_tags, query};
+use cloudkit_aws_protocol::QueryBody;
+
+use crate::client::{Ec2Client, push_dry_run, push_tags, query};
+use crate::describe::{DescribeParams, paginated_describe};
 use crate::error::Ec2Error;
 use crate::model;
-use crate::types::{Filter, Tag};
+use crate::types::Tag;
 
 impl Ec2Client {
     /// `CreateTags`: adds or overwrites tags on resources (instances, volumes, images, …).
@@ -18,7 +21,7 @@ impl Ec2Client {
 
     /// `DescribeTags`: tags matching filters (`resource-id`, `resource-type`, `key`, `value`).
     pub fn describe_tags(&self) -> DescribeTags {
-        DescribeTags { client: self.clone(), filters: Vec::new(), max_results: None, next_token: None, dry_run: false }
+        DescribeTags { client: self.clone(), params: DescribeParams::default() }
     }
 }
 
@@ -149,48 +152,17 @@ pub struct DescribeTagsOutput {
     pub next_token: Option<String>,
 }
 
-/// Builder for `DescribeTags` ([`Ec2Client::describe_tags`]).
+/// Builder for `DescribeTags` ([`Ec2Client::describe_tags`]). Filters: `resource-id`,
+/// `resource-type`, `key`, `value`.
 #[derive(Clone, Debug)]
-#[must_use = "call .send() or .into_paginator()"]
+#[must_use = "call .send() or a stream method (into_pages, into_items)"]
 pub struct DescribeTags {
-    pub(crate) client: Ec2Client,
-    pub(crate) filters: Vec<Filter>,
-    pub(crate) max_results: Option<u32>,
-    pub(crate) next_token: Option<String>,
-    pub(crate) dry_run: bool,
+    client: Ec2Client,
+    params: DescribeParams,
 }
 
 impl DescribeTags {
-    /// Adds a filter (`resource-id`, `resource-type`, `key`, `value`).
-    pub fn filter(mut self, filter: Filter) -> Self {
-        self.filters.push(filter);
-        self
-    }
-
-    /// The page size (`MaxResults`).
-    pub fn max_results(mut self, max_results: u32) -> Self {
-        self.max_results = Some(max_results);
-        self
-    }
-
-    /// The token of the page to fetch.
-    pub fn next_token(mut self, token: impl Into<String>) -> Self {
-        self.next_token = Some(token.into());
-        self
-    }
-
-    /// Only check permissions.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Fetches one page.
-    pub async fn send(self) -> Result<DescribeTagsOutput, Ec2Error> {
-        let mut body = query("DescribeTags");
-        push_filters(&mut body, &self.filters);
-        push_page(&mut body, self.max_results, self.next_token.as_deref());
-        push_dry_run(&mut body, self.dry_run);
-        self.client.call("DescribeTags", body, true, model::describe_tags).await
-    }
+    fn push_own_params(&self, _body: &mut QueryBody) {}
 }
+
+paginated_describe!(DescribeTags, "DescribeTags", model::describe_tags => DescribeTagsOutput { tags: TagDescription });

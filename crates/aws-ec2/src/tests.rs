@@ -5,27 +5,44 @@
 //! so those, and all waiter timing, are tested here on tokio's paused clock.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
-use cloudkit_aws_protocol::AwsErrorParser;
 use cloudkit_core::testing::{Canned, ReplayHttp};
-use cloudkit_core::{Pipeline, RetryConfig, Url};
+use cloudkit_core::{RetryConfig, Url};
+use cloudkit_cred_chain::aws::{AwsConfig, Env, Fs, ProviderConfig};
+use cloudkit_signer::aws::Credentials;
 use cloudkit_waiter::WaiterError;
 use futures::TryStreamExt;
 use tokio::time::Instant;
 
-use crate::{Ec2Client, Ec2Error, Filter, InstanceStateName, Tag, TagSpecification};
+use crate::{Ec2Client, Ec2Error, Filter, InstanceStateName, PaginationConfig, Tag, TagSpecification};
 
-fn client(retry: RetryConfig) -> (Ec2Client, Arc<ReplayHttp>) {
+/// An `AwsConfig` loaded the way users load one, from a fake environment (`env` pairs, no real HOME,
+/// no files, IMDS off) with explicit credentials and region; its HTTP client is `http`.
+async fn config(http: Arc<ReplayHttp>, env: &[(&str, &str)]) -> AwsConfig {
+    let mut pairs = vec![("HOME", "/home/ec2-test"), ("AWS_EC2_METADATA_DISABLED", "true")];
+    pairs.extend_from_slice(env);
+    let provider = ProviderConfig::with_http(http).env(Env::from_pairs(pairs)).fs(Fs::from_files::<&str, &str>([]));
+    AwsConfig::loader()
+        .provider_config(provider)
+        .region("us-east-1")
+        .credentials(Credentials::from_keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
+        .load()
+        .await
+        .unwrap()
+}
+
+/// A client built as users build one (`Ec2Client::builder(&config)` with overrides), sending to
+/// `http://ec2.test/` through the replay HTTP client.
+pub(crate) async fn client(retry: RetryConfig) -> (Ec2Client, Arc<ReplayHttp>) {
     let http = Arc::new(ReplayHttp::new());
-    let pipeline = Pipeline::builder("EC2")
+    let ec2 = Ec2Client::builder(&config(http.clone(), &[]).await)
+        .endpoint(Url::parse("http://ec2.test/").unwrap())
         .http(http.clone())
-        .error_parser(Arc::new(AwsErrorParser))
         .retry(retry)
         .build()
         .unwrap();
-    let endpoint = Url::parse("http://ec2.test/").unwrap();
-    (Ec2Client::from_parts(pipeline, "us-east-1", Some(endpoint)).unwrap(), http)
+    (ec2, http)
 }
 
 fn body_params(body: &[u8]) -> Vec<(String, String)> {
@@ -80,11 +97,64 @@ fn error_xml(code: &str, message: &str) -> String {
     )
 }
 
+// ---- construction --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn endpoint_is_regional_unless_the_config_or_the_builder_overrides_it() {
+    let http = Arc::new(ReplayHttp::new());
+    let plain = config(http.clone(), &[]).await;
+    let ec2 = Ec2Client::new(&plain).unwrap();
+    assert_eq!(ec2.endpoint().as_str(), "https://ec2.us-east-1.amazonaws.com/");
+    assert_eq!(ec2.region(), "us-east-1");
+    assert_eq!(ec2.pipeline().service(), "EC2");
+
+    let overridden = config(http.clone(), &[("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:5000")]).await;
+    assert_eq!(Ec2Client::new(&overridden).unwrap().endpoint().as_str(), "http://127.0.0.1:5000/");
+    let builder = Ec2Client::builder(&overridden).endpoint(Url::parse("http://ec2.test/").unwrap()).build().unwrap();
+    assert_eq!(builder.endpoint().as_str(), "http://ec2.test/", "the builder's endpoint wins");
+
+    let e = Ec2Client::builder(&plain).endpoint(Url::parse("ftp://ec2.test/").unwrap()).build().unwrap_err();
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::InvalidInput);
+    assert!(!format!("{ec2:?}").contains("wJalrXUtnFEMI"), "Debug shows no secret");
+}
+
+#[tokio::test]
+async fn requests_are_signed_with_the_configs_credentials_for_ec2() {
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    http.push(Canned::status(200, describe_xml(&[], None)));
+    ec2.describe_instances().send().await.unwrap();
+    let auth = http.requests()[0].headers["authorization"].to_str().unwrap().to_owned();
+    assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{auth}");
+    assert!(auth.contains("/us-east-1/ec2/aws4_request"), "{auth}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn builder_overrides_retry_and_timeouts() {
+    let (ec2, http) = client(RetryConfig::disabled()).await;
+    assert_eq!(ec2.pipeline().retry_config().max_attempts(), 1);
+    http.push(Canned::status(503, error_xml("RequestLimitExceeded", "slow down")));
+    assert!(ec2.describe_instances().send().await.unwrap_err().is_throttling());
+    assert_eq!(http.requests().len(), 1, "retries disabled by the builder");
+
+    let timeouts = cloudkit_core::TimeoutConfig { attempt: Some(secs(7)), operation: Some(secs(7)) };
+    let ec2 = Ec2Client::builder(&config(http.clone(), &[]).await)
+        .endpoint(Url::parse("http://ec2.test/").unwrap())
+        .retry(RetryConfig::disabled())
+        .timeouts(timeouts)
+        .build()
+        .unwrap();
+    http.push(Canned::hang());
+    let start = Instant::now();
+    let e = ec2.describe_instances().send().await.unwrap_err();
+    assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Timeout, "{e}");
+    assert_eq!(start.elapsed(), secs(7), "the builder's timeout applies");
+}
+
 // ---- request shape and parsing -------------------------------------------------------------------
 
 #[tokio::test]
 async fn run_instances_request_shape_and_response() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     let response = format!(
         "<RunInstancesResponse {NS}><reservationId>r-9</reservationId><ownerId>123</ownerId><groupSet/>\
          <instancesSet>{}</instancesSet><requestId>x</requestId></RunInstancesResponse>",
@@ -141,12 +211,12 @@ async fn run_instances_request_shape_and_response() {
     assert_eq!(i.public_dns_name, None, "empty elements are None");
     assert_eq!(i.availability_zone.as_deref(), Some("us-east-1a"));
     assert_eq!(i.security_groups.len(), 1);
-    assert_eq!(i.launch_time.unwrap().unix_timestamp(), 1_795_421_514);
+    assert_eq!(i.launch_time.unwrap().duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_795_421_514);
 }
 
 #[tokio::test]
 async fn run_instances_validates_counts_and_tokens_before_sending() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     let e = ec2.run_instances("ami-1").min_count(3).max_count(2).send().await.unwrap_err();
     assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::InvalidInput);
     let e = ec2.run_instances("ami-1").client_token("x".repeat(65)).send().await.unwrap_err();
@@ -160,7 +230,7 @@ async fn run_instances_validates_counts_and_tokens_before_sending() {
 
 #[tokio::test]
 async fn describe_instances_sends_ids_filters_and_page_params() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running"), ("i-2", 80, "stopped")], Some("r-1"))));
     let out = ec2
         .describe_instances()
@@ -185,7 +255,7 @@ async fn describe_instances_sends_ids_filters_and_page_params() {
 
 #[tokio::test]
 async fn stop_sends_force_and_hibernate_and_parses_state_changes() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(
         200,
         format!(
@@ -206,7 +276,7 @@ async fn stop_sends_force_and_hibernate_and_parses_state_changes() {
 
 #[tokio::test]
 async fn typed_errors_for_codes_moto_never_sends() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(400, error_xml("InvalidInstanceID.Malformed", "Invalid id: \"bogus\"")));
     let e = ec2.describe_instances().instance_id("bogus").send().await.unwrap_err();
     assert!(matches!(e, Ec2Error::InstanceIdMalformed(_)), "{e:?}");
@@ -243,7 +313,7 @@ async fn typed_errors_for_codes_moto_never_sends() {
 
 #[tokio::test(start_paused = true)]
 async fn request_limit_exceeded_is_retried_then_typed_as_throttled() {
-    let (ec2, http) = client(RetryConfig::standard().with_max_attempts(2));
+    let (ec2, http) = client(RetryConfig::standard().with_max_attempts(2)).await;
     http.push(Canned::status(503, error_xml("RequestLimitExceeded", "Request limit exceeded.")));
     http.push(Canned::status(503, error_xml("RequestLimitExceeded", "Request limit exceeded.")));
     let e = ec2.describe_instances().send().await.unwrap_err();
@@ -259,7 +329,7 @@ async fn request_limit_exceeded_is_retried_then_typed_as_throttled() {
 
 #[tokio::test]
 async fn garbage_body_is_a_decode_error() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(
         200,
         "<DescribeInstancesResponse><reservationSet><item><instancesSet><item><instanceState><code>x</code>",
@@ -270,7 +340,7 @@ async fn garbage_body_is_a_decode_error() {
 
 #[tokio::test]
 async fn created_key_material_is_redacted() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(
         200,
         format!(
@@ -288,15 +358,13 @@ async fn created_key_material_is_redacted() {
 
 #[tokio::test]
 async fn paginator_follows_tokens_and_flattens_instances() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running"), ("i-2", 16, "running")], Some("r-a"))));
     http.push(Canned::status(200, describe_xml(&[("i-3", 16, "running")], None)));
     let ids: Vec<String> = ec2
         .describe_instances()
         .filter(Filter::tag_key(["k"]))
-        .into_paginator()
-        .page_size(5)
-        .instances()
+        .into_instances(PaginationConfig::default().page_size(5))
         .map_ok(|i| i.instance_id)
         .try_collect()
         .await
@@ -313,11 +381,82 @@ async fn paginator_follows_tokens_and_flattens_instances() {
 
 #[tokio::test]
 async fn paginator_stops_on_a_repeated_token() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running")], Some("r-a"))));
     http.push(Canned::status(200, describe_xml(&[("i-2", 16, "running")], Some("r-a"))));
-    let result: Result<Vec<_>, _> = ec2.describe_instances().into_paginator().pages().try_collect().await;
+    let result: Result<Vec<_>, _> =
+        ec2.describe_instances().into_pages(PaginationConfig::default()).try_collect().await;
     assert!(matches!(result, Err(cloudkit_paginate::PaginationError::RepeatedToken { .. })));
+}
+
+fn tags_xml(keys: &[&str], next: Option<&str>) -> String {
+    let items: String = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "<item><resourceId>i-1</resourceId><resourceType>instance</resourceType><key>{k}</key><value/></item>"
+            )
+        })
+        .collect();
+    let next = next.map(|t| format!("<nextToken>{t}</nextToken>")).unwrap_or_default();
+    format!("<DescribeTagsResponse {NS}><tagSet>{items}</tagSet>{next}</DescribeTagsResponse>")
+}
+
+#[tokio::test]
+async fn into_items_stops_at_max_items_and_resumes_mid_page() {
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    http.push(Canned::status(200, tags_xml(&["a", "b"], Some("p2"))));
+    http.push(Canned::status(200, tags_xml(&["c", "d"], Some("p3"))));
+    let config = PaginationConfig::default().page_size(2).max_items(3);
+    let mut items = ec2.describe_tags().filter(Filter::new("resource-id", ["i-1"])).into_items(config);
+    let mut head = Vec::new();
+    while let Some(tag) = items.try_next().await.unwrap() {
+        head.push(tag.key);
+    }
+    assert_eq!(head, ["a", "b", "c"]);
+    let resume = items.resume_token().expect("stopped at max_items").to_string();
+    let requests = http.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(param(&body_params(&requests[0].body), "MaxResults"), Some("2"), "the page size is MaxResults");
+    assert_eq!(param(&body_params(&requests[1].body), "NextToken"), Some("p2"));
+
+    // Resuming fetches the cut page again and skips what was already returned.
+    http.push(Canned::status(200, tags_xml(&["c", "d"], None)));
+    let rest: Vec<String> = ec2
+        .describe_tags()
+        .filter(Filter::new("resource-id", ["i-1"]))
+        .into_items(PaginationConfig::default().page_size(2).starting_token(resume))
+        .map_ok(|t| t.key)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rest, ["d"]);
+    let third = body_params(&http.requests()[2].body);
+    assert_eq!(param(&third, "NextToken"), Some("p2"));
+    assert_eq!(param(&third, "Filter.1.Name"), Some("resource-id"));
+}
+
+#[tokio::test]
+async fn streams_start_at_the_builders_token_and_page_size_unless_the_config_sets_them() {
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    http.push(Canned::status(200, tags_xml(&["a"], None)));
+    let pages: Vec<_> = ec2
+        .describe_tags()
+        .max_results(7)
+        .next_token("t0")
+        .into_pages(PaginationConfig::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1);
+    let first = body_params(&http.requests()[0].body);
+    assert_eq!((param(&first, "MaxResults"), param(&first, "NextToken")), (Some("7"), Some("t0")));
+
+    http.push(Canned::status(200, tags_xml(&["a"], None)));
+    let config = PaginationConfig::default().page_size(9).starting_token("t1");
+    let _: Vec<_> = ec2.describe_tags().max_results(7).next_token("t0").into_items(config).try_collect().await.unwrap();
+    let second = body_params(&http.requests()[1].body);
+    assert_eq!((param(&second, "MaxResults"), param(&second, "NextToken")), (Some("9"), Some("t1")));
 }
 
 // ---- waiter timing on a paused clock ---------------------------------------------------------------
@@ -333,7 +472,7 @@ fn offsets(http: &ReplayHttp, start: Instant) -> Vec<Duration> {
 
 #[tokio::test(start_paused = true)]
 async fn instance_running_defaults_are_official_and_delays_are_jittered_within_bounds() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     let waiter = ec2.wait_until_instance_running();
     let config = *waiter.waiter_config();
     assert_eq!(config.min_delay, secs(15));
@@ -371,7 +510,7 @@ async fn instance_running_defaults_are_official_and_delays_are_jittered_within_b
 async fn seeded_jitter_is_reproducible() {
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let (ec2, http) = client(RetryConfig::standard());
+        let (ec2, http) = client(RetryConfig::standard()).await;
         for _ in 0..4 {
             http.push(Canned::status(200, state_xml("pending")));
         }
@@ -385,7 +524,7 @@ async fn seeded_jitter_is_reproducible() {
 
 #[tokio::test(start_paused = true)]
 async fn deadline_ends_the_wait_with_a_last_poll_at_the_deadline() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     for _ in 0..100 {
         http.push(Canned::status(200, state_xml("pending")));
     }
@@ -401,7 +540,7 @@ async fn deadline_ends_the_wait_with_a_last_poll_at_the_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn default_budget_gives_up_after_ten_minutes() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     for _ in 0..100 {
         http.push(Canned::status(200, state_xml("stopping")));
     }
@@ -414,7 +553,7 @@ async fn default_budget_gives_up_after_ten_minutes() {
 
 #[tokio::test(start_paused = true)]
 async fn attempt_limit_is_overridable() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     for _ in 0..10 {
         http.push(Canned::status(200, state_xml("pending")));
     }
@@ -433,7 +572,7 @@ async fn attempt_limit_is_overridable() {
 
 #[tokio::test(start_paused = true)]
 async fn running_fails_fast_on_stopping_and_names_the_state() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(200, state_xml("pending")));
     http.push(Canned::status(200, state_xml("stopping")));
     let start = Instant::now();
@@ -450,7 +589,7 @@ async fn running_fails_fast_on_stopping_and_names_the_state() {
 
 #[tokio::test(start_paused = true)]
 async fn running_and_exists_retry_on_not_found() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(400, error_xml("InvalidInstanceID.NotFound", "The instance ID 'i-1' does not exist")));
     http.push(Canned::status(200, state_xml("running")));
     let start = Instant::now();
@@ -468,7 +607,7 @@ async fn running_and_exists_retry_on_not_found() {
 
 #[tokio::test(start_paused = true)]
 async fn stopped_and_terminated_acceptors() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(200, state_xml("stopping")));
     http.push(Canned::status(200, state_xml("stopped")));
     let done = ec2.wait_until_instance_stopped().instance_id("i-1").wait().await.unwrap();
@@ -504,7 +643,7 @@ fn status_xml(instance: &str, system: &str) -> String {
 
 #[tokio::test(start_paused = true)]
 async fn status_waiters() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(200, status_xml("initializing", "initializing")));
     http.push(Canned::status(200, status_xml("ok", "initializing")));
     let start = Instant::now();
@@ -526,7 +665,7 @@ async fn status_waiters() {
 
 #[tokio::test]
 async fn security_group_answers_missing_their_id_or_refused_are_decode_errors() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(
         200,
         format!("<CreateSecurityGroupResponse {NS}><return>true</return></CreateSecurityGroupResponse>"),
@@ -559,7 +698,7 @@ async fn security_group_answers_missing_their_id_or_refused_are_decode_errors() 
 
 #[tokio::test]
 async fn a_malformed_number_is_a_decode_error_naming_the_element() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(
         200,
         format!(
@@ -576,7 +715,7 @@ async fn a_malformed_number_is_a_decode_error_naming_the_element() {
 
 #[tokio::test]
 async fn empty_answers_and_lists_through_the_client() {
-    let (ec2, http) = client(RetryConfig::standard());
+    let (ec2, http) = client(RetryConfig::standard()).await;
     http.push(Canned::status(
         200,
         format!(
@@ -601,3 +740,5 @@ async fn empty_answers_and_lists_through_the_client() {
     let e = ec2.delete_key_pair("k").send().await.unwrap_err();
     assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Decode, "{e}");
 }
+
+// ---- every public future is Send (docs/ARCHITECTURE.md, "Time, progress, futures") -----------------

@@ -1,24 +1,10 @@
 //! Public EC2 types shared by several operations: instances, reservations, states, tags and filters.
 
 use std::fmt;
+use std::time::SystemTime;
 
-use time::OffsetDateTime;
-
-/// A tag: a key and a value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Tag {
-    /// The key.
-    pub key: String,
-    /// The value (may be empty).
-    pub value: String,
-}
-
-impl Tag {
-    /// A tag `key=value`.
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { key: key.into(), value: value.into() }
-    }
-}
+/// A tag: a key and a value (the same type as S3's tags).
+pub use cloudkit_aws_protocol::Tag;
 
 /// A `Describe*` filter: a name and the values it accepts. Values of one filter are ORed, filters are
 /// ANDed; `*` and `?` are wildcards.
@@ -188,7 +174,7 @@ pub struct Instance {
     /// The key pair name.
     pub key_name: Option<String>,
     /// When it was launched.
-    pub launch_time: Option<OffsetDateTime>,
+    pub launch_time: Option<SystemTime>,
     /// Its availability zone.
     pub availability_zone: Option<String>,
     /// Its subnet.

@@ -1,6 +1,8 @@
 //! Decoding tests on realistic response bodies (shaped like EC2's own answers, with the elements
 //! cloudkit ignores left in), plus empty lists, entities and malformed values.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use cloudkit_core::ErrorKind;
 
 use super::*;
@@ -16,160 +18,20 @@ fn err<T: std::fmt::Debug>(operation: &'static str, body: &str, read: Read<T>) -
     decode(operation, body.as_bytes(), read).unwrap_err()
 }
 
-fn at(rfc3339: &str) -> OffsetDateTime {
-    OffsetDateTime::parse(rfc3339, &Rfc3339).unwrap()
+fn at(rfc3339: &str) -> SystemTime {
+    parse_rfc3339(rfc3339).unwrap()
+}
+
+/// Time since the Unix epoch.
+fn unix(t: Option<SystemTime>) -> Duration {
+    t.unwrap().duration_since(UNIX_EPOCH).unwrap()
 }
 
 fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
     pairs.iter().map(|(k, v)| Tag::new(*k, *v)).collect()
 }
 
-const DESCRIBE_INSTANCES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
-    <requestId>8f7724cf-496f-496e-8fe3-example</requestId>
-    <reservationSet>
-        <item>
-            <reservationId>r-1234567890abcdef0</reservationId>
-            <ownerId>123456789012</ownerId>
-            <groupSet/>
-            <instancesSet>
-                <item>
-                    <instanceId>i-1234567890abcdef0</instanceId>
-                    <imageId>ami-bff32ccc</imageId>
-                    <instanceState>
-                        <code>16</code>
-                        <name>running</name>
-                    </instanceState>
-                    <privateDnsName>ip-192-168-1-88.eu-west-1.compute.internal</privateDnsName>
-                    <dnsName>ec2-54-194-252-215.eu-west-1.compute.amazonaws.com</dnsName>
-                    <reason/>
-                    <keyName>my_keypair</keyName>
-                    <amiLaunchIndex>0</amiLaunchIndex>
-                    <productCodes/>
-                    <instanceType>t2.micro</instanceType>
-                    <launchTime>2018-05-08T16:46:19.000Z</launchTime>
-                    <placement>
-                        <availabilityZone>eu-west-1c</availabilityZone>
-                        <groupName/>
-                        <tenancy>default</tenancy>
-                    </placement>
-                    <monitoring>
-                        <state>disabled</state>
-                    </monitoring>
-                    <subnetId>subnet-56f5f633</subnetId>
-                    <vpcId>vpc-11112222</vpcId>
-                    <privateIpAddress>192.168.1.88</privateIpAddress>
-                    <ipAddress>54.194.252.215</ipAddress>
-                    <sourceDestCheck>true</sourceDestCheck>
-                    <groupSet>
-                        <item>
-                            <groupId>sg-e4076980</groupId>
-                            <groupName>SecurityGroup1</groupName>
-                        </item>
-                    </groupSet>
-                    <architecture>x86_64</architecture>
-                    <rootDeviceType>ebs</rootDeviceType>
-                    <rootDeviceName>/dev/xvda</rootDeviceName>
-                    <blockDeviceMapping>
-                        <item>
-                            <deviceName>/dev/xvda</deviceName>
-                            <ebs>
-                                <volumeId>vol-1234567890abcdef0</volumeId>
-                                <status>attached</status>
-                                <attachTime>2015-12-22T10:44:09.000Z</attachTime>
-                                <deleteOnTermination>true</deleteOnTermination>
-                            </ebs>
-                        </item>
-                    </blockDeviceMapping>
-                    <virtualizationType>hvm</virtualizationType>
-                    <clientToken>xMcwG14507example</clientToken>
-                    <tagSet>
-                        <item>
-                            <key>Name</key>
-                            <value>Server_1</value>
-                        </item>
-                    </tagSet>
-                    <hypervisor>xen</hypervisor>
-                    <networkInterfaceSet>
-                        <item>
-                            <networkInterfaceId>eni-551ba033</networkInterfaceId>
-                            <subnetId>subnet-56f5f633</subnetId>
-                            <privateDnsName>nested-interface.internal</privateDnsName>
-                            <groupSet>
-                                <item>
-                                    <groupId>sg-nested</groupId>
-                                    <groupName>NestedGroup</groupName>
-                                </item>
-                            </groupSet>
-                            <tagSet>
-                                <item><key>nested</key><value>not the instance's</value></item>
-                            </tagSet>
-                        </item>
-                    </networkInterfaceSet>
-                    <ebsOptimized>false</ebsOptimized>
-                    <cpuOptions>
-                        <coreCount>1</coreCount>
-                        <threadsPerCore>1</threadsPerCore>
-                    </cpuOptions>
-                </item>
-            </instancesSet>
-        </item>
-        <item>
-            <reservationId>r-0fedcba9876543210</reservationId>
-            <ownerId>123456789012</ownerId>
-            <requesterId>940372691376</requesterId>
-            <groupSet/>
-            <instancesSet>
-                <item>
-                    <instanceId>i-0598c7d356eba48d7</instanceId>
-                    <imageId>ami-0abcdef1234567890</imageId>
-                    <instanceState>
-                        <code>80</code>
-                        <name>stopped</name>
-                    </instanceState>
-                    <privateDnsName>ip-10-0-0-12.ec2.internal</privateDnsName>
-                    <dnsName/>
-                    <reason>User initiated (2023-01-15 09:30:00 GMT)</reason>
-                    <amiLaunchIndex>0</amiLaunchIndex>
-                    <instanceType>m5.large</instanceType>
-                    <launchTime>2023-01-15T09:30:00.500Z</launchTime>
-                    <placement>
-                        <availabilityZone>us-east-1b</availabilityZone>
-                    </placement>
-                    <platform>windows</platform>
-                    <privateIpAddress>10.0.0.12</privateIpAddress>
-                    <stateReason>
-                        <code>Client.UserInitiatedShutdown</code>
-                        <message>Client.UserInitiatedShutdown: User initiated shutdown</message>
-                    </stateReason>
-                    <groupSet>
-                        <item><groupId>sg-1</groupId><groupName>web</groupName></item>
-                        <item><groupId>sg-2</groupId><groupName/></item>
-                    </groupSet>
-                    <tagSet>
-                        <item><key>team</key><value>a&amp;b &lt;c&gt; &quot;d&quot; &#x263A;&#169;</value></item>
-                        <item><key>note</key><value>  padded  </value></item>
-                        <item><key>cdata</key><value><![CDATA[<raw> & ]]>tail</value></item>
-                        <item><key>empty</key><value/></item>
-                    </tagSet>
-                </item>
-                <item>
-                    <instanceId>i-0123456789abcdef1</instanceId>
-                    <instanceState><code>48</code><name>terminated</name></instanceState>
-                    <privateDnsName/>
-                    <amiLaunchIndex> 1 </amiLaunchIndex>
-                    <launchTime>yesterday</launchTime>
-                    <stateReason>
-                        <code>Server.SpotInstanceTermination</code>
-                        <message/>
-                    </stateReason>
-                    <tagSet/>
-                </item>
-            </instancesSet>
-        </item>
-    </reservationSet>
-    <nextToken>eyJ2IjoiMiIsImMiOiJpL1hZ&#43;dz09In0=</nextToken>
-</DescribeInstancesResponse>"#;
+const DESCRIBE_INSTANCES: &str = include_str!("testdata/describe_instances.xml");
 
 #[test]
 fn describe_instances_reads_every_reservation_instance_and_field() {
@@ -207,7 +69,7 @@ fn describe_instances_reads_every_reservation_instance_and_field() {
         tags: tags(&[("Name", "Server_1")]),
     };
     assert_eq!(first.instances, [expected], "nested interface groups, tags and DNS names are not the instance's");
-    assert_eq!(first.instances[0].launch_time.unwrap().unix_timestamp(), 1_525_797_979);
+    assert_eq!(unix(first.instances[0].launch_time).as_secs(), 1_525_797_979);
 
     let second = &out.reservations[1];
     assert_eq!(second.reservation_id, "r-0fedcba9876543210");
@@ -217,7 +79,7 @@ fn describe_instances_reads_every_reservation_instance_and_field() {
     assert_eq!(stopped.public_dns_name, None, "an empty element is not set");
     assert_eq!(stopped.public_ip_address, None);
     assert_eq!(stopped.platform.as_deref(), Some("windows"));
-    assert_eq!(stopped.launch_time.unwrap().unix_timestamp_nanos(), 1_673_775_000_500_000_000);
+    assert_eq!(unix(stopped.launch_time).as_nanos(), 1_673_775_000_500_000_000);
     assert_eq!(
         stopped.security_groups,
         [
@@ -243,36 +105,7 @@ fn describe_instances_reads_every_reservation_instance_and_field() {
 
 #[test]
 fn run_instances_reads_the_reservation_at_the_root() {
-    let body = r#"<?xml version="1.0" encoding="UTF-8"?>
-<RunInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
-  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
-  <reservationId>r-1234567890abcdef0</reservationId>
-  <ownerId>123456789012</ownerId>
-  <groupSet/>
-  <instancesSet>
-    <item>
-      <instanceId>i-1234567890abcdef0</instanceId>
-      <imageId>ami-bff32ccc</imageId>
-      <instanceState><code>0</code><name>pending</name></instanceState>
-      <privateDnsName/>
-      <dnsName/>
-      <reason/>
-      <keyName>deploy</keyName>
-      <amiLaunchIndex>0</amiLaunchIndex>
-      <instanceType>t3.micro</instanceType>
-      <launchTime>2026-11-23T08:11:54.000Z</launchTime>
-      <placement><availabilityZone>us-east-1a</availabilityZone><tenancy>default</tenancy></placement>
-      <stateReason><code>pending</code><message>pending</message></stateReason>
-      <clientToken>0f3b9a</clientToken>
-      <tagSet><item><key>Name</key><value>web-1</value></item></tagSet>
-    </item>
-    <item>
-      <instanceId>i-1234567890abcdef1</instanceId>
-      <instanceState><code>0</code><name>pending</name></instanceState>
-      <amiLaunchIndex>1</amiLaunchIndex>
-    </item>
-  </instancesSet>
-</RunInstancesResponse>"#;
+    let body = include_str!("testdata/run_instances.xml");
     let r = ok(body, reservation);
     assert_eq!((r.reservation_id.as_str(), r.owner_id.as_deref()), ("r-1234567890abcdef0", Some("123456789012")));
     let ids: Vec<_> = r.instances.iter().map(|i| (i.instance_id.as_str(), i.ami_launch_index)).collect();
@@ -283,28 +116,42 @@ fn run_instances_reads_the_reservation_at_the_root() {
     assert_eq!(i.key_name.as_deref(), Some("deploy"));
     assert_eq!(i.client_token.as_deref(), Some("0f3b9a"));
     assert_eq!(i.tag("Name"), Some("web-1"));
-    assert_eq!(i.launch_time.unwrap().unix_timestamp(), 1_795_421_514);
+    assert_eq!(unix(i.launch_time).as_secs(), 1_795_421_514);
     assert_eq!((i.private_dns_name.as_ref(), i.public_dns_name.as_ref()), (None, None));
+}
+
+/// An instance state as `(code, name)`.
+type State<'a> = (i32, &'a str);
+
+/// A `{action}Response` shaped like EC2's documented answers, with one `instancesSet` item per
+/// `(instance id, current state, previous state)`.
+fn state_changes_xml(action: &str, changes: &[(&str, State<'_>, State<'_>)]) -> String {
+    let items: String = changes
+        .iter()
+        .map(|(id, (code, name), (prev_code, prev_name))| {
+            format!(
+                "\n    <item>\n      <instanceId>{id}</instanceId>\n      \
+                 <currentState><code>{code}</code><name>{name}</name></currentState>\n      \
+                 <previousState><code>{prev_code}</code><name>{prev_name}</name></previousState>\n    </item>"
+            )
+        })
+        .collect();
+    format!(
+        "<{action}Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\n  \
+         <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>\n  \
+         <instancesSet>{items}\n  </instancesSet>\n</{action}Response>"
+    )
 }
 
 #[test]
 fn start_stop_and_terminate_state_changes() {
-    let start = r#"<StartInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
-  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
-  <instancesSet>
-    <item>
-      <instanceId>i-1234567890abcdef0</instanceId>
-      <currentState><code>0</code><name>pending</name></currentState>
-      <previousState><code>80</code><name>stopped</name></previousState>
-    </item>
-    <item>
-      <instanceId>i-1234567890abcdef1</instanceId>
-      <currentState><code>0</code><name>pending</name></currentState>
-      <previousState><code>80</code><name>stopped</name></previousState>
-    </item>
-  </instancesSet>
-</StartInstancesResponse>"#;
-    let changes = ok(start, state_changes);
+    const STOPPED: State<'_> = (80, "stopped");
+    const RUNNING: State<'_> = (16, "running");
+    let start = state_changes_xml(
+        "StartInstances",
+        &[("i-1234567890abcdef0", (0, "pending"), STOPPED), ("i-1234567890abcdef1", (0, "pending"), STOPPED)],
+    );
+    let changes = ok(&start, state_changes);
     assert_eq!(
         changes,
         ["i-1234567890abcdef0", "i-1234567890abcdef1"].map(|id| InstanceStateChange {
@@ -314,42 +161,21 @@ fn start_stop_and_terminate_state_changes() {
         })
     );
 
-    let stop = r#"<StopInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
-  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
-  <instancesSet>
-    <item>
-      <instanceId>i-1234567890abcdef0</instanceId>
-      <currentState><code>64</code><name>stopping</name></currentState>
-      <previousState><code>16</code><name>running</name></previousState>
-    </item>
-  </instancesSet>
-</StopInstancesResponse>"#;
-    let changes = ok(stop, state_changes);
+    let stop = state_changes_xml("StopInstances", &[("i-1234567890abcdef0", (64, "stopping"), RUNNING)]);
+    let changes = ok(&stop, state_changes);
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].previous_state, InstanceState::new(16, InstanceStateName::Running));
     assert_eq!(changes[0].current_state, InstanceState::new(64, InstanceStateName::Stopping));
 
-    let terminate = r#"<TerminateInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
-  <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
-  <instancesSet>
-    <item>
-      <instanceId>i-1234567890abcdef0</instanceId>
-      <currentState><code>32</code><name>shutting-down</name></currentState>
-      <previousState><code>16</code><name>running</name></previousState>
-    </item>
-    <item>
-      <instanceId>i-1234567890abcdef1</instanceId>
-      <currentState><code>48</code><name>terminated</name></currentState>
-      <previousState><code>48</code><name>terminated</name></previousState>
-    </item>
-    <item>
-      <instanceId>i-1234567890abcdef2</instanceId>
-      <currentState><code>272</code><name>hibernating</name></currentState>
-      <previousState><code>16</code><name>running</name></previousState>
-    </item>
-  </instancesSet>
-</TerminateInstancesResponse>"#;
-    let changes = ok(terminate, state_changes);
+    let terminate = state_changes_xml(
+        "TerminateInstances",
+        &[
+            ("i-1234567890abcdef0", (32, "shutting-down"), RUNNING),
+            ("i-1234567890abcdef1", (48, "terminated"), (48, "terminated")),
+            ("i-1234567890abcdef2", (272, "hibernating"), RUNNING),
+        ],
+    );
+    let changes = ok(&terminate, state_changes);
     let current: Vec<_> = changes.iter().map(|c| c.current_state.clone()).collect();
     assert_eq!(
         current,
@@ -509,7 +335,7 @@ fn describe_images_reads_flags_and_tags() {
             owner_alias: None,
             state: Some("available".into()),
             architecture: Some("x86_64".into()),
-            creation_date: Some("2019-05-10T13:17:12.000Z".into()),
+            creation_date: Some(at("2019-05-10T13:17:12Z")),
             public: Some(true),
             platform: None,
             root_device_type: Some("ebs".into()),
@@ -548,20 +374,14 @@ fn regions_and_availability_zones() {
    </regionInfo>
 </DescribeRegionsResponse>"#;
     let regions = ok(body, regions);
+    let fields: Vec<_> =
+        regions.iter().map(|r| (r.region_name.as_str(), r.endpoint.as_deref(), r.opt_in_status.as_deref())).collect();
     assert_eq!(
-        regions,
+        fields,
         [
-            Region {
-                region_name: "us-east-1".into(),
-                endpoint: Some("ec2.us-east-1.amazonaws.com".into()),
-                opt_in_status: Some("opt-in-not-required".into()),
-            },
-            Region {
-                region_name: "af-south-1".into(),
-                endpoint: Some("ec2.af-south-1.amazonaws.com".into()),
-                opt_in_status: Some("not-opted-in".into()),
-            },
-            Region { region_name: "eu-west-1".into(), endpoint: None, opt_in_status: None },
+            ("us-east-1", Some("ec2.us-east-1.amazonaws.com"), Some("opt-in-not-required")),
+            ("af-south-1", Some("ec2.af-south-1.amazonaws.com"), Some("not-opted-in")),
+            ("eu-west-1", None, None),
         ]
     );
 
@@ -589,23 +409,18 @@ fn regions_and_availability_zones() {
    </availabilityZoneInfo>
 </DescribeAvailabilityZonesResponse>"#;
     let zones = ok(body, availability_zones);
+    let fields: Vec<_> = zones
+        .iter()
+        .map(|z| {
+            let (id, region, state, kind) = (&z.zone_id, &z.region_name, &z.state, &z.zone_type);
+            (z.zone_name.as_str(), id.as_deref(), region.as_deref(), state.as_deref(), kind.as_deref())
+        })
+        .collect();
     assert_eq!(
-        zones,
+        fields,
         [
-            AvailabilityZone {
-                zone_name: "us-east-1a".into(),
-                zone_id: Some("use1-az6".into()),
-                region_name: Some("us-east-1".into()),
-                state: Some("available".into()),
-                zone_type: Some("availability-zone".into()),
-            },
-            AvailabilityZone {
-                zone_name: "us-east-1-bos-1a".into(),
-                zone_id: Some("use1-bos1-az1".into()),
-                region_name: Some("us-east-1".into()),
-                state: Some("impaired".into()),
-                zone_type: Some("local-zone".into()),
-            },
+            ("us-east-1a", Some("use1-az6"), Some("us-east-1"), Some("available"), Some("availability-zone")),
+            ("us-east-1-bos-1a", Some("use1-bos1-az1"), Some("us-east-1"), Some("impaired"), Some("local-zone")),
         ]
     );
 }
@@ -673,7 +488,8 @@ HungXQ29VTc8rc1bW0lkdi23OH5eqkMHGhvEwqa0HWASUMll4o3o/IX+0f2UcPoKCOVUR+jx71Sg
     let pairs = ok(described, key_pairs);
     assert_eq!(pairs.len(), 2);
     assert_eq!(pairs[0].key_type.as_deref(), Some("rsa"));
-    assert_eq!(pairs[0].create_time.as_deref(), Some("2021-10-06T15:43:34.000Z"), "kept as text");
+    assert_eq!(pairs[0].create_time, Some(at("2021-10-06T15:43:34Z")), "parsed as a timestamp");
+    assert_eq!(pairs[1].create_time, None);
     assert!(pairs[0].tags.is_empty());
     assert_eq!((pairs[1].key_name.as_str(), pairs[1].key_type.as_deref()), ("ed-key", Some("ed25519")));
 }

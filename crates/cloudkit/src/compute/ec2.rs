@@ -1,9 +1,9 @@
 //! The EC2 backend of the neutral [`Compute`] trait, over `cloudkit-aws-ec2`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use cloudkit_aws_ec2::{Ec2Client, Ec2Error, Filter, InstanceStateName};
+use cloudkit_aws_ec2::{Ec2Client, Ec2Error, Filter, InstanceStateName, PaginationConfig};
 use cloudkit_waiter::WaiterError;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -61,7 +61,7 @@ impl Ec2Compute {
             image: i.image_id.clone(),
             private_ip: i.private_ip_address.clone(),
             public_ip: i.public_ip_address.clone(),
-            launch_time: i.launch_time.map(SystemTime::from),
+            launch_time: i.launch_time,
             tags: i.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
         }
     }
@@ -150,8 +150,7 @@ impl Compute for Ec2Compute {
         }
         let this = self.clone();
         request
-            .into_paginator()
-            .instances()
+            .into_instances(PaginationConfig::default())
             .map_err(|e| Error::Provider { provider: PROVIDER, source: Box::new(e) })
             .map_ok(move |i| this.convert(&i))
             // `Unknown` states cannot be filtered server-side; the neutral filter has the last word.
