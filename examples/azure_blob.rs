@@ -1,8 +1,9 @@
 //! The seeds' Azure snippet with cloudkit: list containers, upload and download blobs.
 //!
 //! Uses `AZURE_STORAGE_CONNECTION_STRING` (Azurite: `UseDevelopmentStorage=true` or the test bed's
-//! string), else `AZURE_STORAGE_ACCOUNT` with the DefaultAzureCredential chain. Exits non-zero
-//! when the service refuses it.
+//! string), else `AZURE_STORAGE_ACCOUNT` with `AZURE_STORAGE_KEY`, `AZURE_STORAGE_SAS_TOKEN` or the
+//! DefaultAzureCredential chain (all resolved by `AzureConfig::loader()`). Exits non-zero when the
+//! service refuses it.
 //!
 //! ```sh
 //! AZURE_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true" cargo run --example azure_blob
@@ -11,19 +12,13 @@
 use std::process::ExitCode;
 
 use cloudkit_azure_blob::{BlobServiceClient, DownloadOptions};
-use cloudkit_cred_chain::azure::DefaultAzureCredential;
+use cloudkit_cred_chain::azure::AzureConfig;
 use futures::TryStreamExt;
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let service = match std::env::var("AZURE_STORAGE_CONNECTION_STRING") {
-        Ok(cs) if !cs.is_empty() => BlobServiceClient::from_connection_string(&cs)?,
-        _ => {
-            let account = std::env::var("AZURE_STORAGE_ACCOUNT")
-                .map_err(|_| "set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT")?;
-            let endpoint = format!("https://{account}.blob.core.windows.net").parse()?;
-            BlobServiceClient::with_token_credential(endpoint, std::sync::Arc::new(DefaultAzureCredential::new()))?
-        }
-    };
+    let config = AzureConfig::loader().load().await?;
+    println!("account {:?} ({} from {})", config.account(), config.auth().kind(), config.auth_source());
+    let service = BlobServiceClient::new(&config)?;
     let name = format!("cloudkit-example-{}", std::process::id());
     let container = service.container_client(&name);
     container.create().send().await?;

@@ -13,6 +13,7 @@ use cloudkit_azure_blob::auth::{
 use cloudkit_azure_blob::{
     BlobError, BlobListEntry, BlobServiceClient, Conditions, DeleteSnapshots, DownloadOptions, UploadOptions,
 };
+use cloudkit_core::Progress;
 use cloudkit_paginate::PaginationConfig;
 use cloudkit_tests::testbed::{self, Emulator};
 use cloudkit_tests::{azure, unique_name};
@@ -22,8 +23,14 @@ fn endpoint() -> cloudkit_core::Url {
     testbed::endpoint(Emulator::Azurite).parse().unwrap()
 }
 
-fn service() -> BlobServiceClient {
-    azure::blob_service()
+async fn service() -> BlobServiceClient {
+    azure::blob_service().await
+}
+
+/// A client for Azurite authorized by `sas` only.
+async fn with_sas(sas: SasToken) -> BlobServiceClient {
+    let config = azure::loader().sas(sas).blob_endpoint(endpoint()).load().await.unwrap();
+    BlobServiceClient::new(&config).unwrap()
 }
 
 fn key() -> AccountKey {
@@ -37,7 +44,7 @@ fn unique(tag: &str) -> String {
 }
 
 async fn new_container(tag: &str) -> cloudkit_azure_blob::ContainerClient {
-    let c = service().container_client(unique(tag));
+    let c = service().await.container_client(unique(tag));
     c.create().send().await.unwrap();
     c
 }
@@ -66,10 +73,10 @@ async fn shared_key_round_trip_and_a_wrong_key_is_rejected() {
     )
     .unwrap();
     raw[0] ^= 1;
-    let wrong =
-        AccountKey::new(key().account(), base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw))
-            .unwrap();
-    let bad = BlobServiceClient::with_shared_key(endpoint(), wrong).unwrap();
+    let wrong = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw);
+    let config =
+        azure::loader().account(key().account()).account_key(wrong).blob_endpoint(endpoint()).load().await.unwrap();
+    let bad = BlobServiceClient::new(&config).unwrap();
     let e = bad.blob_client(c.name(), b.name()).get().send().await.unwrap_err();
     assert!(
         matches!(e, BlobError::AuthenticationFailed(_) | BlobError::AuthorizationFailure(_)),
@@ -89,7 +96,7 @@ async fn generated_sas_are_honoured_and_expired_or_wrong_permission_sas_are_refu
         .protocol(SasProtocol::HttpsAndHttp)
         .sign(&key)
         .unwrap();
-    let via_sas = BlobServiceClient::with_sas(endpoint(), read_list).unwrap();
+    let via_sas = with_sas(read_list).await;
     let sc = via_sas.container_client(c.name());
     let names: Vec<BlobListEntry> =
         sc.list_blobs().into_items(PaginationConfig::default()).try_collect().await.unwrap();
@@ -105,29 +112,17 @@ async fn generated_sas_are_honoured_and_expired_or_wrong_permission_sas_are_refu
             .start(SystemTime::now() - Duration::from_secs(3600))
             .sign(&key)
             .unwrap();
-    let e = BlobServiceClient::with_sas(endpoint(), expired)
-        .unwrap()
-        .blob_client(c.name(), "a.txt")
-        .get()
-        .send()
-        .await
-        .unwrap_err();
+    let e = with_sas(expired).await.blob_client(c.name(), "a.txt").get().send().await.unwrap_err();
     assert!(matches!(e, BlobError::AuthorizationFailure(_) | BlobError::AuthenticationFailed(_)), "expired SAS: {e}");
 
     // a SAS signed with the wrong key
     let other = AccountKey::new(key.account(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
     let forged = BlobSas::blob(c.name(), "a.txt", SasPermissions::none().read(), hour).sign(&other).unwrap();
-    let e = BlobServiceClient::with_sas(endpoint(), forged)
-        .unwrap()
-        .blob_client(c.name(), "a.txt")
-        .get()
-        .send()
-        .await
-        .unwrap_err();
+    let e = with_sas(forged).await.blob_client(c.name(), "a.txt").get().send().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(403), "{e}");
 
     // blob SAS URL fetched with a plain HTTP client, no credentials
-    let url = service().blob_client(c.name(), "a.txt").sas_url(SasPermissions::none().read(), hour).unwrap();
+    let url = service().await.blob_client(c.name(), "a.txt").sas_url(SasPermissions::none().read(), hour).unwrap();
     let body = testbed::http_client().get(url).send().await.unwrap();
     assert_eq!(body.status().as_u16(), 200);
     assert_eq!(body.text().await.unwrap(), "A");
@@ -141,7 +136,7 @@ async fn generated_sas_are_honoured_and_expired_or_wrong_permission_sas_are_refu
     )
     .sign(&key)
     .unwrap();
-    let acct = BlobServiceClient::with_sas(endpoint(), account).unwrap();
+    let acct = with_sas(account).await;
     acct.blob_client(c.name(), "by-account-sas").put("x").send().await.unwrap();
     let found: Vec<_> =
         acct.list_containers().prefix(c.name()).into_items(PaginationConfig::default()).try_collect().await.unwrap();
@@ -156,17 +151,11 @@ async fn generated_sas_are_honoured_and_expired_or_wrong_permission_sas_are_refu
         .protocol(SasProtocol::HttpsAndHttp)
         .sign_user_delegation(key.account(), &udk)
         .unwrap();
-    let ud = BlobServiceClient::with_sas(endpoint(), ud_sas.clone()).unwrap();
+    let ud = with_sas(ud_sas.clone()).await;
     assert_eq!(&ud.blob_client(c.name(), "a.txt").get().send().await.unwrap().bytes().await.unwrap()[..], b"A");
     // tampering with a signed field breaks it
     let tampered = SasToken::from_query(ud_sas.as_query().replace("sp=r", "sp=rw"));
-    let e = BlobServiceClient::with_sas(endpoint(), tampered)
-        .unwrap()
-        .blob_client(c.name(), "a.txt")
-        .get()
-        .send()
-        .await
-        .unwrap_err();
+    let e = with_sas(tampered).await.blob_client(c.name(), "a.txt").get().send().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(403), "{e}");
     cleanup(&c).await;
 }
@@ -229,9 +218,10 @@ async fn listings_paginate_over_several_pages_flat_and_hierarchical() {
     // containers paginate too
     let tag = unique("lc");
     for i in 0..3 {
-        service().container_client(format!("{tag}-{i}")).create().send().await.unwrap();
+        service().await.container_client(format!("{tag}-{i}")).create().send().await.unwrap();
     }
     let pages: Vec<_> = service()
+        .await
         .list_containers()
         .prefix(&tag)
         .into_pages(PaginationConfig::default().page_size(2))
@@ -240,7 +230,7 @@ async fn listings_paginate_over_several_pages_flat_and_hierarchical() {
         .unwrap();
     assert_eq!(pages.len(), 2);
     for i in 0..3 {
-        service().container_client(format!("{tag}-{i}")).delete().await.unwrap();
+        service().await.container_client(format!("{tag}-{i}")).delete().await.unwrap();
     }
     cleanup(&c).await;
 }
@@ -251,7 +241,7 @@ async fn block_upload_of_66_mib_with_md5_checksums_and_parallel_download() {
     let b = c.blob_client("big.bin");
     let size = 66 * 1024 * 1024 + 12_345;
     let data: Vec<u8> = (0..size).map(|i| ((i * 31) % 251) as u8).collect();
-    let expected_md5 = cloudkit_azure_blob::md5_base64(&data);
+    let expected_md5 = cloudkit_core::md5_base64(&data);
     let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let p = progress.clone();
     let started = std::time::Instant::now();
@@ -261,7 +251,9 @@ async fn block_upload_of_66_mib_with_md5_checksums_and_parallel_download() {
         UploadOptions {
             block_size: 8 * 1024 * 1024,
             concurrency: 4,
-            progress: Some(std::sync::Arc::new(move |done, _| p.store(done, std::sync::atomic::Ordering::Relaxed))),
+            progress: Some(std::sync::Arc::new(move |done: Progress| {
+                p.store(done.transferred, std::sync::atomic::Ordering::Relaxed)
+            })),
             ..UploadOptions::default()
         },
     )
@@ -319,7 +311,7 @@ async fn conditional_requests_and_typed_errors() {
     assert_eq!(e.code(), Some("BlobNotFound"));
     let e = c.blob_client("missing").get_properties().await.unwrap_err();
     assert!(matches!(e, BlobError::BlobNotFound(_) | BlobError::NotFound(_)), "HEAD: {e}");
-    let e = service().blob_client(unique("nocontainer"), "x").put("x").send().await.unwrap_err();
+    let e = service().await.blob_client(unique("nocontainer"), "x").put("x").send().await.unwrap_err();
     assert!(matches!(e, BlobError::ContainerNotFound(_)), "{e}");
     let e = c.create().send().await.unwrap_err();
     assert!(matches!(e, BlobError::ContainerAlreadyExists(_)), "{e}");
@@ -342,7 +334,7 @@ async fn conditional_requests_and_typed_errors() {
     cmeta.insert("team".to_owned(), "storage".to_owned());
     c.set_metadata(&cmeta).await.unwrap();
     assert_eq!(c.get_metadata().await.unwrap(), cmeta);
-    assert!(service().get_service_properties().await.unwrap().contains("StorageServiceProperties"));
+    assert!(service().await.get_service_properties().await.unwrap().contains("StorageServiceProperties"));
     cleanup(&c).await;
     let e = c.get_properties().await.unwrap_err();
     assert!(matches!(e, BlobError::ContainerNotFound(_) | BlobError::NotFound(_)), "{e}");
@@ -365,6 +357,10 @@ async fn bearer_tokens_are_refused_over_plain_http_unless_the_emulator_is_explic
             ))
         }
     }
-    let e = BlobServiceClient::with_token_credential(endpoint(), std::sync::Arc::new(Fixed)).unwrap_err();
+    let loader = || azure::loader().credential(std::sync::Arc::new(Fixed)).blob_endpoint(endpoint());
+    let e = loader().load().await.unwrap_err();
     assert!(e.to_string().contains("https"), "{e}");
+    // explicitly allowed for a loopback emulator
+    let config = loader().allow_loopback_http(true).load().await.unwrap();
+    assert!(BlobServiceClient::new(&config).is_ok());
 }

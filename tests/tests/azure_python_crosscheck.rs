@@ -36,7 +36,7 @@ print("ok")
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_reads_what_cloudkit_wrote_and_cloudkit_reads_what_python_wrote() {
-    let service = azure::blob_service();
+    let service = azure::blob_service().await;
     let name = unique_name("ck-python");
     let c = service.container_client(&name);
     c.create().send().await.unwrap();

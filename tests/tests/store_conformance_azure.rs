@@ -7,7 +7,7 @@ use cloudkit_tests::{azure, unique_name};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_azure_blob_on_azurite() {
-    let service = azure::blob_service();
+    let service = azure::blob_service().await;
     let name = unique_name("ck-conformance");
     let container = service.container_client(&name);
     container.create().send().await.unwrap();

@@ -6,12 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use bytes::Bytes;
-use cloudkit_core::{ByteStream, HeaderMap, HeaderValue, HttpRequest, Method, Operation, Url};
+use cloudkit_core::internal::date::{http_date, parse_http_date};
+use cloudkit_core::{ByteStream, HeaderMap, HeaderValue, HttpRequest, Method, Operation, Url, encode_path, md5_base64};
+use cloudkit_cred_chain::azure::StorageAuth;
 use cloudkit_signer::azure::{BlobSas, SasPermissions, SasProtocol, SasToken};
-use md5::Digest;
 
 use crate::ContainerClient;
-use crate::client::{BlobAuth, encode_path};
 use crate::error::{BlobError, Result};
 
 /// Reads `x-ms-meta-*` headers.
@@ -81,22 +81,24 @@ pub struct Conditions {
     pub if_match: Option<String>,
     /// `If-None-Match` (`*` = create only).
     pub if_none_match: Option<String>,
-    /// `If-Modified-Since` (RFC 1123).
-    pub if_modified_since: Option<String>,
-    /// `If-Unmodified-Since` (RFC 1123).
-    pub if_unmodified_since: Option<String>,
+    /// `If-Modified-Since`.
+    pub if_modified_since: Option<SystemTime>,
+    /// `If-Unmodified-Since`.
+    pub if_unmodified_since: Option<SystemTime>,
 }
 
 impl Conditions {
     pub(crate) fn apply(&self, r: &mut HttpRequest, op: &'static str) -> Result<()> {
-        for (name, v) in [
-            ("if-match", &self.if_match),
-            ("if-none-match", &self.if_none_match),
-            ("if-modified-since", &self.if_modified_since),
-            ("if-unmodified-since", &self.if_unmodified_since),
-        ] {
+        for (name, v) in [("if-match", &self.if_match), ("if-none-match", &self.if_none_match)] {
             if let Some(v) = v {
                 header(r, name, v, op)?;
+            }
+        }
+        for (name, t) in
+            [("if-modified-since", self.if_modified_since), ("if-unmodified-since", self.if_unmodified_since)]
+        {
+            if let Some(t) = t {
+                header(r, name, &http_date(t), op)?;
             }
         }
         Ok(())
@@ -110,10 +112,8 @@ pub struct BlobProperties {
     pub size: u64,
     /// The entity tag.
     pub etag: Option<String>,
-    /// Last modification (RFC 1123).
-    pub last_modified: Option<String>,
-    /// Parsed last modification.
-    pub last_modified_time: Option<SystemTime>,
+    /// Last modification.
+    pub last_modified: Option<SystemTime>,
     /// Content type.
     pub content_type: Option<String>,
     /// The stored Content-MD5 of the whole blob (base64), when set.
@@ -135,12 +135,10 @@ impl BlobProperties {
             .and_then(|cr| cr.rsplit('/').next().and_then(|t| t.parse().ok()))
             .or_else(|| s("content-length").and_then(|l| l.parse().ok()))
             .unwrap_or(0);
-        let last_modified = s("last-modified");
         Self {
             size,
             etag: s("etag"),
-            last_modified_time: last_modified.as_deref().and_then(|t| httpdate::parse_http_date(t).ok()),
-            last_modified,
+            last_modified: s("last-modified").as_deref().and_then(parse_http_date),
             content_type: s("content-type"),
             content_md5: s("x-ms-blob-content-md5").or_else(|| s("content-md5")),
             blob_type: s("x-ms-blob-type"),
@@ -160,14 +158,20 @@ pub struct WriteResult {
     pub content_md5: Option<String>,
 }
 
+/// The answer to Copy Blob ([`BlobClient::start_copy_from_url`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyBlobResult {
+    /// `x-ms-copy-id`: identifies this copy (to abort it).
+    pub copy_id: Option<String>,
+    /// `x-ms-copy-status`: `success` (done) or `pending` (the service copies in the background).
+    pub copy_status: Option<String>,
+    /// The destination's entity tag.
+    pub etag: Option<String>,
+}
+
 fn write_result(h: &HeaderMap) -> WriteResult {
     let s = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
     WriteResult { etag: s("etag"), content_md5: s("content-md5") }
-}
-
-/// base64(MD5(data)).
-pub fn md5_base64(data: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data))
 }
 
 /// Snapshots to delete with the blob.
@@ -218,7 +222,7 @@ impl BlobClient {
         self.container.service.request(method, &self.path(), query)
     }
 
-    pub(crate) async fn send(&self, op: &'static str, r: HttpRequest) -> Result<cloudkit_core::BufferedResponse> {
+    async fn send(&self, op: &'static str, r: HttpRequest) -> Result<cloudkit_core::BufferedResponse> {
         self.container.service.send(op, r).await
     }
 
@@ -294,31 +298,33 @@ impl BlobClient {
         Ok(resp.header("x-ms-snapshot").unwrap_or_default().to_owned())
     }
 
-    /// Copy Blob from `source` (a URL in this account, or any URL readable with a SAS), waiting
-    /// until the copy has finished. `conditions` apply to the destination
+    /// Copy Blob from `source` (a URL in this account, or any URL readable with a SAS), without
+    /// waiting: the service may finish the copy later (status `pending`); see
+    /// [`BlobClient::wait_until_copy_complete`]. `conditions` apply to the destination
     /// (`if_none_match: Some("*")` = do not overwrite).
-    pub async fn copy_from_url(&self, source: &Url, conditions: &Conditions) -> Result<BlobProperties> {
+    pub async fn start_copy_from_url(&self, source: &Url, conditions: &Conditions) -> Result<CopyBlobResult> {
+        const OP: &str = "CopyBlob";
         let mut r = self.request(Method::PUT, &[]);
-        header(&mut r, "x-ms-copy-source", source.as_str(), "CopyBlob")?;
-        conditions.apply(&mut r, "CopyBlob")?;
-        let resp = self.send("CopyBlob", r).await?;
-        let mut status = resp.header("x-ms-copy-status").unwrap_or("success").to_owned();
-        let mut delay = Duration::from_millis(100);
-        loop {
-            let props = self.get_properties().await?;
-            if status == "success" || props.copy_status.as_deref() == Some("success") {
-                return Ok(props);
-            }
-            status = props.copy_status.clone().unwrap_or_default();
-            if status == "failed" || status == "aborted" {
-                return Err(BlobError::Other(
-                    cloudkit_core::Error::new(cloudkit_core::ErrorKind::Service, crate::SERVICE, "CopyBlob")
-                        .with_message(format!("the copy ended with status {status}")),
-                ));
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
+        header(&mut r, "x-ms-copy-source", source.as_str(), OP)?;
+        conditions.apply(&mut r, OP)?;
+        let resp = self.send(OP, r).await?;
+        let s = |n: &str| resp.header(n).map(str::to_owned);
+        Ok(CopyBlobResult { copy_id: s("x-ms-copy-id"), copy_status: s("x-ms-copy-status"), etag: s("etag") })
+    }
+
+    /// Copy Blob from `source`, waiting until the copy has finished (polling the destination's
+    /// copy status for at most 10 minutes, see [`default_copy_waiter_config`](crate::default_copy_waiter_config);
+    /// for longer copies use [`start_copy_from_url`](Self::start_copy_from_url) and
+    /// [`wait_until_copy_complete`](Self::wait_until_copy_complete) with your deadline). Returns
+    /// the destination's properties. A copy that ends `failed` or `aborted` is an error naming
+    /// the status.
+    pub async fn copy_from_url(&self, source: &Url, conditions: &Conditions) -> Result<BlobProperties> {
+        let started = self.start_copy_from_url(source, conditions).await?;
+        // No status (older versions, emulators) means the copy completed synchronously.
+        if started.copy_status.as_deref().is_none_or(|s| s == "success") {
+            return self.get_properties().await;
         }
+        self.wait_until_copy_complete().wait_for_properties().await
     }
 
     /// Put Block: stages `data` under `block_id` (raw id; it is base64-encoded here). Sends a
@@ -346,7 +352,7 @@ impl BlobClient {
     /// A SAS URL for this blob, signed with the account key (SharedKey clients only; token
     /// clients use [`BlobClient::user_delegation_sas_url`]).
     pub fn sas_url(&self, permissions: SasPermissions, expiry: SystemTime) -> Result<Url> {
-        let BlobAuth::SharedKey(key) = self.container.service.auth() else {
+        let StorageAuth::SharedKey(key) = self.container.service.auth() else {
             return Err(BlobError::invalid_input(
                 "GenerateSas",
                 "a service SAS needs an account key (SharedKey client)",

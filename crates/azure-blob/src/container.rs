@@ -1,14 +1,14 @@
-//! Container operations and blob listings.
+//! Container operations (the blob listings are in `list.rs`).
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
-use cloudkit_core::{BufferedResponse, Method};
-use cloudkit_paginate::{ItemStream, PageRequest, PageStream, PaginationConfig, Paginator};
+use cloudkit_core::internal::date::parse_http_date;
+use cloudkit_core::{BufferedResponse, Method, encode_path};
 
 use crate::blob::{metadata_from_headers, set_metadata_headers};
-use crate::client::encode_path;
 use crate::error::{BlobError, Result};
-use crate::model::{ListBlobsPage, parse_blob_list};
+use crate::list::ListBlobsRequest;
 use crate::{BlobClient, BlobServiceClient};
 
 /// Public access level of a new container.
@@ -29,8 +29,8 @@ pub enum PublicAccess {
 pub struct ContainerProperties {
     /// The entity tag.
     pub etag: Option<String>,
-    /// Last modification time (RFC 1123).
-    pub last_modified: Option<String>,
+    /// Last modification time.
+    pub last_modified: Option<SystemTime>,
     /// `blob` / `container` when public.
     pub public_access: Option<String>,
     /// Metadata.
@@ -68,7 +68,7 @@ impl ContainerClient {
         format!("/{}", encode_path(&self.name))
     }
 
-    async fn send(&self, op: &'static str, r: cloudkit_core::HttpRequest) -> Result<BufferedResponse> {
+    pub(crate) async fn send(&self, op: &'static str, r: cloudkit_core::HttpRequest) -> Result<BufferedResponse> {
         self.service.send(op, r).await
     }
 
@@ -89,7 +89,7 @@ impl ContainerClient {
         let resp = self.send("GetContainerProperties", r).await?;
         Ok(ContainerProperties {
             etag: resp.header("etag").map(str::to_owned),
-            last_modified: resp.header("last-modified").map(str::to_owned),
+            last_modified: resp.header("last-modified").and_then(parse_http_date),
             public_access: resp.header("x-ms-blob-public-access").map(str::to_owned),
             metadata: metadata_from_headers(&resp.headers),
         })
@@ -116,19 +116,14 @@ impl ContainerClient {
         Ok(self.get_properties().await?.metadata)
     }
 
-    /// List Blobs, flat (a paginator).
+    /// List Blobs, flat: `send()` for one page, `into_pages` / `into_items` for all.
     pub fn list_blobs(&self) -> ListBlobsRequest {
-        ListBlobsRequest { container: self.clone(), prefix: None, delimiter: None, include: Vec::new() }
+        ListBlobsRequest::new(self.clone(), None)
     }
 
     /// List Blobs, hierarchical: blobs and prefixes one level below `prefix`, split at `delimiter`.
     pub fn list_blobs_hierarchical(&self, delimiter: impl Into<String>) -> ListBlobsRequest {
-        ListBlobsRequest {
-            container: self.clone(),
-            prefix: None,
-            delimiter: Some(delimiter.into()),
-            include: Vec::new(),
-        }
+        ListBlobsRequest::new(self.clone(), Some(delimiter.into()))
     }
 }
 
@@ -167,78 +162,5 @@ impl CreateContainerRequest {
         }
         set_metadata_headers(&mut r, &self.metadata, "CreateContainer")?;
         c.send("CreateContainer", r).await.map(|_| ())
-    }
-}
-
-/// List Blobs.
-#[derive(Clone, Debug)]
-pub struct ListBlobsRequest {
-    container: ContainerClient,
-    prefix: Option<String>,
-    delimiter: Option<String>,
-    include: Vec<&'static str>,
-}
-
-impl ListBlobsRequest {
-    /// Only names starting with `prefix`.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Include metadata.
-    pub fn include_metadata(mut self) -> Self {
-        self.include.push("metadata");
-        self
-    }
-
-    /// Include snapshots.
-    pub fn include_snapshots(mut self) -> Self {
-        self.include.push("snapshots");
-        self
-    }
-
-    /// One page.
-    pub async fn page(&self, marker: Option<&str>, max_results: Option<u32>) -> Result<ListBlobsPage> {
-        let max = max_results.map(|m| m.to_string());
-        let include = self.include.join(",");
-        let mut q: Vec<(&str, &str)> = vec![("restype", "container"), ("comp", "list")];
-        if let Some(p) = &self.prefix {
-            q.push(("prefix", p));
-        }
-        if let Some(d) = &self.delimiter {
-            q.push(("delimiter", d));
-        }
-        if let Some(m) = marker {
-            q.push(("marker", m));
-        }
-        if let Some(m) = &max {
-            q.push(("maxresults", m));
-        }
-        if !include.is_empty() {
-            q.push(("include", &include));
-        }
-        let c = &self.container;
-        let r = c.service.request(Method::GET, &c.path(), &q);
-        let resp = c.send("ListBlobs", r).await?;
-        parse_blob_list(&resp.body)
-            .map_err(|e| BlobError::Other(cloudkit_core::Error::decode(crate::SERVICE, "ListBlobs", e.to_string())))
-    }
-
-    fn paginator(self, config: PaginationConfig) -> Paginator<'static, ListBlobsPage, BlobError> {
-        Paginator::new(config, move |req: PageRequest| {
-            let this = self.clone();
-            async move { this.page(req.token.as_deref(), req.page_size).await }
-        })
-    }
-
-    /// The pages.
-    pub fn into_pages(self, config: PaginationConfig) -> PageStream<'static, ListBlobsPage, BlobError> {
-        self.paginator(config).pages()
-    }
-
-    /// The entries (blobs, and prefixes when hierarchical), across pages.
-    pub fn into_items(self, config: PaginationConfig) -> ItemStream<'static, ListBlobsPage, BlobError> {
-        self.paginator(config).items()
     }
 }

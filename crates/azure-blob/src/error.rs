@@ -1,7 +1,23 @@
-//! [`BlobError`]: typed variants for the Blob error codes callers match on, and the
-//! [`AzureErrorParser`] that reads Azure's XML error bodies and the `x-ms-error-code` header.
+//! [`BlobError`]: typed variants for the Blob error codes callers match on, the
+//! [`AzureErrorParser`] that reads Azure's XML error bodies and the `x-ms-error-code` header, and
+//! the Blob service's retry classifier [`AZURE_RETRY_CLASSIFIER`].
 
-use cloudkit_core::{Error, HeaderMap, ParseError, ServiceErrorDetails, StatusCode};
+use cloudkit_core::{CodeClassifier, Error, HeaderMap, ParseError, ServiceErrorDetails, StatusCode};
+
+/// Which Blob error codes are worth retrying (docs/ARCHITECTURE.md, "The request pipeline"):
+/// `ServerBusy` is throttling; `OperationTimedOut` and `InternalError` are transient; every other
+/// code is decided by its status (429 throttling; 408, 500, 502, 503, 504 transient). Installed
+/// on every [`BlobServiceClient`](crate::BlobServiceClient)'s pipeline.
+///
+/// ```
+/// use cloudkit_azure_blob::AZURE_RETRY_CLASSIFIER;
+/// use cloudkit_core::{ClassifyRetry, RetryClass, StatusCode};
+/// assert_eq!(AZURE_RETRY_CLASSIFIER.classify(StatusCode::SERVICE_UNAVAILABLE, Some("ServerBusy")), RetryClass::Throttling);
+/// assert_eq!(AZURE_RETRY_CLASSIFIER.classify(StatusCode::INTERNAL_SERVER_ERROR, Some("OperationTimedOut")), RetryClass::Transient);
+/// assert_eq!(AZURE_RETRY_CLASSIFIER.classify(StatusCode::NOT_FOUND, Some("BlobNotFound")), RetryClass::Fatal);
+/// ```
+pub const AZURE_RETRY_CLASSIFIER: CodeClassifier =
+    CodeClassifier::new(&["ServerBusy"], &["OperationTimedOut", "InternalError"]);
 
 /// Parses `<Error><Code>…</Code><Message>…</Message></Error>` bodies, falling back on the
 /// `x-ms-error-code` header (HEAD responses have no body).
@@ -99,32 +115,30 @@ pub enum BlobError {
     Other(Error),
 }
 
+cloudkit_core::service_error_accessors!(
+    BlobError {
+        BlobNotFound,
+        ContainerNotFound,
+        ContainerAlreadyExists,
+        BlobAlreadyExists,
+        AuthenticationFailed,
+        AuthorizationFailure,
+        ConditionNotMet,
+        NotModified,
+        InvalidRange,
+        Throttled,
+        NotFound,
+        Other,
+    },
+    service = crate::SERVICE
+);
+
 impl BlobError {
-    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
-        BlobError::Other(Error::invalid_input(crate::SERVICE, operation, message))
-    }
-}
-
-cloudkit_core::service_error_accessors!(BlobError {
-    BlobNotFound,
-    ContainerNotFound,
-    ContainerAlreadyExists,
-    BlobAlreadyExists,
-    AuthenticationFailed,
-    AuthorizationFailure,
-    ConditionNotMet,
-    NotModified,
-    InvalidRange,
-    Throttled,
-    NotFound,
-    Other,
-});
-
-impl From<Error> for BlobError {
-    fn from(e: Error) -> Self {
+    /// Classifies a core error by its service code and status into the typed variants.
+    pub fn from_core(e: Error) -> Self {
         let status = e.status().map(|s| s.as_u16());
         let code = e.code().unwrap_or_default().to_owned();
-        if e.is_throttling() || code == "ServerBusy" || code == "OperationTimedOut" {
+        if e.is_throttling() || AZURE_RETRY_CLASSIFIER.is_throttling_code(&code) || code == "OperationTimedOut" {
             return BlobError::Throttled(e);
         }
         match (code.as_str(), status) {
@@ -140,6 +154,12 @@ impl From<Error> for BlobError {
             (_, Some(404)) => BlobError::NotFound(e),
             _ => BlobError::Other(e),
         }
+    }
+}
+
+impl From<Error> for BlobError {
+    fn from(error: Error) -> Self {
+        BlobError::from_core(error)
     }
 }
 

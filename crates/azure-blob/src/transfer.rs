@@ -3,19 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
+use cloudkit_core::{Md5, ProgressCallback, ProgressTracker, RunningChecksum};
 use futures::stream::{BoxStream, FuturesUnordered};
 use futures::{StreamExt, TryStreamExt};
-use md5::Digest;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::blob::{BlobClient, Conditions, WriteResult};
 use crate::error::{BlobError, Result};
-
-/// Progress callback: `(bytes transferred so far, total when known)`.
-pub type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 
 /// Options of [`BlobClient::upload`].
 #[derive(Clone)]
@@ -30,8 +26,9 @@ pub struct UploadOptions {
     pub metadata: BTreeMap<String, String>,
     /// Conditions on the destination (`if_none_match: Some("*")` = create only).
     pub conditions: Conditions,
-    /// Progress callback.
-    pub progress: Option<Progress>,
+    /// Called with the bytes uploaded so far after each block (the total is known once the
+    /// source has ended).
+    pub progress: Option<ProgressCallback>,
 }
 
 impl Default for UploadOptions {
@@ -67,8 +64,8 @@ pub struct DownloadOptions {
     pub concurrency: usize,
     /// Verify the whole-blob Content-MD5 when the blob has one (default true).
     pub verify_md5: bool,
-    /// Progress callback.
-    pub progress: Option<Progress>,
+    /// Called with the bytes downloaded so far (and the blob's size) after each range.
+    pub progress: Option<ProgressCallback>,
 }
 
 impl Default for DownloadOptions {
@@ -126,13 +123,9 @@ impl BlobClient {
         let size = options.block_size.clamp(1, 4000 * 1024 * 1024);
         let concurrency = options.concurrency.max(1);
         let mut pending = BytesMut::new();
-        let mut whole_md5 = md5::Md5::new();
-        let done = Arc::new(AtomicU64::new(0));
-        let report = |n: u64| {
-            if let Some(p) = &options.progress {
-                p(n, None);
-            }
-        };
+        let mut whole_md5 = Md5::default();
+        let progress = Arc::new(ProgressTracker::new(options.progress.clone(), None));
+        progress.start();
         let first = next_block(&mut source, &mut pending, size).await?.unwrap_or_default();
         let second = if first.len() == size { next_block(&mut source, &mut pending, size).await? } else { None };
         let Some(second) = second else {
@@ -143,7 +136,8 @@ impl BlobClient {
                 put = put.content_type(ct.clone());
             }
             let r = put.send().await?;
-            report(len);
+            progress.set_total(len);
+            progress.add(len);
             return Ok(r);
         };
         let upload_id = fastrand_u64();
@@ -152,36 +146,37 @@ impl BlobClient {
         let mut next = Some(first);
         let mut queued = Some(second);
         let mut index = 0u64;
+        let mut total = 0u64;
         loop {
             while in_flight.len() < concurrency {
                 let Some(block) = next.take() else { break };
                 whole_md5.update(&block);
+                total += block.len() as u64;
                 let id = block_id(upload_id, index);
                 index += 1;
                 ids.push(id.clone());
                 let this = self.clone();
-                let done = done.clone();
-                let progress = options.progress.clone();
+                let tracker = progress.clone();
                 in_flight.push(async move {
                     let len = block.len() as u64;
                     this.put_block(&id, block).await?;
-                    let total = done.fetch_add(len, Ordering::Relaxed) + len;
-                    if let Some(p) = progress {
-                        p(total, None);
-                    }
+                    tracker.add(len);
                     Ok::<(), BlobError>(())
                 });
                 next = match queued.take() {
                     Some(q) => Some(q),
                     None => next_block(&mut source, &mut pending, size).await?,
                 };
+                if next.is_none() {
+                    progress.set_total(total);
+                }
             }
             match in_flight.next().await {
                 Some(r) => r?,
                 None => break,
             }
         }
-        let md5 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, whole_md5.finalize());
+        let md5 = whole_md5.finish_base64();
         let mut commit = self
             .put_block_list(ids)
             .conditions(options.conditions.clone())
@@ -228,8 +223,9 @@ impl BlobClient {
         let etag = props.etag.clone();
         let ranges: Vec<(u64, u64)> =
             (0..total.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(total) - 1)).collect();
-        let mut md5 = md5::Md5::new();
-        let mut written = 0u64;
+        let mut md5 = Md5::default();
+        let progress = ProgressTracker::new(options.progress.clone(), Some(total));
+        progress.start();
         let mut parts = futures::stream::iter(ranges)
             .map(|(a, b)| {
                 let this = self.clone();
@@ -246,21 +242,18 @@ impl BlobClient {
         while let Some(part) = parts.try_next().await? {
             md5.update(&part);
             writer.write_all(&part).await.map_err(|e| io_error("Download", e))?;
-            written += part.len() as u64;
-            if let Some(p) = &options.progress {
-                p(written, Some(total));
-            }
+            progress.add(part.len() as u64);
         }
         writer.flush().await.map_err(|e| io_error("Download", e))?;
         if options.verify_md5
             && let Some(expected) = props.content_md5
         {
-            let actual = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, md5.finalize());
+            let actual = md5.finish_base64();
             if actual != expected {
                 return Err(BlobError::ChecksumMismatch { operation: "Download", expected, actual });
             }
         }
-        Ok(written)
+        Ok(progress.transferred())
     }
 
     /// Downloads into memory.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cloudkit_azure_blob::auth::SasPermissions;
 use cloudkit_azure_blob::{
-    BlobAuth, BlobClient, BlobError, BlobListEntry, BlobProperties, Conditions, ContainerClient, DeleteSnapshots,
+    BlobClient, BlobError, BlobListEntry, BlobProperties, Conditions, ContainerClient, DeleteSnapshots, StorageAuth,
     UploadOptions as BlobUploadOptions,
 };
 use cloudkit_paginate::PaginationConfig;
@@ -26,11 +26,11 @@ const BACKEND: &str = "azure";
 /// with Azurite).
 ///
 /// ```no_run
-/// # async fn demo() -> cloudkit::store::Result<()> {
-/// use cloudkit::azure_blob::BlobServiceClient;
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudkit::azure_blob::{AzureConfig, BlobServiceClient};
 /// use cloudkit::store::{AzureBlobStore, ObjectKey, ObjectStoreExt};
-/// let service = BlobServiceClient::from_connection_string("UseDevelopmentStorage=true").unwrap();
-/// let store = AzureBlobStore::new(service.container_client("data"));
+/// let config = AzureConfig::loader().connection_string("UseDevelopmentStorage=true").load().await?;
+/// let store = AzureBlobStore::new(BlobServiceClient::new(&config)?.container_client("data"));
 /// store.put(&ObjectKey::parse("a/b.txt")?, "hi".into()).await?;
 /// # Ok(()) }
 /// ```
@@ -76,7 +76,7 @@ fn meta_from(key: &ObjectKey, p: BlobProperties) -> ObjectMeta {
     ObjectMeta {
         key: key.clone(),
         size: p.size,
-        last_modified: p.last_modified_time,
+        last_modified: p.last_modified,
         etag: p.etag,
         content_type: p.content_type,
         metadata: p.metadata.into_iter().collect(),
@@ -102,7 +102,7 @@ impl ObjectStore for AzureBlobStore {
     }
 
     fn capabilities(&self) -> Capabilities {
-        let signed_urls = matches!(self.container.service().auth(), BlobAuth::SharedKey(_) | BlobAuth::Token(_));
+        let signed_urls = matches!(self.container.service().auth(), StorageAuth::SharedKey(_) | StorageAuth::Token(_));
         Capabilities {
             conditional_put: true,
             copy_create_only: true,
@@ -147,14 +147,10 @@ impl ObjectStore for AzureBlobStore {
         if let Some(m) = &options.if_none_match {
             req = req.if_none_match(m.clone());
         }
+        options.check_range(key)?;
         match &options.range {
             None => {}
-            Some(GetRange::Bounded(r)) => {
-                if r.start >= r.end {
-                    return Err(Error::InvalidRange { key: key.to_string() });
-                }
-                req = req.range(r.start..=r.end - 1);
-            }
+            Some(GetRange::Bounded(r)) => req = req.range(r.start..=r.end - 1),
             Some(GetRange::Offset(o)) => req = req.range_from(*o),
             Some(GetRange::Suffix(n)) => {
                 // Blob storage has no suffix ranges: resolve against the current size.
@@ -206,7 +202,7 @@ impl ObjectStore for AzureBlobStore {
                     Ok(Some(ObjectMeta {
                         key,
                         size: b.size,
-                        last_modified: b.last_modified.as_deref().and_then(httpdate_parse),
+                        last_modified: b.last_modified,
                         etag: b.etag,
                         content_type: b.content_type,
                         metadata: Default::default(),
@@ -232,7 +228,7 @@ impl ObjectStore for AzureBlobStore {
                 BlobListEntry::Blob(b) => result.objects.push(ObjectMeta {
                     key: ObjectKey::parse(b.name)?,
                     size: b.size,
-                    last_modified: b.last_modified.as_deref().and_then(httpdate_parse),
+                    last_modified: b.last_modified,
                     etag: b.etag,
                     content_type: b.content_type,
                     metadata: Default::default(),
@@ -278,8 +274,8 @@ impl ObjectStore for AzureBlobStore {
         };
         let expiry = SystemTime::now() + expires_in;
         match self.container.service().auth() {
-            BlobAuth::SharedKey(_) => blob.sas_url(permissions, expiry).map_err(|e| map_error(key.as_str(), e)),
-            BlobAuth::Token(_) => {
+            StorageAuth::SharedKey(_) => blob.sas_url(permissions, expiry).map_err(|e| map_error(key.as_str(), e)),
+            StorageAuth::Token(_) => {
                 blob.user_delegation_sas_url(permissions, expiry).await.map_err(|e| map_error(key.as_str(), e))
             }
             _ => {
@@ -287,8 +283,4 @@ impl ObjectStore for AzureBlobStore {
             }
         }
     }
-}
-
-fn httpdate_parse(t: &str) -> Option<SystemTime> {
-    httpdate::parse_http_date(t).ok()
 }

@@ -107,7 +107,7 @@ async fn open_url(input: &str) -> Result<(Arc<dyn ObjectStore>, ObjectKey)> {
                 .load()
                 .await
                 .map_err(|e| Error::invalid_input(format!("{input:?}: could not load the AWS configuration: {e}")))?;
-            let client = cloudkit_aws_s3::Client::new(&config)
+            let client = cloudkit_aws_s3::S3Client::new(&config)
                 .map_err(|e| Error::Provider { backend: "s3", source: Box::new(e) })?;
             Ok((Arc::new(super::S3Store::new(client, parsed.bucket)), parsed.prefix))
         }
@@ -117,8 +117,11 @@ async fn open_url(input: &str) -> Result<(Arc<dyn ObjectStore>, ObjectKey)> {
             // the DefaultAzureCredential chain).
             let session = crate::session::Session::azure()
                 .load()
+                .await
                 .map_err(|e| Error::invalid_input(format!("{input:?}: could not set up Azure: {e}")))?;
-            Ok((Arc::new(session.store(parsed.bucket)), parsed.prefix))
+            let store =
+                session.store(parsed.bucket).map_err(|e| Error::Provider { backend: "azure", source: Box::new(e) })?;
+            Ok((Arc::new(store), parsed.prefix))
         }
         #[cfg(feature = "gcp-storage")]
         "gs" => {

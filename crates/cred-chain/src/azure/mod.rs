@@ -1,16 +1,27 @@
-//! Azure credentials: a `DefaultAzureCredential`-equivalent chain and each of its sources, all
+//! Azure configuration and credentials.
+//!
+//! [`AzureConfig`] (from [`AzureConfig::loader`]) resolves the storage account, how requests are
+//! authorized ([`StorageAuth`]: SharedKey, SAS, Entra token or anonymous), the blob endpoint and
+//! the HTTP, retry and timeout settings once; every Azure storage client is built from it.
+//!
+//! The credentials: a `DefaultAzureCredential`-equivalent chain and each of its sources, all
 //! implementing azure_core's [`TokenCredential`] (so they also plug into the official crates).
 //!
 //! Order (the Python SDK's, for the sources that exist on Linux):
 //! [`EnvironmentCredential`] (client secret, or client certificate) → [`WorkloadIdentityCredential`]
 //! → [`ManagedIdentityCredential`] (App Service `IDENTITY_ENDPOINT`, else IMDS) →
 //! [`AzureCliCredential`]. Each can be excluded; when all fail the error lists every source and why.
-//! Tokens are cached per scope and refreshed 5 minutes before they expire, one refresh at a time.
+//! Tokens are cached per scope (one `cloudkit_core::RefreshCache` each) and refreshed from 5
+//! minutes before they expire, one refresh at a time; a failed early refresh keeps the token.
 //!
 //! ```no_run
-//! # async fn demo() -> azure_core::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use azure_core::credentials::TokenCredential;
-//! use cloudkit_cred_chain::azure::DefaultAzureCredential;
+//! use cloudkit_cred_chain::azure::{AzureConfig, DefaultAzureCredential};
+//! // AZURE_STORAGE_CONNECTION_STRING, else AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY,
+//! // AZURE_STORAGE_SAS_TOKEN or DefaultAzureCredential
+//! let config = AzureConfig::loader().load().await?;
+//! println!("{:?} via {}", config.account(), config.auth_source());
 //! let credential = DefaultAzureCredential::builder().exclude_cli(true).build();
 //! let token = credential.get_token(&["https://storage.azure.com/.default"], None).await?;
 //! # let _ = token; Ok(()) }
@@ -19,6 +30,7 @@
 mod cache;
 mod chain;
 mod cli;
+mod config;
 mod environment;
 mod http;
 mod managed_identity;
@@ -30,6 +42,10 @@ use std::sync::Arc;
 pub use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 pub use chain::{DefaultAzureCredential, DefaultAzureCredentialBuilder};
 pub use cli::AzureCliCredential;
+pub use config::{
+    ACCOUNT_ENV, ACCOUNT_KEY_ENV, AzureConfig, AzureConfigError, AzureConfigLoader, CONNECTION_STRING_ENV,
+    SAS_TOKEN_ENV, StorageAuth,
+};
 pub use environment::{ClientSecretCredential, EnvironmentCredential};
 pub use http::IdentityOptions;
 pub use managed_identity::{IMDS_ENDPOINT, ManagedIdentityCredential, ManagedIdentityId};
@@ -86,6 +102,12 @@ pub(crate) enum SourceError {
     Unavailable(String),
     /// Configured but failed (bad secret, rejected assertion …): the chain stops.
     Failed(String),
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
 }
 
 impl SourceError {

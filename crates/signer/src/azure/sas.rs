@@ -173,24 +173,82 @@ impl fmt::Debug for SasToken {
     }
 }
 
-fn enc(v: &str) -> String {
-    percent_encoding::utf8_percent_encode(v, QUERY_VALUE).to_string()
-}
-
-const QUERY_VALUE: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
+/// The query of a SAS: `k=v` pairs, values RFC 3986-encoded, empty values left out.
 struct QueryBuilder(Vec<String>);
 
 impl QueryBuilder {
     fn push(&mut self, k: &str, v: &str) {
         if !v.is_empty() {
-            self.0.push(format!("{k}={}", enc(v)));
+            self.0.push(format!("{k}={}", cloudkit_core::encode_unreserved(v)));
         }
     }
     fn finish(self) -> SasToken {
         SasToken { query: self.0.join("&") }
     }
+}
+
+/// The fields every kind of SAS signs: validity window, IP range, protocol and signed version.
+#[derive(Clone, Debug)]
+struct SasCommon {
+    start: Option<SystemTime>,
+    expiry: SystemTime,
+    ip: Option<String>,
+    protocol: Option<SasProtocol>,
+    version: String,
+}
+
+impl SasCommon {
+    fn new(expiry: SystemTime) -> Self {
+        Self { start: None, expiry, ip: None, protocol: None, version: STORAGE_API_VERSION.to_owned() }
+    }
+    fn st(&self) -> String {
+        self.start.map(format_sas_time).unwrap_or_default()
+    }
+    fn se(&self) -> String {
+        format_sas_time(self.expiry)
+    }
+    fn sip(&self) -> &str {
+        self.ip.as_deref().unwrap_or("")
+    }
+    fn spr(&self) -> &str {
+        self.protocol.map(SasProtocol::as_str).unwrap_or("")
+    }
+    /// Versions before 2020-12-06 sign another layout, which this signer does not implement.
+    fn check_version(&self) -> Result<(), AzureSignError> {
+        if self.version.as_str() < "2020-12-06" {
+            return Err(AzureSignError::InvalidSas(format!(
+                "signed version {} is older than 2020-12-06, the layout this signer implements",
+                self.version
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The setters of the [`SasCommon`] fields, the same on every SAS builder.
+macro_rules! common_setters {
+    () => {
+        /// `st`: not valid before.
+        pub fn start(mut self, start: SystemTime) -> Self {
+            self.common.start = Some(start);
+            self
+        }
+        /// `sip`: an IP or range (`168.1.5.60-168.1.5.70`).
+        pub fn ip(mut self, ip: impl Into<String>) -> Self {
+            self.common.ip = Some(ip.into());
+            self
+        }
+        /// `spr`: the protocols allowed.
+        pub fn protocol(mut self, protocol: SasProtocol) -> Self {
+            self.common.protocol = Some(protocol);
+            self
+        }
+        /// `sv` (default [`STORAGE_API_VERSION`]; this signer implements the 2020-12-06+ layout).
+        pub fn version(mut self, version: impl Into<String>) -> Self {
+            self.common.version = version.into();
+            self
+        }
+    };
 }
 
 /// A user delegation key, as returned by `Get User Delegation Key` (Entra-authenticated).
@@ -243,12 +301,8 @@ pub struct BlobSas {
     container: String,
     resource: BlobSasResource,
     permissions: SasPermissions,
-    start: Option<SystemTime>,
-    expiry: SystemTime,
-    ip: Option<String>,
-    protocol: Option<SasProtocol>,
+    common: SasCommon,
     identifier: Option<String>,
-    version: String,
     cache_control: Option<String>,
     content_disposition: Option<String>,
     content_encoding: Option<String>,
@@ -277,12 +331,8 @@ impl BlobSas {
             container,
             resource,
             permissions,
-            start: None,
-            expiry,
-            ip: None,
-            protocol: None,
+            common: SasCommon::new(expiry),
             identifier: None,
-            version: STORAGE_API_VERSION.to_owned(),
             cache_control: None,
             content_disposition: None,
             content_encoding: None,
@@ -291,29 +341,10 @@ impl BlobSas {
         }
     }
 
-    /// `st`: not valid before.
-    pub fn start(mut self, start: SystemTime) -> Self {
-        self.start = Some(start);
-        self
-    }
-    /// `sip`: an IP or range (`168.1.5.60-168.1.5.70`).
-    pub fn ip(mut self, ip: impl Into<String>) -> Self {
-        self.ip = Some(ip.into());
-        self
-    }
-    /// `spr`.
-    pub fn protocol(mut self, protocol: SasProtocol) -> Self {
-        self.protocol = Some(protocol);
-        self
-    }
+    common_setters!();
     /// `si`: a stored access policy.
     pub fn identifier(mut self, id: impl Into<String>) -> Self {
         self.identifier = Some(id.into());
-        self
-    }
-    /// `sv` (default [`STORAGE_API_VERSION`]; this signer implements the 2020-12-06+ layout).
-    pub fn version(mut self, version: impl Into<String>) -> Self {
-        self.version = version.into();
         self
     }
     /// `rscc`: Cache-Control of responses.
@@ -343,12 +374,7 @@ impl BlobSas {
     }
 
     fn check(&self) -> Result<(), AzureSignError> {
-        if self.version.as_str() < "2020-12-06" {
-            return Err(AzureSignError::InvalidSas(format!(
-                "signed version {} is older than 2020-12-06, the layout this signer implements",
-                self.version
-            )));
-        }
+        self.common.check_version()?;
         if self.permissions.is_empty() && self.identifier.is_none() {
             return Err(AzureSignError::InvalidSas("a SAS without a stored policy needs permissions".into()));
         }
@@ -376,17 +402,16 @@ impl BlobSas {
         v.as_deref().unwrap_or("")
     }
 
-    /// The string-to-sign of a service SAS signed with the account key (sv 2020-12-06+).
-    pub fn string_to_sign(&self, account: &str) -> String {
-        [
-            self.permissions.blob_string().as_str(),
-            &self.start.map(format_sas_time).unwrap_or_default(),
-            &format_sas_time(self.expiry),
-            &self.canonical(account),
-            Self::o(&self.identifier),
-            Self::o(&self.ip),
-            self.protocol.map(SasProtocol::as_str).unwrap_or(""),
-            &self.version,
+    /// The fields of a service SAS string-to-sign: the permissions, validity and resource, then
+    /// what the signing key adds (`key_fields`), then IP, protocol, version, resource kind and the
+    /// response headers.
+    fn fields_to_sign(&self, account: &str, key_fields: &[&str]) -> String {
+        let c = &self.common;
+        let head = [self.permissions.blob_string(), c.st(), c.se(), self.canonical(account)];
+        let tail = [
+            c.sip(),
+            c.spr(),
+            &c.version,
             self.sr(),
             "", // snapshot / version time
             "", // encryption scope
@@ -395,8 +420,13 @@ impl BlobSas {
             Self::o(&self.content_encoding),
             Self::o(&self.content_language),
             Self::o(&self.content_type),
-        ]
-        .join("\n")
+        ];
+        head.iter().map(String::as_str).chain(key_fields.iter().copied()).chain(tail).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The string-to-sign of a service SAS signed with the account key (sv 2020-12-06+).
+    pub fn string_to_sign(&self, account: &str) -> String {
+        self.fields_to_sign(account, &[Self::o(&self.identifier)])
     }
 
     /// Signs with the account key.
@@ -408,35 +438,22 @@ impl BlobSas {
 
     /// The string-to-sign of a user delegation SAS (sv 2025-07-05+ layout: 26 fields).
     pub fn user_delegation_string_to_sign(&self, account: &str, udk: &UserDelegationKey) -> String {
-        [
-            self.permissions.blob_string().as_str(),
-            &self.start.map(format_sas_time).unwrap_or_default(),
-            &format_sas_time(self.expiry),
-            &self.canonical(account),
-            &udk.signed_oid,
-            &udk.signed_tid,
-            &udk.signed_start,
-            &udk.signed_expiry,
-            &udk.signed_service,
-            &udk.signed_version,
-            "", // saoid
-            "", // suoid
-            "", // scid
-            "", // skdutid
-            "", // sduoid
-            Self::o(&self.ip),
-            self.protocol.map(SasProtocol::as_str).unwrap_or(""),
-            &self.version,
-            self.sr(),
-            "", // snapshot / version time
-            "", // encryption scope
-            Self::o(&self.cache_control),
-            Self::o(&self.content_disposition),
-            Self::o(&self.content_encoding),
-            Self::o(&self.content_language),
-            Self::o(&self.content_type),
-        ]
-        .join("\n")
+        self.fields_to_sign(
+            account,
+            &[
+                &udk.signed_oid,
+                &udk.signed_tid,
+                &udk.signed_start,
+                &udk.signed_expiry,
+                &udk.signed_service,
+                &udk.signed_version,
+                "", // saoid
+                "", // suoid
+                "", // scid
+                "", // skdutid
+                "", // sduoid
+            ],
+        )
     }
 
     /// Signs with a user delegation key (the SAS a token credential can produce without an
@@ -446,10 +463,10 @@ impl BlobSas {
         if self.identifier.is_some() {
             return Err(AzureSignError::InvalidSas("user delegation SAS cannot use a stored access policy".into()));
         }
-        if self.version.as_str() < "2025-07-05" || self.version.as_str() >= "2026-04-06" {
+        let version = self.common.version.as_str();
+        if !("2025-07-05".."2026-04-06").contains(&version) {
             return Err(AzureSignError::InvalidSas(format!(
-                "user delegation SAS: this signer implements the 2025-07-05..2026-04-06 layout, not {}",
-                self.version
+                "user delegation SAS: this signer implements the 2025-07-05..2026-04-06 layout, not {version}"
             )));
         }
         let sig = hmac_base64(&self.user_delegation_string_to_sign(account, udk), &udk.value)?;
@@ -457,14 +474,15 @@ impl BlobSas {
     }
 
     fn token(&self, udk: Option<&UserDelegationKey>, sig: &str) -> SasToken {
+        let c = &self.common;
         let mut q = QueryBuilder(Vec::new());
-        q.push("sv", &self.version);
-        q.push("st", &self.start.map(format_sas_time).unwrap_or_default());
-        q.push("se", &format_sas_time(self.expiry));
+        q.push("sv", &c.version);
+        q.push("st", &c.st());
+        q.push("se", &c.se());
         q.push("sr", self.sr());
         q.push("sp", &self.permissions.blob_string());
-        q.push("sip", Self::o(&self.ip));
-        q.push("spr", self.protocol.map(SasProtocol::as_str).unwrap_or(""));
+        q.push("sip", c.sip());
+        q.push("spr", c.spr());
         q.push("si", Self::o(&self.identifier));
         if let Some(k) = udk {
             q.push("skoid", &k.signed_oid);
@@ -542,11 +560,7 @@ pub struct AccountSas {
     services: AccountSasServices,
     resource_types: AccountSasResourceTypes,
     permissions: SasPermissions,
-    start: Option<SystemTime>,
-    expiry: SystemTime,
-    ip: Option<String>,
-    protocol: Option<SasProtocol>,
-    version: String,
+    common: SasCommon,
 }
 
 impl AccountSas {
@@ -557,50 +571,23 @@ impl AccountSas {
         permissions: SasPermissions,
         expiry: SystemTime,
     ) -> Self {
-        Self {
-            services,
-            resource_types,
-            permissions,
-            start: None,
-            expiry,
-            ip: None,
-            protocol: None,
-            version: STORAGE_API_VERSION.to_owned(),
-        }
+        Self { services, resource_types, permissions, common: SasCommon::new(expiry) }
     }
-    /// `st`.
-    pub fn start(mut self, start: SystemTime) -> Self {
-        self.start = Some(start);
-        self
-    }
-    /// `sip`.
-    pub fn ip(mut self, ip: impl Into<String>) -> Self {
-        self.ip = Some(ip.into());
-        self
-    }
-    /// `spr`.
-    pub fn protocol(mut self, protocol: SasProtocol) -> Self {
-        self.protocol = Some(protocol);
-        self
-    }
-    /// `sv`.
-    pub fn version(mut self, version: impl Into<String>) -> Self {
-        self.version = version.into();
-        self
-    }
+    common_setters!();
 
     /// The string-to-sign (2020-12-06+: `acct\nsp\nss\nsrt\nst\nse\nsip\nspr\nsv\nses\n`).
     pub fn string_to_sign(&self, account: &str) -> String {
+        let c = &self.common;
         [
             account,
             &self.permissions.account_string(),
             &self.services.as_string(),
             &self.resource_types.as_string(),
-            &self.start.map(format_sas_time).unwrap_or_default(),
-            &format_sas_time(self.expiry),
-            self.ip.as_deref().unwrap_or(""),
-            self.protocol.map(SasProtocol::as_str).unwrap_or(""),
-            &self.version,
+            &c.st(),
+            &c.se(),
+            c.sip(),
+            c.spr(),
+            &c.version,
             "", // encryption scope
             "",
         ]
@@ -615,19 +602,18 @@ impl AccountSas {
         if self.services.as_string().is_empty() || self.resource_types.as_string().is_empty() {
             return Err(AzureSignError::InvalidSas("an account SAS needs services and resource types".into()));
         }
-        if self.version.as_str() < "2020-12-06" {
-            return Err(AzureSignError::InvalidSas(format!("signed version {} is too old", self.version)));
-        }
+        let c = &self.common;
+        c.check_version()?;
         let sig = key.sign(&self.string_to_sign(key.account()))?;
         let mut q = QueryBuilder(Vec::new());
-        q.push("sv", &self.version);
+        q.push("sv", &c.version);
         q.push("ss", &self.services.as_string());
         q.push("srt", &self.resource_types.as_string());
         q.push("sp", &self.permissions.account_string());
-        q.push("st", &self.start.map(format_sas_time).unwrap_or_default());
-        q.push("se", &format_sas_time(self.expiry));
-        q.push("sip", self.ip.as_deref().unwrap_or(""));
-        q.push("spr", self.protocol.map(SasProtocol::as_str).unwrap_or(""));
+        q.push("st", &c.st());
+        q.push("se", &c.se());
+        q.push("sip", c.sip());
+        q.push("spr", c.spr());
         q.push("sig", &sig);
         Ok(q.finish())
     }

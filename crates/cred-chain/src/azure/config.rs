@@ -1,0 +1,695 @@
+//! [`AzureConfig`]: the storage account, how its requests are authorized, the blob endpoint and
+//! the HTTP, retry and timeout settings every Azure storage client is built from
+//! (docs/ARCHITECTURE.md, "Construction: a loaded config, one builder").
+//!
+//! The order in which they are resolved is on [`AzureConfigLoader`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use cloudkit_core::{
+    HttpClientConfig, HttpSend, NoSign, Pipeline, PipelineBuilder, ReqwestSend, RetryConfig, RetryQuota, Sign,
+    TimeoutConfig, TransportError, Url,
+};
+use cloudkit_signer::azure::{
+    AccountKey, AzureSignError, BearerTokenSigner, ConnectionString, STORAGE_SCOPE, SasSigner, SasToken,
+    SharedKeySigner,
+};
+
+use super::{AzureEnv, DefaultAzureCredential, IdentityOptions, TokenCredential};
+
+/// The environment variable holding a storage connection string.
+pub const CONNECTION_STRING_ENV: &str = "AZURE_STORAGE_CONNECTION_STRING";
+/// The environment variable naming the storage account.
+pub const ACCOUNT_ENV: &str = "AZURE_STORAGE_ACCOUNT";
+/// The environment variable holding the account key (SharedKey).
+pub const ACCOUNT_KEY_ENV: &str = "AZURE_STORAGE_KEY";
+/// The environment variable holding a SAS token.
+pub const SAS_TOKEN_ENV: &str = "AZURE_STORAGE_SAS_TOKEN";
+
+/// How storage requests are authorized. Every Azure storage client is built from it (through
+/// [`AzureConfig`]). `Debug` shows no key and no SAS signature.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum StorageAuth {
+    /// SharedKey with the account key (also signs service and account SAS).
+    SharedKey(AccountKey),
+    /// A SAS appended to every request.
+    Sas(SasToken),
+    /// Entra tokens from a `TokenCredential` (https only, except a loopback emulator allowed with
+    /// [`AzureConfigLoader::allow_loopback_http`]).
+    Token(Arc<dyn TokenCredential>),
+    /// No authorization (public containers).
+    Anonymous,
+}
+
+impl StorageAuth {
+    /// The name of the scheme: `SharedKey`, `SAS`, `Token` or `Anonymous`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StorageAuth::SharedKey(_) => "SharedKey",
+            StorageAuth::Sas(_) => "SAS",
+            StorageAuth::Token(_) => "Token",
+            StorageAuth::Anonymous => "Anonymous",
+        }
+    }
+
+    /// The signing step of every request (bearer tokens over plain http only to a loopback host,
+    /// and only with `allow_loopback_http`).
+    pub fn signer(&self, allow_loopback_http: bool) -> Arc<dyn Sign> {
+        match self {
+            StorageAuth::SharedKey(key) => Arc::new(SharedKeySigner::new(key.clone())),
+            StorageAuth::Sas(token) => Arc::new(SasSigner::new(token.clone())),
+            StorageAuth::Token(credential) => Arc::new(
+                BearerTokenSigner::new(credential.clone(), STORAGE_SCOPE).allow_loopback_http(allow_loopback_http),
+            ),
+            StorageAuth::Anonymous => Arc::new(NoSign),
+        }
+    }
+}
+
+/// Why the Azure configuration could not be loaded. `Display` is one line and never contains a
+/// key, a SAS signature or a connection string.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AzureConfigError {
+    /// A connection string does not parse (or its key is not base64).
+    #[error("{origin}: {source}")]
+    InvalidConnectionString {
+        /// Where it came from (`the loader's connection string` or the variable).
+        origin: &'static str,
+        /// What is wrong.
+        #[source]
+        source: AzureSignError,
+    },
+    /// An account key is not base64.
+    #[error("{origin}: {source}")]
+    InvalidAccountKey {
+        /// Where it came from (`the loader's account key` or the variable).
+        origin: &'static str,
+        /// What is wrong.
+        #[source]
+        source: AzureSignError,
+    },
+    /// Neither a connection string nor an account was found.
+    #[error(
+        "no storage account: set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, or give the loader a \
+         connection string, an account or a blob endpoint"
+    )]
+    NoAccount,
+    /// The blob endpoint cannot be used (not http(s), or plain http with bearer tokens).
+    #[error("invalid blob endpoint {endpoint}: {message}")]
+    InvalidEndpoint {
+        /// The endpoint, without its query.
+        endpoint: String,
+        /// Why it was refused.
+        message: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[source] TransportError),
+}
+
+/// Everything an Azure storage client needs: the account, the authorization, the blob endpoint,
+/// the shared HTTP client, retry and timeout settings. Cheap to clone (clients built from one
+/// config and its clones share the connection pool and the retry quota). `Debug` shows no secret.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudkit_cred_chain::azure::{AzureConfig, AzureEnv, StorageAuth};
+///
+/// // Tests use a fake environment; real programs just call `AzureConfig::loader().load().await?`.
+/// let env = AzureEnv::from_pairs([("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")]);
+/// let config = AzureConfig::loader().env(env).load().await?;
+/// assert_eq!(config.account(), Some("devstoreaccount1"));
+/// assert_eq!(config.blob_endpoint().as_str(), "http://127.0.0.1:10000/devstoreaccount1");
+/// assert!(matches!(config.auth(), StorageAuth::SharedKey(_)));
+/// assert!(!format!("{config:?}").contains("Eby8"), "no key in Debug");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AzureConfig {
+    account: Option<String>,
+    auth: StorageAuth,
+    auth_source: &'static str,
+    blob_endpoint: Url,
+    http: Arc<dyn HttpSend>,
+    retry: RetryConfig,
+    timeouts: TimeoutConfig,
+    quota: Arc<RetryQuota>,
+    allow_loopback_http: bool,
+}
+
+impl fmt::Debug for AzureConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureConfig")
+            .field("account", &self.account)
+            .field("auth", &self.auth.kind())
+            .field("auth_source", &self.auth_source)
+            .field("blob_endpoint", &self.blob_endpoint.as_str())
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .field("allow_loopback_http", &self.allow_loopback_http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureConfig {
+    /// A loader reading the process environment (see [`AzureConfigLoader`] for the order).
+    pub fn loader() -> AzureConfigLoader {
+        AzureConfigLoader::default()
+    }
+
+    /// The storage account name, when known.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// How requests are authorized.
+    pub fn auth(&self) -> &StorageAuth {
+        &self.auth
+    }
+
+    /// Where the authorization came from (`AZURE_STORAGE_CONNECTION_STRING`, `the loader's
+    /// account key`, `DefaultAzureCredential` …); never a secret.
+    pub fn auth_source(&self) -> &'static str {
+        self.auth_source
+    }
+
+    /// The token credential, when requests carry Entra tokens.
+    pub fn credential(&self) -> Option<Arc<dyn TokenCredential>> {
+        match &self.auth {
+            StorageAuth::Token(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    /// The blob endpoint (`https://{account}.blob.core.windows.net`, or Azurite's path-style
+    /// `http://127.0.0.1:10000/devstoreaccount1`), without a trailing `/` or query.
+    pub fn blob_endpoint(&self) -> &Url {
+        &self.blob_endpoint
+    }
+
+    cloudkit_core::config_accessors!();
+
+    /// The retry quota shared by this config's clients.
+    pub fn retry_quota(&self) -> Arc<RetryQuota> {
+        self.quota.clone()
+    }
+
+    /// Whether bearer tokens may go over plain http to a loopback emulator.
+    pub fn allows_loopback_http(&self) -> bool {
+        self.allow_loopback_http
+    }
+
+    /// The signing step for this config's authorization.
+    pub fn signer(&self) -> Arc<dyn Sign> {
+        self.auth.signer(self.allow_loopback_http)
+    }
+
+    /// Checks that `endpoint` can be used with this authorization (http or https; https for
+    /// bearer tokens unless a loopback emulator is allowed) and returns it without a trailing `/`
+    /// or query. Clients call it on an endpoint override.
+    pub fn validate_endpoint(&self, endpoint: Url) -> Result<Url, AzureConfigError> {
+        validate_endpoint(endpoint, &self.auth, self.allow_loopback_http)
+    }
+
+    /// A pipeline builder for `service` preset with this config's signer, HTTP client, retry
+    /// settings, shared retry quota and timeouts. The client adds its service's error parser and
+    /// retry classifier, applies its overrides and builds.
+    pub fn pipeline_builder(&self, service: &'static str) -> PipelineBuilder {
+        Pipeline::builder(service)
+            .http(self.http())
+            .signer(self.signer())
+            .retry(self.retry_config())
+            .quota(self.retry_quota())
+            .timeouts(self.timeout_config())
+    }
+}
+
+fn validate_endpoint(
+    mut endpoint: Url,
+    auth: &StorageAuth,
+    allow_loopback_http: bool,
+) -> Result<Url, AzureConfigError> {
+    let invalid = |endpoint: &Url, message: String| AzureConfigError::InvalidEndpoint {
+        endpoint: cloudkit_core::redact_url(endpoint),
+        message,
+    };
+    if endpoint.scheme() != "https" && endpoint.scheme() != "http" {
+        return Err(invalid(&endpoint, "the blob endpoint must be http or https".into()));
+    }
+    if endpoint.cannot_be_a_base() || endpoint.host_str().is_none() {
+        return Err(invalid(&endpoint, "the blob endpoint has no host".into()));
+    }
+    if let StorageAuth::Token(credential) = auth {
+        BearerTokenSigner::new(credential.clone(), STORAGE_SCOPE)
+            .allow_loopback_http(allow_loopback_http)
+            .check_url(&endpoint)
+            .map_err(|e| invalid(&endpoint, e.to_string()))?;
+    }
+    let trimmed = endpoint.path().trim_end_matches('/').to_owned();
+    endpoint.set_path(&trimmed);
+    endpoint.set_query(None);
+    endpoint.set_fragment(None);
+    Ok(endpoint)
+}
+
+/// `acct` from `https://acct.blob.core.windows.net`, or the first path segment of a path-style
+/// (emulator) endpoint.
+fn account_from_endpoint(endpoint: &Url) -> Option<String> {
+    let host = endpoint.host_str()?;
+    if let Some((first, _)) = host.split_once(".blob.") {
+        return Some(first.to_owned());
+    }
+    endpoint.path_segments()?.find(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Loads an [`AzureConfig`].
+///
+/// [`load`](Self::load) resolves the account, the authorization and the endpoint once, in this order
+/// (the first that applies wins):
+///
+/// 1. a connection string given to the loader;
+/// 2. unless the loader was given an account or an authorization (key, SAS, credential,
+///    anonymous): `AZURE_STORAGE_CONNECTION_STRING`;
+/// 3. the account (the loader's, else `AZURE_STORAGE_ACCOUNT`, else the first part of the blob
+///    endpoint) with the loader's account key, SAS, token credential or anonymous access, else
+///    `AZURE_STORAGE_KEY` (SharedKey), else `AZURE_STORAGE_SAS_TOKEN` (SAS), else Entra tokens
+///    from [`DefaultAzureCredential`].
+///
+/// The blob endpoint is the loader's, else the connection string's, else
+/// `https://{account}.blob.core.windows.net`. The environment is read through [`AzureEnv`], so tests
+/// never touch the real one.
+#[derive(Default)]
+pub struct AzureConfigLoader {
+    env: Option<AzureEnv>,
+    http: Option<Arc<dyn HttpSend>>,
+    retry: Option<RetryConfig>,
+    timeouts: Option<TimeoutConfig>,
+    connection_string: Option<String>,
+    account: Option<String>,
+    account_key: Option<String>,
+    sas: Option<SasToken>,
+    credential: Option<Arc<dyn TokenCredential>>,
+    anonymous: bool,
+    blob_endpoint: Option<Url>,
+    allow_loopback_http: bool,
+}
+
+/// Never shows the connection string, the account key or the SAS signature.
+impl fmt::Debug for AzureConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |on: bool| if on { "** set **" } else { "unset" };
+        f.debug_struct("AzureConfigLoader")
+            .field("env", &self.env)
+            .field("connection_string", &set(self.connection_string.is_some()))
+            .field("account", &self.account)
+            .field("account_key", &set(self.account_key.is_some()))
+            .field("sas", &self.sas)
+            .field("credential", &set(self.credential.is_some()))
+            .field("anonymous", &self.anonymous)
+            .field("blob_endpoint", &self.blob_endpoint.as_ref().map(cloudkit_core::redact_url))
+            .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
+            .field("allow_loopback_http", &self.allow_loopback_http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the resolution found.
+struct Resolved {
+    account: Option<String>,
+    auth: StorageAuth,
+    source: &'static str,
+    endpoint: Option<Url>,
+}
+
+impl AzureConfigLoader {
+    /// The environment to read (default: the process environment).
+    pub fn env(mut self, env: AzureEnv) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    // `http` (also used by the default `DefaultAzureCredential`), `retry`, `timeouts`.
+    cloudkit_core::config_loader_overrides!();
+
+    /// A connection string (account key, SAS or `UseDevelopmentStorage=true`); wins over every
+    /// other authorization setting and the environment.
+    pub fn connection_string(mut self, text: impl Into<String>) -> Self {
+        self.connection_string = Some(text.into());
+        self
+    }
+
+    /// The storage account (wins over `AZURE_STORAGE_ACCOUNT`; `AZURE_STORAGE_CONNECTION_STRING` is
+    /// then not read).
+    pub fn account(mut self, name: impl Into<String>) -> Self {
+        self.account = Some(name.into());
+        self
+    }
+
+    /// The account key (base64): SharedKey authorization.
+    pub fn account_key(mut self, key: impl Into<String>) -> Self {
+        self.account_key = Some(key.into());
+        self
+    }
+
+    /// A SAS token (the query string, with or without `?`) appended to every request.
+    pub fn sas_token(mut self, sas: impl Into<String>) -> Self {
+        self.sas = Some(SasToken::from_query(sas));
+        self
+    }
+
+    /// A generated SAS appended to every request.
+    pub fn sas(mut self, sas: SasToken) -> Self {
+        self.sas = Some(sas);
+        self
+    }
+
+    /// A token credential for Entra tokens (default, when no key or SAS is found:
+    /// [`DefaultAzureCredential`]).
+    pub fn credential(mut self, credential: Arc<dyn TokenCredential>) -> Self {
+        self.credential = Some(credential);
+        self
+    }
+
+    /// No authorization (public containers).
+    pub fn anonymous(mut self) -> Self {
+        self.anonymous = true;
+        self
+    }
+
+    /// The blob endpoint (wins over the connection string's; default
+    /// `https://{account}.blob.core.windows.net`).
+    pub fn blob_endpoint(mut self, endpoint: Url) -> Self {
+        self.blob_endpoint = Some(endpoint);
+        self
+    }
+
+    /// Allows bearer tokens over plain http to a loopback emulator endpoint (default false).
+    pub fn allow_loopback_http(mut self, allow: bool) -> Self {
+        self.allow_loopback_http = allow;
+        self
+    }
+
+    /// Resolves the account, authorization and endpoint (nothing is contacted; a token
+    /// credential fetches its first token on the first request).
+    pub async fn load(self) -> Result<AzureConfig, AzureConfigError> {
+        let env = self.env.clone().unwrap_or_else(AzureEnv::real);
+        let http = match &self.http {
+            Some(h) => h.clone(),
+            None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(AzureConfigError::Http)?,
+        };
+        let resolved = self.resolve(&env, &http)?;
+        let endpoint = match resolved.endpoint.or_else(|| self.blob_endpoint.clone()) {
+            Some(endpoint) => endpoint,
+            None => {
+                let account = resolved.account.as_deref().ok_or(AzureConfigError::NoAccount)?;
+                let text = format!("https://{account}.blob.core.windows.net");
+                Url::parse(&text)
+                    .map_err(|e| AzureConfigError::InvalidEndpoint { endpoint: text, message: e.to_string() })?
+            }
+        };
+        let blob_endpoint = validate_endpoint(endpoint, &resolved.auth, self.allow_loopback_http)?;
+        let account = match &resolved.auth {
+            StorageAuth::SharedKey(key) => Some(key.account().to_owned()),
+            _ => resolved.account.or_else(|| account_from_endpoint(&blob_endpoint)),
+        };
+        tracing::debug!(
+            account = account.as_deref().unwrap_or("-"),
+            auth = resolved.auth.kind(),
+            source = resolved.source,
+            endpoint = %blob_endpoint,
+            "resolved the Azure storage configuration"
+        );
+        Ok(AzureConfig {
+            account,
+            auth: resolved.auth,
+            auth_source: resolved.source,
+            blob_endpoint,
+            http,
+            retry: self.retry.unwrap_or_else(RetryConfig::standard),
+            timeouts: self.timeouts.unwrap_or_default(),
+            quota: Arc::new(RetryQuota::default()),
+            allow_loopback_http: self.allow_loopback_http,
+        })
+    }
+
+    /// Account, authorization and (from a connection string or the loader) the endpoint. The
+    /// loader's endpoint wins over a connection string's.
+    fn resolve(&self, env: &AzureEnv, http: &Arc<dyn HttpSend>) -> Result<Resolved, AzureConfigError> {
+        if let Some(text) = &self.connection_string {
+            return self.resolve_connection_string(text, "the loader's connection string");
+        }
+        let explicit = self.account.is_some()
+            || self.account_key.is_some()
+            || self.sas.is_some()
+            || self.credential.is_some()
+            || self.anonymous;
+        if !explicit && let Some(text) = env.get(CONNECTION_STRING_ENV) {
+            return self.resolve_connection_string(&text, CONNECTION_STRING_ENV);
+        }
+        let account = self.account.clone().or_else(|| env.get(ACCOUNT_ENV));
+        let endpoint = self.blob_endpoint.clone();
+        let account = account.or_else(|| endpoint.as_ref().and_then(account_from_endpoint));
+        let shared_key = |key: &str, origin: &'static str| {
+            let account = account.clone().ok_or(AzureConfigError::NoAccount)?;
+            AccountKey::new(account, key)
+                .map(StorageAuth::SharedKey)
+                .map_err(|source| AzureConfigError::InvalidAccountKey { origin, source })
+        };
+        let (auth, source) = if let Some(key) = &self.account_key {
+            (shared_key(key, "the loader's account key")?, "the loader's account key")
+        } else if let Some(sas) = &self.sas {
+            (StorageAuth::Sas(sas.clone()), "the loader's SAS")
+        } else if let Some(credential) = &self.credential {
+            (StorageAuth::Token(credential.clone()), "the loader's token credential")
+        } else if self.anonymous {
+            (StorageAuth::Anonymous, "anonymous (the loader)")
+        } else if let Some(key) = env.get(ACCOUNT_KEY_ENV) {
+            (shared_key(&key, ACCOUNT_KEY_ENV)?, ACCOUNT_KEY_ENV)
+        } else if let Some(sas) = env.get(SAS_TOKEN_ENV) {
+            (StorageAuth::Sas(SasToken::from_query(sas)), SAS_TOKEN_ENV)
+        } else {
+            if account.is_none() {
+                return Err(AzureConfigError::NoAccount);
+            }
+            let options = IdentityOptions { env: env.clone(), http: Some(http.clone()), ..IdentityOptions::default() };
+            let credential = DefaultAzureCredential::builder().options(options).build();
+            (StorageAuth::Token(Arc::new(credential)), "DefaultAzureCredential")
+        };
+        Ok(Resolved { account, auth, source, endpoint })
+    }
+
+    fn resolve_connection_string(&self, text: &str, origin: &'static str) -> Result<Resolved, AzureConfigError> {
+        let invalid = |source| AzureConfigError::InvalidConnectionString { origin, source };
+        let cs = ConnectionString::parse(text).map_err(invalid)?;
+        let endpoint = match &self.blob_endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None => cs.blob_endpoint().map_err(invalid)?,
+        };
+        let auth = if let Some(key) = cs.account_key() {
+            StorageAuth::SharedKey(key.clone())
+        } else if let Some(sas) = cs.sas() {
+            StorageAuth::Sas(sas.clone())
+        } else {
+            StorageAuth::Anonymous
+        };
+        Ok(Resolved { account: cs.account_name().map(str::to_owned), auth, source: origin, endpoint: Some(endpoint) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use cloudkit_signer::azure::{DEVELOPMENT_ACCOUNT_KEY, DEVELOPMENT_BLOB_ENDPOINT};
+
+    use super::*;
+
+    const KEY: &str = "c2VjcmV0LWtleS12YWx1ZQ==";
+
+    fn env<const N: usize>(pairs: [(&str, &str); N]) -> AzureEnv {
+        AzureEnv::from_pairs(pairs)
+    }
+
+    async fn load(loader: AzureConfigLoader) -> Result<AzureConfig, AzureConfigError> {
+        loader.load().await
+    }
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_string_in_code_wins_over_everything() {
+        let config = load(
+            AzureConfig::loader()
+                .env(env([(CONNECTION_STRING_ENV, "AccountName=envacct;AccountKey=AAAA")]))
+                .connection_string(format!(
+                    "AccountName=codeacct;AccountKey={KEY};EndpointSuffix=core.chinacloudapi.cn"
+                ))
+                .account_key("ignored")
+                .credential(Arc::new(DefaultAzureCredential::new())),
+        )
+        .await
+        .unwrap();
+        assert_eq!(config.account(), Some("codeacct"));
+        assert!(matches!(config.auth(), StorageAuth::SharedKey(k) if k.account() == "codeacct"));
+        assert_eq!(config.blob_endpoint().as_str(), "https://codeacct.blob.core.chinacloudapi.cn/");
+        assert_eq!(config.auth_source(), "the loader's connection string");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(KEY), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn the_environment_connection_string_then_account_with_key_sas_or_token() {
+        let config = load(AzureConfig::loader().env(env([
+            (CONNECTION_STRING_ENV, "UseDevelopmentStorage=true"),
+            (ACCOUNT_ENV, "other"),
+            (ACCOUNT_KEY_ENV, KEY),
+        ])))
+        .await
+        .unwrap();
+        assert_eq!(config.account(), Some("devstoreaccount1"));
+        assert_eq!(config.blob_endpoint().as_str(), DEVELOPMENT_BLOB_ENDPOINT);
+        assert_eq!(config.auth_source(), CONNECTION_STRING_ENV);
+        assert!(matches!(config.auth(), StorageAuth::SharedKey(_)));
+
+        let config =
+            load(AzureConfig::loader().env(env([(ACCOUNT_ENV, "acct"), (ACCOUNT_KEY_ENV, KEY)]))).await.unwrap();
+        assert!(matches!(config.auth(), StorageAuth::SharedKey(k) if k.account() == "acct"));
+        assert_eq!(config.blob_endpoint().as_str(), "https://acct.blob.core.windows.net/");
+        assert_eq!(config.auth_source(), ACCOUNT_KEY_ENV);
+
+        let config = load(
+            AzureConfig::loader().env(env([(ACCOUNT_ENV, "acct"), (SAS_TOKEN_ENV, "?sv=2025-11-05&sig=SECRETSIG")])),
+        )
+        .await
+        .unwrap();
+        let StorageAuth::Sas(sas) = config.auth() else { panic!("{config:?}") };
+        assert_eq!(sas.as_query(), "sv=2025-11-05&sig=SECRETSIG");
+        assert!(!format!("{config:?} {:?}", config.auth()).contains("SECRETSIG"));
+
+        let config = load(AzureConfig::loader().env(env([(ACCOUNT_ENV, "acct")]))).await.unwrap();
+        assert!(matches!(config.auth(), StorageAuth::Token(_)));
+        assert!(config.credential().is_some());
+        assert_eq!(config.auth_source(), "DefaultAzureCredential");
+    }
+
+    #[tokio::test]
+    async fn code_settings_skip_the_environment_connection_string() {
+        let e = env([(CONNECTION_STRING_ENV, "UseDevelopmentStorage=true"), (ACCOUNT_KEY_ENV, KEY)]);
+        // an account in code: the key comes from the environment
+        let config = load(AzureConfig::loader().env(e.clone()).account("mine")).await.unwrap();
+        assert!(matches!(config.auth(), StorageAuth::SharedKey(k) if k.account() == "mine"));
+        // a credential in code: AZURE_STORAGE_KEY is not read
+        let config = load(
+            AzureConfig::loader()
+                .env(e.clone())
+                .account("mine")
+                .credential(Arc::new(DefaultAzureCredential::new()))
+                .blob_endpoint(url("https://mine.blob.core.windows.net/")),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(config.auth(), StorageAuth::Token(_)));
+        assert_eq!(config.blob_endpoint().as_str(), "https://mine.blob.core.windows.net/");
+        // anonymous against an emulator: the account comes from the endpoint's path
+        let config = load(
+            AzureConfig::loader().env(e).anonymous().blob_endpoint(url("http://127.0.0.1:10000/devstoreaccount1/?x=1")),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(config.auth(), StorageAuth::Anonymous));
+        assert_eq!(config.account(), Some("devstoreaccount1"));
+        assert_eq!(config.blob_endpoint().as_str(), "http://127.0.0.1:10000/devstoreaccount1", "no slash, no query");
+    }
+
+    #[tokio::test]
+    async fn settings_pass_to_the_pipeline_builder() {
+        let retry = RetryConfig::standard().with_max_attempts(7);
+        let timeouts = TimeoutConfig { attempt: Some(Duration::from_secs(3)), operation: None };
+        let config = load(
+            AzureConfig::loader()
+                .env(env([]))
+                .connection_string("UseDevelopmentStorage=true")
+                .retry(retry)
+                .timeouts(timeouts.clone()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(config.retry_config().max_attempts(), 7);
+        assert_eq!(config.timeout_config(), timeouts);
+        let pipeline = config.pipeline_builder("AzureBlob").build().unwrap();
+        assert_eq!(pipeline.retry_config().max_attempts(), 7);
+        assert!(Arc::ptr_eq(pipeline.quota(), &config.retry_quota()), "clients share the config's quota");
+        assert!(Arc::ptr_eq(&config.clone().http(), &config.http()), "clones share the HTTP client");
+    }
+
+    #[tokio::test]
+    async fn errors_are_one_line_and_hold_no_secret() {
+        let e = load(AzureConfig::loader().env(env([]))).await.unwrap_err();
+        assert!(matches!(e, AzureConfigError::NoAccount), "{e}");
+        let e =
+            load(AzureConfig::loader().env(env([(CONNECTION_STRING_ENV, "AccountName=a;AccountKey=!!not-base64!!")])))
+                .await
+                .unwrap_err();
+        assert!(matches!(e, AzureConfigError::InvalidConnectionString { .. }), "{e}");
+        assert!(e.to_string().starts_with(CONNECTION_STRING_ENV), "{e}");
+        assert!(!e.to_string().contains("not-base64"), "{e}");
+        let e = load(AzureConfig::loader().env(env([])).account("a").account_key("!!nope!!")).await.unwrap_err();
+        assert!(matches!(e, AzureConfigError::InvalidAccountKey { .. }), "{e}");
+        assert!(!e.to_string().contains("nope"), "{e}");
+        let e = load(AzureConfig::loader().env(env([])).account_key(KEY)).await.unwrap_err();
+        assert!(matches!(e, AzureConfigError::NoAccount), "a key needs an account: {e}");
+        let e = load(AzureConfig::loader().env(env([])).anonymous().blob_endpoint(url("ftp://host/acct")))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AzureConfigError::InvalidEndpoint { .. }), "{e}");
+        for e in [
+            AzureConfigError::NoAccount.to_string(),
+            load(AzureConfig::loader().env(env([(CONNECTION_STRING_ENV, "garbage")]))).await.unwrap_err().to_string(),
+        ] {
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_over_plain_http_only_to_an_explicitly_allowed_loopback_emulator() {
+        let credential: Arc<dyn TokenCredential> = Arc::new(DefaultAzureCredential::new());
+        let emulator = url("http://127.0.0.1:10000/devstoreaccount1");
+        let loader =
+            || AzureConfig::loader().env(env([])).credential(credential.clone()).blob_endpoint(emulator.clone());
+        let e = load(loader()).await.unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        let config = load(loader().allow_loopback_http(true)).await.unwrap();
+        assert!(config.allows_loopback_http());
+        let e = config.validate_endpoint(url("http://example.com/acct")).unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        assert_eq!(
+            config.validate_endpoint(url("https://acct.blob.core.windows.net/?sig=x")).unwrap().as_str(),
+            "https://acct.blob.core.windows.net/"
+        );
+        // SharedKey over plain http is fine (Azurite)
+        let config = load(
+            AzureConfig::loader()
+                .env(env([]))
+                .account("devstoreaccount1")
+                .account_key(DEVELOPMENT_ACCOUNT_KEY)
+                .blob_endpoint(emulator.clone()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(config.blob_endpoint(), &emulator);
+        let loader_shown = format!(
+            "{:?}",
+            AzureConfig::loader().account_key(KEY).connection_string("AccountKey=zzz").sas_token("sig=SIG")
+        );
+        assert!(
+            !loader_shown.contains(KEY) && !loader_shown.contains("zzz") && !loader_shown.contains("SIG"),
+            "{loader_shown}"
+        );
+    }
+}
