@@ -1,7 +1,7 @@
 //! GCS setup shared by the tests against gcp-storage-emulator.
 
 use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
-use cloudkit_gcp_storage::StorageClient;
+use cloudkit_gcp_storage::{ClientBuilder, StorageClient};
 
 use crate::testbed::{self, Emulator};
 
@@ -23,12 +23,21 @@ pub async fn emulator_config() -> GcpConfig {
     config
 }
 
+/// A GCS [`ClientBuilder`] for the emulator (see [`emulator_config`]), for tests that set a
+/// blob signer or other overrides.
+///
+/// # Panics
+/// As [`emulator_config`].
+pub async fn storage_client_builder() -> ClientBuilder {
+    StorageClient::builder(&emulator_config().await)
+}
+
 /// A GCS [`StorageClient`] for the emulator (see [`emulator_config`]).
 ///
 /// # Panics
 /// As [`emulator_config`], or when the client cannot be built.
 pub async fn storage_client() -> StorageClient {
-    StorageClient::new(&emulator_config().await).unwrap_or_else(|e| panic!("could not build the GCS client: {e}"))
+    storage_client_builder().await.build().unwrap_or_else(|e| panic!("could not build the GCS client: {e}"))
 }
 
 /// Creates a bucket named [`unique_name`](crate::unique_name)`(label)` on the emulator and returns its

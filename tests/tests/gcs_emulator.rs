@@ -107,6 +107,10 @@ async fn media_and_multipart_uploads_download_with_metadata_and_checksums() {
     assert_eq!(meta.content_type.as_deref(), Some("text/plain"));
     assert_eq!(meta.size, Some(15));
     assert_eq!(meta.md5_hash.as_deref(), Some(cloudkit_gcp_storage::md5_base64(b"hello multipart").as_str()));
+    // timestamps decode to SystemTime
+    let created = meta.time_created.expect("timeCreated");
+    assert!(meta.updated.is_some_and(|u| u >= created), "{meta:?}");
+    assert!(created <= std::time::SystemTime::now() + Duration::from_secs(300), "{created:?}");
 
     // whole download: CRC32C from x-goog-hash verified
     let d = client.download_object(&bucket, "dir/sub/multi part.txt").send().await.unwrap();
@@ -216,7 +220,7 @@ async fn rewrite_copy_compose_and_delete() {
     let copied = client.rewrite_object(&bucket, "whole", &other, "copied/whole").send().await.unwrap();
     assert_eq!(copied.bucket, other);
     assert_eq!(copied.crc32c.as_deref(), Some(crc32c_base64(b"Hello, World!").as_str()));
-    let again = client.copy_object(&other, "copied/whole", &bucket, "copy2").send().await.unwrap();
+    let again = client.rewrite_object(&other, "copied/whole", &bucket, "copy2").send().await.unwrap();
     assert_eq!(again.size, Some(13));
 
     client.delete_object(&bucket, "p1").send().await.unwrap();
@@ -395,7 +399,7 @@ async fn signed_get_url_against_the_emulator() {
     let key_json = std::fs::read_to_string(key_path)
         .unwrap_or_else(|e| panic!("{key_path} is missing ({e}); it ships in crates/signer/tests/data/gcs/"));
     let key = cloudkit_gcp_storage::ServiceAccountKey::from_json(&key_json).unwrap();
-    let client = client().await.with_blob_signer(Arc::new(key));
+    let client = gcs::storage_client_builder().await.blob_signer(Arc::new(key)).build().unwrap();
     let bucket = new_bucket(&client).await;
     client.insert_object(&bucket, "signed/hello.txt").send_bytes(Bytes::from_static(b"signed hi")).await.unwrap();
     let url = client

@@ -36,7 +36,7 @@ async fn bucket(client: &StorageClient) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_gcs_emulator() {
-    let client = emulator_client().await.with_blob_signer(Arc::new(test_key()));
+    let client = gcs::storage_client_builder().await.blob_signer(Arc::new(test_key())).build().unwrap();
     let bucket = bucket(&client).await;
     let store = GcsStore::new(client, &bucket);
     let caps = store.capabilities();

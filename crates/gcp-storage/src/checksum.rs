@@ -1,18 +1,46 @@
 //! CRC32C and MD5, as GCS encodes them (base64 of the big-endian CRC32C; base64 of the MD5).
+//! The stream that verifies downloads is core's ([`cloudkit_core::verify_stream`]); GCS adds its
+//! CRC32C as a [`RunningChecksum`] and reads the expected values from `x-goog-hash`.
 //! The CRC32C crate is the one the S3 client uses (`crc32c`, hardware-accelerated).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
-use cloudkit_core::{ByteStream, HeaderMap, TransportError, TransportErrorKind};
-use futures::StreamExt;
-use md5::Digest as _;
+use cloudkit_core::{
+    ByteStream, Error, ErrorKind, HeaderMap, Md5, RunningChecksum, TransportError, checksum_mismatch, verify_stream,
+};
 
-/// Running CRC32C and MD5 of a byte sequence.
+use crate::error::GcsError;
+
+/// A running CRC32C, finishing as GCS writes it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Crc32c(u32);
+
+impl Crc32c {
+    /// The CRC32C of everything fed so far, GCS-encoded.
+    pub(crate) fn base64(self) -> String {
+        B64.encode(self.0.to_be_bytes())
+    }
+}
+
+impl RunningChecksum for Crc32c {
+    fn algorithm(&self) -> &'static str {
+        "crc32c"
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.0 = crc32c::crc32c_append(self.0, data);
+    }
+
+    fn finish(self: Box<Self>) -> String {
+        self.base64()
+    }
+}
+
+/// Running CRC32C and MD5 of an upload.
 #[derive(Clone, Default)]
 pub(crate) struct Hasher {
-    crc: u32,
-    md5: md5::Md5,
+    crc: Crc32c,
+    md5: Md5,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -23,36 +51,30 @@ impl std::fmt::Debug for Hasher {
 
 impl Hasher {
     pub(crate) fn update(&mut self, data: &[u8]) {
-        self.crc = crc32c::crc32c_append(self.crc, data);
+        self.crc.update(data);
         self.md5.update(data);
     }
 
     pub(crate) fn crc32c(&self) -> String {
-        encode_crc32c(self.crc)
+        self.crc.base64()
     }
 
     pub(crate) fn md5(&self) -> String {
-        B64.encode(self.md5.clone().finalize())
+        self.md5.base64()
     }
 }
 
-/// Base64 of a big-endian CRC32C, as GCS writes it.
-pub(crate) fn encode_crc32c(crc: u32) -> String {
-    B64.encode(crc.to_be_bytes())
-}
-
 /// The CRC32C of `data`, GCS-encoded.
+///
+/// ```
+/// assert_eq!(cloudkit_gcp_storage::crc32c_base64(b"hello world"), "yZRlqg==");
+/// ```
 pub fn crc32c_base64(data: &[u8]) -> String {
-    encode_crc32c(crc32c::crc32c(data))
-}
-
-/// The MD5 of `data`, GCS-encoded.
-pub fn md5_base64(data: &[u8]) -> String {
-    B64.encode(md5::Md5::digest(data))
+    Crc32c(crc32c::crc32c(data)).base64()
 }
 
 /// The checksums in an `x-goog-hash: crc32c=…,md5=…` header.
-pub(crate) fn hashes_from_headers(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+fn hashes_from_headers(headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let mut crc = None;
     let mut md5 = None;
     for value in headers.get_all("x-goog-hash") {
@@ -68,55 +90,36 @@ pub(crate) fn hashes_from_headers(headers: &HeaderMap) -> (Option<String>, Optio
     (crc, md5)
 }
 
-/// Wraps a download so that, at its end, the data's CRC32C (and MD5 when given) must equal the
-/// expected values; a mismatch ends the stream with an error instead of silently passing corrupt
-/// data on.
-pub(crate) fn verify_stream(body: ByteStream, crc32c: Option<String>, md5: Option<String>) -> ByteStream {
-    if crc32c.is_none() && md5.is_none() {
-        return body;
+/// Wraps a whole-object download so that, at its end, the data's CRC32C (or, when GCS sent no
+/// CRC32C, its MD5) must equal what `x-goog-hash` says; a mismatch ends the stream with an error
+/// instead of passing corrupt data on. Without either hash the body is returned as is.
+pub(crate) fn verify_download(body: ByteStream, headers: &HeaderMap) -> ByteStream {
+    match hashes_from_headers(headers) {
+        (Some(crc), _) => verify_stream(body, Box::new(Crc32c::default()), crc),
+        (None, Some(md5)) => verify_stream(body, Box::new(Md5::default()), md5),
+        (None, None) => body,
     }
-    let state = (body, Hasher::default(), false);
-    let stream = futures::stream::unfold(state, move |(mut body, mut hasher, done)| {
-        let crc32c = crc32c.clone();
-        let md5 = md5.clone();
-        async move {
-            if done {
-                return None;
-            }
-            match body.next().await {
-                Some(Ok(chunk)) => {
-                    hasher.update(&chunk);
-                    Some((Ok::<Bytes, TransportError>(chunk), (body, hasher, false)))
-                }
-                Some(Err(e)) => Some((Err(e), (body, hasher, true))),
-                None => {
-                    let mut problem = None;
-                    if let Some(expected) = &crc32c {
-                        let actual = hasher.crc32c();
-                        if &actual != expected {
-                            problem = Some(format!("crc32c mismatch: expected {expected}, got {actual}"));
-                        }
-                    } else if let Some(expected) = &md5 {
-                        let actual = hasher.md5();
-                        if &actual != expected {
-                            problem = Some(format!("md5 mismatch: expected {expected}, got {actual}"));
-                        }
-                    }
-                    problem.map(|p| {
-                        (
-                            Err(TransportError::new(TransportErrorKind::Body, format!("corrupt download: {p}"))),
-                            (body, hasher, true),
-                        )
-                    })
-                }
-            }
-        }
-    });
-    ByteStream::new(stream)
+}
+
+/// A failed read of a download's body: [`GcsError::ChecksumMismatch`] when the data is corrupt,
+/// else a transport error.
+pub(crate) fn read_error(operation: &'static str, e: TransportError) -> GcsError {
+    if let Some(m) = checksum_mismatch(&e) {
+        return GcsError::ChecksumMismatch {
+            operation,
+            algorithm: if m.algorithm == "MD5" { "md5" } else { m.algorithm },
+            expected: m.expected.clone(),
+            actual: m.actual.clone(),
+        };
+    }
+    let message = e.to_string();
+    GcsError::Other(Error::new(ErrorKind::Transport, crate::SERVICE, operation).with_message(message).with_source(e))
 }
 
 #[cfg(test)]
 mod tests {
+    use cloudkit_core::{Bytes, HeaderValue, md5_base64};
+
     use super::*;
 
     #[test]
@@ -131,20 +134,39 @@ mod tests {
         assert_eq!(h.md5(), "XrY7u+Ae7tCTyyK7j1rNww==");
     }
 
+    fn hash_header(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-goog-hash", HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    async fn read(body: &'static [u8], headers: &HeaderMap) -> Result<Bytes, GcsError> {
+        verify_download(ByteStream::from_bytes(Bytes::from_static(body)), headers)
+            .collect()
+            .await
+            .map_err(|e| read_error("objects.get", e))
+    }
+
     #[tokio::test]
     async fn corrupt_downloads_fail() {
-        let ok =
-            verify_stream(ByteStream::from_bytes(Bytes::from_static(b"hello world")), Some("yZRlqg==".into()), None);
-        assert_eq!(&ok.collect().await.unwrap()[..], b"hello world");
-        let bad =
-            verify_stream(ByteStream::from_bytes(Bytes::from_static(b"hello w0rld")), Some("yZRlqg==".into()), None);
-        let e = bad.collect().await.unwrap_err();
+        let crc = hash_header("crc32c=yZRlqg==");
+        assert_eq!(&read(b"hello world", &crc).await.unwrap()[..], b"hello world");
+        let e = read(b"hello w0rld", &crc).await.unwrap_err();
         assert!(e.to_string().contains("crc32c mismatch"), "{e}");
-        let bad_md5 = verify_stream(
-            ByteStream::from_bytes(Bytes::from_static(b"hello w0rld")),
-            None,
-            Some("XrY7u+Ae7tCTyyK7j1rNww==".into()),
+        assert!(
+            matches!(&e, GcsError::ChecksumMismatch { algorithm: "crc32c", expected, .. } if expected == "yZRlqg==")
         );
-        assert!(bad_md5.collect().await.is_err());
+
+        // MD5 only when GCS sends no CRC32C
+        let md5 = hash_header("md5=XrY7u+Ae7tCTyyK7j1rNww==");
+        let e = read(b"hello w0rld", &md5).await.unwrap_err();
+        assert!(
+            matches!(&e, GcsError::ChecksumMismatch { algorithm: "md5", actual, .. } if *actual == md5_base64(b"hello w0rld"))
+        );
+        // CRC32C wins when both are there
+        let both = hash_header(&format!("crc32c=yZRlqg==,md5={}", md5_base64(b"other")));
+        assert_eq!(&read(b"hello world", &both).await.unwrap()[..], b"hello world");
+        // nothing to check against
+        assert_eq!(&read(b"anything", &HeaderMap::new()).await.unwrap()[..], b"anything");
     }
 }

@@ -1,14 +1,15 @@
-//! [`StorageClient`]: the GCS JSON API client and its settings.
+//! [`StorageClient`]: the GCS JSON API client, its [`ClientBuilder`] and its settings.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudkit_core::{BufferedResponse, HttpRequest, Method, Operation, Pipeline, Url};
+use cloudkit_core::{
+    BufferedResponse, HttpRequest, Method, Operation, Pipeline, PipelineBuilder, Url, encode_unreserved,
+};
 use cloudkit_cred_chain::gcp::GcpConfig;
 use cloudkit_signer::gcp::{SharedBlobSigner, SignedUrl, SignedUrlRequest, UrlStyle, sign_url};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::de::DeserializeOwned;
 
 use crate::error::{GCS_RETRY_CLASSIFIER, GcsError, GcsErrorParser};
@@ -17,9 +18,8 @@ use crate::resource::BucketHandle;
 /// GCS requires every resumable chunk but the last to be a multiple of this (256 KiB).
 pub const CHUNK_QUANTUM: usize = 256 * 1024;
 
-/// Query values: RFC 3986 unreserved characters stay, everything else is percent-encoded (so a
-/// space is `%20`, never `+`).
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// The project buckets are created in and listed from on an emulator when none is configured.
+const EMULATOR_PROJECT: &str = "cloudkit-emulator";
 
 /// Upload tuning.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,8 +78,7 @@ pub(crate) struct Inner {
     pub(crate) endpoint: Url,
     pub(crate) project: Option<String>,
     pub(crate) emulator: bool,
-    pub(crate) signer: Option<SharedBlobSigner>,
-    pub(crate) signer_error: Option<String>,
+    pub(crate) signer: Result<SharedBlobSigner, String>,
     pub(crate) upload: UploadSettings,
     pub(crate) verify_checksums: bool,
 }
@@ -95,92 +94,128 @@ impl fmt::Debug for StorageClient {
     }
 }
 
-impl StorageClient {
-    /// A client from a loaded [`GcpConfig`] (ADC credentials or the emulator, project,
-    /// endpoint, shared HTTP client, retry settings).
-    pub fn new(config: &GcpConfig) -> Result<Self, GcsError> {
-        let pipeline = config.pipeline(crate::SERVICE, Arc::new(GcsErrorParser), Arc::new(GCS_RETRY_CLASSIFIER))?;
-        let (signer, signer_error) = match config.blob_signer() {
-            Ok(s) => (Some(s), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                pipeline,
-                endpoint: config.storage_endpoint().clone(),
-                project: config.project_id().map(str::to_owned),
-                emulator: config.is_emulator(),
-                signer,
-                signer_error,
-                upload: UploadSettings::default(),
-                verify_checksums: true,
-            }),
-        })
+/// Builds a [`StorageClient`] from a loaded [`GcpConfig`], with overrides (docs/ARCHITECTURE.md,
+/// "Construction"): the shared `endpoint`, `http`, `retry` and `timeouts`, and the GCS settings
+/// (upload settings, checksum verification, blob signer, project).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use cloudkit_cred_chain::gcp::GcpConfig;
+/// use cloudkit_gcp_storage::{StorageClient, UploadSettings};
+///
+/// let config = GcpConfig::loader().load().await?;
+/// let client = StorageClient::builder(&config)
+///     .project("billing-project")
+///     .upload_settings(UploadSettings { chunk_size: 16 * 1024 * 1024, ..UploadSettings::default() })
+///     .build()?;
+/// # let _ = client;
+/// # Ok(()) }
+/// ```
+#[must_use = "call .build()"]
+pub struct ClientBuilder {
+    pipeline: PipelineBuilder,
+    endpoint: Url,
+    project: Option<String>,
+    emulator: bool,
+    signer: Result<SharedBlobSigner, String>,
+    upload: UploadSettings,
+    verify_checksums: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("pipeline", &self.pipeline)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("project", &self.project)
+            .field("emulator", &self.emulator)
+            .field("blob_signer", &self.signer.is_ok())
+            .field("upload", &self.upload)
+            .field("verify_checksums", &self.verify_checksums)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    cloudkit_core::client_builder_overrides!();
+
+    /// The storage root, e.g. `https://storage.googleapis.com` or an emulator's URL (default:
+    /// the config's, which follows `STORAGE_EMULATOR_HOST`).
+    pub fn endpoint(mut self, endpoint: Url) -> Self {
+        self.endpoint = endpoint;
+        self
     }
 
-    /// A client from its parts (custom pipelines, tests). `endpoint` is the storage root, e.g.
-    /// `https://storage.googleapis.com` or an emulator's URL.
-    pub fn from_parts(pipeline: Pipeline, endpoint: Url, project: Option<String>) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                pipeline,
-                endpoint,
-                project,
-                emulator: false,
-                signer: None,
-                signer_error: Some("no blob signer configured (StorageClient::from_parts)".into()),
-                upload: UploadSettings::default(),
-                verify_checksums: true,
-            }),
-        }
+    /// Upload tuning (default [`UploadSettings::default`]). The chunk size must be a positive
+    /// multiple of 256 KiB; [`build`](Self::build) refuses others.
+    pub fn upload_settings(mut self, settings: UploadSettings) -> Self {
+        self.upload = settings;
+        self
     }
 
-    fn rebuild(&self, f: impl FnOnce(&mut Inner)) -> Self {
-        let i = &self.inner;
-        let mut inner = Inner {
-            pipeline: i.pipeline.clone(),
-            endpoint: i.endpoint.clone(),
-            project: i.project.clone(),
-            emulator: i.emulator,
-            signer: i.signer.clone(),
-            signer_error: i.signer_error.clone(),
-            upload: i.upload.clone(),
-            verify_checksums: i.verify_checksums,
-        };
-        f(&mut inner);
-        Self { inner: Arc::new(inner) }
+    /// Whether whole-object downloads check the CRC32C (or MD5) GCS reports (default true).
+    pub fn checksum_verification(mut self, verify: bool) -> Self {
+        self.verify_checksums = verify;
+        self
     }
 
-    /// The same client with another blob signer for signed URLs (e.g. a
-    /// [`ServiceAccountKey`](cloudkit_signer::gcp::ServiceAccountKey)).
-    pub fn with_blob_signer(&self, signer: SharedBlobSigner) -> Self {
-        self.rebuild(|i| {
-            i.signer = Some(signer);
-            i.signer_error = None;
-        })
+    /// The signer of V4 signed URLs and POST policies (default: the config's credentials when
+    /// they can sign, e.g. a [`ServiceAccountKey`](cloudkit_signer::gcp::ServiceAccountKey)).
+    pub fn blob_signer(mut self, signer: SharedBlobSigner) -> Self {
+        self.signer = Ok(signer);
+        self
     }
 
-    /// The same client with other upload settings. The chunk size must be a positive multiple
-    /// of 256 KiB.
-    pub fn with_upload_settings(&self, settings: UploadSettings) -> Result<Self, GcsError> {
-        if settings.chunk_size == 0 || !settings.chunk_size.is_multiple_of(CHUNK_QUANTUM) {
+    /// The project buckets are created in and listed from (default: the config's).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<StorageClient, GcsError> {
+        let chunk = self.upload.chunk_size;
+        if chunk == 0 || !chunk.is_multiple_of(CHUNK_QUANTUM) {
             return Err(GcsError::invalid_input(
-                "settings",
-                format!("chunk size {} is not a positive multiple of 256 KiB (262144)", settings.chunk_size),
+                "build",
+                format!("chunk size {chunk} is not a positive multiple of 256 KiB (262144)"),
             ));
         }
-        Ok(self.rebuild(|i| i.upload = settings))
+        Ok(StorageClient {
+            inner: Arc::new(Inner {
+                pipeline: self.pipeline.build()?,
+                endpoint: self.endpoint,
+                project: self.project,
+                emulator: self.emulator,
+                signer: self.signer,
+                upload: self.upload,
+                verify_checksums: self.verify_checksums,
+            }),
+        })
+    }
+}
+
+impl StorageClient {
+    /// A client from a loaded [`GcpConfig`] (ADC credentials or the emulator, project,
+    /// endpoint, shared HTTP client, retry settings): `StorageClient::builder(config).build()`.
+    pub fn new(config: &GcpConfig) -> Result<Self, GcsError> {
+        Self::builder(config).build()
     }
 
-    /// The same client with checksum verification on downloads turned on or off (default on).
-    pub fn with_checksum_verification(&self, verify: bool) -> Self {
-        self.rebuild(|i| i.verify_checksums = verify)
-    }
-
-    /// The same client billing/creating in another project.
-    pub fn with_project(&self, project: impl Into<String>) -> Self {
-        let project = project.into();
-        self.rebuild(|i| i.project = Some(project))
+    /// A [`ClientBuilder`] preset from `config`, for overrides.
+    pub fn builder(config: &GcpConfig) -> ClientBuilder {
+        ClientBuilder {
+            pipeline: config
+                .pipeline_builder(crate::SERVICE)
+                .error_parser(Arc::new(GcsErrorParser))
+                .classifier(Arc::new(GCS_RETRY_CLASSIFIER)),
+            endpoint: config.storage_endpoint().clone(),
+            project: config.project_id().map(str::to_owned),
+            emulator: config.is_emulator(),
+            signer: config.blob_signer().map_err(|e| e.to_string()),
+            upload: UploadSettings::default(),
+            verify_checksums: true,
+        }
     }
 
     /// The project (for bucket insert/list).
@@ -200,7 +235,7 @@ impl StorageClient {
 
     /// Whether the client can sign URLs (a service-account key or a remote signer is set).
     pub fn has_blob_signer(&self) -> bool {
-        self.inner.signer.is_some()
+        self.inner.signer.is_ok()
     }
 
     /// The upload settings.
@@ -223,11 +258,7 @@ impl StorageClient {
         expires_in: Duration,
         options: SignedUrlOptions,
     ) -> Result<SignedUrl, GcsError> {
-        let Some(signer) = &self.inner.signer else {
-            return Err(GcsError::Signing(cloudkit_signer::gcp::SigningError::Sign(
-                self.inner.signer_error.clone().unwrap_or_else(|| "no signer".into()),
-            )));
-        };
+        let signer = self.blob_signer()?;
         let mut request = SignedUrlRequest::new(method, bucket, object, expires_in).url_style(options.url_style);
         let ep = &self.inner.endpoint;
         let authority = match (ep.host_str(), ep.port()) {
@@ -250,12 +281,24 @@ impl StorageClient {
         &self,
         request: &cloudkit_signer::gcp::PostPolicyRequest,
     ) -> Result<cloudkit_signer::gcp::PostPolicy, GcsError> {
-        let Some(signer) = &self.inner.signer else {
-            return Err(GcsError::Signing(cloudkit_signer::gcp::SigningError::Sign(
-                self.inner.signer_error.clone().unwrap_or_else(|| "no signer".into()),
-            )));
-        };
+        let signer = self.blob_signer()?;
         Ok(cloudkit_signer::gcp::sign_post_policy(request, signer.as_ref()).await?)
+    }
+
+    /// The blob signer, or why there is none.
+    fn blob_signer(&self) -> Result<&SharedBlobSigner, GcsError> {
+        self.inner.signer.as_ref().map_err(|why| {
+            GcsError::Signing(cloudkit_signer::gcp::SigningError::Sign(format!("no blob signer: {why}")))
+        })
+    }
+
+    /// The project for `buckets.insert`/`buckets.list`: `explicit`, the client's, or a fixed one
+    /// on an emulator (which ignores it).
+    pub(crate) fn project_for(&self, op: &'static str, explicit: Option<String>) -> Result<String, GcsError> {
+        explicit
+            .or_else(|| self.inner.project.clone())
+            .or_else(|| self.inner.emulator.then(|| EMULATOR_PROJECT.to_owned()))
+            .ok_or_else(|| GcsError::invalid_input(op, "no project: set GOOGLE_CLOUD_PROJECT or pass .project(..)"))
     }
 
     // ----- request plumbing -----
@@ -300,7 +343,8 @@ impl StorageClient {
         decode_json(op, &response.body)
     }
 
-    pub(crate) fn pipeline(&self) -> &Pipeline {
+    /// The request pipeline (signing, retries, timeouts) every call of this client goes through.
+    pub fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
     }
 }
@@ -311,15 +355,19 @@ pub(crate) fn decode_json<T: DeserializeOwned>(op: &'static str, body: &[u8]) ->
 }
 
 /// Appends `name=value` pairs to the URL's query, RFC 3986-encoded.
-pub(crate) fn add_query<'a>(url: &mut Url, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+pub(crate) fn add_query<K, V>(url: &mut Url, pairs: impl IntoIterator<Item = (K, V)>)
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
     let mut query = url.query().unwrap_or_default().to_owned();
     for (k, v) in pairs {
         if !query.is_empty() {
             query.push('&');
         }
-        query.push_str(&utf8_percent_encode(k, QUERY).to_string());
+        query.push_str(&encode_unreserved(k.as_ref()));
         query.push('=');
-        query.push_str(&utf8_percent_encode(v, QUERY).to_string());
+        query.push_str(&encode_unreserved(v.as_ref()));
     }
     url.set_query((!query.is_empty()).then_some(query.as_str()));
 }

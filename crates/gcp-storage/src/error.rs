@@ -8,10 +8,13 @@ use serde::Deserialize;
 
 /// The error of every GCS client call.
 ///
-/// Each variant keeps the underlying [`cloudkit_core::Error`] (status, reason, message, request
-/// id, retryability); the accessors (`core`, `status`, `code` — GCS calls it the reason —,
-/// `message`, `request_id`, `is_retryable`, `is_throttling`) are the same in every cloudkit client
-/// crate.
+/// The variants for service answers keep the underlying [`cloudkit_core::Error`] (status, reason,
+/// message, request id, retryability, attempts); [`ChecksumMismatch`](GcsError::ChecksumMismatch)
+/// and [`Signing`](GcsError::Signing) carry their own fields. The accessors (`core`, `into_core`,
+/// `status`, `code` — the GCS error *reason*, `notFound`, `rateLimitExceeded`, … —, `message`,
+/// `request_id`, `is_retryable`, `is_throttling`) are the same in every cloudkit client crate
+/// (docs/ARCHITECTURE.md, "Errors"); throttling after the pipeline's retries is
+/// [`Throttled`](GcsError::Throttled), as everywhere.
 ///
 /// ```
 /// # fn handle(e: cloudkit_gcp_storage::GcsError) {
@@ -50,16 +53,20 @@ pub enum GcsError {
     /// HTTP 416: the range lies outside the object.
     #[error(transparent)]
     InvalidRange(Error),
-    /// The data does not match the checksum GCS reported: the transfer is corrupt.
+    /// The data does not match its checksum: the transfer is corrupt. Uploads compare the
+    /// CRC32C computed while sending with the one GCS stored; whole-object downloads compare the
+    /// CRC32C (or MD5) GCS reported with the bytes received, when the last byte has arrived.
     #[error("GCS.{operation} failed: {algorithm} mismatch: expected {expected}, got {actual}")]
     ChecksumMismatch {
-        /// The operation.
+        /// The operation (`objects.insert`, `objects.get`).
         operation: &'static str,
         /// `crc32c` or `md5`.
         algorithm: &'static str,
-        /// The value GCS reported (base64).
+        /// The value the data should have (base64): computed while uploading, reported by GCS
+        /// for a download.
         expected: String,
-        /// The value computed over the data (base64).
+        /// The value found (base64): stored by GCS for an upload, computed over the bytes
+        /// received for a download.
         actual: String,
     },
     /// A signed URL could not be made.
@@ -76,30 +83,26 @@ impl GcsError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, GcsError::NotFound(_))
     }
-
-    pub(crate) fn invalid_input(operation: &'static str, message: impl Into<String>) -> Self {
-        GcsError::Other(Error::invalid_input(crate::SERVICE, operation, message))
-    }
-
-    pub(crate) fn decode(operation: &'static str, message: impl Into<String>) -> Self {
-        GcsError::Other(Error::decode(crate::SERVICE, operation, message))
-    }
 }
 
-cloudkit_core::service_error_accessors!(GcsError {
-    NotFound,
-    Conflict,
-    PreconditionFailed,
-    NotModified,
-    Forbidden,
-    Unauthenticated,
-    Throttled,
-    InvalidRange,
-    Other,
-});
+cloudkit_core::service_error_accessors!(
+    GcsError {
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        NotModified,
+        Forbidden,
+        Unauthenticated,
+        Throttled,
+        InvalidRange,
+        Other,
+    },
+    service = crate::SERVICE
+);
 
-impl From<Error> for GcsError {
-    fn from(e: Error) -> Self {
+impl GcsError {
+    /// Classifies a core error by its service code and status into the typed variants.
+    pub fn from_core(e: Error) -> Self {
         if e.kind() != ErrorKind::Service {
             return GcsError::Other(e);
         }
@@ -117,6 +120,12 @@ impl From<Error> for GcsError {
             Some(416) => GcsError::InvalidRange(e),
             _ => GcsError::Other(e),
         }
+    }
+}
+
+impl From<Error> for GcsError {
+    fn from(error: Error) -> Self {
+        GcsError::from_core(error)
     }
 }
 

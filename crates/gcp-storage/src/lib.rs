@@ -4,6 +4,9 @@
 //! typed errors) with google-cloud-auth credentials — and the GCS emulator when
 //! `STORAGE_EMULATOR_HOST` is set, as the official SDKs do.
 //!
+//! - Construction: [`StorageClient::new`] from a loaded `GcpConfig`, or
+//!   [`StorageClient::builder`] for overrides (endpoint, HTTP client, retries, timeouts, upload
+//!   settings, checksum verification, blob signer, project).
 //! - [`StorageClient`]: one method per operation, 1:1 with the JSON API: buckets
 //!   ([`insert_bucket`](StorageClient::insert_bucket), [`get_bucket`](StorageClient::get_bucket),
 //!   [`list_buckets`](StorageClient::list_buckets), [`delete_bucket`](StorageClient::delete_bucket),
@@ -11,7 +14,7 @@
 //!   ([`insert_object`](StorageClient::insert_object): media, multipart and resumable uploads;
 //!   [`download_object`](StorageClient::download_object) with ranges, generations and
 //!   preconditions; [`get_object`](StorageClient::get_object),
-//!   [`list_objects`](StorageClient::list_objects) with a paginator,
+//!   [`list_objects`](StorageClient::list_objects) (`send`, `into_pages`, `into_items`),
 //!   [`delete_object`](StorageClient::delete_object), [`patch_object`](StorageClient::patch_object),
 //!   [`rewrite_object`](StorageClient::rewrite_object), [`compose_object`](StorageClient::compose_object)),
 //!   and V4 [`signed_url`](StorageClient::signed_url)s.
@@ -42,13 +45,15 @@ mod types;
 mod upload;
 
 #[cfg(test)]
+mod futures_are_send;
+#[cfg(test)]
 mod tests;
 
-pub use bucket::{InsertBucket, ListBuckets, ListBucketsOutput, PatchBucket};
-pub use checksum::{crc32c_base64, md5_base64};
-pub use client::{CHUNK_QUANTUM, SignedUrlOptions, StorageClient, UploadSettings};
+pub use bucket::{InsertBucket, PatchBucket};
+pub use checksum::crc32c_base64;
+pub use client::{CHUNK_QUANTUM, ClientBuilder, SignedUrlOptions, StorageClient, UploadSettings};
 pub use error::{GCS_RETRY_CLASSIFIER, GcsError, GcsErrorParser};
-pub use list::{ListObjects, ListObjectsOutput};
+pub use list::{ListBuckets, ListBucketsOutput, ListObjects, ListObjectsOutput};
 pub use object::{
     ByteRange, ComposeObject, DeleteObject, Download, DownloadObject, GetObject, PatchObject, RewriteObject,
     RewriteResponse,
@@ -57,6 +62,8 @@ pub use resource::{Blob, BucketHandle};
 pub use types::{Bucket, Object, ObjectMetadata, Preconditions};
 pub use upload::{InsertObject, ResumableUpload, UploadStatus, UploadType};
 
+/// The base64 MD5 of some bytes, as GCS's `md5Hash` carries it (core's, re-exported).
+pub use cloudkit_core::md5_base64;
 /// Pagination settings and errors of the list paginators, re-exported.
 pub use cloudkit_paginate::{PaginationConfig, PaginationError};
 /// Signed-URL types, re-exported.

@@ -1,12 +1,129 @@
-//! `objects.list`: prefix, delimiter (prefixes), startOffset/endOffset, and a pageToken paginator.
+//! Listings: `objects.list` (prefix, delimiter → prefixes, startOffset/endOffset, glob) and
+//! `buckets.list`, one page at a time (`send`) or as streams of pages and items
+//! (`into_pages`/`into_items`) built on `cloudkit-paginate`, following `pageToken`.
 
 use cloudkit_core::{HttpRequest, Method};
-use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, Paginator};
+use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, PaginationError, Paginator};
 use serde::Deserialize;
 
 use crate::client::{StorageClient, add_query};
 use crate::error::GcsError;
-use crate::types::Object;
+use crate::types::{Bucket, Object};
+
+impl From<PaginationError<GcsError>> for GcsError {
+    fn from(e: PaginationError<GcsError>) -> Self {
+        match e {
+            PaginationError::Source(e) => e,
+            other => GcsError::decode("Paginate", other.to_string()),
+        }
+    }
+}
+
+/// The page size and token every list request carries (`maxResults`, `pageToken`).
+#[derive(Clone, Debug, Default)]
+struct Paging {
+    max_results: Option<u32>,
+    page_token: Option<String>,
+}
+
+impl Paging {
+    /// The paginator's token and page size, where it has them.
+    fn apply(&mut self, request: PageRequest) {
+        if let Some(t) = request.token {
+            self.page_token = Some(t);
+        }
+        if let Some(n) = request.page_size {
+            self.max_results = Some(n);
+        }
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        let max = self.max_results.map(|n| ("maxResults", n.to_string()));
+        let token = self.page_token.clone().map(|t| ("pageToken", t));
+        max.into_iter().chain(token)
+    }
+}
+
+/// A list request whose pages differ only in their [`Paging`].
+trait PagedRequest: Clone + Send + Sync + 'static {
+    type Output: Page + Send + 'static;
+
+    fn paging(&mut self) -> &mut Paging;
+
+    fn fetch(self) -> impl Future<Output = Result<Self::Output, GcsError>> + Send + 'static;
+
+    fn paginator(self, config: PaginationConfig) -> Paginator<'static, Self::Output, GcsError> {
+        Paginator::new(config, move |request: PageRequest| {
+            let mut page = self.clone();
+            page.paging().apply(request);
+            page.fetch()
+        })
+    }
+}
+
+/// For a list builder `$request` whose pages are `$output` (`items` of `$item` and
+/// `nextPageToken`, an empty token ending the listing too): the `Page` impl, and the builder's
+/// paging setters, `into_pages` and `into_items`.
+macro_rules! list_streams {
+    ($request:ident => $output:ident of $item:ident, $items_doc:literal) => {
+        impl Page for $output {
+            type Item = $item;
+            fn next_token(&self) -> Option<&str> {
+                self.next_page_token.as_deref().filter(|t| !t.is_empty())
+            }
+            fn item_count(&self) -> usize {
+                self.items.len()
+            }
+            fn retain_items(&mut self, range: std::ops::Range<usize>) {
+                cloudkit_paginate::retain_range(&mut self.items, range);
+            }
+            fn into_items(self) -> Vec<$item> {
+                self.items
+            }
+        }
+
+        impl PagedRequest for $request {
+            type Output = $output;
+
+            fn paging(&mut self) -> &mut Paging {
+                &mut self.paging
+            }
+
+            fn fetch(self) -> impl Future<Output = Result<$output, GcsError>> + Send + 'static {
+                self.send()
+            }
+        }
+
+        impl $request {
+            /// Page size (GCS caps it at 1000; in an object listing, items and prefixes count).
+            pub fn max_results(mut self, n: u32) -> Self {
+                self.paging.max_results = Some(n);
+                self
+            }
+
+            /// Continue from this page token.
+            pub fn page_token(mut self, token: impl Into<String>) -> Self {
+                self.paging.page_token = Some(token.into());
+                self
+            }
+
+            /// Every page, as a stream; follows `nextPageToken` until it is absent (page size, max
+            /// items and starting token from `config`; the builder's own `max_results` /
+            /// `page_token` apply when `config` leaves them unset).
+            pub fn into_pages(self, config: PaginationConfig) -> PageStream<'static, $output, GcsError> {
+                self.paginator(config).pages()
+            }
+
+            #[doc = $items_doc]
+            pub fn into_items(self, config: PaginationConfig) -> ItemStream<'static, $output, GcsError> {
+                self.paginator(config).items()
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// objects.list
 
 /// `objects.list`.
 #[derive(Clone, Debug)]
@@ -21,8 +138,7 @@ pub struct ListObjects {
     match_glob: Option<String>,
     include_trailing_delimiter: bool,
     versions: bool,
-    max_results: Option<u32>,
-    page_token: Option<String>,
+    paging: Paging,
 }
 
 /// One page of `objects.list`.
@@ -49,21 +165,7 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
-impl Page for ListObjectsOutput {
-    type Item = Object;
-    fn next_token(&self) -> Option<&str> {
-        self.next_page_token.as_deref().filter(|t| !t.is_empty())
-    }
-    fn item_count(&self) -> usize {
-        self.items.len()
-    }
-    fn retain_items(&mut self, range: std::ops::Range<usize>) {
-        cloudkit_paginate::retain_range(&mut self.items, range);
-    }
-    fn into_items(self) -> Vec<Object> {
-        self.items
-    }
-}
+list_streams!(ListObjects => ListObjectsOutput of Object, "Every object (prefixes are on the pages), as a stream.");
 
 impl ListObjects {
     /// Only names starting with `prefix`.
@@ -108,67 +210,81 @@ impl ListObjects {
         self
     }
 
-    /// Page size (items + prefixes; GCS caps it at 1000).
-    pub fn max_results(mut self, n: u32) -> Self {
-        self.max_results = Some(n);
-        self
-    }
-
-    /// Continue from this page token.
-    pub fn page_token(mut self, token: impl Into<String>) -> Self {
-        self.page_token = Some(token.into());
-        self
-    }
-
-    /// One page.
+    /// One page, as GCS returns it.
     pub async fn send(self) -> Result<ListObjectsOutput, GcsError> {
         let mut url = self.client.json_url(&["b", &self.bucket, "o"]);
-        let max = self.max_results.map(|n| n.to_string());
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
-        for (k, v) in [
-            ("prefix", &self.prefix),
-            ("delimiter", &self.delimiter),
-            ("startOffset", &self.start_offset),
-            ("endOffset", &self.end_offset),
-            ("matchGlob", &self.match_glob),
-            ("maxResults", &max),
-            ("pageToken", &self.page_token),
-        ] {
-            if let Some(v) = v {
-                pairs.push((k, v.as_str()));
-            }
-        }
+        let mut pairs: Vec<(&str, String)> = [
+            ("prefix", self.prefix),
+            ("delimiter", self.delimiter),
+            ("startOffset", self.start_offset),
+            ("endOffset", self.end_offset),
+            ("matchGlob", self.match_glob),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+        pairs.extend(self.paging.pairs());
         if self.versions {
-            pairs.push(("versions", "true"));
+            pairs.push(("versions", "true".into()));
         }
         if self.include_trailing_delimiter {
-            pairs.push(("includeTrailingDelimiter", "true"));
+            pairs.push(("includeTrailingDelimiter", "true".into()));
         }
         add_query(&mut url, pairs);
         self.client.send_json("objects.list", true, HttpRequest::new(Method::GET, url)).await
     }
+}
 
-    fn paginator(self, config: PaginationConfig) -> Paginator<'static, ListObjectsOutput, GcsError> {
-        Paginator::new(config, move |req: PageRequest| {
-            let mut page = self.clone();
-            if let Some(t) = req.token {
-                page.page_token = Some(t);
-            }
-            if let Some(n) = req.page_size {
-                page.max_results = Some(n);
-            }
-            page.send()
-        })
+// ---------------------------------------------------------------------------------------------
+// buckets.list
+
+/// `buckets.list`.
+#[derive(Clone, Debug)]
+#[must_use = "call .send(), .into_pages() or .into_items()"]
+pub struct ListBuckets {
+    client: StorageClient,
+    project: Option<String>,
+    prefix: Option<String>,
+    paging: Paging,
+}
+
+/// One page of `buckets.list`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ListBucketsOutput {
+    /// The buckets.
+    #[serde(default)]
+    pub items: Vec<Bucket>,
+    /// The token of the next page.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+list_streams!(ListBuckets => ListBucketsOutput of Bucket, "Every bucket, as a stream.");
+
+impl ListBuckets {
+    /// Only buckets whose names start with `prefix`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
     }
 
-    /// Every page (with its prefixes), as a stream; follows `nextPageToken` until it is absent.
-    pub fn into_pages(self, config: PaginationConfig) -> PageStream<'static, ListObjectsOutput, GcsError> {
-        self.paginator(config).pages()
+    /// The project (default: the client's).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
     }
 
-    /// Every object, as a stream.
-    pub fn into_items(self, config: PaginationConfig) -> ItemStream<'static, ListObjectsOutput, GcsError> {
-        self.paginator(config).items()
+    /// One page, as GCS returns it.
+    pub async fn send(self) -> Result<ListBucketsOutput, GcsError> {
+        let mut url = self.client.json_url(&["b"]);
+        let project = self.client.project_for("buckets.list", self.project)?;
+        let mut pairs: Vec<(&str, String)> = vec![("project", project)];
+        pairs.extend(self.prefix.map(|p| ("prefix", p)));
+        pairs.extend(self.paging.pairs());
+        add_query(&mut url, pairs);
+        self.client.send_json("buckets.list", true, HttpRequest::new(Method::GET, url)).await
     }
 }
 
@@ -197,8 +313,25 @@ impl StorageClient {
             match_glob: None,
             include_trailing_delimiter: false,
             versions: false,
-            max_results: None,
-            page_token: None,
+            paging: Paging::default(),
         }
+    }
+
+    /// `buckets.list`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: cloudkit_gcp_storage::StorageClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::TryStreamExt;
+    /// let names: Vec<String> = client
+    ///     .list_buckets()
+    ///     .prefix("logs-")
+    ///     .into_items(Default::default())
+    ///     .map_ok(|b| b.name)
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_buckets(&self) -> ListBuckets {
+        ListBuckets { client: self.clone(), project: None, prefix: None, paging: Paging::default() }
     }
 }

@@ -2,38 +2,28 @@
 //! patch, rewrite (looping on `rewriteToken`), compose.
 
 use bytes::Bytes;
-use cloudkit_core::{ByteStream, HeaderMap, HttpRequest, Method, Operation, StatusCode};
+use cloudkit_core::{ByteStream, HeaderMap, HttpRequest, Method, Operation, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
-use crate::checksum::{hashes_from_headers, verify_stream};
+use crate::checksum::{read_error, verify_download};
 use crate::client::{StorageClient, add_query, json_request};
 use crate::error::GcsError;
 use crate::types::{Object, ObjectMetadata, Preconditions};
 
+/// The generation/metageneration precondition setters of every object call, and
+/// `preconditions(..)` to set them all at once.
 macro_rules! precondition_setters {
     () => {
-        /// Only if the live generation is `g` (`0`: only if the object does not exist).
-        pub fn if_generation_match(mut self, g: i64) -> Self {
-            self.preconditions.if_generation_match = Some(g);
-            self
-        }
-
-        /// Only if the live generation is not `g`.
-        pub fn if_generation_not_match(mut self, g: i64) -> Self {
-            self.preconditions.if_generation_not_match = Some(g);
-            self
-        }
-
-        /// Only if the metageneration is `m`.
-        pub fn if_metageneration_match(mut self, m: i64) -> Self {
-            self.preconditions.if_metageneration_match = Some(m);
-            self
-        }
-
-        /// Only if the metageneration is not `m`.
-        pub fn if_metageneration_not_match(mut self, m: i64) -> Self {
-            self.preconditions.if_metageneration_not_match = Some(m);
-            self
+        precondition_setters! {
+            @each
+            /// Only if the live generation is this one (`0`: only if the object does not exist).
+            if_generation_match,
+            /// Only if the live generation is not this one.
+            if_generation_not_match,
+            /// Only if the metageneration is this one.
+            if_metageneration_match,
+            /// Only if the metageneration is not this one.
+            if_metageneration_not_match,
         }
 
         /// All preconditions at once.
@@ -42,8 +32,44 @@ macro_rules! precondition_setters {
             self
         }
     };
+    (@each $($(#[$doc:meta])* $field:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $field(mut self, value: i64) -> Self {
+                self.preconditions.$field = Some(value);
+                self
+            }
+        )*
+    };
 }
 pub(crate) use precondition_setters;
+
+/// `generation(g)`: the call works on that generation instead of the live one.
+macro_rules! generation_setter {
+    () => {
+        /// A specific generation (default: the live one).
+        pub fn generation(mut self, generation: i64) -> Self {
+            self.generation = Some(generation);
+            self
+        }
+    };
+}
+
+/// `<endpoint>/storage/v1/b/<bucket>/o/<object>?<pairs>&generation=…&<preconditions>`.
+fn object_url(
+    client: &StorageClient,
+    bucket: &str,
+    object: &str,
+    mut pairs: Vec<(&'static str, String)>,
+    generation: Option<i64>,
+    preconditions: &Preconditions,
+) -> Url {
+    let mut url = client.json_url(&["b", bucket, "o", object]);
+    pairs.extend(generation.map(|g| ("generation", g.to_string())));
+    pairs.extend(preconditions.pairs());
+    add_query(&mut url, pairs);
+    url
+}
 
 /// A byte range of a download.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,16 +128,10 @@ pub struct Download {
 }
 
 impl Download {
-    /// Reads everything (and verifies the checksum).
+    /// Reads everything (and verifies the checksum: corrupt data is
+    /// [`GcsError::ChecksumMismatch`]).
     pub async fn bytes(self) -> Result<Bytes, GcsError> {
-        self.body.collect().await.map_err(|e| {
-            let text = e.to_string();
-            GcsError::Other(
-                cloudkit_core::Error::new(cloudkit_core::ErrorKind::Transport, crate::SERVICE, "objects.get")
-                    .with_message(text)
-                    .with_source(e),
-            )
-        })
+        self.body.collect().await.map_err(|e| read_error("objects.get", e))
     }
 }
 
@@ -120,12 +140,7 @@ fn header_num<T: std::str::FromStr>(headers: &HeaderMap, name: &str) -> Option<T
 }
 
 impl DownloadObject {
-    /// A specific generation.
-    pub fn generation(mut self, generation: i64) -> Self {
-        self.generation = Some(generation);
-        self
-    }
-
+    generation_setter!();
     /// Only a byte range (206; not checksum-verified, since GCS's hashes cover the whole object).
     pub fn range(mut self, range: ByteRange) -> Self {
         self.range = Some(range);
@@ -136,14 +151,8 @@ impl DownloadObject {
 
     /// Starts the download; the body streams.
     pub async fn send(self) -> Result<Download, GcsError> {
-        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
-        let generation = self.generation.map(|g| g.to_string());
-        let mut pairs: Vec<(&str, String)> = vec![("alt", "media".into())];
-        if let Some(g) = generation {
-            pairs.push(("generation", g));
-        }
-        pairs.extend(self.preconditions.pairs());
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let pairs = vec![("alt", "media".to_owned())];
+        let url = object_url(&self.client, &self.bucket, &self.object, pairs, self.generation, &self.preconditions);
         let mut request = HttpRequest::new(Method::GET, url);
         if let Some(r) = self.range {
             request
@@ -163,8 +172,7 @@ impl DownloadObject {
             .or_else(|| content_range.as_deref().and_then(|r| r.rsplit('/').next()).and_then(|t| t.parse().ok()))
             .or_else(|| if whole { header_num(&headers, "content-length") } else { None });
         let body = if whole && self.client.inner.verify_checksums && headers.get("content-encoding").is_none() {
-            let (crc, md5) = hashes_from_headers(&headers);
-            verify_stream(response.body, crc, md5)
+            verify_download(response.body, &headers)
         } else {
             response.body
         };
@@ -193,22 +201,13 @@ pub struct GetObject {
 }
 
 impl GetObject {
-    /// A specific generation.
-    pub fn generation(mut self, generation: i64) -> Self {
-        self.generation = Some(generation);
-        self
-    }
-
+    generation_setter!();
     precondition_setters!();
 
     /// Fetches the metadata.
     pub async fn send(self) -> Result<Object, GcsError> {
-        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
-        let mut pairs = self.preconditions.pairs();
-        if let Some(g) = self.generation {
-            pairs.push(("generation", g.to_string()));
-        }
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let url =
+            object_url(&self.client, &self.bucket, &self.object, Vec::new(), self.generation, &self.preconditions);
         self.client.send_json("objects.get", true, HttpRequest::new(Method::GET, url)).await
     }
 }
@@ -225,22 +224,13 @@ pub struct DeleteObject {
 }
 
 impl DeleteObject {
-    /// A specific generation.
-    pub fn generation(mut self, generation: i64) -> Self {
-        self.generation = Some(generation);
-        self
-    }
-
+    generation_setter!();
     precondition_setters!();
 
     /// Deletes. A missing object is [`GcsError::NotFound`].
     pub async fn send(self) -> Result<(), GcsError> {
-        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
-        let mut pairs = self.preconditions.pairs();
-        if let Some(g) = self.generation {
-            pairs.push(("generation", g.to_string()));
-        }
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let url =
+            object_url(&self.client, &self.bucket, &self.object, Vec::new(), self.generation, &self.preconditions);
         self.client.send("objects.delete", true, HttpRequest::new(Method::DELETE, url)).await.map(drop)
     }
 }
@@ -267,9 +257,7 @@ impl PatchObject {
 
     /// Applies the patch.
     pub async fn send(self) -> Result<Object, GcsError> {
-        let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.object]);
-        let pairs = self.preconditions.pairs();
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let url = object_url(&self.client, &self.bucket, &self.object, Vec::new(), None, &self.preconditions);
         let request = json_request(Method::PATCH, url, &self.metadata, "objects.patch")?;
         let idempotent = self.preconditions.if_metageneration_match.is_some();
         self.client.send_json("objects.patch", idempotent, request).await
@@ -354,7 +342,7 @@ impl RewriteObject {
             if let Some(t) = &token {
                 pairs.push(("rewriteToken", t.clone()));
             }
-            add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+            add_query(&mut url, pairs);
             let metadata = self.metadata.clone().unwrap_or_default();
             let request = json_request(Method::POST, url, &metadata, "objects.rewrite")?;
             let idempotent = self.preconditions.makes_write_idempotent();
@@ -427,8 +415,7 @@ impl ComposeObject {
             ));
         }
         let mut url = self.client.json_url(&["b", &self.bucket, "o", &self.destination, "compose"]);
-        let pairs = self.preconditions.pairs();
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        add_query(&mut url, self.preconditions.pairs());
         let body = ComposeBody { source_objects: &self.sources, destination: &self.metadata };
         let request = json_request(Method::POST, url, &body, "objects.compose")?;
         let idempotent = self.preconditions.makes_write_idempotent();
@@ -509,18 +496,6 @@ impl StorageClient {
             max_bytes_per_call: None,
             preconditions: Preconditions::default(),
         }
-    }
-
-    /// A copy: [`rewrite_object`](Self::rewrite_object) (which works for every size and
-    /// location, unlike `objects.copy`).
-    pub fn copy_object(
-        &self,
-        source_bucket: impl Into<String>,
-        source_object: impl Into<String>,
-        dest_bucket: impl Into<String>,
-        dest_object: impl Into<String>,
-    ) -> RewriteObject {
-        self.rewrite_object(source_bucket, source_object, dest_bucket, dest_object)
     }
 
     /// `objects.compose`.

@@ -25,6 +25,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use crate::checksum::read_error;
 use crate::client::{SignedUrlOptions, StorageClient};
 use crate::error::GcsError;
 use crate::types::{Bucket, Object, ObjectMetadata};
@@ -101,12 +102,7 @@ impl BucketHandle {
         if let Some(p) = prefix {
             list = list.prefix(p);
         }
-        list.into_items(PaginationConfig::default())
-            .map_err(|e| match e {
-                cloudkit_paginate::PaginationError::Source(e) => e,
-                other => GcsError::decode("objects.list", other.to_string()),
-            })
-            .boxed()
+        list.into_items(PaginationConfig::default()).map_err(GcsError::from).boxed()
     }
 }
 
@@ -233,13 +229,7 @@ impl Blob {
         let mut body = self.download().send().await?.body;
         let mut written = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| {
-                GcsError::Other(
-                    cloudkit_core::Error::new(cloudkit_core::ErrorKind::Transport, crate::SERVICE, "objects.get")
-                        .with_message(e.to_string())
-                        .with_source(e),
-                )
-            })?;
+            let chunk = chunk.map_err(|e| read_error("objects.get", e))?;
             writer.write_all(&chunk).await.map_err(|e| GcsError::invalid_input("objects.get", e.to_string()))?;
             written += chunk.len() as u64;
         }

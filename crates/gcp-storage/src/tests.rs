@@ -3,24 +3,27 @@
 //! interrupted resumable chunks, throttling reasons, corrupt downloads.
 
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use cloudkit_core::testing::{Canned, ReplayHttp};
-use cloudkit_core::{Pipeline, RetryConfig, TransportErrorKind, Url};
+use cloudkit_core::{TransportErrorKind, Url};
+use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 use cloudkit_paginate::PaginationConfig;
 use futures::TryStreamExt;
 
 use super::*;
 
-fn client(http: &Arc<ReplayHttp>) -> StorageClient {
-    let pipeline = Pipeline::builder(SERVICE)
-        .http(http.clone())
-        .error_parser(Arc::new(GcsErrorParser))
-        .classifier(Arc::new(crate::error::GCS_RETRY_CLASSIFIER))
-        .retry(RetryConfig::standard())
-        .build()
-        .unwrap();
-    StorageClient::from_parts(pipeline, Url::parse("https://storage.googleapis.com").unwrap(), Some("proj".into()))
+/// A client builder made the way users make one: a [`GcpConfig`] loaded from a fake environment
+/// (project `proj`) with anonymous credentials, the replayed HTTP set on the builder.
+async fn builder(http: &Arc<ReplayHttp>) -> ClientBuilder {
+    let env = GcpEnv::from_pairs([("GOOGLE_CLOUD_PROJECT", "proj")]);
+    let config = GcpConfig::loader().env(env).anonymous().load().await.unwrap();
+    StorageClient::builder(&config).http(http.clone())
+}
+
+async fn client(http: &Arc<ReplayHttp>) -> StorageClient {
+    builder(http).await.build().unwrap()
 }
 
 fn json_error(code: u16, reason: &str, message: &str) -> Canned {
@@ -49,7 +52,7 @@ fn has(url: &Url, k: &str, v: &str) -> bool {
 #[tokio::test(start_paused = true)]
 async fn typed_errors_from_json_bodies() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     http.push(json_error(404, "notFound", "No such object: b/o"));
     let e = c.get_object("b", "o").send().await.unwrap_err();
     assert!(matches!(e, GcsError::NotFound(_)), "{e:?}");
@@ -90,7 +93,7 @@ async fn typed_errors_from_json_bodies() {
 #[tokio::test(start_paused = true)]
 async fn rate_limit_reasons_are_throttling_retried_then_typed() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     // a 403 with rateLimitExceeded is throttling (retried), not a permission error
     http.push(json_error(
         403,
@@ -113,7 +116,7 @@ async fn rate_limit_reasons_are_throttling_retried_then_typed() {
 #[tokio::test]
 async fn preconditions_and_generations_are_sent_as_query_parameters() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     http.push(Canned::status(200, "data").with_header("x-goog-generation", "5"));
     let d = c
         .download_object("b", "dir/a b+c.txt")
@@ -154,7 +157,7 @@ async fn preconditions_and_generations_are_sent_as_query_parameters() {
 #[tokio::test]
 async fn multipart_upload_carries_metadata_and_checksums() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     let data = b"hello multipart";
     http.push(Canned::status(200, object_json("o", data.len() as u64, &crc32c_base64(data))));
     c.insert_object("b", "o")
@@ -184,7 +187,7 @@ async fn multipart_upload_carries_metadata_and_checksums() {
 #[tokio::test]
 async fn object_listing_follows_page_tokens_over_several_pages() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     http.push(Canned::status(200, r#"{"items":[{"name":"a"},{"name":"b"}],"prefixes":["d/"],"nextPageToken":"t1"}"#));
     // an empty page that still has a token must not stop the listing
     http.push(Canned::status(200, r#"{"nextPageToken":"t2"}"#));
@@ -220,7 +223,7 @@ async fn object_listing_follows_page_tokens_over_several_pages() {
 #[tokio::test]
 async fn bucket_listing_pages_and_bucket_calls_shape() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     http.push(Canned::status(200, r#"{"kind":"storage#buckets","items":[{"name":"b1"}],"nextPageToken":"n"}"#));
     http.push(Canned::status(200, r#"{"kind":"storage#buckets","items":[{"name":"b2","labels":{"a":"b"}}]}"#));
     let buckets: Vec<Bucket> =
@@ -250,7 +253,7 @@ async fn bucket_listing_pages_and_bucket_calls_shape() {
 #[tokio::test]
 async fn rewrite_loops_on_the_rewrite_token() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     http.push(Canned::status(
         200,
         r#"{"kind":"storage#rewriteResponse","totalBytesRewritten":"1048576","objectSize":"3145728","done":false,"rewriteToken":"tok-1"}"#,
@@ -288,7 +291,7 @@ async fn rewrite_loops_on_the_rewrite_token() {
 #[tokio::test]
 async fn compose_body_and_limits() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     http.push(Canned::status(200, object_json("whole", 10, "AAAAAA==")));
     c.compose_object("b", "whole")
         .source("p1")
@@ -313,8 +316,11 @@ async fn compose_body_and_limits() {
 async fn interrupted_resumable_chunk_queries_the_session_and_resumes() {
     const Q: usize = CHUNK_QUANTUM;
     let http = Arc::new(ReplayHttp::new());
-    let c =
-        client(&http).with_upload_settings(UploadSettings { chunk_size: 2 * Q, ..UploadSettings::default() }).unwrap();
+    let c = builder(&http)
+        .await
+        .upload_settings(UploadSettings { chunk_size: 2 * Q, ..UploadSettings::default() })
+        .build()
+        .unwrap();
     let data: Bytes = (0..(2 * Q + 100)).map(|i| (i % 256) as u8).collect::<Vec<u8>>().into();
     let session = "https://storage.googleapis.com/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=XYZ";
     // 1: session start
@@ -361,7 +367,7 @@ async fn interrupted_resumable_chunk_queries_the_session_and_resumes() {
 async fn streaming_resumable_upload_of_unknown_size_ends_with_an_empty_final_put() {
     const Q: usize = CHUNK_QUANTUM;
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     let data: Bytes = vec![7u8; 2 * Q].into();
     http.push(Canned::status(200, "").with_header("location", "https://storage.googleapis.com/upload/s?upload_id=1"));
     http.push(Canned::status(308, "").with_header("range", format!("bytes=0-{}", Q - 1).as_str()));
@@ -380,23 +386,31 @@ async fn streaming_resumable_upload_of_unknown_size_ends_with_an_empty_final_put
 #[tokio::test]
 async fn chunk_sizes_must_be_multiples_of_256_kib() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
-    assert!(c.with_upload_settings(UploadSettings { chunk_size: 1000, ..UploadSettings::default() }).is_err());
-    assert!(
-        c.with_upload_settings(UploadSettings { chunk_size: 3 * CHUNK_QUANTUM, ..UploadSettings::default() }).is_ok()
-    );
+    let settings = |chunk_size| UploadSettings { chunk_size, ..UploadSettings::default() };
+    assert!(builder(&http).await.upload_settings(settings(1000)).build().is_err());
+    assert!(builder(&http).await.upload_settings(settings(0)).build().is_err());
+    let c = builder(&http).await.upload_settings(settings(3 * CHUNK_QUANTUM)).build().unwrap();
+    assert_eq!(c.upload_settings().chunk_size, 3 * CHUNK_QUANTUM);
 }
 
 #[tokio::test]
 async fn corrupt_download_is_detected_and_ranges_are_not_checked() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     http.push(Canned::status(200, "hello w0rld").with_header(
         "x-goog-hash",
         &format!("crc32c={},md5={}", crc32c_base64(b"hello world"), md5_base64(b"hello world")),
     ));
     let e = c.download_object("b", "o").send().await.unwrap().bytes().await.unwrap_err();
     assert!(e.to_string().contains("crc32c mismatch"), "{e}");
+    match &e {
+        GcsError::ChecksumMismatch { operation, algorithm, expected, actual } => {
+            assert_eq!((*operation, *algorithm), ("objects.get", "crc32c"));
+            assert_eq!(expected, &crc32c_base64(b"hello world"));
+            assert_eq!(actual, &crc32c_base64(b"hello w0rld"));
+        }
+        other => panic!("{other:?}"),
+    }
 
     http.push(
         Canned::status(206, "w0r")
@@ -409,7 +423,7 @@ async fn corrupt_download_is_detected_and_ranges_are_not_checked() {
 
     // verification can be turned off
     http.push(Canned::status(200, "hello w0rld").with_header("x-goog-hash", "crc32c=yZRlqg=="));
-    let unchecked = c.with_checksum_verification(false);
+    let unchecked = builder(&http).await.checksum_verification(false).build().unwrap();
     assert_eq!(&unchecked.download_object("b", "o").send().await.unwrap().bytes().await.unwrap()[..], b"hello w0rld");
 }
 
@@ -422,23 +436,143 @@ fn object_resources_decode_with_string_numbers() {
     assert_eq!(o.generation, Some(1712345678901234));
     assert_eq!(o.size, Some(12345678901));
     assert_eq!(o.metadata.len(), 1);
-    assert!(o.updated_time().is_some());
+    assert_eq!(o.updated, Some(UNIX_EPOCH + Duration::from_millis(1_712_297_228_123)));
+    assert_eq!(o.time_created, None);
+    let bad = serde_json::from_str::<Object>(r#"{"name":"n","timeCreated":"yesterday"}"#).unwrap_err();
+    assert!(bad.to_string().contains("RFC 3339"), "{bad}");
+    let b: Bucket =
+        serde_json::from_str(r#"{"name":"b","timeCreated":"2024-04-05T06:07:08Z","updated":null}"#).unwrap();
+    assert_eq!(b.time_created, Some(UNIX_EPOCH + Duration::from_secs(1_712_297_228)));
+    assert_eq!(b.updated, None);
     assert_eq!(o.component_count, Some(2));
 }
 
 #[tokio::test]
 async fn signed_urls_without_a_signer_say_why() {
     let http = Arc::new(ReplayHttp::new());
-    let c = client(&http);
+    let c = client(&http).await;
     let e = c
-        .signed_url(
-            cloudkit_core::Method::GET,
-            "b",
-            Some("o"),
-            std::time::Duration::from_secs(60),
-            SignedUrlOptions::default(),
-        )
+        .signed_url(cloudkit_core::Method::GET, "b", Some("o"), Duration::from_secs(60), SignedUrlOptions::default())
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no blob signer"), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_chunk_is_sent_once_then_resumed_from_the_session_and_fatal_errors_end_the_upload() {
+    const Q: usize = CHUNK_QUANTUM;
+    let http = Arc::new(ReplayHttp::new());
+    let c = client(&http).await;
+    let data: Bytes = vec![3u8; Q + 10].into();
+    let session = "https://storage.googleapis.com/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=S1";
+    http.push(Canned::status(200, "").with_header("location", session));
+    // the pipeline classifies the 503 as retryable, but does not resend the chunk by itself…
+    http.push(json_error(503, "backendError", "try again"));
+    // …the upload asks the session (nothing arrived) and sends the chunk again
+    http.push(Canned::status(308, ""));
+    http.push(Canned::status(200, object_json("o", data.len() as u64, &crc32c_base64(&data))));
+    let o = c.insert_object("b", "o").upload_type(UploadType::Resumable).send_bytes(data.clone()).await.unwrap();
+    assert_eq!(o.size, Some(data.len() as u64));
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 4);
+    let ranges: Vec<&str> = reqs[1..].iter().map(|r| r.headers["content-range"].to_str().unwrap()).collect();
+    let total = data.len();
+    assert_eq!(
+        ranges,
+        [
+            format!("bytes 0-{}/{total}", total - 1),
+            format!("bytes */{total}"),
+            format!("bytes 0-{}/{total}", total - 1)
+        ]
+    );
+    assert_eq!(reqs[3].body, data);
+
+    // a 404 (the session expired) is fatal: no status query, the typed error comes back
+    http.push(Canned::status(200, "").with_header("location", session));
+    http.push(json_error(404, "notFound", "No such upload"));
+    let e = c.insert_object("b", "o").upload_type(UploadType::Resumable).send_bytes(data.clone()).await.unwrap_err();
+    assert!(matches!(e, GcsError::NotFound(_)), "{e:?}");
+    assert_eq!(e.core().unwrap().attempts(), 1);
+    assert_eq!(http.requests().len(), 6);
+
+    // retryable failures are bounded by max_resumes
+    let c = builder(&http)
+        .await
+        .upload_settings(UploadSettings { max_resumes: 1, ..UploadSettings::default() })
+        .build()
+        .unwrap();
+    http.push(Canned::status(200, "").with_header("location", session));
+    http.push(Canned::error(TransportErrorKind::Request));
+    http.push(Canned::status(308, ""));
+    http.push(Canned::error(TransportErrorKind::Request));
+    let e = c.insert_object("b", "o").upload_type(UploadType::Resumable).send_bytes(data).await.unwrap_err();
+    assert!(e.is_retryable(), "{e:?}");
+    assert_eq!(http.remaining(), 0);
+    assert_eq!(http.requests().len(), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_accepts_499_and_a_failing_source_cancels_the_session() {
+    let http = Arc::new(ReplayHttp::new());
+    let c = client(&http).await;
+    let session = "https://storage.googleapis.com/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=C1";
+    http.push(Canned::status(200, "").with_header("location", session));
+    http.push(Canned::status(499, ""));
+    c.insert_object("b", "o").start_resumable(None).await.unwrap().cancel().await.unwrap();
+    let reqs = http.requests();
+    assert_eq!(reqs[1].method, cloudkit_core::Method::DELETE);
+    assert_eq!(reqs[1].url.as_str(), session);
+
+    http.push(Canned::status(200, "").with_header("location", session));
+    http.push(Canned::status(499, ""));
+    let source = futures::stream::iter([Ok(Bytes::from_static(b"abc")), Err(std::io::Error::other("disk gone"))]);
+    let e = c.insert_object("b", "o").send_stream(source, None).await.unwrap_err();
+    assert!(e.to_string().contains("disk gone"), "{e}");
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 4);
+    assert_eq!(reqs[3].method, cloudkit_core::Method::DELETE);
+
+    // a status other than 2xx/499 on cancel is an error
+    http.push(Canned::status(200, "").with_header("location", session));
+    http.push(json_error(400, "invalid", "bad"));
+    assert!(c.insert_object("b", "o").start_resumable(None).await.unwrap().cancel().await.is_err());
+}
+
+#[tokio::test]
+async fn the_builder_overrides_endpoint_project_signer_and_retry() {
+    let http = Arc::new(ReplayHttp::new());
+    let key_path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../signer/tests/data/gcs/test_service_account.not-a-test.json");
+    let key = ServiceAccountKey::from_json(&std::fs::read_to_string(key_path).unwrap()).unwrap();
+    let c = builder(&http)
+        .await
+        .endpoint(Url::parse("http://127.0.0.1:9023").unwrap())
+        .project("other")
+        .blob_signer(Arc::new(key))
+        .retry(cloudkit_core::RetryConfig::disabled())
+        .build()
+        .unwrap();
+    assert_eq!(c.project(), Some("other"));
+    assert_eq!(c.endpoint().as_str(), "http://127.0.0.1:9023/");
+    assert!(c.has_blob_signer());
+    assert_eq!(c.pipeline().retry_config().max_attempts(), 1);
+    assert!(!format!("{c:?}").contains("PRIVATE"), "{c:?}");
+
+    http.push(Canned::status(200, r#"{"items":[]}"#));
+    c.list_buckets().send().await.unwrap();
+    let r = &http.requests()[0];
+    assert!(r.url.as_str().starts_with("http://127.0.0.1:9023/storage/v1/b?"), "{}", r.url);
+    assert!(has(&r.url, "project", "other"));
+
+    let signed = c
+        .signed_url(cloudkit_core::Method::GET, "b", Some("o"), Duration::from_secs(60), SignedUrlOptions::default())
+        .await
+        .unwrap();
+    assert!(signed.url.as_str().starts_with("http://127.0.0.1:9023/b/o?"), "{}", signed.url);
+
+    // the config's defaults: its project and no signer for anonymous credentials
+    let d = client(&http).await;
+    assert_eq!(d.project(), Some("proj"));
+    assert!(!d.has_blob_signer());
+    assert_eq!(d.pipeline().retry_config().max_attempts(), 3);
 }

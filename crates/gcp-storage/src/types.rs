@@ -39,12 +39,12 @@ pub struct Bucket {
     /// The entity tag.
     #[serde(default)]
     pub etag: Option<String>,
-    /// Creation time (RFC 3339).
-    #[serde(default)]
-    pub time_created: Option<String>,
-    /// Last update (RFC 3339).
-    #[serde(default)]
-    pub updated: Option<String>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub time_created: Option<SystemTime>,
+    /// Last update (of the data or the metadata).
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub updated: Option<SystemTime>,
 }
 
 /// An object (`storage#object`).
@@ -102,22 +102,28 @@ pub struct Object {
     /// How many objects were composed into this one.
     #[serde(default)]
     pub component_count: Option<u32>,
-    /// Creation time (RFC 3339).
-    #[serde(default)]
-    pub time_created: Option<String>,
-    /// Last update (RFC 3339).
-    #[serde(default)]
-    pub updated: Option<String>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub time_created: Option<SystemTime>,
+    /// Last update (of the data or the metadata).
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub updated: Option<SystemTime>,
     /// The download link.
     #[serde(default)]
     pub media_link: Option<String>,
 }
 
-impl Object {
-    /// `updated` as a time.
-    pub fn updated_time(&self) -> Option<SystemTime> {
-        parse_rfc3339(self.updated.as_deref()?)
-    }
+/// Setters `field(value)` for `Option<String>` fields.
+macro_rules! text_setters {
+    ($($(#[$doc:meta])* $field:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $field(mut self, value: impl Into<String>) -> Self {
+                self.$field = Some(value.into());
+                self
+            }
+        )*
+    };
 }
 
 /// Writable object metadata: used by uploads (the JSON part / resumable session body), patch,
@@ -154,28 +160,19 @@ impl ObjectMetadata {
         Self::default()
     }
 
-    /// Sets the content type.
-    pub fn content_type(mut self, v: impl Into<String>) -> Self {
-        self.content_type = Some(v.into());
-        self
-    }
-
-    /// Sets Cache-Control.
-    pub fn cache_control(mut self, v: impl Into<String>) -> Self {
-        self.cache_control = Some(v.into());
-        self
-    }
-
-    /// Sets the content disposition.
-    pub fn content_disposition(mut self, v: impl Into<String>) -> Self {
-        self.content_disposition = Some(v.into());
-        self
-    }
-
-    /// Sets the content encoding.
-    pub fn content_encoding(mut self, v: impl Into<String>) -> Self {
-        self.content_encoding = Some(v.into());
-        self
+    text_setters! {
+        /// Sets the content type.
+        content_type,
+        /// Sets Cache-Control.
+        cache_control,
+        /// Sets the content disposition.
+        content_disposition,
+        /// Sets the content encoding.
+        content_encoding,
+        /// Sets the content language.
+        content_language,
+        /// Sets the storage class.
+        storage_class,
     }
 
     /// Sets a user metadata entry.
@@ -253,6 +250,16 @@ fn de_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> 
         None => Ok(None),
         Some(NumOrString::Num(n)) => n.as_u64().map(Some).ok_or_else(|| serde::de::Error::custom("not a u64")),
         Some(NumOrString::Str(s)) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// An RFC 3339 timestamp (`2024-04-05T06:07:08.123Z`); a malformed one is a decoding error.
+fn de_opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(text) => parse_rfc3339(&text)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 timestamp: {text:?}"))),
     }
 }
 

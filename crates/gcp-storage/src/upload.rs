@@ -3,22 +3,25 @@
 //! Resumable uploads send chunks of a multiple of 256 KiB, hold one chunk in memory at most, and
 //! after an interrupted chunk ask the session how much it persisted (`Content-Range: bytes */…`)
 //! and continue from there. A session can also be resumed later from its URL
-//! ([`ResumableUpload::resume`]).
+//! ([`ResumableUpload::resume`]). Every request, chunks included, goes through the client's
+//! pipeline (docs/ARCHITECTURE.md, "The request pipeline"): a chunk's `308 Resume Incomplete` is
+//! a declared success status, and a chunk is tried once, its recovery being the protocol's own.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use cloudkit_core::{Error, ErrorKind, HttpRequest, HttpSend, Method, StatusCode, Url};
+use cloudkit_core::{Error, ErrorKind, HttpRequest, Method, Operation, Url};
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 
 use crate::checksum::Hasher;
 use crate::client::{CHUNK_QUANTUM, StorageClient, add_query, decode_json};
-use crate::error::{GcsError, GcsErrorParser};
+use crate::error::GcsError;
 use crate::object::precondition_setters;
 use crate::types::{Object, ObjectMetadata, Preconditions};
-use cloudkit_core::ParseError as _;
+
+/// Every upload request, the session's chunks included, is part of `objects.insert`.
+const OP: &str = "objects.insert";
 
 /// Which upload protocol to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,8 +103,16 @@ impl InsertObject {
 
     precondition_setters!();
 
-    fn op(&self) -> &'static str {
-        "objects.insert"
+    /// `<endpoint>/upload/storage/v1/b/<bucket>/o?uploadType=…[&name=…]&<preconditions>`.
+    fn insert_url(&self, upload_type: &str, name_in_query: bool) -> Url {
+        let mut url = self.client.upload_url(&["b", &self.bucket, "o"]);
+        let mut pairs = vec![("uploadType", upload_type.to_owned())];
+        if name_in_query {
+            pairs.push(("name", self.name.clone()));
+        }
+        pairs.extend(self.preconditions.pairs());
+        add_query(&mut url, pairs);
+        url
     }
 
     /// Uploads in-memory data (multipart, or resumable when large or asked for).
@@ -126,7 +137,7 @@ impl InsertObject {
     /// Uploads a file, streaming it (one chunk in memory at most).
     pub async fn send_file(self, path: impl AsRef<Path>) -> Result<Object, GcsError> {
         let path = path.as_ref();
-        let io = |e: std::io::Error| GcsError::invalid_input("objects.insert", format!("{}: {e}", path.display()));
+        let io = |e: std::io::Error| GcsError::invalid_input(OP, format!("{}: {e}", path.display()));
         let file = tokio::fs::File::open(path).await.map_err(io)?;
         let size = file.metadata().await.map_err(io)?.len();
         let small = size < self.client.inner.upload.resumable_threshold;
@@ -156,28 +167,20 @@ impl InsertObject {
     /// Starts a resumable session (for callers that drive the chunks themselves or want to
     /// store the session URL to resume later).
     pub async fn start_resumable(self, size: Option<u64>) -> Result<ResumableUpload, GcsError> {
-        let op = self.op();
-        let mut url = self.client.upload_url(&["b", &self.bucket, "o"]);
-        let mut pairs: Vec<(&str, String)> = vec![("uploadType", "resumable".into()), ("name", self.name.clone())];
-        pairs.extend(self.preconditions.pairs());
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let url = self.insert_url("resumable", true);
         let body = UploadMetadata { name: &self.name, metadata: &self.metadata, crc32c: None, md5_hash: None };
-        let mut request = crate::client::json_request(Method::POST, url, &body, op)?;
+        let mut request = crate::client::json_request(Method::POST, url, &body, OP)?;
         if let Some(ct) = &self.metadata.content_type {
-            request
-                .insert_header("x-upload-content-type", ct)
-                .map_err(|e| GcsError::invalid_input(op, e.to_string()))?;
+            set_header(&mut request, "x-upload-content-type", ct)?;
         }
         if let Some(n) = size {
-            request
-                .insert_header("x-upload-content-length", &n.to_string())
-                .map_err(|e| GcsError::invalid_input(op, e.to_string()))?;
+            set_header(&mut request, "x-upload-content-length", &n.to_string())?;
         }
-        let response = self.client.send(op, self.preconditions.makes_write_idempotent(), request).await?;
+        let response = self.client.send(OP, self.preconditions.makes_write_idempotent(), request).await?;
         let location = response
             .header("location")
-            .ok_or_else(|| GcsError::decode(op, "the resumable session response has no Location"))?;
-        let session = Url::parse(location).map_err(|e| GcsError::decode(op, format!("bad session URL: {e}")))?;
+            .ok_or_else(|| GcsError::decode(OP, "the resumable session response has no Location"))?;
+        let session = Url::parse(location).map_err(|e| GcsError::decode(OP, format!("bad session URL: {e}")))?;
         Ok(ResumableUpload {
             client: self.client.clone(),
             session,
@@ -190,32 +193,22 @@ impl InsertObject {
     }
 
     async fn media(self, data: Bytes) -> Result<Object, GcsError> {
-        let op = self.op();
-        let mut url = self.client.upload_url(&["b", &self.bucket, "o"]);
-        let mut pairs: Vec<(&str, String)> = vec![("uploadType", "media".into()), ("name", self.name.clone())];
-        pairs.extend(self.preconditions.pairs());
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let url = self.insert_url("media", true);
         let mut hasher = Hasher::default();
         hasher.update(&data);
         let mut request = HttpRequest::new(Method::POST, url).with_body(data);
         let ct = self.metadata.content_type.as_deref().unwrap_or("application/octet-stream");
-        request.insert_header("content-type", ct).map_err(|e| GcsError::invalid_input(op, e.to_string()))?;
+        set_header(&mut request, "content-type", ct)?;
         if self.send_checksums {
-            request
-                .insert_header("x-goog-hash", &format!("crc32c={},md5={}", hasher.crc32c(), hasher.md5()))
-                .map_err(|e| GcsError::invalid_input(op, e.to_string()))?;
+            set_header(&mut request, "x-goog-hash", &format!("crc32c={},md5={}", hasher.crc32c(), hasher.md5()))?;
         }
-        let object: Object = self.client.send_json(op, self.preconditions.makes_write_idempotent(), request).await?;
-        check_uploaded(op, &object, &hasher)?;
+        let object: Object = self.client.send_json(OP, self.preconditions.makes_write_idempotent(), request).await?;
+        check_uploaded(OP, &object, &hasher)?;
         Ok(object)
     }
 
     async fn multipart(self, data: Bytes) -> Result<Object, GcsError> {
-        let op = self.op();
-        let mut url = self.client.upload_url(&["b", &self.bucket, "o"]);
-        let mut pairs: Vec<(&str, String)> = vec![("uploadType", "multipart".into())];
-        pairs.extend(self.preconditions.pairs());
-        add_query(&mut url, pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        let url = self.insert_url("multipart", false);
         let mut hasher = Hasher::default();
         hasher.update(&data);
         let meta = UploadMetadata {
@@ -224,7 +217,7 @@ impl InsertObject {
             crc32c: self.send_checksums.then(|| hasher.crc32c()),
             md5_hash: self.send_checksums.then(|| hasher.md5()),
         };
-        let json = serde_json::to_vec(&meta).map_err(|e| GcsError::invalid_input(op, e.to_string()))?;
+        let json = serde_json::to_vec(&meta).map_err(|e| GcsError::invalid_input(OP, e.to_string()))?;
         let boundary = format!("cloudkit_{:016x}{:016x}", fastrand_u64(), fastrand_u64());
         let ct = self.metadata.content_type.as_deref().unwrap_or("application/octet-stream");
         let mut body = BytesMut::with_capacity(data.len() + json.len() + 256);
@@ -236,13 +229,16 @@ impl InsertObject {
         body.extend_from_slice(&data);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let mut request = HttpRequest::new(Method::POST, url).with_body(body.freeze());
-        request
-            .insert_header("content-type", &format!("multipart/related; boundary={boundary}"))
-            .map_err(|e| GcsError::invalid_input(op, e.to_string()))?;
-        let object: Object = self.client.send_json(op, self.preconditions.makes_write_idempotent(), request).await?;
-        check_uploaded(op, &object, &hasher)?;
+        set_header(&mut request, "content-type", &format!("multipart/related; boundary={boundary}"))?;
+        let object: Object = self.client.send_json(OP, self.preconditions.makes_write_idempotent(), request).await?;
+        check_uploaded(OP, &object, &hasher)?;
         Ok(object)
     }
+}
+
+/// Sets a header of an upload request (a value HTTP cannot carry is the caller's input).
+fn set_header(request: &mut HttpRequest, name: &str, value: &str) -> Result<(), GcsError> {
+    request.insert_header(name, value).map_err(|e| GcsError::invalid_input(OP, e.to_string()))
 }
 
 /// A pseudo-random u64 for multipart boundaries (not security-relevant).
@@ -315,13 +311,6 @@ impl std::fmt::Debug for ResumableUpload {
     }
 }
 
-enum ChunkFailure {
-    /// Worth querying the session and resuming (connection reset, 5xx, 408, 429).
-    Retryable(GcsError),
-    /// Not (session gone, 4xx).
-    Fatal(GcsError),
-}
-
 impl ResumableUpload {
     /// Reattaches to a session started earlier (possibly by another process), asking it how
     /// much it already holds.
@@ -358,39 +347,37 @@ impl ResumableUpload {
         self.chunk_size = (size / CHUNK_QUANTUM).max(1) * CHUNK_QUANTUM;
     }
 
-    /// Asks the session how much it holds (`PUT` with `Content-Range: bytes */total`).
+    /// Asks the session how much it holds (`PUT` with `Content-Range: bytes */total`). A status
+    /// query changes nothing, so the pipeline retries it like any idempotent call.
     pub async fn query_status(&mut self) -> Result<UploadStatus, GcsError> {
         let range = match self.total {
             Some(t) => format!("bytes */{t}"),
             None => "bytes */*".to_owned(),
         };
-        match self.put(range, Bytes::new(), None).await {
-            Ok(status) => {
-                if let UploadStatus::Incomplete { persisted } = &status {
-                    self.offset = *persisted;
-                }
-                Ok(status)
-            }
-            Err(ChunkFailure::Retryable(e) | ChunkFailure::Fatal(e)) => Err(e),
+        let status = self.put(Operation::new(OP).accept_statuses(&[308]), range, Bytes::new(), None).await?;
+        if let UploadStatus::Incomplete { persisted } = &status {
+            self.offset = *persisted;
         }
+        Ok(status)
     }
 
     /// Cancels the session (`DELETE`); GCS answers 499, which counts as success here.
     pub async fn cancel(self) -> Result<(), GcsError> {
-        let request = HttpRequest::new(Method::DELETE, self.session.clone());
-        let http: Arc<dyn HttpSend> = self.client.pipeline().http().clone();
-        let response = http.send(request).await.map_err(|e| transport("objects.insert", e))?;
-        match response.status.as_u16() {
-            200..=299 | 499 => Ok(()),
-            _ => Err(status_error(response.status, &response.headers, &[])),
+        self.delete_session(cancel_operation()).await
+    }
+
+    /// Drops the session after a failure, once, best effort (an abandoned session expires by
+    /// itself after a week).
+    async fn cancel_session(&self) {
+        if let Err(e) = self.delete_session(cancel_operation().max_attempts(1)).await {
+            tracing::debug!(error = %e, "cancelling the resumable session failed (it expires by itself)");
         }
     }
 
-    async fn cancel_session(&self) {
-        let http = self.client.pipeline().http().clone();
-        if let Err(e) = http.send(HttpRequest::new(Method::DELETE, self.session.clone())).await {
-            tracing::debug!(error = %e, "cancelling the resumable session failed (it expires by itself)");
-        }
+    async fn delete_session(&self, operation: Operation) -> Result<(), GcsError> {
+        let request = HttpRequest::new(Method::DELETE, self.session.clone());
+        self.client.pipeline().send_buffered(&operation, request).await?;
+        Ok(())
     }
 
     /// Sends everything `stream` yields (after the bytes already persisted: the caller passes
@@ -399,7 +386,6 @@ impl ResumableUpload {
     where
         S: Stream<Item = std::io::Result<Bytes>> + Send + Unpin,
     {
-        let op = "objects.insert";
         let chunk_size = self.chunk_size;
         let mut pending = BytesMut::new();
         let mut ended = false;
@@ -411,7 +397,7 @@ impl ResumableUpload {
                         // Nothing was finalized: drop the session so no partial object can appear.
                         self.cancel_session().await;
                         return Err(GcsError::Other(
-                            Error::new(ErrorKind::InvalidInput, crate::SERVICE, op)
+                            Error::new(ErrorKind::InvalidInput, crate::SERVICE, OP)
                                 .with_message(format!("reading the upload source failed: {e}"))
                                 .with_source(e),
                         ));
@@ -426,18 +412,22 @@ impl ResumableUpload {
                 return Ok(o);
             }
             if is_last {
-                return Err(GcsError::decode(op, "the last chunk did not complete the upload"));
+                return Err(GcsError::decode(OP, "the last chunk did not complete the upload"));
             }
         }
     }
 
     /// Sends one chunk starting at [`offset`](Self::offset). Every chunk but the last must be
-    /// a multiple of 256 KiB. Returns the object once the last chunk is in. An interrupted
-    /// chunk is resumed from what the session reports it holds.
+    /// a multiple of 256 KiB. Returns the object once the last chunk is in.
+    ///
+    /// A chunk is sent once per try (the pipeline does not resend it blindly): when a try fails
+    /// in a way the pipeline classifies as retryable (a reset connection, a timeout, 5xx, 429),
+    /// the upload waits the pipeline's backoff, asks the session how much it holds and sends the
+    /// rest from there, at most [`UploadSettings::max_resumes`](crate::UploadSettings) times.
+    /// Other failures (a 4xx, an expired session) end the upload.
     pub async fn upload_chunk(&mut self, chunk: Bytes, is_last: bool) -> Result<Option<Object>, GcsError> {
-        let op = "objects.insert";
         if !is_last && !chunk.len().is_multiple_of(CHUNK_QUANTUM) {
-            return Err(GcsError::invalid_input(op, "resumable chunks before the last must be multiples of 256 KiB"));
+            return Err(GcsError::invalid_input(OP, "resumable chunks before the last must be multiples of 256 KiB"));
         }
         if let Some(h) = &mut self.hasher {
             h.update(&chunk);
@@ -452,7 +442,7 @@ impl ResumableUpload {
             let from = self.offset;
             if from < chunk_start || from > chunk_end {
                 return Err(GcsError::decode(
-                    op,
+                    OP,
                     format!("the session reports {from} bytes, outside the chunk {chunk_start}..{chunk_end} in hand"),
                 ));
             }
@@ -469,14 +459,9 @@ impl ResumableUpload {
                 (Some(h), true) => Some(format!("crc32c={}", h.crc32c())),
                 _ => None,
             };
-            let failure = match self.put(range, slice, hash).await {
-                Ok(UploadStatus::Complete(object)) => {
-                    if let Some(h) = &self.hasher {
-                        check_uploaded(op, &object, h)?;
-                    }
-                    self.offset = object.size.unwrap_or(chunk_end);
-                    return Ok(Some(*object));
-                }
+            let chunk_operation = Operation::new(OP).accept_statuses(&[308]).max_attempts(1);
+            let failure = match self.put(chunk_operation, range, slice, hash).await {
+                Ok(UploadStatus::Complete(object)) => return self.completed(*object, chunk_end).map(Some),
                 Ok(UploadStatus::Incomplete { persisted }) => {
                     self.offset = persisted;
                     if persisted >= chunk_end && !is_last {
@@ -484,84 +469,69 @@ impl ResumableUpload {
                     }
                     if persisted < from {
                         return Err(GcsError::decode(
-                            op,
+                            OP,
                             format!("the session went back from {from} to {persisted} bytes"),
                         ));
                     }
                     // The server kept less than was sent: send the rest of the chunk.
                     continue;
                 }
-                Err(ChunkFailure::Fatal(e)) => return Err(e),
-                Err(ChunkFailure::Retryable(e)) => e,
+                Err(e) if e.is_retryable() => e,
+                Err(e) => return Err(e),
             };
             failures += 1;
             if failures > max_resumes {
                 return Err(failure);
             }
-            tracing::info!(failures, offset = self.offset, "resumable chunk interrupted; querying the session");
+            tracing::info!(failures, offset = self.offset, error = %failure, "resumable chunk interrupted; querying the session");
             tokio::time::sleep(retry.backoff(failures)).await;
-            // Ask the session where it stands, then continue from there.
-            match self.query_status().await {
-                Ok(UploadStatus::Complete(object)) => return Ok(Some(*object)),
-                Ok(UploadStatus::Incomplete { .. }) => {}
-                Err(e) => {
-                    tracing::info!(error = %e, "querying the session failed; retrying");
-                }
+            // Ask the session where it stands (with the pipeline's retries), then continue from there.
+            if let UploadStatus::Complete(object) = self.query_status().await? {
+                return self.completed(*object, chunk_end).map(Some);
             }
         }
     }
 
-    /// One PUT to the session URL. The session URL authorizes the upload by itself, so it goes
-    /// straight to the HTTP seam (the pipeline treats 308 as an error and drops its `Range`).
+    /// The finished upload: its CRC32C must be the one computed while sending.
+    fn completed(&mut self, object: Object, chunk_end: u64) -> Result<Object, GcsError> {
+        if let Some(h) = &self.hasher {
+            check_uploaded(OP, &object, h)?;
+        }
+        self.offset = object.size.unwrap_or(chunk_end);
+        Ok(object)
+    }
+
+    /// One PUT to the session URL through the pipeline: 308 (Resume Incomplete) says how much
+    /// the session holds, 200/201 carries the object. The session URL authorizes the upload by
+    /// itself; the pipeline's bearer token goes along, as with the official clients.
     async fn put(
         &self,
+        operation: Operation,
         content_range: String,
         body: Bytes,
         hash: Option<String>,
-    ) -> Result<UploadStatus, ChunkFailure> {
-        let op = "objects.insert";
+    ) -> Result<UploadStatus, GcsError> {
         let mut request = HttpRequest::new(Method::PUT, self.session.clone()).with_body(body);
-        request
-            .insert_header("content-range", &content_range)
-            .map_err(|e| ChunkFailure::Fatal(GcsError::invalid_input(op, e.to_string())))?;
+        set_header(&mut request, "content-range", &content_range)?;
         if let Some(h) = hash {
-            request
-                .insert_header("x-goog-hash", &h)
-                .map_err(|e| ChunkFailure::Fatal(GcsError::invalid_input(op, e.to_string())))?;
+            set_header(&mut request, "x-goog-hash", &h)?;
         }
-        let http = self.client.pipeline().http().clone();
-        let response = http.send(request).await.map_err(|e| ChunkFailure::Retryable(transport(op, e)))?;
-        let status = response.status;
-        let headers = response.headers;
-        let body = response.body.collect().await.map_err(|e| ChunkFailure::Retryable(transport(op, e)))?;
-        match status.as_u16() {
-            308 => {
-                let persisted = headers
-                    .get("range")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|r| r.trim().strip_prefix("bytes=0-"))
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .map_or(0, |last| last + 1);
-                Ok(UploadStatus::Incomplete { persisted })
-            }
-            200 | 201 => decode_json::<Object>(op, &body)
-                .map(|o| UploadStatus::Complete(Box::new(o)))
-                .map_err(ChunkFailure::Fatal),
-            408 | 429 | 500..=599 => Err(ChunkFailure::Retryable(status_error(status, &headers, &body))),
-            _ => Err(ChunkFailure::Fatal(status_error(status, &headers, &body))),
+        let response = self.client.pipeline().send_buffered(&operation, request).await?;
+        if response.status.as_u16() == 308 {
+            let persisted = response
+                .header("range")
+                .and_then(|r| r.trim().strip_prefix("bytes=0-"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .map_or(0, |last| last + 1);
+            return Ok(UploadStatus::Incomplete { persisted });
         }
+        decode_json::<Object>(OP, &response.body).map(|o| UploadStatus::Complete(Box::new(o)))
     }
 }
 
-fn transport(op: &'static str, e: cloudkit_core::TransportError) -> GcsError {
-    GcsError::Other(Error::new(ErrorKind::Transport, crate::SERVICE, op).with_retryable(true).with_source(e))
-}
-
-fn status_error(status: StatusCode, headers: &cloudkit_core::HeaderMap, body: &[u8]) -> GcsError {
-    let details = GcsErrorParser.parse(status, headers, body);
-    GcsError::from(
-        Error::new(ErrorKind::Service, crate::SERVICE, "objects.insert").with_status(status).with_details(details),
-    )
+/// The session `DELETE`: GCS answers a successful cancellation with 499.
+fn cancel_operation() -> Operation {
+    Operation::new(OP).accept_statuses(&[499])
 }
 
 impl StorageClient {

@@ -11,11 +11,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cloudkit_core::{ByteStream, Method};
 use cloudkit_gcp_storage::{
-    ByteRange, Download, GcsError, Object, ObjectMetadata, SignedUrlOptions, StorageClient, UploadType,
+    ByteRange, Download, GcsError, Object, ObjectMetadata, PaginationConfig, SignedUrlOptions, StorageClient,
+    UploadType,
 };
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+use super::content_range_start;
 use super::error::from_service_error;
 use super::{
     Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
@@ -95,7 +97,7 @@ fn generation_of(etag: &str) -> Option<i64> {
 
 fn meta_from_object(key: ObjectKey, o: &Object) -> ObjectMeta {
     let mut meta = ObjectMeta::new(key, o.size.unwrap_or(0));
-    meta.last_modified = o.updated_time();
+    meta.last_modified = o.updated;
     meta.etag = o.generation.map(|g| g.to_string());
     meta.content_type = o.content_type.clone();
     meta.metadata = o.metadata.clone();
@@ -243,9 +245,9 @@ impl ObjectStore for GcsStore {
         if let Some(g) = options.if_none_match.as_deref().and_then(generation_of) {
             request = request.if_generation_not_match(g);
         }
+        options.check_range(key)?;
         if let Some(range) = &options.range {
             let r = match range {
-                GetRange::Bounded(r) if r.start >= r.end => return Err(Error::InvalidRange { key: key.to_string() }),
                 GetRange::Bounded(r) => ByteRange::Inclusive(r.start, r.end - 1),
                 GetRange::Offset(o) => ByteRange::From(*o),
                 GetRange::Suffix(0) => return Err(Error::InvalidRange { key: key.to_string() }),
@@ -267,16 +269,7 @@ impl ObjectStore for GcsStore {
                 .map_err(|e| map_gcs_error(key.as_str(), e))?;
             meta.etag = object.generation.map(|g| g.to_string());
         }
-        if let Some(expected) = &options.if_match
-            && meta.etag.as_deref().is_some_and(|etag| etag != expected)
-        {
-            return Err(Error::PreconditionFailed { key: key.to_string(), source: None });
-        }
-        if let Some(unwanted) = &options.if_none_match
-            && meta.etag.as_deref() == Some(unwanted.as_str())
-        {
-            return Err(Error::NotModified { key: key.to_string(), source: None });
-        }
+        options.check_etag(key, meta.etag.as_deref())?;
         let whole = download.status.as_u16() == 200;
         let size = download.object_size;
         let (range, body): (Range<u64>, ByteStream) = match (&options.range, size) {
@@ -295,13 +288,7 @@ impl ObjectStore for GcsStore {
                 }
             }
             (Some(_), None) => {
-                let start = download
-                    .content_range
-                    .as_deref()
-                    .and_then(|r| r.strip_prefix("bytes "))
-                    .and_then(|r| r.split('-').next())
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .unwrap_or(0);
+                let start = content_range_start(download.content_range.as_deref());
                 let len = download
                     .headers
                     .get("content-length")
@@ -347,8 +334,8 @@ impl ObjectStore for GcsStore {
         }
         let prefix = prefix.to_string();
         request
-            .into_items(cloudkit_paginate_config())
-            .map_err(move |e| map_gcs_error(&prefix, pagination_error(e)))
+            .into_items(PaginationConfig::default())
+            .map_err(move |e| map_gcs_error(&prefix, GcsError::from(e)))
             .try_filter_map(move |o| {
                 let keep = after.as_deref().is_none_or(|a| o.name.as_str() > a);
                 async move { Ok(if keep { meta_from_listing(&o) } else { None }) }
@@ -358,10 +345,10 @@ impl ObjectStore for GcsStore {
 
     async fn list_with_delimiter(&self, prefix: &ObjectKey) -> Result<ListResult> {
         let request = self.client.list_objects(&self.bucket).prefix(Self::dir_prefix(prefix)).delimiter("/");
-        let mut pages = request.into_pages(cloudkit_paginate_config());
+        let mut pages = request.into_pages(PaginationConfig::default());
         let mut result = ListResult::default();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_gcs_error(prefix.as_str(), pagination_error(e)))?;
+            let page = page.map_err(|e| map_gcs_error(prefix.as_str(), GcsError::from(e)))?;
             result.objects.extend(page.items.iter().filter_map(meta_from_listing));
             for p in page.prefixes {
                 match ObjectKey::parse(p.trim_end_matches('/')) {
@@ -422,31 +409,26 @@ impl ObjectStore for GcsStore {
     }
 }
 
-fn cloudkit_paginate_config() -> cloudkit_gcp_storage::PaginationConfig {
-    cloudkit_gcp_storage::PaginationConfig::default()
-}
-
-fn pagination_error(e: cloudkit_gcp_storage::PaginationError<GcsError>) -> GcsError {
-    match e {
-        cloudkit_gcp_storage::PaginationError::Source(e) => e,
-        other => GcsError::from(cloudkit_core::Error::decode("GCS", "objects.list", other.to_string())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
+    use cloudkit_core::Url;
     use cloudkit_core::testing::{Canned, ReplayHttp};
-    use cloudkit_core::{Pipeline, Url};
-    use cloudkit_gcp_storage::GcsErrorParser;
+    use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 
     use super::*;
 
-    fn store(http: &Arc<ReplayHttp>) -> GcsStore {
-        let pipeline =
-            Pipeline::builder("GCS").http(http.clone()).error_parser(Arc::new(GcsErrorParser)).build().unwrap();
-        let client = StorageClient::from_parts(pipeline, Url::parse("https://storage.googleapis.com").unwrap(), None);
+    /// A store built the way users build one: a config loaded from a fake environment with
+    /// anonymous credentials (so no signer), the replayed HTTP set on the client builder.
+    async fn store(http: &Arc<ReplayHttp>) -> GcsStore {
+        let config = GcpConfig::loader()
+            .env(GcpEnv::from_pairs([("GOOGLE_CLOUD_PROJECT", "p")]))
+            .anonymous()
+            .load()
+            .await
+            .unwrap();
+        let client = StorageClient::builder(&config).http(http.clone()).build().unwrap();
         GcsStore::new(client, "b")
     }
 
@@ -459,7 +441,7 @@ mod tests {
     #[tokio::test]
     async fn conditional_writes_and_reads_use_generations() {
         let http = Arc::new(ReplayHttp::new());
-        let s = store(&http);
+        let s = store(&http).await;
         assert!(s.capabilities().conditional_put);
         let key = ObjectKey::parse("doc").unwrap();
 
@@ -502,7 +484,7 @@ mod tests {
     #[tokio::test]
     async fn errors_map_to_neutral_kinds() {
         let http = Arc::new(ReplayHttp::new());
-        let s = store(&http);
+        let s = store(&http).await;
         let key = ObjectKey::parse("k").unwrap();
         for (status, reason, check) in [
             (403u16, "forbidden", (|e: &Error| matches!(e, Error::PermissionDenied { .. })) as fn(&Error) -> bool),
@@ -517,7 +499,7 @@ mod tests {
             let e = s.head(&key).await.unwrap_err();
             assert!(check(&e), "{status}: {e:?}");
         }
-        // anonymous / from_parts clients have no signer
+        // anonymous clients have no signer
         assert!(!s.capabilities().signed_urls);
         let e = s.signed_url(SignedMethod::Get, &key, Duration::from_secs(5)).await.unwrap_err();
         assert!(matches!(e, Error::NotSupported { .. }));
@@ -526,7 +508,7 @@ mod tests {
     #[tokio::test]
     async fn ignored_ranges_are_trimmed_locally() {
         let http = Arc::new(ReplayHttp::new());
-        let s = store(&http);
+        let s = store(&http).await;
         let key = ObjectKey::parse("digits").unwrap();
         http.push(Canned::status(200, "0123456789").with_header("content-length", "10"));
         let r = s.get_opts(&key, GetOptions { range: Some(GetRange::Suffix(3)), ..Default::default() }).await.unwrap();

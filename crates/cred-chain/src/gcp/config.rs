@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cloudkit_core::{
-    ClassifyRetry, HttpClientConfig, HttpRequest, HttpSend, Method, ParseError, Pipeline, ReqwestSend, RetryConfig,
-    RetryQuota, TimeoutConfig, Url,
+    HttpClientConfig, HttpRequest, HttpSend, Method, Pipeline, PipelineBuilder, ReqwestSend, RetryConfig, RetryQuota,
+    TimeoutConfig, Url,
 };
 use cloudkit_signer::gcp::{ServiceAccountKey, SharedBlobSigner};
 use google_cloud_auth::credentials::{Credentials, external_account, impersonated, mds, service_account, user_account};
@@ -190,43 +190,24 @@ impl GcpConfig {
         self.emulator
     }
 
-    /// The shared HTTP seam.
-    pub fn http(&self) -> Arc<dyn HttpSend> {
-        self.http.clone()
-    }
-
-    /// Retry settings.
-    pub fn retry_config(&self) -> RetryConfig {
-        self.retry.clone()
-    }
-
-    /// Timeouts.
-    pub fn timeout_config(&self) -> TimeoutConfig {
-        self.timeouts.clone()
-    }
+    cloudkit_core::config_accessors!();
 
     /// The retry quota shared by this config's clients.
     pub fn retry_quota(&self) -> Arc<RetryQuota> {
         self.quota.clone()
     }
 
-    /// A pipeline for `service` that authenticates with these credentials, reads the service's
-    /// error bodies with `error_parser` and classifies its error codes with `classifier`.
-    pub fn pipeline(
-        &self,
-        service: &'static str,
-        error_parser: Arc<dyn ParseError>,
-        classifier: Arc<dyn ClassifyRetry>,
-    ) -> Result<Pipeline, cloudkit_core::Error> {
+    /// A pipeline builder for `service` that authenticates with these credentials (bearer
+    /// tokens, nothing for anonymous access), preset with this config's HTTP client, retry
+    /// settings, shared retry quota and timeouts. The client adds its service's error parser and
+    /// retry classifier, applies its overrides and builds (docs/ARCHITECTURE.md, "Construction").
+    pub fn pipeline_builder(&self, service: &'static str) -> PipelineBuilder {
         Pipeline::builder(service)
             .http(self.http.clone())
             .signer(Arc::new(BearerTokenSigner::new(self.credentials.clone()).with_context(self.source_detail.clone())))
-            .error_parser(error_parser)
-            .classifier(classifier)
             .retry(self.retry.clone())
             .quota(self.quota.clone())
             .timeouts(self.timeouts.clone())
-            .build()
     }
 
     /// A signer for V4 signed URLs: the service-account key itself (local RSA) when the
@@ -319,12 +300,6 @@ impl GcpConfigLoader {
         self
     }
 
-    /// The HTTP seam (default: one new reqwest client).
-    pub fn http(mut self, http: Arc<dyn HttpSend>) -> Self {
-        self.http = Some(http);
-        self
-    }
-
     /// Use these credentials instead of ADC.
     pub fn credentials(mut self, credentials: GcpCredentials) -> Self {
         self.credentials = Some(credentials);
@@ -357,17 +332,8 @@ impl GcpConfigLoader {
         self
     }
 
-    /// Retry settings.
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = Some(retry);
-        self
-    }
-
-    /// Timeouts.
-    pub fn timeouts(mut self, timeouts: TimeoutConfig) -> Self {
-        self.timeouts = Some(timeouts);
-        self
-    }
+    // `http`, `retry`, `timeouts`.
+    cloudkit_core::config_loader_overrides!();
 
     /// OAuth scopes (default: google-cloud-auth's `cloud-platform`).
     pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {

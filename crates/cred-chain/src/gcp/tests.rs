@@ -138,3 +138,32 @@ async fn metadata_server_fallback_asks_it_for_the_project() {
     assert!(detail.contains("169.254.169.254") && detail.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{detail}");
     assert!(detail.contains("/nonexistent-home/.config/gcloud/application_default_credentials.json"), "{detail}");
 }
+
+#[tokio::test]
+async fn pipeline_builder_is_preset_from_the_config() {
+    use cloudkit_core::{Operation, RetryConfig, TimeoutConfig};
+    let http = Arc::new(ReplayHttp::new());
+    let env = GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", "localhost:9023")]);
+    let timeouts = TimeoutConfig { attempt: Some(std::time::Duration::from_secs(7)), operation: None };
+    let config = GcpConfig::loader()
+        .env(env)
+        .http(http.clone())
+        .retry(RetryConfig::standard().with_max_attempts(2))
+        .timeouts(timeouts)
+        .load()
+        .await
+        .unwrap();
+    let pipeline = config.pipeline_builder("GCS").build().unwrap();
+    assert_eq!(pipeline.service(), "GCS");
+    assert_eq!(pipeline.retry_config().max_attempts(), 2);
+    assert!(Arc::ptr_eq(pipeline.quota(), &config.retry_quota()), "clients of one config share its quota");
+    // the config's HTTP client, and anonymous credentials add no authorization
+    http.push(Canned::status(503, ""));
+    http.push(Canned::status(200, "ok"));
+    let request = HttpRequest::new(Method::GET, Url::parse("http://localhost:9023/storage/v1/b").unwrap());
+    let response = pipeline.send_buffered(&Operation::new("buckets.list"), request).await.unwrap();
+    assert_eq!(&response.body[..], b"ok");
+    let sent = http.requests();
+    assert_eq!(sent.len(), 2, "the config's retry settings apply");
+    assert!(sent[0].headers.get("authorization").is_none());
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use cloudkit_core::{encode_path, encode_unreserved};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use url::Url;
@@ -15,11 +15,6 @@ pub const MAX_SIGNED_URL_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The default endpoint host.
 pub const DEFAULT_HOST: &str = "storage.googleapis.com";
-
-/// RFC 3986 unreserved characters stay; everything else is percent-encoded.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-/// Object paths keep their `/`.
-const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// How the bucket appears in the URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -229,7 +224,8 @@ pub fn prepare(request: &SignedUrlRequest, email: &str) -> Result<PreparedSigned
             request.universe_domain.as_ref().map_or_else(|| DEFAULT_HOST.to_owned(), |u| format!("storage.{u}")),
         ),
     };
-    let object_path = request.object.as_deref().map(|o| utf8_percent_encode(o, PATH).to_string());
+    // RFC 3986: object paths keep their `/`; query names and values encode every reserved byte.
+    let object_path = request.object.as_deref().map(encode_path);
     let bucket = &request.bucket;
     let (url_authority, path) = match &request.url_style {
         UrlStyle::PathStyle => (
@@ -273,10 +269,8 @@ pub fn prepare(request: &SignedUrlRequest, email: &str) -> Result<PreparedSigned
     for (k, v) in &request.query {
         query.push((k.clone(), v.clone()));
     }
-    let mut encoded: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (utf8_percent_encode(k, UNRESERVED).to_string(), utf8_percent_encode(v, UNRESERVED).to_string()))
-        .collect();
+    let mut encoded: Vec<(String, String)> =
+        query.iter().map(|(k, v)| (encode_unreserved(k), encode_unreserved(v))).collect();
     encoded.sort();
     let canonical_query = encoded.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
 
