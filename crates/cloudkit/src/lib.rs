@@ -39,6 +39,9 @@ pub mod compute;
 pub mod session;
 pub mod store;
 
+#[cfg(test)]
+mod futures_are_send;
+
 /// The shared request pipeline (retries, timeouts, errors), re-exported.
 pub use cloudkit_core as core;
 
@@ -50,9 +53,13 @@ pub use cloudkit_cred_chain::gcp;
 #[cfg(feature = "gcp-storage")]
 pub use cloudkit_gcp_storage as gcs;
 
-/// AWS configuration and credentials (`AwsConfig`, the default chain, STS, …).
+/// AWS configuration and credentials (`AwsConfig`, the default chain, assume-role, …).
 #[cfg(feature = "_aws")]
 pub use cloudkit_cred_chain::aws;
+
+/// The AWS STS client (`cloudkit-aws-sts`): AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity.
+#[cfg(feature = "_aws")]
+pub use cloudkit_aws_sts as sts;
 
 /// The Amazon S3 client (`cloudkit-aws-s3`).
 #[cfg(feature = "aws-s3")]

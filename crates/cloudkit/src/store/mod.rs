@@ -219,6 +219,45 @@ pub struct GetOptions {
     pub if_none_match: Option<String>,
 }
 
+impl GetOptions {
+    /// Checks the conditions against the entity tag the backend returned with the bytes: some
+    /// servers (S3-compatible stores, emulators) ignore conditional headers, so every cloud
+    /// backend checks again on the client.
+    #[cfg(any(feature = "aws-s3", feature = "gcp-storage"))]
+    pub(crate) fn check_etag(&self, key: &ObjectKey, etag: Option<&str>) -> Result<()> {
+        if let Some(expected) = &self.if_match
+            && etag.is_some_and(|etag| etag != expected)
+        {
+            return Err(Error::PreconditionFailed { key: key.to_string(), source: None });
+        }
+        if let Some(unwanted) = &self.if_none_match
+            && etag == Some(unwanted.as_str())
+        {
+            return Err(Error::NotModified { key: key.to_string(), source: None });
+        }
+        Ok(())
+    }
+
+    /// An empty bounded range (`start >= end`) is refused before anything is sent.
+    #[cfg(any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage"))]
+    pub(crate) fn check_range(&self, key: &ObjectKey) -> Result<()> {
+        match &self.range {
+            Some(GetRange::Bounded(r)) if r.start >= r.end => Err(Error::InvalidRange { key: key.to_string() }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The first byte of a `Content-Range: bytes a-b/total` response value (0 when absent).
+#[cfg(any(feature = "aws-s3", feature = "gcp-storage"))]
+pub(crate) fn content_range_start(value: Option<&str>) -> u64 {
+    value
+        .and_then(|r| r.strip_prefix("bytes "))
+        .and_then(|r| r.split('-').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A read in progress: the object's metadata and its (streaming) bytes.
 #[derive(Debug)]
 pub struct GetResult {
