@@ -251,6 +251,14 @@ impl Req {
         self.request.insert_header(name, value).map_err(|e| S3Error::invalid_input(self.op, e.to_string()))
     }
 
+    /// An HTTP-date header; a time an HTTP date cannot write (before 1970, after 9999) is an input
+    /// error, not a panic.
+    pub(crate) fn date(&mut self, name: &str, t: std::time::SystemTime) -> Result<(), S3Error> {
+        let value = cloudkit_core::internal::date::http_date(t)
+            .ok_or_else(|| S3Error::invalid_input(self.op, format!("`{name}` must be a time between 1970 and 9999")))?;
+        self.header(name, &value)
+    }
+
     pub(crate) fn opt(&mut self, name: &str, value: Option<&str>) -> Result<(), S3Error> {
         match value {
             Some(v) => self.header(name, v),

@@ -10,7 +10,7 @@ use cloudkit_core::HeaderMap;
 use crate::addressing::encode_query;
 use crate::client::{Req, header_str, header_string};
 use crate::error::S3Error;
-use cloudkit_core::internal::date::{http_date, parse_http_date};
+use cloudkit_core::internal::date::parse_http_date;
 
 /// Largest total size of user metadata (names and values), as S3 enforces.
 pub const MAX_USER_METADATA_BYTES: usize = 2048;
@@ -84,7 +84,7 @@ impl ObjectAttributes {
         req.opt("content-encoding", self.content_encoding.as_deref())?;
         req.opt("content-language", self.content_language.as_deref())?;
         if let Some(t) = self.expires {
-            req.header("expires", &http_date(t))?;
+            req.date("expires", t)?;
         }
         apply_metadata(req, &self.metadata)?;
         req.opt("x-amz-storage-class", self.storage_class.as_deref())?;
@@ -171,10 +171,10 @@ impl Conditions {
         req.opt(&format!("{prefix}if-match"), self.if_match.as_deref())?;
         req.opt(&format!("{prefix}if-none-match"), self.if_none_match.as_deref())?;
         if let Some(t) = self.if_modified_since {
-            req.header(&format!("{prefix}if-modified-since"), &http_date(t))?;
+            req.date(&format!("{prefix}if-modified-since"), t)?;
         }
         if let Some(t) = self.if_unmodified_since {
-            req.header(&format!("{prefix}if-unmodified-since"), &http_date(t))?;
+            req.date(&format!("{prefix}if-unmodified-since"), t)?;
         }
         Ok(())
     }

@@ -98,7 +98,10 @@ impl Conditions {
             [("if-modified-since", self.if_modified_since), ("if-unmodified-since", self.if_unmodified_since)]
         {
             if let Some(t) = t {
-                header(r, name, &http_date(t), op)?;
+                let date = http_date(t).ok_or_else(|| {
+                    BlobError::invalid_input(op, format!("`{name}` must be a time between 1970 and 9999"))
+                })?;
+                header(r, name, &date, op)?;
             }
         }
         Ok(())

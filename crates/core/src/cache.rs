@@ -8,25 +8,37 @@
 //! - from the **mandatory** window (and when nothing is cached), callers wait for the reload and a
 //!   failure is returned;
 //! - only one load runs at a time, however many tasks ask at once (a lock plus a generation
-//!   count: a caller that waited for someone else's load uses its result).
+//!   count: a caller that waited for someone else's load uses its result);
+//! - a failed load is not repeated by every caller that was waiting for it: they get a
+//!   [`RefreshFailed`] carrying its message, and later callers too until a backoff has passed
+//!   (1 s after the first failure, doubling up to 30 s); then one caller loads again. The error
+//!   type of the loader converts from [`RefreshFailed`].
 //!
 //! The clock is injectable ([`TimeSource`]) so tests are deterministic.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::time::{Duration, SystemTime};
-//! use cloudkit_core::RefreshCache;
+//! use cloudkit_core::{RefreshCache, RefreshFailed};
 //!
 //! #[derive(Clone)]
 //! struct Token { value: String, expires: SystemTime }
 //!
+//! #[derive(Debug, thiserror::Error)]
+//! enum TokenError {
+//!     #[error("the token endpoint refused: {0}")]
+//!     Refused(String),
+//!     #[error(transparent)]
+//!     Recent(#[from] RefreshFailed),
+//! }
+//!
 //! let cache = RefreshCache::new(|t: &Token| Some(t.expires), Duration::from_secs(300), Duration::from_secs(60));
 //! let load = || async {
-//!     Ok::<_, std::io::Error>(Token { value: "t1".into(), expires: SystemTime::now() + Duration::from_secs(3600) })
+//!     Ok::<_, TokenError>(Token { value: "t1".into(), expires: SystemTime::now() + Duration::from_secs(3600) })
 //! };
 //! assert_eq!(cache.get_or_refresh(load).await.unwrap().value, "t1");
 //! // fresh: served from the cache, the loader is not called
-//! let never = || async { Err::<Token, _>(std::io::Error::other("not called")) };
+//! let never = || async { Err::<Token, _>(TokenError::Refused("not called".into())) };
 //! assert_eq!(cache.get_or_refresh(never).await.unwrap().value, "t1");
 //! # }
 //! ```
@@ -39,6 +51,21 @@ use std::time::{Duration, SystemTime};
 
 /// Pause between two advisory reload attempts that did not give a value fresh enough.
 const ADVISORY_RETRY_PAUSE: Duration = Duration::from_secs(60);
+/// The first pause after a failed mandatory load; it doubles with every further failure.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest pause after failed loads.
+const MAX_FAILURE_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A load was not attempted: the previous one failed a moment ago (while this caller waited for
+/// it, or within the backoff after it). Carries that failure's message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the last attempt failed and the next is not due for {retry_in:?}: {message}")]
+pub struct RefreshFailed {
+    /// The message of the failed load.
+    pub message: String,
+    /// How long until a load is attempted again.
+    pub retry_in: Duration,
+}
 
 /// A clock.
 pub trait TimeSource: Send + Sync + fmt::Debug {
@@ -98,6 +125,18 @@ struct Slot<T> {
     value: Option<T>,
     /// No advisory attempt before this time (after a failed or unhelpful one).
     next_advisory: Option<SystemTime>,
+    /// The last failed mandatory load, until a load succeeds.
+    failure: Option<LoadFailure>,
+}
+
+struct LoadFailure {
+    message: String,
+    /// Failed loads in a row.
+    count: u32,
+    /// No load before this time.
+    retry_at: SystemTime,
+    /// Which failure this is (callers compare it with what they saw before waiting).
+    seq: u64,
 }
 
 enum Freshness {
@@ -140,7 +179,7 @@ impl<T: Clone> RefreshCache<T> {
             time: Arc::new(SystemTimeSource),
             advisory,
             mandatory: mandatory.min(advisory),
-            slot: Mutex::new(Slot { value: None, next_advisory: None }),
+            slot: Mutex::new(Slot { value: None, next_advisory: None, failure: None }),
             generation: AtomicU64::new(0),
             refresh: tokio::sync::Mutex::new(()),
         }
@@ -194,22 +233,41 @@ impl<T: Clone> RefreshCache<T> {
         let mut slot = self.lock();
         slot.value = Some(value.clone());
         slot.next_advisory = None;
+        slot.failure = None;
         self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The failure to report instead of loading: one newer than `seen` (it happened while the
+    /// caller waited), or one whose backoff has not passed.
+    fn recent_failure(&self, seen: Option<u64>, now: SystemTime) -> Option<RefreshFailed> {
+        let slot = self.lock();
+        let failure = slot.failure.as_ref()?;
+        let retry_in = failure.retry_at.duration_since(now).unwrap_or(Duration::ZERO);
+        (Some(failure.seq) != seen || !retry_in.is_zero())
+            .then(|| RefreshFailed { message: failure.message.clone(), retry_in })
+    }
+
+    fn record_failure(&self, message: String, now: SystemTime) {
+        let mut slot = self.lock();
+        let count = slot.failure.as_ref().map_or(1, |f| f.count.saturating_add(1));
+        let backoff = FAILURE_BACKOFF.saturating_mul(1 << (count - 1).min(5)).min(MAX_FAILURE_BACKOFF);
+        let seq = slot.failure.as_ref().map_or(0, |f| f.seq + 1);
+        slot.failure = Some(LoadFailure { message, count, retry_at: now + backoff, seq });
     }
 
     /// The cached value while it is fresh; otherwise the result of `load` (see the module docs for
     /// who loads, who waits and what a failed load returns).
     pub async fn get_or_refresh<E, F, Fut>(&self, load: F) -> Result<T, E>
     where
-        E: fmt::Display,
+        E: fmt::Display + From<RefreshFailed>,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
         let now = self.time.now();
         let generation = self.generation.load(Ordering::SeqCst);
-        let (cached, next_advisory) = {
+        let (cached, next_advisory, failure_seen) = {
             let slot = self.lock();
-            (slot.value.clone(), slot.next_advisory)
+            (slot.value.clone(), slot.next_advisory, slot.failure.as_ref().map(|f| f.seq))
         };
         if let Some(cached) = cached {
             match self.freshness(&cached, now) {
@@ -247,18 +305,34 @@ impl<T: Clone> RefreshCache<T> {
                 Freshness::Mandatory => {}
             }
         }
-        // Nothing cached, or inside the mandatory window: wait for the single reload.
+        // Nothing cached, or inside the mandatory window: wait for the single reload, unless a
+        // load failed a moment ago.
+        if let Some(failed) = self.recent_failure(failure_seen, now) {
+            return Err(failed.into());
+        }
         let _guard = self.refresh.lock().await;
+        let now = self.time.now();
         if self.generation.load(Ordering::SeqCst) != generation
             && let Some(value) = self.cached()
-            && (self.expiry_of)(&value).is_none_or(|e| e > self.time.now())
+            && (self.expiry_of)(&value).is_none_or(|e| e > now)
         {
             // Someone else loaded while we waited: use theirs.
             return Ok(value);
         }
-        let fresh = load().await?;
-        self.store(&fresh);
-        Ok(fresh)
+        if let Some(failed) = self.recent_failure(failure_seen, now) {
+            // Someone else's load failed while we waited: one load per refresh.
+            return Err(failed.into());
+        }
+        match load().await {
+            Ok(fresh) => {
+                self.store(&fresh);
+                Ok(fresh)
+            }
+            Err(error) => {
+                self.record_failure(error.to_string(), now);
+                Err(error)
+            }
+        }
     }
 }
 
@@ -275,6 +349,15 @@ mod tests {
         expiry: Option<SystemTime>,
     }
 
+    /// The loader's error, or the cache's report of a recent failure.
+    #[derive(Debug, PartialEq, thiserror::Error)]
+    enum TestError {
+        #[error("refresh failed")]
+        Load,
+        #[error(transparent)]
+        Recent(#[from] RefreshFailed),
+    }
+
     /// Counts loads; gives values expiring `lifetime` after the fake clock's now, or fails while
     /// `fail` is set.
     struct Loader {
@@ -286,13 +369,13 @@ mod tests {
     }
 
     impl Loader {
-        async fn load(&self) -> Result<Value, String> {
+        async fn load(&self) -> Result<Value, TestError> {
             let n = self.loads.fetch_add(1, Ordering::SeqCst) + 1;
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
             }
             if self.fail.load(Ordering::SeqCst) {
-                return Err("refresh failed".to_owned());
+                return Err(TestError::Load);
             }
             Ok(Value { n, expiry: self.lifetime.map(|l| self.clock.now() + l) })
         }
@@ -315,7 +398,7 @@ mod tests {
         (loader, clock, Arc::new(cache))
     }
 
-    async fn get(cache: &RefreshCache<Value>, loader: &Arc<Loader>) -> Result<usize, String> {
+    async fn get(cache: &RefreshCache<Value>, loader: &Arc<Loader>) -> Result<usize, TestError> {
         cache.get_or_refresh(|| loader.load()).await.map(|v| v.n)
     }
 
@@ -372,13 +455,48 @@ mod tests {
         assert_eq!(loader.loads.load(Ordering::SeqCst), 4);
         // 4 min left: mandatory, and the failure is returned
         clock.advance(Duration::from_secs(5 * 60));
-        assert_eq!(get(&cache, &loader).await, Err("refresh failed".to_owned()));
+        assert_eq!(get(&cache, &loader).await, Err(TestError::Load));
+        // within a second of it, no new load: the failure is reported again
         loader.fail.store(false, Ordering::SeqCst);
+        let recent = get(&cache, &loader).await.unwrap_err();
+        assert!(matches!(&recent, TestError::Recent(r) if r.message == "refresh failed"), "{recent:?}");
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 5);
+        clock.advance(Duration::from_secs(1));
         assert_eq!(get(&cache, &loader).await, Ok(6));
         let shown = format!("{cache:?}");
         assert!(shown.contains("cached: true"), "{shown}");
         cache.invalidate();
         assert_eq!(get(&cache, &loader).await, Ok(7));
+    }
+
+    /// Issue 15, defect 11: after a failed load every caller that had queued behind it ran its own
+    /// load, one after another (50 callers, 50 loads of a failing source). Now the waiters share
+    /// the failure, and the next load waits for a backoff that doubles up to 30 s.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_load_is_shared_by_its_waiters_and_backed_off() {
+        let (loader, clock, cache) = setup(Some(Duration::from_secs(3600)), Duration::from_millis(50));
+        loader.fail.store(true, Ordering::SeqCst);
+        let callers: Vec<_> = (0..50)
+            .map(|_| {
+                let (cache, loader) = (cache.clone(), loader.clone());
+                tokio::spawn(async move { get(&cache, &loader).await })
+            })
+            .collect();
+        for c in callers {
+            assert!(c.await.unwrap().is_err());
+        }
+        assert_eq!(loader.loads.load(Ordering::SeqCst), 1, "one load for fifty waiting callers");
+        // the backoff doubles: 1 s, 2 s, 4 s …
+        for (pause, loads) in [(1, 2), (2, 3), (4, 4)] {
+            clock.advance(Duration::from_millis(pause * 1000 - 1));
+            assert!(matches!(get(&cache, &loader).await, Err(TestError::Recent(_))));
+            clock.advance(Duration::from_millis(1));
+            assert_eq!(get(&cache, &loader).await, Err(TestError::Load));
+            assert_eq!(loader.loads.load(Ordering::SeqCst), loads);
+        }
+        clock.advance(Duration::from_secs(3600));
+        loader.fail.store(false, Ordering::SeqCst);
+        assert_eq!(get(&cache, &loader).await, Ok(5), "recovers once the backoff has passed");
     }
 
     #[tokio::test]

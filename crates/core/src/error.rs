@@ -456,6 +456,9 @@ pub enum TransportErrorKind {
     Body,
     /// The request body could not be read (e.g. the file being uploaded vanished).
     RequestBody,
+    /// A resumed download found the object changed since it was first read (see
+    /// [`resuming`](crate::resuming)): nothing was spliced.
+    ObjectChanged,
     /// Anything else.
     Other,
 }

@@ -14,7 +14,9 @@
 //! Beside the pipeline, the pieces every provider crate needs, written once: the error accessors
 //! ([`service_error_accessors!`], [`ServiceError`]), the single-flight [`RefreshCache`] for
 //! credentials and tokens, transfer [`Progress`], checksum-verified downloads ([`verify_stream`],
-//! [`md5_base64`]) and RFC 3986 percent-encoding ([`encode_unreserved`], [`encode_path`]).
+//! [`md5_base64`]), downloads that resume after a broken connection ([`resuming`]), downloads to a
+//! file through a temporary file ([`PartialFile`]) and RFC 3986 percent-encoding
+//! ([`encode_unreserved`], [`encode_path`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cloudkit_core::Error> {
@@ -39,9 +41,11 @@ mod encode;
 mod error;
 #[doc(hidden)]
 pub mod internal;
+mod partial;
 mod pipeline;
 mod progress;
 mod request;
+mod resume;
 mod retry;
 mod secret;
 mod send;
@@ -50,19 +54,21 @@ mod sign;
 pub mod testing;
 
 pub use crate::body::{Body, ByteStream, FileRegion, file_chunks, read_chunks};
-pub use crate::cache::{ManualTimeSource, RefreshCache, SystemTimeSource, TimeSource};
+pub use crate::cache::{ManualTimeSource, RefreshCache, RefreshFailed, SystemTimeSource, TimeSource};
 pub use crate::checksum::{ChecksumMismatchError, Md5, RunningChecksum, checksum_mismatch, md5_base64, verify_stream};
 pub use crate::classify::{ClassifyRetry, CodeClassifier, RetryClass, classify_status, classify_transport};
 pub use crate::encode::{UNRESERVED, UNRESERVED_AND_SLASH, encode_path, encode_unreserved};
 pub use crate::error::{
     BoxError, Error, ErrorKind, ServiceError, ServiceErrorDetails, TransportError, TransportErrorKind,
 };
+pub use crate::partial::PartialFile;
 pub use crate::pipeline::{
-    BodyErrorCheck, BufferedResponse, Operation, ParseError, Pipeline, PipelineBuilder, PlainErrorParser,
-    TimeoutConfig, request_id_from_headers,
+    BodyErrorCheck, BufferedResponse, DEFAULT_MAX_RESPONSE_BODY, Operation, ParseError, Pipeline, PipelineBuilder,
+    PlainErrorParser, TimeoutConfig, request_id_from_headers,
 };
 pub use crate::progress::{Progress, ProgressCallback, ProgressTracker};
 pub use crate::request::{HttpRequest, HttpResponse, InvalidHeader, redact_url};
+pub use crate::resume::{ReopenAt, object_changed, resuming};
 pub use crate::retry::{DEFAULT_QUOTA, RETRY_COST, RetryConfig, RetryQuota, TIMEOUT_RETRY_COST, retry_after};
 pub use crate::secret::SecretString;
 #[cfg(feature = "mock")]

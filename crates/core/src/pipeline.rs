@@ -23,6 +23,11 @@ use crate::sign::{NoSign, Sign, SignError};
 /// Largest error body read to find the provider's code and message.
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 
+/// Largest successful response body [`Pipeline::send_buffered`] reads unless the operation says
+/// otherwise ([`Operation::max_response_body`]): 64 MiB, far above any listing or metadata answer;
+/// object data streams ([`Pipeline::send_streaming`]) and is not limited here.
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 64 * 1024 * 1024;
+
 /// Extracts the provider's error code, message and request id from an error response.
 pub trait ParseError: Send + Sync + fmt::Debug {
     /// Parses an error response (`body` is at most 1 MiB of it).
@@ -87,12 +92,28 @@ pub struct Operation {
     body_error: Option<BodyErrorCheck>,
     accept: &'static [u16],
     max_attempts: Option<u32>,
+    max_body: usize,
 }
 
 impl Operation {
     /// An operation named `name` (e.g. `GetObject`). Idempotent by default.
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
-        Self { name: name.into(), idempotent: true, body_error: None, accept: &[], max_attempts: None }
+        Self {
+            name: name.into(),
+            idempotent: true,
+            body_error: None,
+            accept: &[],
+            max_attempts: None,
+            max_body: DEFAULT_MAX_RESPONSE_BODY,
+        }
+    }
+
+    /// The largest successful response body a buffered send reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BODY`]); a longer one is a [`ErrorKind::Decode`] error, never an
+    /// unbounded allocation.
+    pub fn max_response_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
     }
 
     /// Statuses outside 2xx that mean success for this operation, e.g. GCS's `308 Resume
@@ -114,7 +135,11 @@ impl Operation {
         status.is_success() || self.accept.contains(&status.as_u16())
     }
 
-    /// Whether resending after a timeout or a reset connection is safe (default: true).
+    /// Whether sending the request twice is safe (default: true). A non-idempotent operation (a
+    /// create that must not run twice, a create-only write) is retried only when the request
+    /// certainly did not take effect: a connection that could not be made, or a throttling answer.
+    /// A timeout, a reset connection or a 5xx may hide a write that succeeded, and a retry could
+    /// turn it into a false "already exists", so those end the operation.
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
         self
@@ -370,6 +395,7 @@ enum Failure {
     Transport(TransportError),
     Timeout(Duration),
     Status { status: StatusCode, headers: HeaderMap, details: ServiceErrorDetails },
+    TooLarge { limit: usize },
 }
 
 impl Pipeline {
@@ -428,6 +454,7 @@ impl Pipeline {
     /// Error statuses become an [`Error`] of kind [`ErrorKind::Service`].
     pub async fn send_buffered(&self, op: &Operation, request: HttpRequest) -> Result<BufferedResponse, Error> {
         let response = self.execute(op, request, true).await?;
+        // The body was read (and capped) inside the attempt; this only takes it out of the stream.
         let body = response.body.collect().await.map_err(|e| self.transport_error(op, e, 1, false))?;
         Ok(BufferedResponse { status: response.status, headers: response.headers, body })
     }
@@ -460,14 +487,26 @@ impl Pipeline {
     async fn execute_inner(&self, op: &Operation, request: HttpRequest, buffer: bool) -> Result<HttpResponse, Error> {
         let inner = &self.inner;
         let started = Instant::now();
-        let deadline = inner.timeouts.operation.map(|d| started + d);
+        // An operation timeout too large to add to the clock (`Duration::MAX`) means none.
+        let deadline = inner.timeouts.operation.and_then(|d| started.checked_add(d));
         let max_attempts = op.max_attempts.unwrap_or_else(|| inner.retry.max_attempts());
         let mut spent_quota = 0u32;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let mut req = request.clone();
-            inner.signer.sign(&mut req).await.map_err(|e| self.sign_error(op, e, attempt))?;
+            // Loading credentials counts against the operation timeout: a slow credential source
+            // (a hung `credential_process`, an unreachable metadata service) cannot hold the
+            // request past it.
+            let signed = match deadline {
+                Some(d) => {
+                    tokio::time::timeout(d.saturating_duration_since(Instant::now()), inner.signer.sign(&mut req))
+                        .await
+                        .map_err(|_| self.signing_timeout(op, d - started, attempt))?
+                }
+                None => inner.signer.sign(&mut req).await,
+            };
+            signed.map_err(|e| self.sign_error(op, e, attempt))?;
 
             let attempt_limit = match (inner.timeouts.attempt, deadline) {
                 (Some(a), Some(d)) => Some(a.min(d.saturating_duration_since(Instant::now()))),
@@ -502,7 +541,12 @@ impl Pipeline {
                     inner.classifier.classify(*status, details.code.as_deref()),
                     retry_after(headers, SystemTime::now()),
                 ),
+                Failure::TooLarge { .. } => (RetryClass::Fatal, None),
             };
+            // A 5xx after a non-idempotent request may hide a write that took effect: only a
+            // throttling answer (the service did not process it) is safe to send again.
+            let may_retry = class.is_retryable()
+                && (op.idempotent || !matches!(failure, Failure::Status { .. }) || class == RetryClass::Throttling);
 
             let give_up = |note: Option<&'static str>| {
                 let mut err = self.failure_error(op, failure, class, attempt);
@@ -515,6 +559,14 @@ impl Pipeline {
             if !class.is_retryable() {
                 tracing::debug!(attempt, ?class, "not retrying: the failure is not retryable");
                 return Err(give_up(None));
+            }
+            if !may_retry {
+                tracing::debug!(
+                    attempt,
+                    ?class,
+                    "not retrying: the request is not idempotent and may have taken effect"
+                );
+                return Err(give_up(Some("not retried: the request is not idempotent")));
             }
             if attempt >= max_attempts {
                 tracing::debug!(attempt, ?class, "not retrying: attempts exhausted");
@@ -558,7 +610,7 @@ impl Pipeline {
             if !buffer {
                 return Ok(HttpResponse { status, headers, body });
             }
-            let bytes = body.collect().await.map_err(Failure::Transport)?;
+            let bytes = collect_capped(body, op.max_body).await?;
             if let Some(check) = op.body_error
                 && let Some(mut details) = check(&bytes)
             {
@@ -586,6 +638,12 @@ impl Pipeline {
                 .with_message(format!("no response within {limit:?}"))
                 .with_retryable(retryable)
                 .with_attempts(attempts),
+            Failure::TooLarge { limit } => Error::decode(
+                self.inner.service.clone(),
+                op.name.clone(),
+                format!("the response body is larger than the {limit} bytes this operation reads"),
+            )
+            .with_attempts(attempts),
             Failure::Status { status, details, .. } => {
                 Error::new(ErrorKind::Service, self.inner.service.clone(), op.name.clone())
                     .with_status(status)
@@ -605,6 +663,12 @@ impl Pipeline {
             .with_attempts(attempts)
     }
 
+    fn signing_timeout(&self, op: &Operation, limit: Duration, attempts: u32) -> Error {
+        Error::new(ErrorKind::Timeout, self.inner.service.clone(), op.name.clone())
+            .with_message(format!("credentials were not available within the operation timeout ({limit:?})"))
+            .with_attempts(attempts.saturating_sub(1))
+    }
+
     fn sign_error(&self, op: &Operation, e: SignError, attempts: u32) -> Error {
         let kind = match e {
             SignError::Credentials(_) => ErrorKind::Credentials,
@@ -614,6 +678,15 @@ impl Pipeline {
             .with_source(e)
             .with_attempts(attempts.saturating_sub(1))
     }
+}
+
+/// Reads a successful body, refusing one longer than `limit` before it is all in memory.
+async fn collect_capped(body: ByteStream, limit: usize) -> Result<Bytes, Failure> {
+    let bytes = body.collect_limited(limit.saturating_add(1)).await.map_err(Failure::Transport)?;
+    if bytes.len() > limit {
+        return Err(Failure::TooLarge { limit });
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -831,6 +904,106 @@ mod tests {
         let e = p.send_buffered(&Operation::new("Post").idempotent(false), request()).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Transport);
         assert_eq!(e.attempts(), 1);
+    }
+
+    /// Issue 15, defect 19: a 5xx after a non-idempotent request (a create) may hide a write that
+    /// took effect; it is not retried (a retry turned a success into a false "already exists").
+    /// Throttling (the service did not process it) and connect errors still are.
+    #[tokio::test(start_paused = true)]
+    async fn non_idempotent_requests_are_retried_only_when_nothing_happened() {
+        const SERVICE: CodeClassifier = CodeClassifier::new(&["SlowDown"], &["InternalError"]);
+        #[derive(Debug)]
+        struct BodyIsCode;
+        impl ParseError for BodyIsCode {
+            fn parse(&self, _: StatusCode, _: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
+                ServiceErrorDetails { code: Some(String::from_utf8_lossy(body).into_owned()), ..Default::default() }
+            }
+        }
+        let http = Arc::new(ReplayHttp::new());
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .error_parser(Arc::new(BodyIsCode))
+            .classifier(Arc::new(SERVICE))
+            .build()
+            .unwrap();
+        let create = Operation::new("CreateThing").idempotent(false);
+
+        http.push(Canned::status(500, "InternalError"));
+        let e = p.send_buffered(&create, request()).await.unwrap_err();
+        assert_eq!((e.attempts(), e.status().map(|s| s.as_u16())), (1, Some(500)));
+        assert!(e.to_string().contains("not idempotent"), "{e}");
+        assert_eq!(http.requests().len(), 1);
+
+        http.push(Canned::status(503, "SlowDown"));
+        http.push(Canned::status(200, "ok"));
+        p.send_buffered(&create, request()).await.unwrap();
+        assert_eq!(http.requests().len(), 3, "throttling is retried");
+        http.push(Canned::error(TransportErrorKind::Connect));
+        http.push(Canned::status(200, "ok"));
+        p.send_buffered(&create, request()).await.unwrap();
+        assert_eq!(http.requests().len(), 5, "a connect error is retried");
+
+        // the same 500 on an idempotent operation is retried
+        http.push(Canned::status(500, "InternalError"));
+        http.push(Canned::status(200, "ok"));
+        p.send_buffered(&Operation::new("GetThing"), request()).await.unwrap();
+        assert_eq!(http.requests().len(), 7);
+    }
+
+    /// Issue 15, defect 13: successful bodies were read without a limit.
+    #[tokio::test(start_paused = true)]
+    async fn buffered_bodies_are_capped_per_operation() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "0123456789abcdef"));
+        let p = pipeline(http.clone(), RetryConfig::standard());
+        let e = p.send_buffered(&Operation::new("List").max_response_body(10), request()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert!(e.to_string().contains("larger than the 10 bytes"), "{e}");
+        assert_eq!(http.requests().len(), 1, "not retried");
+        http.push(Canned::status(200, "0123456789"));
+        let ok = p.send_buffered(&Operation::new("List").max_response_body(10), request()).await.unwrap();
+        assert_eq!(ok.body.len(), 10);
+    }
+
+    /// Issue 15, defect 10: loading credentials was outside every timeout; a hung source held
+    /// the request forever.
+    #[tokio::test(start_paused = true)]
+    async fn credential_loading_counts_against_the_operation_timeout() {
+        #[derive(Debug)]
+        struct Hangs;
+        #[async_trait]
+        impl Sign for Hangs {
+            async fn sign(&self, _: &mut HttpRequest) -> Result<(), SignError> {
+                futures::future::pending::<()>().await;
+                Ok(())
+            }
+        }
+        let http = Arc::new(ReplayHttp::new());
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .signer(Arc::new(Hangs))
+            .timeouts(TimeoutConfig { attempt: Some(Duration::from_secs(2)), operation: Some(Duration::from_secs(5)) })
+            .build()
+            .unwrap();
+        let start = Instant::now();
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        assert!(http.requests().is_empty());
+    }
+
+    /// Issue 15, defect 15: `TimeoutConfig { operation: Some(Duration::MAX) }` panicked
+    /// (`Instant + Duration` overflow); it means no operation limit.
+    #[tokio::test(start_paused = true)]
+    async fn an_unbounded_operation_timeout_is_no_limit_not_a_panic() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "ok"));
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .timeouts(TimeoutConfig { attempt: Some(Duration::MAX), operation: Some(Duration::MAX) })
+            .build()
+            .unwrap();
+        p.send_buffered(&Operation::new("Get"), request()).await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]

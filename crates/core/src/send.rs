@@ -77,6 +77,10 @@ impl ReqwestSend {
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .user_agent(config.user_agent.clone())
             .tcp_nodelay(true)
+            // Cloud APIs do not redirect across hosts, and a redirect would carry session tokens
+            // and metadata tokens in its headers to the new host: a 3xx is returned as it is
+            // (the pipeline makes it an error).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 TransportError::new(TransportErrorKind::Other, "could not build the HTTP client")
@@ -147,5 +151,27 @@ impl HttpSend for ReqwestSend {
         let headers = response.headers().clone();
         let stream = response.bytes_stream().map_err(map_reqwest_error);
         Ok(HttpResponse { status, headers, body: ByteStream::new(stream.boxed()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Canned, TestServer};
+
+    /// Issue 15, defect 16: reqwest followed up to 10 redirects, sending headers such as
+    /// `x-amz-security-token` to the new host. A 3xx now comes back as it is.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let elsewhere = TestServer::start(|_| Canned::status(200, "stolen")).unwrap();
+        let target = elsewhere.base_url().join("/collect").unwrap().to_string();
+        let server = TestServer::start(move |_| Canned::status(302, "").with_header("location", &target)).unwrap();
+        let http = ReqwestSend::new(&HttpClientConfig::default()).unwrap();
+        let request = HttpRequest::new(http::Method::GET, server.base_url().join("/object").unwrap())
+            .header("x-amz-security-token", "SESSION-TOKEN")
+            .unwrap();
+        let response = http.send(request).await.unwrap();
+        assert_eq!(response.status.as_u16(), 302);
+        assert!(elsewhere.requests().is_empty(), "the token went to the redirect target");
     }
 }

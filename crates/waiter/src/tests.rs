@@ -298,3 +298,13 @@ fn wait_future_is_send() {
     let future = waiter.wait(|| async { Ok::<_, FakeError>("running") });
     assert_send(&future);
 }
+
+/// Issue 15, defect 15: `max_wait: Duration::MAX` panicked (`Instant + Duration` overflow); it now
+/// means "no deadline" and the wait ends on an acceptor.
+#[tokio::test(start_paused = true)]
+async fn an_unbounded_max_wait_is_no_deadline_not_a_panic() {
+    let script = Script::new(vec![Ok("pending"), Ok("running")]);
+    let config = ec2_config().max_wait(Duration::MAX);
+    let done = Waiter::new(config, instance_running()).wait(script.poller()).await.unwrap();
+    assert_eq!(done.attempts, 2);
+}

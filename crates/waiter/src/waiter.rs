@@ -147,7 +147,8 @@ impl<T, E> Waiter<T, E> {
         let backoff = Backoff::new(self.config.min_delay, self.config.max_delay);
         let mut rng = self.seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let start = Instant::now();
-        let deadline = start + self.config.max_wait;
+        // A `max_wait` too large to add to the clock (e.g. `Duration::MAX`) means no deadline.
+        let deadline = start.checked_add(self.config.max_wait);
         let mut attempts: u32 = 0;
         loop {
             let result = poll().await;
@@ -187,7 +188,10 @@ impl<T, E> Waiter<T, E> {
                 tracing::debug!(attempts, "waiter reached max attempts");
                 return Err(WaiterError::MaxAttemptsExceeded { attempts, last: result });
             }
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => Duration::MAX,
+            };
             let Some(delay) = backoff.delay(attempts, remaining, &mut rng) else {
                 tracing::debug!(attempts, max_wait = ?self.config.max_wait, "waiter timed out");
                 return Err(WaiterError::Timeout { max_wait: self.config.max_wait, attempts, last: result });

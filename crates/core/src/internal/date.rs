@@ -71,9 +71,12 @@ fn utc(t: SystemTime) -> Option<OffsetDateTime> {
     (0..=9999).contains(&t.year()).then_some(t)
 }
 
-/// Formats a time as an HTTP date (`If-Modified-Since`, `x-ms-date`).
-pub fn http_date(t: SystemTime) -> String {
-    httpdate::fmt_http_date(t)
+/// Formats a time as an HTTP date (`If-Modified-Since`, `x-ms-date`). `None` before 1970 or after
+/// 9999, which an HTTP date cannot write (the formatter would panic on them).
+pub fn http_date(t: SystemTime) -> Option<String> {
+    let secs = t.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    // 9999-12-31T23:59:59Z
+    (secs <= 253_402_300_799).then(|| httpdate::fmt_http_date(t))
 }
 
 /// Parses an HTTP date header value (`Last-Modified`, `Date`).
@@ -122,7 +125,11 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(http_date(at(784_111_777)), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(at(784_111_777)).as_deref(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+        // Issue 15, defect 15: these panicked inside the formatter.
+        assert_eq!(http_date(UNIX_EPOCH - Duration::from_secs(1)), None);
+        assert_eq!(http_date(at(253_402_300_800)), None);
+        assert_eq!(http_date(at(253_402_300_799)).as_deref(), Some("Fri, 31 Dec 9999 23:59:59 GMT"));
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(at(784_111_777)));
         assert_eq!(parse_http_date("soon"), None);
     }

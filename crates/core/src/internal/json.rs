@@ -26,8 +26,12 @@
 //! ```
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::fmt::Write as _;
+
+/// Objects up to this many members check for duplicate names by scanning; larger ones use a set.
+const LINEAR_SCAN_MEMBERS: usize = 16;
 
 /// How deeply arrays and objects may nest (serde_json's default limit).
 pub const MAX_DEPTH: usize = 128;
@@ -413,6 +417,9 @@ impl<'a> Parser<'a> {
     fn object(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         self.pos += 1;
         let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
+        // Duplicate names are found by a linear scan while the object is small and through a set
+        // once it is not, so a hostile document cannot make parsing quadratic.
+        let mut names: Option<HashSet<Cow<'a, str>>> = None;
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -427,7 +434,15 @@ impl<'a> Parser<'a> {
                 None => return Err(self.truncated()),
             }
             let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
+            let duplicate = match &mut names {
+                Some(names) => !names.insert(key.clone()),
+                None if members.len() < LINEAR_SCAN_MEMBERS => members.iter().any(|(k, _)| *k == key),
+                None => {
+                    let set = names.insert(members.iter().map(|(k, _)| k.clone()).collect());
+                    !set.insert(key.clone())
+                }
+            };
+            if duplicate {
                 // Two readers could otherwise disagree on which one counts.
                 return Err(JsonError::at("duplicate member name", key_at));
             }
@@ -529,6 +544,10 @@ mod tests {
         assert_eq!(err("[1,]"), "expected a JSON value at byte 3");
         assert_eq!(err("{\"a\":1,}"), "expected a member name at byte 7");
         assert_eq!(err("{\"a\":1,\"a\":2}"), "duplicate member name at byte 7");
+        // Past the linear-scan size the set finds duplicates too, escaped names included.
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let late_duplicate = format!("{{{},\"k\\u0031\":0}}", many.join(","));
+        assert!(err(&late_duplicate).starts_with("duplicate member name at byte"), "{}", err(&late_duplicate));
         assert_eq!(err("tru"), "truncated JSON at byte 0");
         assert_eq!(err("nul!"), "expected a JSON value at byte 0");
         assert_eq!(err("01"), "malformed number at byte 0");
@@ -544,6 +563,18 @@ mod tests {
         assert_eq!(err("\"abc"), "truncated JSON at byte 4");
         assert_eq!(err("\"ab\\"), "truncated JSON at byte 4");
         assert_eq!(Value::parse(b"\"\xff\"").unwrap_err().to_string(), "the document is not UTF-8 at byte 1");
+    }
+
+    /// Issue 15, defect 13: duplicate detection scanned every earlier member, so an object with n
+    /// members cost n²/2 comparisons (200,000 members: about 2·10¹⁰, minutes). It is linear now.
+    #[test]
+    fn huge_objects_parse_in_linear_time() {
+        let members: Vec<String> = (0..200_000).map(|i| format!("\"member-{i}\":{i}")).collect();
+        let doc = format!("{{{}}}", members.join(","));
+        let started = std::time::Instant::now();
+        let value = Value::parse(doc.as_bytes()).unwrap();
+        assert_eq!(value.as_object().map(<[_]>::len), Some(200_000));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -163,8 +163,9 @@ mod tests {
         let err = cache.provide_credentials().await.unwrap_err();
         assert!(matches!(err, CredentialsError::ProviderError { .. }), "{err:?}");
         assert!(err.to_string().contains("refresh failed"), "{err}");
-        // recovery
+        // recovery, once the backoff after the failure has passed
         provider.fail.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(1));
         assert_eq!(cache.provide_credentials().await.unwrap().access_key_id(), "AKID5");
     }
 
@@ -187,10 +188,16 @@ mod tests {
 
     #[tokio::test]
     async fn first_load_failure_is_returned_and_retried() {
-        let (provider, _clock, cache) = setup();
+        let (provider, clock, cache) = setup();
         provider.fail.store(true, Ordering::SeqCst);
         assert!(cache.provide_credentials().await.is_err());
         provider.fail.store(false, Ordering::SeqCst);
+        // within the backoff the failure is reported again without a load (issue 15, defect 11) …
+        let recent = cache.provide_credentials().await.unwrap_err();
+        assert!(recent.to_string().contains("refresh failed"), "{recent}");
+        assert_eq!(provider.loads.load(Ordering::SeqCst), 1);
+        // … and after it the provider is asked again
+        clock.advance(Duration::from_secs(1));
         assert!(cache.provide_credentials().await.is_ok());
         let shown = format!("{cache:?}");
         assert!(!shown.contains("TOPSECRETVALUE") && shown.contains("AKID"), "{shown}");

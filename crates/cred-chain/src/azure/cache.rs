@@ -110,6 +110,10 @@ mod tests {
         clock.advance(Duration::from_secs(299 - 29)); // 29 s left: mandatory, the failure is returned
         let e = get(false).await.unwrap_err();
         assert_eq!(e.to_string(), "refresh failed");
+        // within a second no new fetch: the failure is reported again (issue 15, defect 11)
+        assert!(get(true).await.unwrap_err().to_string().contains("refresh failed"));
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+        clock.advance(Duration::from_secs(1));
         assert_eq!(get(true).await.unwrap().token.secret(), "t4");
         // another scope has its own token
         let other = cache.get_or_refresh(&["https://management.azure.com/.default"], || fetch(true)).await.unwrap();

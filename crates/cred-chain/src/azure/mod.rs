@@ -104,6 +104,13 @@ pub(crate) enum SourceError {
     Failed(String),
 }
 
+/// A token cache reports a fetch that failed a moment ago instead of repeating it.
+impl From<cloudkit_core::RefreshFailed> for SourceError {
+    fn from(failed: cloudkit_core::RefreshFailed) -> Self {
+        SourceError::Failed(failed.to_string())
+    }
+}
+
 impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.message())

@@ -164,6 +164,14 @@ impl CredentialsError {
     }
 }
 
+/// A credentials cache reports a load that failed a moment ago instead of repeating it (see
+/// `cloudkit_core::RefreshCache`).
+impl From<cloudkit_core::RefreshFailed> for CredentialsError {
+    fn from(failed: cloudkit_core::RefreshFailed) -> Self {
+        CredentialsError::ProviderError { provider: "credentials cache", message: failed.to_string(), source: None }
+    }
+}
+
 /// A source of AWS credentials (environment, profile, STS, IMDS, …).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]

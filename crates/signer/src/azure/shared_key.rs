@@ -124,7 +124,8 @@ fn http_name(name: &'static str) -> cloudkit_core::HeaderName {
 
 /// Sets `x-ms-date` and, when missing, `x-ms-version`.
 pub(crate) fn set_standard_headers(request: &mut HttpRequest, now: SystemTime) -> Result<(), AzureSignError> {
-    let date = cloudkit_core::internal::date::http_date(now);
+    let date = cloudkit_core::internal::date::http_date(now)
+        .ok_or_else(|| AzureSignError::Hmac("the clock is outside 1970–9999".to_owned()))?;
     let value = HeaderValue::from_str(&date).map_err(|e| AzureSignError::Hmac(e.to_string()))?;
     request.headers.insert(http_name("x-ms-date"), value);
     if !request.headers.contains_key("x-ms-version") {
