@@ -144,3 +144,23 @@ async fn invalid_input_is_typed_and_never_sent() {
     assert!(matches!(e, StsError::InvalidInput(_)), "{e:?}");
     assert_eq!(e.core().unwrap().attempts(), 0);
 }
+
+/// Clock skew (issue 15): a client whose signing clock was corrected (here: set two hours behind
+/// the local clock, as a correction from a server's `Date` would) signs consistently with that
+/// time: moto-auth, which checks the signature over `x-amz-date`, accepts it.
+#[tokio::test]
+async fn a_skew_corrected_client_still_signs_valid_requests() {
+    let skew = cloudkit_signer::aws::ClockSkew::new();
+    skew.set_offset_millis(-2 * 3_600_000);
+    let sts = StsClient::builder()
+        .region("us-east-1")
+        .credentials(auth_keys())
+        .endpoint(endpoint(Emulator::MotoAuth))
+        .http(aws::http())
+        .clock_skew(skew.clone())
+        .build()
+        .unwrap();
+    let me = sts.get_caller_identity().await.unwrap();
+    assert!(!me.account.is_empty());
+    assert_eq!(skew.offset_millis(), -2 * 3_600_000, "a successful answer changes nothing");
+}

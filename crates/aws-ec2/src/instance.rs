@@ -144,8 +144,21 @@ impl Ec2Client {
     }
 }
 
-/// Builder for `RunInstances` ([`Ec2Client::run_instances`]).
-#[derive(Clone, Debug)]
+/// User data in `Debug`: its length only (startup scripts carry passwords and keys).
+struct RedactedUserData<'a>(&'a Option<Vec<u8>>);
+
+impl std::fmt::Debug for RedactedUserData<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(data) => write!(f, "Some(<{} bytes, redacted>)", data.len()),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+/// Builder for `RunInstances` ([`Ec2Client::run_instances`]). `Debug` shows the user data's
+/// length, never its content.
+#[derive(Clone)]
 #[must_use = "call .send() to launch the instances"]
 pub struct RunInstances {
     client: Ec2Client,
@@ -163,6 +176,28 @@ pub struct RunInstances {
     tag_specifications: Vec<TagSpecification>,
     client_token: Option<String>,
     dry_run: bool,
+}
+
+impl std::fmt::Debug for RunInstances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunInstances")
+            .field("client", &self.client)
+            .field("image_id", &self.image_id)
+            .field("instance_type", &self.instance_type)
+            .field("min_count", &self.min_count)
+            .field("max_count", &self.max_count)
+            .field("key_name", &self.key_name)
+            .field("security_group_ids", &self.security_group_ids)
+            .field("security_groups", &self.security_groups)
+            .field("subnet_id", &self.subnet_id)
+            .field("availability_zone", &self.availability_zone)
+            .field("user_data", &RedactedUserData(&self.user_data))
+            .field("instance_tags", &self.instance_tags)
+            .field("tag_specifications", &self.tag_specifications)
+            .field("client_token", &self.client_token)
+            .field("dry_run", &self.dry_run)
+            .finish()
+    }
 }
 
 impl RunInstances {
@@ -306,9 +341,12 @@ impl RunInstances {
     }
 
     /// Launches the instances; returns their reservation (instances usually `pending`).
+    ///
+    /// Retried like a read (after a 5xx or a timeout too): the request carries a client token
+    /// (generated when none was given, once per `send`), and EC2 answers a resent request with
+    /// the same token with the first launch's instances, so a retry never launches twice.
     pub async fn send(self) -> Result<Reservation, Ec2Error> {
         let body = self.body()?;
-        // Idempotent thanks to the client token: a resent request cannot launch twice.
         self.client.call("RunInstances", body, true, model::reservation).await
     }
 }
@@ -567,8 +605,9 @@ impl TerminateInstances {
 
 /// Builder for `ModifyInstanceAttribute` ([`Ec2Client::modify_instance_attribute`]).
 ///
-/// EC2 changes one attribute per call; setting several here is an input error.
-#[derive(Clone, Debug)]
+/// EC2 changes one attribute per call; setting several here is an input error. `Debug` shows the
+/// user data's length, never its content.
+#[derive(Clone)]
 #[must_use = "call .send()"]
 pub struct ModifyInstanceAttribute {
     client: Ec2Client,
@@ -578,6 +617,20 @@ pub struct ModifyInstanceAttribute {
     disable_api_stop: Option<bool>,
     user_data: Option<Vec<u8>>,
     dry_run: bool,
+}
+
+impl std::fmt::Debug for ModifyInstanceAttribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModifyInstanceAttribute")
+            .field("client", &self.client)
+            .field("instance_id", &self.instance_id)
+            .field("instance_type", &self.instance_type)
+            .field("disable_api_termination", &self.disable_api_termination)
+            .field("disable_api_stop", &self.disable_api_stop)
+            .field("user_data", &RedactedUserData(&self.user_data))
+            .field("dry_run", &self.dry_run)
+            .finish()
+    }
 }
 
 impl ModifyInstanceAttribute {

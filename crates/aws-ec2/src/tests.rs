@@ -742,3 +742,197 @@ async fn empty_answers_and_lists_through_the_client() {
 }
 
 // ---- every public future is Send (docs/ARCHITECTURE.md, "Time, progress, futures") -----------------
+
+// ---- issue 15: secrets in Debug, retries of creates, slow credentials, clock skew ----------------
+
+/// Issue 15, defect 18: `RunInstances`' `Debug` printed the user data (startup scripts carry
+/// passwords and keys). It shows the length only; so does `ModifyInstanceAttribute`'s.
+#[tokio::test]
+async fn user_data_is_redacted_in_debug() {
+    let (ec2, _) = client(RetryConfig::standard()).await;
+    let script = "#!/bin/sh\nexport DB_PASSWORD=HUNTER2SECRET\n";
+    let run = ec2.run_instances("ami-1").user_data(script);
+    let modify = ec2.modify_instance_attribute("i-1").user_data(script);
+    for shown in [format!("{run:?}"), format!("{run:#?}"), format!("{modify:?}")] {
+        assert!(!shown.contains("HUNTER2SECRET") && !shown.contains("DB_PASSWORD"), "{shown}");
+        assert!(shown.contains(&format!("<{} bytes, redacted>", script.len())), "{shown}");
+    }
+    assert!(format!("{:?}", ec2.run_instances("ami-1")).contains("user_data: None"));
+    assert!(format!("{run:?}").contains("ami-1"), "the rest is shown");
+}
+
+/// The answer to a successful `CreateKeyPair` (for retry tests).
+fn key_pair_created() -> String {
+    format!(
+        "<CreateKeyPairResponse {NS}><keyPairId>key-1</keyPairId><keyName>k</keyName>\
+         <keyFingerprint>aa</keyFingerprint><keyMaterial>PRIVATE</keyMaterial></CreateKeyPairResponse>"
+    )
+}
+
+/// Issue 15, defect 19: non-idempotent creates were retried after a 5xx, which may hide a create
+/// that took effect (the retry then fails with `InvalidKeyPair.Duplicate`, `InvalidGroup.Duplicate`,
+/// `InvalidPermission.Duplicate`). They are retried only when nothing can have happened:
+/// throttling and connection failures.
+#[tokio::test(start_paused = true)]
+async fn non_idempotent_creates_are_not_retried_after_a_server_error() {
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    async fn create(ec2: &Ec2Client, action: &str) -> Result<(), Ec2Error> {
+        match action {
+            "CreateKeyPair" => ec2.create_key_pair("k").send().await.map(|_| ()),
+            "ImportKeyPair" => ec2.import_key_pair("k", "ssh-ed25519 AAAA").send().await.map(|_| ()),
+            "CreateSecurityGroup" => ec2.create_security_group("g", "d").send().await.map(|_| ()),
+            _ => ec2
+                .authorize_security_group_ingress("sg-1")
+                .permission(crate::IpPermission::tcp(22, 22).cidr("10.0.0.0/8", None))
+                .send()
+                .await
+                .map(|_| ()),
+        }
+    }
+    for action in ["CreateKeyPair", "ImportKeyPair", "CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] {
+        let before = http.requests().len();
+        http.push(Canned::status(500, error_xml("InternalError", "We encountered an internal error.")));
+        http.push(Canned::status(200, "never sent"));
+        let e = create(&ec2, action).await.unwrap_err();
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(500), "{action}: {e:?}");
+        assert_eq!(e.core().unwrap().attempts(), 1, "{action}");
+        assert_eq!(http.requests().len(), before + 1, "{action} was sent again after a 500");
+        // drop the unused answer
+        let _ = ec2.describe_regions().send().await;
+    }
+
+    // throttling and connect failures are safe to retry
+    http.push(Canned::status(503, error_xml("RequestLimitExceeded", "slow down")));
+    http.push(Canned::error(cloudkit_core::TransportErrorKind::Connect));
+    http.push(Canned::status(200, key_pair_created()));
+    let before = http.requests().len();
+    ec2.create_key_pair("k").send().await.unwrap();
+    assert_eq!(http.requests().len(), before + 3);
+}
+
+/// Issue 15, defect 19: `RunInstances` carries a client token (generated when the caller gives
+/// none) and is therefore retried after a 500 like a read, with the same token on every attempt:
+/// EC2 answers the resent request with the first launch's instances instead of launching more.
+#[tokio::test(start_paused = true)]
+async fn run_instances_is_retried_with_the_same_client_token() {
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    http.push(Canned::status(500, error_xml("InternalError", "We encountered an internal error.")));
+    http.push(Canned::error(cloudkit_core::TransportErrorKind::Request));
+    http.push(Canned::status(
+        200,
+        format!(
+            "<RunInstancesResponse {NS}><reservationId>r-1</reservationId><instancesSet>{}</instancesSet>\
+             </RunInstancesResponse>",
+            instance_xml("i-1", 0, "pending")
+        ),
+    ));
+    let reservation = ec2.run_instances("ami-1").send().await.unwrap();
+    assert_eq!(reservation.instances[0].instance_id, "i-1");
+    let tokens: Vec<String> =
+        http.requests().iter().map(|r| param(&body_params(&r.body), "ClientToken").unwrap().to_owned()).collect();
+    assert_eq!(tokens.len(), 3, "retried after the 500 and the reset");
+    assert!(tokens.iter().all(|t| *t == tokens[0] && t.len() == 32), "{tokens:?}");
+
+    // a caller's own token is sent as given; a new send gets a new generated one
+    http.push(Canned::status(
+        200,
+        format!("<RunInstancesResponse {NS}><reservationId>r-2</reservationId></RunInstancesResponse>"),
+    ));
+    ec2.run_instances("ami-1").client_token("my-token-1").send().await.unwrap();
+    http.push(Canned::status(
+        200,
+        format!("<RunInstancesResponse {NS}><reservationId>r-3</reservationId></RunInstancesResponse>"),
+    ));
+    ec2.run_instances("ami-1").send().await.unwrap();
+    let reqs = http.requests();
+    assert_eq!(param(&body_params(&reqs[3].body), "ClientToken"), Some("my-token-1"));
+    assert_ne!(param(&body_params(&reqs[4].body), "ClientToken"), Some(tokens[0].as_str()));
+}
+
+/// A credentials source that never answers (a hung `credential_process`, an unreachable metadata
+/// service).
+#[derive(Debug)]
+struct Hangs;
+
+// `async_trait`'s expansion, written out (the crate is not a dependency here).
+impl cloudkit_signer::aws::ProvideCredentials for Hangs {
+    fn provide_credentials<'life0, 'async_trait>(
+        &'life0 self,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<cloudkit_signer::aws::Credentials, cloudkit_signer::aws::CredentialsError>,
+                > + Send
+                + 'async_trait,
+        >,
+    >
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(futures::future::pending())
+    }
+}
+
+/// Issue 15, defect 10: through a client built from an `AwsConfig` (its credentials cache and
+/// chain), a credentials source that hangs fails the request with a timeout at the operation
+/// timeout, and does not hold the next request forever either.
+#[tokio::test(start_paused = true)]
+async fn a_hung_credentials_source_fails_requests_within_the_operation_timeout() {
+    let http = Arc::new(ReplayHttp::new());
+    let provider = ProviderConfig::with_http(http.clone())
+        .env(Env::from_pairs([("HOME", "/home/ec2-test"), ("AWS_EC2_METADATA_DISABLED", "true")]))
+        .fs(Fs::from_files::<&str, &str>([]));
+    let config = AwsConfig::loader()
+        .provider_config(provider)
+        .region("us-east-1")
+        .credentials(Arc::new(Hangs) as cloudkit_signer::aws::SharedCredentialsProvider)
+        .timeouts(cloudkit_core::TimeoutConfig { attempt: Some(secs(2)), operation: Some(secs(5)) })
+        .load()
+        .await
+        .unwrap();
+    let ec2 = Ec2Client::builder(&config).endpoint(Url::parse("http://ec2.test/").unwrap()).build().unwrap();
+    for _ in 0..2 {
+        let start = Instant::now();
+        let e = ec2.describe_regions().send().await.unwrap_err();
+        assert_eq!(e.core().unwrap().kind(), cloudkit_core::ErrorKind::Timeout, "{e:?}");
+        assert_eq!(start.elapsed(), secs(5));
+    }
+    // concurrent requests all end at their own deadline
+    let both = futures::future::join(ec2.describe_regions().send(), ec2.describe_instances().send());
+    let start = Instant::now();
+    let (a, b) = both.await;
+    assert!(a.is_err() && b.is_err());
+    assert_eq!(start.elapsed(), secs(5));
+    assert!(http.requests().is_empty());
+}
+
+/// Clock skew: EC2's `RequestExpired` with a `Date` 20 minutes ahead corrects the config's clock
+/// and is retried once, signed with the server's time; later requests use the correction too.
+#[tokio::test(start_paused = true)]
+async fn a_clock_skew_answer_is_corrected_and_retried_once() {
+    use std::time::SystemTime;
+
+    use cloudkit_core::internal::date::{format_iso8601_basic, http_date};
+
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    let server_time = SystemTime::now() + Duration::from_secs(1200);
+    let date = http_date(server_time).unwrap();
+    http.push(Canned::status(400, error_xml("RequestExpired", "Request has expired.")).with_header("date", &date));
+    http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running")], None)));
+    ec2.describe_instances().send().await.unwrap();
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 2);
+    let minute = |t: SystemTime| format_iso8601_basic(t).unwrap()[..13].to_owned();
+    let signed = reqs[1].headers["x-amz-date"].to_str().unwrap()[..13].to_owned();
+    assert!(
+        [minute(server_time), minute(server_time + Duration::from_secs(60))].contains(&signed),
+        "{signed} vs {}",
+        minute(server_time)
+    );
+    // later requests are signed with the corrected clock from the start
+    http.push(Canned::status(200, describe_xml(&[("i-1", 16, "running")], None)));
+    ec2.describe_instances().send().await.unwrap();
+    let third = http.requests()[2].headers["x-amz-date"].to_str().unwrap()[..13].to_owned();
+    assert!([minute(server_time), minute(server_time + Duration::from_secs(60))].contains(&third), "{third}");
+}

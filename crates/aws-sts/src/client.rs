@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cloudkit_aws_protocol::{AwsErrorParser, QUERY_CONTENT_TYPE, QueryBody};
 use cloudkit_core::{Bytes, HttpRequest, Method, NoSign, Operation, Pipeline, PipelineBuilder, Sign, Url};
-use cloudkit_signer::aws::{SharedCredentialsProvider, SigV4Signer};
+use cloudkit_signer::aws::{ClockSkew, SharedCredentialsProvider, SigV4Signer};
 
 use crate::error::{STS_RETRY_CLASSIFIER, StsError};
 use crate::model;
@@ -15,6 +15,9 @@ use crate::types::{
     GetCallerIdentityOutput,
 };
 use crate::{API_VERSION, SERVICE, SIGNING_NAME};
+
+/// The largest STS answer read: the documents are a few KiB; a longer body is a decode error.
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// An STS client on the shared [`Pipeline`] (retries, timeouts, typed errors).
 ///
@@ -81,6 +84,7 @@ pub struct ClientBuilder {
     region: Option<String>,
     credentials: Option<SharedCredentialsProvider>,
     endpoint: Option<Url>,
+    clock_skew: Option<ClockSkew>,
 }
 
 impl ClientBuilder {
@@ -104,6 +108,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The correction of the signing clock (default: one of the client's own). Share a config's
+    /// (`AwsConfig::clock_skew`) so that a correction learnt by one client serves all: a
+    /// clock-skew answer (`RequestExpired`, `SignatureDoesNotMatch` with a `Date` minutes away, …)
+    /// corrects it and the request is signed again and retried.
+    pub fn clock_skew(mut self, skew: ClockSkew) -> Self {
+        self.clock_skew = Some(skew);
+        self
+    }
+
     cloudkit_core::client_builder_overrides!();
 
     /// Builds the client. Fails with [`StsError::InvalidInput`] without a region, for a malformed
@@ -119,11 +132,20 @@ impl ClientBuilder {
         if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() {
             return Err(StsError::invalid_input("build", format!("`{endpoint}` is not an http(s) endpoint")));
         }
+        let skew = self.clock_skew.unwrap_or_default();
         let signer: Arc<dyn Sign> = match self.credentials {
-            Some(provider) => Arc::new(SigV4Signer::new(provider, region.clone(), SIGNING_NAME)),
+            Some(provider) => {
+                Arc::new(SigV4Signer::new(provider, region.clone(), SIGNING_NAME).with_clock_skew(skew.clone()))
+            }
             None => Arc::new(NoSign),
         };
-        let pipeline = self.pipeline.signer(signer).build().map_err(StsError::from_core)?;
+        let pipeline = self
+            .pipeline
+            .signer(signer)
+            .error_parser(skew.error_parser(Arc::new(AwsErrorParser)))
+            .classifier(skew.classifier(Arc::new(STS_RETRY_CLASSIFIER)))
+            .build()
+            .map_err(StsError::from_core)?;
         Ok(StsClient { inner: Arc::new(Inner { pipeline, endpoint, region }) })
     }
 }
@@ -132,12 +154,13 @@ impl StsClient {
     /// A builder (see [`ClientBuilder`]).
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
-            pipeline: Pipeline::builder(SERVICE)
-                .error_parser(Arc::new(AwsErrorParser))
-                .classifier(Arc::new(STS_RETRY_CLASSIFIER)),
+            // The error parser and the classifier (wrapped for clock-skew correction) are set in
+            // `build`.
+            pipeline: Pipeline::builder(SERVICE),
             region: None,
             credentials: None,
             endpoint: None,
+            clock_skew: None,
         }
     }
 
@@ -214,7 +237,8 @@ impl StsClient {
         request
             .insert_header("content-type", QUERY_CONTENT_TYPE)
             .map_err(|e| StsError::invalid_input(operation, e.to_string()))?;
-        let response = self.inner.pipeline.send_buffered(&Operation::new(operation), request).await?;
+        let op = Operation::new(operation).max_response_body(MAX_RESPONSE_BODY);
+        let response = self.inner.pipeline.send_buffered(&op, request).await?;
         Ok(response.body)
     }
 }

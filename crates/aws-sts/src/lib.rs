@@ -49,7 +49,7 @@ mod tests;
 
 use std::time::Duration;
 
-pub use client::{ClientBuilder, StsClient, default_endpoint};
+pub use client::{ClientBuilder, MAX_RESPONSE_BODY, StsClient, default_endpoint};
 pub use error::{STS_RETRY_CLASSIFIER, StsError};
 pub use types::{
     AssumeRoleOutput, AssumeRoleRequest, AssumeRoleWithWebIdentityOutput, AssumeRoleWithWebIdentityRequest,

@@ -442,3 +442,63 @@ fn error_accessors_and_classifier() {
         assert!(STS_RETRY_CLASSIFIER.is_throttling_code(code), "{code}");
     }
 }
+
+/// Issue 15, defect 13: an STS answer was read whatever its size (up to the pipeline's default of
+/// 64 MiB today). Its documents are a few KiB: more than `MAX_RESPONSE_BODY` is a decode error,
+/// not an allocation of whatever the peer sends, and not retried.
+#[tokio::test]
+async fn a_huge_answer_is_a_decode_error() {
+    let http = Arc::new(ReplayHttp::new());
+    let huge = format!("<AssumeRoleResponse>{}</AssumeRoleResponse>", " ".repeat(MAX_RESPONSE_BODY));
+    http.push(Canned::status(200, huge));
+    let sts = client(&http, "us-east-1", Some(source())).unwrap();
+    let e = sts.assume_role(AssumeRoleRequest::new("arn:aws:iam::123456789012:role/demo", "s1")).await.unwrap_err();
+    assert_eq!(e.core().unwrap().kind(), ErrorKind::Decode, "{e:?}");
+    assert!(e.to_string().contains("larger than the 1048576 bytes"), "{e}");
+    assert_eq!(http.requests().len(), 1);
+    // a document just under the cap is read
+    let padded = ASSUME_ROLE_OK.replace("</AssumeRoleResponse>", &format!("{}</AssumeRoleResponse>", " ".repeat(1000)));
+    http.push(Canned::status(200, padded));
+    sts.assume_role(AssumeRoleRequest::new("arn:aws:iam::123456789012:role/demo", "s1")).await.unwrap();
+}
+
+/// Clock skew: a `SignatureDoesNotMatch` whose `Date` is an hour ahead corrects the signing clock
+/// (shared through `clock_skew`) and is retried once, signed with the service's time; the same
+/// answer with a `Date` that agrees with the local clock (a wrong key) is not retried.
+#[tokio::test(start_paused = true)]
+async fn a_clock_skew_answer_corrects_the_clock_and_is_retried() {
+    use std::time::SystemTime;
+
+    use cloudkit_core::internal::date::{format_iso8601_basic, http_date};
+    use cloudkit_signer::aws::ClockSkew;
+
+    let http = Arc::new(ReplayHttp::new());
+    let skew = ClockSkew::new();
+    let sts = StsClient::builder()
+        .region("us-east-1")
+        .credentials(source())
+        .http(http.clone())
+        .clock_skew(skew.clone())
+        .build()
+        .unwrap();
+    let wrong_key = error_xml("SignatureDoesNotMatch", "The request signature we calculated does not match");
+    http.push(Canned::status(403, wrong_key.clone()).with_header("date", &http_date(SystemTime::now()).unwrap()));
+    let e = sts.get_caller_identity().await.unwrap_err();
+    assert_eq!((e.code(), e.core().unwrap().attempts()), (Some("SignatureDoesNotMatch"), 1), "{e:?}");
+    assert_eq!(skew.offset_millis(), 0);
+
+    let server_time = SystemTime::now() + Duration::from_secs(3600);
+    http.push(Canned::status(403, wrong_key).with_header("date", &http_date(server_time).unwrap()));
+    http.push(Canned::status(
+        200,
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><UserId>U</UserId><Account>1</Account>\
+         <Arn>arn:aws:iam::1:user/u</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>",
+    ));
+    sts.get_caller_identity().await.unwrap();
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 3, "retried once");
+    let signed_at = reqs[2].headers["x-amz-date"].to_str().unwrap();
+    let expected = format_iso8601_basic(server_time).unwrap();
+    assert_eq!(&signed_at[..11], &expected[..11], "the retry is signed with the server's hour");
+    assert!(skew.offset_millis() > 3_590_000, "{skew:?}");
+}

@@ -213,6 +213,17 @@ mod tests {
         ));
     }
 
+    /// Issue 15, defect 18: `CreateInstances`' `Debug` printed the user data (a startup script
+    /// with secrets). It shows the length only.
+    #[test]
+    fn create_instances_debug_redacts_user_data() {
+        let script = "#!/bin/sh\nexport TOKEN=SCRIPTSECRET\n";
+        let request = CreateInstances::new("img", "small").user_data(script);
+        let shown = format!("{request:?} {request:#?}");
+        assert!(!shown.contains("SCRIPTSECRET"), "{shown}");
+        assert!(shown.contains(&format!("<{} bytes, redacted>", script.len())) && shown.contains("img"), "{shown}");
+    }
+
     #[test]
     fn ids_round_trip() {
         let id: InstanceId = "ec2:eu-west-1:i-0abc".parse().unwrap();

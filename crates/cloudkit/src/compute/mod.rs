@@ -172,8 +172,9 @@ impl InstanceFilter {
     }
 }
 
-/// What to create.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What to create. `Debug` shows the user data's length, never its content (startup scripts
+/// carry passwords and keys).
+#[derive(Clone, PartialEq, Eq)]
 pub struct CreateInstances {
     /// The image (AMI id, image name, …).
     pub image: String,
@@ -187,6 +188,19 @@ pub struct CreateInstances {
     pub key_name: Option<String>,
     /// User data (cloud-init), raw bytes (providers encode it as they need).
     pub user_data: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for CreateInstances {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateInstances")
+            .field("image", &self.image)
+            .field("size", &self.size)
+            .field("count", &self.count)
+            .field("tags", &self.tags)
+            .field("key_name", &self.key_name)
+            .field("user_data", &self.user_data.as_ref().map(|d| format!("<{} bytes, redacted>", d.len())))
+            .finish()
+    }
 }
 
 impl CreateInstances {

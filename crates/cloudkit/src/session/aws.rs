@@ -119,6 +119,7 @@ impl AwsSession {
         let mut builder = StsClient::builder()
             .region(config.region())
             .credentials(config.credentials_provider())
+            .clock_skew(config.clock_skew().clone())
             .http(config.http())
             .retry(config.retry_config())
             .timeouts(config.timeout_config());

@@ -9,7 +9,15 @@
 //!   attempt waits a minute);
 //! - from the **mandatory** window (5 min before expiry by default) callers wait for the refresh,
 //!   and a failure is returned;
-//! - only one load runs at a time, however many tasks ask concurrently.
+//! - only one load runs at a time, however many tasks ask concurrently;
+//! - a failed load is shared by the callers that waited for it (one load, not one per caller),
+//!   and the next load waits for a backoff (1 s after a failure, doubling up to 30 s), during
+//!   which callers get the failure again ([`cloudkit_core::RefreshFailed`], as a
+//!   `CredentialsError::ProviderError`).
+//!
+//! A load is part of the request that needs the credentials: the request pipeline bounds it by
+//! the operation timeout, so a hung source fails that request with a timeout (and a later request
+//! loads again).
 //!
 //! The clock is injectable ([`TimeSource`], from core) so tests are deterministic.
 //!
@@ -201,5 +209,46 @@ mod tests {
         assert!(cache.provide_credentials().await.is_ok());
         let shown = format!("{cache:?}");
         assert!(!shown.contains("TOPSECRETVALUE") && shown.contains("AKID"), "{shown}");
+    }
+
+    /// Issue 15, defect 15: windows from configuration may be as large as `Duration::MAX`; they
+    /// mean "always refresh" and never overflow.
+    #[tokio::test]
+    async fn huge_windows_do_not_overflow() {
+        let (provider, clock, cache) = setup();
+        let cache = cache.with_windows(Duration::MAX, Duration::MAX);
+        assert_eq!(cache.provide_credentials().await.unwrap().access_key_id(), "AKID1");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(cache.provide_credentials().await.unwrap().access_key_id(), "AKID2");
+        assert_eq!(provider.loads.load(Ordering::SeqCst), 2);
+    }
+
+    /// Issue 15, defect 11: after a failed load, each caller that had queued behind it ran its
+    /// own load. Fifty callers and a failing provider: one load, fifty errors.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn fifty_callers_and_a_failing_provider_make_one_load() {
+        #[derive(Debug, Default)]
+        struct SlowFailing(AtomicUsize);
+        #[async_trait]
+        impl ProvideCredentials for SlowFailing {
+            async fn provide_credentials(&self) -> Result<Credentials, CredentialsError> {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(CredentialsError::provider_error("test", "the source is down", None))
+            }
+        }
+        let provider = Arc::new(SlowFailing::default());
+        let cache = Arc::new(CredentialsCache::new(provider.clone()));
+        let callers: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.provide_credentials().await })
+            })
+            .collect();
+        for caller in callers {
+            let e = caller.await.unwrap().unwrap_err();
+            assert!(e.to_string().contains("the source is down"), "{e}");
+        }
+        assert_eq!(provider.0.load(Ordering::SeqCst), 1, "one load for fifty callers");
     }
 }

@@ -26,7 +26,7 @@ use cloudkit_core::{
     BoxFuture, HttpClientConfig, HttpSend, Pipeline, PipelineBuilder, ReqwestSend, RetryConfig, RetryQuota,
     TimeoutConfig, TransportError, Url,
 };
-use cloudkit_signer::aws::{Credentials, CredentialsError, SharedCredentialsProvider, SigV4Signer};
+use cloudkit_signer::aws::{ClockSkew, Credentials, CredentialsError, SharedCredentialsProvider, SigV4Signer};
 
 use super::cache::{CredentialsCache, TimeSource};
 use super::chain::DefaultCredentialsChain;
@@ -200,6 +200,7 @@ pub struct AwsConfig {
     quotas: Arc<Mutex<HashMap<String, Arc<RetryQuota>>>>,
     provider_config: ProviderConfig,
     time_source: Option<Arc<dyn TimeSource>>,
+    clock_skew: ClockSkew,
 }
 
 impl fmt::Debug for AwsConfig {
@@ -212,6 +213,7 @@ impl fmt::Debug for AwsConfig {
             .field("endpoints", &self.endpoints)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
+            .field("clock_skew", &self.clock_skew)
             .finish_non_exhaustive()
     }
 }
@@ -296,23 +298,37 @@ impl AwsConfig {
         quotas.entry(service.to_owned()).or_default().clone()
     }
 
+    /// The correction of the signing clock shared by every client built from this config (and
+    /// its clones): set from the `Date` of a clock-skew answer (`RequestTimeTooSkewed`,
+    /// `SignatureDoesNotMatch` with a `Date` minutes away, …), after which the request is signed
+    /// again and retried (see `cloudkit_signer::aws::ClockSkew`).
+    pub fn clock_skew(&self) -> &ClockSkew {
+        &self.clock_skew
+    }
+
     /// A pipeline builder for `service_name` signing with SigV4 under `signing_name` (e.g. `"S3"`,
     /// `"s3"`), preset with this config's HTTP client, retry settings, shared retry quota and
-    /// timeouts, the AWS XML error parser and the AWS retry classifier. A client's `ClientBuilder`
-    /// applies its overrides to it and builds.
+    /// timeouts, the AWS XML error parser and the AWS retry classifier, and the config's
+    /// [`clock_skew`](Self::clock_skew) (the signer signs with it; the parser and the classifier,
+    /// wrapped in `ClockSkewParser` / `ClockSkewClassifier`, correct it from a clock-skew answer
+    /// and retry). A client's `ClientBuilder` applies its overrides to it and builds.
     pub fn pipeline_builder(&self, service_name: &'static str, signing_name: &str) -> PipelineBuilder {
-        let signer = SigV4Signer::new(self.credentials_provider(), self.region.clone(), signing_name.to_owned());
+        let signer = SigV4Signer::new(self.credentials_provider(), self.region.clone(), signing_name.to_owned())
+            .with_clock_skew(self.clock_skew.clone());
         self.pipeline_builder_with_signer(service_name, signer)
     }
 
     /// Like [`pipeline_builder`](Self::pipeline_builder) with a signer configured by the caller
-    /// (payload mode, `x-amz-content-sha256` …).
+    /// (payload mode, `x-amz-content-sha256` …). The clock-skew correction uses the signer's
+    /// handle: give the signer `.with_clock_skew(config.clock_skew().clone())` to share the
+    /// config's.
     pub fn pipeline_builder_with_signer(&self, service_name: &'static str, signer: SigV4Signer) -> PipelineBuilder {
+        let skew = signer.clock_skew().clone();
         Pipeline::builder(service_name)
             .http(self.http())
             .signer(Arc::new(signer))
-            .error_parser(Arc::new(AwsErrorParser))
-            .classifier(Arc::new(AWS_RETRY_CLASSIFIER))
+            .error_parser(skew.error_parser(Arc::new(AwsErrorParser)))
+            .classifier(skew.classifier(Arc::new(AWS_RETRY_CLASSIFIER)))
             .retry(self.retry_config())
             .quota(self.retry_quota(service_name))
             .timeouts(self.timeout_config())
@@ -461,6 +477,7 @@ impl AwsConfigLoader {
             quotas: Arc::default(),
             provider_config: pc,
             time_source: self.time_source,
+            clock_skew: ClockSkew::new(),
         })
     }
 }
@@ -765,5 +782,74 @@ mod tests {
         assert_eq!(signed_with(&sent.headers), "AKIDENV");
         let auth = sent.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
         assert!(auth.contains("/eu-west-1/ec2/aws4_request"), "{auth}");
+    }
+
+    /// Issue 15, defect 10: loading credentials was outside every timeout, and the cache held its
+    /// lock while a slow source ran, so every request waited. Through a pipeline built from an
+    /// `AwsConfig` (cache + default chain), a hung `credential_process` fails the request with a
+    /// timeout at the operation timeout; the next request loads again instead of waiting forever.
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hung_credential_process_fails_the_request_at_the_operation_timeout() {
+        use std::time::Duration;
+
+        use cloudkit_core::{ErrorKind, HttpRequest, Method, Operation};
+
+        let http = Arc::new(ReplayHttp::new());
+        let pc = provider_config(
+            http.clone(),
+            &[("AWS_REGION", "eu-west-1")],
+            "[default]\ncredential_process = sleep 30\n",
+            "",
+        );
+        let c = AwsConfig::loader()
+            .provider_config(pc)
+            .timeouts(TimeoutConfig { attempt: Some(Duration::from_secs(5)), operation: Some(Duration::from_secs(1)) })
+            .load()
+            .await
+            .unwrap();
+        let pipeline = c.pipeline_builder("EC2", "ec2").build().unwrap();
+        for _ in 0..2 {
+            let started = std::time::Instant::now();
+            let req = HttpRequest::new(Method::POST, "http://ec2.test/".parse().unwrap());
+            let e = pipeline.send_buffered(&Operation::new("DescribeRegions"), req).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+            assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        }
+        assert!(http.requests().is_empty(), "nothing was sent unsigned");
+    }
+
+    /// Clock skew through a config's pipeline: an `AuthFailure` whose `Date` is 30 minutes behind
+    /// corrects the config's clock (shared by every client of the config) and is retried once.
+    #[tokio::test(start_paused = true)]
+    async fn a_clock_skew_answer_corrects_the_configs_clock_and_is_retried() {
+        use std::time::{Duration, SystemTime};
+
+        use cloudkit_core::internal::date::{format_iso8601_basic, http_date};
+        use cloudkit_core::testing::Canned;
+        use cloudkit_core::{HttpRequest, Method, Operation};
+
+        let http = Arc::new(ReplayHttp::new());
+        let pc = provider_config(
+            http.clone(),
+            &[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")],
+            "",
+            "",
+        );
+        let c = AwsConfig::loader().provider_config(pc).load().await.unwrap();
+        let server_time = SystemTime::now() - Duration::from_secs(1800);
+        let skewed = "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate \
+                      the provided access credentials</Message></Error></Errors></Response>";
+        http.push(Canned::status(401, skewed).with_header("date", &http_date(server_time).unwrap()));
+        http.push(Canned::status(200, "ok"));
+        let pipeline = c.pipeline_builder("EC2", "ec2").build().unwrap();
+        let req = HttpRequest::new(Method::POST, "http://ec2.test/".parse().unwrap());
+        pipeline.send_buffered(&Operation::new("DescribeRegions"), req).await.unwrap();
+        let reqs = http.requests();
+        assert_eq!(reqs.len(), 2);
+        let signed = reqs[1].headers["x-amz-date"].to_str().unwrap();
+        assert_eq!(&signed[..11], &format_iso8601_basic(server_time).unwrap()[..11], "signed with the server's hour");
+        assert!(c.clock_skew().offset_millis() < -1_790_000, "{:?}", c.clock_skew());
+        assert_eq!(c.clone().clock_skew().offset_millis(), c.clock_skew().offset_millis(), "clones share it");
     }
 }

@@ -44,6 +44,9 @@ pub const ECS_ENDPOINT: &str = "http://169.254.170.2";
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts per load.
 pub const MAX_ATTEMPTS: u32 = 3;
+/// The largest answer read (1 MiB; the credentials document is well under 4 KiB). A longer one
+/// is an error.
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// Credentials from the ECS/EKS container credentials endpoint.
 ///
@@ -256,7 +259,7 @@ impl ProvideCredentials for ContainerCredentialsProvider {
         }
         let response = self
             .pipeline()?
-            .send_buffered(&Operation::new("GetCredentials"), request)
+            .send_buffered(&Operation::new("GetCredentials").max_response_body(MAX_RESPONSE_BODY), request)
             .await
             .map_err(|e| CredentialsError::provider_error(PROVIDER_NAME, e.to_string(), Some(Box::new(e))))?;
         let wire = CredentialsDocument::parse(&response.body).map_err(|e| {
@@ -443,5 +446,36 @@ mod tests {
         for secret in ["SEKRET", "TOKVAL", "AUTHSECRET"] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    /// Issue 15, defect 13: the endpoint's answer was read up to the pipeline's default (64 MiB).
+    /// More than 1 MiB is an error now.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_huge_answer_is_an_error() {
+        let huge = format!("{{\"pad\":\"{}\"}}", " ".repeat(MAX_RESPONSE_BODY));
+        let server = TestServer::start(move |_| Canned::status(200, huge.clone())).unwrap();
+        let uri = server.url("/creds").to_string();
+        let p = ContainerCredentialsProvider::new(&cfg(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.as_str())]));
+        let e = p.provide_credentials().await.unwrap_err();
+        assert!(matches!(e, CredentialsError::ProviderError { .. }), "{e:?}");
+        assert!(e.to_string().contains("larger than the 1048576 bytes"), "{e}");
+        assert_eq!(server.requests().len(), 1, "not retried");
+    }
+
+    /// Issue 15, defect 16: a redirect is not followed; the authorization token goes nowhere else.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_authorization_token_never_follows_a_redirect() {
+        let elsewhere = TestServer::start(|_| Canned::status(200, OK)).unwrap();
+        let target = elsewhere.url("/creds").to_string();
+        let server = TestServer::start(move |_| Canned::status(302, "").with_header("location", &target)).unwrap();
+        let uri = server.url("/creds").to_string();
+        let p = ContainerCredentialsProvider::new(&cfg(&[
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.as_str()),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "AUTHSECRET"),
+        ]));
+        let e = p.provide_credentials().await.unwrap_err();
+        assert!(e.to_string().contains("302"), "{e}");
+        assert!(elsewhere.requests().is_empty(), "{:?}", elsewhere.requests());
+        assert_eq!(server.requests()[0].headers["authorization"], "AUTHSECRET");
     }
 }

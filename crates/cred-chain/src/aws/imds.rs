@@ -2,6 +2,11 @@
 //! cached and reused until 120 s before it expires, sent as `x-aws-ec2-metadata-token` on every
 //! `GET`. There is no fallback to IMDSv1.
 //!
+//! The token is cached in core's single-flight [`RefreshCache`]: however many tasks ask at once,
+//! one token request is made; when it fails, the tasks that waited for it share its failure
+//! instead of each asking again, and the next attempt waits for the cache's backoff (1 s,
+//! doubling up to 30 s).
+//!
 //! Rules (as in aws-config):
 //! - `AWS_EC2_METADATA_DISABLED=true` turns IMDS off: nothing is sent.
 //! - Endpoint: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`
@@ -10,6 +15,9 @@
 //!   and gets a new one); transport failures and timeouts are **not** retried, so a program off
 //!   EC2 gives up after about a second.
 //! - A 403 on the token request means IMDS is disabled on the instance.
+//! - Answers are read up to 1 MiB ([`MAX_RESPONSE_BODY`]); a longer one is a
+//!   [`Decode`](ImdsError::Decode) error. Redirects are not followed (a 3xx is an error status), so
+//!   the session token never leaves for another host.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,10 +36,10 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use cloudkit_core::{
-    HttpRequest, HttpSend, Method, RetryConfig, SecretString, StatusCode, TransportError, TransportErrorKind, Url,
+    HttpRequest, HttpSend, Method, RefreshCache, RefreshFailed, RetryConfig, SecretString, StatusCode, TimeSource,
+    TransportError, TransportErrorKind, Url,
 };
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::ProviderConfig;
@@ -42,8 +50,10 @@ use cloudkit_core::internal::date::parse_rfc3339;
 pub const IPV4_ENDPOINT: &str = "http://169.254.169.254";
 /// The IPv6 endpoint.
 pub const IPV6_ENDPOINT: &str = "http://[fd00:ec2::254]";
-/// The token lifetime requested (6 h).
+/// The token lifetime requested (6 h, the longest IMDS grants).
 pub const TOKEN_TTL: Duration = Duration::from_secs(21_600);
+/// The shortest token lifetime IMDS grants.
+pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(1);
 /// A token is replaced this long before it expires.
 pub const TOKEN_REFRESH_BUFFER: Duration = Duration::from_secs(120);
 /// Time limit of one attempt (connect, request and response).
@@ -54,7 +64,8 @@ pub const MAX_ATTEMPTS: u32 = 4;
 const TOKEN_PATH: &str = "/latest/api/token";
 const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
-const MAX_BODY: usize = 1024 * 1024;
+/// The largest IMDS answer read (1 MiB; metadata documents are a few KiB).
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// Why an IMDS request failed.
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +132,75 @@ impl ImdsError {
     }
 }
 
-struct CachedToken {
+/// A session token and when it expires.
+#[derive(Clone)]
+struct SessionToken {
     value: SecretString,
-    refresh_at: Instant,
+    expires: SystemTime,
+}
+
+impl SessionToken {
+    fn expiry(&self) -> Option<SystemTime> {
+        Some(self.expires)
+    }
+}
+
+/// Why no token came: a retryable status, another failure, or (from the cache) a failure a
+/// moment ago that is not repeated yet.
+enum TokenError {
+    Status(u16),
+    Failed(ImdsError),
+    Recent(RefreshFailed),
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenError::Status(status) => write!(f, "IMDS answered HTTP {status} for {TOKEN_PATH}"),
+            TokenError::Failed(e) => e.fmt(f),
+            TokenError::Recent(r) => r.fmt(f),
+        }
+    }
+}
+
+impl From<RefreshFailed> for TokenError {
+    fn from(failed: RefreshFailed) -> Self {
+        TokenError::Recent(failed)
+    }
+}
+
+/// The failure of the last token request, kept typed (the cache keeps only its message).
+#[derive(Clone)]
+enum LastFailure {
+    Status(u16),
+    Failed(ImdsError),
+}
+
+/// Tokio's clock as a [`TimeSource`], so token lifetimes and the cache's backoff follow paused
+/// test clocks like the attempt timeouts do.
+#[derive(Debug)]
+struct TokioClock {
+    start: Instant,
+    start_system: SystemTime,
+}
+
+impl TokioClock {
+    fn new() -> Self {
+        Self { start: Instant::now(), start_system: SystemTime::now() }
+    }
+}
+
+impl TimeSource for TokioClock {
+    fn now(&self) -> SystemTime {
+        let elapsed = Instant::now().saturating_duration_since(self.start);
+        self.start_system.checked_add(elapsed).unwrap_or(self.start_system)
+    }
+}
+
+/// The token cache of a client and its clones.
+struct TokenCache {
+    cache: RefreshCache<SessionToken>,
+    last_failure: std::sync::Mutex<Option<LastFailure>>,
 }
 
 /// An IMDSv2 client. Cheap to clone; clones share the cached token.
@@ -135,7 +212,7 @@ pub struct ImdsClient {
     retry: RetryConfig,
     attempt_timeout: Duration,
     token_ttl: Duration,
-    token: Arc<Mutex<Option<CachedToken>>>,
+    token: Arc<TokenCache>,
 }
 
 impl std::fmt::Debug for ImdsClient {
@@ -171,7 +248,19 @@ impl Clone for ImdsError {
 
 enum Attempt {
     Done(String),
-    Retry { status: u16 },
+    /// Try again after the backoff, and not before `not_before` (the token cache's backoff).
+    Retry {
+        status: u16,
+        not_before: Duration,
+    },
+}
+
+fn token_cache() -> Arc<TokenCache> {
+    Arc::new(TokenCache {
+        cache: RefreshCache::new(SessionToken::expiry, TOKEN_REFRESH_BUFFER, TOKEN_REFRESH_BUFFER)
+            .with_time_source(Arc::new(TokioClock::new())),
+        last_failure: std::sync::Mutex::new(None),
+    })
 }
 
 impl ImdsClient {
@@ -204,7 +293,7 @@ impl ImdsClient {
             retry: RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_quota(false),
             attempt_timeout: ATTEMPT_TIMEOUT,
             token_ttl: TOKEN_TTL,
-            token: Arc::new(Mutex::new(None)),
+            token: token_cache(),
         }
     }
 
@@ -226,9 +315,10 @@ impl ImdsClient {
         self
     }
 
-    /// Replaces the token lifetime requested.
+    /// Replaces the token lifetime requested, kept within what IMDS grants ([`MIN_TOKEN_TTL`] to
+    /// [`TOKEN_TTL`]; whole seconds).
     pub fn with_token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
+        self.token_ttl = Duration::from_secs(ttl.as_secs()).clamp(MIN_TOKEN_TTL, TOKEN_TTL);
         self
     }
 
@@ -247,15 +337,25 @@ impl ImdsClient {
             reason: format!("cannot append the path ({e})"),
         })?;
         let mut attempt = 1;
+        let mut waited_for_backoff = false;
         loop {
-            let failure = match self.attempt_get(&url, path).await? {
+            let (failure, not_before) = match self.attempt_get(&url, path).await? {
                 Attempt::Done(body) => return Ok(body),
-                Attempt::Retry { status } => status,
+                Attempt::Retry { status, not_before } => (status, not_before),
             };
+            // A retry that met the token cache's backoff after an earlier failure sent nothing:
+            // it waits for the backoff once and tries again without counting. (A first attempt
+            // that shared the failure of a request it waited for counts: that was its answer.)
+            if attempt > 1 && !not_before.is_zero() && !waited_for_backoff {
+                waited_for_backoff = true;
+                tokio::time::sleep(not_before).await;
+                continue;
+            }
+            waited_for_backoff = false;
             if attempt >= self.retry.max_attempts() {
                 return Err(ImdsError::ErrorResponse { status: failure, path: path.to_owned(), attempts: attempt });
             }
-            let delay = self.retry.backoff(attempt);
+            let delay = self.retry.backoff(attempt).max(not_before);
             tracing::debug!(attempt, status = failure, delay_ms = delay.as_millis() as u64, "retrying IMDS request");
             tokio::time::sleep(delay).await;
             attempt += 1;
@@ -265,84 +365,122 @@ impl ImdsClient {
     async fn attempt_get(&self, url: &Url, path: &str) -> Result<Attempt, ImdsError> {
         let token = match self.token(url).await? {
             Ok(token) => token,
-            Err(status) => return Ok(Attempt::Retry { status }),
+            Err((status, not_before)) => return Ok(Attempt::Retry { status, not_before }),
         };
         let mut request = HttpRequest::new(Method::GET, url.clone());
         request.insert_header(TOKEN_HEADER, token.expose()).map_err(|_| ImdsError::Decode {
             path: TOKEN_PATH.to_owned(),
             message: "the token has characters HTTP headers cannot carry".into(),
         })?;
-        let (status, body) = self.send(request).await?;
+        let (status, body) = self.send(request, path).await?;
         match status.as_u16() {
             200..=299 => String::from_utf8(body.to_vec())
                 .map(Attempt::Done)
                 .map_err(|_| ImdsError::Decode { path: path.to_owned(), message: "not UTF-8 text".into() }),
             401 => {
                 tracing::debug!("IMDS refused the session token; getting a new one");
-                *self.token.lock().await = None;
-                Ok(Attempt::Retry { status: 401 })
+                self.token.cache.invalidate();
+                Ok(Attempt::Retry { status: 401, not_before: Duration::ZERO })
             }
             404 => Err(ImdsError::NotFound { path: path.to_owned() }),
-            s @ 500..=599 => Ok(Attempt::Retry { status: s }),
+            s @ 500..=599 => Ok(Attempt::Retry { status: s, not_before: Duration::ZERO }),
             s => Err(ImdsError::ErrorResponse { status: s, path: path.to_owned(), attempts: 1 }),
         }
     }
 
-    /// The cached token, or a new one. `Ok(Err(status))`: a retryable failure (5xx).
-    async fn token(&self, base: &Url) -> Result<Result<SecretString, u16>, ImdsError> {
-        let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() < t.refresh_at
-        {
-            return Ok(Ok(t.value.clone()));
+    /// The cached token, or a new one (one request for every task asking at once).
+    /// `Ok(Err((status, not_before)))`: a retryable failure (5xx), not to be retried before
+    /// `not_before` has passed.
+    async fn token(&self, base: &Url) -> Result<Result<SecretString, (u16, Duration)>, ImdsError> {
+        let loaded = self.token.cache.get_or_refresh(|| self.fetch_token(base)).await;
+        match loaded {
+            Ok(token) => Ok(Ok(token.value)),
+            Err(TokenError::Status(status)) => Ok(Err((status, Duration::ZERO))),
+            Err(TokenError::Failed(e)) => Err(e),
+            Err(TokenError::Recent(recent)) => {
+                // The request a moment ago failed (perhaps while this task waited for it): its
+                // failure, typed, instead of another request.
+                let last = self.token.last_failure.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                match last {
+                    Some(LastFailure::Status(status)) => Ok(Err((status, recent.retry_in))),
+                    Some(LastFailure::Failed(e)) => Err(e),
+                    None => Err(ImdsError::Decode { path: TOKEN_PATH.to_owned(), message: recent.to_string() }),
+                }
+            }
         }
+    }
+
+    /// One token request.
+    async fn fetch_token(&self, base: &Url) -> Result<SessionToken, TokenError> {
+        let fetched = self.request_token(base).await;
+        let failure = match &fetched {
+            Ok(_) => None,
+            Err(TokenError::Status(status)) => Some(LastFailure::Status(*status)),
+            Err(TokenError::Failed(e)) => Some(LastFailure::Failed(e.clone())),
+            Err(TokenError::Recent(_)) => return fetched,
+        };
+        *self.token.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+        fetched
+    }
+
+    async fn request_token(&self, base: &Url) -> Result<SessionToken, TokenError> {
+        let failed = TokenError::Failed;
         let url = base
             .join(TOKEN_PATH)
-            .map_err(|e| ImdsError::InvalidEndpoint { endpoint: base.to_string(), reason: e.to_string() })?;
+            .map_err(|e| failed(ImdsError::InvalidEndpoint { endpoint: base.to_string(), reason: e.to_string() }))?;
         let mut request = HttpRequest::new(Method::PUT, url);
         request
             .insert_header(TOKEN_TTL_HEADER, &self.token_ttl.as_secs().to_string())
-            .map_err(|e| ImdsError::Decode { path: TOKEN_PATH.to_owned(), message: e.to_string() })?;
-        let (status, body) = self.send(request).await?;
+            .map_err(|e| failed(ImdsError::Decode { path: TOKEN_PATH.to_owned(), message: e.to_string() }))?;
+        let requested_at = self.token.cache.time_source().now();
+        let (status, body) = self.send(request, TOKEN_PATH).await.map_err(failed)?;
         match status.as_u16() {
             200..=299 => {}
             403 => {
-                return Err(ImdsError::Disabled {
+                return Err(failed(ImdsError::Disabled {
                     reason: "the token request was refused with HTTP 403 (IMDS is turned off on this instance)".into(),
-                });
+                }));
             }
-            s @ 500..=599 => return Ok(Err(s)),
-            s => return Err(ImdsError::ErrorResponse { status: s, path: TOKEN_PATH.to_owned(), attempts: 1 }),
+            s @ 500..=599 => return Err(TokenError::Status(s)),
+            s => {
+                return Err(failed(ImdsError::ErrorResponse { status: s, path: TOKEN_PATH.to_owned(), attempts: 1 }));
+            }
         }
-        let value = String::from_utf8(body.to_vec())
-            .map_err(|_| ImdsError::Decode { path: TOKEN_PATH.to_owned(), message: "token is not text".into() })?;
+        let value = String::from_utf8(body.to_vec()).map_err(|_| {
+            failed(ImdsError::Decode { path: TOKEN_PATH.to_owned(), message: "token is not text".into() })
+        })?;
         let value = SecretString::new(value.trim());
         if value.is_empty() {
-            return Err(ImdsError::Decode { path: TOKEN_PATH.to_owned(), message: "empty token".into() });
+            return Err(failed(ImdsError::Decode { path: TOKEN_PATH.to_owned(), message: "empty token".into() }));
         }
-        let ttl = self.token_ttl;
-        *cached = Some(CachedToken {
-            value: value.clone(),
-            refresh_at: Instant::now() + ttl.saturating_sub(TOKEN_REFRESH_BUFFER),
-        });
-        Ok(Ok(value))
+        // The TTL is at most 6 h: no overflow.
+        let expires = requested_at.checked_add(self.token_ttl).unwrap_or(requested_at);
+        Ok(SessionToken { value, expires })
     }
 
-    async fn send(&self, request: HttpRequest) -> Result<(StatusCode, cloudkit_core::Bytes), ImdsError> {
+    async fn send(&self, request: HttpRequest, path: &str) -> Result<(StatusCode, cloudkit_core::Bytes), ImdsError> {
         let exchange = async {
             let response = self.http.send(request).await?;
             let status = response.status;
-            let body = response.body.collect_limited(MAX_BODY).await?;
+            // One byte more than allowed tells a body at the limit from a longer one.
+            let body = response.body.collect_limited(MAX_RESPONSE_BODY.saturating_add(1)).await?;
             Ok::<_, TransportError>((status, body))
         };
-        match tokio::time::timeout(self.attempt_timeout, exchange).await {
-            Err(_) => Err(ImdsError::Timeout { after: self.attempt_timeout }),
+        let (status, body) = match tokio::time::timeout(self.attempt_timeout, exchange).await {
+            Err(_) => return Err(ImdsError::Timeout { after: self.attempt_timeout }),
             Ok(Err(e)) if e.kind() == TransportErrorKind::Timeout => {
-                Err(ImdsError::Timeout { after: self.attempt_timeout })
+                return Err(ImdsError::Timeout { after: self.attempt_timeout });
             }
-            Ok(Err(e)) => Err(ImdsError::Unreachable { source: e }),
-            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => return Err(ImdsError::Unreachable { source: e }),
+            Ok(Ok(answer)) => answer,
+        };
+        if body.len() > MAX_RESPONSE_BODY {
+            return Err(ImdsError::Decode {
+                path: path.to_owned(),
+                message: format!("the answer is larger than {MAX_RESPONSE_BODY} bytes"),
+            });
         }
+        Ok((status, body))
     }
 }
 
@@ -666,12 +804,115 @@ mod tests {
         assert!(matches!(e, ImdsError::ErrorResponse { status: 500, attempts: 4, .. }), "{e:?}");
         assert_eq!(http.requests().len(), 5);
 
+        http.push(Canned::status(200, "tok"));
         http.push(Canned::status(503, ""));
         http.push(Canned::status(200, "i-0123"));
         let client = ImdsClient::new(&config);
-        *client.token.lock().await =
-            Some(CachedToken { value: "tok".into(), refresh_at: Instant::now() + Duration::from_secs(60) });
         assert_eq!(client.get("/latest/meta-data/instance-id").await.unwrap(), "i-0123");
+        assert_eq!(http.requests().len(), 8);
+    }
+
+    /// Issue 15, defect 11: the token cache held its lock while one task asked for a token; when
+    /// that failed, every task that had queued behind it sent its own request, one after another.
+    /// Now the waiting tasks share the failure: fifty callers, one token request.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_callers_share_one_failed_token_request() {
+        let server = TestServer::start(|req| {
+            if req.method == Method::PUT {
+                std::thread::sleep(Duration::from_millis(200));
+                return Canned::status(500, "");
+            }
+            Canned::status(200, "i-0123")
+        })
+        .unwrap();
+        let client = ImdsClient::new(&server_config(&server))
+            .with_attempt_timeout(SLOW_MACHINE_TIMEOUT)
+            .with_retry_config(RetryConfig::disabled());
+        let callers: Vec<_> = (0..50)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.get("/latest/meta-data/instance-id").await })
+            })
+            .collect();
+        for caller in callers {
+            let e = caller.await.unwrap().unwrap_err();
+            assert!(matches!(e, ImdsError::ErrorResponse { status: 500, .. }), "{e:?}");
+        }
+        assert_eq!(server.requests().len(), 1, "one token request for fifty callers");
+    }
+
+    /// A typed failure of the token request (here: IMDS unreachable) is shared the same way and
+    /// keeps its kind, so the credentials provider still hands on to the next source.
+    #[tokio::test]
+    async fn a_shared_failure_keeps_its_kind() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::error(TransportErrorKind::Connect));
+        let client = ImdsClient::new(&replay_config(http.clone(), &[]));
+        for _ in 0..3 {
+            let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
+            assert!(matches!(e, ImdsError::Unreachable { .. }), "{e:?}");
+        }
+        let provider = ImdsCredentialsProvider::with_client(client);
+        assert!(provider.provide_credentials().await.unwrap_err().is_not_loaded());
+        assert_eq!(http.requests().len(), 1, "within the backoff nothing is sent again");
+    }
+
+    /// Issue 15, defect 13: answers were cut at 1 MiB without a word (a longer token or document
+    /// was used truncated). A longer answer is a decode error.
+    #[tokio::test]
+    async fn an_answer_over_one_mebibyte_is_a_decode_error() {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "tok"));
+        http.push(Canned::status(200, "i".repeat(MAX_RESPONSE_BODY + 1)));
+        let client = ImdsClient::new(&replay_config(http.clone(), &[]));
+        let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
+        assert!(matches!(&e, ImdsError::Decode { path, .. } if path == "/latest/meta-data/instance-id"), "{e:?}");
+        assert!(e.to_string().contains("larger than 1048576 bytes") && !e.is_unavailable(), "{e}");
+        http.push(Canned::status(200, "i".repeat(MAX_RESPONSE_BODY)));
+        assert_eq!(client.get("/latest/meta-data/instance-id").await.unwrap().len(), MAX_RESPONSE_BODY);
+
+        // a huge credentials document is a provider error, not "no credentials here"
+        http.push(Canned::status(200, "tok"));
+        http.push(Canned::status(200, "role"));
+        http.push(Canned::status(200, format!("{{\"pad\":\"{}\"}}", " ".repeat(MAX_RESPONSE_BODY))));
+        let e =
+            ImdsCredentialsProvider::new(&replay_config(http.clone(), &[])).provide_credentials().await.unwrap_err();
+        assert!(matches!(e, CredentialsError::ProviderError { .. }), "{e:?}");
+    }
+
+    /// Issue 15, defect 15: `with_token_ttl(Duration::MAX)` panicked adding it to the clock. The
+    /// TTL is kept within what IMDS grants (1 s to 6 h).
+    #[tokio::test(start_paused = true)]
+    async fn token_ttl_is_kept_within_what_imds_grants() {
+        for (ttl, sent) in [(Duration::MAX, "21600"), (Duration::ZERO, "1"), (Duration::from_millis(90_500), "90")] {
+            let http = Arc::new(ReplayHttp::new());
+            http.push(Canned::status(200, "tok"));
+            http.push(Canned::status(200, "i-0123"));
+            let client = ImdsClient::new(&replay_config(http.clone(), &[])).with_token_ttl(ttl);
+            assert_eq!(client.get("/latest/meta-data/instance-id").await.unwrap(), "i-0123");
+            assert_eq!(http.requests()[0].headers[TOKEN_TTL_HEADER], sent);
+        }
+    }
+
+    /// Issue 15, defect 16: redirects were followed, and the session token went along to the
+    /// redirect target. IMDS never redirects: a 3xx is an error, and nothing reaches the target.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_session_token_never_follows_a_redirect() {
+        let elsewhere = TestServer::start(|_| Canned::status(200, "i-elsewhere")).unwrap();
+        let target = elsewhere.url("/latest/meta-data/instance-id").to_string();
+        let server = TestServer::start(move |req| {
+            if req.method == Method::PUT {
+                return Canned::status(200, "SESSIONTOKEN");
+            }
+            Canned::status(302, "").with_header("location", &target)
+        })
+        .unwrap();
+        let client = ImdsClient::new(&server_config(&server)).with_attempt_timeout(SLOW_MACHINE_TIMEOUT);
+        let e = client.get("/latest/meta-data/instance-id").await.unwrap_err();
+        assert!(matches!(e, ImdsError::ErrorResponse { status: 302, .. }), "{e:?}");
+        assert!(elsewhere.requests().is_empty(), "the redirect target was contacted: {:?}", elsewhere.requests());
+        let get = server.requests().into_iter().find(|r| r.method == Method::GET).unwrap();
+        assert_eq!(get.headers[TOKEN_HEADER], "SESSIONTOKEN");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

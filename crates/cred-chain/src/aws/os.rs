@@ -85,9 +85,23 @@ impl Env {
 }
 
 /// File reads: the real file system, or an in-memory map of files (tests).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Fs {
     fake: Option<Arc<HashMap<PathBuf, Vec<u8>>>>,
+}
+
+/// Shows which files a fake file system holds, never their contents (credentials files).
+impl std::fmt::Debug for Fs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.fake {
+            None => f.write_str("Fs::real"),
+            Some(map) => {
+                let mut paths: Vec<&PathBuf> = map.keys().collect();
+                paths.sort();
+                f.debug_struct("Fs::fake").field("files", &paths).finish()
+            }
+        }
+    }
 }
 
 impl Fs {
@@ -138,5 +152,16 @@ mod tests {
         let fs = Fs::from_files([("/h/.aws/config", "[default]\n")]);
         assert_eq!(fs.read_to_string(Path::new("/h/.aws/config")).await.unwrap(), "[default]\n");
         assert_eq!(fs.read(Path::new("/nope")).await.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+    }
+
+    /// Issue 15, defect 18: a fake file system's `Debug` (part of `ProviderConfig`'s) printed the
+    /// files' contents, credentials included. It shows their paths only.
+    #[test]
+    fn debug_shows_paths_not_contents() {
+        let fs = Fs::from_files([("/h/.aws/credentials", "[default]\naws_secret_access_key = FILESECRET\n")]);
+        let shown = format!("{fs:?} {:?}", Env::from_pairs([("AWS_SECRET_ACCESS_KEY", "ENVSECRET")]));
+        assert!(shown.contains("/h/.aws/credentials"), "{shown}");
+        assert!(!shown.contains("FILESECRET") && !shown.contains("ENVSECRET"), "{shown}");
+        assert_eq!(format!("{:?}", Fs::real()), "Fs::real");
     }
 }

@@ -8,20 +8,34 @@
 //!
 //! with `SessionToken` and `Expiration` (RFC 3339) optional. A non-zero exit or unusable output
 //! is a [`CredentialsError::ProviderError`] naming the profile; the output itself (which holds
-//! the secret) never appears in errors or logs.
+//! the secret) never appears in errors or logs, and neither does the standard error (only its
+//! length: a failing helper may print a token there).
+//!
+//! The command gets [`DEFAULT_TIMEOUT`] (60 s, [`CredentialProcessProvider::with_timeout`]) to
+//! finish: after that it is killed and the load fails with [`CredentialsError::TimedOut`]. Its
+//! standard output is read up to [`MAX_OUTPUT`] (64 KiB): more is an error (the command is
+//! killed), never an unbounded buffer; its standard error is drained and only counted. (A
+//! command's own child processes are not killed with it.)
 
 use std::fmt;
 use std::process::Stdio;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use cloudkit_core::SecretString;
 use cloudkit_core::internal::date::parse_rfc3339;
 use cloudkit_core::internal::json::{JsonError, Value};
 use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 const NAME: &str = "credential_process";
-/// Longest part of the command's standard error quoted in an error.
-const MAX_STDERR: usize = 512;
+
+/// How long a `credential_process` command may run before it is killed (60 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most standard output a `credential_process` command may print (64 KiB; the JSON document
+/// is well under 4 KiB).
+pub const MAX_OUTPUT: usize = 64 * 1024;
 
 /// Runs a `credential_process` command and parses its output.
 ///
@@ -41,6 +55,7 @@ const MAX_STDERR: usize = 512;
 pub struct CredentialProcessProvider {
     profile: String,
     command: String,
+    timeout: Duration,
 }
 
 impl fmt::Debug for CredentialProcessProvider {
@@ -50,6 +65,7 @@ impl fmt::Debug for CredentialProcessProvider {
         f.debug_struct("CredentialProcessProvider")
             .field("profile", &self.profile)
             .field("program", &program)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +94,19 @@ impl ProcessOutput {
 impl CredentialProcessProvider {
     /// A provider running `command` for profile `profile` (named in errors).
     pub fn new(profile: impl Into<String>, command: impl Into<String>) -> Self {
-        Self { profile: profile.into(), command: command.into() }
+        Self { profile: profile.into(), command: command.into(), timeout: DEFAULT_TIMEOUT }
+    }
+
+    /// How long the command may run before it is killed (default [`DEFAULT_TIMEOUT`];
+    /// `Duration::MAX`: no limit).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The time limit of one run.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     fn error(&self, message: impl fmt::Display) -> CredentialsError {
@@ -86,9 +114,38 @@ impl CredentialProcessProvider {
     }
 }
 
-#[async_trait]
-impl ProvideCredentials for CredentialProcessProvider {
-    async fn provide_credentials(&self) -> Result<Credentials, CredentialsError> {
+/// What a finished command left behind.
+struct Finished {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr_len: u64,
+}
+
+/// Why a run ended without a [`Finished`].
+enum RunError {
+    Io(std::io::Error),
+    TooMuchOutput,
+}
+
+/// Reads at most `limit` bytes; `Ok(None)` when there were more.
+async fn read_capped(pipe: Option<impl AsyncRead + Unpin>, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let Some(pipe) = pipe else { return Ok(Some(Vec::new())) };
+    let mut out = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    pipe.take(cap).read_to_end(&mut out).await?;
+    Ok((out.len() <= limit).then_some(out))
+}
+
+/// Reads to the end, keeping nothing but the count.
+async fn drain(pipe: Option<impl AsyncRead + Unpin>) -> std::io::Result<u64> {
+    match pipe {
+        Some(mut pipe) => tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await,
+        None => Ok(0),
+    }
+}
+
+impl CredentialProcessProvider {
+    fn command(&self) -> tokio::process::Command {
         #[cfg(windows)]
         let mut command = {
             let mut c = tokio::process::Command::new("cmd.exe");
@@ -102,23 +159,95 @@ impl ProvideCredentials for CredentialProcessProvider {
             c
         };
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        command
+    }
+
+    /// Runs the command to its end: its exit status, its output (capped) and how much it wrote
+    /// to standard error.
+    async fn run(child: &mut tokio::process::Child) -> Result<Finished, RunError> {
+        use std::future::Future;
+        use std::task::Poll;
+
+        // Both pipes are read at once (a command blocked on a full standard error pipe would
+        // never close its standard output); too much output ends the run at once.
+        let mut stdout = std::pin::pin!(read_capped(child.stdout.take(), MAX_OUTPUT));
+        let mut stderr = std::pin::pin!(drain(child.stderr.take()));
+        let (mut out, mut err_len) = (None, None);
+        std::future::poll_fn(|cx| {
+            if out.is_none()
+                && let Poll::Ready(read) = stdout.as_mut().poll(cx)
+            {
+                out = Some(read);
+            }
+            if err_len.is_none()
+                && let Poll::Ready(count) = stderr.as_mut().poll(cx)
+            {
+                err_len = Some(count);
+            }
+            let stdout_failed = matches!(out, Some(Err(_) | Ok(None)));
+            let stderr_failed = matches!(err_len, Some(Err(_)));
+            if stdout_failed || stderr_failed || (out.is_some() && err_len.is_some()) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let stdout = match out {
+            Some(Ok(Some(bytes))) => bytes,
+            Some(Ok(None)) => return Err(RunError::TooMuchOutput),
+            Some(Err(e)) => return Err(RunError::Io(e)),
+            None => Vec::new(),
+        };
+        let stderr_len = match err_len {
+            Some(Ok(n)) => n,
+            Some(Err(e)) => return Err(RunError::Io(e)),
+            None => 0,
+        };
+        let status = child.wait().await.map_err(RunError::Io)?;
+        Ok(Finished { status, stdout, stderr_len })
+    }
+}
+
+#[async_trait]
+impl ProvideCredentials for CredentialProcessProvider {
+    async fn provide_credentials(&self) -> Result<Credentials, CredentialsError> {
         tracing::debug!(profile = %self.profile, "running credential_process");
-        let output = command
-            .output()
-            .await
+        let mut child = self
+            .command()
+            .spawn()
             .map_err(|e| self.error(format_args!("could not start the credential_process command: {e}")))?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let stderr = stderr.trim();
-            let cut: String = stderr.chars().take(MAX_STDERR).collect();
-            let status = output.status.code().map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));
-            return Err(self.error(format_args!(
-                "credential_process exited with {status}{}{}",
-                if cut.is_empty() { "" } else { "; stderr: " },
-                cut
-            )));
+        let finished = tokio::time::timeout(self.timeout, Self::run(&mut child)).await;
+        let finished = match finished {
+            Ok(Ok(finished)) => finished,
+            Ok(Err(failure)) => {
+                // `kill_on_drop` would do it too; not waiting for the drop keeps the order plain.
+                let _ = child.start_kill();
+                return Err(match failure {
+                    RunError::TooMuchOutput => self.error(format_args!(
+                        "credential_process printed more than {MAX_OUTPUT} bytes on standard output; it was stopped"
+                    )),
+                    RunError::Io(e) => {
+                        self.error(format_args!("could not read the credential_process command's output: {e}"))
+                    }
+                });
+            }
+            Err(_) => {
+                let _ = child.start_kill();
+                tracing::warn!(profile = %self.profile, timeout = ?self.timeout, "credential_process timed out; killed it");
+                return Err(CredentialsError::TimedOut { provider: NAME, after: self.timeout });
+            }
+        };
+        if !finished.status.success() {
+            let status = finished.status.code().map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));
+            // Standard error is never quoted: a failing helper may print a token or a key there.
+            let stderr = match finished.stderr_len {
+                0 => String::new(),
+                n => format!(" (it wrote {n} bytes to standard error, not shown)"),
+            };
+            return Err(self.error(format_args!("credential_process exited with {status}{stderr}")));
         }
-        parse_output(&output.stdout).map_err(|m| self.error(m))
+        parse_output(&finished.stdout).map_err(|m| self.error(m))
     }
 }
 
@@ -191,6 +320,8 @@ mod tests {
             "dev",
             r#"printf '{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "PROCSECRET", "SessionToken": "PROCTOKEN", "Expiration": "2031-05-06T07:08:09+02:00"}'"#,
         );
+        let c = ok.clone().with_timeout(Duration::MAX).provide_credentials().await.unwrap();
+        assert_eq!(c.access_key_id(), "AKIDPROC");
         let c = ok.provide_credentials().await.unwrap();
         assert_eq!(c.access_key_id(), "AKIDPROC");
         assert_eq!(c.secret_access_key().expose(), "PROCSECRET");
@@ -202,7 +333,7 @@ mod tests {
         let e = failing.provide_credentials().await.unwrap_err();
         let shown = e.to_string();
         assert!(matches!(e, CredentialsError::ProviderError { .. }));
-        assert!(shown.contains("profile `broken`") && shown.contains("code 3") && shown.contains("oops"), "{shown}");
+        assert!(shown.contains("profile `broken`") && shown.contains("code 3"), "{shown}");
         assert!(!shown.contains("SECRETOUT"), "{shown}");
 
         let garbage = CredentialProcessProvider::new("g", "printf 'not json SECRETOUT'");
@@ -211,5 +342,84 @@ mod tests {
             shown.contains("profile `g`") && shown.contains("not valid JSON") && !shown.contains("SECRETOUT"),
             "{shown}"
         );
+    }
+
+    /// Issue 15, defect 18: a failing command's standard error was quoted (512 characters) in
+    /// the error; helpers print tokens there. Only the exit status and the byte count remain.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn standard_error_is_counted_never_quoted() {
+        let leaky =
+            CredentialProcessProvider::new("leaky", "echo 'refresh failed for token SECRETTOKENVALUE' >&2; exit 2");
+        let e = leaky.provide_credentials().await.unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("SECRETTOKENVALUE") && !shown.contains("refresh failed for"), "{shown}");
+        assert!(shown.contains("code 2") && shown.contains("wrote 42 bytes to standard error"), "{shown}");
+        // a command printing nothing there says nothing about it
+        let quiet = CredentialProcessProvider::new("quiet", "exit 4").provide_credentials().await.unwrap_err();
+        assert!(!quiet.to_string().contains("standard error"), "{quiet}");
+        // a flood on standard error is drained (the command is not blocked on a full pipe), not kept
+        let flood = CredentialProcessProvider::new("flood", "head -c 5000000 /dev/zero >&2; exit 1");
+        let e = flood.provide_credentials().await.unwrap_err();
+        assert!(e.to_string().contains("wrote 5000000 bytes"), "{e}");
+    }
+
+    /// Issue 15, defect 10: the command ran without a time limit; a hung helper held every
+    /// request that needed credentials. Now it is killed after the provider's timeout.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_hung_command_is_killed_at_the_timeout() {
+        let dir = std::env::temp_dir().join(format!("cloudkit-process-timeout-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("pid");
+        let command = format!("echo $$ > '{}'; exec sleep 30", pid_file.display());
+        let hung = CredentialProcessProvider::new("hung", command).with_timeout(Duration::from_millis(300));
+        assert_eq!(hung.timeout(), Duration::from_millis(300));
+        assert_eq!(CredentialProcessProvider::new("p", "true").timeout(), DEFAULT_TIMEOUT);
+        let started = std::time::Instant::now();
+        let e = hung.provide_credentials().await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(
+            matches!(e, CredentialsError::TimedOut { provider: "credential_process", after } if after == Duration::from_millis(300)),
+            "{e:?}"
+        );
+        #[cfg(target_os = "linux")]
+        {
+            let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
+            // killed: gone, or a zombie waiting to be reaped
+            let mut alive = true;
+            for _ in 0..50 {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().chars().next());
+                if stat.is_empty() || state == Some(Some('Z')) {
+                    alive = false;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert!(!alive, "the command {pid} is still running");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 15, defect 10: standard output was read whole, however long. More than
+    /// `MAX_OUTPUT` is an error, and the command is stopped.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn too_much_output_is_an_error() {
+        let chatty = CredentialProcessProvider::new("chatty", "head -c 70000 /dev/zero; sleep 30");
+        let started = std::time::Instant::now();
+        let e = chatty.provide_credentials().await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "stopped at once, not at the end: {:?}",
+            started.elapsed()
+        );
+        assert!(matches!(e, CredentialsError::ProviderError { .. }), "{e:?}");
+        assert!(e.to_string().contains("more than 65536 bytes"), "{e}");
+        // exactly the limit is fine (and then not JSON)
+        let at_limit = CredentialProcessProvider::new("limit", "head -c 65536 /dev/zero");
+        let e = at_limit.provide_credentials().await.unwrap_err();
+        assert!(e.to_string().contains("not valid JSON"), "{e}");
     }
 }

@@ -70,8 +70,9 @@ pub enum CredentialSource {
     EcsContainer,
 }
 
-/// Where a profile chain starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where a profile chain starts. `Debug` shows a `credential_process` command's program only
+/// (its arguments may carry secrets), as [`CredentialProcessProvider`] does.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BaseSource {
     /// Static keys of profile `profile`.
@@ -101,6 +102,29 @@ pub enum BaseSource {
         /// The command line.
         command: String,
     },
+}
+
+impl std::fmt::Debug for BaseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BaseSource::StaticKeys { profile, credentials } => {
+                f.debug_struct("StaticKeys").field("profile", profile).field("credentials", credentials).finish()
+            }
+            BaseSource::Named(source) => f.debug_tuple("Named").field(source).finish(),
+            BaseSource::WebIdentity { token_file, role_arn, session_name } => f
+                .debug_struct("WebIdentity")
+                .field("token_file", token_file)
+                .field("role_arn", role_arn)
+                .field("session_name", session_name)
+                .finish(),
+            BaseSource::Sso(sso) => f.debug_tuple("Sso").field(sso).finish(),
+            BaseSource::Process { profile, command } => f
+                .debug_struct("Process")
+                .field("profile", profile)
+                .field("program", &command.split_whitespace().next().unwrap_or(""))
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// The SSO settings of a profile (mirrors [`SsoProfileConfig`], which is handed to the SSO provider).
@@ -838,5 +862,15 @@ mod tests {
         p.provide_credentials().await.unwrap();
         let shown = format!("{p:?}");
         assert!(shown.contains("AKID") && !shown.contains("TOPSECRET"), "{shown}");
+    }
+
+    /// Issue 15, defect 18: a resolved chain's `Debug` printed a `credential_process` command line
+    /// whole (the provider itself shows the program only); arguments may carry secrets.
+    #[test]
+    fn debug_of_a_process_chain_shows_the_program_only() {
+        let s = set("[profile p]\ncredential_process = /usr/bin/helper --token SECRETARG\n", "");
+        let chain = resolve_chain(&s, "p").unwrap();
+        let shown = format!("{chain:?} {chain:#?}");
+        assert!(shown.contains("/usr/bin/helper") && !shown.contains("SECRETARG"), "{shown}");
     }
 }

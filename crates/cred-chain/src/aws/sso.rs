@@ -46,6 +46,10 @@ use cloudkit_core::internal::json::{JsonError, Value};
 
 const PROVIDER_NAME: &str = "SSO";
 
+/// The largest portal answer read (1 MiB; the credentials document is well under 4 KiB). A longer
+/// one is an error.
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
 /// The SSO settings of a profile (`sso_session` section or legacy `sso_*` keys).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SsoProfileConfig {
@@ -269,7 +273,8 @@ impl ProvideCredentials for SsoCredentialsProvider {
             .retry(RetryConfig::standard())
             .build()
             .map_err(|e| CredentialsError::provider_error(PROVIDER_NAME, e.to_string(), Some(Box::new(e))))?;
-        let response = pipeline.send_buffered(&Operation::new("GetRoleCredentials"), request).await.map_err(|e| {
+        let op = Operation::new("GetRoleCredentials").max_response_body(MAX_RESPONSE_BODY);
+        let response = pipeline.send_buffered(&op, request).await.map_err(|e| {
             let hint = if e.status() == Some(StatusCode::UNAUTHORIZED) || e.code() == Some("UnauthorizedException") {
                 format!("; the SSO session is no longer valid: {}", self.sso.login_hint())
             } else {
@@ -280,7 +285,17 @@ impl ProvideCredentials for SsoCredentialsProvider {
         let rc = RoleCredentials::parse(&response.body).map_err(|e| {
             CredentialsError::provider_error(PROVIDER_NAME, format!("unexpected SSO portal answer: {e}"), None)
         })?;
-        let expiry = u64::try_from(rc.expiration).ok().map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        // Milliseconds since the epoch; a value no clock can hold is refused, not added blindly.
+        let expiry = match u64::try_from(rc.expiration) {
+            Ok(ms) => Some(UNIX_EPOCH.checked_add(Duration::from_millis(ms)).ok_or_else(|| {
+                CredentialsError::provider_error(
+                    PROVIDER_NAME,
+                    format!("unexpected SSO portal answer: expiration {ms} is out of range"),
+                    None,
+                )
+            })?),
+            Err(_) => None,
+        };
         Ok(Credentials::new(
             rc.access_key_id,
             SecretString::new(rc.secret_access_key),
@@ -413,5 +428,38 @@ mod tests {
         assert!(text.contains("UnauthorizedException") && text.contains("aws sso login"), "{text}");
         assert!(!text.contains("SSOACCESSTOKEN"), "{text}");
         assert_eq!(http.requests()[0].headers["x-amz-sso_bearer_token"], "SSOACCESSTOKEN");
+    }
+
+    fn provider_for(server: &TestServer) -> SsoCredentialsProvider {
+        let config = sso(Some("s"));
+        let cache = PathBuf::from("/h/.aws/sso/cache").join(config.cache_file_name());
+        let pc = ProviderConfig::with_http(ReqwestSend::shared(&HttpClientConfig::default()).unwrap())
+            .env(Env::from_pairs([("HOME", "/h")]))
+            .fs(Fs::from_files([(cache, token_json("2099-01-01T00:00:00Z"))]));
+        SsoCredentialsProvider::new(config, &pc).with_endpoint(server.base_url())
+    }
+
+    /// Issue 15, defect 13: the portal's answer was read up to the pipeline's default (64 MiB).
+    /// More than 1 MiB is an error now.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_huge_portal_answer_is_an_error() {
+        let huge = format!("{{\"pad\":\"{}\"}}", " ".repeat(MAX_RESPONSE_BODY));
+        let server = TestServer::start(move |_| Canned::status(200, huge.clone())).unwrap();
+        let e = provider_for(&server).provide_credentials().await.unwrap_err();
+        assert!(matches!(e, CredentialsError::ProviderError { .. }), "{e:?}");
+        assert!(e.to_string().contains("larger than the 1048576 bytes"), "{e}");
+        assert_eq!(server.requests().len(), 1, "not retried");
+    }
+
+    /// Issue 15, defect 16: a redirect from the portal is not followed; the bearer token goes
+    /// nowhere else.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_bearer_token_never_follows_a_redirect() {
+        let elsewhere = TestServer::start(|_| Canned::status(200, PORTAL_OK)).unwrap();
+        let target = elsewhere.url("/federation/credentials").to_string();
+        let server = TestServer::start(move |_| Canned::status(307, "").with_header("location", &target)).unwrap();
+        let e = provider_for(&server).provide_credentials().await.unwrap_err();
+        assert!(e.to_string().contains("307"), "{e}");
+        assert!(elsewhere.requests().is_empty(), "{:?}", elsewhere.requests());
     }
 }

@@ -5,7 +5,9 @@
 //! - [`sign_request`]: header signing (`authorization`, `x-amz-date`, session token,
 //!   `x-amz-content-sha256` for S3), any service and region, payload modes ([`PayloadMode`]);
 //! - [`presign`]: presigned URLs, valid from 1 second to 7 days;
-//! - [`SigV4Signer`]: the pipeline's signing step, fetching credentials on every attempt.
+//! - [`SigV4Signer`]: the pipeline's signing step, fetching credentials on every attempt;
+//! - [`ClockSkew`]: the signing clock's correction from the service's `Date` after a clock-skew
+//!   answer, with the error-parser and classifier wrappers that make the pipeline retry it.
 //!
 //! S3 needs its own path rules (encoded once, never normalized): use [`SigningSettings::s3`]
 //! (or the signing name `s3`, which picks them automatically).
@@ -14,6 +16,7 @@ mod credentials;
 mod settings;
 mod sign;
 mod signer;
+mod skew;
 mod uri;
 
 #[cfg(test)]
@@ -25,3 +28,7 @@ pub use credentials::{Credentials, CredentialsError, ProvideCredentials, SharedC
 pub use settings::{PathEncoding, PayloadMode, SigningSettings};
 pub use sign::{MAX_PRESIGN_EXPIRY, PresignedRequest, SigningError, presign, sign_request};
 pub use signer::SigV4Signer;
+pub use skew::{
+    CLOCK_SKEW_ERROR_CODES, ClockSkew, ClockSkewClassifier, ClockSkewParser, SKEW_CORRECTION_THRESHOLD,
+    SKEW_RETRY_WINDOW, is_clock_skew_code,
+};

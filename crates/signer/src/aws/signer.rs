@@ -7,12 +7,16 @@ use cloudkit_core::{HeaderMap, HttpRequest, Method, Sign, SignError, Url};
 
 use super::credentials::SharedCredentialsProvider;
 use super::settings::{PathEncoding, PayloadMode, SigningSettings};
-use super::sign::{PresignedRequest, SigningError, presign, sign_request};
+use super::sign::{PresignedRequest, SigningError, presign_at, sign_request_at};
+use super::skew::ClockSkew;
 
 /// Signs every request of a [`Pipeline`](cloudkit_core::Pipeline) with SigV4.
 ///
 /// On every attempt it asks the provider for credentials (the provider caches; the signer
-/// does not, so a refreshed key is used at once) and signs with the current time.
+/// does not, so a refreshed key is used at once) and signs with the current time, corrected by
+/// its [`ClockSkew`] (see [`with_clock_skew`](Self::with_clock_skew): a pipeline whose error
+/// parser and classifier watch the same handle corrects the clock from a clock-skew answer and
+/// retries).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), cloudkit_core::Error> {
@@ -31,6 +35,7 @@ use super::sign::{PresignedRequest, SigningError, presign, sign_request};
 pub struct SigV4Signer {
     provider: SharedCredentialsProvider,
     settings: SigningSettings,
+    skew: ClockSkew,
 }
 
 impl SigV4Signer {
@@ -42,7 +47,19 @@ impl SigV4Signer {
     /// A signer with explicit settings. A fixed [`SigningSettings::time`] is used for every
     /// request (tests only: a real service refuses stale signatures).
     pub fn with_settings(provider: SharedCredentialsProvider, settings: SigningSettings) -> Self {
-        Self { provider, settings }
+        Self { provider, settings, skew: ClockSkew::new() }
+    }
+
+    /// Signs with the clock of `skew` (shared: a correction made through any clone of the handle
+    /// applies to the next signature). Default: a handle of its own, at offset zero.
+    pub fn with_clock_skew(mut self, skew: ClockSkew) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// The clock-skew handle this signer signs with.
+    pub fn clock_skew(&self) -> &ClockSkew {
+        &self.skew
     }
 
     /// Sets the payload mode.
@@ -73,7 +90,8 @@ impl SigV4Signer {
         &self.provider
     }
 
-    /// Presigns a request with freshly provided credentials (see [`presign`]).
+    /// Presigns a request with freshly provided credentials (see [`presign`](super::presign)),
+    /// at the skew-corrected time.
     pub async fn presign(
         &self,
         method: Method,
@@ -82,7 +100,7 @@ impl SigV4Signer {
         expires_in: Duration,
     ) -> Result<PresignedRequest, SignError> {
         let credentials = self.provider.provide_credentials().await.map_err(|e| SignError::Credentials(Box::new(e)))?;
-        presign(method, url, headers, &credentials, &self.settings, expires_in)
+        presign_at(method, url, headers, &credentials, &self.settings, expires_in, self.skew.now())
             .map_err(|e: SigningError| SignError::Signing(Box::new(e)))
     }
 }
@@ -91,6 +109,7 @@ impl SigV4Signer {
 impl Sign for SigV4Signer {
     async fn sign(&self, request: &mut HttpRequest) -> Result<(), SignError> {
         let credentials = self.provider.provide_credentials().await.map_err(|e| SignError::Credentials(Box::new(e)))?;
-        sign_request(request, &credentials, &self.settings).map_err(|e| SignError::Signing(Box::new(e)))
+        sign_request_at(request, &credentials, &self.settings, self.skew.now())
+            .map_err(|e| SignError::Signing(Box::new(e)))
     }
 }

@@ -474,3 +474,44 @@ async fn sigv4_signer_maps_provider_failures_to_credentials_errors() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains(S3_DOC_SECRET), "{text}");
 }
+
+/// The clock-skew hook: a signer signs with its handle's corrected clock, and a correction made
+/// through a clone of the handle applies to the next signature (and presigned URL).
+#[tokio::test]
+async fn sigv4_signer_signs_with_the_skew_corrected_clock() {
+    fn amz_date(secs: u64) -> String {
+        let t = cloudkit_core::internal::date::format_iso8601_basic(at(secs)).unwrap();
+        t[..13].to_owned() // yyyymmddThhmm: the minute is enough
+    }
+    let now = || SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let skew = ClockSkew::new();
+    let signer = SigV4Signer::new(Arc::new(doc_creds()), "us-east-1", "ec2").with_clock_skew(skew.clone());
+    assert_eq!(signer.clock_skew().offset_millis(), 0);
+
+    let mut r = request(Method::GET, "https://ec2.amazonaws.com/");
+    signer.sign(&mut r).await.unwrap();
+    let unskewed = now();
+    assert!([amz_date(unskewed), amz_date(unskewed - 60)].contains(&header(&r, "x-amz-date")[..13].to_owned()));
+
+    skew.set_offset_millis(-2 * 3_600_000); // the service is two hours behind
+    signer.sign(&mut r).await.unwrap();
+    let behind = now() - 7200;
+    assert!(
+        [amz_date(behind), amz_date(behind - 60)].contains(&header(&r, "x-amz-date")[..13].to_owned()),
+        "{}",
+        header(&r, "x-amz-date")
+    );
+    let p = signer.presign(Method::GET, &r.url, &HeaderMap::new(), Duration::from_secs(60)).await.unwrap();
+    let query = p.url.query().unwrap().to_owned();
+    assert!(query.contains(&format!("X-Amz-Date={}", &amz_date(behind)[..11])), "{query}");
+
+    // a fixed signing time in the settings still wins
+    let fixed = SigV4Signer::with_settings(Arc::new(doc_creds()), s3_doc_settings()).with_clock_skew(skew.clone());
+    fixed.sign(&mut r).await.unwrap();
+    assert_eq!(header(&r, "x-amz-date"), "20130524T000000Z");
+
+    // an offset that leaves the signable range is a typed error, not a panic
+    skew.set_offset_millis(i64::MAX);
+    let err = signer.sign(&mut r).await.unwrap_err();
+    assert!(matches!(err, SignError::Signing(_)), "{err:?}");
+}
