@@ -323,10 +323,10 @@ async fn conditional_requests_and_typed_errors() {
     b.set_metadata(&meta, &Conditions::default()).await.unwrap();
     assert_eq!(b.get_properties().await.unwrap().metadata, meta);
     let copy = c.blob_client("copy");
-    copy.copy_from_url(&b.url(), &Conditions::default()).await.unwrap();
+    copy.copy_from_url(&b.url().unwrap(), &Conditions::default()).await.unwrap();
     assert_eq!(&copy.get().send().await.unwrap().bytes().await.unwrap()[..], b"three");
     let no_overwrite = Conditions { if_none_match: Some("*".into()), ..Conditions::default() };
-    assert!(copy.copy_from_url(&b.url(), &no_overwrite).await.is_err());
+    assert!(copy.copy_from_url(&b.url().unwrap(), &no_overwrite).await.is_err());
     b.snapshot().await.unwrap();
     b.delete(DeleteSnapshots::Include, &Conditions::default()).await.unwrap();
     assert!(!b.exists().await.unwrap());
@@ -363,4 +363,421 @@ async fn bearer_tokens_are_refused_over_plain_http_unless_the_emulator_is_explic
     // explicitly allowed for a loopback emulator
     let config = loader().allow_loopback_http(true).load().await.unwrap();
     assert!(BlobServiceClient::new(&config).is_ok());
+}
+
+// ---- Issue 15: data safety under faults ----
+
+/// What [`Meddler`] does to one exchange: the request, and the real response (or transport
+/// error) from Azurite.
+type Meddle = Box<
+    dyn FnMut(
+            &cloudkit_core::HttpRequest,
+            cloudkit_core::HttpResponse,
+        ) -> Result<cloudkit_core::HttpResponse, cloudkit_core::TransportError>
+        + Send,
+>;
+
+/// An [`HttpSend`](cloudkit_core::HttpSend) in front of Azurite that sends every request for real
+/// and then lets a test meddle with the answer: cut a body off part-way (a reset connection), or
+/// lose the answer to a request that took effect (the connection broke after the write).
+struct Meddler {
+    inner: std::sync::Arc<dyn cloudkit_core::HttpSend>,
+    meddle: std::sync::Mutex<Meddle>,
+    log: std::sync::Mutex<Vec<(cloudkit_core::Method, String, Option<String>)>>,
+}
+
+impl std::fmt::Debug for Meddler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Meddler")
+    }
+}
+
+#[async_trait::async_trait]
+impl cloudkit_core::HttpSend for Meddler {
+    async fn send(
+        &self,
+        request: cloudkit_core::HttpRequest,
+    ) -> Result<cloudkit_core::HttpResponse, cloudkit_core::TransportError> {
+        let range = request.headers.get("x-ms-range").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        self.log.lock().unwrap().push((
+            request.method.clone(),
+            request.url.query().unwrap_or_default().to_owned(),
+            range,
+        ));
+        let probe = cloudkit_core::HttpRequest::new(request.method.clone(), request.url.clone());
+        let mut probe = probe;
+        probe.headers = request.headers.clone();
+        let response = self.inner.send(request).await?;
+        (self.meddle.lock().unwrap())(&probe, response)
+    }
+}
+
+impl Meddler {
+    fn new(
+        meddle: impl FnMut(
+            &cloudkit_core::HttpRequest,
+            cloudkit_core::HttpResponse,
+        ) -> Result<cloudkit_core::HttpResponse, cloudkit_core::TransportError>
+        + Send
+        + 'static,
+    ) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            inner: cloudkit_core::ReqwestSend::shared(&cloudkit_core::HttpClientConfig::default()).unwrap(),
+            meddle: std::sync::Mutex::new(Box::new(meddle)),
+            log: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The blob reads (method GET without a query) seen, with their `x-ms-range`.
+    fn reads(&self) -> Vec<Option<String>> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, q, _)| *m == cloudkit_core::Method::GET && q.is_empty())
+            .map(|(_, _, r)| r.clone())
+            .collect()
+    }
+
+    fn count(&self, method: &cloudkit_core::Method, query: &str) -> usize {
+        self.log.lock().unwrap().iter().filter(|(m, q, _)| m == method && q == query).count()
+    }
+}
+
+/// Cuts `response`'s body off after `after` bytes with a reset.
+fn cut_after(mut response: cloudkit_core::HttpResponse, after: usize) -> cloudkit_core::HttpResponse {
+    let body = std::mem::replace(&mut response.body, cloudkit_core::ByteStream::empty());
+    let stream = futures::stream::unfold((body, 0usize, false), move |(mut body, sent, done)| async move {
+        if done {
+            return None;
+        }
+        match body.next().await {
+            Some(Ok(chunk)) if sent + chunk.len() >= after => {
+                let keep = chunk.slice(..after - sent);
+                let reset = cloudkit_core::TransportError::new(
+                    cloudkit_core::TransportErrorKind::Body,
+                    "connection reset (test)",
+                );
+                Some((futures::stream::iter(vec![Ok(keep), Err(reset)]), (body, after, true)))
+            }
+            Some(Ok(chunk)) => {
+                let n = chunk.len();
+                Some((futures::stream::iter(vec![Ok(chunk)]), (body, sent + n, false)))
+            }
+            Some(Err(e)) => Some((futures::stream::iter(vec![Err(e)]), (body, sent, true))),
+            None => None,
+        }
+    })
+    .flatten();
+    response.body = cloudkit_core::ByteStream::new(stream);
+    response
+}
+
+async fn client_through(http: std::sync::Arc<Meddler>) -> BlobServiceClient {
+    let config = azure::loader()
+        .connection_string(azure::connection_string())
+        .http(http)
+        .retry(cloudkit_core::RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)))
+        .load()
+        .await
+        .unwrap();
+    BlobServiceClient::new(&config).unwrap()
+}
+
+fn pattern(size: usize, seed: usize) -> Bytes {
+    Bytes::from((0..size).map(|i| ((i * 31 + seed) % 251) as u8).collect::<Vec<u8>>())
+}
+
+fn assert_invalid_input(e: &BlobError, what: &str) {
+    let BlobError::Other(core) = e else { panic!("{what}: expected an invalid input error, got {e:?}") };
+    assert_eq!(core.kind(), cloudkit_core::ErrorKind::InvalidInput, "{what}: {e}");
+}
+
+/// Issue 15, defect 2: `container_client("c1").blob_client("../c2/x")` wrote into container c2
+/// (the URL parser resolves `..`, also percent-encoded). Such names are refused, and nothing is
+/// written anywhere but where it should be.
+#[tokio::test]
+async fn blob_names_with_dot_segments_never_write_outside_their_container() {
+    let c1 = new_container("dots1").await;
+    let c2 = new_container("dots2").await;
+    let into_c2 = |rest: &str| rest.replace("{c2}", c2.name());
+    let names = [
+        "../{c2}/x",
+        "a/../../{c2}/x",
+        "%2e%2e/{c2}/x",
+        "%2E%2e/{c2}/x",
+        ".%2E/{c2}/x",
+        "..\\{c2}\\x",
+        "%252e%252e/{c2}/x",
+        "./x",
+        "..",
+    ];
+    for name in names.map(into_c2) {
+        let blob = c1.blob_client(name.clone());
+        assert_invalid_input(&blob.put("escaped").send().await.unwrap_err(), &name);
+        assert_invalid_input(&blob.put("escaped").if_none_match_any().send().await.unwrap_err(), &name);
+        assert_invalid_input(
+            &blob
+                .upload_bytes(pattern(10, 1), UploadOptions { block_size: 4, ..UploadOptions::default() })
+                .await
+                .unwrap_err(),
+            &name,
+        );
+        assert_invalid_input(&blob.put_block(b"0001", Bytes::from_static(b"x")).await.unwrap_err(), &name);
+        let source = c1.blob_client("src");
+        source.put("source").send().await.unwrap();
+        assert_invalid_input(
+            &blob.start_copy_from_url(&source.url().unwrap(), &Conditions::default()).await.unwrap_err(),
+            &name,
+        );
+        source.delete(DeleteSnapshots::Include, &Conditions::default()).await.unwrap();
+    }
+    // a container name that climbs out is refused too
+    let climb = service().await.container_client("..").blob_client(format!("{}/x", c2.name()));
+    assert_invalid_input(&climb.put("escaped").send().await.unwrap_err(), "container ..");
+    let nested = service().await.container_client(format!("{}/x", c2.name())).blob_client("y");
+    assert_invalid_input(&nested.put("escaped").send().await.unwrap_err(), "container c2/x");
+
+    for c in [&c1, &c2] {
+        let names: Vec<BlobListEntry> =
+            c.list_blobs().into_items(PaginationConfig::default()).try_collect().await.unwrap();
+        assert!(names.is_empty(), "{} has {names:?}", c.name());
+    }
+    // look-alike names stay usable, in their container
+    c1.blob_client("a..b/...").put("ok").send().await.unwrap();
+    assert!(c1.blob_client("a..b/...").exists().await.unwrap());
+    cleanup(&c1).await;
+    cleanup(&c2).await;
+}
+
+/// Issue 15, resume: a Get Blob body that breaks off continues from the last byte with a ranged
+/// read pinned to the entity tag, through the client and through `ObjectStore::get`; a blob
+/// replaced in between is `ObjectChanged`, never spliced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_get_blob_bodies_resume_and_a_changed_blob_is_object_changed() {
+    let c = new_container("resume").await;
+    let data = pattern(3 * 1024 * 1024 + 77, 3);
+    c.blob_client("r.bin").put(data.clone()).send().await.unwrap();
+
+    // the first two reads break off after 700 KiB each
+    let mut breaks = 2;
+    let meddler = Meddler::new(move |req, resp| {
+        if req.method == cloudkit_core::Method::GET && req.url.query().is_none() && breaks > 0 {
+            breaks -= 1;
+            return Ok(cut_after(resp, 700 * 1024));
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler.clone()).await;
+    let blob = client.container_client(c.name()).blob_client("r.bin");
+    let got = blob.get().send().await.unwrap().bytes().await.unwrap();
+    assert!(got == data, "resumed bytes differ");
+    let reads = meddler.reads();
+    assert_eq!(reads.len(), 3, "{reads:?}");
+    assert_eq!(reads[1].as_deref(), Some(format!("bytes={}-{}", 700 * 1024, data.len() - 1).as_str()));
+    assert_eq!(reads[2].as_deref(), Some(format!("bytes={}-{}", 1400 * 1024, data.len() - 1).as_str()));
+
+    // through the facade's store (its get stream is the client's body)
+    let mut breaks = 1;
+    let meddler = Meddler::new(move |req, resp| {
+        if req.method == cloudkit_core::Method::GET && req.url.query().is_none() && breaks > 0 {
+            breaks -= 1;
+            return Ok(cut_after(resp, 100 * 1024));
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler.clone()).await;
+    let store = cloudkit::store::AzureBlobStore::new(client.container_client(c.name()));
+    let key = cloudkit::store::ObjectKey::parse("r.bin").unwrap();
+    let got = cloudkit::store::ObjectStoreExt::get(&store, &key).await.unwrap().bytes().await.unwrap();
+    assert!(got == data, "ObjectStore::get bytes differ");
+    assert_eq!(meddler.reads().len(), 2);
+
+    // the blob is replaced between the break and the resume
+    let meddler = Meddler::new(|req, resp| {
+        if req.method == cloudkit_core::Method::GET && req.url.query().is_none() {
+            return Ok(cut_after(resp, 100 * 1024));
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler.clone()).await;
+    let blob = client.container_client(c.name()).blob_client("r.bin");
+    let response = blob.get().send().await.unwrap();
+    c.blob_client("r.bin").put(pattern(3 * 1024 * 1024 + 77, 4)).send().await.unwrap();
+    let e = response.bytes().await.unwrap_err();
+    assert!(matches!(e, BlobError::ObjectChanged(_)), "{e:?}");
+    cleanup(&c).await;
+}
+
+/// Issue 15, defects 3, 4 and 8 against Azurite: a download to a file replaces it only when
+/// complete and verified, leaves no temporary file, checks every part (by range MD5 when the blob
+/// has no stored MD5) and resumes parts that break off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_to_file_are_verified_resumed_and_leave_nothing_behind() {
+    let c = new_container("dlfile").await;
+    let dir = std::env::temp_dir().join(unique("ck-azdl"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("out.bin");
+    let listing = || {
+        let mut v: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+
+    // committed from blocks without a blob MD5: the parts are checked by range MD5
+    let data = pattern(9 * 1024 * 1024 + 5, 5);
+    let blob = c.blob_client("nomd5.bin");
+    let ids: Vec<Vec<u8>> = (0..3).map(|i| format!("block-{i:04}").into_bytes()).collect();
+    for (i, chunk) in data.chunks(4 * 1024 * 1024).enumerate() {
+        blob.put_block(&ids[i], Bytes::copy_from_slice(chunk)).await.unwrap();
+    }
+    blob.put_block_list(ids).send().await.unwrap();
+    assert_eq!(blob.get_properties().await.unwrap().content_md5, None, "no stored MD5");
+
+    // every part breaks off once, part-way (its first read; the resumed read is left alone)
+    let meddler = Meddler::new(move |req, resp| {
+        let start: Option<u64> = req
+            .headers
+            .get("x-ms-range")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.split('-').next())
+            .and_then(|a| a.parse().ok());
+        let part_start = start.is_some_and(|a| a % (4 * 1024 * 1024) == 0);
+        if req.method == cloudkit_core::Method::GET && req.url.query().is_none() && part_start {
+            return Ok(cut_after(resp, 64 * 1024));
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler.clone()).await;
+    std::fs::write(&target, b"old").unwrap();
+    let via = client.container_client(c.name()).blob_client("nomd5.bin");
+    let n = via
+        .download_to_file(
+            &target,
+            DownloadOptions { chunk_size: 8 * 1024 * 1024, concurrency: 2, ..DownloadOptions::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert!(std::fs::read(&target).unwrap() == data, "downloaded file differs");
+    assert_eq!(listing(), ["out.bin"], "no temporary file left");
+    let reads = meddler.reads();
+    assert_eq!(reads.iter().filter(|r| r.as_deref() == Some("bytes=0-4194303")).count(), 1, "{reads:?}");
+    assert_eq!(reads.len(), 6, "three parts of at most 4 MiB (range MD5), each resumed once: {reads:?}");
+
+    // a download that cannot complete keeps the old file and leaves nothing
+    std::fs::write(&target, b"old").unwrap();
+    let meddler = Meddler::new(|req, resp| {
+        if req.method == cloudkit_core::Method::GET && req.url.query().is_none() {
+            return Ok(cut_after(resp, 1024));
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler).await;
+    let e = client
+        .container_client(c.name())
+        .blob_client("nomd5.bin")
+        .download_to_file(&target, DownloadOptions { concurrency: 1, ..DownloadOptions::default() })
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, BlobError::Other(core) if core.kind() == cloudkit_core::ErrorKind::Transport), "{e:?}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    assert_eq!(listing(), ["out.bin"]);
+
+    // a blob with a stored MD5 (Put Blob): checked as a whole; same file downloaded twice at once
+    let small = c.blob_client("md5.bin");
+    small.put(pattern(300_000, 6)).send().await.unwrap();
+    let (a, b) = tokio::join!(
+        small.download_to_file(&target, DownloadOptions { chunk_size: 65_536, ..DownloadOptions::default() }),
+        small.download_to_file(&target, DownloadOptions { chunk_size: 100_000, ..DownloadOptions::default() }),
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (300_000, 300_000));
+    assert!(std::fs::read(&target).unwrap() == pattern(300_000, 6));
+    assert_eq!(listing(), ["out.bin"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&c).await;
+}
+
+/// Issue 15, defect 19: the answer to a create-only write that took effect is lost (the
+/// connection broke after the write). The pipeline used to send it again and report a false
+/// `BlobAlreadyExists`; a create-only Put Blob now returns the transport failure (the outcome is
+/// unknown), and an upload checks the committed block list and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_to_a_create_only_write_is_not_a_false_already_exists() {
+    let c = new_container("lost").await;
+    let lose = |method: cloudkit_core::Method, query: &'static str| {
+        let mut lost = false;
+        Meddler::new(move |req, resp| {
+            if !lost && req.method == method && req.url.query().unwrap_or_default() == query {
+                lost = true;
+                drop(resp);
+                return Err(cloudkit_core::TransportError::new(
+                    cloudkit_core::TransportErrorKind::Request,
+                    "connection reset after the request was sent (test)",
+                ));
+            }
+            Ok(resp)
+        })
+    };
+
+    let meddler = lose(cloudkit_core::Method::PUT, "");
+    let client = client_through(meddler.clone()).await;
+    let blob = client.container_client(c.name()).blob_client("once.txt");
+    let e = blob.put("first").if_none_match_any().send().await.unwrap_err();
+    assert!(!matches!(e, BlobError::BlobAlreadyExists(_)), "a false conflict: {e:?}");
+    assert_eq!(meddler.count(&cloudkit_core::Method::PUT, ""), 1, "not sent again");
+    assert_eq!(&c.blob_client("once.txt").get().send().await.unwrap().bytes().await.unwrap()[..], b"first");
+
+    let meddler = lose(cloudkit_core::Method::PUT, "comp=blocklist");
+    let client = client_through(meddler.clone()).await;
+    let blob = client.container_client(c.name()).blob_client("blocks.bin");
+    let data = pattern(10 * 1024 + 3, 7);
+    let options = UploadOptions {
+        block_size: 4096,
+        conditions: Conditions { if_none_match: Some("*".into()), ..Conditions::default() },
+        ..UploadOptions::default()
+    };
+    let written = blob.upload_bytes(data.clone(), options).await.unwrap();
+    assert_eq!(meddler.count(&cloudkit_core::Method::PUT, "comp=blocklist"), 1, "committed once");
+    let props = c.blob_client("blocks.bin").get_properties().await.unwrap();
+    assert_eq!(written.etag, props.etag);
+    assert!(c.blob_client("blocks.bin").download_to_bytes(DownloadOptions::default()).await.unwrap() == data);
+    cleanup(&c).await;
+}
+
+/// Issue 15 (no uncommitted block list left after a failed upload): a block upload whose third
+/// block fails drops the blocks it staged; nothing is left under the name, and a retry of the
+/// upload works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_block_upload_leaves_no_uncommitted_blocks() {
+    let c = new_container("discard").await;
+    let mut blocks = 0;
+    let meddler = Meddler::new(move |req, resp| {
+        if req.method == cloudkit_core::Method::PUT && req.url.query().unwrap_or_default().starts_with("comp=block&") {
+            blocks += 1;
+            if blocks == 3 {
+                return Err(cloudkit_core::TransportError::new(
+                    cloudkit_core::TransportErrorKind::Other,
+                    "the block could not be sent (test)",
+                ));
+            }
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler).await;
+    let blob = client.container_client(c.name()).blob_client("failed.bin");
+    let data = pattern(20 * 1024, 8);
+    let options = UploadOptions { block_size: 4096, concurrency: 1, ..UploadOptions::default() };
+    assert!(blob.upload_bytes(data.clone(), options.clone()).await.is_err());
+    let direct = c.blob_client("failed.bin");
+    match direct.get_block_list(cloudkit_azure_blob::BlockListType::All).await {
+        Ok(list) => assert!(list.uncommitted.is_empty() && list.committed.is_empty(), "{list:?}"),
+        Err(e) => assert!(matches!(e, BlobError::BlobNotFound(_) | BlobError::NotFound(_)), "{e:?}"),
+    }
+    assert!(!direct.exists().await.unwrap(), "the placeholder is gone");
+    direct.upload_bytes(data.clone(), options).await.unwrap();
+    assert!(direct.download_to_bytes(DownloadOptions::default()).await.unwrap() == data);
+    cleanup(&c).await;
 }

@@ -1,18 +1,58 @@
 //! Blob operations: Put Blob, Get Blob, properties, metadata, delete, copy, blocks, SAS.
 
 use std::collections::BTreeMap;
-use std::ops::RangeInclusive;
+use std::ops::{Range, RangeInclusive};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use bytes::Bytes;
 use cloudkit_core::internal::date::{http_date, parse_http_date};
-use cloudkit_core::{ByteStream, HeaderMap, HeaderValue, HttpRequest, Method, Operation, Url, encode_path, md5_base64};
+use cloudkit_core::{
+    ByteStream, HeaderMap, HttpRequest, Md5, Method, Operation, ReopenAt, TransportError, TransportErrorKind, Url,
+    encode_path, md5_base64, object_changed, resuming, verify_stream,
+};
 use cloudkit_cred_chain::azure::StorageAuth;
 use cloudkit_signer::azure::{BlobSas, SasPermissions, SasProtocol, SasToken};
+use futures::FutureExt;
 
 use crate::ContainerClient;
 use crate::error::{BlobError, Result};
+use crate::model::{BlockList, BlockListType, parse_block_list};
+
+/// The largest range for which the service returns an MD5 of the range
+/// (`x-ms-range-get-content-md5`): 4 MiB.
+pub const MAX_RANGE_MD5: u64 = 4 * 1024 * 1024;
+
+/// Refuses blob names that a URL cannot carry as one path below the container: an empty name,
+/// one longer than 1024 characters (the service's limit), or one with a `.` or `..` segment.
+/// URL parsers (the WHATWG rules the `url` crate follows, and the service's front end) resolve
+/// such segments, also percent-encoded (`%2e%2e`, `.%2E`) and with `\` as a separator, so
+/// `blob_client("../c2/x")` would otherwise address container `c2`. Segments are checked as
+/// written and after percent-decoding (repeatedly, as a server might).
+pub(crate) fn check_blob_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("the blob name is empty".into());
+    }
+    if name.chars().count() > 1024 {
+        return Err("the blob name is longer than 1024 characters".into());
+    }
+    let mut text = name.to_owned();
+    for _ in 0..4 {
+        let dot_segment = text.split(['/', '\\']).any(|s| s == "." || s == "..");
+        if dot_segment {
+            return Err(format!(
+                "blob name {name:?} has a `.` or `..` path segment (also when percent-encoded or separated by `\\`), \
+                 which URLs resolve to another blob or container"
+            ));
+        }
+        let decoded = percent_encoding::percent_decode_str(&text).decode_utf8_lossy().into_owned();
+        if decoded == text {
+            break;
+        }
+        text = decoded;
+    }
+    Ok(())
+}
 
 /// Reads `x-ms-meta-*` headers.
 pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
@@ -45,7 +85,7 @@ pub(crate) fn set_metadata_headers(
     Ok(())
 }
 
-fn header(r: &mut HttpRequest, name: &str, value: &str, op: &'static str) -> Result<()> {
+pub(crate) fn header(r: &mut HttpRequest, name: &str, value: &str, op: &'static str) -> Result<()> {
     r.insert_header(name, value).map_err(|e| BlobError::invalid_input(op, e.to_string()))
 }
 
@@ -88,6 +128,16 @@ pub struct Conditions {
 }
 
 impl Conditions {
+    /// Whether any condition is set. A conditional write is not idempotent: sent twice, the
+    /// second attempt would fail on the first one's effect (a false `BlobAlreadyExists` or
+    /// `ConditionNotMet`), so it is retried only when it certainly did not take effect.
+    pub fn is_set(&self) -> bool {
+        self.if_match.is_some()
+            || self.if_none_match.is_some()
+            || self.if_modified_since.is_some()
+            || self.if_unmodified_since.is_some()
+    }
+
     pub(crate) fn apply(&self, r: &mut HttpRequest, op: &'static str) -> Result<()> {
         for (name, v) in [("if-match", &self.if_match), ("if-none-match", &self.if_none_match)] {
             if let Some(v) = v {
@@ -119,7 +169,8 @@ pub struct BlobProperties {
     pub last_modified: Option<SystemTime>,
     /// Content type.
     pub content_type: Option<String>,
-    /// The stored Content-MD5 of the whole blob (base64), when set.
+    /// The stored Content-MD5 of the whole blob (base64), when set (`Content-MD5` of Get Blob
+    /// Properties and whole-blob reads, `x-ms-blob-content-md5` of ranged reads).
     pub content_md5: Option<String>,
     /// `BlockBlob` …
     pub blob_type: Option<String>,
@@ -143,7 +194,9 @@ impl BlobProperties {
             etag: s("etag"),
             last_modified: s("last-modified").as_deref().and_then(parse_http_date),
             content_type: s("content-type"),
-            content_md5: s("x-ms-blob-content-md5").or_else(|| s("content-md5")),
+            // On a ranged read `Content-MD5` is the range's (when asked for), never the blob's.
+            content_md5: s("x-ms-blob-content-md5")
+                .or_else(|| if h.contains_key("content-range") { None } else { s("content-md5") }),
             blob_type: s("x-ms-blob-type"),
             access_tier: s("x-ms-access-tier"),
             copy_status: s("x-ms-copy-status"),
@@ -212,21 +265,39 @@ impl BlobClient {
         &self.container
     }
 
-    pub(crate) fn path(&self) -> String {
-        format!("{}/{}", self.container.path(), encode_path(&self.name))
+    /// `/{container}/{blob}`, encoded; refuses names that would address something else (see
+    /// [`BlobClient::url`]).
+    pub(crate) fn path(&self, op: &'static str) -> Result<String> {
+        check_blob_name(&self.name).map_err(|m| BlobError::invalid_input(op, m))?;
+        Ok(format!("{}/{}", self.container.path(op)?, encode_path(&self.name)))
     }
 
-    /// The blob's URL (no SAS).
-    pub fn url(&self) -> Url {
-        self.container.service.url(&self.path(), &[])
+    /// The blob's URL (no SAS). An invalid input error, and no URL, for a container name outside
+    /// Azure's characters or a blob name that a URL cannot carry inside its container (empty,
+    /// longer than 1024 characters, or with a `.` or `..` segment, also percent-encoded or
+    /// separated by `\`): URLs resolve such segments, so `"../c2/x"` would address container
+    /// `c2`. Every request of this client checks the same.
+    pub fn url(&self) -> Result<Url> {
+        Ok(self.container.service.url(&self.path("BlobUrl")?, &[]))
     }
 
-    pub(crate) fn request(&self, method: Method, query: &[(&str, &str)]) -> HttpRequest {
-        self.container.service.request(method, &self.path(), query)
+    pub(crate) fn request(&self, op: &'static str, method: Method, query: &[(&str, &str)]) -> Result<HttpRequest> {
+        Ok(self.container.service.request(method, &self.path(op)?, query))
     }
 
     async fn send(&self, op: &'static str, r: HttpRequest) -> Result<cloudkit_core::BufferedResponse> {
         self.container.service.send(op, r).await
+    }
+
+    /// Sends a write that is retried only when it certainly did not take effect (a throttling
+    /// answer, a connection that could not be made) when `idempotent` is false.
+    async fn send_write(
+        &self,
+        op: &'static str,
+        idempotent: bool,
+        r: HttpRequest,
+    ) -> Result<cloudkit_core::BufferedResponse> {
+        self.container.service.send_operation(&Operation::new(op).idempotent(idempotent), r).await
     }
 
     /// Put Blob (a block blob in one request).
@@ -242,9 +313,17 @@ impl BlobClient {
         }
     }
 
-    /// Get Blob (streaming).
+    /// Get Blob (streaming; see [`GetBlobRequest`] for what is verified and how a broken body is
+    /// resumed).
     pub fn get(&self) -> GetBlobRequest {
-        GetBlobRequest { blob: self.clone(), range: None, conditions: Conditions::default() }
+        GetBlobRequest {
+            blob: self.clone(),
+            range: None,
+            conditions: Conditions::default(),
+            verify_md5: true,
+            range_md5: false,
+            range_md5_required: true,
+        }
     }
 
     /// Get Blob Properties.
@@ -254,7 +333,7 @@ impl BlobClient {
 
     /// Get Blob Properties, conditional.
     pub async fn get_properties_with(&self, conditions: &Conditions) -> Result<BlobProperties> {
-        let mut r = self.request(Method::HEAD, &[]);
+        let mut r = self.request("GetBlobProperties", Method::HEAD, &[])?;
         conditions.apply(&mut r, "GetBlobProperties")?;
         let resp = self.send("GetBlobProperties", r).await?;
         Ok(BlobProperties::from_headers(&resp.headers))
@@ -269,48 +348,60 @@ impl BlobClient {
         }
     }
 
-    /// Set Blob Metadata (replaces all metadata).
+    /// Set Blob Metadata (replaces all metadata). With conditions it is not retried after a
+    /// failure that may hide a write that took effect (see [`Conditions::is_set`]).
     pub async fn set_metadata(
         &self,
         metadata: &BTreeMap<String, String>,
         conditions: &Conditions,
     ) -> Result<WriteResult> {
-        let mut r = self.request(Method::PUT, &[("comp", "metadata")]);
-        set_metadata_headers(&mut r, metadata, "SetBlobMetadata")?;
-        conditions.apply(&mut r, "SetBlobMetadata")?;
-        let resp = self.send("SetBlobMetadata", r).await?;
+        const OP: &str = "SetBlobMetadata";
+        let mut r = self.request(OP, Method::PUT, &[("comp", "metadata")])?;
+        set_metadata_headers(&mut r, metadata, OP)?;
+        conditions.apply(&mut r, OP)?;
+        let resp = self.send_write(OP, !conditions.is_set(), r).await?;
         Ok(write_result(&resp.headers))
     }
 
-    /// Delete Blob.
+    /// Delete Blob. With conditions it is not retried after a failure that may hide a delete
+    /// that took effect (see [`Conditions::is_set`]). Without, a retry that finds no blob reports
+    /// success: the attempt before it, whose answer was lost, may have deleted it (the blob is
+    /// gone either way); `BlobNotFound` comes from a first attempt only.
     pub async fn delete(&self, snapshots: DeleteSnapshots, conditions: &Conditions) -> Result<()> {
-        let mut r = self.request(Method::DELETE, &[]);
+        let mut r = self.request("DeleteBlob", Method::DELETE, &[])?;
         match snapshots {
             DeleteSnapshots::None => {}
             DeleteSnapshots::Include => header(&mut r, "x-ms-delete-snapshots", "include", "DeleteBlob")?,
             DeleteSnapshots::Only => header(&mut r, "x-ms-delete-snapshots", "only", "DeleteBlob")?,
         }
         conditions.apply(&mut r, "DeleteBlob")?;
-        self.send("DeleteBlob", r).await.map(|_| ())
+        match self.send_write("DeleteBlob", !conditions.is_set(), r).await {
+            Ok(_) => Ok(()),
+            Err(BlobError::BlobNotFound(e)) if !conditions.is_set() && e.attempts() > 1 => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
-    /// Snapshot Blob: returns the snapshot time.
+    /// Snapshot Blob: returns the snapshot time. Not retried after a failure that may hide a
+    /// snapshot that was taken (a retry would take a second one).
     pub async fn snapshot(&self) -> Result<String> {
-        let r = self.request(Method::PUT, &[("comp", "snapshot")]);
-        let resp = self.send("SnapshotBlob", r).await?;
+        let r = self.request("SnapshotBlob", Method::PUT, &[("comp", "snapshot")])?;
+        let resp = self.send_write("SnapshotBlob", false, r).await?;
         Ok(resp.header("x-ms-snapshot").unwrap_or_default().to_owned())
     }
 
     /// Copy Blob from `source` (a URL in this account, or any URL readable with a SAS), without
     /// waiting: the service may finish the copy later (status `pending`); see
     /// [`BlobClient::wait_until_copy_complete`]. `conditions` apply to the destination
-    /// (`if_none_match: Some("*")` = do not overwrite).
+    /// (`if_none_match: Some("*")` = do not overwrite). A conditional copy is not retried after
+    /// a failure that may hide a copy that started (a retry would fail on its own effect, see
+    /// [`Conditions::is_set`]).
     pub async fn start_copy_from_url(&self, source: &Url, conditions: &Conditions) -> Result<CopyBlobResult> {
         const OP: &str = "CopyBlob";
-        let mut r = self.request(Method::PUT, &[]);
+        let mut r = self.request(OP, Method::PUT, &[])?;
         header(&mut r, "x-ms-copy-source", source.as_str(), OP)?;
         conditions.apply(&mut r, OP)?;
-        let resp = self.send(OP, r).await?;
+        let resp = self.send_write(OP, !conditions.is_set(), r).await?;
         let s = |n: &str| resp.header(n).map(str::to_owned);
         Ok(CopyBlobResult { copy_id: s("x-ms-copy-id"), copy_status: s("x-ms-copy-status"), etag: s("etag") })
     }
@@ -335,12 +426,22 @@ impl BlobClient {
     pub async fn put_block(&self, block_id: &[u8], data: Bytes) -> Result<()> {
         let id = base64::engine::general_purpose::STANDARD.encode(block_id);
         let md5 = md5_base64(&data);
-        let mut r = self.request(Method::PUT, &[("comp", "block"), ("blockid", &id)]).with_body(data);
+        let mut r = self.request("PutBlock", Method::PUT, &[("comp", "block"), ("blockid", &id)])?.with_body(data);
         header(&mut r, "content-md5", &md5, "PutBlock")?;
         self.send("PutBlock", r).await.map(|_| ())
     }
 
-    /// Put Block List: commits the blocks (raw ids, in order) as the blob's content.
+    /// Get Block List: the blocks of the committed blob and/or those staged and not committed.
+    pub async fn get_block_list(&self, list: BlockListType) -> Result<BlockList> {
+        const OP: &str = "GetBlockList";
+        let r = self.request(OP, Method::GET, &[("comp", "blocklist"), ("blocklisttype", list.as_str())])?;
+        let resp = self.send(OP, r).await?;
+        parse_block_list(&resp.body).map_err(|e| BlobError::decode(OP, e.to_string()))
+    }
+
+    /// Put Block List: commits the blocks (raw ids, in order) as the blob's content. Not
+    /// idempotent: retried only when it certainly did not take effect (see
+    /// [`PutBlockListRequest::send`]).
     pub fn put_block_list(&self, block_ids: Vec<Vec<u8>>) -> PutBlockListRequest {
         PutBlockListRequest {
             blob: self.clone(),
@@ -365,12 +466,13 @@ impl BlobClient {
             .sas_builder(permissions, expiry)
             .sign(key)
             .map_err(|e| BlobError::invalid_input("GenerateSas", e.to_string()))?;
-        Ok(token.apply_to(&self.url()))
+        Ok(token.apply_to(&self.url()?))
     }
 
     /// A user delegation SAS URL (token-credential clients): fetches a delegation key valid until
     /// `expiry` and signs with it.
     pub async fn user_delegation_sas_url(&self, permissions: SasPermissions, expiry: SystemTime) -> Result<Url> {
+        let url = self.url()?;
         let service = &self.container.service;
         let account = service.account().unwrap_or_default().to_owned();
         let udk = service.get_user_delegation_key(SystemTime::now() - Duration::from_secs(300), expiry).await?;
@@ -378,7 +480,7 @@ impl BlobClient {
             .sas_builder(permissions, expiry)
             .sign_user_delegation(&account, &udk)
             .map_err(|e| BlobError::invalid_input("GenerateSas", e.to_string()))?;
-        Ok(token.apply_to(&self.url()))
+        Ok(token.apply_to(&url))
     }
 
     fn sas_builder(&self, permissions: SasPermissions, expiry: SystemTime) -> BlobSas {
@@ -426,7 +528,9 @@ impl PutBlobRequest {
         self.tier = Some(tier);
         self
     }
-    /// Create only (`If-None-Match: *`): `BlobAlreadyExists` if it exists.
+    /// Create only (`If-None-Match: *`): `BlobAlreadyExists` if it exists. A create-only write is
+    /// not retried after a failure that may hide a write that took effect (see
+    /// [`PutBlobRequest::send`]).
     pub fn if_none_match_any(mut self) -> Self {
         self.conditions.if_none_match = Some("*".into());
         self
@@ -447,10 +551,15 @@ impl PutBlobRequest {
         self
     }
 
-    /// Sends it.
+    /// Sends it. An unconditional Put Blob is retried like any idempotent request (sent twice,
+    /// it writes the same blob twice). A conditional one (create-only, `If-Match` …) is retried
+    /// only when it certainly did not take effect (a throttling answer, a connection that could
+    /// not be made): after a 5xx, a timeout or a reset the write may have happened, and a second
+    /// attempt would fail on its own effect with a false `BlobAlreadyExists` / `ConditionNotMet`.
+    /// Such a failure is returned as it is (the outcome is unknown; read the blob to find out).
     pub async fn send(self) -> Result<WriteResult> {
         const OP: &str = "PutBlob";
-        let mut r = self.blob.request(Method::PUT, &[]);
+        let mut r = self.blob.request(OP, Method::PUT, &[])?;
         header(&mut r, "x-ms-blob-type", "BlockBlob", OP)?;
         if let Some(ct) = &self.content_type {
             header(&mut r, "x-ms-blob-content-type", ct, OP)?;
@@ -464,7 +573,7 @@ impl PutBlobRequest {
         set_metadata_headers(&mut r, &self.metadata, OP)?;
         self.conditions.apply(&mut r, OP)?;
         let r = r.with_body(self.body);
-        let resp = self.blob.send(OP, r).await?;
+        let resp = self.blob.send_write(OP, !self.conditions.is_set(), r).await?;
         Ok(write_result(&resp.headers))
     }
 }
@@ -502,7 +611,11 @@ impl PutBlockListRequest {
         self
     }
 
-    /// Sends it.
+    /// Sends it. Put Block List is not retried after a failure that may hide a commit that took
+    /// effect (a 5xx, a timeout, a reset): only a throttling answer or a connection that could
+    /// not be made is retried. A second commit of a blob committed a moment ago would fail with a
+    /// false `BlobAlreadyExists` / `ConditionNotMet` when conditional. [`BlobClient::upload`]
+    /// recovers from such failures by comparing the committed block list with its own.
     pub async fn send(self) -> Result<WriteResult> {
         const OP: &str = "PutBlockList";
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
@@ -512,7 +625,7 @@ impl PutBlockListRequest {
             xml.push_str("</Latest>");
         }
         xml.push_str("</BlockList>");
-        let mut r = self.blob.request(Method::PUT, &[("comp", "blocklist")]);
+        let mut r = self.blob.request(OP, Method::PUT, &[("comp", "blocklist")])?;
         if let Some(ct) = &self.content_type {
             header(&mut r, "x-ms-blob-content-type", ct, OP)?;
         }
@@ -522,17 +635,46 @@ impl PutBlockListRequest {
         set_metadata_headers(&mut r, &self.metadata, OP)?;
         self.conditions.apply(&mut r, OP)?;
         let r = r.with_body(xml);
-        let resp = self.blob.send(OP, r).await?;
+        let resp = self.blob.send_write(OP, false, r).await?;
         Ok(write_result(&resp.headers))
     }
 }
 
-/// Get Blob.
+/// Get Blob: a streaming read of the whole blob or a range.
+///
+/// What is verified (issue 15):
+/// - the body has exactly the length of the range the service announced (`Content-Range` /
+///   `Content-Length`), and a ranged read must answer with the range asked for
+///   ([`BlobError::RangeMismatch`] otherwise);
+/// - a read of the whole blob (no range, or a range covering it) checks the blob's stored
+///   Content-MD5 when it has one (blobs written by Put Blob always have one; blobs committed
+///   from blocks when the writer sent `x-ms-blob-content-md5`, as [`BlobClient::upload`] does),
+///   once the last byte has arrived: a mismatch is [`BlobError::ChecksumMismatch`] from
+///   [`GetBlobResponse::bytes`] (a `ByteStream` reader sees a body error whose source is a
+///   [`cloudkit_core::ChecksumMismatchError`]);
+/// - a read of part of a blob checks nothing by default (no checksum of a part exists), unless
+///   [`range_md5`](Self::range_md5) asks the service for the MD5 of the range (ranges up to
+///   [`MAX_RANGE_MD5`], 4 MiB), which is then checked the same way.
+///
+/// A body that breaks off (a reset connection, a truncated body, a stall past the read timeout)
+/// is resumed from the last byte received with a ranged Get Blob conditioned on the entity tag of
+/// the first response (`If-Match`), as often as the client's retry settings allow
+/// ([`cloudkit_core::resuming`]); checksums cover the whole resumed body. If the blob changed in
+/// between, the service answers 412 and the read fails with [`BlobError::ObjectChanged`] (a
+/// `ByteStream` reader sees a body error of kind
+/// [`TransportErrorKind::ObjectChanged`](cloudkit_core::TransportErrorKind::ObjectChanged)):
+/// two versions are never spliced. A response without an entity tag is not resumed.
 #[derive(Clone, Debug)]
 pub struct GetBlobRequest {
     blob: BlobClient,
-    range: Option<String>,
+    /// First byte and last byte (inclusive; `None`: to the end).
+    range: Option<(u64, Option<u64>)>,
     conditions: Conditions,
+    verify_md5: bool,
+    range_md5: bool,
+    /// Whether a response without the range MD5 asked for is an error (downloads of blobs with a
+    /// stored MD5 check the whole blob anyway).
+    range_md5_required: bool,
 }
 
 /// A Get Blob response: properties and the streaming body.
@@ -541,32 +683,30 @@ pub struct GetBlobResponse {
     /// Properties (size is the whole blob's size).
     pub properties: BlobProperties,
     /// The byte range returned (`start..end`, end exclusive).
-    pub range: std::ops::Range<u64>,
-    /// The bytes.
+    pub range: Range<u64>,
+    /// The bytes: resumed after a break and verified as [`GetBlobRequest`] describes.
     pub body: ByteStream,
 }
 
 impl GetBlobResponse {
-    /// Reads the whole body.
+    /// Reads the whole body. A blob that changed under a resumed read is
+    /// [`BlobError::ObjectChanged`], corrupt data [`BlobError::ChecksumMismatch`], a body that
+    /// could not be read to its end within the retry budget [`BlobError::Other`] (kind
+    /// `Transport`).
     pub async fn bytes(self) -> Result<Bytes> {
-        self.body.collect().await.map_err(|e| {
-            BlobError::Other(
-                cloudkit_core::Error::new(cloudkit_core::ErrorKind::Transport, crate::SERVICE, "GetBlob")
-                    .with_source(e),
-            )
-        })
+        self.body.collect().await.map_err(|e| BlobError::from_body_error("GetBlob", e))
     }
 }
 
 impl GetBlobRequest {
     /// Bytes `start..=end`.
     pub fn range(mut self, range: RangeInclusive<u64>) -> Self {
-        self.range = Some(format!("bytes={}-{}", range.start(), range.end()));
+        self.range = Some((*range.start(), Some(*range.end())));
         self
     }
     /// From `start` to the end.
     pub fn range_from(mut self, start: u64) -> Self {
-        self.range = Some(format!("bytes={start}-"));
+        self.range = Some((start, None));
         self
     }
     /// `If-Match`.
@@ -584,34 +724,144 @@ impl GetBlobRequest {
         self.conditions = c;
         self
     }
+    /// Check the blob's stored Content-MD5 on a read of the whole blob (default true).
+    pub fn verify_md5(mut self, on: bool) -> Self {
+        self.verify_md5 = on;
+        self
+    }
+    /// Ask the service for the MD5 of the range (`x-ms-range-get-content-md5: true`) and check
+    /// the body against it (default false). Needs a bounded [`range`](Self::range) of at most
+    /// [`MAX_RANGE_MD5`] bytes (an invalid input error otherwise); a response without the MD5 is
+    /// an error.
+    pub fn range_md5(mut self, on: bool) -> Self {
+        self.range_md5 = on;
+        self
+    }
 
-    /// Sends it; the body streams.
+    /// Asks for the range MD5 and checks it when the service sends one (downloads of blobs whose
+    /// stored MD5 is checked as a whole anyway).
+    pub(crate) fn range_md5_if_offered(mut self) -> Self {
+        self.range_md5 = true;
+        self.range_md5_required = false;
+        self
+    }
+
+    /// Sends it; the body streams (resumed and verified as the [type docs](Self) say).
     pub async fn send(self) -> Result<GetBlobResponse> {
         const OP: &str = "GetBlob";
-        let mut r = self.blob.request(Method::GET, &[]);
-        if let Some(range) = &self.range {
-            r.headers.insert(
-                "x-ms-range",
-                HeaderValue::from_str(range).map_err(|e| BlobError::invalid_input(OP, e.to_string()))?,
-            );
+        let mut r = self.blob.request(OP, Method::GET, &[])?;
+        if let Some((start, end)) = self.range {
+            let value = match end {
+                Some(end) if end < start => {
+                    return Err(BlobError::invalid_input(OP, format!("the range {start}..={end} is empty")));
+                }
+                Some(end) => format!("bytes={start}-{end}"),
+                None => format!("bytes={start}-"),
+            };
+            header(&mut r, "x-ms-range", &value, OP)?;
+        }
+        if self.range_md5 {
+            match self.range {
+                Some((start, Some(end))) if end - start < MAX_RANGE_MD5 => {
+                    header(&mut r, "x-ms-range-get-content-md5", "true", OP)?;
+                }
+                _ => {
+                    return Err(BlobError::invalid_input(
+                        OP,
+                        format!("a range MD5 needs a range of at most {MAX_RANGE_MD5} bytes"),
+                    ));
+                }
+            }
         }
         self.conditions.apply(&mut r, OP)?;
-        let resp = self.blob.container.service.pipeline().send_streaming(&Operation::new(OP), r).await?;
+        let pipeline = self.blob.container.service.pipeline();
+        let resp = pipeline.send_streaming(&Operation::new(OP), r).await?;
         let properties = BlobProperties::from_headers(&resp.headers);
-        let range = match resp.header("content-range").and_then(parse_content_range) {
-            Some(r) => r,
-            None => 0..properties.size,
+        let content_range = resp.header("content-range").map(str::to_owned);
+        let length: Option<u64> = resp.header("content-length").and_then(|l| l.trim().parse().ok());
+        let range = match content_range.as_deref() {
+            Some(v) => parse_content_range(v)
+                .ok_or_else(|| BlobError::decode(OP, format!("the Content-Range {v:?} does not parse")))?,
+            None => 0..length.unwrap_or(properties.size),
         };
-        Ok(GetBlobResponse { properties, range, body: resp.body })
+        // the range answered must be the range asked for, and the body as long as the range
+        if let Some((start, end)) = self.range {
+            let end = end.map_or(properties.size, |e| e.saturating_add(1).min(properties.size));
+            if range.start != start || range.end != end {
+                return Err(BlobError::RangeMismatch { operation: OP, requested: start..end, received: range });
+            }
+        }
+        if let Some(length) = length
+            && length != range.end - range.start
+        {
+            let received = range.start..range.start.saturating_add(length);
+            return Err(BlobError::RangeMismatch { operation: OP, requested: range, received });
+        }
+        let known_end = (content_range.is_some() || length.is_some()).then_some(range.end);
+        let expected_md5 = if self.range_md5 {
+            match resp.header("content-md5") {
+                Some(md5) => Some(md5.to_owned()),
+                None if self.range_md5_required => {
+                    return Err(BlobError::decode(OP, "the service sent no Content-MD5 for the range"));
+                }
+                None => None,
+            }
+        } else if self.verify_md5 && known_end.is_some() && range.start == 0 && range.end == properties.size {
+            properties.content_md5.clone()
+        } else {
+            None
+        };
+        let mut body = resp.body;
+        if let Some(etag) = properties.etag.clone() {
+            let blob = self.blob.clone();
+            let reopen: ReopenAt =
+                Box::new(move |offset| blob.clone().reopen_at(offset, known_end, etag.clone()).boxed());
+            body = resuming(body, range.start, known_end, reopen, pipeline.retry_config().clone());
+        }
+        if let Some(expected) = expected_md5 {
+            body = verify_stream(body, Box::new(Md5::default()), expected);
+        }
+        Ok(GetBlobResponse { properties, range, body })
+    }
+}
+
+impl BlobClient {
+    /// The rest of a read that broke off: bytes `offset..end` of the version with entity tag
+    /// `etag` (a 412 means the blob changed: [`object_changed`]).
+    async fn reopen_at(self, offset: u64, end: Option<u64>, etag: String) -> Result<ByteStream, TransportError> {
+        const OP: &str = "GetBlob";
+        let failed = |message: String| TransportError::new(TransportErrorKind::Other, message);
+        let mut r = self.request(OP, Method::GET, &[]).map_err(|e| failed(e.to_string()))?;
+        let range = match end {
+            Some(end) => format!("bytes={offset}-{}", end.saturating_sub(1)),
+            None => format!("bytes={offset}-"),
+        };
+        r.insert_header("x-ms-range", &range).map_err(|e| failed(e.to_string()))?;
+        r.insert_header("if-match", &etag).map_err(|e| failed(e.to_string()))?;
+        let pipeline = self.container.service.pipeline();
+        match pipeline.send_streaming(&Operation::new(OP), r).await {
+            Ok(resp) => {
+                let answered = resp.header("content-range").and_then(parse_content_range);
+                match answered {
+                    Some(a) if a.start == offset && end.is_none_or(|e| a.end == e) => Ok(resp.body),
+                    _ => Err(failed(format!(
+                        "the resumed read asked for {range} and the service answered with {}",
+                        resp.header("content-range").unwrap_or("the whole blob")
+                    ))),
+                }
+            }
+            Err(e) if e.status().is_some_and(|s| s.as_u16() == 412) => Err(object_changed()),
+            Err(e) => Err(TransportError::new(TransportErrorKind::Other, "resuming the read failed").with_source(e)),
+        }
     }
 }
 
 /// `bytes a-b/total` → `a..b+1`.
-fn parse_content_range(v: &str) -> Option<std::ops::Range<u64>> {
-    let spec = v.strip_prefix("bytes ")?;
+fn parse_content_range(v: &str) -> Option<Range<u64>> {
+    let spec = v.trim().strip_prefix("bytes ")?;
     let (range, _) = spec.split_once('/')?;
     let (a, b) = range.split_once('-')?;
-    let a: u64 = a.parse().ok()?;
-    let b: u64 = b.parse().ok()?;
-    Some(a..b + 1)
+    let a: u64 = a.trim().parse().ok()?;
+    let b: u64 = b.trim().parse().ok()?;
+    (b >= a).then(|| a..b.saturating_add(1))
 }

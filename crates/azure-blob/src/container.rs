@@ -4,12 +4,27 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use cloudkit_core::internal::date::parse_http_date;
-use cloudkit_core::{BufferedResponse, Method, encode_path};
+use cloudkit_core::{BufferedResponse, Method, Operation, encode_path};
 
 use crate::blob::{metadata_from_headers, set_metadata_headers};
 use crate::error::{BlobError, Result};
 use crate::list::ListBlobsRequest;
 use crate::{BlobClient, BlobServiceClient};
+
+/// Refuses container names that could address something other than one container: Azure's
+/// names are lowercase letters, digits and `-` (3 to 63 characters; the service checks the exact
+/// rule), and the special `$root`, `$logs` and `$web`. Anything with `/`, `\`, `.`, `%` or other
+/// characters (`..`, `c2/x`) would change the URL's path, so it is an invalid input error before
+/// anything is sent.
+pub(crate) fn check_container_name(name: &str) -> std::result::Result<(), String> {
+    let body = name.strip_prefix('$').unwrap_or(name);
+    if body.is_empty() || !body.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(format!(
+            "container name {name:?}: Azure allows lowercase letters, digits and `-` (or `$root`, `$logs`, `$web`)"
+        ));
+    }
+    Ok(())
+}
 
 /// Public access level of a new container.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,8 +79,15 @@ impl ContainerClient {
         BlobClient::new(self.clone(), blob.into())
     }
 
-    pub(crate) fn path(&self) -> String {
-        format!("/{}", encode_path(&self.name))
+    /// `/{container}`; refuses a name that would address something else (see
+    /// [`check_container_name`]).
+    pub(crate) fn path(&self, op: &'static str) -> Result<String> {
+        check_container_name(&self.name).map_err(|m| BlobError::invalid_input(op, m))?;
+        Ok(format!("/{}", encode_path(&self.name)))
+    }
+
+    fn request(&self, op: &'static str, method: Method, query: &[(&str, &str)]) -> Result<cloudkit_core::HttpRequest> {
+        Ok(self.service.request(method, &self.path(op)?, query))
     }
 
     pub(crate) async fn send(&self, op: &'static str, r: cloudkit_core::HttpRequest) -> Result<BufferedResponse> {
@@ -79,13 +101,13 @@ impl ContainerClient {
 
     /// Delete Container.
     pub async fn delete(&self) -> Result<()> {
-        let r = self.service.request(Method::DELETE, &self.path(), &[("restype", "container")]);
+        let r = self.request("DeleteContainer", Method::DELETE, &[("restype", "container")])?;
         self.send("DeleteContainer", r).await.map(|_| ())
     }
 
     /// Get Container Properties (and metadata).
     pub async fn get_properties(&self) -> Result<ContainerProperties> {
-        let r = self.service.request(Method::HEAD, &self.path(), &[("restype", "container")]);
+        let r = self.request("GetContainerProperties", Method::HEAD, &[("restype", "container")])?;
         let resp = self.send("GetContainerProperties", r).await?;
         Ok(ContainerProperties {
             etag: resp.header("etag").map(str::to_owned),
@@ -106,7 +128,8 @@ impl ContainerClient {
 
     /// Set Container Metadata (replaces all metadata).
     pub async fn set_metadata(&self, metadata: &BTreeMap<String, String>) -> Result<()> {
-        let mut r = self.service.request(Method::PUT, &self.path(), &[("restype", "container"), ("comp", "metadata")]);
+        let mut r =
+            self.request("SetContainerMetadata", Method::PUT, &[("restype", "container"), ("comp", "metadata")])?;
         set_metadata_headers(&mut r, metadata, "SetContainerMetadata")?;
         self.send("SetContainerMetadata", r).await.map(|_| ())
     }
@@ -148,10 +171,14 @@ impl CreateContainerRequest {
         self
     }
 
-    /// Sends it (`ContainerAlreadyExists` when it exists).
+    /// Sends it (`ContainerAlreadyExists` when it exists). Not retried after a failure that may
+    /// hide a create that took effect (a second attempt would answer a false
+    /// `ContainerAlreadyExists`): only throttling answers and connections that could not be made
+    /// are retried.
     pub async fn send(self) -> Result<()> {
+        const OP: &str = "CreateContainer";
         let c = &self.container;
-        let mut r = c.service.request(Method::PUT, &c.path(), &[("restype", "container")]);
+        let mut r = c.request(OP, Method::PUT, &[("restype", "container")])?;
         let access = match self.access {
             PublicAccess::None => None,
             PublicAccess::Blob => Some("blob"),
@@ -160,7 +187,7 @@ impl CreateContainerRequest {
         if let Some(a) = access {
             r.headers.insert("x-ms-blob-public-access", cloudkit_core::HeaderValue::from_static(a));
         }
-        set_metadata_headers(&mut r, &self.metadata, "CreateContainer")?;
-        c.send("CreateContainer", r).await.map(|_| ())
+        set_metadata_headers(&mut r, &self.metadata, OP)?;
+        c.service.send_operation(&Operation::new(OP).idempotent(false), r).await.map(|_| ())
     }
 }

@@ -2,6 +2,8 @@
 //! [`AzureErrorParser`] that reads Azure's XML error bodies and the `x-ms-error-code` header, and
 //! the Blob service's retry classifier [`AZURE_RETRY_CLASSIFIER`].
 
+use std::ops::Range;
+
 use cloudkit_core::{CodeClassifier, Error, HeaderMap, ParseError, ServiceErrorDetails, StatusCode};
 
 /// Which Blob error codes are worth retrying (docs/ARCHITECTURE.md, "The request pipeline"):
@@ -105,10 +107,37 @@ pub enum BlobError {
     ChecksumMismatch {
         /// The operation.
         operation: &'static str,
+        /// The algorithm (`MD5`).
+        algorithm: &'static str,
         /// The service's value (base64).
         expected: String,
         /// The computed value (base64).
         actual: String,
+    },
+    /// The blob changed while it was being read: a download that broke off could not be resumed
+    /// because the blob no longer has the entity tag it had when the read started (a ranged Get
+    /// Blob with `If-Match` answered 412). Nothing was spliced from two versions. The core error
+    /// has kind [`ErrorKind::Transport`](cloudkit_core::ErrorKind::Transport) and a
+    /// [`TransportError`](cloudkit_core::TransportError) source of kind
+    /// [`TransportErrorKind::ObjectChanged`](cloudkit_core::TransportErrorKind::ObjectChanged).
+    #[error(transparent)]
+    ObjectChanged(Error),
+    /// A ranged read answered with other bytes than asked for: another `Content-Range`, or a
+    /// body of another length.
+    #[error(
+        "AzureBlob.{operation} failed: asked for bytes {}..{}, received bytes {}..{}",
+        requested.start,
+        requested.end,
+        received.start,
+        received.end
+    )]
+    RangeMismatch {
+        /// The operation.
+        operation: &'static str,
+        /// The bytes asked for (end exclusive).
+        requested: Range<u64>,
+        /// The bytes the service answered with (end exclusive).
+        received: Range<u64>,
     },
     /// Anything else (other service errors, transport, timeouts, credentials, invalid input …).
     #[error(transparent)]
@@ -128,9 +157,11 @@ cloudkit_core::service_error_accessors!(
         InvalidRange,
         Throttled,
         NotFound,
+        ObjectChanged,
         Other,
     },
-    service = crate::SERVICE
+    service = crate::SERVICE,
+    body_errors
 );
 
 impl BlobError {

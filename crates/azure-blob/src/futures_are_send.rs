@@ -76,6 +76,7 @@ async fn every_public_future_is_send() {
         blob.wait_until_copy_complete().wait(),
         blob.put_block(b"id", Bytes::from_static(b"x")),
         blob.put_block_list(vec![b"id".to_vec()]).send(),
+        blob.get_block_list(BlockListType::All),
         blob.user_delegation_sas_url(SasPermissions::none().read(), now),
     );
 

@@ -45,13 +45,15 @@ mod tests;
 
 pub use blob::{
     AccessTier, BlobClient, BlobProperties, Conditions, CopyBlobResult, DeleteSnapshots, GetBlobRequest,
-    GetBlobResponse, PutBlobRequest, PutBlockListRequest, WriteResult,
+    GetBlobResponse, MAX_RANGE_MD5, PutBlobRequest, PutBlockListRequest, WriteResult,
 };
 pub use client::{BlobServiceClient, ClientBuilder};
 pub use container::{ContainerClient, ContainerProperties, CreateContainerRequest, PublicAccess};
 pub use error::{AZURE_RETRY_CLASSIFIER, AzureErrorParser, BlobError, Result};
 pub use list::{ListBlobsRequest, ListContainersRequest};
-pub use model::{BlobItem, BlobListEntry, ContainerItem, ListBlobsPage, ListContainersPage};
+pub use model::{
+    BlobItem, BlobListEntry, Block, BlockList, BlockListType, ContainerItem, ListBlobsPage, ListContainersPage,
+};
 pub use resource::{Blob, Container};
 pub use transfer::{DownloadOptions, UploadOptions, UploadStream};
 pub use waiters::{CopyWaiter, default_copy_waiter_config};

@@ -175,7 +175,7 @@ impl ListBlobsRequest {
             q.push(("include", &include));
         }
         let c = &self.container;
-        let r = c.service.request(Method::GET, &c.path(), &q);
+        let r = c.service.request(Method::GET, &c.path(OP)?, &q);
         let resp = c.send(OP, r).await?;
         parse_blob_list(&resp.body).map_err(|e| decode_error(OP, e))
     }

@@ -6,6 +6,7 @@ use std::ops::Range as StdRange;
 use std::time::SystemTime;
 
 use azure_core::credentials::Secret;
+use base64::Engine as _;
 use cloudkit_core::internal::date::parse_http_date;
 use cloudkit_core::internal::xml::{Element, XmlError};
 use cloudkit_paginate::Page;
@@ -209,6 +210,64 @@ fn metadata(parent: &Element<'_>) -> BTreeMap<String, String> {
 /// `<NextMarker>`; empty or absent means the last page.
 fn next_marker(root: &Element<'_>) -> Option<String> {
     root.child_string_non_empty("NextMarker")
+}
+
+/// Which blocks Get Block List returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlockListType {
+    /// The blocks of the committed blob.
+    #[default]
+    Committed,
+    /// The blocks staged (Put Block) and not committed yet.
+    Uncommitted,
+    /// Both lists.
+    All,
+}
+
+impl BlockListType {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            BlockListType::Committed => "committed",
+            BlockListType::Uncommitted => "uncommitted",
+            BlockListType::All => "all",
+        }
+    }
+}
+
+/// One block of a block list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// The raw block id (base64-decoded, as given to [`BlobClient::put_block`](crate::BlobClient::put_block)).
+    pub id: Vec<u8>,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The answer of Get Block List ([`BlobClient::get_block_list`](crate::BlobClient::get_block_list)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockList {
+    /// The committed blocks, in the blob's order.
+    pub committed: Vec<Block>,
+    /// The uncommitted blocks.
+    pub uncommitted: Vec<Block>,
+}
+
+/// Decodes a Get Block List body (`<BlockList><CommittedBlocks><Block><Name>…`).
+pub(crate) fn parse_block_list(body: &[u8]) -> Result<BlockList, XmlError> {
+    let root = Element::parse(body)?;
+    let blocks = |list: &str| -> Result<Vec<Block>, XmlError> {
+        root.children_in(list, "Block")
+            .map(|b| {
+                let name = b.required_text("Name")?;
+                let id = base64::engine::general_purpose::STANDARD
+                    .decode(name.trim())
+                    .map_err(|_| XmlError::new(format!("the block id {name:?} is not base64")))?;
+                Ok(Block { id, size: b.child_parse::<u64>("Size")?.unwrap_or(0) })
+            })
+            .collect()
+    };
+    Ok(BlockList { committed: blocks("CommittedBlocks")?, uncommitted: blocks("UncommittedBlocks")? })
 }
 
 /// Decodes a Get User Delegation Key body. Every field is required; the key value goes straight

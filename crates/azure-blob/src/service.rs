@@ -12,7 +12,15 @@ use crate::model::parse_user_delegation_key;
 
 impl BlobServiceClient {
     pub(crate) async fn send(&self, op: &'static str, request: cloudkit_core::HttpRequest) -> Result<BufferedResponse> {
-        Ok(self.inner.pipeline.send_buffered(&Operation::new(op), request).await?)
+        self.send_operation(&Operation::new(op), request).await
+    }
+
+    pub(crate) async fn send_operation(
+        &self,
+        op: &Operation,
+        request: cloudkit_core::HttpRequest,
+    ) -> Result<BufferedResponse> {
+        Ok(self.inner.pipeline.send_buffered(op, request).await?)
     }
 
     /// List Containers: `send()` for one page, `into_pages` / `into_items` for all.

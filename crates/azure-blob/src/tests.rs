@@ -14,6 +14,8 @@ use futures::TryStreamExt;
 use crate::model::tests::KEY_XML;
 use crate::*;
 
+mod faults;
+
 const ENDPOINT: &str = "http://127.0.0.1:1/acct";
 
 /// An anonymous config for `ENDPOINT` over `http`, reading no environment.
@@ -58,7 +60,7 @@ async fn the_client_is_built_from_the_config_with_overrides() {
     assert_eq!(other.endpoint().as_str(), "http://127.0.0.1:2/other", "normalized: no slash, no query");
     assert_eq!(other.pipeline().retry_config().max_attempts(), 1);
     assert_eq!(
-        other.blob_client("c", "dir/a b+c.txt").url().as_str(),
+        other.blob_client("c", "dir/a b+c.txt").url().unwrap().as_str(),
         "http://127.0.0.1:2/other/c/dir/a%20b%2Bc.txt",
         "names are RFC 3986-encoded, `/` kept"
     );

@@ -5,13 +5,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use cloudkit_core::{Md5, ProgressCallback, ProgressTracker, RunningChecksum};
+use cloudkit_core::{ErrorKind, Md5, PartialFile, ProgressCallback, ProgressTracker, RunningChecksum};
 use futures::stream::{BoxStream, FuturesUnordered};
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use crate::blob::{BlobClient, Conditions, WriteResult};
+use crate::blob::{BlobClient, Conditions, DeleteSnapshots, MAX_RANGE_MD5, WriteResult};
 use crate::error::{BlobError, Result};
+use crate::model::BlockListType;
 
 /// Options of [`BlobClient::upload`].
 #[derive(Clone)]
@@ -58,11 +59,16 @@ impl std::fmt::Debug for UploadOptions {
 /// Options of the parallel downloads.
 #[derive(Clone)]
 pub struct DownloadOptions {
-    /// Size of each ranged GET (default 8 MiB).
+    /// Size of each ranged GET (default 8 MiB; at most [`MAX_RANGE_MD5`], 4 MiB, when
+    /// `verify_md5` is on, as the service computes range MD5s up to that size).
     pub chunk_size: u64,
     /// Ranged GETs in flight (default 8). Memory use is at most `chunk_size × concurrency`.
     pub concurrency: usize,
-    /// Verify the whole-blob Content-MD5 when the blob has one (default true).
+    /// Verify the data (default true): every part (at most [`MAX_RANGE_MD5`], 4 MiB) against the
+    /// MD5 of its range, which the service computes on request (`x-ms-range-get-content-md5`),
+    /// fetching a corrupted part again (up to the client's retry attempts); and the whole blob's
+    /// stored Content-MD5 over the bytes in order when it has one. A blob without a stored MD5
+    /// needs the range MD5s (an error if the service sends none).
     pub verify_md5: bool,
     /// Called with the bytes downloaded so far (and the blob's size) after each range.
     pub progress: Option<ProgressCallback>,
@@ -88,10 +94,10 @@ impl std::fmt::Debug for DownloadOptions {
 pub type UploadStream = BoxStream<'static, std::io::Result<Bytes>>;
 
 fn io_error(op: &'static str, e: std::io::Error) -> BlobError {
+    let doing = if op.starts_with("Download") { "writing the download" } else { "reading the upload source" };
     BlobError::Other(
         cloudkit_core::Error::new(cloudkit_core::ErrorKind::InvalidInput, crate::SERVICE, op)
-            .with_message(format!("reading the upload source failed: {e}"))
-            .with_source(e),
+            .with_message(format!("{doing} failed: {e}")),
     )
 }
 
@@ -118,12 +124,19 @@ impl BlobClient {
     /// Uploads a stream of any size: one Put Blob when it fits in one block, else Put Block in
     /// parallel (`concurrency` at a time, each with a Content-MD5 the service verifies) and Put
     /// Block List with the whole blob's MD5. Memory is bounded by `block_size × (concurrency+1)`.
-    /// Nothing is committed if the source or a block fails (uncommitted blocks expire on their own).
+    ///
+    /// Nothing is committed if the source or a block fails. The blocks staged by a failed upload
+    /// are then dropped when no blob of this name exists (an empty placeholder blob, tagged with
+    /// the upload's id, is committed create-only and deleted again: for that moment a create-only
+    /// write of the same name by someone else would find it); when a blob exists they stay
+    /// uncommitted until the service drops them (a week), and so do the blocks of an upload whose
+    /// future is dropped. A create-only upload (`if_none_match: Some("*")`) checks that the blob
+    /// does not exist before staging blocks. A commit whose answer was lost is recovered from the
+    /// committed block list (see [`PutBlockListRequest::send`](crate::PutBlockListRequest::send)).
     pub async fn upload(&self, mut source: UploadStream, options: UploadOptions) -> Result<WriteResult> {
         let size = options.block_size.clamp(1, 4000 * 1024 * 1024);
         let concurrency = options.concurrency.max(1);
         let mut pending = BytesMut::new();
-        let mut whole_md5 = Md5::default();
         let progress = Arc::new(ProgressTracker::new(options.progress.clone(), None));
         progress.start();
         let first = next_block(&mut source, &mut pending, size).await?.unwrap_or_default();
@@ -140,7 +153,41 @@ impl BlobClient {
             progress.add(len);
             return Ok(r);
         };
+        if options.conditions.if_none_match.as_deref() == Some("*") && self.exists().await? {
+            // Create-only onto an existing blob: fail before staging blocks that nothing could
+            // discard (uncommitted blocks of a committed blob stay until the service drops them).
+            return Err(BlobError::BlobAlreadyExists(
+                cloudkit_core::Error::new(ErrorKind::Service, crate::SERVICE, "Upload")
+                    .with_status(cloudkit_core::StatusCode::CONFLICT)
+                    .with_code("BlobAlreadyExists")
+                    .with_message("the blob exists (checked before staging blocks)"),
+            ));
+        }
         let upload_id = fastrand_u64();
+        let outcome = self
+            .stage_and_commit(upload_id, [first, second], source, pending, size, concurrency, &options, &progress)
+            .await;
+        if outcome.is_err() {
+            self.discard_staged_blocks(upload_id).await;
+        }
+        outcome
+    }
+
+    /// The block phase of [`upload`](Self::upload): Put Block of every block (`concurrency` at a
+    /// time), then the commit.
+    #[allow(clippy::too_many_arguments)]
+    async fn stage_and_commit(
+        &self,
+        upload_id: u64,
+        [first, second]: [Bytes; 2],
+        mut source: UploadStream,
+        mut pending: BytesMut,
+        size: usize,
+        concurrency: usize,
+        options: &UploadOptions,
+        progress: &Arc<ProgressTracker>,
+    ) -> Result<WriteResult> {
+        let mut whole_md5 = Md5::default();
         let mut ids = Vec::new();
         let mut in_flight = FuturesUnordered::new();
         let mut next = Some(first);
@@ -176,16 +223,82 @@ impl BlobClient {
                 None => break,
             }
         }
-        let md5 = whole_md5.finish_base64();
-        let mut commit = self
-            .put_block_list(ids)
-            .conditions(options.conditions.clone())
-            .metadata_map(options.metadata.clone())
-            .blob_content_md5(md5);
-        if let Some(ct) = &options.content_type {
-            commit = commit.content_type(ct.clone());
+        self.commit_blocks(ids, options, whole_md5.finish_base64()).await
+    }
+
+    /// Best effort, after a failed block upload: drops the blocks it staged, which would otherwise
+    /// stay uncommitted until the service discards them (a week). Only a commit discards staged
+    /// blocks, so when no blob of this name exists, an empty placeholder blob is committed
+    /// (create-only, tagged with this upload's id in its metadata) and deleted again (conditioned
+    /// on its entity tag). When a blob exists, nothing is done: dropping the blocks would mean
+    /// rewriting it. Errors are ignored (the upload's own error is what the caller gets).
+    async fn discard_staged_blocks(&self, upload_id: u64) {
+        match self.get_properties().await {
+            Err(BlobError::BlobNotFound(_) | BlobError::NotFound(_)) => {}
+            _ => return,
         }
-        commit.send().await
+        let tag = format!("{upload_id:016x}");
+        let ours = |p: &crate::BlobProperties| p.size == 0 && p.metadata.get(DISCARD_TAG) == Some(&tag);
+        let create_only = Conditions { if_none_match: Some("*".into()), ..Conditions::default() };
+        let mut metadata = BTreeMap::new();
+        metadata.insert(DISCARD_TAG.to_owned(), tag.clone());
+        let placeholder = self.put_block_list(Vec::new()).metadata_map(metadata).conditions(create_only).send().await;
+        let mut etag = match placeholder {
+            Ok(written) => written.etag,
+            Err(e) if may_have_taken_effect(&e) => self.get_properties().await.ok().filter(ours).and_then(|p| p.etag),
+            Err(_) => None,
+        };
+        let attempts = self.container.service.pipeline().retry_config().max_attempts();
+        for _ in 0..attempts {
+            let Some(e) = etag.take() else { return };
+            let placeholder = Conditions { if_match: Some(e), ..Conditions::default() };
+            match self.delete(DeleteSnapshots::None, &placeholder).await {
+                Err(e) if may_have_taken_effect(&e) => {
+                    etag = self.get_properties().await.ok().filter(ours).and_then(|p| p.etag);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Put Block List for [`upload`](Self::upload), which is not retried by the pipeline after a
+    /// failure that may hide a commit that took effect (issue 15, defect 19). After such a
+    /// failure the committed block list tells what happened: this upload's block ids are unique
+    /// to it, so if the blob consists of exactly them, the commit took effect (and its result is
+    /// read back); otherwise it did not, and it is sent again (up to the retry settings' attempts,
+    /// with their backoff). A second commit of a blob committed a moment ago would fail with a
+    /// false `BlobAlreadyExists` / `ConditionNotMet` when conditional.
+    async fn commit_blocks(&self, ids: Vec<Vec<u8>>, options: &UploadOptions, md5: String) -> Result<WriteResult> {
+        let retry = self.container.service.pipeline().retry_config().clone();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let mut commit = self
+                .put_block_list(ids.clone())
+                .conditions(options.conditions.clone())
+                .metadata_map(options.metadata.clone())
+                .blob_content_md5(md5.clone());
+            if let Some(ct) = &options.content_type {
+                commit = commit.content_type(ct.clone());
+            }
+            let error = match commit.send().await {
+                Ok(written) => return Ok(written),
+                Err(e) if may_have_taken_effect(&e) => e,
+                Err(e) => return Err(e),
+            };
+            let committed = match self.get_block_list(BlockListType::Committed).await {
+                Ok(list) => list.committed,
+                Err(_) => return Err(error),
+            };
+            if committed.iter().map(|b| &b.id).eq(ids.iter()) {
+                let p = self.get_properties().await?;
+                return Ok(WriteResult { etag: p.etag, content_md5: p.content_md5 });
+            }
+            if attempt >= retry.max_attempts() {
+                return Err(error);
+            }
+            tokio::time::sleep(retry.backoff(attempt)).await;
+        }
     }
 
     /// Uploads in-memory bytes (blocks when larger than one block).
@@ -210,8 +323,14 @@ impl BlobClient {
     }
 
     /// Downloads into `writer` with parallel ranged GETs (pinned to the blob's entity tag, so a
-    /// concurrent overwrite fails the download instead of mixing versions), verifying the
-    /// blob's Content-MD5 when present. Returns the number of bytes.
+    /// concurrent overwrite fails the download with [`BlobError::ObjectChanged`] instead of mixing
+    /// versions). Every part must come back with exactly the range asked for
+    /// ([`BlobError::RangeMismatch`]); a part that breaks off is resumed from its last byte (see
+    /// [`GetBlobRequest`](crate::GetBlobRequest)); the data is verified as
+    /// [`DownloadOptions::verify_md5`] says ([`BlobError::ChecksumMismatch`]). Returns the number
+    /// of bytes. On an error the writer may have received part of the data; use
+    /// [`download_to_file`](Self::download_to_file) for a destination that is replaced only by a
+    /// complete, verified download.
     pub async fn download_to_writer<W: AsyncWrite + Unpin>(
         &self,
         writer: &mut W,
@@ -219,7 +338,18 @@ impl BlobClient {
     ) -> Result<u64> {
         let props = self.get_properties().await?;
         let total = props.size;
-        let chunk = options.chunk_size.max(1);
+        let whole_md5 = props.content_md5.clone().filter(|_| options.verify_md5);
+        // Each part is checked against the MD5 of its range (and fetched again when it does not
+        // match); without a stored MD5 that is the only check, so the range MD5 is required.
+        let range_md5 = match (options.verify_md5, &whole_md5) {
+            (false, _) => PartCheck::None,
+            (true, Some(_)) => PartCheck::IfOffered,
+            (true, None) => PartCheck::Required,
+        };
+        let mut chunk = options.chunk_size.max(1);
+        if options.verify_md5 {
+            chunk = chunk.min(MAX_RANGE_MD5);
+        }
         let etag = props.etag.clone();
         let ranges: Vec<(u64, u64)> =
             (0..total.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(total) - 1)).collect();
@@ -230,13 +360,7 @@ impl BlobClient {
             .map(|(a, b)| {
                 let this = self.clone();
                 let etag = etag.clone();
-                async move {
-                    let mut req = this.get().range(a..=b);
-                    if let Some(e) = etag {
-                        req = req.if_match(e);
-                    }
-                    req.send().await?.bytes().await
-                }
+                async move { this.download_part(a, b, etag, range_md5).await }
             })
             .buffered(options.concurrency.max(1));
         while let Some(part) = parts.try_next().await? {
@@ -245,15 +369,48 @@ impl BlobClient {
             progress.add(part.len() as u64);
         }
         writer.flush().await.map_err(|e| io_error("Download", e))?;
-        if options.verify_md5
-            && let Some(expected) = props.content_md5
-        {
+        if let Some(expected) = whole_md5 {
             let actual = md5.finish_base64();
             if actual != expected {
-                return Err(BlobError::ChecksumMismatch { operation: "Download", expected, actual });
+                return Err(BlobError::ChecksumMismatch { operation: "Download", algorithm: "MD5", expected, actual });
             }
         }
         Ok(progress.transferred())
+    }
+
+    /// Bytes `a..=b` of the version `etag`, checked to be exactly that range and, as `check`
+    /// says, against the MD5 of the range. A part that arrives corrupted has not been passed on
+    /// yet: it is fetched again, up to the retry settings' attempts.
+    async fn download_part(&self, a: u64, b: u64, etag: Option<String>, check: PartCheck) -> Result<Bytes> {
+        let attempts = self.container.service.pipeline().retry_config().max_attempts();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self.get().range(a..=b).verify_md5(false);
+            req = match check {
+                PartCheck::None => req,
+                PartCheck::IfOffered => req.range_md5_if_offered(),
+                PartCheck::Required => req.range_md5(true),
+            };
+            if let Some(e) = &etag {
+                req = req.if_match(e.clone());
+            }
+            let data = match req.send().await {
+                Ok(resp) => resp.bytes().await,
+                // the blob was replaced since the download started
+                Err(BlobError::ConditionNotMet(e)) if etag.is_some() => return Err(BlobError::ObjectChanged(e)),
+                Err(e) => Err(e),
+            };
+            let data = match data {
+                Err(BlobError::ChecksumMismatch { .. }) if attempt < attempts => continue,
+                other => other?,
+            };
+            let received = a..a + data.len() as u64;
+            if received.end != b + 1 {
+                return Err(BlobError::RangeMismatch { operation: "Download", requested: a..b + 1, received });
+            }
+            return Ok(data);
+        }
     }
 
     /// Downloads into memory.
@@ -263,15 +420,58 @@ impl BlobClient {
         Ok(Bytes::from(out))
     }
 
-    /// Downloads into a file (created or truncated).
+    /// Downloads into a file through a temporary file with a unique name in the same directory
+    /// ([`cloudkit_core::PartialFile`]), renamed over `path` only once the whole blob has arrived
+    /// and been verified. On an error, and when the future is dropped, the temporary file is
+    /// removed and `path` keeps its old content (or stays absent). The directory must exist.
     pub async fn download_to_file(&self, path: impl AsRef<Path>, options: DownloadOptions) -> Result<u64> {
-        let file = tokio::fs::File::create(path.as_ref()).await.map_err(|e| io_error("DownloadFile", e))?;
-        let mut w = tokio::io::BufWriter::new(file);
-        self.download_to_writer(&mut w, options).await
+        let path = path.as_ref();
+        let mut file = PartialFile::create(path)
+            .await
+            .map_err(|e| io_error_at("DownloadFile", "creating a temporary file next to", path, e))?;
+        let n = self.download_to_writer(&mut file, options).await?;
+        file.commit().await.map_err(|e| io_error_at("DownloadFile", "replacing", path, e))?;
+        Ok(n)
     }
 }
 
+/// Whether a failed write may have taken effect: the request was sent and no answer says it was
+/// refused (a 5xx other than throttling, a timeout, a connection lost after sending).
+fn may_have_taken_effect(e: &BlobError) -> bool {
+    let Some(core) = e.core() else { return false };
+    match core.kind() {
+        ErrorKind::Timeout | ErrorKind::Transport => true,
+        ErrorKind::Service => !core.is_throttling() && core.status().is_some_and(|s| s.is_server_error()),
+        _ => false,
+    }
+}
+
+fn io_error_at(op: &'static str, doing: &str, path: &Path, e: std::io::Error) -> BlobError {
+    BlobError::Other(
+        cloudkit_core::Error::new(ErrorKind::InvalidInput, crate::SERVICE, op)
+            .with_message(format!("{doing} {} failed: {e}", path.display())),
+    )
+}
+
+/// How a download checks its parts.
+#[derive(Clone, Copy, Debug)]
+enum PartCheck {
+    /// Not at all.
+    None,
+    /// Against a range MD5 when the service sends one (the whole blob's MD5 is checked too).
+    IfOffered,
+    /// Against a range MD5, which the service must send (the blob has no stored MD5).
+    Required,
+}
+
+/// The metadata name of the placeholder blob that discards a failed upload's staged blocks.
+const DISCARD_TAG: &str = "cloudkit_discard";
+
+/// An upload id: unique within the process (a counter) and, very likely, across processes (the
+/// clock and the pid).
 fn fastrand_u64() -> u64 {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    (t as u64) ^ (std::process::id() as u64).rotate_left(32)
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (t as u64) ^ (std::process::id() as u64).rotate_left(32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use azure_core::credentials::{AccessToken, Secret};
 use cloudkit_core::{
-    HttpClientConfig, HttpRequest, HttpSend, Method, Operation, Pipeline, ReqwestSend, RetryConfig, TimeoutConfig, Url,
+    HeaderMap, HttpClientConfig, HttpRequest, HttpSend, Method, Operation, ParseError, Pipeline, ReqwestSend,
+    RetryConfig, ServiceErrorDetails, StatusCode, TimeoutConfig, Url, request_id_from_headers,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -64,6 +65,7 @@ impl IdentityOptions {
     pub(crate) fn pipeline(&self, timeout: Duration, attempts: u32) -> Result<Pipeline, SourceError> {
         Pipeline::builder("AzureIdentity")
             .http(self.http()?)
+            .error_parser(Arc::new(IdentityErrorParser))
             .retry(RetryConfig::standard().with_max_attempts(attempts).with_quota(false))
             .timeouts(TimeoutConfig { attempt: Some(timeout), operation: Some(timeout * (attempts + 1)) })
             .build()
@@ -115,14 +117,42 @@ pub(crate) fn parse_token(body: &[u8], what: &str) -> Result<AccessToken, Source
     Ok(AccessToken::new(Secret::new(token), expires_on))
 }
 
-/// A short error description from an Entra error body (never the request, which has secrets).
-fn entra_error(body: &[u8]) -> String {
-    match serde_json::from_slice::<TokenJson>(body) {
-        Ok(j) => {
-            let first_line = j.error_description.unwrap_or_default().lines().next().unwrap_or_default().to_owned();
-            format!("{}: {first_line}", j.error.unwrap_or_else(|| "error".into()))
+/// The error parser of every identity endpoint (Entra, IMDS, App Service): an error body is never
+/// quoted (it may echo the request, a token or a header value), only what identifies the error:
+/// the OAuth `error` code (`invalid_client`, `invalid_request` …) as the code, and Entra's
+/// `AADSTSnnnn` error number from `error_description` as the message, when they look like codes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IdentityErrorParser;
+
+impl ParseError for IdentityErrorParser {
+    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
+        let json = serde_json::from_slice::<TokenJson>(body).ok();
+        let code = json.as_ref().and_then(|j| j.error.clone()).filter(|c| looks_like_code(c));
+        let message = json.and_then(|j| j.error_description).and_then(|d| aadsts_number(&d));
+        ServiceErrorDetails { code, message, request_id: request_id_from_headers(headers) }
+    }
+}
+
+fn looks_like_code(code: &str) -> bool {
+    !code.is_empty() && code.len() <= 64 && code.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+/// `AADSTS7000215` from `AADSTS7000215: Invalid client secret provided. …`.
+fn aadsts_number(description: &str) -> Option<String> {
+    let digits: String =
+        description.trim_start().strip_prefix("AADSTS")?.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty() && digits.len() <= 10).then(|| format!("AADSTS{digits}"))
+}
+
+/// What an identity endpoint's error may show: the status and the error code, never the body.
+pub(crate) fn identity_error(what: &str, e: &cloudkit_core::Error) -> String {
+    match e.status() {
+        Some(status) => {
+            let code = e.code().map(|c| format!(" {c}")).unwrap_or_default();
+            let number = e.message().map(|m| format!(" ({m})")).unwrap_or_default();
+            format!("{what} answered HTTP {}{code}{number}", status.as_u16())
         }
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        None => format!("{what}: {e}"),
     }
 }
 
@@ -148,13 +178,6 @@ pub(crate) async fn request_entra_token(
     let pipeline = options.pipeline(Duration::from_secs(30), 3)?;
     match pipeline.send_buffered(&Operation::new("GetToken").idempotent(true), request).await {
         Ok(r) => parse_token(&r.body, what),
-        Err(e) => Err(SourceError::Failed(match e.status() {
-            Some(s) => format!(
-                "{what}: Entra ID refused the request (HTTP {}): {}",
-                s.as_u16(),
-                e.message().map(|m| entra_error(m.as_bytes())).unwrap_or_default()
-            ),
-            None => format!("{what}: {e}"),
-        })),
+        Err(e) => Err(SourceError::Failed(identity_error(&format!("{what}: Entra ID"), &e))),
     }
 }

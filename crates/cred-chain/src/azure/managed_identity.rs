@@ -8,7 +8,7 @@ use azure_core::credentials::AccessToken;
 use cloudkit_core::{ErrorKind, HttpRequest, Method, Operation, Url};
 
 use super::cache::TokenCache;
-use super::http::parse_token;
+use super::http::{identity_error, parse_token};
 use super::{FetchToken, IdentityOptions, SourceError, cached_credential, single_scope};
 
 /// The default IMDS base URL.
@@ -73,7 +73,7 @@ impl ManagedIdentityCredential {
         let r = pipeline
             .send_buffered(&Operation::new("GetToken"), request)
             .await
-            .map_err(|e| SourceError::Failed(format!("App Service managed identity: {e}")))?;
+            .map_err(|e| SourceError::Failed(identity_error("App Service managed identity", &e)))?;
         parse_token(&r.body, "App Service managed identity")
     }
 
@@ -106,10 +106,11 @@ impl ManagedIdentityCredential {
             Err(e) if !seen && matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
                 Err(SourceError::Unavailable(format!("no instance metadata service reachable ({e})")))
             }
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(400) => {
-                Err(SourceError::Unavailable(format!("IMDS has no identity for this request (HTTP 400): {e}")))
-            }
-            Err(e) => Err(SourceError::Failed(format!("IMDS: {e}"))),
+            Err(e) if e.status().map(|s| s.as_u16()) == Some(400) => Err(SourceError::Unavailable(format!(
+                "IMDS has no identity for this request ({})",
+                identity_error("IMDS", &e)
+            ))),
+            Err(e) => Err(SourceError::Failed(identity_error("IMDS", &e))),
         }
     }
 }

@@ -354,3 +354,124 @@ fn authority_must_be_https_except_loopback() {
     let o = options(AzureEnv::from_pairs([("AZURE_AUTHORITY_HOST", "login.microsoftonline.us")]));
     assert_eq!(o.authority().unwrap().as_str(), "https://login.microsoftonline.us/");
 }
+
+/// Issue 15, defect 18: the managed-identity errors quoted up to 500 characters of the response
+/// body, which may echo a token or a header. They show the status and the error code only.
+#[tokio::test]
+async fn identity_errors_quote_the_status_and_code_never_the_body() {
+    let body =
+        r#"{"error":"invalid_request","error_description":"echo: x-identity-header=HDR-SECRET token=BODY-SECRET"}"#;
+    let imds = TestServer::start(move |_| Canned::status(500, body)).unwrap();
+    let mi = ManagedIdentityCredential::new(
+        None,
+        IdentityOptions { imds_endpoint: Some(imds.base_url()), ..options(AzureEnv::from_pairs::<&str, &str>([])) },
+    );
+    let e = FetchToken::fetch(&mi, &[SCOPE]).await.unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(matches!(e, SourceError::Failed(_)), "{e:?}");
+    assert!(text.contains("HTTP 500") && text.contains("invalid_request"), "{text}");
+    assert!(!text.contains("SECRET") && !text.contains("echo"), "the body is quoted: {text}");
+
+    // App Service, with a body that is not JSON
+    let app = TestServer::start(|_| Canned::status(500, "<html>HDR-SECRET was sent to us</html>")).unwrap();
+    let env = AzureEnv::from_pairs([
+        ("IDENTITY_ENDPOINT", app.url("/msi/token").to_string()),
+        ("IDENTITY_HEADER", "HDR-SECRET".to_owned()),
+    ]);
+    let e = ManagedIdentityCredential::new(None, options(env)).get_token(&[SCOPE], None).await.unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(text.contains("HTTP 500"), "{text}");
+    assert!(!text.contains("SECRET") && !text.contains("html"), "the body is quoted: {text}");
+
+    // IMDS 400 (no identity): unavailable, with the code
+    let imds = TestServer::start(move |_| Canned::status(400, body)).unwrap();
+    let mi = ManagedIdentityCredential::new(
+        None,
+        IdentityOptions { imds_endpoint: Some(imds.base_url()), ..options(AzureEnv::from_pairs::<&str, &str>([])) },
+    );
+    let e = FetchToken::fetch(&mi, &[SCOPE]).await.unwrap_err();
+    assert!(
+        matches!(&e, SourceError::Unavailable(m) if m.contains("invalid_request") && !m.contains("SECRET")),
+        "{e:?}"
+    );
+
+    // Entra: the OAuth code and the AADSTS number, not the description or a non-JSON body
+    let entra = TestServer::start(|_| {
+        Canned::status(401, r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Secret hint: s3c"}"#)
+    })
+    .unwrap();
+    let cred = ClientSecretCredential::new(
+        "t",
+        "c",
+        Secret::new("x"),
+        IdentityOptions { authority_host: Some(entra.base_url()), ..IdentityOptions::default() },
+    );
+    let text = cred.get_token(&[SCOPE], None).await.unwrap_err().to_string();
+    assert!(text.contains("HTTP 401 invalid_client (AADSTS7000215)"), "{text}");
+    assert!(!text.contains("hint"), "{text}");
+}
+
+/// Issue 15, defect 11: after a failed token request, the callers that were waiting for it, and
+/// those arriving within the backoff, get that failure instead of each sending a request of their
+/// own; after the backoff one request is sent again. For each credential's cache and for the
+/// chain's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_token_request_is_shared_by_concurrent_callers_and_backed_off() {
+    let refusing = || {
+        TestServer::start(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            Canned::status(401, r#"{"error":"invalid_client"}"#)
+        })
+        .unwrap()
+    };
+    async fn storm(cred: Arc<dyn TokenCredential>) -> usize {
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let c = cred.clone();
+                tokio::spawn(async move { c.get_token(&[SCOPE], None).await.is_err() })
+            })
+            .collect();
+        let mut failed = 0;
+        for c in calls {
+            failed += usize::from(c.await.unwrap());
+        }
+        failed
+    }
+
+    let entra = refusing();
+    let secret: Arc<dyn TokenCredential> = Arc::new(ClientSecretCredential::new(
+        "t",
+        "c",
+        Secret::new("x"),
+        IdentityOptions { authority_host: Some(entra.base_url()), ..IdentityOptions::default() },
+    ));
+    let chain_server = refusing();
+    let chain: Arc<dyn TokenCredential> = Arc::new(
+        DefaultAzureCredential::builder()
+            .options(IdentityOptions {
+                authority_host: Some(chain_server.base_url()),
+                ..options(AzureEnv::from_pairs([
+                    ("AZURE_TENANT_ID", "t"),
+                    ("AZURE_CLIENT_ID", "c"),
+                    ("AZURE_CLIENT_SECRET", "x"),
+                ]))
+            })
+            .exclude_workload_identity(true)
+            .exclude_managed_identity(true)
+            .exclude_cli(true)
+            .build(),
+    );
+    for (name, cred, server) in
+        [("ClientSecretCredential", secret, &entra), ("DefaultAzureCredential", chain, &chain_server)]
+    {
+        assert_eq!(storm(cred.clone()).await, 8, "{name}: every caller gets the failure");
+        assert_eq!(server.requests().len(), 1, "{name}: one request for eight concurrent callers");
+        assert_eq!(storm(cred.clone()).await, 8);
+        assert_eq!(server.requests().len(), 1, "{name}: no new request within the backoff");
+        let e = cred.get_token(&[SCOPE], None).await.unwrap_err().to_string();
+        assert!(e.contains("invalid_client"), "{name}: the failure is reported: {e}");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert_eq!(storm(cred).await, 8);
+        assert_eq!(server.requests().len(), 2, "{name}: one request after the backoff");
+    }
+}

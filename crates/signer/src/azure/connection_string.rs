@@ -16,7 +16,8 @@ pub const DEVELOPMENT_BLOB_ENDPOINT: &str = "http://127.0.0.1:10000/devstoreacco
 
 /// A parsed connection string: `AccountName`, `AccountKey`, `BlobEndpoint`,
 /// `DefaultEndpointsProtocol`, `EndpointSuffix`, `SharedAccessSignature`,
-/// `UseDevelopmentStorage=true`. `Debug` never shows the key or the SAS signature.
+/// `UseDevelopmentStorage=true`. `Debug` never shows the key, the SAS, or the query string of an
+/// endpoint (a `BlobEndpoint` may carry a SAS in it); parse errors do not quote them either.
 #[derive(Clone)]
 pub struct ConnectionString {
     account_name: Option<String>,
@@ -51,8 +52,10 @@ impl ConnectionString {
                 "accountkey" => key_text = Some(v.to_owned()),
                 "sharedaccesssignature" => cs.sas = Some(SasToken::from_query(v)),
                 "blobendpoint" => {
+                    // The value may carry a SAS in its query: the error quotes what precedes it.
+                    let shown = v.split(['?', '#']).next().unwrap_or_default();
                     cs.blob_endpoint =
-                        Some(Url::parse(v).map_err(|e| bad(format!("BlobEndpoint {v:?} is not a URL: {e}")))?)
+                        Some(Url::parse(v).map_err(|e| bad(format!("BlobEndpoint {shown:?}… is not a URL: {e}")))?)
                 }
                 "defaultendpointsprotocol" => {
                     let p = v.to_ascii_lowercase();
@@ -128,7 +131,7 @@ impl fmt::Debug for ConnectionString {
             .field("account_name", &self.account_name)
             .field("account_key", &self.account_key)
             .field("sas", &self.sas)
-            .field("blob_endpoint", &self.blob_endpoint.as_ref().map(Url::as_str))
+            .field("blob_endpoint", &self.blob_endpoint.as_ref().map(cloudkit_core::redact_url))
             .field("development", &self.development)
             .finish_non_exhaustive()
     }

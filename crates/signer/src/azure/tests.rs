@@ -75,6 +75,18 @@ fn bad_keys_and_connection_strings_are_errors_and_secrets_stay_hidden() {
     assert!(!format!("{sas:?}").contains("SECRETSIG"));
     let dev = ConnectionString::parse("UseDevelopmentStorage=true").unwrap();
     assert!(dev.is_development());
+    // Issue 15, defect 18: a BlobEndpoint can carry a SAS in its query (the portal's "Blob SAS
+    // URL"); Debug showed it.
+    let endpoint_sas = ConnectionString::parse(
+        "BlobEndpoint=https://a.blob.core.windows.net/?sv=2025-11-05&sp=r&sig=ENDPOINTSIG;AccountName=a",
+    )
+    .unwrap();
+    let dbg = format!("{endpoint_sas:?}");
+    assert!(!dbg.contains("ENDPOINTSIG") && !dbg.contains("sp=r"), "{dbg}");
+    assert!(dbg.contains("https://a.blob.core.windows.net/"), "the endpoint itself is shown: {dbg}");
+    assert_eq!(endpoint_sas.blob_endpoint().unwrap().query(), Some("sv=2025-11-05&sp=r&sig=ENDPOINTSIG"));
+    let e = ConnectionString::parse("BlobEndpoint=nope?sig=BADSIG").unwrap_err();
+    assert!(!e.to_string().contains("BADSIG"), "{e}");
     assert_eq!(dev.account_key().unwrap().account(), DEVELOPMENT_ACCOUNT);
 }
 
