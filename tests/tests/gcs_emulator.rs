@@ -422,3 +422,172 @@ async fn signed_get_url_against_the_emulator() {
         .unwrap_err();
     assert!(matches!(e, GcsError::Signing(_)), "{e:?}");
 }
+
+// ----- issue 15: data safety under faults -----
+
+fn pattern(len: usize, seed: u32) -> Bytes {
+    Bytes::from(cloudkit_tests::XorShift32::new(seed * 2 + 1).bytes(len))
+}
+
+/// Issue 15, defect 2 (GCS part): `.` and `..` object names were dropped from the URL by the
+/// `url` crate (`objects.delete` of `..` addressed the bucket's object collection); they are
+/// refused before anything is sent. Names with percent-encoded dots are ordinary names: encoded
+/// into one path segment, they stay in their bucket.
+#[tokio::test]
+async fn dot_segment_names_are_refused_and_encoded_dots_stay_in_their_bucket() {
+    let client = client().await;
+    let (first, second) = (new_bucket(&client).await, new_bucket(&client).await);
+    client.insert_object(&first, "keep.txt").send_bytes(Bytes::from_static(b"keep")).await.unwrap();
+    let invalid = |e: GcsError| {
+        assert_eq!(e.core().map(cloudkit_core::Error::kind), Some(cloudkit_core::ErrorKind::InvalidInput), "{e:?}");
+    };
+    for name in ["..", "."] {
+        invalid(client.delete_object(&first, name).send().await.unwrap_err());
+        invalid(client.get_object(&first, name).send().await.unwrap_err());
+        invalid(client.download_object(&first, name).send().await.unwrap_err());
+        invalid(client.insert_object(&first, name).send_bytes(Bytes::from_static(b"x")).await.unwrap_err());
+        invalid(client.rewrite_object(&first, "keep.txt", &second, name).send().await.unwrap_err());
+        invalid(client.bucket(name).blob("keep.txt").download_as_bytes().await.unwrap_err());
+    }
+    // the bucket is untouched
+    assert_eq!(&client.download_object(&first, "keep.txt").send().await.unwrap().bytes().await.unwrap()[..], b"keep");
+
+    // `%2e%2e/<second>/x` is a name in the first bucket, never an object of the second
+    let name = format!("%2e%2e/{second}/x");
+    let stored = client.insert_object(&first, &name).send_bytes(Bytes::from_static(b"encoded")).await.unwrap();
+    assert_eq!((stored.name.as_str(), stored.bucket.as_str()), (name.as_str(), first.as_str()));
+    let back = client.download_object(&first, &name).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&back[..], b"encoded");
+    let in_second: Vec<String> = client
+        .list_objects(&second)
+        .into_items(PaginationConfig::default())
+        .map_ok(|o| o.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(in_second.is_empty(), "{in_second:?}");
+    assert!(client.get_object(&second, "x").send().await.unwrap_err().is_not_found());
+}
+
+/// Issue 15, defect 3 (GCS part): `a.csv` and `a.json` (or one path twice) downloaded at once
+/// shared the temporary file `a.cloudkit-partial-<pid>` and came out corrupt. Every download to a
+/// file has its own temporary file now, and none is left behind.
+#[tokio::test]
+async fn concurrent_downloads_to_files_never_mix() {
+    let client = client().await;
+    let bucket = client.bucket(new_bucket(&client).await);
+    let (csv, json) = (pattern(3 * 1024 * 1024 + 17, 1), pattern(2 * 1024 * 1024 + 5, 2));
+    bucket.blob("a.csv").upload_from_string(csv.clone()).await.unwrap();
+    bucket.blob("a.json").upload_from_string(json.clone()).await.unwrap();
+    let dir = std::env::temp_dir().join(unique_name("ck-gcs-dl"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let names = |dir: &std::path::Path| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+
+    let (blob_csv, blob_json) = (bucket.blob("a.csv"), bucket.blob("a.json"));
+    let (a, b, c) = tokio::join!(
+        blob_csv.download_to_filename(dir.join("a.csv")),
+        blob_json.download_to_filename(dir.join("a.json")),
+        blob_json.download_to_filename(dir.join("a.json")),
+    );
+    assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (csv.len() as u64, json.len() as u64, json.len() as u64));
+    assert_eq!(std::fs::read(dir.join("a.csv")).unwrap(), csv);
+    assert_eq!(std::fs::read(dir.join("a.json")).unwrap(), json);
+    assert_eq!(names(&dir), ["a.csv", "a.json"]);
+
+    // a failed download keeps the old file and leaves nothing behind
+    let e = bucket.blob("missing").download_to_filename(dir.join("a.csv")).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert_eq!(std::fs::read(dir.join("a.csv")).unwrap(), csv);
+    assert_eq!(names(&dir), ["a.csv", "a.json"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Issue 15, "resume": a whole-object download cut off mid-body (through a proxy that closes the
+/// connection) resumes from the last byte with a ranged GET and arrives whole and CRC32C-checked,
+/// through the client's stream and the resource handles.
+#[tokio::test]
+async fn a_download_cut_off_mid_body_resumes_from_the_last_byte() {
+    let direct = client().await;
+    let bucket = new_bucket(&direct).await;
+    let data = pattern(5 * 1024 * 1024 + 3, 3);
+    direct.insert_object(&bucket, "cut.bin").send_bytes(data.clone()).await.unwrap();
+
+    let proxy = gcs::CuttingProxy::start(gcs::Cut { cuts: 2, keep: 1024 * 1024 + 7, pause: None }).await;
+    let client = proxy.client().await;
+    let got = client.download_object(&bucket, "cut.bin").send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(cloudkit_tests::sha256_hex(&got), cloudkit_tests::sha256_hex(&data));
+    let dir = std::env::temp_dir().join(unique_name("ck-gcs-cut"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("cut.bin");
+    assert_eq!(client.bucket(&bucket).blob("cut.bin").download_to_filename(&target).await.unwrap(), data.len() as u64);
+    assert_eq!(std::fs::read(&target).unwrap(), data);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+    std::fs::remove_dir_all(&dir).ok();
+
+    let requests = proxy.requests();
+    let resumed: Vec<&String> = requests.iter().filter(|r| r.contains("alt=media") && r.contains("[range:")).collect();
+    assert_eq!(resumed.len(), 2, "{requests:#?}");
+    for r in resumed {
+        assert!(r.contains(&format!("bytes={}-{}", 1024 * 1024 + 7, data.len() - 1)), "{r}");
+        assert!(r.contains("ifgenerationmatch="), "pinned to the generation first read: {r}");
+    }
+}
+
+/// Issue 15, "resume": if the object is replaced while a cut-off download waits to resume, the
+/// download fails with `ObjectChanged` instead of splicing the new object's bytes onto the old.
+#[tokio::test]
+async fn a_replaced_object_is_never_spliced_into_a_resumed_download() {
+    let direct = client().await;
+    let bucket = new_bucket(&direct).await;
+    let (old, new) = (pattern(2 * 1024 * 1024, 4), pattern(2 * 1024 * 1024, 5));
+    direct.insert_object(&bucket, "swap.bin").send_bytes(old).await.unwrap();
+
+    let (reached_tx, mut reached) = tokio::sync::mpsc::channel(1);
+    let resume = Arc::new(tokio::sync::Notify::new());
+    let cut = gcs::Cut { cuts: 1, keep: 512 * 1024, pause: Some((reached_tx, resume.clone())) };
+    let proxy = gcs::CuttingProxy::start(cut).await;
+    let client = proxy.client().await;
+    let (b, name) = (bucket.clone(), "swap.bin");
+    let download = tokio::spawn(async move { client.download_object(&b, name).send().await?.bytes().await });
+    reached.recv().await.expect("the download was cut");
+    direct.insert_object(&bucket, "swap.bin").send_bytes(new).await.unwrap();
+    resume.notify_one();
+    let e = match download.await.unwrap() {
+        Ok(got) => panic!("a download of {} bytes came back: spliced from two versions", got.len()),
+        Err(e) => e,
+    };
+    assert!(matches!(e, GcsError::ObjectChanged(_)), "{e:?}");
+}
+
+/// Issue 15, defect 17: with credentials, only the emulator named by `STORAGE_EMULATOR_HOST` may
+/// be reached over plain http; naming the same emulator as a plain endpoint is refused before any
+/// token is sent.
+#[tokio::test]
+async fn credentials_go_over_plain_http_only_to_the_named_emulator() {
+    let key_path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/signer/tests/data/gcs/test_service_account.not-a-test.json");
+    let key = std::fs::read_to_string(key_path).unwrap();
+    let host = testbed::endpoint(Emulator::Gcs);
+    let env = cloudkit_cred_chain::gcp::GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", host.as_str())]);
+    let config =
+        cloudkit_cred_chain::gcp::GcpConfig::loader().env(env).credentials_json(key.clone()).load().await.unwrap();
+    let client = StorageClient::new(&config).unwrap();
+    let bucket = new_bucket(&client).await;
+    client.insert_object(&bucket, "x").send_bytes(Bytes::from_static(b"x")).await.unwrap();
+
+    let e = cloudkit_cred_chain::gcp::GcpConfig::loader()
+        .env(cloudkit_cred_chain::gcp::GcpEnv::from_pairs([("X", "y")]))
+        .credentials_json(key)
+        .storage_endpoint(cloudkit_core::Url::parse(&host).unwrap())
+        .load()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("over https only"), "{e}");
+    let anonymous = gcs::storage_client_builder().await.endpoint(cloudkit_core::Url::parse(&host).unwrap()).build();
+    assert!(anonymous.is_ok(), "anonymous access may use any plain-http endpoint");
+}

@@ -57,7 +57,7 @@ impl InsertBucket {
 
     /// Creates the bucket. A taken name is [`GcsError::Conflict`].
     pub async fn send(self) -> Result<Bucket, GcsError> {
-        let mut url = self.client.json_url(&["b"]);
+        let mut url = self.client.json_url("buckets.insert", &["b"])?;
         let project = self.client.project_for("buckets.insert", self.project)?;
         add_query(&mut url, [("project", project)]);
         let request = json_request(Method::POST, url, &self.body, "buckets.insert")?;
@@ -101,7 +101,7 @@ impl PatchBucket {
 
     /// Applies the patch.
     pub async fn send(self) -> Result<Bucket, GcsError> {
-        let mut url = self.client.json_url(&["b", &self.bucket]);
+        let mut url = self.client.json_url("buckets.patch", &["b", &self.bucket])?;
         add_query(&mut url, self.preconditions.pairs());
         let request = json_request(Method::PATCH, url, &PatchBucketBody { labels: &self.labels }, "buckets.patch")?;
         self.client.send_json("buckets.patch", self.preconditions.if_metageneration_match.is_some(), request).await
@@ -126,13 +126,13 @@ impl StorageClient {
 
     /// `buckets.get`.
     pub async fn get_bucket(&self, bucket: &str) -> Result<Bucket, GcsError> {
-        let url = self.json_url(&["b", bucket]);
+        let url = self.json_url("buckets.get", &["b", bucket])?;
         self.send_json("buckets.get", true, HttpRequest::new(Method::GET, url)).await
     }
 
     /// `buckets.delete` (the bucket must be empty, else [`GcsError::Conflict`]).
     pub async fn delete_bucket(&self, bucket: &str) -> Result<(), GcsError> {
-        let url = self.json_url(&["b", bucket]);
+        let url = self.json_url("buckets.delete", &["b", bucket])?;
         self.send("buckets.delete", true, HttpRequest::new(Method::DELETE, url)).await.map(drop)
     }
 

@@ -5,11 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use cloudkit_core::{
-    ByteStream, Error, ErrorKind, HeaderMap, Md5, RunningChecksum, TransportError, checksum_mismatch, verify_stream,
-};
-
-use crate::error::GcsError;
+use cloudkit_core::{ByteStream, HeaderMap, Md5, RunningChecksum, verify_stream};
 
 /// A running CRC32C, finishing as GCS writes it.
 #[derive(Clone, Copy, Debug, Default)]
@@ -24,7 +20,7 @@ impl Crc32c {
 
 impl RunningChecksum for Crc32c {
     fn algorithm(&self) -> &'static str {
-        "crc32c"
+        "CRC32C"
     }
 
     fn update(&mut self, data: &[u8]) {
@@ -74,7 +70,7 @@ pub fn crc32c_base64(data: &[u8]) -> String {
 }
 
 /// The checksums in an `x-goog-hash: crc32c=…,md5=…` header.
-fn hashes_from_headers(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+pub(crate) fn hashes_from_headers(headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let mut crc = None;
     let mut md5 = None;
     for value in headers.get_all("x-goog-hash") {
@@ -101,24 +97,11 @@ pub(crate) fn verify_download(body: ByteStream, headers: &HeaderMap) -> ByteStre
     }
 }
 
-/// A failed read of a download's body: [`GcsError::ChecksumMismatch`] when the data is corrupt,
-/// else a transport error.
-pub(crate) fn read_error(operation: &'static str, e: TransportError) -> GcsError {
-    if let Some(m) = checksum_mismatch(&e) {
-        return GcsError::ChecksumMismatch {
-            operation,
-            algorithm: if m.algorithm == "MD5" { "md5" } else { m.algorithm },
-            expected: m.expected.clone(),
-            actual: m.actual.clone(),
-        };
-    }
-    let message = e.to_string();
-    GcsError::Other(Error::new(ErrorKind::Transport, crate::SERVICE, operation).with_message(message).with_source(e))
-}
-
 #[cfg(test)]
 mod tests {
     use cloudkit_core::{Bytes, HeaderValue, md5_base64};
+
+    use crate::GcsError;
 
     use super::*;
 
@@ -144,7 +127,7 @@ mod tests {
         verify_download(ByteStream::from_bytes(Bytes::from_static(body)), headers)
             .collect()
             .await
-            .map_err(|e| read_error("objects.get", e))
+            .map_err(|e| GcsError::from_body_error("objects.get", e))
     }
 
     #[tokio::test]
@@ -154,14 +137,14 @@ mod tests {
         let e = read(b"hello w0rld", &crc).await.unwrap_err();
         assert!(e.to_string().contains("crc32c mismatch"), "{e}");
         assert!(
-            matches!(&e, GcsError::ChecksumMismatch { algorithm: "crc32c", expected, .. } if expected == "yZRlqg==")
+            matches!(&e, GcsError::ChecksumMismatch { algorithm: "CRC32C", expected, .. } if expected == "yZRlqg==")
         );
 
         // MD5 only when GCS sends no CRC32C
         let md5 = hash_header("md5=XrY7u+Ae7tCTyyK7j1rNww==");
         let e = read(b"hello w0rld", &md5).await.unwrap_err();
         assert!(
-            matches!(&e, GcsError::ChecksumMismatch { algorithm: "md5", actual, .. } if *actual == md5_base64(b"hello w0rld"))
+            matches!(&e, GcsError::ChecksumMismatch { algorithm: "MD5", actual, .. } if *actual == md5_base64(b"hello w0rld"))
         );
         // CRC32C wins when both are there
         let both = hash_header(&format!("crc32c=yZRlqg==,md5={}", md5_base64(b"other")));

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use cloudkit_core::{
     BufferedResponse, HttpRequest, Method, Operation, Pipeline, PipelineBuilder, Url, encode_unreserved,
 };
-use cloudkit_cred_chain::gcp::GcpConfig;
+use cloudkit_cred_chain::gcp::{BearerTokenSigner, GcpConfig};
 use cloudkit_signer::gcp::{SharedBlobSigner, SignedUrl, SignedUrlRequest, UrlStyle, sign_url};
 use serde::de::DeserializeOwned;
 
@@ -120,6 +120,8 @@ pub struct ClientBuilder {
     signer: Result<SharedBlobSigner, String>,
     upload: UploadSettings,
     verify_checksums: bool,
+    /// The config's signing step, to check an endpoint override before any token is sent.
+    bearer: BearerTokenSigner,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -140,7 +142,9 @@ impl ClientBuilder {
     cloudkit_core::client_builder_overrides!();
 
     /// The storage root, e.g. `https://storage.googleapis.com` or an emulator's URL (default:
-    /// the config's, which follows `STORAGE_EMULATOR_HOST`).
+    /// the config's, which follows `STORAGE_EMULATOR_HOST`). With credentials it must be https
+    /// (or the `STORAGE_EMULATOR_HOST` emulator): [`build`](Self::build) refuses to send bearer
+    /// tokens over plain http anywhere else.
     pub fn endpoint(mut self, endpoint: Url) -> Self {
         self.endpoint = endpoint;
         self
@@ -181,6 +185,7 @@ impl ClientBuilder {
                 format!("chunk size {chunk} is not a positive multiple of 256 KiB (262144)"),
             ));
         }
+        self.bearer.check_url(&self.endpoint).map_err(|e| GcsError::invalid_input("build", e.to_string()))?;
         Ok(StorageClient {
             inner: Arc::new(Inner {
                 pipeline: self.pipeline.build()?,
@@ -215,6 +220,7 @@ impl StorageClient {
             signer: config.blob_signer().map_err(|e| e.to_string()),
             upload: UploadSettings::default(),
             verify_checksums: true,
+            bearer: config.bearer_signer(),
         }
     }
 
@@ -303,24 +309,32 @@ impl StorageClient {
 
     // ----- request plumbing -----
 
-    /// `<endpoint>/storage/v1/<segments…>` with each segment percent-encoded (`/` → `%2F`).
-    pub(crate) fn json_url(&self, segments: &[&str]) -> Url {
-        self.url_with_prefix(&["storage", "v1"], segments)
+    /// `<endpoint>/storage/v1/<segments…>` with each segment percent-encoded (`/` → `%2F`), so
+    /// a bucket or object name is always exactly one path segment. Names that a URL cannot hold
+    /// as a segment (empty, `.` or `..`: URL parsers drop or resolve them, and the request would
+    /// reach another resource, e.g. another bucket) are refused as invalid input of `op`.
+    pub(crate) fn json_url(&self, op: &'static str, segments: &[&str]) -> Result<Url, GcsError> {
+        self.url_with_prefix(op, &["storage", "v1"], segments)
     }
 
-    /// `<endpoint>/upload/storage/v1/<segments…>`.
-    pub(crate) fn upload_url(&self, segments: &[&str]) -> Url {
-        self.url_with_prefix(&["upload", "storage", "v1"], segments)
+    /// `<endpoint>/upload/storage/v1/<segments…>`, checked like [`json_url`](Self::json_url).
+    pub(crate) fn upload_url(&self, op: &'static str, segments: &[&str]) -> Result<Url, GcsError> {
+        self.url_with_prefix(op, &["upload", "storage", "v1"], segments)
     }
 
-    fn url_with_prefix(&self, prefix: &[&str], segments: &[&str]) -> Url {
+    fn url_with_prefix(&self, op: &'static str, prefix: &[&str], segments: &[&str]) -> Result<Url, GcsError> {
+        for segment in segments {
+            check_segment(op, segment)?;
+        }
         let mut url = self.inner.endpoint.clone();
         url.set_query(None);
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(prefix.iter().chain(segments.iter()));
-        }
-        url
+        url.set_fragment(None);
+        let mut path =
+            url.path_segments_mut().map_err(|()| GcsError::invalid_input(op, "the endpoint URL cannot have a path"))?;
+        path.pop_if_empty();
+        path.extend(prefix.iter().chain(segments.iter()));
+        drop(path);
+        Ok(url)
     }
 
     pub(crate) async fn send(
@@ -346,6 +360,21 @@ impl StorageClient {
     /// The request pipeline (signing, retries, timeouts) every call of this client goes through.
     pub fn pipeline(&self) -> &Pipeline {
         &self.inner.pipeline
+    }
+}
+
+/// Refuses a bucket or object name that cannot be one URL path segment: empty, `.` or `..`
+/// (the `url` crate drops such segments, and servers resolve them, so `objects.get` of `..`
+/// would read the bucket's listing and a bucket named `..` would address another bucket). Any
+/// other name, `a/../b` and `%2e%2e` included, is percent-encoded into a single segment.
+pub(crate) fn check_segment(op: &'static str, segment: &str) -> Result<(), GcsError> {
+    match segment {
+        "" => Err(GcsError::invalid_input(op, "a bucket or object name is empty")),
+        "." | ".." => Err(GcsError::invalid_input(
+            op,
+            format!("the name {segment:?} is not a valid bucket or object name (it would leave its bucket in the URL)"),
+        )),
+        _ => Ok(()),
     }
 }
 

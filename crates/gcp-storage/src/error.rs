@@ -60,7 +60,7 @@ pub enum GcsError {
     ChecksumMismatch {
         /// The operation (`objects.insert`, `objects.get`).
         operation: &'static str,
-        /// `crc32c` or `md5`.
+        /// `CRC32C` or `MD5`.
         algorithm: &'static str,
         /// The value the data should have (base64): computed while uploading, reported by GCS
         /// for a download.
@@ -69,6 +69,17 @@ pub enum GcsError {
         /// received for a download.
         actual: String,
     },
+    /// A download broke off and, when it was resumed from the last byte received, GCS said the
+    /// object is no longer the generation first read (`ifGenerationMatch` failed, or another
+    /// generation or checksum came back): nothing was spliced from two versions. The core error
+    /// is of kind `Transport` and its source a [`cloudkit_core::TransportError`] of kind
+    /// [`ObjectChanged`](cloudkit_core::TransportErrorKind::ObjectChanged).
+    #[error(transparent)]
+    ObjectChanged(Error),
+    /// A resumable upload session answered `308 Resume Incomplete` several times in a row
+    /// without taking any of the bytes sent; the upload stops instead of resending forever.
+    #[error(transparent)]
+    UploadStalled(Error),
     /// A signed URL could not be made.
     #[error("GCS signed URL: {0}")]
     Signing(#[from] cloudkit_signer::gcp::SigningError),
@@ -95,9 +106,12 @@ cloudkit_core::service_error_accessors!(
         Unauthenticated,
         Throttled,
         InvalidRange,
+        ObjectChanged,
+        UploadStalled,
         Other,
     },
-    service = crate::SERVICE
+    service = crate::SERVICE,
+    body_errors
 );
 
 impl GcsError {

@@ -18,7 +18,15 @@
 //!   [`delete_object`](StorageClient::delete_object), [`patch_object`](StorageClient::patch_object),
 //!   [`rewrite_object`](StorageClient::rewrite_object), [`compose_object`](StorageClient::compose_object)),
 //!   and V4 [`signed_url`](StorageClient::signed_url)s.
-//! - Integrity: CRC32C and MD5 are sent with uploads and verified on whole-object downloads.
+//! - Integrity: CRC32C and MD5 are sent with uploads and checked against what GCS stored, also
+//!   when a resumable session is found complete by a status query; whole-object downloads are
+//!   verified, across resumes.
+//! - Faults: a download that breaks off resumes from the last byte received, pinned to the
+//!   generation first read (a replaced object is [`GcsError::ObjectChanged`], never spliced); a
+//!   resumable session that stops taking bytes ends with [`GcsError::UploadStalled`]; a resent
+//!   conditional insert that meets its own earlier write returns it instead of a false 412.
+//! - Safety: bucket and object names are one URL path segment each (`.` and `..` are refused);
+//!   bearer tokens go over https only, except to the `STORAGE_EMULATOR_HOST` emulator.
 //! - [`GcsError`]: `NotFound`, `Conflict`, `PreconditionFailed`, `Forbidden`, `Throttled`, …
 //! - [`resource`]: Python-shaped handles, `client.bucket("b").blob("hello.txt")`.
 //!

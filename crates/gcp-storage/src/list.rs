@@ -212,7 +212,7 @@ impl ListObjects {
 
     /// One page, as GCS returns it.
     pub async fn send(self) -> Result<ListObjectsOutput, GcsError> {
-        let mut url = self.client.json_url(&["b", &self.bucket, "o"]);
+        let mut url = self.client.json_url("objects.list", &["b", &self.bucket, "o"])?;
         let mut pairs: Vec<(&str, String)> = [
             ("prefix", self.prefix),
             ("delimiter", self.delimiter),
@@ -278,7 +278,7 @@ impl ListBuckets {
 
     /// One page, as GCS returns it.
     pub async fn send(self) -> Result<ListBucketsOutput, GcsError> {
-        let mut url = self.client.json_url(&["b"]);
+        let mut url = self.client.json_url("buckets.list", &["b"])?;
         let project = self.client.project_for("buckets.list", self.project)?;
         let mut pairs: Vec<(&str, String)> = vec![("project", project)];
         pairs.extend(self.prefix.map(|p| ("prefix", p)));

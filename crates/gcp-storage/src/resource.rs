@@ -19,13 +19,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudkit_core::Method;
+use cloudkit_core::{Error, ErrorKind, Method, PartialFile};
 use cloudkit_paginate::PaginationConfig;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-use crate::checksum::read_error;
 use crate::client::{SignedUrlOptions, StorageClient};
 use crate::error::GcsError;
 use crate::types::{Bucket, Object, ObjectMetadata};
@@ -220,8 +219,9 @@ impl Blob {
             .map_err(|_| GcsError::decode("objects.get", format!("{} is not valid UTF-8 text", self.name)))
     }
 
-    /// Streams the object into an `AsyncWrite` (CRC32C verified at the end); returns the bytes
-    /// written.
+    /// Streams the object into an `AsyncWrite` (resumed after a broken connection, CRC32C
+    /// verified at the end); returns the bytes written. On an error the writer holds a partial
+    /// object: use [`download_to_filename`](Self::download_to_filename) for files.
     pub async fn download_to_file<W>(&self, writer: &mut W) -> Result<u64, GcsError>
     where
         W: AsyncWrite + Unpin,
@@ -229,32 +229,24 @@ impl Blob {
         let mut body = self.download().send().await?.body;
         let mut written = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| read_error("objects.get", e))?;
-            writer.write_all(&chunk).await.map_err(|e| GcsError::invalid_input("objects.get", e.to_string()))?;
+            let chunk = chunk.map_err(|e| GcsError::from_body_error("objects.get", e))?;
+            writer.write_all(&chunk).await.map_err(|e| write_error(None, e))?;
             written += chunk.len() as u64;
         }
-        writer.flush().await.map_err(|e| GcsError::invalid_input("objects.get", e.to_string()))?;
+        writer.flush().await.map_err(|e| write_error(None, e))?;
         Ok(written)
     }
 
-    /// Downloads to a file path (written to a temporary name, renamed when complete).
+    /// Downloads to a file path through a temporary file of its own in the same directory
+    /// ([`cloudkit_core::PartialFile`]), renamed over `path` only once the whole object has
+    /// arrived and been verified. A failed or cancelled (dropped) download removes the temporary
+    /// file and leaves `path` as it was; concurrent downloads never share a temporary file.
     pub async fn download_to_filename(&self, path: impl AsRef<Path>) -> Result<u64, GcsError> {
         let path = path.as_ref();
-        let tmp = path.with_extension(format!("cloudkit-partial-{}", std::process::id()));
-        let io = |e: std::io::Error| GcsError::invalid_input("objects.get", format!("{}: {e}", path.display()));
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
-        let result = self.download_to_file(&mut file).await;
-        drop(file);
-        match result {
-            Ok(n) => {
-                tokio::fs::rename(&tmp, path).await.map_err(io)?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                Err(e)
-            }
-        }
+        let mut file = PartialFile::create(path).await.map_err(|e| write_error(Some(path), e))?;
+        let written = self.download_to_file(&mut file).await?;
+        file.commit().await.map_err(|e| write_error(Some(path), e))?;
+        Ok(written)
     }
 
     /// Whether the object exists.
@@ -289,4 +281,13 @@ impl Blob {
             .await?;
         Ok(signed.url)
     }
+}
+
+/// Writing a download to its destination failed (a local I/O error, not GCS's).
+fn write_error(path: Option<&Path>, e: std::io::Error) -> GcsError {
+    let message = match path {
+        Some(p) => format!("writing the download to {} failed: {e}", p.display()),
+        None => format!("writing the download failed: {e}"),
+    };
+    GcsError::Other(Error::new(ErrorKind::InvalidInput, crate::SERVICE, "objects.get").with_message(message))
 }

@@ -224,7 +224,8 @@ impl Preconditions {
         out
     }
 
-    /// Whether a retry after a timeout is safe (a write pinned to a generation).
+    /// Whether a resend after a timeout or a 5xx is safe: a write pinned to a generation cannot
+    /// write twice (a 412 after a resend may be the first send's own success; uploads check it).
     pub(crate) fn makes_write_idempotent(&self) -> bool {
         self.if_generation_match.is_some()
     }

@@ -6,22 +6,37 @@
 //! ([`ResumableUpload::resume`]). Every request, chunks included, goes through the client's
 //! pipeline (docs/ARCHITECTURE.md, "The request pipeline"): a chunk's `308 Resume Incomplete` is
 //! a declared success status, and a chunk is tried once, its recovery being the protocol's own.
+//! A session that keeps answering 308 without taking any bytes ends the upload
+//! ([`GcsError::UploadStalled`]), and an upload found complete (by a chunk's answer or a status
+//! query) is checked against what was sent: size, CRC32C and MD5.
+//!
+//! Conditional single-request uploads (`ifGenerationMatch`, e.g. create-only `0`) are retried by
+//! the pipeline; when a resent request meets a 412, the first one may have written the object and
+//! lost its answer, so the live object is compared with what was sent (size, CRC32C, MD5, content
+//! type and metadata) and, when it is that write, returned as the success it was.
 
 use std::path::Path;
 
 use bytes::{Bytes, BytesMut};
-use cloudkit_core::{Error, ErrorKind, HttpRequest, Method, Operation, Url};
+use cloudkit_core::{Error, ErrorKind, HttpRequest, Method, Operation, StatusCode, Url};
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 
 use crate::checksum::Hasher;
-use crate::client::{CHUNK_QUANTUM, StorageClient, add_query, decode_json};
+use crate::client::{CHUNK_QUANTUM, StorageClient, add_query, check_segment, decode_json};
 use crate::error::GcsError;
 use crate::object::precondition_setters;
 use crate::types::{Object, ObjectMetadata, Preconditions};
 
 /// Every upload request, the session's chunks included, is part of `objects.insert`.
 const OP: &str = "objects.insert";
+
+/// The largest answer an upload request reads: a `308` or the new object's resource (a few KiB;
+/// GCS limits custom metadata to 8 KiB).
+const MAX_UPLOAD_RESPONSE: usize = 1024 * 1024;
+
+/// How many `308` answers in a row may take none of the bytes sent before the upload gives up.
+const MAX_STALLED_ANSWERS: u32 = 3;
 
 /// Which upload protocol to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -103,16 +118,18 @@ impl InsertObject {
 
     precondition_setters!();
 
-    /// `<endpoint>/upload/storage/v1/b/<bucket>/o?uploadType=…[&name=…]&<preconditions>`.
-    fn insert_url(&self, upload_type: &str, name_in_query: bool) -> Url {
-        let mut url = self.client.upload_url(&["b", &self.bucket, "o"]);
+    /// `<endpoint>/upload/storage/v1/b/<bucket>/o?uploadType=…[&name=…]&<preconditions>`. The
+    /// object name must be one that the other calls can address (not empty, `.` or `..`).
+    fn insert_url(&self, upload_type: &str, name_in_query: bool) -> Result<Url, GcsError> {
+        check_segment(OP, &self.name)?;
+        let mut url = self.client.upload_url(OP, &["b", &self.bucket, "o"])?;
         let mut pairs = vec![("uploadType", upload_type.to_owned())];
         if name_in_query {
             pairs.push(("name", self.name.clone()));
         }
         pairs.extend(self.preconditions.pairs());
         add_query(&mut url, pairs);
-        url
+        Ok(url)
     }
 
     /// Uploads in-memory data (multipart, or resumable when large or asked for).
@@ -167,7 +184,7 @@ impl InsertObject {
     /// Starts a resumable session (for callers that drive the chunks themselves or want to
     /// store the session URL to resume later).
     pub async fn start_resumable(self, size: Option<u64>) -> Result<ResumableUpload, GcsError> {
-        let url = self.insert_url("resumable", true);
+        let url = self.insert_url("resumable", true)?;
         let body = UploadMetadata { name: &self.name, metadata: &self.metadata, crc32c: None, md5_hash: None };
         let mut request = crate::client::json_request(Method::POST, url, &body, OP)?;
         if let Some(ct) = &self.metadata.content_type {
@@ -176,7 +193,9 @@ impl InsertObject {
         if let Some(n) = size {
             set_header(&mut request, "x-upload-content-length", &n.to_string())?;
         }
-        let response = self.client.send(OP, self.preconditions.makes_write_idempotent(), request).await?;
+        // Starting a session writes nothing: resending it is safe.
+        let operation = Operation::new(OP).max_response_body(MAX_UPLOAD_RESPONSE);
+        let response = self.client.pipeline().send_buffered(&operation, request).await?;
         let location = response
             .header("location")
             .ok_or_else(|| GcsError::decode(OP, "the resumable session response has no Location"))?;
@@ -188,12 +207,14 @@ impl InsertObject {
             total: size,
             chunk_size: self.chunk_size,
             hasher: Some(Hasher::default()),
+            hashed: 0,
             send_checksums: self.send_checksums,
         })
     }
 
     async fn media(self, data: Bytes) -> Result<Object, GcsError> {
-        let url = self.insert_url("media", true);
+        let size = data.len() as u64;
+        let url = self.insert_url("media", true)?;
         let mut hasher = Hasher::default();
         hasher.update(&data);
         let mut request = HttpRequest::new(Method::POST, url).with_body(data);
@@ -202,13 +223,12 @@ impl InsertObject {
         if self.send_checksums {
             set_header(&mut request, "x-goog-hash", &format!("crc32c={},md5={}", hasher.crc32c(), hasher.md5()))?;
         }
-        let object: Object = self.client.send_json(OP, self.preconditions.makes_write_idempotent(), request).await?;
-        check_uploaded(OP, &object, &hasher)?;
-        Ok(object)
+        self.send_single(request, &hasher, size).await
     }
 
     async fn multipart(self, data: Bytes) -> Result<Object, GcsError> {
-        let url = self.insert_url("multipart", false);
+        let size = data.len() as u64;
+        let url = self.insert_url("multipart", false)?;
         let mut hasher = Hasher::default();
         hasher.update(&data);
         let meta = UploadMetadata {
@@ -230,9 +250,53 @@ impl InsertObject {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let mut request = HttpRequest::new(Method::POST, url).with_body(body.freeze());
         set_header(&mut request, "content-type", &format!("multipart/related; boundary={boundary}"))?;
-        let object: Object = self.client.send_json(OP, self.preconditions.makes_write_idempotent(), request).await?;
-        check_uploaded(OP, &object, &hasher)?;
+        self.send_single(request, &hasher, size).await
+    }
+
+    /// Sends a media or multipart upload and checks what GCS stored. Resent by the pipeline only
+    /// when pinned to a generation (a resend of an unconditional insert could write twice); a
+    /// 412 after a resend is checked against the live object (see [`own_write`](Self::own_write)).
+    async fn send_single(&self, request: HttpRequest, hasher: &Hasher, size: u64) -> Result<Object, GcsError> {
+        let operation = Operation::new(OP)
+            .idempotent(self.preconditions.makes_write_idempotent())
+            .max_response_body(MAX_UPLOAD_RESPONSE);
+        let object = match self.client.pipeline().send_buffered(&operation, request).await.map_err(GcsError::from) {
+            Ok(response) => decode_json::<Object>(OP, &response.body)?,
+            Err(GcsError::PreconditionFailed(e)) if e.attempts() > 1 => return self.own_write(e, hasher, size).await,
+            Err(e) => return Err(e),
+        };
+        check_uploaded(OP, &object, hasher)?;
         Ok(object)
+    }
+
+    /// A resent conditional insert failed its precondition: the first send may have written the
+    /// object and lost its answer (a 5xx or a reset after the write), so its own write now fails
+    /// the condition. When the live object is exactly what was sent (size, CRC32C, MD5, content
+    /// type, metadata), that write succeeded and the object is returned; otherwise the 412 stands.
+    async fn own_write(&self, precondition: Error, hasher: &Hasher, size: u64) -> Result<Object, GcsError> {
+        let failed = GcsError::PreconditionFailed(precondition);
+        let live = match self.client.get_object(self.bucket.clone(), self.name.clone()).send().await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the object back after a 412 on a resent insert");
+                return Err(failed);
+            }
+        };
+        let wanted = &self.metadata;
+        let ours = live.size == Some(size)
+            && live.crc32c.as_deref() == Some(hasher.crc32c().as_str())
+            && live.md5_hash.as_deref().is_none_or(|m| m == hasher.md5())
+            && wanted.content_type.as_ref().is_none_or(|ct| live.content_type.as_ref() == Some(ct))
+            && wanted.metadata.iter().all(|(k, v)| v.as_ref().is_none_or(|v| live.metadata.get(k) == Some(v)));
+        if ours {
+            tracing::info!(
+                generation = ?live.generation,
+                "a resent conditional insert met its own earlier write (412): the upload succeeded"
+            );
+            Ok(live)
+        } else {
+            Err(failed)
+        }
     }
 }
 
@@ -249,14 +313,17 @@ fn fastrand_u64() -> u64 {
     h.finish()
 }
 
-/// Compares the CRC32C GCS reports for the new object with the one computed while sending.
+/// Compares the CRC32C and MD5 GCS reports for the new object (each when reported; composite
+/// objects have no MD5) with those computed while sending.
 fn check_uploaded(op: &'static str, object: &Object, hasher: &Hasher) -> Result<(), GcsError> {
-    if let Some(remote) = &object.crc32c {
-        let local = hasher.crc32c();
-        if remote != &local {
+    let pairs = [("CRC32C", &object.crc32c, hasher.crc32c()), ("MD5", &object.md5_hash, hasher.md5())];
+    for (algorithm, remote, local) in pairs {
+        if let Some(remote) = remote
+            && remote != &local
+        {
             return Err(GcsError::ChecksumMismatch {
                 operation: op,
-                algorithm: "crc32c",
+                algorithm,
                 expected: local,
                 actual: remote.clone(),
             });
@@ -295,8 +362,10 @@ pub struct ResumableUpload {
     total: Option<u64>,
     chunk_size: usize,
     /// The running checksum of everything sent; `None` after a resume from a URL (the earlier
-    /// bytes were sent by someone else).
+    /// bytes were sent by someone else) or after chunks that left a gap.
     hasher: Option<Hasher>,
+    /// How many bytes from the start `hasher` covers.
+    hashed: u64,
     send_checksums: bool,
 }
 
@@ -313,7 +382,8 @@ impl std::fmt::Debug for ResumableUpload {
 
 impl ResumableUpload {
     /// Reattaches to a session started earlier (possibly by another process), asking it how
-    /// much it already holds.
+    /// much it already holds. The bytes sent before cannot be checked by this process: a session
+    /// completed after a resume is checked only as far as GCS itself checks it.
     pub async fn resume(client: &StorageClient, session_url: Url, total: Option<u64>) -> Result<Self, GcsError> {
         let mut upload = Self {
             client: client.clone(),
@@ -322,6 +392,7 @@ impl ResumableUpload {
             total,
             chunk_size: client.inner.upload.chunk_size,
             hasher: None,
+            hashed: 0,
             send_checksums: false,
         };
         match upload.query_status().await? {
@@ -349,14 +420,20 @@ impl ResumableUpload {
 
     /// Asks the session how much it holds (`PUT` with `Content-Range: bytes */total`). A status
     /// query changes nothing, so the pipeline retries it like any idempotent call.
+    ///
+    /// A session found complete is checked like a completing chunk: the object's size, CRC32C and
+    /// MD5 must be those of the bytes this upload sent ([`GcsError::ChecksumMismatch`], or an
+    /// error saying how many bytes GCS holds, otherwise) — a last chunk whose answer was lost is
+    /// not taken on trust.
     pub async fn query_status(&mut self) -> Result<UploadStatus, GcsError> {
         let range = match self.total {
             Some(t) => format!("bytes */{t}"),
             None => "bytes */*".to_owned(),
         };
         let status = self.put(Operation::new(OP).accept_statuses(&[308]), range, Bytes::new(), None).await?;
-        if let UploadStatus::Incomplete { persisted } = &status {
-            self.offset = *persisted;
+        match &status {
+            UploadStatus::Incomplete { persisted } => self.offset = *persisted,
+            UploadStatus::Complete(object) => self.verify_complete(object)?,
         }
         Ok(status)
     }
@@ -376,7 +453,7 @@ impl ResumableUpload {
 
     async fn delete_session(&self, operation: Operation) -> Result<(), GcsError> {
         let request = HttpRequest::new(Method::DELETE, self.session.clone());
-        self.client.pipeline().send_buffered(&operation, request).await?;
+        self.client.pipeline().send_buffered(&operation.max_response_body(MAX_UPLOAD_RESPONSE), request).await?;
         Ok(())
     }
 
@@ -393,15 +470,7 @@ impl ResumableUpload {
             while !ended && pending.len() < chunk_size {
                 match stream.next().await {
                     Some(Ok(b)) => pending.extend_from_slice(&b),
-                    Some(Err(e)) => {
-                        // Nothing was finalized: drop the session so no partial object can appear.
-                        self.cancel_session().await;
-                        return Err(GcsError::Other(
-                            Error::new(ErrorKind::InvalidInput, crate::SERVICE, OP)
-                                .with_message(format!("reading the upload source failed: {e}"))
-                                .with_source(e),
-                        ));
-                    }
+                    Some(Err(e)) => return Err(self.source_failed(e).await),
                     None => ended = true,
                 }
             }
@@ -409,12 +478,36 @@ impl ResumableUpload {
             let chunk = pending.split_to(take).freeze();
             let is_last = ended && pending.is_empty();
             if let Some(o) = self.upload_chunk(chunk, is_last).await? {
+                // The session knew the total and completed with this chunk: the data must end here.
+                while !is_last && pending.is_empty() {
+                    match stream.next().await {
+                        Some(Ok(b)) => pending.extend_from_slice(&b),
+                        Some(Err(e)) => return Err(self.source_failed(e).await),
+                        None => break,
+                    }
+                }
+                if !pending.is_empty() {
+                    return Err(GcsError::decode(
+                        OP,
+                        format!("the session completed after {} bytes, before the end of the data", self.offset),
+                    ));
+                }
                 return Ok(o);
             }
             if is_last {
                 return Err(GcsError::decode(OP, "the last chunk did not complete the upload"));
             }
         }
+    }
+
+    /// The upload source failed: nothing was finalized, so the session is dropped (no partial
+    /// object can appear) and the read error is returned.
+    async fn source_failed(&self, e: std::io::Error) -> GcsError {
+        self.cancel_session().await;
+        GcsError::Other(
+            Error::new(ErrorKind::InvalidInput, crate::SERVICE, OP)
+                .with_message(format!("reading the upload source failed: {e}")),
+        )
     }
 
     /// Sends one chunk starting at [`offset`](Self::offset). Every chunk but the last must be
@@ -424,20 +517,22 @@ impl ResumableUpload {
     /// in a way the pipeline classifies as retryable (a reset connection, a timeout, 5xx, 429),
     /// the upload waits the pipeline's backoff, asks the session how much it holds and sends the
     /// rest from there, at most [`UploadSettings::max_resumes`](crate::UploadSettings) times.
-    /// Other failures (a 4xx, an expired session) end the upload.
+    /// Other failures (a 4xx, an expired session) end the upload, and so does a session that
+    /// answers `308` three times in a row without taking any of the bytes sent
+    /// ([`GcsError::UploadStalled`]). The finished object is checked against what was sent
+    /// (size, CRC32C, MD5), however its completion was learnt.
     pub async fn upload_chunk(&mut self, chunk: Bytes, is_last: bool) -> Result<Option<Object>, GcsError> {
         if !is_last && !chunk.len().is_multiple_of(CHUNK_QUANTUM) {
             return Err(GcsError::invalid_input(OP, "resumable chunks before the last must be multiples of 256 KiB"));
         }
-        if let Some(h) = &mut self.hasher {
-            h.update(&chunk);
-        }
         let chunk_start = self.offset;
         let chunk_end = chunk_start + chunk.len() as u64; // exclusive
+        self.hash_chunk(&chunk, chunk_start);
         let total = if is_last { Some(chunk_end) } else { self.total };
         let max_resumes = self.client.inner.upload.max_resumes;
         let retry = self.client.pipeline().retry_config().clone();
         let mut failures = 0u32;
+        let mut stalled = 0u32;
         loop {
             let from = self.offset;
             if from < chunk_start || from > chunk_end {
@@ -461,7 +556,7 @@ impl ResumableUpload {
             };
             let chunk_operation = Operation::new(OP).accept_statuses(&[308]).max_attempts(1);
             let failure = match self.put(chunk_operation, range, slice, hash).await {
-                Ok(UploadStatus::Complete(object)) => return self.completed(*object, chunk_end).map(Some),
+                Ok(UploadStatus::Complete(object)) => return self.completed(*object).map(Some),
                 Ok(UploadStatus::Incomplete { persisted }) => {
                     self.offset = persisted;
                     if persisted >= chunk_end && !is_last {
@@ -472,6 +567,16 @@ impl ResumableUpload {
                             OP,
                             format!("the session went back from {from} to {persisted} bytes"),
                         ));
+                    }
+                    if persisted > from {
+                        stalled = 0;
+                    } else {
+                        // Nothing of what was sent was kept: resend, but not forever.
+                        stalled += 1;
+                        if stalled >= MAX_STALLED_ANSWERS {
+                            return Err(self.stalled(persisted, stalled));
+                        }
+                        tokio::time::sleep(retry.backoff(stalled)).await;
                     }
                     // The server kept less than was sent: send the rest of the chunk.
                     continue;
@@ -487,23 +592,66 @@ impl ResumableUpload {
             tokio::time::sleep(retry.backoff(failures)).await;
             // Ask the session where it stands (with the pipeline's retries), then continue from there.
             if let UploadStatus::Complete(object) = self.query_status().await? {
-                return self.completed(*object, chunk_end).map(Some);
+                return self.completed(*object).map(Some);
             }
         }
     }
 
-    /// The finished upload: its CRC32C must be the one computed while sending.
-    fn completed(&mut self, object: Object, chunk_end: u64) -> Result<Object, GcsError> {
-        if let Some(h) = &self.hasher {
-            check_uploaded(OP, &object, h)?;
+    /// Feeds the part of a chunk starting at `chunk_start` that the running checksum has not
+    /// seen yet (a chunk resent from an earlier offset is not counted twice; a gap ends the
+    /// checksum).
+    fn hash_chunk(&mut self, chunk: &[u8], chunk_start: u64) {
+        let Some(hasher) = &mut self.hasher else { return };
+        if chunk_start > self.hashed {
+            tracing::debug!(chunk_start, hashed = self.hashed, "chunks left a gap: the upload cannot be checked");
+            self.hasher = None;
+            return;
         }
-        self.offset = object.size.unwrap_or(chunk_end);
+        let seen = usize::try_from(self.hashed - chunk_start).unwrap_or(usize::MAX);
+        if let Some(new) = chunk.get(seen..) {
+            hasher.update(new);
+            self.hashed += new.len() as u64;
+        }
+    }
+
+    /// The session took nothing `answers` times in a row.
+    fn stalled(&self, persisted: u64, answers: u32) -> GcsError {
+        let total = self.total.map_or_else(|| "?".to_owned(), |t| t.to_string());
+        GcsError::UploadStalled(
+            Error::new(ErrorKind::Service, crate::SERVICE, OP)
+                .with_status(StatusCode::PERMANENT_REDIRECT)
+                .with_message(format!(
+                    "the resumable session answered 308 {answers} times in a row without taking any of the bytes \
+                     sent (it holds {persisted} of {total})"
+                )),
+        )
+    }
+
+    /// The finished upload, checked against what was sent.
+    fn completed(&mut self, object: Object) -> Result<Object, GcsError> {
+        self.verify_complete(&object)?;
+        self.offset = object.size.unwrap_or(self.hashed);
         Ok(object)
     }
 
-    /// One PUT to the session URL through the pipeline: 308 (Resume Incomplete) says how much
-    /// the session holds, 200/201 carries the object. The session URL authorizes the upload by
-    /// itself; the pipeline's bearer token goes along, as with the official clients.
+    /// A completed object must be the bytes this upload sent: CRC32C and MD5 (when GCS reports
+    /// them) and size. Nothing to compare after a [`resume`](Self::resume) from a URL.
+    fn verify_complete(&self, object: &Object) -> Result<(), GcsError> {
+        let Some(hasher) = &self.hasher else { return Ok(()) };
+        check_uploaded(OP, object, hasher)?;
+        match object.size {
+            Some(size) if size != self.hashed => Err(GcsError::decode(
+                OP,
+                format!("the upload completed with {size} bytes, but {} were sent", self.hashed),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// One PUT to the session URL through the pipeline (its timeouts, and a capped answer): 308
+    /// (Resume Incomplete) says how much the session holds, 200/201 carries the object. The
+    /// session URL authorizes the upload by itself; the pipeline's bearer token goes along, as
+    /// with the official clients.
     async fn put(
         &self,
         operation: Operation,
@@ -516,13 +664,15 @@ impl ResumableUpload {
         if let Some(h) = hash {
             set_header(&mut request, "x-goog-hash", &h)?;
         }
+        let operation = operation.max_response_body(MAX_UPLOAD_RESPONSE);
         let response = self.client.pipeline().send_buffered(&operation, request).await?;
         if response.status.as_u16() == 308 {
             let persisted = response
                 .header("range")
                 .and_then(|r| r.trim().strip_prefix("bytes=0-"))
                 .and_then(|n| n.parse::<u64>().ok())
-                .map_or(0, |last| last + 1);
+                .and_then(|last| last.checked_add(1))
+                .unwrap_or(0);
             return Ok(UploadStatus::Incomplete { persisted });
         }
         decode_json::<Object>(OP, &response.body).map(|o| UploadStatus::Complete(Box::new(o)))

@@ -1,7 +1,7 @@
 //! Pipeline signing with Google credentials, and remote blob signing for V4 signed URLs.
 
 use async_trait::async_trait;
-use cloudkit_core::{HttpRequest, Sign, SignError};
+use cloudkit_core::{HttpRequest, Sign, SignError, Url};
 use cloudkit_signer::gcp::{SignBlob, SigningError};
 use google_cloud_auth::credentials::CacheableResource;
 
@@ -10,16 +10,22 @@ use super::config::GcpCredentials;
 /// The pipeline's signing step for Google APIs: adds `authorization: Bearer …` (and
 /// `x-goog-user-project` when a quota project is set) from google-cloud-auth, which caches the
 /// token and refreshes it before expiry. Anonymous credentials add nothing.
+///
+/// A token goes over https only: a request to a plain-http URL is refused
+/// ([`PlainHttpRefused`], a signing error, before any token is fetched), unless the URL is on the
+/// one origin allowed by [`allow_plain_http_to`](Self::allow_plain_http_to) — the emulator named
+/// by `STORAGE_EMULATOR_HOST`, which [`GcpConfig`](super::GcpConfig) sets.
 #[derive(Clone, Debug)]
 pub struct BearerTokenSigner {
     credentials: GcpCredentials,
     context: Option<String>,
+    plain_http_origin: Option<url::Origin>,
 }
 
 impl BearerTokenSigner {
     /// A signer for these credentials.
     pub fn new(credentials: GcpCredentials) -> Self {
-        Self { credentials, context: None }
+        Self { credentials, context: None, plain_http_origin: None }
     }
 
     /// Says where the credentials came from (and what else was tried) in token errors.
@@ -27,6 +33,37 @@ impl BearerTokenSigner {
         self.context = Some(context.into());
         self
     }
+
+    /// Allows plain http to the origin (scheme, host and port) of `endpoint`: an emulator the
+    /// caller named explicitly. Every other plain-http URL is still refused.
+    pub fn allow_plain_http_to(mut self, endpoint: &Url) -> Self {
+        self.plain_http_origin = (endpoint.scheme() == "http").then(|| endpoint.origin());
+        self
+    }
+
+    /// Checks that this signer may authorize a request to `url`: always for anonymous
+    /// credentials (nothing is sent), else https, or plain http to the allowed emulator origin.
+    pub fn check_url(&self, url: &Url) -> Result<(), PlainHttpRefused> {
+        if self.credentials.is_anonymous() || url.scheme() == "https" {
+            return Ok(());
+        }
+        if url.scheme() == "http" && self.plain_http_origin.as_ref().is_some_and(|o| *o == url.origin()) {
+            return Ok(());
+        }
+        Err(PlainHttpRefused { scheme: url.scheme().to_owned(), host: url.host_str().unwrap_or_default().to_owned() })
+    }
+}
+
+/// A Google bearer token would have gone to a URL that is not https (and not the emulator named by
+/// `STORAGE_EMULATOR_HOST`): anyone on the path could read and reuse it. Nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "refusing to send Google credentials over {scheme}:// to {host}: bearer tokens go over https only \
+     (plain http only to the emulator named by STORAGE_EMULATOR_HOST, or with anonymous credentials)"
+)]
+pub struct PlainHttpRefused {
+    scheme: String,
+    host: String,
 }
 
 /// A token could not be obtained: where the credentials came from, and why.
@@ -44,6 +81,7 @@ impl Sign for BearerTokenSigner {
         let GcpCredentials::Google { credentials, .. } = &self.credentials else {
             return Ok(());
         };
+        self.check_url(&request.url).map_err(|e| SignError::Signing(Box::new(e)))?;
         match credentials.headers(http::Extensions::new()).await {
             Ok(CacheableResource::New { data, .. }) => {
                 for (name, value) in &data {

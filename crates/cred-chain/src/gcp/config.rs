@@ -197,14 +197,23 @@ impl GcpConfig {
         self.quota.clone()
     }
 
-    /// A pipeline builder for `service` that authenticates with these credentials (bearer
-    /// tokens, nothing for anonymous access), preset with this config's HTTP client, retry
+    /// The signing step of this config's clients: bearer tokens from these credentials (nothing
+    /// for anonymous access), over https only, or plain http to the emulator named by
+    /// `STORAGE_EMULATOR_HOST` ([`BearerTokenSigner::check_url`]). Clients check an endpoint
+    /// override with it when they are built.
+    pub fn bearer_signer(&self) -> BearerTokenSigner {
+        let signer = BearerTokenSigner::new(self.credentials.clone()).with_context(self.source_detail.clone());
+        if self.emulator { signer.allow_plain_http_to(&self.storage_endpoint) } else { signer }
+    }
+
+    /// A pipeline builder for `service` that authenticates with these credentials
+    /// ([`bearer_signer`](Self::bearer_signer)), preset with this config's HTTP client, retry
     /// settings, shared retry quota and timeouts. The client adds its service's error parser and
     /// retry classifier, applies its overrides and builds (docs/ARCHITECTURE.md, "Construction").
     pub fn pipeline_builder(&self, service: &'static str) -> PipelineBuilder {
         Pipeline::builder(service)
             .http(self.http.clone())
-            .signer(Arc::new(BearerTokenSigner::new(self.credentials.clone()).with_context(self.source_detail.clone())))
+            .signer(Arc::new(self.bearer_signer()))
             .retry(self.retry.clone())
             .quota(self.quota.clone())
             .timeouts(self.timeouts.clone())
@@ -326,7 +335,9 @@ impl GcpConfigLoader {
     }
 
     /// The storage endpoint (wins over `STORAGE_EMULATOR_HOST`; credentials still come from ADC
-    /// unless [`anonymous`](Self::anonymous) is set).
+    /// unless [`anonymous`](Self::anonymous) is set). With credentials it must be https: bearer
+    /// tokens never go over plain http, except to the emulator named by `STORAGE_EMULATOR_HOST`
+    /// ([`load`](Self::load) refuses a plain-http endpoint with [`GcpConfigError::InvalidEndpoint`]).
     pub fn storage_endpoint(mut self, endpoint: Url) -> Self {
         self.endpoint = Some(endpoint);
         self
@@ -409,7 +420,7 @@ impl GcpConfigLoader {
             other => other.to_string(),
         };
         tracing::debug!(source = %source_detail, ?project_id, endpoint = %storage_endpoint, "loaded Google configuration");
-        Ok(GcpConfig {
+        let config = GcpConfig {
             credentials,
             source,
             source_detail,
@@ -421,7 +432,14 @@ impl GcpConfigLoader {
             retry: self.retry.clone().unwrap_or_else(RetryConfig::standard),
             timeouts: self.timeouts.clone().unwrap_or_default(),
             quota: Arc::new(RetryQuota::default()),
-        })
+        };
+        // Bearer tokens never go over plain http to an endpoint the caller did not name as the
+        // emulator: refused here, and again by the signer on every request.
+        config.bearer_signer().check_url(&config.storage_endpoint).map_err(|e| GcpConfigError::InvalidEndpoint {
+            endpoint: cloudkit_core::redact_url(&config.storage_endpoint),
+            message: e.to_string(),
+        })?;
+        Ok(config)
     }
 
     async fn adc(&self, env: &GcpEnv) -> Result<(GcpCredentials, CredentialSource, Option<Value>), GcpConfigError> {

@@ -26,7 +26,7 @@ mod env;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{BearerTokenSigner, GoogleAuthBlobSigner};
+pub use auth::{BearerTokenSigner, GoogleAuthBlobSigner, PlainHttpRefused};
 pub use config::{
     CredentialSource, DEFAULT_STORAGE_ENDPOINT, GcpConfig, GcpConfigError, GcpConfigLoader, GcpCredentials,
     emulator_endpoint,

@@ -167,3 +167,71 @@ async fn pipeline_builder_is_preset_from_the_config() {
     assert_eq!(sent.len(), 2, "the config's retry settings apply");
     assert!(sent[0].headers.get("authorization").is_none());
 }
+
+/// Issue 15, defect 17: Google bearer tokens went over plain http to any configured endpoint.
+/// Only the emulator named by `STORAGE_EMULATOR_HOST` (or anonymous access) may be plain http:
+/// the loader refuses such an endpoint with credentials, and the signer refuses such a URL.
+#[tokio::test]
+async fn bearer_tokens_never_go_over_plain_http_except_to_the_named_emulator() {
+    let http = Arc::new(ReplayHttp::new());
+    let loader = || GcpConfig::loader().env(GcpEnv::from_pairs([("X", "y")])).http(http.clone());
+
+    // an explicit plain-http endpoint with credentials: refused when loading
+    let e = loader()
+        .credentials_json(key_json())
+        .storage_endpoint(Url::parse("http://storage.example.com:8080").unwrap())
+        .load()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GcpConfigError::InvalidEndpoint { .. }), "{e:?}");
+    assert!(e.to_string().contains("over https only") && e.to_string().contains("storage.example.com"), "{e}");
+    // even loopback: only STORAGE_EMULATOR_HOST names an emulator
+    let local = Url::parse("http://127.0.0.1:9023").unwrap();
+    assert!(loader().credentials_json(key_json()).storage_endpoint(local.clone()).load().await.is_err());
+    // https, or anonymous access, is fine
+    let https = Url::parse("https://storage.example.com").unwrap();
+    loader().credentials_json(key_json()).storage_endpoint(https.clone()).load().await.unwrap();
+    loader().anonymous().storage_endpoint(local.clone()).load().await.unwrap();
+
+    // the signer of a config with credentials refuses any plain-http request…
+    let config = loader().credentials_json(key_json()).load().await.unwrap();
+    let signer = config.bearer_signer();
+    for url in ["http://storage.googleapis.com/storage/v1/b", "http://127.0.0.1:9023/storage/v1/b"] {
+        let mut r = HttpRequest::new(Method::GET, Url::parse(url).unwrap());
+        let e = signer.sign(&mut r).await.unwrap_err();
+        assert!(e.to_string().contains("over https only"), "{e}");
+        assert!(r.headers.get("authorization").is_none(), "no token was added");
+    }
+    let mut r = HttpRequest::new(Method::GET, https.join("/storage/v1/b").unwrap());
+    signer.sign(&mut r).await.unwrap();
+    assert!(r.headers.contains_key("authorization"));
+    // …and so does the pipeline built from it, before anything is sent
+    let pipeline = config.pipeline_builder("GCS").build().unwrap();
+    let e = pipeline
+        .send_buffered(
+            &cloudkit_core::Operation::new("buckets.list"),
+            HttpRequest::new(Method::GET, Url::parse("http://storage.example.com/storage/v1/b").unwrap()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), cloudkit_core::ErrorKind::Signing, "{e}");
+    assert!(http.requests().is_empty());
+
+    // STORAGE_EMULATOR_HOST with credentials: plain http to that emulator only
+    let env = GcpEnv::from_pairs([("STORAGE_EMULATOR_HOST", "127.0.0.1:9023")]);
+    let config = GcpConfig::loader().env(env).http(http.clone()).credentials_json(key_json()).load().await.unwrap();
+    assert!(config.is_emulator());
+    let signer = config.bearer_signer();
+    let mut r = HttpRequest::new(Method::GET, local.join("/storage/v1/b").unwrap());
+    signer.sign(&mut r).await.unwrap();
+    assert!(r.headers.contains_key("authorization"));
+    let mut r = HttpRequest::new(Method::GET, Url::parse("http://127.0.0.1:9024/storage/v1/b").unwrap());
+    assert!(signer.sign(&mut r).await.is_err());
+    assert!(signer.check_url(&Url::parse("http://other.example:9023/").unwrap()).is_err());
+
+    // a hand-built signer allows nothing plain unless told
+    let plain = BearerTokenSigner::new(config.credentials().clone());
+    assert!(plain.check_url(&local).is_err());
+    assert!(plain.clone().allow_plain_http_to(&local).check_url(&local).is_ok());
+    assert!(BearerTokenSigner::new(GcpCredentials::Anonymous).check_url(&local).is_ok());
+}

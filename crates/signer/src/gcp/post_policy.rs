@@ -109,6 +109,7 @@ pub async fn sign_post_policy(request: &PostPolicyRequest, signer: &dyn SignBlob
     if request.expires_in > MAX_SIGNED_URL_EXPIRY || request.expires_in.as_secs() == 0 {
         return Err(SigningError::InvalidRequest("a POST policy is valid for 1 second to 7 days".into()));
     }
+    super::v4::check_bucket(&request.bucket)?;
     let email = signer.client_email().await?;
     let now = super::v4::signing_time(request.time)?;
     let datetime = super::v4::compact(now)?;

@@ -209,3 +209,38 @@ async fn all_post_policy_v4_conformance_vectors_pass() {
         assert_eq!(decoded, expected_decoded, "{name}: decoded policy");
     }
 }
+
+/// Issue 15, defect 2 (GCS part): the XML-API path keeps an object name's `/`, and the signed URL
+/// was parsed with `Url::parse`, which resolves `..`: `b/../other/x` signed a URL for bucket
+/// `other`. Dot segments are refused; percent-encoded dots stay encoded inside the bucket.
+#[tokio::test]
+async fn signed_urls_never_leave_their_bucket() {
+    let key = key();
+    let request = |bucket: &str, object: &str| {
+        SignedUrlRequest::new(cloudkit_core::Method::GET, bucket, Some(object), Duration::from_secs(60))
+    };
+    for object in ["../other/x", "a/../../other/x", "..", ".", "a/./b", "a/.."] {
+        let e = sign_url(&request("b", object), &key).await.unwrap_err();
+        assert!(matches!(e, SigningError::InvalidRequest(_)), "{object}: {e}");
+        assert!(e.to_string().contains("leave the bucket"), "{e}");
+    }
+    for style in [UrlStyle::PathStyle, UrlStyle::VirtualHostedStyle] {
+        for bucket in ["..", ".", "b/../other", "evil.com/x", "b?x=1", "b#f", ""] {
+            let e = sign_url(&request(bucket, "o").url_style(style.clone()), &key).await.unwrap_err();
+            assert!(matches!(e, SigningError::InvalidRequest(_)), "{bucket:?}: {e}");
+        }
+    }
+    let e = sign_post_policy(&PostPolicyRequest::new("..", "o", Duration::from_secs(60)), &key).await.unwrap_err();
+    assert!(matches!(e, SigningError::InvalidRequest(_)), "{e}");
+
+    // percent-encoded dots are object-name characters: encoded again, so they stay in the bucket
+    for object in ["%2e%2e/other/x", "%2E./x", "a..b/..c", "...", "a/%2e%2e"] {
+        let signed = sign_url(&request("b", object), &key).await.unwrap();
+        assert!(signed.url.path().starts_with("/b/"), "{object}: {}", signed.url);
+        assert!(signed.url_text.contains(&cloudkit_core::encode_path(object)), "{object}: {}", signed.url_text);
+        assert_eq!(signed.url.path(), format!("/b/{}", cloudkit_core::encode_path(object)), "{object}");
+    }
+    let hosted = sign_url(&request("b", "%2e%2e/x").url_style(UrlStyle::VirtualHostedStyle), &key).await.unwrap();
+    assert_eq!(hosted.url.host_str(), Some("b.storage.googleapis.com"));
+    assert_eq!(hosted.url.path(), "/%252e%252e/x");
+}

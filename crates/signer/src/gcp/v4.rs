@@ -205,8 +205,9 @@ pub fn prepare(request: &SignedUrlRequest, email: &str) -> Result<PreparedSigned
     if request.expires_in.as_secs() == 0 {
         return Err(SigningError::InvalidRequest("expiry must be at least 1 second".into()));
     }
-    if request.bucket.is_empty() {
-        return Err(SigningError::InvalidRequest("the bucket name is empty".into()));
+    check_bucket(&request.bucket)?;
+    if let Some(object) = &request.object {
+        check_object(object)?;
     }
     let time = signing_time(request.time)?;
     let datetime = compact(time)?;
@@ -325,6 +326,31 @@ pub async fn sign_url(request: &SignedUrlRequest, signer: &dyn SignBlob) -> Resu
         canonical_request: prepared.canonical_request,
         string_to_sign: prepared.string_to_sign,
     })
+}
+
+/// A bucket name goes into the URL as it is (path, or host for virtual-hosted URLs): only the
+/// characters GCS allows in bucket names (ASCII letters, digits, `-`, `_`, `.`), and not `.` or
+/// `..`, which a URL parser would resolve away.
+pub(crate) fn check_bucket(bucket: &str) -> Result<(), SigningError> {
+    if bucket.is_empty() {
+        return Err(SigningError::InvalidRequest("the bucket name is empty".into()));
+    }
+    if bucket == "." || bucket == ".." || !bucket.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(SigningError::InvalidRequest(format!("{bucket:?} is not a valid bucket name")));
+    }
+    Ok(())
+}
+
+/// The XML API keeps an object name's `/` in the URL path, so a `.` or `..` segment would be
+/// resolved by every URL parser (`b/../other/x` → `/other/x`, another bucket). Such names are
+/// refused; anything else (`%2e%2e` included) is percent-encoded and stays in the bucket.
+fn check_object(object: &str) -> Result<(), SigningError> {
+    if object.split('/').any(|segment| segment == "." || segment == "..") {
+        return Err(SigningError::InvalidRequest(format!(
+            "the object name {object:?} has a `.` or `..` segment, which would leave the bucket in a signed URL"
+        )));
+    }
+    Ok(())
 }
 
 fn strip_port(authority: &str) -> &str {
