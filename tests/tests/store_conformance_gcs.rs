@@ -58,11 +58,25 @@ async fn conformance_gcs_emulator() {
     conformance::listing(s, &k("list")).await;
     conformance::list_with_delimiter(s, &k("delim")).await;
     conformance::copy_and_rename(s, &k("copy")).await;
+    conformance::onto_itself(s, &k("self")).await;
     conformance::bulk_delete(s, &k("bulk")).await;
     conformance::streaming_upload(s, &k("upload")).await;
     conformance::errors(s, &k("errors")).await;
     conformance::signed_urls(s, &k("signed")).await;
     assert!(s.list_all(&base).await.unwrap().is_empty(), "the suite left objects behind");
+}
+
+// Issue 15, defect 6: object names that are not valid keys (`dir/`, `a//b`) are skipped, on every
+// listing and level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_skip_names_that_are_not_keys() {
+    let client = emulator_client().await;
+    let bucket = bucket(&client).await;
+    for raw in ["names/dir/", "names/a//b", "names/dir/x//y"] {
+        client.insert_object(&bucket, raw).send_bytes(cloudkit_core::Bytes::from_static(b"raw")).await.unwrap();
+    }
+    let store = GcsStore::new(client, &bucket);
+    conformance::unrepresentable_names_are_skipped(&store, &ObjectKey::parse("names").unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

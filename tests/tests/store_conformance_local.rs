@@ -34,3 +34,15 @@ async fn local_store_refuses_paths_outside_its_root() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// Issue 15, defect 6: file names that are not valid keys are skipped, as on every backend.
+#[tokio::test]
+async fn local_listings_skip_file_names_that_are_not_keys() {
+    let dir = std::env::temp_dir().join(format!("cloudkit-names-local-{}", std::process::id()));
+    let store = LocalFileSystem::create(&dir).await.unwrap();
+    std::fs::create_dir_all(dir.join("names/back\\slash")).unwrap();
+    std::fs::write(dir.join("names/back\\slash/f"), b"raw").unwrap();
+    std::fs::write(dir.join("names/tab\tname"), b"raw").unwrap();
+    conformance::unrepresentable_names_are_skipped(&store, &ObjectKey::parse("names").unwrap()).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

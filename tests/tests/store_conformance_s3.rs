@@ -47,6 +47,18 @@ async fn conformance_s3_without_conditional_writes() {
     conformance::run_all(Arc::new(store), &ObjectKey::parse("conformance").unwrap()).await;
 }
 
+// Issue 15, defect 6: keys that are not valid neutral keys (`dir/`, `a//b`) are skipped, on every
+// listing and level, without ending a delimiter walk in a loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_skip_keys_that_are_not_neutral_keys() {
+    let config = aws::moto_config().await;
+    let store = store_on(&config, "names").await;
+    for raw in ["names/dir/", "names/a//b", "names/dir/x//y"] {
+        store.client().put_object(store.bucket(), raw).body("raw").send().await.unwrap();
+    }
+    conformance::unrepresentable_names_are_skipped(&store, &ObjectKey::parse("names").unwrap()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_urls_and_sessions_reach_s3() {
     let config = aws::moto_config().await;

@@ -95,6 +95,41 @@ fn list_prefix(prefix: &ObjectKey) -> Option<String> {
     (!prefix.is_root()).then(|| format!("{}/", prefix.as_str()))
 }
 
+/// A listed blob as neutral metadata; `None` (with a warning) for a name that is not a valid key
+/// (a `dir/` folder marker, `a//b`, …), which every backend skips rather than failing the listing.
+fn meta_from_listing(b: cloudkit_azure_blob::BlobItem) -> Option<ObjectMeta> {
+    match ObjectKey::parse(b.name.as_str()) {
+        Ok(key) => Some(ObjectMeta {
+            key,
+            size: b.size,
+            last_modified: b.last_modified,
+            etag: b.etag,
+            content_type: b.content_type,
+            metadata: Default::default(),
+        }),
+        Err(_) => {
+            tracing::warn!(name = %b.name, "skipping an Azure blob name the neutral layer cannot represent");
+            None
+        }
+    }
+}
+
+/// A listed prefix (`dir/`) as a key; `None` (with a warning) when it is not a valid key.
+fn prefix_from_listing(prefix: &str) -> Option<ObjectKey> {
+    match ObjectKey::parse(prefix.strip_suffix('/').unwrap_or(prefix)) {
+        Ok(key) => Some(key),
+        Err(_) => {
+            tracing::warn!(prefix = %prefix, "skipping an Azure prefix the neutral layer cannot represent");
+            None
+        }
+    }
+}
+
+/// A conditional delete found another version of the blob, or none: it is someone else's now.
+fn source_changed(e: &BlobError) -> bool {
+    matches!(e, BlobError::ConditionNotMet(_) | BlobError::BlobNotFound(_) | BlobError::NotFound(_))
+}
+
 #[async_trait]
 impl ObjectStore for AzureBlobStore {
     fn backend(&self) -> &'static str {
@@ -198,15 +233,7 @@ impl ObjectStore for AzureBlobStore {
                     if after.as_deref().is_some_and(|a| b.name.as_str() <= a) {
                         return Ok(None);
                     }
-                    let key = ObjectKey::parse(b.name.clone())?;
-                    Ok(Some(ObjectMeta {
-                        key,
-                        size: b.size,
-                        last_modified: b.last_modified,
-                        etag: b.etag,
-                        content_type: b.content_type,
-                        metadata: Default::default(),
-                    }))
+                    Ok(meta_from_listing(b))
                 }
             })
             .boxed()
@@ -225,15 +252,8 @@ impl ObjectStore for AzureBlobStore {
         let mut result = ListResult::default();
         for e in entries {
             match e {
-                BlobListEntry::Blob(b) => result.objects.push(ObjectMeta {
-                    key: ObjectKey::parse(b.name)?,
-                    size: b.size,
-                    last_modified: b.last_modified,
-                    etag: b.etag,
-                    content_type: b.content_type,
-                    metadata: Default::default(),
-                }),
-                BlobListEntry::Prefix(p) => result.common_prefixes.push(ObjectKey::parse(p.trim_end_matches('/'))?),
+                BlobListEntry::Blob(b) => result.objects.extend(meta_from_listing(b)),
+                BlobListEntry::Prefix(p) => result.common_prefixes.extend(prefix_from_listing(&p)),
                 _ => {}
             }
         }
@@ -243,12 +263,16 @@ impl ObjectStore for AzureBlobStore {
     async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
         let src = self.blob(from)?;
         let dst = self.blob(to)?;
+        if from == to {
+            return super::onto_itself(self, from, &options).await;
+        }
         let conditions = if options.create_only {
             Conditions { if_none_match: Some("*".into()), ..Conditions::default() }
         } else {
             Conditions::default()
         };
-        match dst.copy_from_url(&src.url(), &conditions).await {
+        let source = src.url().map_err(|e| map_error(from.as_str(), e))?;
+        match dst.copy_from_url(&source, &conditions).await {
             Ok(_) => Ok(()),
             Err(e @ (BlobError::ConditionNotMet(_) | BlobError::BlobAlreadyExists(_))) if options.create_only => {
                 Err(Error::AlreadyExists { key: to.to_string(), source: boxed(e) })
@@ -257,9 +281,33 @@ impl ObjectStore for AzureBlobStore {
         }
     }
 
+    /// Copy, then delete conditioned on the ETag the source had before the copy (`If-Match`), so
+    /// a version written by someone else after that is never deleted. (The Blob client's copy
+    /// takes no source condition yet: a source rewritten between the ETag read and the copy is
+    /// copied in its newer version and then kept too, so nothing is lost but it is not moved.)
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
+        let src = self.blob(from)?;
+        self.blob(to)?;
+        if from == to {
+            return super::onto_itself(self, from, &options).await;
+        }
+        let etag = src.get_properties().await.map_err(|e| map_error(from.as_str(), e))?.etag;
+        let Some(etag) = etag else {
+            return Err(Error::Provider {
+                backend: BACKEND,
+                source: format!("{from}: Get Blob Properties returned no ETag to condition the rename on").into(),
+            });
+        };
         self.copy_opts(from, to, options).await?;
-        self.delete(from).await
+        let conditions = Conditions { if_match: Some(etag), ..Conditions::default() };
+        match src.delete(DeleteSnapshots::Include, &conditions).await {
+            Ok(()) => Ok(()),
+            Err(e) if source_changed(&e) => {
+                tracing::debug!(key = %from, "rename: the source changed after the copy; the newer source is kept");
+                Ok(())
+            }
+            Err(e) => Err(map_error(from.as_str(), e)),
+        }
     }
 
     async fn signed_url(&self, method: SignedMethod, key: &ObjectKey, expires_in: Duration) -> Result<url::Url> {
@@ -282,5 +330,121 @@ impl ObjectStore for AzureBlobStore {
                 Err(Error::NotSupported { operation: "signed URLs without an account key or token", backend: BACKEND })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cloudkit_azure_blob::{AzureConfig, BlobServiceClient};
+    use cloudkit_core::testing::{Canned, RecordedRequest, ReplayHttp};
+    use cloudkit_cred_chain::azure::AzureEnv;
+
+    use super::*;
+    use crate::store::ObjectStoreExt;
+
+    /// A store on container `c` of an anonymous account at a loopback endpoint, its client from a
+    /// config that reads no environment, answering from `http`.
+    async fn store(http: &Arc<ReplayHttp>) -> AzureBlobStore {
+        let config = AzureConfig::loader()
+            .env(AzureEnv::from_pairs::<&str, &str>([]))
+            .anonymous()
+            .blob_endpoint("http://127.0.0.1:1/acct".parse().unwrap())
+            .http(http.clone())
+            .load()
+            .await
+            .unwrap();
+        AzureBlobStore::new(BlobServiceClient::new(&config).unwrap().container_client("c"))
+    }
+
+    fn header<'a>(r: &'a RecordedRequest, name: &str) -> Option<&'a str> {
+        r.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn properties(etag: &str) -> Canned {
+        Canned::status(200, "").with_header("etag", etag).with_header("content-length", "7")
+    }
+
+    // Issue 15, defect 1: the delete of a rename is conditioned on the ETag read before the
+    // copy; a source rewritten in between (412 on the delete) is kept and the rename is done.
+    #[tokio::test]
+    async fn rename_deletes_only_the_version_it_read() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let (from, to) = (ObjectKey::parse("src").unwrap(), ObjectKey::parse("dst").unwrap());
+        http.push(properties("\"0x1\""));
+        http.push(Canned::status(202, "").with_header("x-ms-copy-id", "c1").with_header("x-ms-copy-status", "success"));
+        http.push(properties("\"0x2\""));
+        http.push(
+            Canned::status(
+                412,
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ConditionNotMet</Code>\
+                 <Message>The condition specified using HTTP conditional header(s) is not met.</Message></Error>",
+            )
+            .with_header("x-ms-error-code", "ConditionNotMet"),
+        );
+        s.rename(&from, &to).await.unwrap();
+        let sent = http.requests();
+        assert_eq!(sent.len(), 4, "properties, copy, the copy's properties, conditional delete: {sent:?}");
+        assert_eq!((sent[0].method.as_str(), sent[0].url.path()), ("HEAD", "/acct/c/src"));
+        assert_eq!((sent[1].method.as_str(), sent[1].url.path()), ("PUT", "/acct/c/dst"));
+        assert_eq!((sent[3].method.as_str(), sent[3].url.path()), ("DELETE", "/acct/c/src"));
+        assert_eq!(header(&sent[3], "if-match"), Some("\"0x1\""), "the delete is conditional");
+    }
+
+    // Issue 15, defect 1: a rename onto itself copied the blob onto itself, then deleted it.
+    #[tokio::test]
+    async fn rename_onto_itself_only_checks_the_blob_exists() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let key = ObjectKey::parse("same").unwrap();
+        http.push(properties("\"0x1\""));
+        s.rename(&key, &key).await.unwrap();
+        http.push(properties("\"0x1\""));
+        s.copy(&key, &key).await.unwrap();
+        http.push(properties("\"0x1\""));
+        let e = s.rename_opts(&key, &key, CopyOptions { create_only: true }).await.unwrap_err();
+        assert!(matches!(e, Error::AlreadyExists { .. }), "{e:?}");
+        http.push(Canned::status(404, "").with_header("x-ms-error-code", "BlobNotFound"));
+        let e = s.rename(&key, &key).await.unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+        assert!(http.requests().iter().all(|r| r.method.as_str() == "HEAD"), "nothing but HEADs");
+    }
+
+    // Issue 15, defect 6: one blob whose name is not a valid key (a `dir/` folder marker, `a//b`)
+    // failed the whole listing; it is skipped, as on S3 and GCS.
+    #[tokio::test]
+    async fn unrepresentable_blob_names_are_skipped() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let blob = |name: &str| {
+            format!(
+                "<Blob><Name>{name}</Name><Properties><Content-Length>1</Content-Length>\
+                 <Etag>0x1</Etag></Properties></Blob>"
+            )
+        };
+        let flat = format!(
+            "<EnumerationResults><Blobs>{}{}{}{}</Blobs><NextMarker/></EnumerationResults>",
+            blob("p/a//b"),
+            blob("p/dir/"),
+            blob("p/ok"),
+            blob("p/z")
+        );
+        http.push(Canned::status(200, flat));
+        let listed: Vec<String> =
+            s.list(&ObjectKey::parse("p").unwrap()).map_ok(|m| m.key.to_string()).try_collect().await.unwrap();
+        assert_eq!(listed, ["p/ok", "p/z"]);
+        let level = format!(
+            "<EnumerationResults><Blobs>{}{}<BlobPrefix><Name>p/dir//</Name></BlobPrefix>\
+             <BlobPrefix><Name>p/dir/sub/</Name></BlobPrefix></Blobs><NextMarker/></EnumerationResults>",
+            blob("p/dir/"),
+            blob("p/dir/ok")
+        );
+        http.push(Canned::status(200, level));
+        let level = s.list_with_delimiter(&ObjectKey::parse("p/dir").unwrap()).await.unwrap();
+        let objects: Vec<&str> = level.objects.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(objects, ["p/dir/ok"]);
+        assert_eq!(level.common_prefixes, [ObjectKey::parse("p/dir/sub").unwrap()]);
     }
 }

@@ -47,6 +47,7 @@ pub async fn run_all(store: Arc<dyn ObjectStore>, base: &ObjectKey) {
     listing(s, &k(&base, "list")).await;
     list_with_delimiter(s, &k(&base, "delim")).await;
     copy_and_rename(s, &k(&base, "copy")).await;
+    onto_itself(s, &k(&base, "self")).await;
     bulk_delete(s, &k(&base, "bulk")).await;
     streaming_upload(s, &k(&base, "upload")).await;
     errors(s, &k(&base, "errors")).await;
@@ -267,9 +268,108 @@ pub async fn copy_and_rename(store: &dyn ObjectStore, base: &ObjectKey) {
     store.rename(&src, &moved).await.unwrap();
     assert!(!store.exists(&src).await.unwrap(), "{b}: rename removes the source");
     assert_eq!(&store.get(&moved).await.unwrap().bytes().await.unwrap()[..], b"payload", "{b}: rename");
+    if caps.metadata {
+        assert_eq!(
+            store.head(&moved).await.unwrap().content_type.as_deref(),
+            Some("text/plain"),
+            "{b}: rename keeps content type"
+        );
+    }
     let missing = store.copy(&k(base, "missing"), &k(base, "x")).await;
     assert!(matches!(missing, Err(Error::NotFound { .. })), "{b}: copy of a missing key: {missing:?}");
     store.delete_all(vec![dst, moved]).await.unwrap();
+}
+
+/// Renaming or copying a key onto itself is a no-op that keeps the bytes, the content type, the
+/// metadata and the entity tag (as `mv a a` keeps the file); a missing key is `NotFound`; with
+/// `create_only` the destination exists, so it is `AlreadyExists` (or `NotSupported` where
+/// create-only copies are not supported).
+pub async fn onto_itself(store: &dyn ObjectStore, base: &ObjectKey) {
+    let b = store.backend();
+    let caps = store.capabilities();
+    let key = k(base, "same");
+    let mut options = PutOptions::default();
+    if caps.metadata {
+        options = options.content_type("text/plain").metadata("owner", "team-a");
+    }
+    store.put_opts(&key, "kept".into(), options).await.unwrap();
+    let before = store.head(&key).await.unwrap();
+    for op in ["rename", "copy"] {
+        let result = if op == "rename" { store.rename(&key, &key).await } else { store.copy(&key, &key).await };
+        result.unwrap_or_else(|e| panic!("{b}: {op} onto itself: {e}"));
+        let got = store.get(&key).await.unwrap_or_else(|e| panic!("{b}: {op} onto itself lost the object: {e}"));
+        assert_eq!(got.meta.content_type, before.content_type, "{b}: {op} onto itself keeps the content type");
+        assert_eq!(&got.bytes().await.unwrap()[..], b"kept", "{b}: {op} onto itself keeps the bytes");
+        let head = store.head(&key).await.unwrap();
+        assert_eq!(head.metadata, before.metadata, "{b}: {op} onto itself keeps the metadata");
+        assert_eq!(head.content_type, before.content_type, "{b}: {op} onto itself keeps the content type");
+        assert_eq!(head.size, 4, "{b}: {op} onto itself keeps the size");
+        assert_eq!(head.etag, before.etag, "{b}: {op} onto itself is a no-op (same entity tag)");
+    }
+    let create_only = CopyOptions { create_only: true };
+    for op in ["rename", "copy"] {
+        let result = if op == "rename" {
+            store.rename_opts(&key, &key, create_only.clone()).await
+        } else {
+            store.copy_opts(&key, &key, create_only.clone()).await
+        };
+        if caps.copy_create_only {
+            assert!(
+                matches!(result, Err(Error::AlreadyExists { .. })),
+                "{b}: create-only {op} onto itself: {result:?}"
+            );
+        } else {
+            assert!(matches!(result, Err(Error::NotSupported { .. })), "{b}: create-only {op} onto itself: {result:?}");
+        }
+    }
+    assert_eq!(&store.get(&key).await.unwrap().bytes().await.unwrap()[..], b"kept", "{b}: still there");
+    let missing = k(base, "missing");
+    let renamed = store.rename(&missing, &missing).await;
+    assert!(matches!(renamed, Err(Error::NotFound { .. })), "{b}: rename of a missing key onto itself: {renamed:?}");
+    let copied = store.copy(&missing, &missing).await;
+    assert!(matches!(copied, Err(Error::NotFound { .. })), "{b}: copy of a missing key onto itself: {copied:?}");
+    assert!(!store.exists(&missing).await.unwrap(), "{b}: nothing created");
+    store.delete(&key).await.unwrap();
+}
+
+/// Listings skip stored names that are not valid keys (with a warning) instead of failing, and
+/// never report a prefix that is the level itself. Before calling this, write objects with such
+/// names under `base` through the provider's own client or the file system (folder markers such
+/// as `<base>/dir/`, `<base>/a//b`, whatever the backend can hold), and remove them afterwards:
+/// this check puts valid objects beside them (`<base>/ok/1`, `<base>/z`), lists recursively and
+/// level by level, and deletes its own objects.
+pub async fn unrepresentable_names_are_skipped(store: &dyn ObjectStore, base: &ObjectKey) {
+    let b = store.backend();
+    let valid = [k(base, "ok/1"), k(base, "z")];
+    for key in &valid {
+        store.put(key, Bytes::from_static(b"x")).await.unwrap();
+    }
+    let listed: Vec<String> = store
+        .list(base)
+        .map_ok(|m| m.key.to_string())
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("{b}: a listing failed on a name that is not a valid key: {e}"));
+    let expected: Vec<String> = valid.iter().map(ToString::to_string).collect();
+    assert_eq!(listed, expected, "{b}: the listing holds exactly the valid keys");
+    let mut levels = vec![base.clone()];
+    let mut objects = Vec::new();
+    let mut visited = 0;
+    while let Some(level) = levels.pop() {
+        visited += 1;
+        assert!(visited < 100, "{b}: the delimiter listing does not end");
+        let result = store.list_with_delimiter(&level).await.unwrap_or_else(|e| {
+            panic!("{b}: list_with_delimiter({level}) failed on a name that is not a valid key: {e}")
+        });
+        objects.extend(result.objects.into_iter().map(|m| m.key.to_string()));
+        for prefix in result.common_prefixes {
+            assert!(prefix.starts_with(&level) && prefix != level, "{b}: prefix {prefix} listed under {level}");
+            levels.push(prefix);
+        }
+    }
+    objects.sort();
+    assert_eq!(objects, expected, "{b}: the levels hold exactly the valid keys");
+    store.delete_all(valid.to_vec()).await.unwrap();
 }
 
 /// Bulk delete reports every key.
@@ -370,4 +470,31 @@ pub async fn signed_urls(store: &dyn ObjectStore, base: &ObjectKey) {
         assert!(matches!(url, Err(Error::NotSupported { .. })), "{b}: {url:?}");
     }
     store.delete(&key).await.unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{InMemory, LocalFileSystem};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_in_process_backends_pass_the_suite() {
+        let base = ObjectKey::parse("conformance").unwrap();
+        run_all(Arc::new(InMemory::new()), &base).await;
+        let dir = std::env::temp_dir().join(format!("cloudkit-suite-{}-{}", std::process::id(), fastrand::u32(..)));
+        run_all(Arc::new(LocalFileSystem::create(&dir).await.unwrap()), &base).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    // Issue 15, defect 6: file names that are not valid keys are skipped by the local listings.
+    #[tokio::test]
+    async fn the_local_store_skips_unrepresentable_file_names() {
+        let dir = std::env::temp_dir().join(format!("cloudkit-names-{}-{}", std::process::id(), fastrand::u32(..)));
+        let store = LocalFileSystem::create(&dir).await.unwrap();
+        std::fs::create_dir_all(dir.join("base/back\\slash")).unwrap();
+        std::fs::write(dir.join("base/back\\slash/f"), b"x").unwrap();
+        std::fs::write(dir.join("base/control\u{1}char"), b"x").unwrap();
+        unrepresentable_names_are_skipped(&store, &ObjectKey::parse("base").unwrap()).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

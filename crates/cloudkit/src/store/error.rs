@@ -89,6 +89,16 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// The object was replaced while it was being read: a download that broke off could not be
+    /// resumed from the same version (nothing was spliced from two versions). Read it again.
+    #[error("{key} changed while it was being read")]
+    ObjectChanged {
+        /// The key.
+        key: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// Any other backend failure; the source keeps the details (status, code, request id).
     #[error("{backend} error: {source}")]
     Provider {
@@ -138,8 +148,12 @@ pub(crate) fn from_service_error<E: ServiceError>(backend: &'static str, key: &s
         return Error::InvalidInput { message: e.to_string() };
     }
     let throttling = e.is_throttling();
+    let changed = e.core().is_some_and(changed_under_read);
     let key = key.to_owned();
     let source: BoxError = Box::new(e);
+    if changed {
+        return Error::ObjectChanged { key, source: Some(source) };
+    }
     match (kind, status) {
         (Some(ErrorKind::Credentials | ErrorKind::Signing), _) | (_, Some(401)) => {
             Error::Unauthenticated { message: key, source: Some(source) }
@@ -155,5 +169,42 @@ pub(crate) fn from_service_error<E: ServiceError>(backend: &'static str, key: &s
     }
 }
 
+/// Whether a provider error says a resumed read found the object changed (a transport error of
+/// kind `ObjectChanged` somewhere in its sources).
+#[cfg(any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage"))]
+fn changed_under_read(core: &cloudkit_core::Error) -> bool {
+    let mut source = std::error::Error::source(core);
+    while let Some(e) = source {
+        if e.downcast_ref::<cloudkit_core::TransportError>()
+            .is_some_and(|t| t.kind() == cloudkit_core::TransportErrorKind::ObjectChanged)
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// A `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(all(test, feature = "aws-s3"))]
+mod tests {
+    use super::*;
+
+    /// Issue 15: a resumed read that found the object replaced is `ObjectChanged` in the neutral
+    /// layer too, whether it surfaces from the provider error or from the body stream.
+    #[tokio::test]
+    async fn a_changed_object_is_object_changed() {
+        let e = cloudkit_aws_s3::S3Error::from_body_error("GetObject", cloudkit_core::object_changed());
+        assert!(matches!(from_service_error("s3", "k", e), Error::ObjectChanged { key, .. } if key == "k"));
+
+        let body = cloudkit_core::ByteStream::new(futures::stream::iter(vec![Err(cloudkit_core::object_changed())]));
+        let result = super::super::GetResult {
+            meta: super::super::ObjectMeta::new(super::super::ObjectKey::parse("k").unwrap(), 0),
+            range: 0..0,
+            body,
+        };
+        assert!(matches!(result.bytes().await, Err(Error::ObjectChanged { .. })));
+    }
+}

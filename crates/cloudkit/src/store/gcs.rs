@@ -17,18 +17,21 @@ use cloudkit_gcp_storage::{
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
-use super::content_range_start;
 use super::error::from_service_error;
 use super::{
     Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
     ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
     UploadSource,
 };
+use super::{content_range_start, content_range_total};
 
 const BACKEND: &str = "gcs";
 /// Deletes in flight during a bulk delete (GCS has no multi-object delete in the JSON API
 /// outside batch requests).
 const DELETE_CONCURRENCY: usize = 16;
+/// Times a rename reads the source's generation and copies that generation before giving up
+/// when the source keeps changing in between.
+const RENAME_ATTEMPTS: usize = 3;
 
 /// An [`ObjectStore`] on one GCS bucket (Google Cloud or an emulator via `STORAGE_EMULATOR_HOST`).
 ///
@@ -110,6 +113,32 @@ fn meta_from_listing(o: &Object) -> Option<ObjectMeta> {
         Err(_) => {
             tracing::warn!(name = %o.name, "skipping a GCS object name the neutral layer cannot represent");
             None
+        }
+    }
+}
+
+impl GcsStore {
+    /// `objects.rewrite` of `from` (that generation, when given) to `to`, create-only on request.
+    async fn rewrite(
+        &self,
+        from: &ObjectKey,
+        to: &ObjectKey,
+        options: &CopyOptions,
+        generation: Option<i64>,
+    ) -> Result<()> {
+        let mut request = self.client.rewrite_object(&self.bucket, from.as_str(), &self.bucket, to.as_str());
+        if let Some(g) = generation {
+            request = request.source_generation(g);
+        }
+        if options.create_only {
+            request = request.if_generation_match(0);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e @ GcsError::PreconditionFailed(_)) if options.create_only => {
+                Err(Error::AlreadyExists { key: to.to_string(), source: Some(Box::new(e)) })
+            }
+            Err(e) => Err(map_gcs_error(from.as_str(), e)),
         }
     }
 }
@@ -271,7 +300,12 @@ impl ObjectStore for GcsStore {
         }
         options.check_etag(key, meta.etag.as_deref())?;
         let whole = download.status.as_u16() == 200;
-        let size = download.object_size;
+        // The size from the client, or from `Content-Range` even when its range part is not one
+        // (the emulator answers an offset past the end with `206` and `bytes 20-9/10`).
+        let size = download.object_size.or_else(|| content_range_total(download.content_range.as_deref()));
+        if let Some(size) = size {
+            meta.size = size;
+        }
         let (range, body): (Range<u64>, ByteStream) = match (&options.range, size) {
             (None, _) => (0..size.unwrap_or(0), download.body),
             (Some(requested), Some(size)) => {
@@ -351,7 +385,7 @@ impl ObjectStore for GcsStore {
             let page = page.map_err(|e| map_gcs_error(prefix.as_str(), GcsError::from(e)))?;
             result.objects.extend(page.items.iter().filter_map(meta_from_listing));
             for p in page.prefixes {
-                match ObjectKey::parse(p.trim_end_matches('/')) {
+                match ObjectKey::parse(p.strip_suffix('/').unwrap_or(&p)) {
                     Ok(k) => result.common_prefixes.push(k),
                     Err(_) => tracing::warn!(prefix = %p, "skipping a GCS prefix the neutral layer cannot represent"),
                 }
@@ -365,25 +399,60 @@ impl ObjectStore for GcsStore {
     async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
         from.require_object()?;
         to.require_object()?;
-        let mut request = self.client.rewrite_object(&self.bucket, from.as_str(), &self.bucket, to.as_str());
-        if options.create_only {
-            if !self.conditional {
-                return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
-            }
-            request = request.if_generation_match(0);
+        if options.create_only && !self.conditional {
+            return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e @ GcsError::PreconditionFailed(_)) if options.create_only => {
-                Err(Error::AlreadyExists { key: to.to_string(), source: Some(Box::new(e)) })
-            }
-            Err(e) => Err(map_gcs_error(from.as_str(), e)),
+        if from == to {
+            // A rewrite onto itself would make a new generation: the same no-op as elsewhere.
+            return super::onto_itself(self, from, &options).await;
         }
+        self.rewrite(from, to, &options, None).await
     }
 
+    /// Copy, then delete: the copy is of the generation just read (`sourceGeneration`), and the
+    /// delete is conditioned on it (`ifGenerationMatch`), so a generation written by someone else
+    /// after the copy is never deleted. (Servers that ignore preconditions, such as the emulator,
+    /// keep the window between the copy and the delete open.)
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
-        self.copy_opts(from, to, options).await?;
-        self.delete(from).await
+        from.require_object()?;
+        to.require_object()?;
+        if options.create_only && !self.conditional {
+            return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
+        }
+        if from == to {
+            return super::onto_itself(self, from, &options).await;
+        }
+        for _ in 0..RENAME_ATTEMPTS {
+            let object = self
+                .client
+                .get_object(&self.bucket, from.as_str())
+                .send()
+                .await
+                .map_err(|e| map_gcs_error(from.as_str(), e))?;
+            let Some(generation) = object.generation else {
+                return Err(Error::Provider {
+                    backend: BACKEND,
+                    source: format!("{from}: objects.get returned no generation to condition the rename on").into(),
+                });
+            };
+            match self.rewrite(from, to, &options, Some(generation)).await {
+                Ok(()) => {}
+                // That generation is gone (rewritten or deleted since it was read): again.
+                Err(Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+            let deleted =
+                self.client.delete_object(&self.bucket, from.as_str()).if_generation_match(generation).send().await;
+            return match deleted {
+                Ok(()) => Ok(()),
+                Err(GcsError::PreconditionFailed(_) | GcsError::NotFound(_)) => {
+                    tracing::debug!(key = %from, "rename: the source changed after the copy; the newer source is kept");
+                    Ok(())
+                }
+                Err(e) => Err(map_gcs_error(from.as_str(), e)),
+            };
+        }
+        Err(Error::PreconditionFailed { key: from.to_string(), source: None })
     }
 
     async fn signed_url(&self, method: SignedMethod, key: &ObjectKey, expires_in: Duration) -> Result<url::Url> {
@@ -418,6 +487,7 @@ mod tests {
     use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 
     use super::*;
+    use crate::store::ObjectStoreExt;
 
     /// A store built the way users build one: a config loaded from a fake environment with
     /// anonymous credentials (so no signer), the replayed HTTP set on the client builder.
@@ -481,6 +551,68 @@ mod tests {
         assert!(matches!(e, Error::AlreadyExists { .. }), "{e:?}");
     }
 
+    fn object_json(name: &str, generation: i64) -> String {
+        format!(
+            r#"{{"kind":"storage#object","name":"{name}","bucket":"b","generation":"{generation}","metageneration":"1","size":"7"}}"#
+        )
+    }
+
+    fn rewritten(name: &str, generation: i64) -> Canned {
+        Canned::status(
+            200,
+            format!(r#"{{"kind":"storage#rewriteResponse","done":true,"resource":{}}}"#, object_json(name, generation)),
+        )
+    }
+
+    // Issue 15, defect 1: the copy of a rename is of the generation just read, and its delete is
+    // conditioned on that generation; a source rewritten after the copy (412) is kept.
+    #[tokio::test]
+    async fn rename_copies_and_deletes_only_the_generation_it_read() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let (from, to) = (ObjectKey::parse("src").unwrap(), ObjectKey::parse("dst").unwrap());
+        http.push(Canned::status(200, object_json("src", 17)));
+        http.push(rewritten("dst", 30));
+        http.push(Canned::status(412, r#"{"error":{"code":412,"errors":[{"reason":"conditionNotMet"}]}}"#));
+        s.rename(&from, &to).await.unwrap();
+        let sent = http.requests();
+        assert_eq!(sent.len(), 3, "get, rewrite, conditional delete: {sent:?}");
+        assert!(has(&sent[1].url, "sourceGeneration", "17"), "{}", sent[1].url);
+        assert_eq!(sent[2].method, Method::DELETE);
+        assert!(has(&sent[2].url, "ifGenerationMatch", "17"), "the delete is conditional: {}", sent[2].url);
+
+        // The generation read is gone before the rewrite (404): read again, copy the new one.
+        http.push(Canned::status(200, object_json("src", 17)));
+        http.push(Canned::status(404, r#"{"error":{"code":404,"errors":[{"reason":"notFound"}]}}"#));
+        http.push(Canned::status(200, object_json("src", 18)));
+        http.push(rewritten("dst", 31));
+        http.push(Canned::status(204, ""));
+        s.rename(&from, &to).await.unwrap();
+        let sent = &http.requests()[3..];
+        assert_eq!(sent.len(), 5);
+        assert!(has(&sent[3].url, "sourceGeneration", "18"));
+        assert!(has(&sent[4].url, "ifGenerationMatch", "18"));
+    }
+
+    // Issue 15, defect 1: a rename onto itself rewrote the object onto itself, then deleted it.
+    #[tokio::test]
+    async fn rename_onto_itself_only_checks_the_object_exists() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let key = ObjectKey::parse("same").unwrap();
+        http.push(Canned::status(200, object_json("same", 5)));
+        s.rename(&key, &key).await.unwrap();
+        http.push(Canned::status(200, object_json("same", 5)));
+        s.copy(&key, &key).await.unwrap();
+        http.push(Canned::status(200, object_json("same", 5)));
+        let e = s.rename_opts(&key, &key, CopyOptions { create_only: true }).await.unwrap_err();
+        assert!(matches!(e, Error::AlreadyExists { .. }), "{e:?}");
+        http.push(Canned::status(404, r#"{"error":{"code":404,"errors":[{"reason":"notFound"}]}}"#));
+        let e = s.rename(&key, &key).await.unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+        assert!(http.requests().iter().all(|r| r.method == Method::GET), "nothing but metadata reads");
+    }
+
     #[tokio::test]
     async fn errors_map_to_neutral_kinds() {
         let http = Arc::new(ReplayHttp::new());
@@ -503,6 +635,19 @@ mod tests {
         assert!(!s.capabilities().signed_urls);
         let e = s.signed_url(SignedMethod::Get, &key, Duration::from_secs(5)).await.unwrap_err();
         assert!(matches!(e, Error::NotSupported { .. }));
+    }
+
+    // The emulator answers an offset past the end with 206 and an inverted range.
+    #[tokio::test]
+    async fn an_unsatisfiable_range_is_invalid_range_whatever_the_server_sends() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let key = ObjectKey::parse("digits").unwrap();
+        http.push(
+            Canned::status(206, "").with_header("content-range", "bytes 20-9/10").with_header("content-length", "0"),
+        );
+        let e = s.get_opts(&key, GetOptions { range: Some(GetRange::Offset(20)), ..Default::default() }).await;
+        assert!(matches!(e, Err(Error::InvalidRange { .. })), "{e:?}");
     }
 
     #[tokio::test]

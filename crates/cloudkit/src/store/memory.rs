@@ -175,6 +175,9 @@ impl ObjectStore for InMemory {
     }
 
     async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
+        if from == to {
+            return super::onto_itself(self, from, &options).await;
+        }
         to.require_object()?;
         let mut objects = self.objects.write().await;
         let source = objects.get(from).cloned().ok_or_else(|| Error::not_found(from.as_str()))?;
@@ -190,7 +193,11 @@ impl ObjectStore for InMemory {
     }
 
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
+        if from == to {
+            return super::onto_itself(self, from, &options).await;
+        }
         to.require_object()?;
+        // One write lock for the check, the removal and the insertion: atomic.
         let mut objects = self.objects.write().await;
         if options.create_only && objects.contains_key(to) {
             return Err(Error::AlreadyExists { key: to.to_string(), source: None });

@@ -258,6 +258,13 @@ pub(crate) fn content_range_start(value: Option<&str>) -> u64 {
         .unwrap_or(0)
 }
 
+/// The object size of a `Content-Range: bytes a-b/total` response value (`None` when absent or
+/// `*`), read even when `a-b` itself is not a range (an unsatisfiable one some servers send).
+#[cfg(feature = "gcp-storage")]
+pub(crate) fn content_range_total(value: Option<&str>) -> Option<u64> {
+    value?.strip_prefix("bytes ")?.rsplit_once('/')?.1.trim().parse().ok()
+}
+
 /// A read in progress: the object's metadata and its (streaming) bytes.
 #[derive(Debug)]
 pub struct GetResult {
@@ -272,8 +279,11 @@ pub struct GetResult {
 impl GetResult {
     /// Reads all the bytes.
     pub async fn bytes(self) -> Result<Bytes> {
-        let backend = "stream";
-        self.body.collect().await.map_err(|e| Error::Transport { backend, source: Box::new(e) })
+        let key = self.meta.key.to_string();
+        self.body.collect().await.map_err(|e| match e.kind() {
+            cloudkit_core::TransportErrorKind::ObjectChanged => Error::ObjectChanged { key, source: Some(Box::new(e)) },
+            _ => Error::Transport { backend: "stream", source: Box::new(e) },
+        })
     }
 }
 
@@ -351,7 +361,19 @@ impl Capabilities {
 /// - keys are [`ObjectKey`]s; listings are in ascending key order;
 /// - `delete` of a missing key succeeds (as on S3);
 /// - a failed conditional write leaves the object unchanged;
-/// - reads stream; uploads of any size go through [`ObjectStore::upload`] with bounded memory.
+/// - reads stream; uploads of any size go through [`ObjectStore::upload`] with bounded memory;
+/// - listings ([`list_opts`](ObjectStore::list_opts) and
+///   [`list_with_delimiter`](ObjectStore::list_with_delimiter)) skip stored names that are not
+///   valid [`ObjectKey`]s (folder markers such as `dir/`, `a//b`, names with `\` or control
+///   characters, written by other tools), each with a `tracing::warn!`, instead of failing the
+///   whole listing; common prefixes that are not valid keys are skipped the same way;
+/// - copying or renaming a key onto itself is a no-op (as `mv a a`): the bytes, content type,
+///   metadata and entity tag stay as they are; a missing key is [`Error::NotFound`]; with
+///   [`CopyOptions::create_only`] it is [`Error::AlreadyExists`] (the destination exists), or
+///   [`Error::NotSupported`] where create-only copies are not supported;
+/// - a rename that is a copy then a delete deletes the source only while it is still the version
+///   that was copied (a conditional delete on its entity tag or generation), so a newer version
+///   written by someone else in between is kept, not lost.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
@@ -386,10 +408,14 @@ pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
     /// One level under `prefix`: objects and common prefixes (delimiter `/`).
     async fn list_with_delimiter(&self, prefix: &ObjectKey) -> Result<ListResult>;
 
-    /// Copies `from` to `to` inside the store.
+    /// Copies `from` to `to` inside the store, with its content type and metadata. `from == to`
+    /// is a no-op (see the trait's semantics).
     async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()>;
 
-    /// Moves `from` to `to` (atomic where [`Capabilities::atomic_rename`], else copy then delete).
+    /// Moves `from` to `to` with its content type and metadata: atomic where
+    /// [`Capabilities::atomic_rename`], else a copy, then a delete of the source conditioned on
+    /// the version copied (when the source was rewritten in between, the newer source is kept and
+    /// the rename still succeeds: it took effect before that write). `from == to` is a no-op.
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()>;
 
     /// A URL that allows `method` on `key` without credentials until `expires_in` has passed.
@@ -465,6 +491,21 @@ pub trait ObjectStoreExt: ObjectStore {
 }
 
 impl<T: ObjectStore + ?Sized> ObjectStoreExt for T {}
+
+/// A copy or rename of `key` onto itself, alike on every backend: nothing is rewritten when the
+/// object exists, `NotFound` when it does not, `AlreadyExists` with `create_only` (the destination
+/// exists). Backends that refuse create-only copies check that before calling this.
+pub(crate) async fn onto_itself<S>(store: &S, key: &ObjectKey, options: &CopyOptions) -> Result<()>
+where
+    S: ObjectStore + ?Sized,
+{
+    key.require_object()?;
+    store.head(key).await?;
+    if options.create_only {
+        return Err(Error::AlreadyExists { key: key.to_string(), source: None });
+    }
+    Ok(())
+}
 
 /// A `delete_stream` built on single deletes, `concurrency` at a time (for backends without a
 /// batch delete API).

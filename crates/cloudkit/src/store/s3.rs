@@ -20,6 +20,9 @@ const BACKEND: &str = "s3";
 const DELETE_BATCH: usize = 1000;
 /// DeleteObjects requests in flight during a bulk delete.
 const DELETE_CONCURRENCY: usize = 4;
+/// Times a rename reads the source's entity tag and copies that version before giving up when
+/// the source keeps changing in between.
+const RENAME_ATTEMPTS: usize = 3;
 
 /// An [`ObjectStore`] on one S3 bucket (AWS or any S3-compatible endpoint).
 ///
@@ -84,6 +87,13 @@ pub(crate) fn map_s3_error(key: &str, e: S3Error) -> Error {
         }
         _ => from_service_error(BACKEND, key, e),
     }
+}
+
+/// A conditional delete found another version (412, or 409 for a concurrent conditional
+/// request) or nothing at all: the source is someone else's now.
+fn source_changed(e: &S3Error) -> bool {
+    matches!(e, S3Error::PreconditionFailed(_) | S3Error::NoSuchKey(_) | S3Error::NotFound(_))
+        || (e.code() == Some("ConditionalRequestConflict") && e.status().map(|s| s.as_u16()) == Some(409))
 }
 
 fn meta_from_s3(key: ObjectKey, m: &cloudkit_aws_s3::ObjectMetadata) -> ObjectMeta {
@@ -267,7 +277,7 @@ impl ObjectStore for S3Store {
             let page = page.map_err(|e| map_s3_error(prefix.as_str(), S3Error::from(e)))?;
             result.objects.extend(page.contents.into_iter().filter_map(meta_from_listing));
             for p in page.common_prefixes {
-                match ObjectKey::parse(p.prefix.trim_end_matches('/')) {
+                match ObjectKey::parse(p.prefix.strip_suffix('/').unwrap_or(&p.prefix)) {
                     Ok(k) => result.common_prefixes.push(k),
                     Err(_) => {
                         tracing::warn!(prefix = %p.prefix, "skipping an S3 prefix the neutral layer cannot represent")
@@ -284,6 +294,10 @@ impl ObjectStore for S3Store {
         if options.create_only {
             return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
         }
+        if from == to {
+            // S3 refuses a copy onto itself that changes nothing: the same no-op as elsewhere.
+            return super::onto_itself(self, from, &options).await;
+        }
         self.client
             .copy_object(&self.bucket, to.as_str())
             .copy_source(&self.bucket, from.as_str())
@@ -294,9 +308,52 @@ impl ObjectStore for S3Store {
             .map_err(|e| map_s3_error(from.as_str(), e))
     }
 
+    /// Copy, then delete: the copy is of the version whose ETag was just read
+    /// (`x-amz-copy-source-if-match`), and the delete is conditioned on that ETag (`If-Match`,
+    /// S3's conditional delete), so a version written by someone else after the copy is never
+    /// deleted. (Endpoints that ignore `If-Match` on DELETE keep the window between the copy and
+    /// the delete open. Single-part ETags are MD5s of the bytes: a rewrite with the very same
+    /// bytes matches and is deleted.)
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
-        self.copy_opts(from, to, options).await?;
-        self.delete(from).await
+        from.require_object()?;
+        to.require_object()?;
+        if options.create_only {
+            return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
+        }
+        if from == to {
+            return super::onto_itself(self, from, &options).await;
+        }
+        for _ in 0..RENAME_ATTEMPTS {
+            let Some(etag) = self.head(from).await?.etag else {
+                return Err(Error::Provider {
+                    backend: BACKEND,
+                    source: format!("{from}: HeadObject returned no ETag to condition the rename on").into(),
+                });
+            };
+            let copied = self
+                .client
+                .copy_object(&self.bucket, to.as_str())
+                .copy_source(&self.bucket, from.as_str())
+                .copy_source_if_match(&etag)
+                .metadata_directive(MetadataDirective::Copy)
+                .send()
+                .await;
+            match copied {
+                Ok(_) => {}
+                // The source changed between the HEAD and the copy: nothing was written; again.
+                Err(S3Error::PreconditionFailed(_)) => continue,
+                Err(e) => return Err(map_s3_error(from.as_str(), e)),
+            }
+            return match self.client.delete_object(&self.bucket, from.as_str()).if_match(&etag).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if source_changed(&e) => {
+                    tracing::debug!(key = %from, "rename: the source changed after the copy; the newer source is kept");
+                    Ok(())
+                }
+                Err(e) => Err(map_s3_error(from.as_str(), e)),
+            };
+        }
+        Err(Error::PreconditionFailed { key: from.to_string(), source: None })
     }
 
     async fn signed_url(&self, method: SignedMethod, key: &ObjectKey, expires_in: Duration) -> Result<url::Url> {
@@ -309,5 +366,125 @@ impl ObjectStore for S3Store {
         };
         let presigned = presign.presign().await.map_err(|e| map_s3_error(key.as_str(), e))?;
         Ok(presigned.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cloudkit_core::testing::{Canned, RecordedRequest, ReplayHttp};
+    use cloudkit_cred_chain::aws::{AwsConfig, Env, ProviderConfig};
+
+    use super::*;
+    use crate::store::ObjectStoreExt;
+
+    /// A store on bucket `b` of a custom endpoint, its client from a config loaded from a fake
+    /// environment, answering from `http`.
+    async fn store(http: &Arc<ReplayHttp>) -> S3Store {
+        let pairs = [
+            ("HOME", "/nonexistent-cloudkit-home"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDSTORE"),
+            ("AWS_SECRET_ACCESS_KEY", "STORESECRET"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ];
+        let provider_config = ProviderConfig::with_http(http.clone()).env(Env::from_pairs(pairs));
+        let config = AwsConfig::loader().provider_config(provider_config).load().await.unwrap();
+        let endpoint = "http://127.0.0.1:9000".parse().unwrap();
+        S3Store::new(S3Client::builder(&config).endpoint(endpoint).http(http.clone()).build().unwrap(), "b")
+    }
+
+    fn header<'a>(r: &'a RecordedRequest, name: &str) -> Option<&'a str> {
+        r.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn head_ok(etag: &str) -> Canned {
+        Canned::status(200, "").with_header("etag", etag).with_header("content-length", "7")
+    }
+
+    fn copied() -> Canned {
+        Canned::status(
+            200,
+            "<CopyObjectResult><ETag>\"copy\"</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified></CopyObjectResult>",
+        )
+    }
+
+    fn precondition_failed() -> Canned {
+        Canned::status(
+            412,
+            "<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>",
+        )
+    }
+
+    // Issue 15, defect 1: the delete of a rename is conditioned on the ETag that was copied, and
+    // a source rewritten after the copy (412 on the delete) is kept, the rename done.
+    #[tokio::test]
+    async fn rename_copies_and_deletes_only_the_version_it_read() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let (from, to) = (ObjectKey::parse("src").unwrap(), ObjectKey::parse("dst").unwrap());
+        http.push(head_ok("\"v1\""));
+        http.push(copied());
+        http.push(precondition_failed());
+        s.rename(&from, &to).await.unwrap();
+        let sent = http.requests();
+        assert_eq!(sent.len(), 3, "HEAD, copy, conditional delete: {sent:?}");
+        assert_eq!((sent[0].method.as_str(), sent[0].url.path()), ("HEAD", "/b/src"));
+        assert_eq!((sent[1].method.as_str(), sent[1].url.path()), ("PUT", "/b/dst"));
+        assert_eq!(header(&sent[1], "x-amz-copy-source-if-match"), Some("\"v1\""));
+        assert_eq!((sent[2].method.as_str(), sent[2].url.path()), ("DELETE", "/b/src"));
+        assert_eq!(header(&sent[2], "if-match"), Some("\"v1\""), "the delete is conditional");
+
+        // The source changes between the HEAD and the copy: the copy is refused, read again.
+        http.push(head_ok("\"v1\""));
+        http.push(precondition_failed());
+        http.push(head_ok("\"v2\""));
+        http.push(copied());
+        http.push(Canned::status(204, ""));
+        s.rename(&from, &to).await.unwrap();
+        let sent = &http.requests()[3..];
+        assert_eq!(sent.len(), 5);
+        assert_eq!(header(&sent[3], "x-amz-copy-source-if-match"), Some("\"v2\""));
+        assert_eq!(header(&sent[4], "if-match"), Some("\"v2\""));
+    }
+
+    // Issue 15, defect 1: S3 refused a rename onto itself (InvalidRequest).
+    #[tokio::test]
+    async fn rename_onto_itself_only_checks_the_object_exists() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        let key = ObjectKey::parse("same").unwrap();
+        http.push(head_ok("\"v1\""));
+        s.rename(&key, &key).await.unwrap();
+        http.push(head_ok("\"v1\""));
+        s.copy(&key, &key).await.unwrap();
+        http.push(Canned::status(404, ""));
+        let e = s.rename(&key, &key).await.unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+        let e = s.rename_opts(&key, &key, CopyOptions { create_only: true }).await.unwrap_err();
+        assert!(matches!(e, Error::NotSupported { .. }), "{e:?}");
+        assert!(http.requests().iter().all(|r| r.method.as_str() == "HEAD"), "nothing but HEADs");
+        assert_eq!(http.requests().len(), 3);
+    }
+
+    // Issue 15, defect 6: a `//` name must not turn into its own prefix (an endless walk).
+    #[tokio::test]
+    async fn unrepresentable_names_and_prefixes_are_skipped() {
+        let http = Arc::new(ReplayHttp::new());
+        let s = store(&http).await;
+        http.push(Canned::status(
+            200,
+            "<ListBucketResult><Name>b</Name><Prefix>p/a/</Prefix><KeyCount>3</KeyCount><MaxKeys>1000</MaxKeys>\
+             <IsTruncated>false</IsTruncated>\
+             <Contents><Key>p/a/</Key><Size>0</Size></Contents>\
+             <Contents><Key>p/a/ok</Key><Size>1</Size></Contents>\
+             <CommonPrefixes><Prefix>p/a//</Prefix></CommonPrefixes>\
+             <CommonPrefixes><Prefix>p/a/d/</Prefix></CommonPrefixes></ListBucketResult>",
+        ));
+        let level = s.list_with_delimiter(&ObjectKey::parse("p/a").unwrap()).await.unwrap();
+        let objects: Vec<&str> = level.objects.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(objects, ["p/a/ok"]);
+        assert_eq!(level.common_prefixes, [ObjectKey::parse("p/a/d").unwrap()]);
     }
 }
