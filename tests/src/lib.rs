@@ -9,6 +9,8 @@
 //! - [`aws`]: `AwsConfig`s, S3 clients, buckets and raw SigV4 pipelines for moto, moto-auth and s3s-fs;
 //! - [`azure`]: the Blob service client for Azurite;
 //! - [`gcs`]: the storage client for gcp-storage-emulator;
+//! - [`fault`]: an in-process HTTP/1.1 proxy that injects seeded network and service faults between
+//!   a client and an emulator (the fault-injection suite's);
 //! - [`python`]: running the reference Python SDKs (boto3, azure-storage-blob, google-cloud-storage)
 //!   for cross-checks;
 //! - [`unique_name`], [`hex`], [`sha256_hex`], [`XorShift32`]: names no other test (or test run) uses,
@@ -16,6 +18,7 @@
 
 pub mod aws;
 pub mod azure;
+pub mod fault;
 pub mod gcs;
 pub mod python;
 pub mod testbed;

@@ -14,6 +14,7 @@ mod azure_python_crosscheck;
 mod compute_ec2_moto;
 mod compute_mock;
 mod ec2_moto;
+mod fault_injection;
 mod gcs_emulator;
 mod gcs_python;
 mod s3_boto3_moto;

@@ -327,7 +327,10 @@ pub trait ServiceError: std::error::Error + Send + Sync + 'static {
 /// (one name for throttling across the SDK). Generated: `core()`, `into_core()`, `status()`,
 /// `code()`, `message()`, `request_id()`, `is_retryable()`, `is_throttling()`; with
 /// `, service = SERVICE` also the crate-internal constructors `invalid_input(operation, message)`
-/// and `decode(operation, message)`, which wrap a core error of that service in `Other`.
+/// and `decode(operation, message)`, which wrap a core error of that service in `Other`; with
+/// `, service = SERVICE, body_errors` also `from_body_error(operation, error)` for crates that
+/// download (the enum then has `ChecksumMismatch { operation, algorithm, expected, actual }` and
+/// `ObjectChanged(Error)`).
 ///
 /// ```
 /// use cloudkit_core::Error;
@@ -437,6 +440,31 @@ macro_rules! service_error_accessors {
                 message: impl ::core::convert::Into<::std::string::String>,
             ) -> Self {
                 Self::Other($crate::Error::decode($service, operation, message))
+            }
+        }
+    };
+    ($error:ident { $($variant:ident),+ $(,)? }, service = $service:expr, body_errors) => {
+        $crate::service_error_accessors!($error { $($variant),+ }, service = $service);
+
+        impl $error {
+            /// The error of a failed read of a downloaded body (the same in every crate that
+            /// downloads): a checksum that does not match ([`cloudkit_core::verify_stream`]) is
+            /// `ChecksumMismatch`, an object that changed under a resumed read
+            /// ([`cloudkit_core::resuming`]) is `ObjectChanged`, anything else (a connection that
+            /// broke off beyond the retry budget, a stall) is `Other` of kind
+            /// [`Transport`](cloudkit_core::ErrorKind::Transport).
+            pub fn from_body_error(operation: &'static str, error: $crate::TransportError) -> Self {
+                if let ::core::option::Option::Some(m) = $crate::checksum_mismatch(&error) {
+                    return Self::ChecksumMismatch {
+                        operation,
+                        algorithm: m.algorithm,
+                        expected: m.expected.clone(),
+                        actual: m.actual.clone(),
+                    };
+                }
+                let changed = error.kind() == $crate::TransportErrorKind::ObjectChanged;
+                let core = $crate::Error::new($crate::ErrorKind::Transport, $service, operation).with_source(error);
+                if changed { Self::ObjectChanged(core) } else { Self::Other(core.with_retryable(true)) }
             }
         }
     };

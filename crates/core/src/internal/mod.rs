@@ -7,3 +7,6 @@ pub mod blocking;
 pub mod date;
 pub mod json;
 pub mod xml;
+
+#[cfg(test)]
+mod proptests;

@@ -131,7 +131,7 @@ impl<'a> Element<'a> {
                     if let Some(current) = stack.last_mut()
                         && current.children.is_empty()
                     {
-                        let piece = t.xml_content().map_err(|e| XmlError::new(format!("malformed XML text: {e}")))?;
+                        let piece = t.xml10_content().map_err(|e| XmlError::new(format!("malformed XML text: {e}")))?;
                         current.push_text(piece);
                     }
                 }
