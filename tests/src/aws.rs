@@ -15,15 +15,19 @@
 //! # }
 //! ```
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use cloudkit_aws_s3::{ChecksumMode, ListObjectsV2, PaginationConfig, S3Client};
 use cloudkit_core::{
-    HeaderMap, HttpClientConfig, HttpSend, ParseError, Pipeline, ReqwestSend, RetryConfig, ServiceErrorDetails,
-    StatusCode,
+    ByteStream, HeaderMap, HttpClientConfig, HttpRequest, HttpResponse, HttpSend, Method, ParseError, Pipeline,
+    ReqwestSend, RetryConfig, ServiceErrorDetails, StatusCode, TransportError, TransportErrorKind,
 };
 use cloudkit_cred_chain::aws::{AwsConfig, Env, ProviderConfig};
 use cloudkit_signer::aws::{Credentials, SigV4Signer};
+use futures::StreamExt;
 use futures::TryStreamExt;
 
 use crate::testbed::{self, Emulator};
@@ -243,4 +247,184 @@ pub fn sigv4_pipeline(name: &'static str, credentials: Credentials, service: &st
         .retry(RetryConfig::standard().with_max_attempts(1))
         .build()
         .unwrap()
+}
+
+/// The real HTTP transport with GET response bodies that break off or arrive corrupt on purpose:
+/// the `n`-th GET (in the order they are sent) delivers only the first bytes of its body and then
+/// fails as a reset connection does, so downloads can be seen resuming against a real server; or
+/// ([`BreakingHttp::with_flips`]) one byte of its body is flipped, as a faulty network or
+/// proxy would, so downloads can be seen catching corruption. Every GET (method, `Range`,
+/// `If-Match`) is recorded.
+///
+/// ```no_run
+/// # async fn demo() {
+/// use cloudkit_tests::aws::{self, BreakingHttp};
+///
+/// let http = BreakingHttp::new([(0, 1 << 20)]); // the first GET breaks off after 1 MiB
+/// let s3 = aws::s3_client_over(&aws::moto_config().await, http.clone(), None);
+/// # let _ = s3;
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct BreakingHttp {
+    inner: Arc<dyn HttpSend>,
+    /// (index of the GET, bytes delivered before the break), in GET order.
+    breaks: Mutex<VecDeque<(usize, u64)>>,
+    /// (index of the GET, offset in its body of the byte flipped).
+    flips: Mutex<Vec<(usize, u64)>>,
+    gets: Mutex<Vec<RecordedGet>>,
+}
+
+/// A GET [`BreakingHttp`] sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedGet {
+    /// The `Range` header.
+    pub range: Option<String>,
+    /// The `If-Match` header.
+    pub if_match: Option<String>,
+    /// The query (`partNumber=…`, `versionId=…`).
+    pub query: Option<String>,
+}
+
+impl BreakingHttp {
+    /// Breaks the body of each listed GET (its 0-based index among the GETs sent) after the
+    /// given number of bytes.
+    pub fn new(breaks: impl IntoIterator<Item = (usize, u64)>) -> Arc<Self> {
+        Self::with_flips(breaks, [])
+    }
+
+    /// Also flips one byte (XOR `0x01`) of the body of each listed GET (its 0-based index among
+    /// the GETs sent, the byte's offset in that body).
+    pub fn with_flips(
+        breaks: impl IntoIterator<Item = (usize, u64)>,
+        flips: impl IntoIterator<Item = (usize, u64)>,
+    ) -> Arc<Self> {
+        let mut breaks: Vec<(usize, u64)> = breaks.into_iter().collect();
+        breaks.sort_unstable();
+        Arc::new(Self {
+            inner: http(),
+            breaks: Mutex::new(breaks.into()),
+            flips: Mutex::new(flips.into_iter().collect()),
+            gets: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The GETs sent so far.
+    pub fn gets(&self) -> Vec<RecordedGet> {
+        self.gets.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// `body` with the byte at `offset` flipped (XOR `0x01`).
+fn flipped_at(body: ByteStream, offset: u64) -> ByteStream {
+    let stream = futures::stream::unfold((body, 0u64), move |(mut body, at)| async move {
+        match body.next().await? {
+            Ok(chunk) => {
+                let len = chunk.len() as u64;
+                let chunk = if (at..at + len).contains(&offset) {
+                    let mut bytes = chunk.to_vec();
+                    bytes[(offset - at) as usize] ^= 0x01;
+                    cloudkit_core::Bytes::from(bytes)
+                } else {
+                    chunk
+                };
+                Some((Ok(chunk), (body, at + len)))
+            }
+            Err(e) => Some((Err(e), (body, at))),
+        }
+    });
+    ByteStream::new(stream)
+}
+
+/// `body` passed through up to `limit` bytes, then a reset.
+fn broken_after(body: ByteStream, limit: u64) -> ByteStream {
+    let stream = futures::stream::unfold((body, 0u64, false), move |(mut body, sent, done)| async move {
+        if done {
+            return None;
+        }
+        match body.next().await {
+            Some(Ok(chunk)) => {
+                let room = limit.saturating_sub(sent);
+                if (chunk.len() as u64) < room {
+                    let n = chunk.len() as u64;
+                    Some((Ok(chunk), (body, sent + n, false)))
+                } else if room > 0 {
+                    Some((Ok(chunk.slice(..room as usize)), (body, limit, false)))
+                } else {
+                    let reset = TransportError::new(TransportErrorKind::Body, "injected: connection reset mid-body");
+                    Some((Err(reset), (body, sent, true)))
+                }
+            }
+            Some(Err(e)) => Some((Err(e), (body, sent, true))),
+            None => None,
+        }
+    });
+    ByteStream::new(stream)
+}
+
+impl HttpSend for BreakingHttp {
+    fn send<'life0, 'async_trait>(
+        &'life0 self,
+        request: HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let mut flip = None;
+            let limit = if request.method == Method::GET {
+                let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let mut gets = self.gets.lock().unwrap_or_else(|p| p.into_inner());
+                let index = gets.len();
+                gets.push(RecordedGet {
+                    range: header("range"),
+                    if_match: header("if-match"),
+                    query: request.url.query().map(str::to_owned),
+                });
+                drop(gets);
+                flip = self
+                    .flips
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .find(|(at, _)| *at == index)
+                    .map(|(_, offset)| *offset);
+                let mut breaks = self.breaks.lock().unwrap_or_else(|p| p.into_inner());
+                match breaks.front() {
+                    Some(&(at, limit)) if at == index => {
+                        breaks.pop_front();
+                        Some(limit)
+                    }
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let mut response = self.inner.send(request).await?;
+            if let Some(offset) = flip
+                && response.status.is_success()
+            {
+                response.body = flipped_at(response.body, offset);
+            }
+            if let Some(limit) = limit
+                && response.status.is_success()
+            {
+                response.body = broken_after(response.body, limit);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// [`s3_client`] sending through `http` (e.g. a [`BreakingHttp`]).
+///
+/// # Panics
+/// When the client cannot be built.
+pub fn s3_client_over(config: &AwsConfig, http: Arc<dyn HttpSend>, checksum_mode: Option<ChecksumMode>) -> S3Client {
+    let mut builder = S3Client::builder(config).http(http);
+    if let Some(mode) = checksum_mode {
+        builder = builder.checksum_mode(mode);
+    }
+    builder.build().unwrap_or_else(|e| panic!("could not build the S3 client: {e}"))
 }

@@ -100,7 +100,11 @@ async fn put_get_head_copy_tagging_delete() {
     let verified = got.checksum_verified;
     assert_eq!(&got.collect().await.unwrap()[..], b"a,b\n1,2\n");
     // moto returns the CRC32C it was given when asked with x-amz-checksum-mode
-    assert_eq!(verified, Some(ChecksumAlgorithm::Crc32c), "the full-object checksum was verified");
+    assert_eq!(
+        verified,
+        Some(cloudkit_aws_s3::Verified::Checksum(ChecksumAlgorithm::Crc32c)),
+        "the full-object checksum was verified"
+    );
 
     let part = s3.get_object(&b, "docs/report.csv").range(2..=4).send().await.unwrap();
     assert_eq!(part.metadata.content_range.as_deref(), Some("bytes 2-4/8"));
@@ -479,5 +483,67 @@ async fn signature_checking_moto_accepts_awkward_keys() {
     let bad = aws::moto_auth_s3_client(Credentials::from_keys(aws::moto_auth_access_key_id(), "wrong-secret")).await;
     let e = bad.head_bucket(&b).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(403), "{e:?}");
+    empty_and_delete(&s3, &b).await;
+}
+
+fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    cloudkit_tests::XorShift32::new(seed | 1).fill(&mut data);
+    data
+}
+
+/// Issue 15: a GetObject body that breaks off resumes with a ranged GET pinned by `If-Match`;
+/// when the object was replaced in between, moto answers the resume with 412 and the body ends
+/// with `ObjectChanged` instead of splicing two versions.
+#[tokio::test]
+async fn a_broken_get_object_body_resumes_or_reports_the_object_changed() {
+    let s3 = aws::moto_s3_client().await;
+    let b = aws::create_bucket(&s3, "ck-s3c-resume").await;
+    let data = pseudo_random(2 * 1024 * 1024 + 5, 3);
+    let put = s3.put_object(&b, "big.bin").body(data.clone()).send().await.unwrap();
+    let http = aws::BreakingHttp::new([(0, 700_000)]);
+    let broken = aws::s3_client_over(&aws::moto_config().await, http.clone(), None);
+    // A range resumes within the range.
+    let got = broken.get_object(&b, "big.bin").range(1000..=1_999_999).send().await.unwrap().collect().await.unwrap();
+    assert!(got[..] == data[1000..2_000_000]);
+    let gets = http.gets();
+    assert_eq!(gets[1].range.as_deref(), Some("bytes=701000-1999999"));
+    assert_eq!(gets[1].if_match, put.e_tag);
+
+    let http = aws::BreakingHttp::new([(0, 700_000)]);
+    let broken = aws::s3_client_over(&aws::moto_config().await, http.clone(), None);
+    let out = broken.get_object(&b, "big.bin").send().await.unwrap();
+    s3.put_object(&b, "big.bin").body(pseudo_random(data.len(), 4)).send().await.unwrap();
+    let e = out.collect().await.unwrap_err();
+    assert!(matches!(e, S3Error::ObjectChanged(_)), "{e:?}");
+    assert_eq!(http.gets().len(), 2, "one resume, refused with 412");
+    empty_and_delete(&s3, &b).await;
+}
+
+/// Issue 15, defect 9: moto accepts the CRC32C a file body carries by default on a custom endpoint
+/// (it stores it without checking it, and returns it with `x-amz-checksum-mode: ENABLED`).
+#[tokio::test]
+async fn file_bodies_carry_a_crc32c_moto_accepts() {
+    let s3 = aws::moto_s3_client().await;
+    assert_eq!(s3.checksum_mode(), ChecksumMode::WhenRequired);
+    let b = aws::create_bucket(&s3, "ck-s3c-filecrc").await;
+    let dir = std::env::temp_dir().join(unique_name("ck-s3c-filecrc"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("f.bin");
+    let data = pseudo_random(100_000, 8);
+    std::fs::write(&path, &data).unwrap();
+    let put = s3.put_object(&b, "f").body(FileRegion::new(&path, 0, data.len() as u64)).send().await.unwrap();
+    let crc = ChecksumAlgorithm::Crc32c.checksum(&data);
+    assert_eq!(put.checksum, Some((ChecksumAlgorithm::Crc32c, crc.clone())));
+    let head = s3.head_object(&b, "f").send().await.unwrap();
+    assert_eq!(head.checksum_crc32c.as_deref(), Some(crc.as_str()));
+    let got = s3.get_object(&b, "f").send().await.unwrap();
+    assert_eq!(
+        got.checksum_verified,
+        Some(cloudkit_aws_s3::Verified::Checksum(ChecksumAlgorithm::Crc32c)),
+        "WhenRequired asks and verifies"
+    );
+    assert!(got.collect().await.unwrap() == data);
+    std::fs::remove_dir_all(&dir).unwrap();
     empty_and_delete(&s3, &b).await;
 }

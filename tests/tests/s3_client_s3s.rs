@@ -6,7 +6,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use cloudkit_aws_s3::{ChecksumAlgorithm, ChecksumMode, FileRegion, PaginationConfig, S3Client, S3Error};
+use cloudkit_aws_s3::{
+    ChecksumAlgorithm, ChecksumMode, FileRegion, PaginationConfig, S3Client, S3Error, TransferConfig, TransferManager,
+};
 use cloudkit_signer::aws::Credentials;
 use cloudkit_tests::testbed;
 use cloudkit_tests::{aws, unique_name};
@@ -90,7 +92,7 @@ async fn checksums_are_sent_and_verified() {
     if head.checksum_crc32c.is_some() {
         assert_eq!(head.checksum_crc32c.as_deref(), Some(value.as_str()));
         let got = s3.get_object(&b, "crc").send().await.unwrap();
-        assert_eq!(got.checksum_verified, Some(ChecksumAlgorithm::Crc32c));
+        assert_eq!(got.checksum_verified, Some(cloudkit_aws_s3::Verified::Checksum(ChecksumAlgorithm::Crc32c)));
         assert!(got.collect().await.unwrap() == data);
     }
     // SHA-256 too
@@ -194,4 +196,88 @@ async fn presigned_urls_work_with_plain_http() {
     assert!(resp.status().is_success(), "presigned DELETE: {}", resp.status());
     assert!(matches!(s3.head_object(&b, key).send().await, Err(S3Error::NotFound(_))));
     s3.delete_bucket(&b).await.unwrap();
+}
+
+fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    cloudkit_tests::XorShift32::new(seed | 1).fill(&mut data);
+    data
+}
+
+/// Issue 15: a GetObject body that breaks off mid-stream resumes from the last byte with a ranged
+/// GET pinned to the ETag (`If-Match`), and the full-object CRC32C s3s-fs stored is verified over
+/// the resumed stream.
+#[tokio::test]
+async fn a_broken_get_object_body_resumes_and_is_verified() {
+    let s3 = client().await;
+    let b = aws::create_bucket(&s3, "ck-s3c-s3s-resume").await;
+    let data = pseudo_random(3 * 1024 * 1024 + 11, 5);
+    let put = s3.put_object(&b, "big.bin").body(data.clone()).send().await.unwrap();
+    let http = aws::BreakingHttp::new([(0, 1 << 20), (1, 100_000)]);
+    let broken = aws::s3_client_over(&aws::s3s_config().await, http.clone(), Some(ChecksumMode::WhenSupported));
+    let out = broken.get_object(&b, "big.bin").send().await.unwrap();
+    assert_eq!(
+        out.checksum_verified,
+        Some(cloudkit_aws_s3::Verified::Checksum(ChecksumAlgorithm::Crc32c)),
+        "s3s-fs returns the CRC32C it verified"
+    );
+    assert!(out.collect().await.unwrap() == data, "resumed twice, byte-identical");
+    let gets = http.gets();
+    assert_eq!(gets.len(), 3);
+    let last = data.len() - 1;
+    assert_eq!(gets[1].range.as_deref(), Some(format!("bytes={}-{last}", 1 << 20).as_str()));
+    assert_eq!(gets[2].range.as_deref(), Some(format!("bytes={}-{last}", (1 << 20) + 100_000).as_str()));
+    assert!(gets[1..].iter().all(|g| g.if_match == put.e_tag), "{gets:?}");
+
+    // s3s-fs ignores If-Match on GET; the resumed answer's ETag still shows the object changed.
+    let http = aws::BreakingHttp::new([(0, 1 << 20)]);
+    let broken = aws::s3_client_over(&aws::s3s_config().await, http, Some(ChecksumMode::WhenSupported));
+    let out = broken.get_object(&b, "big.bin").send().await.unwrap();
+    s3.put_object(&b, "big.bin").body(pseudo_random(data.len(), 6)).send().await.unwrap();
+    let e = out.collect().await.unwrap_err();
+    assert!(matches!(e, S3Error::ObjectChanged(_)), "{e:?}");
+    aws::delete_bucket_with_objects(&s3, &b).await;
+}
+
+/// Issue 15, defect 9: with the custom-endpoint default (`WhenRequired`) a file body, signed as
+/// `UNSIGNED-PAYLOAD`, carries a CRC32C that s3s-fs checks and stores; managed multipart uploads
+/// of files create the upload with CRC32C and send it on every part.
+#[tokio::test]
+async fn file_bodies_carry_a_crc32c_that_s3s_checks() {
+    let s3 = aws::s3s_s3_client(aws::s3s_credentials(), None).await;
+    assert_eq!(s3.checksum_mode(), ChecksumMode::WhenRequired);
+    let b = aws::create_bucket(&s3, "ck-s3c-s3s-file").await;
+    let dir = std::env::temp_dir().join(unique_name("ck-s3c-s3s-file"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("f.bin");
+    let data = pseudo_random(11 * 1024 * 1024 + 3, 9);
+    std::fs::write(&path, &data).unwrap();
+
+    let put = s3.put_object(&b, "one").body(FileRegion::new(&path, 0, 1000)).send().await.unwrap();
+    let (alg, value) = put.checksum.unwrap();
+    assert_eq!(
+        (alg, value.as_str()),
+        (ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Crc32c.checksum(&data[..1000]).as_str())
+    );
+    let head = s3.head_object(&b, "one").send().await.unwrap();
+    assert_eq!(head.checksum_crc32c.as_deref(), Some(value.as_str()), "s3s-fs stored the CRC32C it checked");
+    // The header is really checked: a caller-given wrong CRC32C on a file body is refused.
+    let e = s3
+        .put_object(&b, "bad")
+        .body(FileRegion::new(&path, 0, 1000))
+        .checksum(ChecksumAlgorithm::Crc32c, "AAAAAA==")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("BadDigest"), "{e}");
+
+    let tm = TransferManager::with_config(
+        s3.clone(),
+        TransferConfig::default().with_multipart_threshold(5 << 20).with_part_size(5 << 20),
+    );
+    let up = tm.upload_file(&b, "multi", &path).send().await.unwrap();
+    assert_eq!(up.parts, 3);
+    assert!(s3.get_object(&b, "multi").send().await.unwrap().collect().await.unwrap() == data);
+    std::fs::remove_dir_all(&dir).unwrap();
+    aws::delete_bucket_with_objects(&s3, &b).await;
 }

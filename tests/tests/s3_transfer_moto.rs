@@ -90,7 +90,19 @@ async fn upload_and_download_files_single_and_multipart() {
         let s = seen.clone();
         let down = tm.download(&b, key).on_progress(move |p| s.lock().unwrap().push(p)).to_file(&dst).await.unwrap();
         assert_eq!(down.size, len as u64);
-        assert_eq!(down.parts, if len > 5 * MIB { 3 } else { 1 }, "{key}");
+        // HeadObject first (checksums are verified on custom endpoints too): an empty object
+        // needs no GET.
+        assert_eq!(
+            down.parts,
+            if len > 5 * MIB {
+                3
+            } else if len == 0 {
+                0
+            } else {
+                1
+            },
+            "{key}"
+        );
         assert_eq!(down.metadata.content_type.as_deref(), Some("application/x-test"));
         assert!(std::fs::read(&dst).unwrap() == body, "{key} round-trips");
         let last = *seen.lock().unwrap().last().unwrap();
@@ -325,4 +337,141 @@ async fn resource_handles() {
     std::fs::remove_dir_all(&dir).unwrap();
     cleanup(&s3, &name).await;
     assert!(!bucket.exists().await.unwrap());
+}
+
+/// Issue 15, defect 8 on moto: an object stored with one PutObject and a CRC32C is verified by a
+/// managed download under `Required`; so is a multipart object the TransferManager uploaded (with
+/// a full-object CRC32, which moto stores and reports with `x-amz-checksum-type: FULL_OBJECT`).
+/// A multipart object moto cannot verify (uploaded by hand: moto serves no part checksums, and
+/// reports none for an upload created without an algorithm) downloads unverified by default and
+/// fails, typed and leaving no file, under `Required`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_downloads_verify_or_fail_typed() {
+    use cloudkit_aws_s3::{ChecksumAlgorithm, Verified};
+    let s3 = aws::moto_s3_client_with(Some(cloudkit_aws_s3::ChecksumMode::WhenSupported)).await;
+    let b = aws::create_bucket(&s3, "ck-s3t-required").await;
+    let dir = temp_dir("ck-s3t-required");
+    let body = data(11 * MIB, 9);
+    s3.put_object(&b, "single.bin").body(body.clone()).send().await.unwrap();
+    let up = TransferManager::with_config(s3.clone(), small_parts())
+        .upload_bytes(&b, "multi.bin", body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.parts, 3);
+    let head = s3.head_object(&b, "multi.bin").send().await.unwrap();
+    assert_eq!(head.checksum_type.as_deref(), Some("FULL_OBJECT"));
+    assert_eq!(head.checksum_crc32.as_deref(), Some(ChecksumAlgorithm::Crc32.checksum(&body).as_str()));
+    // A multipart upload made by hand, without a checksum algorithm.
+    let raw = aws::moto_s3_client().await;
+    let created = raw.create_multipart_upload(&b, "raw.bin").send().await.unwrap();
+    let mut parts = Vec::new();
+    for (i, chunk) in body.chunks(5 * MIB).enumerate() {
+        let n = i as u32 + 1;
+        let out = raw.upload_part(&b, "raw.bin", &created.upload_id, n).body(chunk.to_vec()).send().await.unwrap();
+        parts.push(out.completed_part(n));
+    }
+    raw.complete_multipart_upload(&b, "raw.bin", &created.upload_id).parts(parts).send().await.unwrap();
+
+    let required = aws::moto_s3_client_with(Some(cloudkit_aws_s3::ChecksumMode::Required)).await;
+    let tm = TransferManager::with_config(required, small_parts());
+    let dst = dir.join("dst.bin");
+    let out = tm.download_file(&b, "single.bin", &dst).await.unwrap();
+    assert_eq!(out.checksum_verified, Some(Verified::Checksum(ChecksumAlgorithm::Crc32c)));
+    assert_eq!(out.parts, 3, "parallel ranged GETs, CRCs combined");
+    assert!(std::fs::read(&dst).unwrap() == body);
+    let out = tm.download_file(&b, "multi.bin", &dst).await.unwrap();
+    assert_eq!(out.checksum_verified, Some(Verified::Checksum(ChecksumAlgorithm::Crc32)));
+    assert!(std::fs::read(&dst).unwrap() == body);
+
+    let other = dir.join("other.bin");
+    let err = tm.download_file(&b, "raw.bin", &other).await.unwrap_err();
+    assert!(matches!(err.s3(), Some(S3Error::ChecksumUnavailable { .. })), "{err}");
+    assert!(!other.exists());
+    let listed: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(listed, ["dst.bin"], "no temporary file left");
+
+    let default = TransferManager::with_config(aws::moto_s3_client().await, small_parts());
+    let out = default.download_file(&b, "raw.bin", &other).await.unwrap();
+    assert_eq!(out.checksum_verified, None);
+    assert!(std::fs::read(&other).unwrap() == body);
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&s3, &b).await;
+}
+
+/// Issue 15, defect 8 on moto: a multipart object the TransferManager uploaded (file and reader
+/// through the facade's store upload) downloads verified against its full-object CRC32 on every
+/// path — `to_bytes`, `to_file`, the resource handle, GetObject's stream, the facade's
+/// `S3Store::get` — and a byte flipped on the way is a `ChecksumMismatch`, not corrupt data (before,
+/// moto's composite checksum could not be verified and the bytes went through).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_uploads_get_full_object_checksums_and_flipped_bytes_are_caught() {
+    use cloudkit::store::{ObjectKey, ObjectStore as _, ObjectStoreExt as _, S3Store, UploadOptions};
+    use cloudkit_aws_s3::{ChecksumAlgorithm, Verified};
+
+    let s3 = aws::moto_s3_client().await; // the custom-endpoint default, WhenRequired
+    let b = aws::create_bucket(&s3, "ck-s3t-flip").await;
+    let dir = temp_dir("ck-s3t-flip");
+    let body = data(13 * MIB + 5, 21);
+    let src = dir.join("src.bin");
+    std::fs::write(&src, &body).unwrap();
+    let up_config = small_parts().with_part_size(6 * MIB as u64);
+    TransferManager::with_config(s3.clone(), up_config).upload_file(&b, "file.bin", &src).send().await.unwrap();
+    std::fs::remove_file(&src).unwrap();
+    let store = S3Store::new(s3.clone(), &b);
+    let source = futures::stream::iter(body.chunks(MIB).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
+    let options = UploadOptions { part_size: 5 * MIB, ..UploadOptions::default() };
+    store.upload(&ObjectKey::parse("store.bin").unwrap(), Box::pin(source), options).await.unwrap();
+
+    let crc32 = Some(Verified::Checksum(ChecksumAlgorithm::Crc32));
+    let tm = TransferManager::with_config(s3.clone(), small_parts());
+    for key in ["file.bin", "store.bin"] {
+        let head = s3.head_object(&b, key).send().await.unwrap();
+        assert_eq!(head.checksum_type.as_deref(), Some("FULL_OBJECT"), "{key}");
+        let mut out = Vec::new();
+        assert_eq!(tm.download(&b, key).to_writer(&mut out).await.unwrap().checksum_verified, crc32);
+        assert!(out == body);
+        let dst = dir.join("dst.bin");
+        assert_eq!(tm.download_file(&b, key, &dst).await.unwrap().checksum_verified, crc32);
+        assert!(std::fs::read(&dst).unwrap() == body);
+        let got = s3.get_object(&b, key).send().await.unwrap();
+        assert_eq!(got.checksum_verified, crc32, "a whole-object GET verifies the full-object CRC32");
+        assert!(got.collect().await.unwrap()[..] == body[..]);
+    }
+    assert_eq!(
+        s3.bucket(&b).object("file.bin").download_file(dir.join("res.bin")).await.unwrap().checksum_verified,
+        crc32
+    );
+
+    let mismatch = |e: &S3Error| matches!(e, S3Error::ChecksumMismatch { algorithm: "CRC32", .. });
+    let flipping = |get: usize, at: u64| async move {
+        let http = aws::BreakingHttp::with_flips([], [(get, at)]);
+        aws::s3_client_over(&aws::moto_config().await, http, None)
+    };
+    let dst = dir.join("dst.bin");
+    std::fs::write(&dst, b"old content").unwrap();
+    for key in ["file.bin", "store.bin"] {
+        let c = flipping(1, 3_000_000).await;
+        let err = TransferManager::with_config(c, small_parts()).download(&b, key).to_bytes().await.unwrap_err();
+        assert!(err.s3().is_some_and(mismatch), "{err}");
+        let c = flipping(2, 10).await;
+        let err = TransferManager::with_config(c, small_parts()).download_file(&b, key, &dst).await.unwrap_err();
+        assert!(err.s3().is_some_and(mismatch), "{err}");
+        assert_eq!(std::fs::read(&dst).unwrap(), b"old content");
+        let c = flipping(0, 4_000_000).await;
+        let err = c.bucket(&b).object(key).download_file(&dst).await.unwrap_err();
+        assert!(err.s3().is_some_and(mismatch), "{err}");
+        let c = flipping(0, 9_000_000).await;
+        let err = c.get_object(&b, key).send().await.unwrap().collect().await.unwrap_err();
+        assert!(mismatch(&err), "{err}");
+        let c = flipping(0, 9_000_000).await;
+        let err = S3Store::new(c, &b).get(&ObjectKey::parse(key).unwrap()).await.unwrap().bytes().await.unwrap_err();
+        let source = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<cloudkit_core::TransportError>());
+        assert!(source.and_then(cloudkit_core::checksum_mismatch).is_some(), "{err:?}");
+    }
+    let mut listed: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    listed.sort();
+    assert_eq!(listed, ["dst.bin", "res.bin"], "no temporary file left");
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&s3, &b).await;
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cloudkit_core::{BufferedResponse, HttpRequest, HttpResponse, Method, Operation, Pipeline, PipelineBuilder, Url};
 use cloudkit_cred_chain::aws::AwsConfig;
-use cloudkit_signer::aws::SharedCredentialsProvider;
+use cloudkit_signer::aws::{ClockSkew, SharedCredentialsProvider};
 
 use crate::addressing::{Addressing, AddressingStyle, check_bucket_name, check_key};
 use crate::checksum::ChecksumMode;
@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) checksum_mode: ChecksumMode,
     /// The config's credentials, for presigned URLs (the pipeline signs requests itself).
     pub(crate) credentials: SharedCredentialsProvider,
+    /// The config's signing-clock correction (set from clock-skew answers), for presigned URLs.
+    pub(crate) clock_skew: ClockSkew,
 }
 
 impl fmt::Debug for S3Client {
@@ -87,6 +89,7 @@ pub struct ClientBuilder {
     addressing: AddressingStyle,
     checksum_mode: Option<ChecksumMode>,
     credentials: SharedCredentialsProvider,
+    clock_skew: ClockSkew,
 }
 
 impl ClientBuilder {
@@ -136,6 +139,7 @@ impl ClientBuilder {
                 addressing,
                 checksum_mode,
                 credentials: self.credentials,
+                clock_skew: self.clock_skew,
             }),
         })
     }
@@ -159,6 +163,7 @@ impl S3Client {
             addressing: AddressingStyle::Auto,
             checksum_mode: None,
             credentials: config.credentials_provider(),
+            clock_skew: config.clock_skew().clone(),
         }
     }
 

@@ -25,9 +25,9 @@ fn tables(poly: u64) -> [[u64; 256]; 8] {
 // Built on first use (a few microseconds) rather than stored in the binary: 24 KiB less for
 // programs that never verify a CRC-32 or CRC-64/NVME checksum.
 static CRC32: std::sync::LazyLock<Box<[[u32; 256]; 8]>> =
-    std::sync::LazyLock::new(|| Box::new(tables(0xEDB8_8320).map(|row| row.map(|v| v as u32))));
+    std::sync::LazyLock::new(|| Box::new(tables(CRC32_POLY).map(|row| row.map(|v| v as u32))));
 static CRC64NVME: std::sync::LazyLock<Box<[[u64; 256]; 8]>> =
-    std::sync::LazyLock::new(|| Box::new(tables(0x9A6C_9329_AC4B_C9B5)));
+    std::sync::LazyLock::new(|| Box::new(tables(CRC64NVME_POLY)));
 
 /// Continues a CRC-32 (IEEE): `state` starts at `!0` and the result is `!state`.
 pub(crate) fn crc32_update(mut state: u32, data: &[u8]) -> u32 {
@@ -71,9 +71,66 @@ pub(crate) fn crc64nvme_update(mut state: u64, data: &[u8]) -> u64 {
     state
 }
 
+/// The reflected polynomial of CRC-32 (IEEE).
+pub(crate) const CRC32_POLY: u64 = 0xEDB8_8320;
+/// The reflected polynomial of CRC-32C (Castagnoli).
+pub(crate) const CRC32C_POLY: u64 = 0x82F6_3B78;
+/// The reflected polynomial of CRC-64/NVME.
+pub(crate) const CRC64NVME_POLY: u64 = 0x9A6C_9329_AC4B_C9B5;
+
+/// `crc(A ‖ B)` from `crc(A)`, `crc(B)` and the length of `B`, for a reflected CRC of `width`
+/// bits (32 or 64) with the (reflected) polynomial `poly` whose register starts at all ones and is
+/// inverted at the end (CRC-32, CRC-32C, CRC-64/NVME). This is how the parts of a download fetched
+/// in parallel are checked against one full-object checksum without reading them again in order
+/// (zlib's `crc32_combine`, in GF(2) arithmetic: `crc(A) · x^(8·|B|) + crc(B)` modulo the
+/// polynomial).
+pub(crate) fn crc_combine(poly: u64, width: u32, crc1: u64, crc2: u64, len2: u64) -> u64 {
+    // Bit `width - 1` is x^0, bit `width - 2` is x^1, … (reflected representation).
+    let one = 1u64 << (width - 1);
+    let multiply = |a: u64, mut b: u64| -> u64 {
+        let mut product = 0u64;
+        let mut m = one;
+        while m != 0 {
+            if a & m != 0 {
+                product ^= b;
+            }
+            m >>= 1;
+            b = if b & 1 != 0 { (b >> 1) ^ poly } else { b >> 1 };
+        }
+        product
+    };
+    // x^(8·len2) by square and multiply.
+    let mut exponent = u128::from(len2) * 8;
+    let mut power = one >> 1; // x^1
+    let mut acc = one; // x^0
+    while exponent > 0 {
+        if exponent & 1 == 1 {
+            acc = multiply(acc, power);
+        }
+        power = multiply(power, power);
+        exponent >>= 1;
+    }
+    multiply(acc, crc1) ^ crc2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn combined_crcs_equal_the_crc_of_the_concatenation() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for split in [0, 1, 7, 8, 4096, 65_537, data.len()] {
+            let (a, b) = data.split_at(split);
+            let len = b.len() as u64;
+            let crc32 = |d: &[u8]| u64::from(!crc32_update(!0, d));
+            assert_eq!(crc_combine(CRC32_POLY, 32, crc32(a), crc32(b), len), crc32(&data), "crc32 split {split}");
+            let crc32c = |d: &[u8]| u64::from(crc32c::crc32c(d));
+            assert_eq!(crc_combine(CRC32C_POLY, 32, crc32c(a), crc32c(b), len), crc32c(&data), "crc32c {split}");
+            let crc64 = |d: &[u8]| !crc64nvme_update(!0, d);
+            assert_eq!(crc_combine(CRC64NVME_POLY, 64, crc64(a), crc64(b), len), crc64(&data), "crc64 {split}");
+        }
+    }
 
     #[test]
     fn check_values() {

@@ -2,7 +2,7 @@
 //! [`cloudkit_core::Error`] (status, code, message, request id, retryability).
 
 use cloudkit_aws_protocol::AWS_RETRY_CLASSIFIER;
-use cloudkit_core::{Error, ErrorKind, TransportError};
+use cloudkit_core::{Error, ErrorKind};
 
 /// The error of every S3 client call.
 ///
@@ -70,6 +70,24 @@ pub enum S3Error {
         /// The value computed over the bytes received (base64).
         actual: String,
     },
+    /// [`ChecksumMode::Required`](crate::ChecksumMode::Required) and nothing the service sent
+    /// can be verified (no full-object checksum, a composite checksum without part checksums):
+    /// the data was not handed out as verified.
+    #[error("S3.{operation} failed: checksum mode is Required but {reason}")]
+    ChecksumUnavailable {
+        /// The operation.
+        operation: &'static str,
+        /// Why nothing could be verified.
+        reason: String,
+    },
+    /// The object changed while it was being read: a download that broke off was to be resumed
+    /// with `If-Match` on the ETag first read, and the service answered that the object no
+    /// longer has it (412, or another ETag). Nothing was spliced from two versions. The error's
+    /// source is a [`TransportError`](cloudkit_core::TransportError) of kind
+    /// [`TransportErrorKind::ObjectChanged`](cloudkit_core::TransportErrorKind::ObjectChanged),
+    /// which is also what a streaming body yields in that case.
+    #[error(transparent)]
+    ObjectChanged(Error),
     /// `SlowDown` / throttling (after the pipeline's retries).
     #[error(transparent)]
     Throttled(Error),
@@ -106,22 +124,6 @@ impl S3Error {
         }
     }
 
-    /// A failed read of a response body: a checksum mismatch (see [`cloudkit_core::verify_stream`])
-    /// is [`S3Error::ChecksumMismatch`], anything else a retryable transport error.
-    pub(crate) fn body(operation: &'static str, error: TransportError) -> Self {
-        if let Some(m) = cloudkit_core::checksum_mismatch(&error) {
-            return S3Error::ChecksumMismatch {
-                operation,
-                algorithm: m.algorithm,
-                expected: m.expected.clone(),
-                actual: m.actual.clone(),
-            };
-        }
-        S3Error::Other(
-            Error::new(ErrorKind::Transport, crate::SERVICE, operation).with_source(error).with_retryable(true),
-        )
-    }
-
     /// Whether the object or bucket was not found (`NoSuchKey`, `NoSuchBucket`, a 404 HEAD).
     pub fn is_not_found(&self) -> bool {
         matches!(self, S3Error::NoSuchKey(_) | S3Error::NoSuchBucket(_) | S3Error::NotFound(_))
@@ -141,10 +143,12 @@ cloudkit_core::service_error_accessors!(
         NotModified,
         InvalidRange,
         NotFound,
+        ObjectChanged,
         Throttled,
         Other,
     },
-    service = crate::SERVICE
+    service = crate::SERVICE,
+    body_errors
 );
 
 impl From<Error> for S3Error {

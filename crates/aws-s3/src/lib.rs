@@ -16,15 +16,55 @@
 //!   [`FileRegion`] body streams from disk),
 //!   [`S3Client::upload_part_copy`], [`S3Client::complete_multipart_upload`],
 //!   [`S3Client::abort_multipart_upload`].
-//! - Checksums ([`ChecksumMode`]): CRC32C sent on PutObject/UploadPart and full-object
-//!   checksums verified on GetObject by default on AWS; only what S3 requires on custom
-//!   endpoints (S3-compatible stores differ — the AWS SDKs' January 2025 default broke many).
+//! - Checksums ([`ChecksumMode`]): CRC32C sent on PutObject/UploadPart by default on AWS; on
+//!   custom endpoints only on file bodies, which nothing else protects (S3-compatible stores
+//!   differ — the AWS SDKs' January 2025 default broke many). Downloads ask for checksums and
+//!   verify them in both (GetObject over the whole object, the [`TransferManager`] over parallel
+//!   parts or part by part).
+//! - Downloads survive broken connections: a GetObject body that breaks off resumes from the last
+//!   byte with a ranged GET pinned by `If-Match` to the ETag first read ([`GetObject::send`]); an
+//!   object replaced in between is [`S3Error::ObjectChanged`], never a spliced body.
 //! - Addressing ([`AddressingStyle`]): virtual-hosted on AWS, path-style on custom endpoints and
 //!   for bucket names that cannot be a DNS label (dots under https, uppercase, …).
 //! - Presigned GET/PUT/HEAD/DELETE URLs ([`S3Client::presign_get_object`] …).
 //! - Waiters ([`S3Client::wait_until_bucket_exists`] …) with the official acceptors.
 //!
 //! [`ByteStream`]: cloudkit_core::ByteStream
+//!
+//! ## Checksums on S3-compatible stores
+//!
+//! Uploads send checksums as request headers (`x-amz-checksum-crc32c` with
+//! `x-amz-sdk-checksum-algorithm: CRC32C`), never as `aws-chunked` trailers. On a custom endpoint
+//! ([`ChecksumMode::WhenRequired`]) a PutObject carries one; in-memory bodies are also covered by
+//! the signed `x-amz-content-sha256`, file bodies by nothing else.
+//!
+//! Managed multipart uploads ([`TransferManager`], unless [`ChecksumMode::Off`]) are created with
+//! `x-amz-checksum-algorithm: CRC32` and `x-amz-checksum-type: FULL_OBJECT`; every part carries
+//! its CRC32 and the completion the CRC32 of the whole object, combined from the parts'. The
+//! object then has one checksum of all its bytes that any download can verify, also over
+//! parallel byte ranges (a composite checksum can only be verified part by part, which stores
+//! that ignore `partNumber` cannot serve). CRC32 rather than CRC32C because moto, without its
+//! optional `crc32c` package, stores a CRC32 under the name CRC32C for such uploads. Every
+//! managed multipart upload also records its part size in the object's user metadata
+//! ([`PART_SIZE_METADATA`], `x-amz-meta-cloudkit-part-size`, visible to other clients as one more
+//! metadata entry): where a store keeps no checksum for multipart objects, a download recomputes
+//! the multipart ETag (`md5(md5(part 1) ‖ … ‖ md5(part N))-N`) from the bytes — only for ETags
+//! of that form, with that metadata, on objects not encrypted with SSE-KMS or SSE-C, and never for
+//! objects someone else uploaded ([`Verified::MultipartETag`]). What the stores the tests run
+//! against do (checked by the integration tests):
+//!
+//! | store | upload checksum headers | download checksums (`x-amz-checksum-mode: ENABLED`) |
+//! |---|---|---|
+//! | AWS S3 | checked; a mismatch is refused (`BadDigest`); `FULL_OBJECT` for CRC32/CRC32C/CRC64NVME | full-object on whole GETs (and managed multipart uploads); per part on `partNumber` GETs of composite objects |
+//! | s3s-fs 0.14 | PutObject: checked (`BadDigest`) and stored; UploadPart: checked; `x-amz-checksum-type` and the completion's checksum ignored | on whole GETs and HEAD for single-PUT objects; none for multipart objects, whose ETag follows S3's convention (verified with the recorded part size) |
+//! | moto 5 | accepted and stored, not checked; `FULL_OBJECT` honoured (the value computed by moto) | on whole GETs and HEAD, with `x-amz-checksum-type`; HEAD gives a composite value without its `-N` (not trusted); `partNumber` is ignored (the whole object comes back) |
+//!
+//! MinIO, Ceph RGW (Squid and later) and Cloudflare R2 document support for
+//! `x-amz-checksum-crc32c` headers (not tested here); a store that rejects them needs
+//! [`ChecksumMode::Off`] (and `content_md5(true)` on PutObject, which S3-compatible stores check).
+//! A store that ignores `partNumber` or sends the object's checksum on a part (MinIO) is
+//! detected: the [`TransferManager`] then downloads by byte ranges, verified against the ETag
+//! when it can be, else unverified (an error under [`ChecksumMode::Required`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -67,7 +107,7 @@ pub use addressing::{AddressingStyle, encode_key, encode_query, is_dns_compatibl
 pub use bucket::{
     BucketSummary, CreateBucket, CreateBucketOutput, HeadBucketOutput, ListBuckets, ListBucketsOutput, Owner,
 };
-pub use checksum::{ChecksumAlgorithm, ChecksumMode};
+pub use checksum::{ChecksumAlgorithm, ChecksumMode, ChecksumType, PART_SIZE_METADATA, Verified};
 pub use client::{ClientBuilder, S3Client};
 pub use error::S3Error;
 pub use list::{

@@ -34,6 +34,18 @@ fn common_prefixes(encoded: bool, prefixes: Vec<model::PrefixXml>) -> Vec<Common
     prefixes.into_iter().map(|c| CommonPrefix { prefix: maybe_decode(encoded, c.prefix) }).collect()
 }
 
+/// A page that says more follow (`IsTruncated=true`) but gives nothing to continue from would end
+/// the listing silently, with keys missing: a decode error instead (as in botocore).
+fn check_continuation(op: &'static str, truncated: bool, has_token: bool, token: &str) -> Result<(), S3Error> {
+    if truncated && !has_token {
+        return Err(S3Error::decode(
+            op,
+            format!("the page is truncated (IsTruncated=true) but has no {token}: the listing cannot continue"),
+        ));
+    }
+    Ok(())
+}
+
 /// ListMultipartUploads' two markers as one pagination token: a JSON array `[key, upload id]`.
 fn upload_page_token(key_marker: &str, upload_id_marker: &str) -> String {
     let mut token = String::from("[");
@@ -351,6 +363,8 @@ impl ListObjectsV2 {
         let url = self.client.url(OP, &self.bucket, None, &q)?;
         let r = self.client.send(Operation::new(OP), Req::new(OP, Method::GET, url).request).await?;
         let p: model::ListBucketResult = from_xml(OP, &r.body)?;
+        let next_continuation_token = p.next_continuation_token.filter(|t| !t.is_empty());
+        check_continuation(OP, p.is_truncated, next_continuation_token.is_some(), "NextContinuationToken")?;
         let enc = is_url_encoded(p.encoding_type.as_deref());
         Ok(ListObjectsV2Output {
             contents: p
@@ -369,7 +383,7 @@ impl ListObjectsV2 {
                 .collect(),
             common_prefixes: common_prefixes(enc, p.common_prefixes),
             is_truncated: p.is_truncated,
-            next_continuation_token: p.next_continuation_token.filter(|t| !t.is_empty()),
+            next_continuation_token,
             key_count: p.key_count,
             name: p.name,
             prefix: p.prefix.map(|s| maybe_decode(enc, s)),
@@ -517,6 +531,9 @@ impl ListMultipartUploads {
         let enc = is_url_encoded(p.encoding_type.as_deref());
         let next_key_marker = p.next_key_marker.filter(|s| !s.is_empty()).map(|s| maybe_decode(enc, s));
         let next_upload_id_marker = p.next_upload_id_marker.filter(|s| !s.is_empty());
+        // The upload-id marker may be empty when a page ends on a common prefix; the key marker
+        // never is.
+        check_continuation(OP, p.is_truncated, next_key_marker.is_some(), "NextKeyMarker")?;
         let next_token = if p.is_truncated {
             Some(upload_page_token(
                 next_key_marker.as_deref().unwrap_or(""),
@@ -661,6 +678,8 @@ impl ListParts {
         let url = self.client.url(OP, &self.bucket, Some(&self.key), &q)?;
         let r = self.client.send(Operation::new(OP), Req::new(OP, Method::GET, url).request).await?;
         let p: model::ListPartsResult = from_xml(OP, &r.body)?;
+        let next_part_number_marker = p.next_part_number_marker.filter(|s| !s.is_empty());
+        check_continuation(OP, p.is_truncated, next_part_number_marker.is_some(), "NextPartNumberMarker")?;
         Ok(ListPartsOutput {
             parts: p
                 .part
@@ -675,7 +694,7 @@ impl ListParts {
                 })
                 .collect(),
             is_truncated: p.is_truncated,
-            next_part_number_marker: p.next_part_number_marker.filter(|s| !s.is_empty()),
+            next_part_number_marker,
             storage_class: p.storage_class,
         })
     }

@@ -305,6 +305,8 @@ pub(crate) struct CompleteMultipartUploadResult {
     pub(crate) key: Option<String>,
     pub(crate) e_tag: Option<String>,
     pub(crate) checksum_crc32c: Option<String>,
+    pub(crate) checksum_crc32: Option<String>,
+    pub(crate) checksum_crc64nvme: Option<String>,
     pub(crate) checksum_sha256: Option<String>,
     pub(crate) checksum_type: Option<String>,
 }
@@ -317,6 +319,8 @@ impl FromXml for CompleteMultipartUploadResult {
             key: e.child_string("Key"),
             e_tag: e.child_string("ETag"),
             checksum_crc32c: e.child_string("ChecksumCRC32C"),
+            checksum_crc32: e.child_string("ChecksumCRC32"),
+            checksum_crc64nvme: e.child_string("ChecksumCRC64NVME"),
             checksum_sha256: e.child_string("ChecksumSHA256"),
             checksum_type: e.child_string("ChecksumType"),
         })

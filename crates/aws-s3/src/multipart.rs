@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use cloudkit_core::{Body, Method, Operation, Url, internal::xml};
 
-use crate::checksum::ChecksumAlgorithm;
+use crate::checksum::{ChecksumAlgorithm, ChecksumType};
 use crate::client::{ObjectRef, Req, S3Client, header_str, header_string};
 use crate::error::S3Error;
 use crate::model::{self, from_xml};
@@ -23,7 +23,7 @@ pub struct CreateMultipartUpload {
     object: ObjectRef,
     pub(crate) attrs: ObjectAttributes,
     checksum_algorithm: Option<ChecksumAlgorithm>,
-    full_object_checksum: bool,
+    checksum_type: Option<ChecksumType>,
 }
 
 /// What CreateMultipartUpload returns.
@@ -40,6 +40,8 @@ pub struct CreateMultipartUploadOutput {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The checksum algorithm the upload uses, if any.
     pub checksum_algorithm: Option<String>,
+    /// The checksum type the upload uses (`FULL_OBJECT` or `COMPOSITE`), if the service says.
+    pub checksum_type: Option<String>,
 }
 
 impl S3Client {
@@ -65,7 +67,7 @@ impl S3Client {
             object: self.object_ref(bucket, key),
             attrs: ObjectAttributes::default(),
             checksum_algorithm: None,
-            full_object_checksum: false,
+            checksum_type: None,
         }
     }
 }
@@ -79,10 +81,36 @@ impl CreateMultipartUpload {
         self
     }
 
-    /// Ask for a full-object checksum (`x-amz-checksum-type: FULL_OBJECT`, CRC32C only) instead
-    /// of a composite one.
+    /// The kind of checksum the object gets (`x-amz-checksum-type`), with
+    /// [`checksum_algorithm`](Self::checksum_algorithm):
+    /// [`ChecksumType::FullObject`] (CRC32, CRC32C or CRC64NVME) gives the object one checksum of
+    /// all its bytes, which any download can verify, also over parallel byte ranges; finish the
+    /// upload with [`CompleteMultipartUpload::full_object_checksum`] (the CRC of the whole
+    /// object, which the [`TransferManager`](crate::TransferManager) combines from the parts'
+    /// CRCs). [`ChecksumType::Composite`] (S3's default for CRC32/CRC32C/SHA) gives a checksum
+    /// of the parts' checksums. AWS documents `FULL_OBJECT` since 2025; moto 5 honours it;
+    /// stores that do not know the header ignore it (s3s-fs: the object then has no checksum).
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::S3Error> {
+    /// use cloudkit_aws_s3::{ChecksumAlgorithm, ChecksumType};
+    /// let up = s3
+    ///     .create_multipart_upload("bucket", "big.bin")
+    ///     .checksum_algorithm(ChecksumAlgorithm::Crc32)
+    ///     .checksum_type(ChecksumType::FullObject)
+    ///     .send()
+    ///     .await?;
+    /// # let _ = up; Ok(()) }
+    /// ```
+    pub fn checksum_type(mut self, t: ChecksumType) -> Self {
+        self.checksum_type = Some(t);
+        self
+    }
+
+    /// Shorthand for [`checksum_type`](Self::checksum_type)`(ChecksumType::FullObject)` (`true`)
+    /// or no checksum type (`false`, the service's default).
     pub fn full_object_checksum(mut self, yes: bool) -> Self {
-        self.full_object_checksum = yes;
+        self.checksum_type = yes.then_some(ChecksumType::FullObject);
         self
     }
 
@@ -95,8 +123,8 @@ impl CreateMultipartUpload {
         if let Some(a) = self.checksum_algorithm {
             req.header("x-amz-checksum-algorithm", a.as_str())?;
         }
-        if self.full_object_checksum {
-            req.header("x-amz-checksum-type", "FULL_OBJECT")?;
+        if let Some(t) = self.checksum_type {
+            req.header("x-amz-checksum-type", t.as_str())?;
         }
         let r = self.object.client.send(Operation::new(OP).idempotent(false), req.request).await?;
         let p: model::InitiateMultipartUploadResult = from_xml(OP, &r.body)?;
@@ -110,6 +138,7 @@ impl CreateMultipartUpload {
             server_side_encryption: header_str(&r.headers, "x-amz-server-side-encryption")
                 .map(ServerSideEncryption::parse),
             checksum_algorithm: header_string(&r.headers, "x-amz-checksum-algorithm"),
+            checksum_type: header_string(&r.headers, "x-amz-checksum-type"),
         })
     }
 }
@@ -180,7 +209,11 @@ impl S3Client {
     /// Uploads one part (5 MiB–5 GiB, the last may be smaller). A
     /// [`FileRegion`](cloudkit_core::FileRegion) body is streamed from disk and re-read on
     /// retries; the CRC32C (in [`ChecksumMode::WhenSupported`](crate::ChecksumMode)) is computed
-    /// by streaming it once more, never by buffering.
+    /// by streaming it once more, never by buffering. In
+    /// [`ChecksumMode::WhenRequired`](crate::ChecksumMode) a part carries a checksum only when
+    /// asked ([`UploadPart::checksum_algorithm`], with the same algorithm given to
+    /// [`CreateMultipartUpload::checksum_algorithm`]), as the
+    /// [`TransferManager`](crate::TransferManager) does for file parts.
     pub fn upload_part(
         &self,
         bucket: impl Into<String>,
@@ -217,7 +250,10 @@ impl UploadPart {
         const OP: &str = "UploadPart";
         let url = self.upload.url(OP, Some(self.part_number))?;
         let mut req = Req::new(OP, Method::PUT, url);
-        let checksum = upload_checksum(&self.upload.object.client, OP, self.checksum, &self.body, &mut req).await?;
+        // Not `protect_files`: a part's checksum must use the algorithm the upload was created
+        // with, which this request does not know (the transfer manager sets both).
+        let checksum =
+            upload_checksum(&self.upload.object.client, OP, self.checksum, false, &self.body, &mut req).await?;
         req.header("content-length", &self.body.len().to_string())?;
         let r = self.upload.object.client.send(Operation::new(OP), req.request.with_body(self.body)).await?;
         Ok(UploadPartOutput { e_tag: header_string(&r.headers, "etag"), checksum })
@@ -341,6 +377,10 @@ pub struct CompleteMultipartUploadOutput {
     pub version_id: Option<String>,
     /// The object's CRC32C (full-object or composite, see `checksum_type`).
     pub checksum_crc32c: Option<String>,
+    /// The object's CRC32 (full-object or composite, see `checksum_type`).
+    pub checksum_crc32: Option<String>,
+    /// The object's CRC64NVME (always full-object).
+    pub checksum_crc64nvme: Option<String>,
     /// The object's SHA-256 (composite).
     pub checksum_sha256: Option<String>,
     /// `FULL_OBJECT` or `COMPOSITE`.
@@ -350,7 +390,12 @@ pub struct CompleteMultipartUploadOutput {
 impl S3Client {
     /// Completes a multipart upload from its parts (sorted by part number before sending).
     /// S3 may report a failure in a 200 response after a long wait: that is returned as an
-    /// error, and retried when its code is retryable (`InternalError`, `SlowDown`).
+    /// error, and retried when its code is retryable (`InternalError`, `SlowDown`). A retry that
+    /// finds the upload gone because an earlier attempt completed it (its answer was lost) is
+    /// recognized by the object's ETag and returns success. With a condition
+    /// ([`if_none_match_any`](CompleteMultipartUpload::if_none_match_any),
+    /// [`if_match`](CompleteMultipartUpload::if_match)) the request is retried only after
+    /// throttling or a failed connection.
     pub fn complete_multipart_upload(
         &self,
         bucket: impl Into<String>,
@@ -378,8 +423,10 @@ impl CompleteMultipartUpload {
         self
     }
     write_condition_setters!();
-    /// The full-object checksum of the whole object, for uploads created with
-    /// `full_object_checksum(true)`.
+    /// The checksum of the whole object's bytes (`x-amz-checksum-<algorithm>` with
+    /// `x-amz-checksum-type: FULL_OBJECT`), for uploads created with
+    /// [`ChecksumType::FullObject`](crate::ChecksumType::FullObject): S3 checks it against the
+    /// parts (a mismatch fails the completion).
     pub fn full_object_checksum(mut self, a: ChecksumAlgorithm, value: impl Into<String>) -> Self {
         self.full_object_checksum = Some((a, value.into()));
         self
@@ -418,8 +465,12 @@ impl CompleteMultipartUpload {
             req.header(a.header(), v)?;
             req.header("x-amz-checksum-type", "FULL_OBJECT")?;
         }
-        let op = Operation::new(OP).body_error_check(model::error_in_200);
-        let r = self.upload.object.client.send(op, req.request.with_body(Bytes::from(xml))).await?;
+        let op = Operation::new(OP).body_error_check(model::error_in_200).idempotent(!self.conditions.is_conditional());
+        let r = match self.upload.object.client.send(op, req.request.with_body(Bytes::from(xml))).await {
+            Ok(r) => r,
+            Err(S3Error::NoSuchUpload(e)) if e.attempts() > 1 => return self.completed_by_an_earlier_attempt(e).await,
+            Err(e) => return Err(e),
+        };
         let p: model::CompleteMultipartUploadResult = from_xml(OP, &r.body)?;
         Ok(CompleteMultipartUploadOutput {
             location: p.location,
@@ -428,10 +479,58 @@ impl CompleteMultipartUpload {
             e_tag: p.e_tag,
             version_id: header_string(&r.headers, "x-amz-version-id"),
             checksum_crc32c: p.checksum_crc32c,
+            checksum_crc32: p.checksum_crc32,
+            checksum_crc64nvme: p.checksum_crc64nvme,
             checksum_sha256: p.checksum_sha256,
             checksum_type: p.checksum_type,
         })
     }
+}
+
+impl CompleteMultipartUpload {
+    /// A retried CompleteMultipartUpload that finds no upload: an earlier attempt may have
+    /// completed it (the answer was lost: a reset, a timeout, a 5xx after the work was done).
+    /// Then the object under the key has the ETag a completion of exactly these parts gives
+    /// (`md5(md5(part 1) ‖ … ‖ md5(part N))-N`, when the parts' ETags are MD5s) and the upload
+    /// did succeed; anything else is the `NoSuchUpload` it is.
+    async fn completed_by_an_earlier_attempt(
+        self,
+        error: cloudkit_core::Error,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+        let Some(expected) = multipart_e_tag(&self.parts) else {
+            return Err(S3Error::NoSuchUpload(error));
+        };
+        let object = &self.upload.object;
+        let head = match object.client.head_object(&object.bucket, &object.key).send().await {
+            Ok(head) => head,
+            Err(_) => return Err(S3Error::NoSuchUpload(error)),
+        };
+        if head.e_tag.as_deref().map(|t| t.trim_matches('"')) != Some(expected.as_str()) {
+            return Err(S3Error::NoSuchUpload(error));
+        }
+        tracing::info!(bucket = %object.bucket, key = %object.key, upload_id = %self.upload.upload_id,
+            "CompleteMultipartUpload was retried after an attempt that completed the upload");
+        Ok(CompleteMultipartUploadOutput {
+            location: None,
+            bucket: Some(object.bucket.clone()),
+            key: Some(object.key.clone()),
+            e_tag: head.e_tag,
+            version_id: head.version_id,
+            checksum_crc32c: None,
+            checksum_crc32: None,
+            checksum_crc64nvme: None,
+            checksum_sha256: None,
+            checksum_type: head.checksum_type,
+        })
+    }
+}
+
+/// The ETag S3 gives a multipart object made of `parts` (sorted): the MD5 of the parts' binary
+/// MD5s, `-` the number of parts. `None` when a part's ETag is not an MD5 (SSE-KMS, SSE-C, other
+/// stores).
+fn multipart_e_tag(parts: &[CompletedPart]) -> Option<String> {
+    let e_tags: Vec<&str> = parts.iter().map(|p| p.e_tag.as_str()).collect();
+    crate::checksum::multipart_e_tag_of(&e_tags)
 }
 
 /// An AbortMultipartUpload request; see [`S3Client::abort_multipart_upload`].

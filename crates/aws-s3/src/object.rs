@@ -4,15 +4,17 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use cloudkit_core::{Body, ByteStream, Method, Operation, internal::xml};
+use cloudkit_core::{Body, ByteStream, Method, Operation, TransportError, TransportErrorKind, internal::xml};
 
-use crate::checksum::{ChecksumAlgorithm, Hasher, body_checksum, response_checksum, verifying};
+use crate::checksum::{
+    ChecksumAlgorithm, Hasher, Verified, body_checksum, e_tag_check, response_checksum, verifying, verifying_e_tag,
+};
 use crate::client::{ObjectRef, Req, S3Client, header_str, header_string};
 use crate::error::S3Error;
 use crate::model::{self, from_xml};
 use crate::types::{
-    Conditions, CopySource, MetadataDirective, ObjectAttributes, ObjectMetadata, ServerSideEncryption, Tag,
-    tagging_query,
+    Conditions, ContentRange, CopySource, MetadataDirective, ObjectAttributes, ObjectMetadata, ServerSideEncryption,
+    Tag, tagging_query,
 };
 
 /// Most keys one DeleteObjects request may carry.
@@ -207,18 +209,34 @@ macro_rules! copy_source_setters {
 }
 pub(crate) use copy_source_setters;
 
-/// Decides and computes the checksum of an upload body.
+/// Whether an upload body gets a CRC32C in [`ChecksumMode::WhenRequired`]: every body cloudkit
+/// sends is replayable (in memory, or a file read again from disk), so the checksum is computed
+/// before the body is sent, and sent as a header every S3-compatible store accepts. The service
+/// stores it, which is what lets a later download be verified (issue 15: an object uploaded
+/// without one could be read back corrupt without anyone noticing). A file body would otherwise
+/// have no protection at all in transit (it is signed as `UNSIGNED-PAYLOAD`).
+///
+/// [`ChecksumMode::WhenRequired`]: crate::ChecksumMode::WhenRequired
+pub(crate) fn unprotected_body(mode: crate::ChecksumMode, _body: &Body) -> bool {
+    mode == crate::ChecksumMode::WhenRequired
+}
+
+/// Decides and computes the checksum of an upload body: the caller's; else CRC32C when the mode
+/// sends checksums on every upload, or (`protect_files`) in `WhenRequired` (see
+/// [`unprotected_body`]).
 pub(crate) async fn upload_checksum(
     client: &S3Client,
     op: &'static str,
     explicit: Option<(ChecksumAlgorithm, Option<String>)>,
+    protect_files: bool,
     body: &Body,
     req: &mut Req,
 ) -> Result<Option<(ChecksumAlgorithm, String)>, S3Error> {
+    let mode = client.inner.checksum_mode;
     let (algorithm, value) = match explicit {
         Some((a, Some(v))) => (a, v),
         Some((a, None)) => (a, compute_checksum(a, body, op).await?),
-        None if client.inner.checksum_mode.sends_on_upload() => {
+        None if mode.sends_on_upload() || (protect_files && unprotected_body(mode, body)) => {
             (ChecksumAlgorithm::Crc32c, compute_checksum(ChecksumAlgorithm::Crc32c, body, op).await?)
         }
         None => return Ok(None),
@@ -330,7 +348,7 @@ impl PutObject {
         let mut req = Req::new(OP, Method::PUT, url);
         self.attrs.apply(&mut req)?;
         self.conditions.apply(&mut req, "")?;
-        let checksum = upload_checksum(&self.object.client, OP, self.checksum, &self.body, &mut req).await?;
+        let checksum = upload_checksum(&self.object.client, OP, self.checksum, true, &self.body, &mut req).await?;
         // S3 requires an integrity check on uploads under Object Lock: Content-MD5 when no
         // flexible checksum is sent (what "when required" means for this operation).
         let lock = self.attrs.lock_legal_hold.is_some() || self.attrs.lock_mode.is_some();
@@ -342,7 +360,8 @@ impl PutObject {
         }
         req.header("content-length", &self.body.len().to_string())?;
         let request = req.request.with_body(self.body);
-        let r = self.object.client.send(Operation::new(OP), request).await?;
+        let op = Operation::new(OP).idempotent(!self.conditions.is_conditional());
+        let r = self.object.client.send(op, request).await?;
         Ok(PutObjectOutput {
             e_tag: header_string(&r.headers, "etag"),
             version_id: header_string(&r.headers, "x-amz-version-id"),
@@ -367,6 +386,9 @@ pub struct GetObject {
     version_id: Option<String>,
     conditions: Conditions,
     overrides: Vec<(&'static str, String)>,
+    /// Whether the body's checksum is verified here (the transfer manager verifies full-object
+    /// checksums over its parallel parts itself).
+    pub(crate) verify: bool,
 }
 
 /// What GetObject returns: metadata and the streaming body.
@@ -375,12 +397,17 @@ pub struct GetObject {
 pub struct GetObjectOutput {
     /// The object's metadata (and the `Content-Range` of a ranged read).
     pub metadata: ObjectMetadata,
-    /// The body, streaming. When the whole object is read and the server sent a full-object
-    /// checksum, a mismatch ends the stream with an error whose source is a
-    /// [`ChecksumMismatchError`](crate::ChecksumMismatchError).
+    /// The body, streaming. When what it carries can be verified (see
+    /// [`checksum_verified`](Self::checksum_verified)), a mismatch ends the stream with an error
+    /// whose source is a [`ChecksumMismatchError`](crate::ChecksumMismatchError).
     pub body: ByteStream,
-    /// Whether the body's checksum is verified as it streams.
-    pub checksum_verified: Option<ChecksumAlgorithm>,
+    /// What the body is verified against as it streams: a flexible checksum the server sent (a
+    /// full-object checksum when the whole object is read, a part's own on a `part_number` read
+    /// of an object with a composite checksum), or, when the whole object is read from a store
+    /// that sent no checksum, the multipart ETag of an object a
+    /// [`TransferManager`](crate::TransferManager) uploaded ([`Verified::MultipartETag`]).
+    /// `None`: nothing is verified.
+    pub checksum_verified: Option<Verified>,
 }
 
 impl GetObjectOutput {
@@ -393,7 +420,7 @@ impl GetObjectOutput {
 /// Reads a GetObject body into memory, turning a checksum mismatch into
 /// [`S3Error::ChecksumMismatch`].
 pub async fn collect_body(body: ByteStream) -> Result<Bytes, S3Error> {
-    body.collect().await.map_err(|e| S3Error::body("GetObject", e))
+    body.collect().await.map_err(|e| S3Error::from_body_error("GetObject", e))
 }
 
 impl S3Client {
@@ -412,6 +439,7 @@ impl S3Client {
             version_id: None,
             conditions: Conditions::default(),
             overrides: Vec::new(),
+            verify: true,
         }
     }
 }
@@ -476,7 +504,88 @@ impl GetObject {
 
     /// Sends the request; the body streams. 304 is [`S3Error::NotModified`], 412
     /// [`S3Error::PreconditionFailed`], 416 [`S3Error::InvalidRange`].
+    ///
+    /// The body resumes by itself: when it breaks off (a reset connection, a body cut short, no
+    /// bytes for the HTTP client's read-idle timeout), the rest is fetched with a ranged GET from
+    /// the last byte received to the end of what was asked for, with `If-Match` on the ETag of
+    /// this response (and the same version id), up to the client's retry attempts. If the object
+    /// changed in between, the body ends with an error of kind
+    /// [`TransportErrorKind::ObjectChanged`](cloudkit_core::TransportErrorKind::ObjectChanged)
+    /// ([`S3Error::ObjectChanged`] through [`GetObjectOutput::collect`]): two versions are never
+    /// spliced. A response without an ETag (and no version id asked for) is not resumed. The
+    /// checksum (see [`ChecksumMode`](crate::ChecksumMode)) is verified over the resumed body.
     pub async fn send(self) -> Result<GetObjectOutput, S3Error> {
+        const OP: &str = "GetObject";
+        let mode = self.object.client.inner.checksum_mode;
+        let r = self.request(mode.verifies()).await?;
+        let metadata = ObjectMetadata::from_headers(&r.headers);
+        let status = r.status.as_u16();
+        // Where the body sits in the object.
+        let content_range = match (status, metadata.content_range.as_deref()) {
+            (206, Some(v)) => Some(ContentRange::parse(v).ok_or_else(|| {
+                S3Error::decode(OP, format!("the response has an unusable Content-Range `{}`", v.escape_debug()))
+            })?),
+            _ => None,
+        };
+        let (start, end, covers_whole) = match content_range {
+            Some(cr) => {
+                if metadata.content_length.is_some_and(|len| len != cr.len()) {
+                    return Err(S3Error::decode(
+                        OP,
+                        format!(
+                            "the Content-Length {} does not match the Content-Range of {} bytes",
+                            metadata.content_length.unwrap_or_default(),
+                            cr.len()
+                        ),
+                    ));
+                }
+                (cr.first, Some(cr.last + 1), cr.first == 0 && cr.total == Some(cr.last + 1))
+            }
+            // A 206 without a range (multipart/byteranges) is not resumed or verified.
+            None if status == 206 => (0, None, false),
+            None => (0, metadata.content_length, true),
+        };
+        let mut body = r.body;
+        let resumable = status == 200 || content_range.is_some();
+        if resumable && (metadata.e_tag.is_some() || self.version_id.is_some()) {
+            let reopen = self.reopener(metadata.e_tag.clone(), end);
+            let retry = self.object.client.inner.pipeline.retry_config().clone();
+            body = cloudkit_core::resuming(body, start, end, reopen, retry);
+        }
+        let mut checksum_verified = None;
+        if self.verify && mode.verifies() {
+            // Without a checksum, the multipart ETag of a whole object the TransferManager
+            // uploaded (its part size is in the metadata).
+            let e_tag = match (covers_whole && self.part_number.is_none(), end) {
+                (true, Some(size)) => e_tag_check(&metadata, size),
+                _ => None,
+            };
+            match (response_checksum(&r.headers, self.part_number.is_some(), covers_whole), e_tag) {
+                (Some((algorithm, expected)), _) => {
+                    body = verifying(body, algorithm, expected);
+                    checksum_verified = Some(Verified::Checksum(algorithm));
+                }
+                (None, Some(check)) => {
+                    body = verifying_e_tag(body, check);
+                    checksum_verified = Some(Verified::MultipartETag);
+                }
+                (None, None)
+                    if mode == crate::ChecksumMode::Required && self.range.is_none() && self.part_number.is_none() =>
+                {
+                    return Err(S3Error::ChecksumUnavailable {
+                        operation: OP,
+                        reason: "the response has no full-object checksum to verify".into(),
+                    });
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(GetObjectOutput { metadata, body, checksum_verified })
+    }
+
+    /// Sends the GET as configured (`x-amz-checksum-mode: ENABLED` when `ask_checksum`) and
+    /// returns the response as it comes: no resume, no verification.
+    async fn request(&self, ask_checksum: bool) -> Result<cloudkit_core::HttpResponse, S3Error> {
         const OP: &str = "GetObject";
         let part = self.part_number.map(|n| n.to_string());
         let mut query: Vec<(&str, Option<&str>)> = Vec::new();
@@ -493,33 +602,63 @@ impl GetObject {
         let mut req = Req::new(OP, Method::GET, url);
         req.opt("range", self.range.as_deref())?;
         self.conditions.apply(&mut req, "")?;
-        let mode = self.object.client.inner.checksum_mode;
-        if mode.sends_on_upload() {
+        if ask_checksum {
             req.header("x-amz-checksum-mode", "ENABLED")?;
         }
-        let r = self.object.client.send_streaming(Operation::new(OP), req.request).await?;
-        let metadata = ObjectMetadata::from_headers(&r.headers);
-        let whole = self.range.is_none() && self.part_number.is_none() && r.status.as_u16() == 200;
-        let mut body = r.body;
-        let mut checksum_verified = None;
-        if whole && mode.verifies() {
-            match response_checksum(&r.headers) {
-                Some((algorithm, expected)) => {
-                    body = verifying(body, algorithm, expected);
-                    checksum_verified = Some(algorithm);
-                }
-                None if mode == crate::ChecksumMode::Required => {
-                    return Err(S3Error::ChecksumMismatch {
-                        operation: OP,
-                        algorithm: "any",
-                        expected: "none (the response has no full-object checksum; checksum mode is Required)".into(),
-                        actual: "not computed".into(),
-                    });
-                }
-                None => {}
+        self.object.client.send_streaming(Operation::new(OP), req.request).await
+    }
+
+    /// Opens the object again at an absolute offset, up to `end` (exclusive; the object's end
+    /// when unknown), pinned to `e_tag` with `If-Match` (and to the version asked for).
+    fn reopener(&self, e_tag: Option<String>, end: Option<u64>) -> cloudkit_core::ReopenAt {
+        let object = self.object.clone();
+        let version_id = self.version_id.clone();
+        Box::new(move |offset: u64| {
+            let get = GetObject {
+                object: object.clone(),
+                range: Some(match end {
+                    Some(end) => format!("bytes={offset}-{}", end.saturating_sub(1)),
+                    None => format!("bytes={offset}-"),
+                }),
+                part_number: None,
+                version_id: version_id.clone(),
+                conditions: Conditions { if_match: e_tag.clone(), ..Conditions::default() },
+                overrides: Vec::new(),
+                verify: false,
+            };
+            let e_tag = e_tag.clone();
+            Box::pin(async move { get.reopen_at(offset, e_tag.as_deref()).await })
+        })
+    }
+
+    /// The ranged GET of a resume: the same version, starting exactly at `offset`.
+    async fn reopen_at(self, offset: u64, e_tag: Option<&str>) -> Result<ByteStream, TransportError> {
+        let r = match self.request(false).await {
+            Ok(r) => r,
+            Err(S3Error::PreconditionFailed(_)) => return Err(cloudkit_core::object_changed()),
+            Err(e) => {
+                return Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    "the ranged GET to resume the download failed",
+                )
+                .with_source(e));
             }
+        };
+        let metadata = ObjectMetadata::from_headers(&r.headers);
+        // A store that ignores If-Match (s3s-fs) still says which version it sent.
+        if let (Some(expected), Some(got)) = (e_tag, metadata.e_tag.as_deref())
+            && expected != got
+        {
+            return Err(cloudkit_core::object_changed());
         }
-        Ok(GetObjectOutput { metadata, body, checksum_verified })
+        let first = metadata.content_range.as_deref().and_then(ContentRange::parse).map(|cr| cr.first);
+        if r.status.as_u16() != 206 || first != Some(offset) {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                format!("the service did not answer the ranged GET to resume the download at byte {offset}"),
+            ));
+        }
+        Ok(r.body)
     }
 }
 
@@ -563,7 +702,7 @@ impl HeadObject {
         let url = self.object.url(OP, &query)?;
         let mut req = Req::new(OP, Method::HEAD, url);
         self.conditions.apply(&mut req, "")?;
-        if self.object.client.inner.checksum_mode.sends_on_upload() {
+        if self.object.client.inner.checksum_mode.verifies() {
             req.header("x-amz-checksum-mode", "ENABLED")?;
         }
         let r = self.object.client.send(Operation::new(OP), req.request).await?;
@@ -873,7 +1012,7 @@ impl CopyObject {
         self.attrs.apply(&mut req)?;
         self.source_conditions.apply(&mut req, "x-amz-copy-source-")?;
         self.conditions.apply(&mut req, "")?;
-        let op = Operation::new(OP).body_error_check(model::error_in_200);
+        let op = Operation::new(OP).body_error_check(model::error_in_200).idempotent(!self.conditions.is_conditional());
         let r = self.object.client.send(op, req.request).await?;
         let parsed: model::CopyResultXml = from_xml(OP, &r.body)?;
         Ok(CopyObjectOutput {

@@ -154,7 +154,8 @@ impl PresignObject {
         self.query_param("response-expires", v)
     }
 
-    /// Signs as of `time` instead of now (the URL is valid from then for `expires_in`).
+    /// Signs as of `time` instead of now (the URL is valid from then for `expires_in`). "Now" is
+    /// the signing clock of the client's config, corrected when the service reported clock skew.
     pub fn signing_time(mut self, time: SystemTime) -> Self {
         self.time = Some(time);
         self
@@ -186,10 +187,10 @@ impl PresignObject {
                 cloudkit_core::Error::new(cloudkit_core::ErrorKind::Credentials, crate::SERVICE, OP).with_source(e),
             )
         })?;
-        let mut settings = SigningSettings::s3(self.client.region());
-        if let Some(t) = self.time {
-            settings = settings.with_time(t);
-        }
+        // Signed with the config's corrected clock (see `AwsConfig::clock_skew`): a URL made on
+        // a machine whose clock is off is still valid from now on the service's clock.
+        let time = self.time.unwrap_or_else(|| self.client.inner.clock_skew.now());
+        let settings = SigningSettings::s3(self.client.region()).with_time(time);
         presign(self.method, &url, &headers, &credentials, &settings, self.expires_in).map_err(|e| {
             S3Error::Other(
                 cloudkit_core::Error::new(cloudkit_core::ErrorKind::Signing, crate::SERVICE, OP).with_source(e),

@@ -167,6 +167,17 @@ pub(crate) struct Conditions {
 }
 
 impl Conditions {
+    /// Whether a write with these conditions must not be sent twice: a retry after a write that
+    /// took effect would find the object it wrote itself (`If-None-Match: *` fails, `If-Match`
+    /// sees the new ETag) and report a false `PreconditionFailed`. Such writes are
+    /// `Operation::idempotent(false)`: retried only after throttling or a failed connection.
+    pub(crate) fn is_conditional(&self) -> bool {
+        self.if_match.is_some()
+            || self.if_none_match.is_some()
+            || self.if_modified_since.is_some()
+            || self.if_unmodified_since.is_some()
+    }
+
     pub(crate) fn apply(&self, req: &mut Req, prefix: &str) -> Result<(), S3Error> {
         req.opt(&format!("{prefix}if-match"), self.if_match.as_deref())?;
         req.opt(&format!("{prefix}if-none-match"), self.if_none_match.as_deref())?;
@@ -216,6 +227,9 @@ pub struct ObjectMetadata {
     pub server_side_encryption: Option<ServerSideEncryption>,
     /// The KMS key id for SSE-KMS.
     pub sse_kms_key_id: Option<String>,
+    /// The algorithm of SSE-C, customer-provided keys
+    /// (`x-amz-server-side-encryption-customer-algorithm`).
+    pub sse_customer_algorithm: Option<String>,
     /// `x-amz-checksum-crc32c`.
     pub checksum_crc32c: Option<String>,
     /// `x-amz-checksum-crc32`.
@@ -262,6 +276,7 @@ impl ObjectMetadata {
             delete_marker: header_str(h, "x-amz-delete-marker") == Some("true"),
             server_side_encryption: header_str(h, "x-amz-server-side-encryption").map(ServerSideEncryption::parse),
             sse_kms_key_id: header_string(h, "x-amz-server-side-encryption-aws-kms-key-id"),
+            sse_customer_algorithm: header_string(h, "x-amz-server-side-encryption-customer-algorithm"),
             checksum_crc32c: header_string(h, "x-amz-checksum-crc32c"),
             checksum_crc32: header_string(h, "x-amz-checksum-crc32"),
             checksum_crc64nvme: header_string(h, "x-amz-checksum-crc64nvme"),
@@ -280,6 +295,44 @@ impl ObjectMetadata {
             Some(r) => r.rsplit_once('/').and_then(|(_, total)| total.parse().ok()),
             None => self.content_length,
         }
+    }
+}
+
+/// A `Content-Range: bytes <first>-<last>/<total>` value, checked: `first <= last`, and
+/// `last < total` when the total is known (`*` is unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ContentRange {
+    /// The first byte.
+    pub(crate) first: u64,
+    /// The last byte (inclusive).
+    pub(crate) last: u64,
+    /// The object's size.
+    pub(crate) total: Option<u64>,
+}
+
+impl ContentRange {
+    /// Parses a header value; `None` if it is not a well-formed, consistent single range.
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        fn number(s: &str) -> Option<u64> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            s.parse().ok()
+        }
+        let rest = value.trim().strip_prefix("bytes ")?.trim_start();
+        let (range, total) = rest.split_once('/')?;
+        let (first, last) = range.split_once('-')?;
+        let (first, last) = (number(first)?, number(last)?);
+        let total = if total == "*" { None } else { Some(number(total)?) };
+        if first > last || total.is_some_and(|t| last >= t) {
+            return None;
+        }
+        Some(Self { first, last, total })
+    }
+
+    /// The number of bytes in the range.
+    pub(crate) fn len(&self) -> u64 {
+        self.last - self.first + 1
     }
 }
 
@@ -353,6 +406,28 @@ mod tests {
         assert_eq!(tagging_query(&[Tag::new("a b", "c&d"), Tag::new("k", "v")]), "a%20b=c%26d&k=v");
         let src = CopySource { bucket: "b".into(), key: "dir/a b+c%.txt".into(), version_id: Some("v1".into()) };
         assert_eq!(src.header_value(), "b/dir/a%20b%2Bc%25.txt?versionId=v1");
+    }
+
+    #[test]
+    fn content_ranges_are_parsed_strictly() {
+        let r = ContentRange::parse("bytes 0-9/100").unwrap();
+        assert_eq!((r.first, r.last, r.total, r.len()), (0, 9, Some(100), 10));
+        assert_eq!(ContentRange::parse("bytes 5-5/*").unwrap().total, None);
+        let big = ContentRange::parse("bytes 0-8388607/4611686018427387904").unwrap();
+        assert_eq!(big.total, Some(1 << 62));
+        for bad in [
+            "bytes 9-0/100",
+            "bytes 0-100/100",
+            "bytes 0-9/",
+            "bytes -9/100",
+            "bytes +0-9/100",
+            "0-9/100",
+            "bytes 0-9/18446744073709551616",
+            "bytes 0-9",
+            "bytes */100",
+        ] {
+            assert_eq!(ContentRange::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

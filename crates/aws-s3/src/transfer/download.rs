@@ -1,23 +1,35 @@
-//! Managed downloads: a first GET that gives the size and the ETag, then parallel ranged GETs
-//! with `If-Match`, written at their offsets into a temporary file, into memory or in order into
-//! a writer.
+//! Managed downloads: what the object is (HeadObject, or the first ranged GET), then parallel
+//! GETs pinned to its ETag with `If-Match` (byte ranges, or the upload's parts for an object with a
+//! composite checksum), written at their offsets into a [`PartialFile`], into memory or in order
+//! into a writer, and verified against the checksum the object was stored with.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Bytes, BytesMut};
-use cloudkit_core::{ByteStream, Progress, ProgressTracker, internal::blocking};
-use futures::stream::{StreamExt, TryStreamExt};
+use cloudkit_core::{
+    Body, ByteStream, FileRegion, PartialFile, Progress, ProgressTracker, RunningChecksum, internal::blocking,
+};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::{MIN_PART_SIZE, TransferConfig, TransferError};
+use super::{MAX_PART_SIZE, MIN_PART_SIZE, TransferConfig, TransferError};
+use crate::checksum::{
+    ChecksumAlgorithm, ChecksumMode, ETagCheck, Hasher, MultipartETag, StoredChecksum, Verified, body_checksum,
+    combine_crc, crc_base64, e_tag_check, stored_checksum,
+};
 use crate::client::S3Client;
 use crate::error::S3Error;
-use crate::types::ObjectMetadata;
+use crate::multipart::MAX_PART_NUMBER;
+use crate::types::{ContentRange, ObjectMetadata};
 
-/// How many times a part whose body broke off mid-stream is fetched again.
-const PART_BODY_ATTEMPTS: u32 = 3;
+/// The largest object a download accepts the size of: 10,000 parts of 5 GiB. A size above it (a
+/// hostile or broken `Content-Range` total, e.g. 2^62) is refused before anything is planned or
+/// allocated from it.
+const MAX_OBJECT_SIZE: u64 = MAX_PART_NUMBER as u64 * MAX_PART_SIZE;
+
+/// The operation named in the errors of a download's GETs.
+const GET: &str = "GetObject";
 
 /// A managed download; see [`TransferManager::download`](crate::TransferManager::download).
 #[derive(Debug)]
@@ -34,29 +46,142 @@ pub struct Download {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DownloadOutput {
-    /// The object's metadata (from the first GET; `content_length` is the object's size).
+    /// The object's metadata (from HeadObject or the first GET; `content_length` is the object's
+    /// size).
     pub metadata: ObjectMetadata,
     /// Bytes downloaded (the object's size).
     pub size: u64,
-    /// How many GET requests fetched it (1 below the threshold).
+    /// How many GET requests fetched it (1 below the threshold; 0 for an empty object whose
+    /// size HeadObject told).
     pub parts: u32,
-}
-
-/// The first GET of a download.
-struct FirstPart {
-    metadata: ObjectMetadata,
-    body: ByteStream,
-    size: u64,
-    /// The bytes the first body carries.
-    first_len: u64,
-    e_tag: Option<String>,
+    /// What the data was verified against: the object's full-object checksum, the checksum of
+    /// every part of an object with a composite checksum ([`Verified::Checksum`]), or, where the
+    /// store keeps no checksum, the multipart ETag recomputed with the part size the uploading
+    /// `TransferManager` recorded ([`Verified::MultipartETag`]). `None`: nothing was verified
+    /// (see [`ChecksumMode`]).
+    pub checksum_verified: Option<Verified>,
 }
 
 /// A byte range `[start, end)` of the object.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Span {
     start: u64,
     end: u64,
+}
+
+impl Span {
+    fn len(self) -> u64 {
+        self.end - self.start
+    }
+}
+
+/// How the downloaded bytes are checked.
+#[derive(Clone, Debug)]
+enum Verify {
+    /// Nothing to check against (or [`ChecksumMode::Off`]).
+    Nothing,
+    /// The object's full-object checksum, over the bytes in order: the CRCs of the parts are
+    /// combined, a SHA digest is computed in order.
+    Full { algorithm: ChecksumAlgorithm, expected: String },
+    /// A composite checksum: the object is fetched part by part (`partNumber`) and every part is
+    /// verified against its own checksum by the GET.
+    Parts { algorithm: ChecksumAlgorithm },
+    /// No checksum, but a multipart ETag that can be recomputed from the bytes in order (the MD5
+    /// of every part of the recorded size).
+    ETag(ETagCheck),
+}
+
+impl Verify {
+    /// The in-order checksum to run over the whole object, what it must give, and what a match
+    /// verifies (full-object checksums of any algorithm, the multipart ETag).
+    fn in_order(&self) -> Option<(Box<dyn RunningChecksum>, String, Verified)> {
+        match self {
+            Verify::Full { algorithm, expected } => {
+                Some((Box::new(Hasher::new(*algorithm)), expected.clone(), Verified::Checksum(*algorithm)))
+            }
+            Verify::ETag(check) => {
+                Some((Box::new(MultipartETag::new(check.part_size)), check.expected.clone(), Verified::MultipartETag))
+            }
+            Verify::Nothing | Verify::Parts { .. } => None,
+        }
+    }
+}
+
+/// One GET of the download.
+#[derive(Clone, Copy, Debug)]
+enum Job {
+    /// A byte range.
+    Range(Span),
+    /// A part of the upload, by number.
+    Part(u32),
+}
+
+/// What is known before the parallel GETs start.
+struct Plan {
+    metadata: ObjectMetadata,
+    size: u64,
+    e_tag: Option<String>,
+    verify: Verify,
+    /// The GETs, in the object's order.
+    jobs: Jobs,
+    /// The body of the first GET, already open (it told the size), with where it sits.
+    first: Option<Opened>,
+    /// How many GETs the plan made already (the first GET of an empty object is not a job).
+    gets: u64,
+}
+
+/// The GETs of a download, generated as they are needed (a plan never holds one entry per part:
+/// its memory does not depend on the object's size).
+#[derive(Clone, Copy, Debug)]
+enum Jobs {
+    /// `first_len` bytes, then `part_size` bytes each, up to `size`.
+    Ranges { size: u64, first_len: u64, part_size: u64 },
+    /// Parts 1..=count.
+    Parts { count: u32 },
+}
+
+impl Jobs {
+    fn count(self) -> u64 {
+        match self {
+            // An empty object needs no GET.
+            Jobs::Ranges { size: 0, .. } => 0,
+            Jobs::Ranges { size, first_len, part_size } => 1 + size.saturating_sub(first_len).div_ceil(part_size),
+            Jobs::Parts { count } => u64::from(count),
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = Job> + Send {
+        let n = self.count();
+        (0..n).map(move |i| match self {
+            Jobs::Ranges { size, first_len, part_size } => {
+                let span = if i == 0 {
+                    Span { start: 0, end: first_len.min(size) }
+                } else {
+                    let start = first_len + (i - 1) * part_size;
+                    Span { start, end: (start + part_size).min(size) }
+                };
+                Job::Range(span)
+            }
+            // n ≤ 10,000
+            Jobs::Parts { .. } => Job::Part(u32::try_from(i + 1).unwrap_or(u32::MAX)),
+        })
+    }
+}
+
+/// A GET whose response headers arrived: its body and where it sits in the object.
+struct Opened {
+    span: Span,
+    body: ByteStream,
+    /// Whether the GET verifies this body itself (a part's checksum).
+    verified: bool,
+}
+
+/// What one finished GET leaves behind.
+struct Fetched {
+    span: Span,
+    /// The CRC (or digest) of the span, when asked for.
+    hasher: Option<Hasher>,
+    verified: bool,
 }
 
 /// Where the chunks of one part go.
@@ -66,7 +191,7 @@ enum PartSink<'a, W: ?Sized> {
     File { file: Option<std::fs::File>, path: &'a Path, buf: BytesMut, buf_at: u64 },
     /// A buffer (parts that wait for their turn to be written in order).
     Memory(BytesMut),
-    /// The destination writer itself (the first part, in order).
+    /// The destination writer itself (a download of one GET, in order).
     Writer(&'a mut W),
 }
 
@@ -147,6 +272,10 @@ impl Download {
         self.config.part_size.max(MIN_PART_SIZE)
     }
 
+    fn mode(&self) -> ChecksumMode {
+        self.client.checksum_mode()
+    }
+
     fn get(&self) -> crate::object::GetObject {
         let mut g = self.client.get_object(&self.bucket, &self.key);
         if let Some(v) = &self.version_id {
@@ -155,105 +284,16 @@ impl Download {
         g
     }
 
-    /// The first GET: the first part (or the whole object, up to the threshold).
-    async fn first_part(&self) -> Result<FirstPart, TransferError> {
-        let first_span = self.config.multipart_threshold.max(1);
-        let out = match self.get().range(0..=first_span - 1).send().await {
-            Ok(out) => out,
-            // An empty object has no byte 0.
-            Err(S3Error::InvalidRange(_)) => self.get().send().await?,
-            Err(e) => return Err(e.into()),
-        };
-        let ranged = out.metadata.content_range.is_some();
-        let size = out.metadata.object_size().or(out.metadata.content_length).unwrap_or(0);
-        let first_len = if ranged { out.metadata.content_length.unwrap_or(size.min(first_span)) } else { size };
-        let e_tag = out.metadata.e_tag.clone();
-        Ok(FirstPart { metadata: out.metadata, body: out.body, size, first_len, e_tag })
-    }
-
-    /// Every span: the first one (served by the first GET) and the rest, `part_size` each.
-    fn spans(&self, first: &FirstPart) -> Vec<Span> {
-        let ps = self.part_size();
-        let mut spans = vec![Span { start: 0, end: first.first_len }];
-        let mut start = first.first_len;
-        while start < first.size {
-            let end = (start + ps).min(first.size);
-            spans.push(Span { start, end });
-            start = end;
-        }
-        spans
-    }
-
     fn changed(&self, e_tag: &str) -> TransferError {
         TransferError::ObjectChanged { bucket: self.bucket.clone(), key: self.key.clone(), e_tag: e_tag.to_owned() }
     }
 
-    /// A ranged GET of `span` with `If-Match` on the ETag.
-    async fn open(&self, span: Span, e_tag: Option<&str>) -> Result<ByteStream, TransferError> {
-        let mut g = self.get().range(span.start..=span.end - 1);
-        if let Some(t) = e_tag {
-            g = g.if_match(t.to_owned());
-        }
-        let out = match g.send().await {
-            Ok(out) => out,
-            Err(S3Error::PreconditionFailed(_)) => return Err(self.changed(e_tag.unwrap_or_default())),
-            Err(e) => return Err(e.into()),
-        };
-        if let (Some(expected), Some(got)) = (e_tag, out.metadata.e_tag.as_deref())
-            && expected != got
-        {
-            return Err(self.changed(expected));
-        }
-        Ok(out.body)
-    }
-
-    /// Fetches one span into `sink`. A body that breaks off is resumed from where it stopped
-    /// (up to 3 attempts, each a ranged GET with `If-Match`).
-    async fn fetch<W: AsyncWrite + Unpin + ?Sized>(
-        &self,
-        span: Span,
-        mut initial: Option<ByteStream>,
-        e_tag: Option<&str>,
-        progress: &ProgressTracker,
-        sink: &mut PartSink<'_, W>,
-    ) -> Result<(), TransferError> {
-        let want = span.end - span.start;
-        let mut got = 0u64;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut body = match initial.take() {
-                Some(b) => b,
-                None if got >= want => return Ok(()),
-                None => self.open(Span { start: span.start + got, end: span.end }, e_tag).await?,
-            };
-            let mut failure = None;
-            while let Some(chunk) = body.next().await {
-                match chunk {
-                    Ok(chunk) => {
-                        let len = chunk.len() as u64;
-                        if got + len > want {
-                            return Err(self.size_mismatch(span, got + len));
-                        }
-                        sink.put(span.start + got, &chunk).await?;
-                        got += len;
-                        progress.add(len);
-                    }
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                }
-            }
-            match failure {
-                None if got == want => return Ok(()),
-                None => return Err(self.size_mismatch(span, got)),
-                Some(e) if attempt < PART_BODY_ATTEMPTS && want > 0 => {
-                    tracing::debug!(bucket = %self.bucket, key = %self.key, start = span.start + got, error = %e,
-                        "the body of a GET broke off; resuming with a ranged GET");
-                }
-                Some(e) => return Err(S3Error::body("GetObject", e).into()),
-            }
+    /// An S3 error of one of the download's GETs: a failed `If-Match`, or a resume that found
+    /// another version, means the object changed.
+    fn s3_error(&self, e: S3Error, e_tag: Option<&str>) -> TransferError {
+        match (e, e_tag) {
+            (S3Error::PreconditionFailed(_) | S3Error::ObjectChanged(_), Some(t)) => self.changed(t),
+            (e, _) => e.into(),
         }
     }
 
@@ -267,73 +307,386 @@ impl Download {
         }
     }
 
-    fn output(metadata: ObjectMetadata, size: u64, parts: usize) -> DownloadOutput {
-        let mut metadata = metadata;
-        metadata.content_length = Some(size);
-        metadata.content_range = None;
-        DownloadOutput { metadata, size, parts: u32::try_from(parts).unwrap_or(u32::MAX) }
+    fn unavailable(reason: impl Into<String>) -> TransferError {
+        S3Error::ChecksumUnavailable { operation: GET, reason: reason.into() }.into()
     }
 
-    /// Downloads into the file at `path`: the parts are written at their offsets into a
-    /// temporary file next to it (`concurrency` ranged GETs at a time; memory does not depend
-    /// on the object's size), which is renamed to `path` once everything arrived. On failure
-    /// the temporary file is removed and `path` is left untouched.
-    pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput, TransferError> {
-        let path = path.as_ref();
-        let temp = temp_path(path);
-        match self.to_temp_file(&temp).await {
-            Ok(out) => match blocking::rename(&temp, path).await {
-                Ok(()) => Ok(out),
-                Err(e) => {
-                    let _ = blocking::remove_file(&temp).await;
-                    Err(TransferError::io(format!("renaming {} to {}", temp.display(), path.display()), e))
+    fn decode(message: impl Into<String>) -> TransferError {
+        S3Error::decode(GET, message).into()
+    }
+
+    /// Checks a size the service announced before anything is planned from it.
+    fn checked_size(size: u64, what: &str) -> Result<u64, TransferError> {
+        if size > MAX_OBJECT_SIZE {
+            return Err(Self::decode(format!(
+                "{what} announces {size} bytes, more than the {MAX_OBJECT_SIZE} an object can have"
+            )));
+        }
+        Ok(size)
+    }
+
+    /// What to fetch and how to verify it.
+    async fn plan(&self) -> Result<Plan, TransferError> {
+        if !self.mode().verifies() {
+            return self.plan_from_first_get().await;
+        }
+        let mut head = self.client.head_object(&self.bucket, &self.key);
+        if let Some(v) = &self.version_id {
+            head = head.version_id(v.clone());
+        }
+        let metadata = head.send().await?;
+        let size = metadata
+            .content_length
+            .ok_or_else(|| Self::decode("HeadObject answered without a Content-Length"))
+            .and_then(|s| Self::checked_size(s, "HeadObject"))?;
+        let e_tag = metadata.e_tag.clone();
+        let part_size = self.part_size();
+        let first_len = if size <= self.config.multipart_threshold { size } else { part_size };
+        let ranges = Jobs::Ranges { size, first_len, part_size };
+        let (verify, jobs) = match stored_checksum(&metadata) {
+            StoredChecksum::Full(algorithm, expected) => (Verify::Full { algorithm, expected }, ranges),
+            StoredChecksum::Composite(algorithm, count) if size > 0 => {
+                (Verify::Parts { algorithm }, Jobs::Parts { count })
+            }
+            _ => match e_tag_check(&metadata, size) {
+                Some(check) => (Verify::ETag(check), ranges),
+                None if self.mode() == ChecksumMode::Required => {
+                    return Err(Self::unavailable(
+                        "HeadObject reports no checksum the download could be verified with",
+                    ));
                 }
+                None => (Verify::Nothing, ranges),
             },
-            Err(e) => {
-                let _ = blocking::remove_file(&temp).await;
-                Err(e)
+        };
+        let mut plan = Plan { metadata, size, e_tag, verify, jobs, first: None, gets: 0 };
+        if let Jobs::Parts { count } = plan.jobs {
+            self.open_first_part(&mut plan, count).await?;
+        }
+        Ok(plan)
+    }
+
+    /// The first part of a composite-checksum object, which tells whether the service serves
+    /// parts by number with their checksums. If it does not (moto answers the whole object;
+    /// MinIO sends the object's checksum instead of the part's), the download falls back to
+    /// byte ranges without verification, or fails under [`ChecksumMode::Required`].
+    async fn open_first_part(&self, plan: &mut Plan, count: u32) -> Result<(), TransferError> {
+        match self.open_part(1, plan.e_tag.as_deref(), plan.size, count).await {
+            Ok(Some(opened)) if opened.verified => {
+                plan.first = Some(opened);
+                return Ok(());
+            }
+            Ok(_) => {}
+            // A store that refuses `partNumber` (400 InvalidArgument, 501 NotImplemented …).
+            Err(TransferError::S3(e)) if matches!(e.status().map(|s| s.as_u16()), Some(400 | 416 | 501)) => {}
+            Err(e) => return Err(e),
+        }
+        let part_size = self.part_size();
+        let first_len = if plan.size <= self.config.multipart_threshold { plan.size } else { part_size };
+        plan.jobs = Jobs::Ranges { size: plan.size, first_len, part_size };
+        if let Some(check) = e_tag_check(&plan.metadata, plan.size) {
+            tracing::debug!(bucket = %self.bucket, key = %self.key,
+                "the service does not serve parts with their checksums; downloading by ranges, verifying the ETag");
+            plan.verify = Verify::ETag(check);
+            return Ok(());
+        }
+        if self.mode() == ChecksumMode::Required {
+            return Err(Self::unavailable(
+                "the object has a composite checksum and the service does not serve its parts with their checksums",
+            ));
+        }
+        tracing::debug!(bucket = %self.bucket, key = %self.key,
+            "the service does not serve parts with their checksums; downloading by ranges, unverified");
+        plan.verify = Verify::Nothing;
+        Ok(())
+    }
+
+    /// Without checksums: the first GET is a ranged GET of the first part (or of the whole
+    /// object, up to the threshold), which tells the size and the ETag.
+    async fn plan_from_first_get(&self) -> Result<Plan, TransferError> {
+        let first_span = self.config.multipart_threshold.max(1);
+        let out = match self.get().range(0..=first_span - 1).send().await {
+            Ok(out) => out,
+            // An empty object has no byte 0.
+            Err(S3Error::InvalidRange(_)) => self.get().send().await?,
+            Err(e) => return Err(e.into()),
+        };
+        // The service's claims are checked before anything is planned or allocated from them:
+        // a Content-Range whose total is absurd, or that does not match the bytes it carries.
+        let (size, first_len) = match out.metadata.content_range.as_deref() {
+            Some(v) => {
+                let cr = ContentRange::parse(v)
+                    .ok_or_else(|| Self::decode(format!("unusable Content-Range `{}`", v.escape_debug())))?;
+                let total =
+                    cr.total.ok_or_else(|| Self::decode("the Content-Range does not give the object's size"))?;
+                let total = Self::checked_size(total, "the Content-Range")?;
+                if cr.first != 0 || cr.len() != first_span.min(total) {
+                    return Err(Self::decode(format!(
+                        "asked for bytes 0-{} of the object, got `{}`",
+                        first_span - 1,
+                        v.escape_debug()
+                    )));
+                }
+                (total, cr.len())
+            }
+            None => {
+                let len =
+                    out.metadata.content_length.ok_or_else(|| Self::decode("the response has no Content-Length"))?;
+                let len = Self::checked_size(len, "the Content-Length")?;
+                (len, len)
+            }
+        };
+        let e_tag = out.metadata.e_tag.clone();
+        let span = Span { start: 0, end: first_len };
+        let jobs = Jobs::Ranges { size, first_len, part_size: self.part_size() };
+        let mut metadata = out.metadata;
+        metadata.content_length = Some(size);
+        metadata.content_range = None;
+        let first = Some(Opened { span, body: out.body, verified: false });
+        Ok(Plan { metadata, size, e_tag, verify: Verify::Nothing, jobs, first, gets: 1 })
+    }
+
+    /// A ranged GET of `span` with `If-Match` on the ETag (its body resumes by itself).
+    async fn open_range(&self, span: Span, e_tag: Option<&str>, size: u64) -> Result<Opened, TransferError> {
+        let mut g = self.get().range(span.start..=span.end - 1);
+        g.verify = false; // the full-object checksum is verified over all the parts
+        if let Some(t) = e_tag {
+            g = g.if_match(t.to_owned());
+        }
+        let out = g.send().await.map_err(|e| self.s3_error(e, e_tag))?;
+        self.check_e_tag(e_tag, &out.metadata)?;
+        match out.metadata.content_range.as_deref().and_then(ContentRange::parse) {
+            Some(cr) if cr.first == span.start && cr.len() == span.len() && cr.total == Some(size) => {}
+            // A service that ignores the range sends the whole object: usable only if that is
+            // what was asked for.
+            None if span == (Span { start: 0, end: size }) && out.metadata.content_length == Some(size) => {}
+            _ => return Err(self.size_mismatch(span, out.metadata.content_length.unwrap_or(0))),
+        }
+        Ok(Opened { span, body: out.body, verified: false })
+    }
+
+    /// A GET of part `n` of `count`, verified against the part's checksum by the GET itself.
+    /// `None` when the answer is not that part (the service ignored `partNumber`).
+    async fn open_part(
+        &self,
+        n: u32,
+        e_tag: Option<&str>,
+        size: u64,
+        count: u32,
+    ) -> Result<Option<Opened>, TransferError> {
+        let mut g = self.get().part_number(n);
+        if let Some(t) = e_tag {
+            g = g.if_match(t.to_owned());
+        }
+        let out = g.send().await.map_err(|e| self.s3_error(e, e_tag))?;
+        self.check_e_tag(e_tag, &out.metadata)?;
+        if out.metadata.parts_count.is_some_and(|c| c != count) {
+            return Ok(None);
+        }
+        let span = match out.metadata.content_range.as_deref().and_then(ContentRange::parse) {
+            Some(cr) if cr.total == Some(size) => Span { start: cr.first, end: cr.last + 1 },
+            None if count == 1 && out.metadata.content_length == Some(size) => Span { start: 0, end: size },
+            _ => return Ok(None),
+        };
+        if count > 1 && span == (Span { start: 0, end: size }) {
+            // The whole object for one of several parts: `partNumber` was ignored.
+            return Ok(None);
+        }
+        Ok(Some(Opened { span, body: out.body, verified: out.checksum_verified.is_some() }))
+    }
+
+    fn check_e_tag(&self, e_tag: Option<&str>, metadata: &ObjectMetadata) -> Result<(), TransferError> {
+        match (e_tag, metadata.e_tag.as_deref()) {
+            (Some(expected), Some(got)) if expected != got => Err(self.changed(expected)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Opens one job's GET.
+    async fn open(&self, job: Job, plan: &PlanRef<'_>) -> Result<Opened, TransferError> {
+        match job {
+            Job::Range(span) => self.open_range(span, plan.e_tag, plan.size).await,
+            Job::Part(n) => {
+                let count = match plan.jobs {
+                    Jobs::Parts { count } => count,
+                    Jobs::Ranges { .. } => 1,
+                };
+                let opened = self.open_part(n, plan.e_tag, plan.size, count).await?;
+                let opened = opened.ok_or_else(|| Self::decode(format!("the answer for part {n} is not that part")))?;
+                if !opened.verified && self.mode() == ChecksumMode::Required {
+                    return Err(Self::unavailable(format!("part {n} came without its checksum")));
+                }
+                Ok(opened)
             }
         }
     }
 
-    async fn to_temp_file(&self, temp: &Path) -> Result<DownloadOutput, TransferError> {
-        let first = self.first_part().await?;
-        let progress = ProgressTracker::new(self.config.progress.clone(), Some(first.size));
-        progress.start();
-        let (target, size) = (temp.to_owned(), first.size);
-        blocking::run(move || {
-            let file = std::fs::File::create(target).map_err(|e| ("creating", e))?;
-            file.set_len(size).map_err(|e| ("sizing", e))
-        })
-        .await
-        .map_err(|e| TransferError::io(format!("creating {}", temp.display()), e))?
-        .map_err(|(what, e)| TransferError::io(format!("{what} {}", temp.display()), e))?;
-        let spans = self.spans(&first);
-        let FirstPart { metadata, body, size, e_tag, .. } = first;
-        let e_tag = e_tag.as_deref();
-        let progress = &progress;
-        futures::stream::iter(with_first_body(&spans, body))
-            .map(|(span, initial)| async move {
-                let io = |e| TransferError::io(format!("writing {}", temp.display()), e);
-                let target = temp.to_owned();
-                let file =
-                    blocking::run_io(move || std::fs::OpenOptions::new().write(true).open(target)).await.map_err(io)?;
-                let mut sink: PartSink<'_, tokio::io::Sink> =
-                    PartSink::File { file: Some(file), path: temp, buf: BytesMut::new(), buf_at: span.start };
-                self.fetch(span, initial, e_tag, progress, &mut sink).await?;
-                sink.flush_file().await
-            })
-            .buffer_unordered(self.config.parts_in_flight())
-            .try_collect::<()>()
-            .await?;
-        let target = temp.to_owned();
-        blocking::run_io(move || std::fs::OpenOptions::new().write(true).open(target)?.sync_all())
-            .await
-            .map_err(|e| TransferError::io(format!("syncing {}", temp.display()), e))?;
-        Ok(Self::output(metadata, size, spans.len()))
+    /// Runs one job into `sink`: opens it (unless its body is already open), streams the body,
+    /// and checks it delivered exactly its span. `hash`: the CRC (or digest) to compute over it.
+    async fn fetch<W: AsyncWrite + Unpin + ?Sized>(
+        &self,
+        opened: Opened,
+        hash: Option<ChecksumAlgorithm>,
+        e_tag: Option<&str>,
+        progress: &ProgressTracker,
+        sink: &mut PartSink<'_, W>,
+    ) -> Result<Fetched, TransferError> {
+        let Opened { span, mut body, verified } = opened;
+        let want = span.len();
+        let mut hasher = hash.map(Hasher::new);
+        let mut got = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| self.body_error(e, e_tag))?;
+            let len = chunk.len() as u64;
+            if got + len > want {
+                return Err(self.size_mismatch(span, got + len));
+            }
+            if let Some(h) = hasher.as_mut() {
+                cloudkit_core::RunningChecksum::update(h, &chunk);
+            }
+            sink.put(span.start + got, &chunk).await?;
+            got += len;
+            progress.add(len);
+        }
+        if got != want {
+            return Err(self.size_mismatch(span, got));
+        }
+        Ok(Fetched { span, hasher, verified })
     }
 
-    /// Downloads into memory (parallel ranged GETs above the threshold).
+    fn body_error(&self, e: cloudkit_core::TransportError, e_tag: Option<&str>) -> TransferError {
+        self.s3_error(S3Error::from_body_error(GET, e), e_tag)
+    }
+
+    fn output(plan_metadata: ObjectMetadata, size: u64, parts: u64, verified: Option<Verified>) -> DownloadOutput {
+        let mut metadata = plan_metadata;
+        metadata.content_length = Some(size);
+        metadata.content_range = None;
+        DownloadOutput { metadata, size, parts: u32::try_from(parts).unwrap_or(u32::MAX), checksum_verified: verified }
+    }
+
+    /// Downloads into the file at `path`: the parts are written at their offsets into a
+    /// [`PartialFile`] (a temporary file with a unique name next to `path`; `concurrency` GETs at
+    /// a time; memory does not depend on the object's size), which replaces `path` only once
+    /// every byte arrived and the checksum (see [`ChecksumMode`]) was verified. On failure, and
+    /// when the future is dropped, the temporary file is removed and `path` keeps its old content.
+    pub async fn to_file(self, path: impl AsRef<Path>) -> Result<DownloadOutput, TransferError> {
+        let path = path.as_ref();
+        let mut plan = self.plan().await?;
+        let io = |what: &str, e| TransferError::io(format!("{what} a temporary file next to {}", path.display()), e);
+        let mut partial = PartialFile::create(path).await.map_err(|e| io("creating", e))?;
+        let file = partial.file_mut().map_err(|e| io("sizing", e))?;
+        file.set_len(plan.size).await.map_err(|e| io("sizing", e))?;
+        let temp = partial.temp_path().to_owned();
+        let temp = temp.as_path();
+        let progress = ProgressTracker::new(self.config.progress.clone(), Some(plan.size));
+        progress.start();
+        // CRCs of the parts are combined; a SHA digest is computed by reading the file again.
+        let crc = match &plan.verify {
+            Verify::Full { algorithm, .. } if Hasher::new(*algorithm).crc().is_some() => Some(*algorithm),
+            _ => None,
+        };
+        let first = plan.first.take();
+        let plan_ref = PlanRef { e_tag: plan.e_tag.as_deref(), size: plan.size, jobs: plan.jobs };
+        let (this, plan_ref, progress) = (&self, &plan_ref, &progress);
+        let mut fetched: Vec<Fetched> = with_first(plan.jobs, first)
+            .map(|(job, opened)| async move {
+                let opened = match opened {
+                    Some(o) => o,
+                    None => this.open(job, plan_ref).await?,
+                };
+                let target = temp.to_owned();
+                let file = blocking::run_io(move || std::fs::OpenOptions::new().write(true).open(target))
+                    .await
+                    .map_err(|e| TransferError::io(format!("writing {}", temp.display()), e))?;
+                let at = opened.span.start;
+                let mut sink: PartSink<'_, tokio::io::Sink> =
+                    PartSink::File { file: Some(file), path: temp, buf: BytesMut::new(), buf_at: at };
+                let done = this.fetch(opened, crc, plan_ref.e_tag, progress, &mut sink).await?;
+                sink.flush_file().await?;
+                Ok::<_, TransferError>(done)
+            })
+            .buffer_unordered(self.config.parts_in_flight())
+            .try_collect()
+            .await?;
+        fetched.sort_by_key(|f| f.span.start);
+        let verified = match plan.verify.in_order() {
+            // A SHA digest or the multipart ETag: computed over the finished temporary file.
+            Some((checksum, expected, verified)) if crc.is_none() => {
+                self.verify_fetched(&Verify::Nothing, plan.size, &fetched)?;
+                let algorithm = checksum.algorithm();
+                let region = Body::File(FileRegion::new(temp, 0, plan.size));
+                let actual = body_checksum(&region, checksum)
+                    .await
+                    .map_err(|e| TransferError::io(format!("reading {} to verify it", temp.display()), e))?;
+                check(algorithm, &expected, actual)?;
+                Some(verified)
+            }
+            _ => self.verify_fetched(&plan.verify, plan.size, &fetched)?,
+        };
+        partial
+            .commit()
+            .await
+            .map_err(|e| TransferError::io(format!("renaming the download to {}", path.display()), e))?;
+        Ok(Self::output(plan.metadata, plan.size, plan.jobs.count().max(plan.gets), verified))
+    }
+
+    /// Checks that the parts cover the object exactly, once each, and verifies what the plan
+    /// says from the parts' CRCs or their own verification.
+    fn verify_fetched(
+        &self,
+        verify: &Verify,
+        size: u64,
+        fetched: &[Fetched],
+    ) -> Result<Option<Verified>, TransferError> {
+        let mut at = 0u64;
+        for f in fetched {
+            if f.span.start != at {
+                return Err(Self::decode(format!(
+                    "the parts do not cover the object: one starts at byte {}, expected {at}",
+                    f.span.start
+                )));
+            }
+            at = f.span.end;
+        }
+        if at != size {
+            return Err(Self::decode(format!("the parts cover {at} of the object's {size} bytes")));
+        }
+        match verify {
+            Verify::Nothing => Ok(None),
+            // Verified over the bytes in order by the callers.
+            Verify::ETag(_) => Err(Self::decode("the multipart ETag cannot be verified from the parts' CRCs")),
+            Verify::Parts { algorithm } => {
+                if fetched.iter().all(|f| f.verified) {
+                    Ok(Some(Verified::Checksum(*algorithm)))
+                } else if self.mode() == ChecksumMode::Required {
+                    Err(Self::unavailable("some parts came without their checksums"))
+                } else {
+                    Ok(None)
+                }
+            }
+            Verify::Full { algorithm, expected } => {
+                let mut combined: Option<u64> = None;
+                for f in fetched {
+                    let part = f.hasher.as_ref().and_then(Hasher::crc);
+                    let part = part.ok_or_else(|| Self::decode("a part's CRC was not computed"))?;
+                    combined = Some(match combined {
+                        None => part,
+                        Some(c) => combine_crc(*algorithm, c, part, f.span.len())
+                            .ok_or_else(|| Self::decode("the checksum cannot be combined"))?,
+                    });
+                }
+                let actual = match combined {
+                    Some(c) => crc_base64(*algorithm, c),
+                    None => algorithm.checksum(b""),
+                };
+                check(algorithm.as_str(), expected, actual)?;
+                Ok(Some(Verified::Checksum(*algorithm)))
+            }
+        }
+    }
+
+    /// Downloads into memory (parallel GETs above the threshold), verified as
+    /// [`to_writer`](Self::to_writer) is.
     pub async fn to_bytes(self) -> Result<Bytes, TransferError> {
         let mut out = Vec::new();
         self.to_writer(&mut out).await?;
@@ -341,58 +694,111 @@ impl Download {
     }
 
     /// Downloads into `writer`, in order. An object up to the threshold streams straight into
-    /// the writer; a larger one is fetched by `concurrency` ranged GETs running ahead of the
-    /// writer, so at most `concurrency` parts (plus the one being written) are held in memory.
-    /// The writer is flushed at the end.
+    /// the writer; a larger one is fetched by `concurrency` GETs running ahead of the writer, so
+    /// at most `concurrency` parts (plus the one being written) are held in memory (parts of the
+    /// upload, whatever their size, for an object with a composite checksum). The writer is
+    /// flushed at the end.
+    ///
+    /// The checksum is verified when the last byte has been written: a mismatch is an error,
+    /// but the writer has received the bytes by then (use [`to_file`](Self::to_file) for a
+    /// destination that only ever holds verified data).
     pub async fn to_writer<W>(self, writer: &mut W) -> Result<DownloadOutput, TransferError>
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let first = self.first_part().await?;
-        let progress = ProgressTracker::new(self.config.progress.clone(), Some(first.size));
+        let mut plan = self.plan().await?;
+        let progress = ProgressTracker::new(self.config.progress.clone(), Some(plan.size));
         progress.start();
-        let spans = self.spans(&first);
-        let FirstPart { metadata, body, size, e_tag, .. } = first;
-        let e_tag = e_tag.as_deref();
-        let progress = &progress;
-        if spans.len() == 1 {
-            // One GET: stream straight into the writer.
+        // The in-order check of a full-object checksum (any algorithm) or of the multipart ETag.
+        let mut in_order = plan.verify.in_order();
+        let first = plan.first.take();
+        let plan_ref = PlanRef { e_tag: plan.e_tag.as_deref(), size: plan.size, jobs: plan.jobs };
+        let (this, plan_ref, progress) = (&self, &plan_ref, &progress);
+        let mut fetched = Vec::new();
+        let mut verified = None;
+        if plan.jobs.count() == 1 {
+            // One GET: stream straight into the writer, the check wrapped around the body (a
+            // mismatch ends it with an error once the last byte has been written).
+            let (job, opened) =
+                with_first(plan.jobs, first).next().await.ok_or_else(|| Self::decode("no GET planned"))?;
+            let mut opened = match opened {
+                Some(o) => o,
+                None => this.open(job, plan_ref).await?,
+            };
+            if let Some((checksum, expected, what)) = in_order.take() {
+                opened.body = cloudkit_core::verify_stream(opened.body, checksum, expected);
+                verified = Some(what);
+            }
             let mut sink = PartSink::Writer(&mut *writer);
-            self.fetch(spans[0], Some(body), e_tag, progress, &mut sink).await?;
+            fetched.push(self.fetch(opened, None, plan_ref.e_tag, progress, &mut sink).await?);
         } else {
-            let this = &self;
-            let mut parts = futures::stream::iter(with_first_body(&spans, body))
-                .map(|(span, initial)| async move {
-                    let capacity = usize::try_from(span.end - span.start).unwrap_or(0);
+            let part_size = self.part_size();
+            let mut parts = with_first(plan.jobs, first)
+                .map(|(job, opened)| async move {
+                    let opened = match opened {
+                        Some(o) => o,
+                        None => this.open(job, plan_ref).await?,
+                    };
+                    let capacity = usize::try_from(opened.span.len().min(part_size)).unwrap_or(0);
                     let mut sink: PartSink<'_, tokio::io::Sink> = PartSink::Memory(BytesMut::with_capacity(capacity));
-                    this.fetch(span, initial, e_tag, progress, &mut sink).await?;
+                    let done = this.fetch(opened, None, plan_ref.e_tag, progress, &mut sink).await?;
                     match sink {
-                        PartSink::Memory(buf) => Ok::<_, TransferError>(buf.freeze()),
-                        _ => Ok(Bytes::new()),
+                        PartSink::Memory(buf) => Ok::<_, TransferError>((done, buf.freeze())),
+                        _ => Ok((done, Bytes::new())),
                     }
                 })
                 .buffered(self.config.parts_in_flight());
-            while let Some(part) = parts.try_next().await? {
-                writer.write_all(&part).await.map_err(|e| TransferError::io("writing the download", e))?;
+            let mut at = 0u64;
+            while let Some((done, data)) = parts.try_next().await? {
+                if done.span.start != at {
+                    return Err(Self::decode(format!(
+                        "the parts do not cover the object: one starts at byte {}, expected {at}",
+                        done.span.start
+                    )));
+                }
+                at = done.span.end;
+                if let Some((checksum, _, _)) = in_order.as_mut() {
+                    checksum.update(&data);
+                }
+                writer.write_all(&data).await.map_err(|e| TransferError::io("writing the download", e))?;
+                fetched.push(done);
             }
         }
         writer.flush().await.map_err(|e| TransferError::io("writing the download", e))?;
-        Ok(Self::output(metadata, size, spans.len()))
+        let verified = match in_order {
+            Some((checksum, expected, what)) => {
+                self.verify_fetched(&Verify::Nothing, plan.size, &fetched)?;
+                let algorithm = checksum.algorithm();
+                check(algorithm, &expected, checksum.finish())?;
+                Some(what)
+            }
+            None if verified.is_some() => {
+                self.verify_fetched(&Verify::Nothing, plan.size, &fetched)?;
+                verified
+            }
+            None => self.verify_fetched(&plan.verify, plan.size, &fetched)?,
+        };
+        Ok(Self::output(plan.metadata, plan.size, plan.jobs.count().max(plan.gets), verified))
     }
 }
 
-/// The spans to fetch, the first one paired with the body of the first GET, which carries it.
-fn with_first_body(spans: &[Span], first: ByteStream) -> Vec<(Span, Option<ByteStream>)> {
-    let mut first = Some(first);
-    spans.iter().map(|span| (*span, first.take())).collect()
+/// The parts of a plan every job needs.
+struct PlanRef<'a> {
+    e_tag: Option<&'a str>,
+    size: u64,
+    jobs: Jobs,
 }
 
-/// A temporary name next to `path` (same directory, so the final rename is atomic).
-fn temp_path(path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let name = path.file_name().map_or_else(|| "download".into(), |n| n.to_string_lossy().into_owned());
-    let unique =
-        format!(".{name}.{}-{nanos:x}-{}.cloudkit-part", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-    path.with_file_name(unique)
+/// The jobs of a plan as a stream, the first one paired with the body already open for it.
+fn with_first(jobs: Jobs, first: Option<Opened>) -> impl futures::Stream<Item = (Job, Option<Opened>)> + Send {
+    let mut first = first;
+    stream::iter(jobs.iter().map(move |job| (job, first.take())))
+}
+
+/// A mismatch between the checksum the object was stored with and the bytes received.
+fn check(algorithm: &'static str, expected: &str, actual: String) -> Result<(), TransferError> {
+    if expected == actual {
+        return Ok(());
+    }
+    Err(S3Error::ChecksumMismatch { operation: GET, algorithm, expected: expected.to_owned(), actual }.into())
 }

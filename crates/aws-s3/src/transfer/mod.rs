@@ -9,12 +9,33 @@
 //!   so that no upload needs more than 10,000 parts. Any failure aborts the multipart upload, so
 //!   no orphaned parts are left behind (also when the transfer future is dropped, inside a Tokio
 //!   runtime).
-//! - Downloads start with a ranged GET of the first part, which gives the size and the ETag;
-//!   the other parts are fetched by parallel ranged GETs carrying `If-Match: <ETag>`, so an object
+//! - Downloads first learn the object's size, ETag and checksum: HeadObject (with
+//!   `x-amz-checksum-mode: ENABLED`) unless [`ChecksumMode::Off`](crate::ChecksumMode::Off), else
+//!   a ranged GET of the first part. The sizes the service announces are checked before anything
+//!   is planned from them (a `Content-Range` total must be consistent and at most 10,000 × 5 GiB).
+//!   The parts are then fetched by parallel GETs carrying `If-Match: <ETag>`, so an object
 //!   replaced during the download fails with [`TransferError::ObjectChanged`] instead of mixing
-//!   two versions. Files are written part by part at their offsets into a temporary file that is
-//!   renamed into place at the end (a failed download leaves no partial file); writers receive
-//!   the parts in order, with a reorder window of at most `concurrency` parts.
+//!   two versions; a part whose body breaks off resumes from its last byte (see
+//!   [`GetObject::send`](crate::GetObject::send)).
+//! - Multipart uploads get a full-object CRC32 (`x-amz-checksum-type: FULL_OBJECT`, unless
+//!   [`ChecksumMode::Off`](crate::ChecksumMode::Off)) and record their part size in the object's
+//!   metadata ([`PART_SIZE_METADATA`](crate::PART_SIZE_METADATA)); see the crate docs.
+//! - Verification (unless `Off`): an object stored with a full-object checksum is checked over
+//!   the parts (their CRC32C / CRC32 / CRC64NVME combined, or a SHA digest in order); an object
+//!   with a composite (multipart) checksum is fetched part by part (`partNumber`) and every part is
+//!   checked against its own checksum. An object with no checksum (s3s-fs keeps none for
+//!   multipart objects) that a `TransferManager` uploaded in parts is checked against its
+//!   multipart ETag, recomputed with the recorded part size. Stores that do not serve parts with
+//!   checksums (moto, MinIO) fall back to byte ranges, verified by the ETag when it can be, else
+//!   unverified. Under
+//!   [`ChecksumMode::Required`](crate::ChecksumMode::Required) a download nothing can be verified
+//!   for fails with [`S3Error::ChecksumUnavailable`]. [`DownloadOutput::checksum_verified`] says
+//!   what was verified.
+//! - Files are written part by part at their offsets into a [`cloudkit_core::PartialFile`] (a
+//!   temporary file with a unique name next to the target) that replaces the target only after
+//!   every byte arrived and was verified; on failure, and when the download's future is dropped,
+//!   the temporary file is removed and the target keeps its old content. Writers receive the
+//!   parts in order, with a reorder window of at most `concurrency` parts.
 //! - Progress callbacks receive [`Progress`]: the bytes done and the total (when known).
 
 use std::fmt;
@@ -163,7 +184,7 @@ pub enum TransferError {
         /// The ETag the download started with.
         e_tag: String,
     },
-    /// A ranged GET answered with a different number of bytes than the range asked for.
+    /// A GET answered with a different number of bytes (or another range) than it asked for.
     #[error("s3://{bucket}/{key}: the bytes {start}..{end} came back as {received} bytes")]
     SizeMismatch {
         /// The bucket.
@@ -219,7 +240,7 @@ impl TransferError {
 /// let up = transfers.upload_file("bucket", "backups/db.tar", "/tmp/db.tar").content_type("application/x-tar").send().await?;
 /// println!("uploaded {} bytes in {} part(s)", up.size, up.parts);
 ///
-/// // Parallel ranged GETs, If-Match on the ETag, written to a temporary file then renamed.
+/// // Parallel ranged GETs, If-Match on the ETag, verified, written to a temporary file then renamed.
 /// let down = transfers.download_file("bucket", "backups/db.tar", "/tmp/db-copy.tar").await?;
 /// println!("downloaded {} bytes", down.size);
 ///

@@ -12,12 +12,51 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{MIB, TransferConfig, TransferError};
-use crate::checksum::ChecksumAlgorithm;
+use crate::checksum::{ChecksumAlgorithm, ChecksumType, PART_SIZE_METADATA, combine_crc, crc_base64};
 use crate::client::S3Client;
 use crate::error::S3Error;
 use crate::multipart::{CompletedPart, MAX_PART_NUMBER};
 use crate::object::{attribute_setters, write_condition_setters};
-use crate::types::{Conditions, ObjectAttributes};
+use crate::types::{Conditions, MAX_USER_METADATA_BYTES, ObjectAttributes};
+
+/// The checksum of managed multipart uploads: a full-object CRC32 (`x-amz-checksum-type:
+/// FULL_OBJECT`). CRC32 rather than the CRC32C of single PUTs because moto (without its optional
+/// `crc32c` package) computes CRC32 for a multipart upload created with CRC32C and reports it as
+/// CRC32C, which would fail every good download; AWS accepts CRC32, CRC32C and CRC64NVME for
+/// full-object checksums alike.
+const MULTIPART_CHECKSUM: ChecksumAlgorithm = ChecksumAlgorithm::Crc32;
+
+/// Records the part size in the upload's user metadata ([`PART_SIZE_METADATA`], replacing a value
+/// the caller gave under that name), so that downloads can recompute the multipart ETag where
+/// the store keeps no checksum. Left out when it would take the metadata over S3's 2 KiB.
+fn record_part_size(metadata: &mut Vec<(String, String)>, part_size: u64) {
+    metadata.retain(|(name, _)| !name.eq_ignore_ascii_case(PART_SIZE_METADATA));
+    let value = part_size.to_string();
+    let total: usize = metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if total + PART_SIZE_METADATA.len() + value.len() <= MAX_USER_METADATA_BYTES {
+        metadata.push((PART_SIZE_METADATA.to_owned(), value));
+    }
+}
+
+/// The full-object CRC of the parts (sorted, with their lengths), combined from their own CRCs;
+/// `None` if a part has none of [`MULTIPART_CHECKSUM`]'s.
+fn full_object_crc(parts: &[(CompletedPart, u64)]) -> Option<String> {
+    use base64::Engine as _;
+    let mut combined: Option<u64> = None;
+    for (part, len) in parts {
+        let (algorithm, value) = part.checksum.as_ref()?;
+        if *algorithm != MULTIPART_CHECKSUM {
+            return None;
+        }
+        let bytes = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
+        let crc = u64::from(u32::from_be_bytes(bytes.try_into().ok()?));
+        combined = Some(match combined {
+            None => crc,
+            Some(c) => combine_crc(MULTIPART_CHECKSUM, c, crc, *len)?,
+        });
+    }
+    combined.map(|c| crc_base64(MULTIPART_CHECKSUM, c))
+}
 
 pub(super) enum Source {
     File(PathBuf),
@@ -39,6 +78,12 @@ impl fmt::Debug for Source {
 /// Takes the same object attributes as [`S3Client::put_object`] (content type, metadata, storage
 /// class, tags, encryption …) and the same conditions (a multipart upload whose condition fails
 /// at completion is aborted).
+///
+/// A multipart upload also gets a full-object CRC32 (unless
+/// [`ChecksumMode::Off`](crate::ChecksumMode::Off)) and the part size in its metadata
+/// ([`PART_SIZE_METADATA`](crate::PART_SIZE_METADATA), replacing a caller's value under that
+/// name; left out if it would take the metadata over 2 KiB), so that downloads can be verified on
+/// every store (see the crate docs).
 #[derive(Debug)]
 #[must_use = "call .send()"]
 pub struct Upload {
@@ -256,19 +301,31 @@ impl UploadCtx {
     ) -> Result<UploadOutput, TransferError> {
         let mut create = self.client.create_multipart_upload(&self.bucket, &self.key);
         create.attrs = self.attrs.clone();
-        if self.client.checksum_mode().sends_on_upload() {
-            create = create.checksum_algorithm(ChecksumAlgorithm::Crc32c);
+        record_part_size(&mut create.attrs.metadata, part_size);
+        // Unless checksums are off, every part carries a CRC32 (every part is replayable) and the
+        // object gets a full-object CRC32, combined from the parts' and sent with the completion:
+        // the checksum later downloads verify, over any byte ranges.
+        let checksums = self.client.checksum_mode() != crate::ChecksumMode::Off;
+        if checksums {
+            create = create.checksum_algorithm(MULTIPART_CHECKSUM).checksum_type(ChecksumType::FullObject);
         }
         let upload_id = create.send().await?.upload_id;
         let mut guard = AbortOnDrop {
             armed: Some((self.client.clone(), self.bucket.clone(), self.key.clone(), upload_id.clone())),
         };
-        let result = self.upload_parts(&mut parts, part_size, &upload_id, progress).await;
+        let result = self.upload_parts(&mut parts, part_size, &upload_id, checksums, progress).await;
         let result = match result {
-            Ok((completed, size)) => {
+            Ok((mut completed, size)) => {
+                completed.sort_by_key(|(p, _)| p.part_number);
                 let n = completed.len() as u32;
-                let mut complete =
-                    self.client.complete_multipart_upload(&self.bucket, &self.key, &upload_id).parts(completed);
+                let full = if checksums { full_object_crc(&completed) } else { None };
+                let mut complete = self
+                    .client
+                    .complete_multipart_upload(&self.bucket, &self.key, &upload_id)
+                    .parts(completed.into_iter().map(|(p, _)| p));
+                if let Some(value) = full {
+                    complete = complete.full_object_checksum(MULTIPART_CHECKSUM, value);
+                }
                 complete.conditions = self.conditions.clone();
                 complete
                     .send()
@@ -296,8 +353,9 @@ impl UploadCtx {
         parts: &mut PartSource,
         part_size: u64,
         upload_id: &str,
+        checksums: bool,
         progress: &ProgressTracker,
-    ) -> Result<(Vec<CompletedPart>, u64), TransferError> {
+    ) -> Result<(Vec<(CompletedPart, u64)>, u64), TransferError> {
         let concurrency = self.config.parts_in_flight();
         let mut in_flight = FuturesUnordered::new();
         let mut completed = Vec::new();
@@ -332,11 +390,14 @@ impl UploadCtx {
             let len = body.len();
             size += len;
             let n = number;
-            let request = self.client.upload_part(&self.bucket, &self.key, upload_id, n).body(body);
+            let mut request = self.client.upload_part(&self.bucket, &self.key, upload_id, n).body(body);
+            if checksums {
+                request = request.checksum_algorithm(MULTIPART_CHECKSUM);
+            }
             in_flight.push(async move {
                 let out = request.send().await?;
                 progress.add(len);
-                Ok::<_, TransferError>(out.completed_part(n))
+                Ok::<_, TransferError>((out.completed_part(n), len))
             });
         }
         while let Some(done) = in_flight.next().await {
@@ -344,8 +405,12 @@ impl UploadCtx {
         }
         if completed.is_empty() {
             // An empty reader that hit the threshold of 0: S3 needs at least one part.
-            let out = self.client.upload_part(&self.bucket, &self.key, upload_id, 1).body(Bytes::new()).send().await?;
-            completed.push(out.completed_part(1));
+            let mut request = self.client.upload_part(&self.bucket, &self.key, upload_id, 1).body(Bytes::new());
+            if checksums {
+                request = request.checksum_algorithm(MULTIPART_CHECKSUM);
+            }
+            let out = request.send().await?;
+            completed.push((out.completed_part(1), 0));
         }
         progress.set_total(size);
         Ok((completed, size))
