@@ -135,7 +135,7 @@ mod tests {
         let crc = hash_header("crc32c=yZRlqg==");
         assert_eq!(&read(b"hello world", &crc).await.unwrap()[..], b"hello world");
         let e = read(b"hello w0rld", &crc).await.unwrap_err();
-        assert!(e.to_string().contains("crc32c mismatch"), "{e}");
+        assert!(e.to_string().contains("CRC32C mismatch"), "{e}");
         assert!(
             matches!(&e, GcsError::ChecksumMismatch { algorithm: "CRC32C", expected, .. } if expected == "yZRlqg==")
         );

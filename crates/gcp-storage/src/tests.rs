@@ -402,7 +402,7 @@ async fn corrupt_download_is_detected_and_ranges_are_not_checked() {
         &format!("crc32c={},md5={}", crc32c_base64(b"hello world"), md5_base64(b"hello world")),
     ));
     let e = c.download_object("b", "o").send().await.unwrap().bytes().await.unwrap_err();
-    assert!(e.to_string().contains("crc32c mismatch"), "{e}");
+    assert!(e.to_string().contains("CRC32C mismatch"), "{e}");
     match &e {
         GcsError::ChecksumMismatch { operation, algorithm, expected, actual } => {
             assert_eq!((*operation, *algorithm), ("objects.get", "CRC32C"));

@@ -102,6 +102,9 @@ fn meta_from_s3(key: ObjectKey, m: &cloudkit_aws_s3::ObjectMetadata) -> ObjectMe
     meta.etag = m.e_tag.clone();
     meta.content_type = m.content_type.clone();
     meta.metadata = m.metadata.clone();
+    // The client's own bookkeeping (the part size of its multipart uploads, which lets a download
+    // check the multipart ETag), not the user's metadata.
+    meta.metadata.remove(cloudkit_aws_s3::PART_SIZE_METADATA);
     meta
 }
 
@@ -375,6 +378,16 @@ mod tests {
 
     use cloudkit_core::testing::{Canned, RecordedRequest, ReplayHttp};
     use cloudkit_cred_chain::aws::{AwsConfig, Env, ProviderConfig};
+
+    /// The client's part-size bookkeeping (issue 15) is not the user's metadata.
+    #[test]
+    fn the_part_size_the_client_records_is_not_user_metadata() {
+        let mut m = cloudkit_aws_s3::ObjectMetadata::default();
+        m.metadata.insert("owner".into(), "team-a".into());
+        m.metadata.insert(cloudkit_aws_s3::PART_SIZE_METADATA.into(), "8388608".into());
+        let meta = super::meta_from_s3(ObjectKey::parse("k").unwrap(), &m);
+        assert_eq!(meta.metadata.keys().collect::<Vec<_>>(), ["owner"]);
+    }
 
     use super::*;
     use crate::store::ObjectStoreExt;
