@@ -56,6 +56,7 @@ use cloudkit_aws_s3::{PaginationConfig, S3Client, TransferConfig, TransferManage
 use cloudkit_azure_blob::{
     BlobListEntry, BlobServiceClient, ContainerClient, DeleteSnapshots, DownloadOptions, UploadOptions,
 };
+use cloudkit_core::testing::TempDir;
 use cloudkit_core::{
     HttpClientConfig, HttpRequest, HttpSend, Method, Operation, ReqwestSend, RetryConfig, StatusCode, TimeoutConfig,
     md5_base64,
@@ -491,52 +492,34 @@ impl Client {
         not_found.map(|()| None)
     }
 
+    /// The names under `prefix`, in listing order (duplicates kept, so a listing that repeats a key
+    /// is seen).
     async fn list(&self, prefix: &str, page_size: Option<u32>) -> Result<Vec<String>, String> {
-        let mut config = PaginationConfig::default();
-        if let Some(n) = page_size {
-            config = config.page_size(n);
-        }
-        match self {
-            Client::S3 { client, bucket, .. } => client
-                .list_objects_v2(bucket)
-                .prefix(prefix)
-                .into_objects(config)
-                .map_ok(|o| o.key)
-                .try_collect()
-                .await
-                .map_err(typed),
-            Client::Azure { container } => container
-                .list_blobs()
-                .prefix(prefix)
-                .into_items(config)
-                .try_filter_map(|e| async move {
-                    Ok(match e {
-                        BlobListEntry::Blob(b) => Some(b.name),
-                        _ => None,
-                    })
-                })
-                .try_collect()
-                .await
-                .map_err(typed),
-            Client::Gcs { client, bucket } => client
-                .list_objects(bucket)
-                .prefix(prefix)
-                .into_items(config)
-                .map_ok(|o| o.name)
-                .try_collect()
-                .await
-                .map_err(typed),
-        }
+        Ok(self.entries(prefix, page_size).await?.into_iter().map(|(name, _)| name).collect())
     }
 
     /// Size and MD5 (lowercase hex, when the listing carries it) of every object under `prefix`.
     async fn digests(&self, prefix: &str) -> Result<BTreeMap<String, (u64, Option<String>)>, String> {
+        Ok(self.entries(prefix, None).await?.into_iter().collect())
+    }
+
+    /// Name, size and MD5 (lowercase hex, when the listing carries it) of every object under
+    /// `prefix`, in listing order, with pages of `page_size` (the client's default without).
+    async fn entries(
+        &self,
+        prefix: &str,
+        page_size: Option<u32>,
+    ) -> Result<Vec<(String, (u64, Option<String>))>, String> {
+        let mut config = PaginationConfig::default();
+        if let Some(n) = page_size {
+            config = config.page_size(n);
+        }
         let from_base64 = |b: &str| BASE64.decode(b).ok().map(|d| hex(&d));
         match self {
             Client::S3 { client, bucket, .. } => client
                 .list_objects_v2(bucket)
                 .prefix(prefix)
-                .into_objects(PaginationConfig::default())
+                .into_objects(config)
                 .map_ok(|o| {
                     let etag = o.e_tag.unwrap_or_default().trim_matches('"').to_ascii_lowercase();
                     let md5 = (etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())).then_some(etag);
@@ -548,7 +531,7 @@ impl Client {
             Client::Azure { container } => container
                 .list_blobs()
                 .prefix(prefix)
-                .into_items(PaginationConfig::default())
+                .into_items(config)
                 .try_filter_map(|e| async move {
                     Ok(match e {
                         BlobListEntry::Blob(b) => {
@@ -564,7 +547,7 @@ impl Client {
             Client::Gcs { client, bucket } => client
                 .list_objects(bucket)
                 .prefix(prefix)
-                .into_items(PaginationConfig::default())
+                .into_items(config)
                 .map_ok(|o| {
                     let md5 = o.md5_hash.as_deref().and_then(from_base64);
                     (o.name, (o.size.unwrap_or(0), md5))
@@ -866,7 +849,7 @@ fn backend(
     store: Arc<dyn ObjectStore>,
     seed: u64,
 ) -> Backend {
-    let dir = TempDir::new("ck-fault-downloads");
+    let dir = TempDir::new("fault-downloads").unwrap();
     let gcs = matches!(client, Client::Gcs { .. });
     let concurrency = if gcs { GCS_CONCURRENCY } else { CONCURRENCY };
     let small = if gcs { GCS_SMALL_OBJECTS } else { SMALL_OBJECTS };
@@ -879,31 +862,14 @@ struct Sources {
     _dir: TempDir,
 }
 
-/// A directory removed when dropped (also when the test panics).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(unique_name(label));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn sources(seed: u64) -> Sources {
-    let dir = TempDir::new("ck-fault-sources");
+    let dir = TempDir::new("fault-sources").unwrap();
     let large = LARGE
         .iter()
         .enumerate()
         .map(|(i, (name, size, how))| {
             let data = Bytes::from(XorShift32::new((mix(seed ^ i as u64) as u32) | 1).bytes(*size));
-            let path = dir.0.join(format!("source-{i}.bin"));
+            let path = dir.join(format!("source-{i}.bin"));
             std::fs::write(&path, &data).unwrap();
             ((*name).to_owned(), data, path, *how)
         })
@@ -1125,7 +1091,24 @@ impl Backend {
                 _ => {}
             }
         }
-        let failed_keys: Vec<&str> = sources.large.iter().map(|l| l.0.as_str()).collect();
+        // The issue's rule: nothing left behind after a *failed* upload. After a successful one,
+        // Azure can still show an uncommitted block: a Put Block attempt that timed out on the
+        // client reaches the service after the commit (no client can prevent that; the service
+        // drops such blocks after a week). Those are noted, not counted as leftovers; S3's
+        // listing is bucket-wide, so there every unfinished upload counts.
+        let (failed_keys, succeeded_keys): (Vec<&str>, Vec<&str>) = {
+            let failed: Vec<usize> = uploaded.iter().filter(|(_, ok)| !*ok).map(|(i, _)| *i).collect();
+            let all = sources.large.iter().enumerate().map(|(i, l)| (i, l.0.as_str()));
+            let (f, s): (Vec<_>, Vec<_>) = all.partition(|(i, _)| failed.contains(i));
+            (f.into_iter().map(|(_, k)| k).collect(), s.into_iter().map(|(_, k)| k).collect())
+        };
+        if matches!(self.direct, Client::Azure { .. })
+            && let Some(Ok(late)) = self.direct.unfinished_uploads(&succeeded_keys).await
+        {
+            for l in late {
+                suite.note(format!("after a successful upload (a late Put Block attempt): {l}"));
+            }
+        }
         match self.direct.unfinished_uploads(&failed_keys).await {
             Some(Ok(left)) => {
                 for l in left {
@@ -1155,7 +1138,7 @@ impl Backend {
         let finished: Arc<Mutex<BTreeSet<PathBuf>>> = Arc::default();
         let download_budget = budget(1 + parts(max_size));
         let (client, dir, done, src) =
-            (self.client.clone(), self.dir.0.clone(), finished.clone(), sources_large.clone());
+            (self.client.clone(), self.dir.to_path_buf(), finished.clone(), sources_large.clone());
         suite
             .run("download to file (client)", download_budget, 3, rounds.clone(), move |(i, round)| {
                 let (client, dir, done, src) = (client.clone(), dir.clone(), done.clone(), src.clone());
@@ -1203,7 +1186,7 @@ impl Backend {
         phase(suite, "download large", &mut phase_start);
         // Nothing but the finished downloads in the destination directory.
         let finished = finished.lock().unwrap().clone();
-        for entry in std::fs::read_dir(&self.dir.0).unwrap() {
+        for entry in std::fs::read_dir(&*self.dir).unwrap() {
             let path = entry.unwrap().path();
             if !finished.contains(&path) {
                 let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

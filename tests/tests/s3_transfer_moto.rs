@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -16,6 +15,7 @@ use std::time::Duration;
 
 use cloudkit_aws_s3::{Bytes, Progress, S3Client, S3Error, TransferConfig, TransferError, TransferManager};
 use cloudkit_core::Method;
+use cloudkit_core::testing::TempDir;
 use cloudkit_tests::testbed;
 use cloudkit_tests::{XorShift32, aws, unique_name};
 use futures::TryStreamExt;
@@ -36,12 +36,6 @@ fn data(len: usize, seed: u8) -> Vec<u8> {
     XorShift32::new(u32::from(seed) | 1).bytes(len)
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(unique_name(name));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// 5 MiB parts (the S3 minimum), multipart from 5 MiB.
 fn small_parts() -> TransferConfig {
     TransferConfig::default()
@@ -54,7 +48,7 @@ fn small_parts() -> TransferConfig {
 async fn upload_and_download_files_single_and_multipart() {
     let s3 = aws::moto_s3_client().await;
     let b = aws::create_bucket(&s3, "ck-s3t-file").await;
-    let dir = temp_dir("ck-s3t-file");
+    let dir = TempDir::new("s3t-file").unwrap();
     let tm = TransferManager::with_config(s3.clone(), small_parts());
 
     for (key, len) in [("small.bin", 1000), ("empty.bin", 0), ("multi/big.bin", 13 * MIB + 17)] {
@@ -120,7 +114,6 @@ async fn upload_and_download_files_single_and_multipart() {
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, ["dst.bin", "src.bin"]);
-    std::fs::remove_dir_all(&dir).unwrap();
     cleanup(&s3, &b).await;
 }
 
@@ -247,7 +240,7 @@ async fn an_object_replaced_mid_download_is_a_typed_error() {
     }
 
     // The same race with download_file leaves no file behind.
-    let dir = temp_dir("ck-s3t-race");
+    let dir = TempDir::new("s3t-race").unwrap();
     let dst = dir.join("race.bin");
     let tm2 = TransferManager::with_config(
         s3.clone(),
@@ -271,7 +264,6 @@ async fn an_object_replaced_mid_download_is_a_typed_error() {
     let err = tm2.download_file(&b, "race.bin", &dst).await.unwrap_err();
     assert!(matches!(err, TransferError::ObjectChanged { .. }), "{err:?}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no partial or temporary file");
-    std::fs::remove_dir_all(&dir).unwrap();
     cleanup(&s3, &b).await;
 }
 
@@ -317,7 +309,7 @@ async fn resource_handles() {
     assert!(object.presigned_url(Method::POST, Duration::from_secs(300)).await.is_err());
 
     // upload_file / download_file through the handles.
-    let dir = temp_dir("ck-s3t-res");
+    let dir = TempDir::new("s3t-res").unwrap();
     let src = dir.join("up.bin");
     let body = data(9 * MIB, 5);
     std::fs::write(&src, &body).unwrap();
@@ -334,7 +326,6 @@ async fn resource_handles() {
     object.delete().send().await.unwrap();
     assert!(!object.exists().await.unwrap());
     bucket.delete_object("logs/b.txt").send().await.unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     cleanup(&s3, &name).await;
     assert!(!bucket.exists().await.unwrap());
 }
@@ -350,7 +341,7 @@ async fn required_downloads_verify_or_fail_typed() {
     use cloudkit_aws_s3::{ChecksumAlgorithm, Verified};
     let s3 = aws::moto_s3_client_with(Some(cloudkit_aws_s3::ChecksumMode::WhenSupported)).await;
     let b = aws::create_bucket(&s3, "ck-s3t-required").await;
-    let dir = temp_dir("ck-s3t-required");
+    let dir = TempDir::new("s3t-required").unwrap();
     let body = data(11 * MIB, 9);
     s3.put_object(&b, "single.bin").body(body.clone()).send().await.unwrap();
     let up = TransferManager::with_config(s3.clone(), small_parts())
@@ -395,7 +386,6 @@ async fn required_downloads_verify_or_fail_typed() {
     let out = default.download_file(&b, "raw.bin", &other).await.unwrap();
     assert_eq!(out.checksum_verified, None);
     assert!(std::fs::read(&other).unwrap() == body);
-    std::fs::remove_dir_all(&dir).unwrap();
     cleanup(&s3, &b).await;
 }
 
@@ -411,7 +401,7 @@ async fn multipart_uploads_get_full_object_checksums_and_flipped_bytes_are_caugh
 
     let s3 = aws::moto_s3_client().await; // the custom-endpoint default, WhenRequired
     let b = aws::create_bucket(&s3, "ck-s3t-flip").await;
-    let dir = temp_dir("ck-s3t-flip");
+    let dir = TempDir::new("s3t-flip").unwrap();
     let body = data(13 * MIB + 5, 21);
     let src = dir.join("src.bin");
     std::fs::write(&src, &body).unwrap();
@@ -472,6 +462,5 @@ async fn multipart_uploads_get_full_object_checksums_and_flipped_bytes_are_caugh
     let mut listed: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     listed.sort();
     assert_eq!(listed, ["dst.bin", "res.bin"], "no temporary file left");
-    std::fs::remove_dir_all(&dir).unwrap();
     cleanup(&s3, &b).await;
 }

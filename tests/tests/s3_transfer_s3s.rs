@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::Path;
 
 use cloudkit_aws_s3::{ChecksumMode, S3Client, TransferConfig, TransferManager};
-use cloudkit_tests::{XorShift32, aws, hex, unique_name};
+use cloudkit_core::testing::TempDir;
+use cloudkit_tests::{XorShift32, aws, hex};
 use sha2::{Digest, Sha256};
 
 const MIB: u64 = 1024 * 1024;
@@ -53,8 +54,7 @@ fn sha256_file(path: &Path) -> String {
 async fn a_100_mib_file_round_trips_with_matching_checksums() {
     let s3 = client(None).await;
     let b = aws::create_bucket(&s3, "ck-s3t-big").await;
-    let dir = std::env::temp_dir().join(unique_name("ck-s3t-big"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("s3t-big").unwrap();
     let src = dir.join("src.bin");
     let size = 100 * MIB + 12_345;
     let digest = write_random(&src, size, 42);
@@ -74,7 +74,6 @@ async fn a_100_mib_file_round_trips_with_matching_checksums() {
     let bytes = tm.download(&b, "big/object.bin").to_bytes().await.unwrap();
     assert_eq!(hex(&Sha256::digest(&bytes)), digest);
     drop(bytes);
-    std::fs::remove_dir_all(&dir).unwrap();
     aws::delete_bucket_with_objects(&s3, &b).await;
 }
 
@@ -82,8 +81,7 @@ async fn a_100_mib_file_round_trips_with_matching_checksums() {
 async fn multipart_with_crc32c_part_checksums() {
     let s3 = client(Some(ChecksumMode::WhenSupported)).await;
     let b = aws::create_bucket(&s3, "ck-s3t-crc").await;
-    let dir = std::env::temp_dir().join(unique_name("ck-s3t-crc"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("s3t-crc").unwrap();
     let src = dir.join("src.bin");
     let digest = write_random(&src, 17 * MIB, 7);
     let tm = TransferManager::with_config(
@@ -95,7 +93,6 @@ async fn multipart_with_crc32c_part_checksums() {
     let dst = dir.join("dst.bin");
     tm.download_file(&b, "crc.bin", &dst).await.unwrap();
     assert_eq!(sha256_file(&dst), digest);
-    std::fs::remove_dir_all(&dir).unwrap();
     aws::delete_bucket_with_objects(&s3, &b).await;
 }
 
@@ -115,8 +112,7 @@ fn names(dir: &Path) -> Vec<String> {
 async fn managed_downloads_are_verified_resumed_and_atomic() {
     let s3 = client(Some(ChecksumMode::WhenSupported)).await;
     let b = aws::create_bucket(&s3, "ck-s3t-verify").await;
-    let dir = std::env::temp_dir().join(unique_name("ck-s3t-verify"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("s3t-verify").unwrap();
     let mut data = vec![0u8; (13 * MIB + 5) as usize];
     XorShift32::new(77).fill(&mut data);
     // One PutObject (with its CRC32C): a full-object checksum.
@@ -162,7 +158,6 @@ async fn managed_downloads_are_verified_resumed_and_atomic() {
     assert!(matches!(err.s3(), Some(cloudkit_aws_s3::S3Error::ChecksumUnavailable { .. })), "{err}");
     assert!(std::fs::read(&dst).unwrap() == data, "the verified file stays");
     assert_eq!(names(&dir), ["dst.bin"]);
-    std::fs::remove_dir_all(&dir).unwrap();
     aws::delete_bucket_with_objects(&s3, &b).await;
 }
 
@@ -181,8 +176,7 @@ async fn multipart_objects_are_verified_by_their_e_tag_and_flipped_bytes_are_cau
 
     let s3 = client(None).await; // the custom-endpoint default, WhenRequired
     let b = aws::create_bucket(&s3, "ck-s3t-etag").await;
-    let dir = std::env::temp_dir().join(unique_name("ck-s3t-etag"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("s3t-etag").unwrap();
     let src = dir.join("src.bin");
     let digest = write_random(&src, 13 * MIB + 5, 99);
     let data = std::fs::read(&src).unwrap();
@@ -257,6 +251,5 @@ async fn multipart_objects_are_verified_by_their_e_tag_and_flipped_bytes_are_cau
         assert!(source.and_then(cloudkit_core::checksum_mismatch).is_some(), "{err:?}");
     }
     assert_eq!(names(&dir), ["dst.bin", "res.bin"], "no temporary file left");
-    std::fs::remove_dir_all(&dir).unwrap();
     aws::delete_bucket_with_objects(&s3, &b).await;
 }

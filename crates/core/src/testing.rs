@@ -55,6 +55,62 @@ use crate::error::{TransportError, TransportErrorKind};
 use crate::request::{HttpRequest, HttpResponse};
 use crate::send::HttpSend;
 
+/// A new, empty directory under the system's temporary directory, removed with everything in it
+/// when dropped (also when the test panics). It dereferences to its [`Path`](std::path::Path).
+///
+/// ```
+/// let dir = cloudkit_core::testing::TempDir::new("doc").unwrap();
+/// std::fs::write(dir.join("b"), b"x").unwrap();
+/// std::fs::write(dir.join("a"), b"y").unwrap();
+/// assert_eq!(dir.names().unwrap(), ["a", "b"]);
+/// let path = dir.to_path_buf();
+/// drop(dir);
+/// assert!(!path.exists());
+/// ```
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `{tmp}/ck-{label}-{pid}-{nanos:x}-{n}`, a name no other test or run uses.
+    pub fn new(label: &str) -> std::io::Result<Self> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ck-{label}-{}-{nanos:x}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+
+    /// The names of the entries in the directory, sorted.
+    pub fn names(&self) -> std::io::Result<Vec<String>> {
+        let mut names = std::fs::read_dir(&self.0)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<std::io::Result<Vec<String>>>()?;
+        names.sort();
+        Ok(names)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// One canned answer.
 #[derive(Clone, Debug)]
 pub struct Canned {

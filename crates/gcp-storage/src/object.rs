@@ -79,6 +79,14 @@ fn object_url(
     Ok(url)
 }
 
+/// [`object_url`] of a request builder with `client`, `bucket`, `object`, `generation` and
+/// `preconditions` fields.
+macro_rules! own_object_url {
+    ($self:ident, $op:literal, $pairs:expr) => {
+        object_url(&$self.client, $op, &$self.bucket, &$self.object, $pairs, $self.generation, &$self.preconditions)
+    };
+}
+
 /// A byte range of a download.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteRange {
@@ -203,15 +211,7 @@ impl DownloadObject {
     /// [`Download`]).
     pub async fn send(self) -> Result<Download, GcsError> {
         let pairs = vec![("alt", "media".to_owned())];
-        let url = object_url(
-            &self.client,
-            "objects.get",
-            &self.bucket,
-            &self.object,
-            pairs,
-            self.generation,
-            &self.preconditions,
-        )?;
+        let url = own_object_url!(self, "objects.get", pairs)?;
         let mut request = HttpRequest::new(Method::GET, url);
         if let Some(r) = self.range {
             request
@@ -394,15 +394,7 @@ impl GetObject {
 
     /// Fetches the metadata.
     pub async fn send(self) -> Result<Object, GcsError> {
-        let url = object_url(
-            &self.client,
-            "objects.get",
-            &self.bucket,
-            &self.object,
-            Vec::new(),
-            self.generation,
-            &self.preconditions,
-        )?;
+        let url = own_object_url!(self, "objects.get", Vec::new())?;
         self.client.send_json("objects.get", true, HttpRequest::new(Method::GET, url)).await
     }
 }
@@ -424,15 +416,7 @@ impl DeleteObject {
 
     /// Deletes. A missing object is [`GcsError::NotFound`].
     pub async fn send(self) -> Result<(), GcsError> {
-        let url = object_url(
-            &self.client,
-            "objects.delete",
-            &self.bucket,
-            &self.object,
-            Vec::new(),
-            self.generation,
-            &self.preconditions,
-        )?;
+        let url = own_object_url!(self, "objects.delete", Vec::new())?;
         self.client.send("objects.delete", true, HttpRequest::new(Method::DELETE, url)).await.map(drop)
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use cloudkit_core::testing::{Canned, ReplayHttp};
+use cloudkit_core::testing::{Canned, ReplayHttp, TempDir};
 use cloudkit_core::{TransportErrorKind, Url};
 use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 use cloudkit_paginate::PaginationConfig;
@@ -1039,26 +1039,6 @@ async fn downloads_covering_the_whole_object_are_verified() {
     assert_eq!(c.bucket("b").blob("o").download_as_text().await.unwrap(), "plain text");
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ck-gcs-{tag}-{}-{:x}", std::process::id(), fastrand_u64()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher as _};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(0);
-    h.finish()
-}
-
-fn dir_names(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
-}
-
 /// Issue 15, defect 3 (GCS part): `download_to_filename` wrote to
 /// `path.with_extension("cloudkit-partial-<pid>")`, so `a.csv` and `a.json` (or one path twice)
 /// downloaded at once shared a temporary file, and a cancelled download left it behind. Each
@@ -1066,7 +1046,7 @@ fn dir_names(dir: &std::path::Path) -> Vec<String> {
 /// failure and on drop.
 #[tokio::test(start_paused = true)]
 async fn downloads_to_files_never_share_or_leave_temporary_files() {
-    let dir = temp_dir("dl");
+    let dir = TempDir::new("gcs-dl").unwrap();
     let http = Arc::new(Scripted::default());
     let c = scripted_client(&http).await;
     let bucket = c.bucket("b");
@@ -1091,7 +1071,7 @@ async fn downloads_to_files_never_share_or_leave_temporary_files() {
     assert_eq!((a.unwrap(), b.unwrap()), (300, 300));
     assert_eq!(std::fs::read(dir.join("a.csv")).unwrap(), csv);
     assert_eq!(std::fs::read(dir.join("a.json")).unwrap(), json);
-    assert_eq!(dir_names(&dir), ["a.csv", "a.json"]);
+    assert_eq!(dir.names().unwrap(), ["a.csv", "a.json"]);
 
     // the same path twice at once: each download is whole, the last rename wins
     for _ in 0..2 {
@@ -1107,22 +1087,21 @@ async fn downloads_to_files_never_share_or_leave_temporary_files() {
     let (a, b) = tokio::join!(blob.download_to_filename(&target), blob.download_to_filename(&target));
     assert_eq!((a.unwrap(), b.unwrap()), (300, 300));
     assert_eq!(std::fs::read(&target).unwrap(), json);
-    assert_eq!(dir_names(&dir), ["a.csv", "a.json"]);
+    assert_eq!(dir.names().unwrap(), ["a.csv", "a.json"]);
 
     // a corrupt download fails, keeps the old content and leaves nothing behind
     http.push(Answer::new(200).header("x-goog-hash", format!("crc32c={}", crc32c_base64(&csv))).data(vec![0u8; 300]));
     let e = bucket.blob("x").download_to_filename(&target).await.unwrap_err();
     assert!(matches!(e, GcsError::ChecksumMismatch { .. }), "{e:?}");
     assert_eq!(std::fs::read(&target).unwrap(), json);
-    assert_eq!(dir_names(&dir), ["a.csv", "a.json"]);
+    assert_eq!(dir.names().unwrap(), ["a.csv", "a.json"]);
 
     // a cancelled download (the future dropped mid-body) removes its temporary file
     http.push(Answer::new(200).header("x-goog-generation", "3").data(csv.slice(..100)).hangs());
     let cancelled =
         tokio::time::timeout(Duration::from_secs(5), bucket.blob("x").download_to_filename(dir.join("new.bin"))).await;
     assert!(cancelled.is_err(), "the hanging download was cancelled by the timeout");
-    assert_eq!(dir_names(&dir), ["a.csv", "a.json"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(dir.names().unwrap(), ["a.csv", "a.json"]);
 }
 
 fn session_answer() -> Canned {

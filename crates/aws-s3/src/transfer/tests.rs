@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cloudkit_core::testing::{Canned, ReplayHttp};
+use cloudkit_core::testing::{Canned, ReplayHttp, TempDir};
 use cloudkit_core::{Method, RetryConfig, Url};
 
 use crate::tests::replay_builder;
@@ -186,13 +186,11 @@ async fn download_in_parts_is_written_in_order() {
 async fn a_failed_download_leaves_no_file() {
     let http = Arc::new(ReplayHttp::new());
     http.push(Canned::status(404, "<Error><Code>NoSuchKey</Code></Error>"));
-    let dir = std::env::temp_dir().join(format!("ck-s3-transfer-unit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("s3-transfer-unit").unwrap();
     let path = dir.join("out.bin");
     let err = TransferManager::new(client(&http).await).download_file("b", "k", &path).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no partial or temporary file");
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(dir.names().unwrap().is_empty(), "no partial or temporary file");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,21 +230,6 @@ fn crc32c(data: &[u8]) -> String {
     ChecksumAlgorithm::Crc32c.checksum(data)
 }
 
-/// A new, empty directory for one test.
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ck-s3-dl-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn names(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
-
 /// Defect 14: a hostile `Content-Range` total in the first ranged GET made the transfer manager
 /// plan one entry per part (billions for 2^62) before anything else. Sizes are now checked
 /// first: an impossible total, or a range that does not match what was asked for, is a decode
@@ -274,36 +257,22 @@ async fn hostile_sizes_are_refused_before_planning() {
         decode(err);
         assert_eq!(http.requests().len(), 1, "nothing planned from the hostile total");
     }
-    // A range that is not the one asked for (fewer bytes than asked, though the object is larger).
-    let http = Arc::new(ReplayHttp::new());
-    http.push(
-        Canned::status(206, vec![0u8; 100])
-            .with_header("etag", "\"v1\"")
-            .with_header("content-length", "100")
-            .with_header("content-range", "bytes 0-99/1000000000"),
-    );
-    decode(
-        TransferManager::with_config(client(&http).await, small_parts())
-            .download("b", "k")
-            .to_bytes()
-            .await
-            .unwrap_err(),
-    );
-    // A Content-Length that does not match the Content-Range.
-    let http = Arc::new(ReplayHttp::new());
-    http.push(
-        Canned::status(206, first.clone())
-            .with_header("etag", "\"v1\"")
-            .with_header("content-length", "7")
-            .with_header("content-range", &format!("bytes 0-{}/{}", 5 * MIB - 1, 11 * MIB)),
-    );
-    decode(
-        TransferManager::with_config(client(&http).await, small_parts())
-            .download("b", "k")
-            .to_bytes()
-            .await
-            .unwrap_err(),
-    );
+    // A range that is not the one asked for (fewer bytes than asked, though the object is
+    // larger), and a Content-Length that does not match the Content-Range.
+    let wrong_range = Canned::status(206, vec![0u8; 100])
+        .with_header("etag", "\"v1\"")
+        .with_header("content-length", "100")
+        .with_header("content-range", "bytes 0-99/1000000000");
+    let wrong_length = Canned::status(206, first.clone())
+        .with_header("etag", "\"v1\"")
+        .with_header("content-length", "7")
+        .with_header("content-range", &format!("bytes 0-{}/{}", 5 * MIB - 1, 11 * MIB));
+    for answer in [wrong_range, wrong_length] {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(answer);
+        let manager = TransferManager::with_config(client(&http).await, small_parts());
+        decode(manager.download("b", "k").to_bytes().await.unwrap_err());
+    }
     // HeadObject's size is checked the same way.
     let http = Arc::new(ReplayHttp::new());
     http.push(head(1 << 62, "\"v1\"", &[]));
@@ -346,7 +315,7 @@ async fn full_object_checksums_are_verified_over_parallel_parts() {
     assert_eq!(reqs[2].headers["range"], format!("bytes={}-{}", 5 * MIB, 10 * MIB - 1));
 
     // Into a file (parts written out of order, CRCs combined).
-    let dir = temp_dir("full");
+    let dir = TempDir::new("s3-dl-full").unwrap();
     let target = dir.join("out.bin");
     queue(&http, &data);
     let got = TransferManager::with_config(s3.clone(), small_parts()).download_file("b", "k", &target).await.unwrap();
@@ -365,8 +334,7 @@ async fn full_object_checksums_are_verified_over_parallel_parts() {
     let err = TransferManager::with_config(s3, small_parts()).download_file("b", "k", &target).await.unwrap_err();
     assert!(matches!(err.s3(), Some(S3Error::ChecksumMismatch { .. })), "{err}");
     assert_eq!(std::fs::read(&target).unwrap(), b"old");
-    assert_eq!(names(&dir), ["out.bin"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(dir.names().unwrap(), ["out.bin"]);
 }
 
 /// SHA-256 full-object checksums (a single PUT) cannot be combined: they are computed in order
@@ -378,7 +346,7 @@ async fn sha256_full_object_checksums_are_verified_in_order() {
     let sha = ChecksumAlgorithm::Sha256.checksum(&data);
     let http = Arc::new(ReplayHttp::new());
     let s3 = client_with(&http, ChecksumMode::Required).await;
-    let dir = temp_dir("sha");
+    let dir = TempDir::new("s3-dl-sha").unwrap();
     let target = dir.join("out.bin");
     for to_file in [false, true] {
         http.push(head(size, "\"v1\"", &[("x-amz-checksum-sha256", &sha)]));
@@ -407,8 +375,7 @@ async fn sha256_full_object_checksums_are_verified_in_order() {
     let err = TransferManager::with_config(s3, small_parts()).download_file("b", "k", &target).await.unwrap_err();
     assert!(matches!(err.s3(), Some(S3Error::ChecksumMismatch { algorithm: "SHA256", .. })), "{err}");
     assert!(std::fs::read(&target).unwrap() == data, "the verified download stays");
-    assert_eq!(names(&dir), ["out.bin"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(dir.names().unwrap(), ["out.bin"]);
 }
 
 /// An object with a composite checksum is fetched part by part (`partNumber`, `If-Match`) and
@@ -431,7 +398,7 @@ async fn composite_checksums_are_verified_part_by_part() {
     let http = Arc::new(ReplayHttp::new());
     let s3 = client_with(&http, ChecksumMode::Required).await;
     queue(&http, &data);
-    let dir = temp_dir("composite");
+    let dir = TempDir::new("s3-dl-composite").unwrap();
     let target = dir.join("out.bin");
     let got = TransferManager::with_config(s3.clone(), small_parts()).download_file("b", "k", &target).await.unwrap();
     assert_eq!(got.checksum_verified, Some(Verified::Checksum(ChecksumAlgorithm::Crc32c)));
@@ -462,8 +429,7 @@ async fn composite_checksums_are_verified_part_by_part() {
     let err = TransferManager::with_config(s3, small_parts()).download_file("b", "k", &target).await.unwrap_err();
     assert!(matches!(err.s3(), Some(S3Error::ChecksumMismatch { .. })), "{err}");
     assert!(std::fs::read(&target).unwrap() == data);
-    assert_eq!(names(&dir), ["out.bin"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(dir.names().unwrap(), ["out.bin"]);
 }
 
 /// A store that ignores `partNumber` (moto answers the whole object) cannot verify a composite
@@ -513,7 +479,7 @@ async fn required_fails_when_nothing_can_be_verified() {
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_download_leaves_no_temporary_file() {
     let data = object(11 * MIB);
-    let dir = temp_dir("cancel");
+    let dir = TempDir::new("s3-dl-cancel").unwrap();
     let target = dir.join("out.bin");
     std::fs::write(&target, b"old").unwrap();
     let http = Arc::new(ReplayHttp::new());
@@ -526,15 +492,14 @@ async fn a_cancelled_download_leaves_no_temporary_file() {
     assert!(cancelled.is_err(), "the download hangs until it is dropped");
     // Blocking-pool writes of the dropped download may still finish; they never recreate the file.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(names(&dir), ["out.bin"]);
+    assert_eq!(dir.names().unwrap(), ["out.bin"]);
     assert_eq!(std::fs::read(&target).unwrap(), b"old");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Two downloads of one target at once each write their own temporary file.
 #[tokio::test]
 async fn concurrent_downloads_of_one_target_do_not_mix() {
-    let dir = temp_dir("concurrent");
+    let dir = TempDir::new("s3-dl-concurrent").unwrap();
     let target = dir.join("same.bin");
     let a = object(1000);
     let b: Vec<u8> = a.iter().map(|x| x ^ 0xff).collect();
@@ -552,8 +517,7 @@ async fn concurrent_downloads_of_one_target_do_not_mix() {
     rb.unwrap();
     let got = std::fs::read(&target).unwrap();
     assert!(got == a || got == b, "one whole download, never a mix");
-    assert_eq!(names(&dir), ["same.bin"]);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(dir.names().unwrap(), ["same.bin"]);
 }
 
 /// A part whose body breaks off resumes within its range (If-Match), through GetObject's
@@ -597,7 +561,7 @@ async fn a_broken_part_resumes_within_its_range() {
 /// `partNumber`); the part size is recorded in the metadata for the ETag check.
 #[tokio::test]
 async fn multipart_file_uploads_to_custom_endpoints_carry_part_checksums() {
-    let dir = temp_dir("upload-crc");
+    let dir = TempDir::new("s3-dl-upload-crc").unwrap();
     let path = dir.join("big.bin");
     let data = object(11 * MIB);
     std::fs::write(&path, &data).unwrap();
@@ -630,7 +594,6 @@ async fn multipart_file_uploads_to_custom_endpoints_carry_part_checksums() {
     assert_eq!(complete.headers["x-amz-checksum-type"], "FULL_OBJECT");
     let body = String::from_utf8(complete.body.to_vec()).unwrap();
     assert_eq!(body.matches("<ChecksumCRC32>").count(), 3, "{body}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// CreateMultipartUpload, `count` parts and the completion, answered as S3 does.
@@ -725,7 +688,7 @@ async fn multipart_e_tags_are_verified_where_no_checksum_is_stored() {
     assert!(out == data);
     queue(&http, &data);
     assert!(manager().download("b", "k").to_bytes().await.unwrap() == data);
-    let dir = temp_dir("etag");
+    let dir = TempDir::new("s3-dl-etag").unwrap();
     let target = dir.join("out.bin");
     queue(&http, &data);
     let got = manager().download_file("b", "k", &target).await.unwrap();
@@ -742,7 +705,7 @@ async fn multipart_e_tags_are_verified_where_no_checksum_is_stored() {
     let err = manager().download_file("b", "k", &target).await.unwrap_err();
     assert!(matches!(err.s3(), Some(S3Error::ChecksumMismatch { algorithm: "MD5", .. })), "{err}");
     assert_eq!(std::fs::read(&target).unwrap(), b"old", "the file is replaced only after the check");
-    assert_eq!(names(&dir), ["out.bin"]);
+    assert_eq!(dir.names().unwrap(), ["out.bin"]);
 
     // One GET (an object below the threshold, uploaded in parts by a smaller-threshold upload):
     // the check wraps the single body.
@@ -766,7 +729,6 @@ async fn multipart_e_tags_are_verified_where_no_checksum_is_stored() {
         }
     }
     assert_eq!(http.remaining(), 0);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The ETag is checked only when it is known to be the MD5 of the recorded parts: not without

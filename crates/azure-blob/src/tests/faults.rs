@@ -5,13 +5,12 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudkit_core::testing::{Canned, ReplayHttp};
+use cloudkit_core::testing::{Canned, ReplayHttp, TempDir};
 use cloudkit_core::{
     ErrorKind, HeaderMap, HeaderName, HeaderValue, HttpRequest, HttpResponse, HttpSend, Method, StatusCode,
     TransportError, TransportErrorKind, Url, md5_base64,
@@ -433,26 +432,6 @@ async fn ranged_reads_must_answer_with_the_range_asked_for() {
     assert!(matches!(&e, BlobError::Other(c) if c.kind() == ErrorKind::Transport), "{e:?}");
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ck-azblob-{tag}-{}-{}", std::process::id(), fastrand_u64()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    h.finish()
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
-
 /// The headers of Get Blob Properties for an 8-byte blob.
 fn head8(md5: Option<&str>) -> Vec<(&'static str, String)> {
     let mut h = vec![("content-length", "8".to_owned()), ("etag", ETAG.to_owned())];
@@ -472,7 +451,7 @@ fn small_parts() -> DownloadOptions {
 /// on cancellation.
 #[tokio::test(start_paused = true)]
 async fn download_to_file_replaces_the_file_only_after_a_complete_verified_download() {
-    let dir = temp_dir("dl");
+    let dir = TempDir::new("azblob-dl").unwrap();
     let target = dir.join("data.bin");
     std::fs::write(&target, b"old content").unwrap();
     let good = md5_base64(b"abcdefgh");
@@ -487,7 +466,7 @@ async fn download_to_file_replaces_the_file_only_after_a_complete_verified_downl
     let e = blob.download_to_file(&target, small_parts()).await.unwrap_err();
     assert!(matches!(e, BlobError::ChecksumMismatch { .. }), "{e:?}");
     assert_eq!(std::fs::read(&target).unwrap(), b"old content", "the old content is kept");
-    assert_eq!(names(&dir), ["data.bin"], "no temporary file is left");
+    assert_eq!(dir.names().unwrap(), ["data.bin"], "no temporary file is left");
 
     // fails in the middle: the second part is gone
     let http = ScriptedHttp::queue(vec![
@@ -498,7 +477,7 @@ async fn download_to_file_replaces_the_file_only_after_a_complete_verified_downl
     let e = blob_over(&http).await.download_to_file(&target, small_parts()).await.unwrap_err();
     assert!(matches!(e, BlobError::BlobNotFound(_)), "{e:?}");
     assert_eq!(std::fs::read(&target).unwrap(), b"old content");
-    assert_eq!(names(&dir), ["data.bin"]);
+    assert_eq!(dir.names().unwrap(), ["data.bin"]);
 
     // cancelled (the future is dropped while a part stalls)
     let http = ScriptedHttp::queue(vec![
@@ -510,7 +489,7 @@ async fn download_to_file_replaces_the_file_only_after_a_complete_verified_downl
     let download = blob.download_to_file(&target, small_parts());
     assert!(tokio::time::timeout(Duration::from_secs(5), download).await.is_err(), "stalled");
     assert_eq!(std::fs::read(&target).unwrap(), b"old content");
-    assert_eq!(names(&dir), ["data.bin"]);
+    assert_eq!(dir.names().unwrap(), ["data.bin"]);
 
     // succeeds: replaced, nothing else left
     let http = ScriptedHttp::queue(vec![
@@ -520,13 +499,12 @@ async fn download_to_file_replaces_the_file_only_after_a_complete_verified_downl
     ]);
     assert_eq!(blob_over(&http).await.download_to_file(&target, small_parts()).await.unwrap(), 8);
     assert_eq!(std::fs::read(&target).unwrap(), b"abcdefgh");
-    assert_eq!(names(&dir), ["data.bin"]);
+    assert_eq!(dir.names().unwrap(), ["data.bin"]);
 
     // a missing directory is an error naming the path
     let e = blob_over(&http).await.download_to_file(dir.join("no/such/dir/x"), small_parts()).await.unwrap_err();
     assert_invalid_input(&e, "missing directory");
     assert!(e.to_string().contains("no/such/dir"), "{e}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Issue 15, defect 4 (parts): every part of a parallel download must be the range asked for.

@@ -261,11 +261,11 @@ impl ObjectStore for AzureBlobStore {
     }
 
     async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
+        if super::copy_preamble(self, from, to, &options, true).await? {
+            return Ok(());
+        }
         let src = self.blob(from)?;
         let dst = self.blob(to)?;
-        if from == to {
-            return super::onto_itself(self, from, &options).await;
-        }
         let conditions = if options.create_only {
             Conditions { if_none_match: Some("*".into()), ..Conditions::default() }
         } else {
@@ -286,11 +286,11 @@ impl ObjectStore for AzureBlobStore {
     /// takes no source condition yet: a source rewritten between the ETag read and the copy is
     /// copied in its newer version and then kept too, so nothing is lost but it is not moved.)
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
+        if super::copy_preamble(self, from, to, &options, true).await? {
+            return Ok(());
+        }
         let src = self.blob(from)?;
         self.blob(to)?;
-        if from == to {
-            return super::onto_itself(self, from, &options).await;
-        }
         let etag = src.get_properties().await.map_err(|e| map_error(from.as_str(), e))?.etag;
         let Some(etag) = etag else {
             return Err(Error::Provider {

@@ -397,14 +397,10 @@ impl ObjectStore for GcsStore {
     }
 
     async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
-        from.require_object()?;
-        to.require_object()?;
-        if options.create_only && !self.conditional {
-            return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
-        }
-        if from == to {
-            // A rewrite onto itself would make a new generation: the same no-op as elsewhere.
-            return super::onto_itself(self, from, &options).await;
+        // (A rewrite onto itself would make a new generation: the preamble makes it the same
+        // no-op as elsewhere.)
+        if super::copy_preamble(self, from, to, &options, self.conditional).await? {
+            return Ok(());
         }
         self.rewrite(from, to, &options, None).await
     }
@@ -414,13 +410,8 @@ impl ObjectStore for GcsStore {
     /// after the copy is never deleted. (Servers that ignore preconditions, such as the emulator,
     /// keep the window between the copy and the delete open.)
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
-        from.require_object()?;
-        to.require_object()?;
-        if options.create_only && !self.conditional {
-            return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
-        }
-        if from == to {
-            return super::onto_itself(self, from, &options).await;
+        if super::copy_preamble(self, from, to, &options, self.conditional).await? {
+            return Ok(());
         }
         for _ in 0..RENAME_ATTEMPTS {
             let object = self

@@ -507,6 +507,32 @@ where
     Ok(())
 }
 
+/// What every copy and rename of a cloud backend checks first: both keys name objects, a
+/// create-only copy is refused where the backend cannot enforce it (`create_only_supported`), and
+/// a copy onto itself is the shared no-op ([`onto_itself`]). `Ok(true)`: the call is done.
+#[cfg(any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage"))]
+pub(crate) async fn copy_preamble<S>(
+    store: &S,
+    from: &ObjectKey,
+    to: &ObjectKey,
+    options: &CopyOptions,
+    create_only_supported: bool,
+) -> Result<bool>
+where
+    S: ObjectStore + ?Sized,
+{
+    from.require_object()?;
+    to.require_object()?;
+    if options.create_only && !create_only_supported {
+        return Err(Error::NotSupported { operation: "create-only copy", backend: store.backend() });
+    }
+    if from == to {
+        onto_itself(store, from, options).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// A `delete_stream` built on single deletes, `concurrency` at a time (for backends without a
 /// batch delete API).
 pub(crate) fn delete_each<S>(

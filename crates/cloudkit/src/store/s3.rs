@@ -292,14 +292,10 @@ impl ObjectStore for S3Store {
     }
 
     async fn copy_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
-        from.require_object()?;
-        to.require_object()?;
-        if options.create_only {
-            return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
-        }
-        if from == to {
-            // S3 refuses a copy onto itself that changes nothing: the same no-op as elsewhere.
-            return super::onto_itself(self, from, &options).await;
+        // (S3 refuses a copy onto itself that changes nothing: the preamble makes it the same
+        // no-op as elsewhere.)
+        if super::copy_preamble(self, from, to, &options, false).await? {
+            return Ok(());
         }
         self.client
             .copy_object(&self.bucket, to.as_str())
@@ -318,13 +314,8 @@ impl ObjectStore for S3Store {
     /// the delete open. Single-part ETags are MD5s of the bytes: a rewrite with the very same
     /// bytes matches and is deleted.)
     async fn rename_opts(&self, from: &ObjectKey, to: &ObjectKey, options: CopyOptions) -> Result<()> {
-        from.require_object()?;
-        to.require_object()?;
-        if options.create_only {
-            return Err(Error::NotSupported { operation: "create-only copy", backend: BACKEND });
-        }
-        if from == to {
-            return super::onto_itself(self, from, &options).await;
+        if super::copy_preamble(self, from, to, &options, false).await? {
+            return Ok(());
         }
         for _ in 0..RENAME_ATTEMPTS {
             let Some(etag) = self.head(from).await?.etag else {

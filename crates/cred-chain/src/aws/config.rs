@@ -758,6 +758,12 @@ mod tests {
         }
     }
 
+    /// A config from environment keys only (region eu-west-1), over `http`.
+    async fn env_config(http: &Arc<ReplayHttp>) -> AwsConfig {
+        let env = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        AwsConfig::loader().provider_config(provider_config(http.clone(), &env, "", "")).load().await.unwrap()
+    }
+
     #[tokio::test]
     async fn quotas_are_shared_per_service_and_pipeline_signs() {
         use cloudkit_core::testing::Canned;
@@ -765,13 +771,7 @@ mod tests {
 
         let http = Arc::new(ReplayHttp::new());
         http.push(Canned::status(200, "ok"));
-        let pc = provider_config(
-            http.clone(),
-            &[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")],
-            "",
-            "",
-        );
-        let c = AwsConfig::loader().provider_config(pc).load().await.unwrap();
+        let c = env_config(&http).await;
         let clone = c.clone();
         assert!(Arc::ptr_eq(&c.retry_quota("S3"), &clone.retry_quota("S3")));
         assert!(!Arc::ptr_eq(&c.retry_quota("S3"), &c.retry_quota("EC2")));
@@ -830,13 +830,7 @@ mod tests {
         use cloudkit_core::{HttpRequest, Method, Operation};
 
         let http = Arc::new(ReplayHttp::new());
-        let pc = provider_config(
-            http.clone(),
-            &[("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")],
-            "",
-            "",
-        );
-        let c = AwsConfig::loader().provider_config(pc).load().await.unwrap();
+        let c = env_config(&http).await;
         let server_time = SystemTime::now() - Duration::from_secs(1800);
         let skewed = "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate \
                       the provided access credentials</Message></Error></Errors></Response>";

@@ -2,12 +2,11 @@
 //! in-process HTTP server (`cloudkit_core::testing::TestServer`) and run a fake `az` script from
 //! a temporary directory put on the (fake) PATH through the `AzureEnv` seam.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
 use base64::Engine;
-use cloudkit_core::testing::{Canned, RecordedRequest, TestServer};
+use cloudkit_core::testing::{Canned, RecordedRequest, TempDir, TestServer};
 
 use super::*;
 
@@ -21,12 +20,6 @@ fn form(r: &RecordedRequest) -> std::collections::HashMap<String, String> {
 fn entra_ok(token: &str, expires_in: u64) -> Canned {
     Canned::status(200, format!(r#"{{"token_type":"Bearer","expires_in":{expires_in},"ext_expires_in":{expires_in},"access_token":"{token}"}}"#))
         .with_header("content-type", "application/json")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ck-az-{tag}-{}-{}", std::process::id(), fastrand::u64(..)));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn options(env: AzureEnv) -> IdentityOptions {
@@ -117,7 +110,7 @@ async fn futures_join(
 #[tokio::test]
 async fn environment_client_certificate_sends_a_verifiable_rs256_assertion() {
     let server = TestServer::start(|_| entra_ok("tok-cert", 3600)).unwrap();
-    let dir = temp_dir("cert");
+    let dir = TempDir::new("az-cert").unwrap();
     let pem_path = dir.join("cert.pem");
     std::fs::write(&pem_path, TEST_PEM).unwrap();
     let env = AzureEnv::from_pairs([
@@ -148,13 +141,12 @@ async fn environment_client_certificate_sends_a_verifiable_rs256_assertion() {
         ring::signature::KeyPair::public_key(&kp).as_ref().to_vec(),
     );
     public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &b64.decode(parts[2]).unwrap()).unwrap();
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]
 async fn workload_identity_exchanges_the_federated_token_file() {
     let server = TestServer::start(|_| entra_ok("tok-wi", 3600)).unwrap();
-    let dir = temp_dir("wi");
+    let dir = TempDir::new("az-wi").unwrap();
     let file = dir.join("token");
     std::fs::write(&file, "federated.jwt.value\n").unwrap();
     let env = AzureEnv::from_pairs([
@@ -176,7 +168,6 @@ async fn workload_identity_exchanges_the_federated_token_file() {
             .to_string()
             .contains("AZURE_FEDERATED_TOKEN_FILE")
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]
@@ -257,7 +248,7 @@ fn fake_az(dir: &std::path::Path, script_body: &str) {
 #[cfg(unix)]
 #[tokio::test]
 async fn azure_cli_runs_az_from_the_configured_path() {
-    let dir = temp_dir("cli");
+    let dir = TempDir::new("az-cli").unwrap();
     let args_file = dir.join("args");
     fake_az(
         &dir,
@@ -276,12 +267,11 @@ async fn azure_cli_runs_az_from_the_configured_path() {
     let env = AzureEnv::from_pairs([("PATH", format!("{}:/bin:/usr/bin", dir.display()))]);
     let e = FetchToken::fetch(&AzureCliCredential::new(options(env)), &[SCOPE]).await.unwrap_err();
     assert!(matches!(&e, SourceError::Unavailable(m) if m.contains("az login")), "{e:?}");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]
 async fn chain_order_exclusions_and_all_failed_message() {
-    let empty = temp_dir("nopath");
+    let empty = TempDir::new("az-nopath").unwrap();
     let env = AzureEnv::from_pairs([("PATH", empty.to_str().unwrap())]);
     let chain = DefaultAzureCredential::builder()
         .options(IdentityOptions { imds_endpoint: Some(closed_port_url()), ..options(env.clone()) })
@@ -306,7 +296,6 @@ async fn chain_order_exclusions_and_all_failed_message() {
         .exclude_managed_identity(true)
         .build();
     assert_eq!(only_cli.source_names(), ["AzureCliCredential"]);
-    std::fs::remove_dir_all(empty).unwrap();
 }
 
 #[tokio::test]

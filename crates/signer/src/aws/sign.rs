@@ -115,19 +115,8 @@ pub fn sign_request(
     credentials: &Credentials,
     settings: &SigningSettings,
 ) -> Result<(), SigningError> {
-    sign_request_at(request, credentials, settings, SystemTime::now())
-}
-
-/// [`sign_request`] with `now` as the current time (a clock corrected for skew); a fixed
-/// [`SigningSettings::time`] still wins.
-pub(crate) fn sign_request_at(
-    request: &mut HttpRequest,
-    credentials: &Credentials,
-    settings: &SigningSettings,
-    now: SystemTime,
-) -> Result<(), SigningError> {
     check_url(&request.url)?;
-    let time = signing_time(settings, now)?;
+    let time = signing_time(settings)?;
     uri::canonicalize(&mut request.url, false);
     for name in ["authorization", "x-amz-date", "x-amz-security-token"] {
         request.headers.remove(name);
@@ -203,25 +192,11 @@ pub fn presign(
     settings: &SigningSettings,
     expires_in: Duration,
 ) -> Result<PresignedRequest, SigningError> {
-    presign_at(method, url, headers, credentials, settings, expires_in, SystemTime::now())
-}
-
-/// [`presign`] with `now` as the current time (a clock corrected for skew); a fixed
-/// [`SigningSettings::time`] still wins.
-pub(crate) fn presign_at(
-    method: Method,
-    url: &Url,
-    headers: &HeaderMap,
-    credentials: &Credentials,
-    settings: &SigningSettings,
-    expires_in: Duration,
-    now: SystemTime,
-) -> Result<PresignedRequest, SigningError> {
     if expires_in.as_secs() == 0 || expires_in > MAX_PRESIGN_EXPIRY {
         return Err(SigningError::InvalidExpiry { expires_in });
     }
     check_url(url)?;
-    let time = signing_time(settings, now)?;
+    let time = signing_time(settings)?;
     let mut url = url.clone();
     uri::canonicalize(&mut url, true);
 
@@ -304,7 +279,7 @@ fn sigv4_settings(settings: &SigningSettings) -> aws_sigv4::http_request::Signin
     s
 }
 
-fn signing_time(settings: &SigningSettings, now: SystemTime) -> Result<SystemTime, SigningError> {
+fn signing_time(settings: &SigningSettings) -> Result<SystemTime, SigningError> {
     for (what, value) in [("region", &settings.region), ("service", &settings.service)] {
         if value.is_empty() || value.bytes().any(|b| b == b'/' || !b.is_ascii_graphic()) {
             return Err(SigningError::settings(format!(
@@ -317,7 +292,7 @@ fn signing_time(settings: &SigningSettings, now: SystemTime) -> Result<SystemTim
     {
         return Err(SigningError::settings("the precomputed payload hash is empty or not printable ASCII"));
     }
-    let time = settings.time.unwrap_or(now);
+    let time = settings.time.unwrap_or_else(SystemTime::now);
     match time.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(since) if since.as_secs() <= MAX_SIGNING_SECS => Ok(time),
         _ => Err(SigningError::settings("the signing time must lie between 1970 and 9999")),

@@ -7,7 +7,7 @@ use cloudkit_core::{HeaderMap, HttpRequest, Method, Sign, SignError, Url};
 
 use super::credentials::SharedCredentialsProvider;
 use super::settings::{PathEncoding, PayloadMode, SigningSettings};
-use super::sign::{PresignedRequest, SigningError, presign_at, sign_request_at};
+use super::sign::{PresignedRequest, SigningError, presign, sign_request};
 use super::skew::ClockSkew;
 
 /// Signs every request of a [`Pipeline`](cloudkit_core::Pipeline) with SigV4.
@@ -100,8 +100,19 @@ impl SigV4Signer {
         expires_in: Duration,
     ) -> Result<PresignedRequest, SignError> {
         let credentials = self.provider.provide_credentials().await.map_err(|e| SignError::Credentials(Box::new(e)))?;
-        presign_at(method, url, headers, &credentials, &self.settings, expires_in, self.skew.now())
+        presign(method, url, headers, &credentials, &self.settings_now(), expires_in)
             .map_err(|e: SigningError| SignError::Signing(Box::new(e)))
+    }
+}
+
+impl SigV4Signer {
+    /// The settings to sign with now: a fixed [`SigningSettings::time`] stays, else the clock
+    /// corrected for skew.
+    fn settings_now(&self) -> std::borrow::Cow<'_, SigningSettings> {
+        match self.settings.time {
+            Some(_) => std::borrow::Cow::Borrowed(&self.settings),
+            None => std::borrow::Cow::Owned(self.settings.clone().with_time(self.skew.now())),
+        }
     }
 }
 
@@ -109,7 +120,6 @@ impl SigV4Signer {
 impl Sign for SigV4Signer {
     async fn sign(&self, request: &mut HttpRequest) -> Result<(), SignError> {
         let credentials = self.provider.provide_credentials().await.map_err(|e| SignError::Credentials(Box::new(e)))?;
-        sign_request_at(request, &credentials, &self.settings, self.skew.now())
-            .map_err(|e| SignError::Signing(Box::new(e)))
+        sign_request(request, &credentials, &self.settings_now()).map_err(|e| SignError::Signing(Box::new(e)))
     }
 }
