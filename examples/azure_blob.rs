@@ -2,7 +2,7 @@
 //!
 //! Uses `AZURE_STORAGE_CONNECTION_STRING` (Azurite: `UseDevelopmentStorage=true` or the test bed's
 //! string), else `AZURE_STORAGE_ACCOUNT` with `AZURE_STORAGE_KEY`, `AZURE_STORAGE_SAS_TOKEN` or the
-//! DefaultAzureCredential chain (all resolved by `AzureConfig::loader()`). Exits non-zero when the
+//! DefaultAzureCredential chain (all resolved by `Session::azure()`). Exits non-zero when the
 //! service refuses it.
 //!
 //! ```sh
@@ -11,14 +11,16 @@
 
 use std::process::ExitCode;
 
-use cloudkit_azure_blob::{BlobServiceClient, DownloadOptions};
-use cloudkit_cred_chain::azure::AzureConfig;
+use cloudkit::azure_blob::DownloadOptions;
+use cloudkit::session::Session;
 use futures::TryStreamExt;
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = AzureConfig::loader().load().await?;
+    // service = BlobServiceClient.from_connection_string(...) / BlobServiceClient(url, DefaultAzureCredential())
+    let session = Session::azure().load().await?;
+    let config = session.config();
     println!("account {:?} ({} from {})", config.account(), config.auth().kind(), config.auth_source());
-    let service = BlobServiceClient::new(&config)?;
+    let service = session.blob_service()?;
     let name = format!("cloudkit-example-{}", std::process::id());
     let container = service.container_client(&name);
     container.create().send().await?;

@@ -17,9 +17,9 @@
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cloudkit_aws_ec2::resource::Ec2Resource;
-use cloudkit_aws_ec2::{Ec2Client, Filter, InstanceStateName, PaginationConfig};
-use cloudkit_cred_chain::aws::AwsConfig;
+use cloudkit::ec2::resource::Instance;
+use cloudkit::ec2::{Ec2Client, Filter, InstanceStateName, PaginationConfig};
+use cloudkit::session::Session;
 use futures::TryStreamExt;
 
 #[tokio::main]
@@ -35,15 +35,18 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // 1. Session: profile, region, credentials and endpoint from the environment and ~/.aws.
-    let config = AwsConfig::loader().load().await?;
-    let client = Ec2Client::new(&config)?;
+    // session = boto3.session.Session(); ec2 = session.client("ec2")
+    let session = Session::aws().load().await?;
+    let config = session.config();
+    let client = session.ec2()?;
     println!(
         "1. session: profile `{}`, region {}, endpoint {}",
         config.profile_name(),
         config.region(),
         client.endpoint()
     );
-    let ec2 = Ec2Resource::new(client.clone());
+    // ec2 = session.resource("ec2")
+    let ec2 = session.ec2_resource()?;
 
     // 2. Launch.
     let image_id = match std::env::var("CLOUDKIT_EC2_AMI") {
@@ -105,7 +108,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn state_name(instance: &cloudkit_aws_ec2::resource::Instance) -> String {
+fn state_name(instance: &Instance) -> String {
     instance.state().map_or_else(|| "unknown".to_owned(), |s| s.name.to_string())
 }
 

@@ -18,15 +18,16 @@
 //! STORAGE_EMULATOR_HOST=http://127.0.0.1:9023 cargo run --example gcs
 //! ```
 
-use cloudkit_cred_chain::gcp::GcpConfig;
-use cloudkit_gcp_storage::{GcsError, StorageClient};
+use cloudkit::gcs::GcsError;
+use cloudkit::session::Session;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // client = storage.Client()
-    let config = GcpConfig::loader().load().await?;
+    let session = Session::gcp().load().await?;
+    let config = session.config();
     println!("credentials: {}; project: {:?}", config.credential_source(), config.project_id());
-    let client = StorageClient::new(&config)?;
+    let client = session.storage()?;
 
     let bucket_name = std::env::var("GCS_EXAMPLE_BUCKET").unwrap_or_else(|_| "cloudkit-example".to_owned());
     // bucket = client.bucket("my-bucket")

@@ -8,8 +8,7 @@
 
 use std::process::ExitCode;
 
-use bytes::Bytes;
-use cloudkit::store::{ObjectKey, ObjectStoreExt, PutOptions};
+use cloudkit::store::{Bytes, ObjectKey, ObjectStoreExt, PutOptions};
 use futures::TryStreamExt;
 
 #[tokio::main]

@@ -1,7 +1,7 @@
 //! The S3 quickstart, mirroring boto3's S3 snippet: create a bucket if needed, upload a file,
 //! download it, get an object into memory, list with a paginator, and print a presigned URL.
 //!
-//! Endpoint, credentials and region come from the environment / profile (`AwsConfig::loader()`),
+//! Endpoint, credentials and region come from the environment / profile (`Session::aws()`),
 //! exactly like boto3; the bucket from `S3_QUICKSTART_BUCKET` (default `cloudkit-quickstart`).
 //!
 //! ```text
@@ -14,8 +14,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cloudkit_aws_s3::{PaginationConfig, S3Client};
-use cloudkit_cred_chain::aws::AwsConfig;
+use cloudkit::s3::PaginationConfig;
+use cloudkit::session::Session;
 use futures::TryStreamExt;
 
 #[tokio::main]
@@ -30,9 +30,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    // s3 = boto3.client("s3")
-    let config = AwsConfig::loader().load().await?;
-    let s3 = S3Client::new(&config)?;
+    // session = boto3.session.Session(); s3 = session.client("s3")
+    let session = Session::aws().load().await?;
+    let s3 = session.s3()?;
     let name = std::env::var("S3_QUICKSTART_BUCKET").unwrap_or_else(|_| "cloudkit-quickstart".to_owned());
     let bucket = s3.bucket(&name);
 
@@ -49,12 +49,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let local = dir.join("hello.txt");
     let text = "Hello from cloudkit!\n".repeat(1000);
     std::fs::write(&local, &text)?;
-    let up = bucket.upload_file("quickstart/hello.txt", &local).content_type("text/plain").send().await?;
+    let up = s3.upload_file(&local, &name, "quickstart/hello.txt").content_type("text/plain").send().await?;
     println!("uploaded quickstart/hello.txt ({} bytes, ETag {})", up.size, up.e_tag.as_deref().unwrap_or("?"));
 
     // s3.download_file(bucket, "hello.txt", "hello-copy.txt")
     let copy = dir.join("hello-copy.txt");
-    bucket.download_file("quickstart/hello.txt", &copy).await?;
+    s3.download_file(&name, "quickstart/hello.txt", &copy).await?;
     if std::fs::read_to_string(&copy)? != text {
         return Err("the downloaded file differs from the uploaded one".into());
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Feature isolation: a build of the facade with one provider feature must not compile the other
 # providers' crates or their heavy dependencies (checked on the resolved dependency graph, so it
-# costs no compilation). Part of scripts/test.sh.
+# costs no compilation); and a project needs the facade alone (checked on examples/, which is
+# built on its own). Part of scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,4 +35,24 @@ check "aws-s3" "$providers_other_than_s3" "EC2, Azure or Google crate"
 check "aws-ec2" "$providers_other_than_ec2" "S3, Azure or Google crate"
 check "azure-blob" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-gcp-storage|aws-sigv4|google-cloud-auth|aws-lc-sys|aws-lc-rs) ' "AWS or Google crate"
 check "gcp-storage" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|aws-sigv4|azure_core|aws-lc-sys|aws-lc-rs) ' "AWS or Azure crate"
+
+# A user's project needs the facade alone. The examples package stands for one: its examples, its tests
+# and the README's Rust code (its doctests) may name no other cloudkit crate, and it must build on its own,
+# with only the features it asks for (inside `cargo test --workspace` other members' features could hide
+# a missing one).
+others="$(cargo tree -q -p cloudkit-examples -e normal,dev --depth 1 --prefix none |
+    grep -E '^cloudkit' | grep -vE '^cloudkit(-examples)? ' | sort -u || true)"
+if [[ -n "$others" ]]; then
+    echo "FAIL: examples/ depends on cloudkit crates other than the facade:"
+    sed 's/^/    /' <<<"$others"
+    fail=1
+else
+    echo "ok: examples/ depends on the cloudkit facade alone"
+fi
+if cargo check -q -p cloudkit-examples --all-targets; then
+    echo "ok: examples/ (examples and tests) builds with the facade's features alone"
+else
+    echo "FAIL: examples/ does not build on its own (a facade feature or re-export is missing)"
+    fail=1
+fi
 exit "$fail"

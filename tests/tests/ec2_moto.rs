@@ -273,7 +273,12 @@ async fn waiting_for_running_on_a_terminated_instance_fails_fast() {
     let err = ec2.wait_until_instance_running().instance_id(&id).wait().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "no 15 s sleep: it failed on the first poll");
     assert!(matches!(err, WaiterError::FailureState { attempts: 1, .. }), "{err}");
-    assert_eq!(err.to_string(), "waiter reached failure state `an instance is terminated` after 1 attempt");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "waiter InstanceRunning for instance {id} reached failure state `an instance is terminated` after 1 attempt"
+        )
+    );
     let last = err.last().unwrap().as_ref().unwrap();
     assert_eq!(last.state_names(), ["terminated"]);
 

@@ -636,7 +636,7 @@ impl Client {
     async fn upload_large(&self, key: &str, how: LargeHow, data: Bytes, file: &Path) -> Result<(), String> {
         match (self, how) {
             (Client::S3 { transfers, bucket, .. }, LargeHow::ClientFile) => {
-                transfers.upload_file(bucket, key, file).send().await.map(drop).map_err(typed)
+                transfers.upload_file(file, bucket, key).send().await.map(drop).map_err(typed)
             }
             (Client::S3 { transfers, bucket, .. }, _) => {
                 transfers.upload_bytes(bucket, key, data).send().await.map(drop).map_err(typed)

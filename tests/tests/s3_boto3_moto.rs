@@ -73,7 +73,7 @@ async fn objects_written_by_cloudkit_read_back_identically_with_boto3() {
     let file = dir.join("f.bin");
     let from_file = data(6 * MIB, 3);
     std::fs::write(&file, &from_file).unwrap();
-    tm.upload_file(&b, "file.bin", &file).content_type("image/png").send().await.unwrap();
+    tm.upload_file(&file, &b, "file.bin").content_type("image/png").send().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 
     let seen = boto3(

@@ -275,7 +275,7 @@ async fn file_bodies_carry_a_crc32c_that_s3s_checks() {
         s3.clone(),
         TransferConfig::default().with_multipart_threshold(5 << 20).with_part_size(5 << 20),
     );
-    let up = tm.upload_file(&b, "multi", &path).send().await.unwrap();
+    let up = tm.upload_file(&path, &b, "multi").send().await.unwrap();
     assert_eq!(up.parts, 3);
     assert!(s3.get_object(&b, "multi").send().await.unwrap().collect().await.unwrap() == data);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -58,7 +58,7 @@ async fn upload_and_download_files_single_and_multipart() {
         let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
         let s = seen.clone();
         let up = tm
-            .upload_file(&b, key, &src)
+            .upload_file(&src, &b, key)
             .content_type("application/x-test")
             .metadata("origin", "cloudkit")
             .on_progress(move |p| s.lock().unwrap().push(p))
@@ -313,13 +313,13 @@ async fn resource_handles() {
     let src = dir.join("up.bin");
     let body = data(9 * MIB, 5);
     std::fs::write(&src, &body).unwrap();
-    let up = bucket.upload_file("files/up.bin", &src).send().await.unwrap();
+    let up = bucket.upload_file(&src, "files/up.bin").send().await.unwrap();
     assert_eq!(up.parts, 2, "default 8 MiB parts");
     let dst = dir.join("down.bin");
     let down = bucket.object("files/up.bin").download_file(&dst).await.unwrap();
     assert_eq!(down.size, body.len() as u64);
     assert!(std::fs::read(&dst).unwrap() == body);
-    let missing = bucket.download_file("files/none.bin", dir.join("none.bin")).await.unwrap_err();
+    let missing = bucket.download_file("files/none.bin", &dir.join("none.bin")).await.unwrap_err();
     assert!(missing.is_not_found(), "{missing:?}");
     assert!(!dir.join("none.bin").exists());
 
@@ -406,7 +406,7 @@ async fn multipart_uploads_get_full_object_checksums_and_flipped_bytes_are_caugh
     let src = dir.join("src.bin");
     std::fs::write(&src, &body).unwrap();
     let up_config = small_parts().with_part_size(6 * MIB as u64);
-    TransferManager::with_config(s3.clone(), up_config).upload_file(&b, "file.bin", &src).send().await.unwrap();
+    TransferManager::with_config(s3.clone(), up_config).upload_file(&src, &b, "file.bin").send().await.unwrap();
     std::fs::remove_file(&src).unwrap();
     let store = S3Store::new(s3.clone(), &b);
     let source = futures::stream::iter(body.chunks(MIB).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
@@ -429,7 +429,7 @@ async fn multipart_uploads_get_full_object_checksums_and_flipped_bytes_are_caugh
         assert!(got.collect().await.unwrap()[..] == body[..]);
     }
     assert_eq!(
-        s3.bucket(&b).object("file.bin").download_file(dir.join("res.bin")).await.unwrap().checksum_verified,
+        s3.bucket(&b).object("file.bin").download_file(&dir.join("res.bin")).await.unwrap().checksum_verified,
         crc32
     );
 
@@ -456,7 +456,12 @@ async fn multipart_uploads_get_full_object_checksums_and_flipped_bytes_are_caugh
         assert!(mismatch(&err), "{err}");
         let c = flipping(0, 9_000_000).await;
         let err = S3Store::new(c, &b).get(&ObjectKey::parse(key).unwrap()).await.unwrap().bytes().await.unwrap_err();
-        let source = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<cloudkit_core::TransportError>());
+        // the stream's transport error is the variant's `source` (its text is in Display, so
+        // `Error::source()` goes on below it)
+        let source = match &err {
+            cloudkit::store::Error::Transport { source, .. } => source.downcast_ref::<cloudkit_core::TransportError>(),
+            _ => None,
+        };
         assert!(source.and_then(cloudkit_core::checksum_mismatch).is_some(), "{err:?}");
     }
     let mut listed: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();

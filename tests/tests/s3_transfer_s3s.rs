@@ -60,7 +60,7 @@ async fn a_100_mib_file_round_trips_with_matching_checksums() {
     let digest = write_random(&src, size, 42);
 
     let tm = TransferManager::new(s3.clone()); // defaults: 8 MiB parts, 8 at a time
-    let up = tm.upload_file(&b, "big/object.bin", &src).send().await.unwrap();
+    let up = tm.upload_file(&src, &b, "big/object.bin").send().await.unwrap();
     assert_eq!(up.size, size);
     assert_eq!(up.parts, 13);
     assert_eq!(s3.head_object(&b, "big/object.bin").send().await.unwrap().content_length, Some(size));
@@ -88,7 +88,7 @@ async fn multipart_with_crc32c_part_checksums() {
         s3.clone(),
         TransferConfig::default().with_multipart_threshold(5 * MIB).with_part_size(5 * MIB),
     );
-    let up = tm.upload_file(&b, "crc.bin", &src).send().await.unwrap();
+    let up = tm.upload_file(&src, &b, "crc.bin").send().await.unwrap();
     assert_eq!(up.parts, 4);
     let dst = dir.join("dst.bin");
     tm.download_file(&b, "crc.bin", &dst).await.unwrap();
@@ -182,7 +182,7 @@ async fn multipart_objects_are_verified_by_their_e_tag_and_flipped_bytes_are_cau
     let data = std::fs::read(&src).unwrap();
     let up_config = TransferConfig::default().with_multipart_threshold(5 * MIB).with_part_size(6 * MIB);
     let up =
-        TransferManager::with_config(s3.clone(), up_config).upload_file(&b, "file.bin", &src).send().await.unwrap();
+        TransferManager::with_config(s3.clone(), up_config).upload_file(&src, &b, "file.bin").send().await.unwrap();
     assert_eq!(up.parts, 3);
     let head = s3.head_object(&b, "file.bin").send().await.unwrap();
     assert_eq!(head.metadata.get(cloudkit_aws_s3::PART_SIZE_METADATA).map(String::as_str), Some("6291456"));
@@ -214,7 +214,7 @@ async fn multipart_objects_are_verified_by_their_e_tag_and_flipped_bytes_are_cau
         assert_eq!(got.checksum_verified, Some(Verified::MultipartETag), "{key}");
         assert_eq!(hex(&Sha256::digest(got.collect().await.unwrap())), digest);
     }
-    let got = s3.bucket(&b).object("file.bin").download_file(dir.join("res.bin")).await.unwrap();
+    let got = s3.bucket(&b).object("file.bin").download_file(&dir.join("res.bin")).await.unwrap();
     assert_eq!(got.checksum_verified, Some(Verified::MultipartETag));
     assert!(store.get(&key).await.unwrap().bytes().await.unwrap()[..] == data[..]);
 
@@ -247,7 +247,12 @@ async fn multipart_objects_are_verified_by_their_e_tag_and_flipped_bytes_are_cau
         let http = aws::BreakingHttp::with_flips([], [(0, 9_000_000)]);
         let c = aws::s3_client_over(&config, http, None);
         let err = S3Store::new(c, &b).get(&ObjectKey::parse(key).unwrap()).await.unwrap().bytes().await.unwrap_err();
-        let source = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<cloudkit_core::TransportError>());
+        // the stream's transport error is the variant's `source` (its text is in Display, so
+        // `Error::source()` goes on below it)
+        let source = match &err {
+            cloudkit::store::Error::Transport { source, .. } => source.downcast_ref::<cloudkit_core::TransportError>(),
+            _ => None,
+        };
         assert!(source.and_then(cloudkit_core::checksum_mismatch).is_some(), "{err:?}");
     }
     assert_eq!(names(&dir), ["dst.bin", "res.bin"], "no temporary file left");

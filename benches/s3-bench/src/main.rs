@@ -150,7 +150,7 @@ async fn large(c: &Clients, which: Which, op: &str, file: &Path) -> Res<u64> {
             let out = c
                 .cloudkit
                 .transfer_manager()
-                .upload_file(BUCKET, key, file)
+                .upload_file(file, BUCKET, key)
                 .on_progress(move |p| {
                     if p.transferred == len {
                         *pd.lock().unwrap_or_else(|e| e.into_inner()) = Some(start.elapsed());
@@ -172,7 +172,7 @@ async fn large(c: &Clients, which: Which, op: &str, file: &Path) -> Res<u64> {
         (Which::Cloudkit, "upload-single") => {
             let config = cloudkit_aws_s3::TransferConfig::default().with_multipart_threshold(u64::MAX);
             let tm = cloudkit_aws_s3::TransferManager::with_config(c.cloudkit.clone(), config);
-            Ok(tm.upload_file(BUCKET, format!("{key}-single"), file).send().await?.size)
+            Ok(tm.upload_file(file, BUCKET, format!("{key}-single")).send().await?.size)
         }
         (Which::Cloudkit, _) => Ok(c.cloudkit.transfer_manager().download_file(BUCKET, key, file).await?.size),
         (Which::AwsSdk, "upload") => {

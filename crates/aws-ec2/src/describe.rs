@@ -95,11 +95,16 @@ macro_rules! paginated_describe {
                 self,
                 config: $crate::PaginationConfig,
             ) -> ::cloudkit_paginate::Paginator<'static, $output, $crate::Ec2Error> {
-                ::cloudkit_paginate::Paginator::new(config, move |page: ::cloudkit_paginate::PageRequest| {
-                    let mut request = self.clone();
-                    request.params.at_page(page);
-                    request.send()
-                })
+                ::cloudkit_paginate::Paginator::new(
+                    $crate::SERVICE,
+                    $action,
+                    config,
+                    move |page: ::cloudkit_paginate::PageRequest| {
+                        let mut request = self.clone();
+                        request.params.at_page(page);
+                        request.send()
+                    },
+                )
             }
 
             /// Every page, as a stream: page size (`MaxResults`), max items and starting token

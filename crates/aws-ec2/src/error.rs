@@ -72,6 +72,10 @@ pub enum Ec2Error {
     /// `RequestLimitExceeded` (or another throttling answer) after the pipeline's retries.
     #[error(transparent)]
     Throttled(Error),
+    /// A listing stopped on a page-bookkeeping failure (EC2 returned a `NextToken` twice, or the
+    /// starting token is malformed); a failed page is its own variant instead.
+    #[error(transparent)]
+    Pagination(#[from] PaginationError),
     /// Any other failure: other service codes, transport errors, timeouts, credential and decode errors.
     #[error(transparent)]
     Other(Error),
@@ -147,17 +151,6 @@ impl From<Error> for Ec2Error {
     }
 }
 
-/// A listing stream's error as an [`Ec2Error`] (so `?` works in functions returning `Ec2Error`): the
-/// page's error itself, or a decode error of `Paginate` for a repeated or invalid token.
-impl From<PaginationError<Ec2Error>> for Ec2Error {
-    fn from(e: PaginationError<Ec2Error>) -> Self {
-        match e {
-            PaginationError::Source(e) => e,
-            other => Self::decode("Paginate", other.to_string()),
-        }
-    }
-}
-
 impl cloudkit_waiter::ErrorCode for Ec2Error {
     fn error_code(&self) -> Option<&str> {
         self.code()
@@ -202,12 +195,18 @@ mod tests {
     }
 
     #[test]
-    fn pagination_errors_convert() {
-        let page = Ec2Error::from(PaginationError::Source(Ec2Error::from(service("RequestLimitExceeded"))));
-        assert!(matches!(page, Ec2Error::Throttled(_)), "the page's error is kept: {page:?}");
-        let repeated = Ec2Error::from(PaginationError::<Ec2Error>::RepeatedToken { token: "t".into() });
-        assert_eq!(repeated.core().unwrap().kind(), ErrorKind::Decode);
-        assert_eq!(repeated.core().unwrap().operation(), "Paginate");
+    fn pagination_errors_are_their_own_variant() {
+        let repeated = Ec2Error::from(PaginationError::new(
+            "EC2",
+            "DescribeInstances",
+            cloudkit_paginate::PaginationErrorKind::RepeatedToken { token: "t".into() },
+        ));
+        assert!(matches!(&repeated, Ec2Error::Pagination(e) if e.repeated_token() == Some("t")));
+        assert!(repeated.core().is_none());
+        assert_eq!(
+            repeated.to_string(),
+            "EC2.DescribeInstances failed: the service returned the continuation token \"t\" twice; stopping instead of looping"
+        );
     }
 
     #[test]

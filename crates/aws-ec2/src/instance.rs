@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cloudkit_aws_protocol::QueryBody;
-use cloudkit_paginate::{PaginationConfig, PaginationError};
+use cloudkit_paginate::PaginationConfig;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::{Ec2Client, push_dry_run, push_tags, query};
@@ -407,16 +407,19 @@ pub struct DescribeInstances {
 impl DescribeInstances {
     instance_id_setters!();
 
+    /// What the request selects, for waiter errors: `instance i-1`, `instances i-1, i-2`,
+    /// `the instances matching 2 filters`, `all instances`.
+    pub(crate) fn selection(&self) -> String {
+        crate::waiters::describe_selection(&self.instance_ids, self.params.filters.len())
+    }
+
     fn push_own_params(&self, body: &mut QueryBody) {
         body.push_list("InstanceId", &self.instance_ids);
     }
 
     /// Every instance of every reservation of every page, as a stream (`config` as for
     /// [`into_items`](Self::into_items): the page size and `max_items` count reservations).
-    pub fn into_instances(
-        self,
-        config: PaginationConfig,
-    ) -> BoxStream<'static, Result<Instance, PaginationError<Ec2Error>>> {
+    pub fn into_instances(self, config: PaginationConfig) -> BoxStream<'static, Result<Instance, Ec2Error>> {
         self.into_items(config)
             .map_ok(|reservation| stream::iter(reservation.instances.into_iter().map(Ok)))
             .try_flatten()
@@ -467,6 +470,12 @@ pub struct DescribeInstanceStatus {
 
 impl DescribeInstanceStatus {
     instance_id_setters!();
+
+    /// What the request selects, for waiter errors: `instance i-1`, `instances i-1, i-2`,
+    /// `the instances matching 2 filters`, `all instances`.
+    pub(crate) fn selection(&self) -> String {
+        crate::waiters::describe_selection(&self.instance_ids, self.params.filters.len())
+    }
 
     /// Include instances that are not running (stopped, pending, …).
     pub fn include_all_instances(mut self, include: bool) -> Self {

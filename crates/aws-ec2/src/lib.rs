@@ -50,7 +50,9 @@ pub const SERVICE: &str = "EC2";
 
 pub use client::{API_VERSION, ClientBuilder, Ec2Client, SIGNING_NAME, default_endpoint};
 /// Re-exports of the pagination types that appear in the listing API.
-pub use cloudkit_paginate::{ItemStream, PageStream, PaginationConfig, PaginationError, ResumeToken};
+pub use cloudkit_paginate::{
+    ItemStream, PageStream, PaginationConfig, PaginationError, PaginationErrorKind, ResumeToken,
+};
 pub use error::Ec2Error;
 pub use images::{DescribeImages, DescribeImagesOutput, Image};
 pub use instance::{

@@ -22,7 +22,7 @@
 
 use std::time::SystemTime;
 
-use cloudkit_paginate::{PaginationConfig, PaginationError};
+use cloudkit_paginate::PaginationConfig;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use crate::client::Ec2Client;
@@ -80,15 +80,12 @@ impl InstanceCollection {
     }
 
     /// Every instance.
-    pub fn all(self) -> BoxStream<'static, Result<Instance, PaginationError<Ec2Error>>> {
+    pub fn all(self) -> BoxStream<'static, Result<Instance, Ec2Error>> {
         self.filter([])
     }
 
     /// The instances matching every filter.
-    pub fn filter(
-        self,
-        filters: impl IntoIterator<Item = Filter>,
-    ) -> BoxStream<'static, Result<Instance, PaginationError<Ec2Error>>> {
+    pub fn filter(self, filters: impl IntoIterator<Item = Filter>) -> BoxStream<'static, Result<Instance, Ec2Error>> {
         let request = filters.into_iter().fold(self.client.describe_instances(), |r, f| r.filter(f));
         let mut config = PaginationConfig::default();
         if let Some(n) = self.page_size {

@@ -386,7 +386,30 @@ async fn paginator_stops_on_a_repeated_token() {
     http.push(Canned::status(200, describe_xml(&[("i-2", 16, "running")], Some("r-a"))));
     let result: Result<Vec<_>, _> =
         ec2.describe_instances().into_pages(PaginationConfig::default()).try_collect().await;
-    assert!(matches!(result, Err(cloudkit_paginate::PaginationError::RepeatedToken { .. })));
+    let Err(Ec2Error::Pagination(e)) = result else { panic!("{result:?}") };
+    assert_eq!((e.service(), e.operation(), e.repeated_token()), ("EC2", "DescribeInstances", Some("r-a")));
+    assert_eq!(
+        e.to_string(),
+        "EC2.DescribeInstances failed: the service returned the continuation token \"r-a\" twice; stopping instead of looping"
+    );
+}
+
+/// Issue 16, point 1: a paginator over a failing list yields the EC2 error itself (no nesting), and
+/// its one line names the service, the operation and the cause.
+#[tokio::test]
+async fn paginator_yields_the_ec2_error_naming_service_operation_and_cause() {
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    http.push(Canned::status(400, error_xml("InvalidInstanceID.NotFound", "The instance ID 'i-9' does not exist")));
+    let e = ec2.describe_instances().instance_id("i-9").into_pages(PaginationConfig::default()).try_next().await;
+    let e = e.unwrap_err();
+    assert!(matches!(e, Ec2Error::InstanceNotFound(_)), "{e:?}");
+    let text = e.to_string();
+    assert!(text.starts_with("EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound: "), "{text}");
+    assert!(text.contains("The instance ID 'i-9' does not exist"), "{text}");
+    // The flattening helpers yield the same type.
+    http.push(Canned::status(400, error_xml("InvalidInstanceID.NotFound", "gone")));
+    let e = ec2.describe_instances().into_instances(PaginationConfig::default()).try_next().await.unwrap_err();
+    assert!(matches!(e, Ec2Error::InstanceNotFound(_)), "{e:?}");
 }
 
 fn tags_xml(keys: &[&str], next: Option<&str>) -> String {
@@ -577,7 +600,10 @@ async fn running_fails_fast_on_stopping_and_names_the_state() {
     http.push(Canned::status(200, state_xml("stopping")));
     let start = Instant::now();
     let err = ec2.wait_until_instance_running().instance_id("i-1").wait().await.unwrap_err();
-    assert_eq!(err.to_string(), "waiter reached failure state `an instance is stopping` after 2 attempts");
+    assert_eq!(
+        err.to_string(),
+        "waiter InstanceRunning for instance i-1 reached failure state `an instance is stopping` after 2 attempts"
+    );
     assert_eq!(start.elapsed(), secs(15));
     for state in ["shutting-down", "terminated"] {
         http.push(Canned::status(200, state_xml(state)));
@@ -603,6 +629,38 @@ async fn running_and_exists_retry_on_not_found() {
     let done = ec2.wait_until_instance_exists().instance_id("i-1").wait().await.unwrap();
     assert_eq!(done.attempts, 2);
     assert_eq!(start.elapsed(), secs(5), "instance_exists polls every 5 s");
+}
+
+/// Issue 16, point 3: the timeout names the waiter and the instance, and shows the last error seen.
+#[tokio::test(start_paused = true)]
+async fn a_waiter_timeout_names_the_waiter_and_instance_and_shows_the_last_error() {
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    for _ in 0..40 {
+        http.push(Canned::status(
+            400,
+            error_xml("InvalidInstanceID.NotFound", "The instance ID 'i-0abc' does not exist"),
+        ));
+    }
+    let err = ec2.wait_until_instance_running().instance_id("i-0abc").max_wait(secs(300)).wait().await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("waiter InstanceRunning for instance i-0abc timed out after 5m and "), "{text}");
+    assert!(
+        text.contains(
+            " attempts; last error: EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound: \
+             The instance ID 'i-0abc' does not exist"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+    assert!(std::error::Error::source(&err).is_none(), "the last error's text is printed, not repeated");
+    assert!(matches!(err.last(), Some(Err(Ec2Error::InstanceNotFound(_)))), "{err:?}");
+    assert!(matches!(err.into_last(), Some(Err(Ec2Error::InstanceNotFound(_)))));
+
+    // Several instances are named too.
+    let (ec2, http) = client(RetryConfig::standard()).await;
+    http.push(Canned::status(200, state_xml("stopping")));
+    let err = ec2.wait_until_instance_running().instance_ids(["i-1", "i-2"]).wait().await.unwrap_err();
+    assert!(err.to_string().starts_with("waiter InstanceRunning for instances i-1, i-2 reached"), "{err}");
 }
 
 #[tokio::test(start_paused = true)]

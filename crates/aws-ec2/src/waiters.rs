@@ -75,6 +75,16 @@ pub enum InstanceWaiterKind {
 }
 
 impl InstanceWaiterKind {
+    /// The waiter's name, as in errors (`InstanceRunning`, as botocore names it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Exists => "InstanceExists",
+            Self::Running => "InstanceRunning",
+            Self::Stopped => "InstanceStopped",
+            Self::Terminated => "InstanceTerminated",
+        }
+    }
+
     /// The official delay (5 s for `instance_exists`, 15 s for the others).
     pub fn delay(self) -> Duration {
         match self {
@@ -133,6 +143,14 @@ pub enum StatusWaiterKind {
 }
 
 impl StatusWaiterKind {
+    /// The waiter's name, as in errors (`InstanceStatusOk`, as botocore names it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InstanceStatusOk => "InstanceStatusOk",
+            Self::SystemStatusOk => "SystemStatusOk",
+        }
+    }
+
     /// The official delay (15 s).
     pub fn delay(self) -> Duration {
         Duration::from_secs(15)
@@ -229,6 +247,25 @@ macro_rules! waiter_settings {
     };
 }
 
+/// What a describe request selects, as waiter errors name it (at most 5 ids, then how many more).
+pub(crate) fn describe_selection(ids: &[String], filters: usize) -> String {
+    let with_filters = match filters {
+        0 => String::new(),
+        1 => " matching 1 filter".to_owned(),
+        n => format!(" matching {n} filters"),
+    };
+    match ids {
+        [] if filters == 0 => "all instances".to_owned(),
+        [] => format!("the instances{with_filters}"),
+        [one] => format!("instance {one}{with_filters}"),
+        many => {
+            let shown = many.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+            let more = if many.len() > 5 { format!(" and {} more", many.len() - 5) } else { String::new() };
+            format!("instances {shown}{more}{with_filters}")
+        }
+    }
+}
+
 /// A DescribeInstances-based waiter ([`Ec2Client::wait_until_instance_running`] and friends).
 #[derive(Clone, Debug)]
 #[must_use = "call .wait()"]
@@ -251,7 +288,8 @@ impl InstanceWaiter {
     pub async fn wait(
         self,
     ) -> Result<FinalPoll<DescribeInstancesOutput, Ec2Error>, Ec2WaiterError<DescribeInstancesOutput>> {
-        let mut waiter = Waiter::new(self.config, self.kind.acceptors());
+        let mut waiter =
+            Waiter::new(self.kind.name(), self.config, self.kind.acceptors()).resource(self.request.selection());
         if let Some(seed) = self.seed {
             waiter = waiter.with_seed(seed);
         }
@@ -290,7 +328,8 @@ impl InstanceStatusWaiter {
     pub async fn wait(
         self,
     ) -> Result<FinalPoll<DescribeInstanceStatusOutput, Ec2Error>, Ec2WaiterError<DescribeInstanceStatusOutput>> {
-        let mut waiter = Waiter::new(self.config, self.kind.acceptors());
+        let mut waiter =
+            Waiter::new(self.kind.name(), self.config, self.kind.acceptors()).resource(self.request.selection());
         if let Some(seed) = self.seed {
             waiter = waiter.with_seed(seed);
         }

@@ -91,6 +91,10 @@ pub enum S3Error {
     /// `SlowDown` / throttling (after the pipeline's retries).
     #[error(transparent)]
     Throttled(Error),
+    /// A listing stopped on a page-bookkeeping failure (the service returned a continuation token
+    /// twice, or the starting token is malformed); a failed page is its own variant instead.
+    #[error(transparent)]
+    Pagination(#[from] cloudkit_paginate::PaginationError),
     /// Any other failure: other service errors, transport errors, timeouts, credentials,
     /// invalid input, undecodable responses.
     #[error(transparent)]

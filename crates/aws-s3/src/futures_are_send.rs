@@ -95,7 +95,7 @@ async fn every_public_future_is_send() {
     let mut writer: Vec<u8> = Vec::new();
     let mut sink = tokio::io::sink();
     assert_send!(
-        transfers.upload_file("b", "k", path).send(),
+        transfers.upload_file(path, "b", "k").send(),
         transfers.upload_bytes("b", "k", Bytes::from_static(b"x")).send(),
         transfers.upload_reader("b", "k", tokio::io::empty()).send(),
         transfers.download("b", "k").to_bytes(),
@@ -103,6 +103,8 @@ async fn every_public_future_is_send() {
         transfers.download("b", "k").to_writer(&mut writer),
         transfers.download("b", "k").version_id("v").to_writer(&mut sink),
         transfers.download_file("b", "k", path),
+        s3.upload_file(path, "b", "k").send(),
+        s3.download_file("b", "k", path),
     );
 
     // The resource handles.
@@ -112,7 +114,7 @@ async fn every_public_future_is_send() {
         bucket.delete(),
         bucket.exists(),
         bucket.download_file("k", path),
-        bucket.upload_file("k", path).send(),
+        bucket.upload_file(path, "k").send(),
         object.get_bytes(),
         object.exists(),
         object.presigned_url(Method::GET, Duration::from_secs(60)),

@@ -28,6 +28,10 @@
 //!   for bucket names that cannot be a DNS label (dots under https, uppercase, …).
 //! - Presigned GET/PUT/HEAD/DELETE URLs ([`S3Client::presign_get_object`] …).
 //! - Waiters ([`S3Client::wait_until_bucket_exists`] …) with the official acceptors.
+//! - boto3-style file transfers and resources, in boto3's argument order with the file as a
+//!   [`Path`](std::path::Path): [`S3Client::upload_file`] (`file, bucket, key`),
+//!   [`S3Client::download_file`] (`bucket, key, file`), the [`TransferManager`], and the
+//!   [`S3Resource`] / [`Bucket`] / [`resource::Object`] handles (see [`resource`]).
 //!
 //! [`ByteStream`]: cloudkit_core::ByteStream
 //!
@@ -124,7 +128,7 @@ pub use object::{
     PutObject, PutObjectOutput, collect_body, encode_tagging,
 };
 pub use presign::PresignObject;
-pub use resource::Bucket;
+pub use resource::{Bucket, S3Resource};
 pub use transfer::{
     Download, DownloadOutput, MAX_PART_SIZE, MIN_PART_SIZE, TransferConfig, TransferError, TransferManager, Upload,
     UploadOutput,

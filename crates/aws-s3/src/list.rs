@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::time::SystemTime;
 
 use cloudkit_core::{Method, Operation, internal::json};
-use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, PaginationError, Paginator};
+use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, Paginator};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use percent_encoding::percent_decode_str;
 
@@ -64,20 +64,14 @@ fn parse_upload_page_token(token: &str) -> Option<(String, String)> {
     }
 }
 
-impl From<PaginationError<S3Error>> for S3Error {
-    fn from(e: PaginationError<S3Error>) -> Self {
-        match e {
-            PaginationError::Source(e) => e,
-            other => S3Error::decode("Paginate", other.to_string()),
-        }
-    }
-}
-
 /// A list request that can be sent again for any page: what [`paginator`] needs
 /// (docs/ARCHITECTURE.md, "Listing").
 trait ListRequest: Clone + Send + 'static {
     /// One page of the listing.
     type Output: Page + Send + 'static;
+
+    /// The S3 operation (`ListObjectsV2`, …), named in pagination errors.
+    const OPERATION: &'static str;
 
     /// Points the request at the page of `token` with at most `page_size` items (each left as
     /// the builder set it when `None`).
@@ -89,7 +83,7 @@ trait ListRequest: Clone + Send + 'static {
 
 /// Pages of `template`, sent again with each page's token.
 fn paginator<R: ListRequest>(template: R, config: PaginationConfig) -> Paginator<'static, R::Output, S3Error> {
-    Paginator::new(config, move |req: PageRequest| {
+    Paginator::new(crate::SERVICE, R::OPERATION, config, move |req: PageRequest| {
         let mut page = template.clone();
         page.set_page(req.token, req.page_size);
         page.fetch()
@@ -412,6 +406,7 @@ impl ListObjectsV2 {
 
 impl ListRequest for ListObjectsV2 {
     type Output = ListObjectsV2Output;
+    const OPERATION: &'static str = "ListObjectsV2";
 
     fn set_page(&mut self, token: Option<String>, page_size: Option<u32>) {
         self.continuation_token = token.or(self.continuation_token.take());
@@ -566,6 +561,7 @@ impl ListMultipartUploads {
 
 impl ListRequest for ListMultipartUploads {
     type Output = ListMultipartUploadsOutput;
+    const OPERATION: &'static str = "ListMultipartUploads";
 
     fn set_page(&mut self, token: Option<String>, page_size: Option<u32>) {
         if let Some(t) = token {
@@ -704,6 +700,7 @@ impl ListParts {
 
 impl ListRequest for ListParts {
     type Output = ListPartsOutput;
+    const OPERATION: &'static str = "ListParts";
 
     fn set_page(&mut self, token: Option<String>, page_size: Option<u32>) {
         self.part_number_marker = token.or(self.part_number_marker.take());

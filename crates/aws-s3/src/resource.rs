@@ -1,10 +1,17 @@
-//! boto3-style resource handles: [`Bucket`] (`client.bucket("name")`) and [`Object`]
-//! (`bucket.object("key")`), thin wrappers that remember the names and forward to the
-//! [`S3Client`] and the [`TransferManager`](crate::TransferManager).
+//! boto3-style resource handles: [`S3Resource`] (boto3's `session.resource("s3")`), [`Bucket`]
+//! (`client.bucket("name")`, `s3.Bucket(name)`) and [`Object`] (`bucket.object("key")`), thin
+//! wrappers that remember the names and forward to the [`S3Client`] and the
+//! [`TransferManager`](crate::TransferManager).
+//!
+//! File transfers take their arguments in boto3's order, the file as a [`Path`] (so a key and a
+//! file name swapped by mistake do not compile): `bucket.upload_file(file, key)`,
+//! `bucket.download_file(key, file)`, `object.upload_file(file)`, `object.download_file(file)`,
+//! and on the client `s3.upload_file(file, bucket, key)` / `s3.download_file(bucket, key, file)`.
 //!
 //! ```no_run
 //! # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
 //! use futures::TryStreamExt;
+//! use std::path::Path;
 //! use std::time::Duration;
 //!
 //! let bucket = s3.bucket("my-bucket");
@@ -12,8 +19,10 @@
 //!     bucket.create().send().await?;
 //!     bucket.wait_until_exists().wait().await?;
 //! }
-//! bucket.upload_file("reports/2026.csv", "/tmp/2026.csv").content_type("text/csv").send().await?;
-//! bucket.download_file("reports/2026.csv", "/tmp/2026-copy.csv").await?;
+//! // boto3: bucket.upload_file("/tmp/2026.csv", "reports/2026.csv")
+//! bucket.upload_file(Path::new("/tmp/2026.csv"), "reports/2026.csv").content_type("text/csv").send().await?;
+//! // boto3: bucket.download_file("reports/2026.csv", "/tmp/2026-copy.csv")
+//! bucket.download_file("reports/2026.csv", Path::new("/tmp/2026-copy.csv")).await?;
 //!
 //! let mut objects = bucket.objects_with_prefix("reports/");
 //! while let Some(o) = objects.try_next().await? {
@@ -28,7 +37,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use cloudkit_core::{Bytes, Method, Url};
@@ -48,6 +57,75 @@ impl S3Client {
     /// A handle on the bucket `name` (no request is sent).
     pub fn bucket(&self, name: impl Into<String>) -> Bucket {
         Bucket { client: self.clone(), name: name.into() }
+    }
+}
+
+/// The S3 service resource: boto3's `session.resource("s3")`, the entry point to [`Bucket`] and
+/// [`Object`] handles (the facade's `AwsSession::s3_resource()` returns one).
+///
+/// ```no_run
+/// # async fn demo(client: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::path::Path;
+/// use cloudkit_aws_s3::resource::S3Resource;
+///
+/// let s3 = S3Resource::new(client); // boto3: s3 = session.resource("s3")
+/// for bucket in s3.buckets().await? {
+///     // boto3: for bucket in s3.buckets.all()
+///     println!("{}", bucket.name());
+/// }
+/// let bucket = s3.bucket("my-bucket"); // boto3: s3.Bucket("my-bucket")
+/// bucket.upload_file(Path::new("hello.txt"), "hello.txt").send().await?;
+/// let hello = s3.object("my-bucket", "hello.txt").get_bytes().await?; // s3.Object(bucket, key)
+/// # let _ = hello; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct S3Resource {
+    client: S3Client,
+}
+
+impl S3Resource {
+    /// The resource over `client`.
+    pub fn new(client: S3Client) -> Self {
+        Self { client }
+    }
+
+    /// The client (boto3: `s3.meta.client`).
+    pub fn client(&self) -> &S3Client {
+        &self.client
+    }
+
+    /// A handle on the bucket `name` (boto3: `s3.Bucket(name)`; no request is sent).
+    pub fn bucket(&self, name: impl Into<String>) -> Bucket {
+        self.client.bucket(name)
+    }
+
+    /// A handle on the object `key` of `bucket` (boto3: `s3.Object(bucket, key)`; no request is
+    /// sent).
+    pub fn object(&self, bucket: impl Into<String>, key: impl Into<String>) -> Object {
+        self.bucket(bucket).object(key)
+    }
+
+    /// CreateBucket (boto3: `s3.create_bucket(Bucket=name)`); finish with `.send()`.
+    pub fn create_bucket(&self, name: impl Into<String>) -> CreateBucket {
+        self.client.create_bucket(name)
+    }
+
+    /// Every bucket of the caller (boto3: `s3.buckets.all()`), following continuation tokens.
+    pub async fn buckets(&self) -> Result<Vec<Bucket>, S3Error> {
+        let mut buckets = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request = self.client.list_buckets();
+            if let Some(t) = token.take() {
+                request = request.continuation_token(t);
+            }
+            let page = request.send().await?;
+            buckets.extend(page.buckets.into_iter().map(|b| self.client.bucket(b.name)));
+            match page.continuation_token {
+                Some(next) => token = Some(next),
+                None => return Ok(buckets),
+            }
+        }
     }
 }
 
@@ -123,20 +201,54 @@ impl Bucket {
         self.client.delete_object(&self.name, key)
     }
 
-    /// Uploads a file with the default [`TransferConfig`](crate::TransferConfig) (multipart
-    /// above 8 MiB).
-    pub fn upload_file(&self, key: impl Into<String>, path: impl Into<PathBuf>) -> Upload {
-        self.client.transfer_manager().upload_file(&self.name, key, path)
+    /// Uploads the file `file` as the object `key`, with the default
+    /// [`TransferConfig`](crate::TransferConfig) (multipart above 8 MiB); finish with `.send()`.
+    ///
+    /// boto3's `Bucket.upload_file(Filename, Key)`: the file first, then the key. The file is a
+    /// [`Path`], so passing the key first does not compile.
+    ///
+    /// ```no_run
+    /// # async fn demo(bucket: cloudkit_aws_s3::Bucket) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::path::{Path, PathBuf};
+    /// bucket.upload_file(Path::new("/tmp/2026.csv"), "reports/2026.csv").send().await?;
+    /// let file = PathBuf::from("/tmp/2027.csv");
+    /// bucket.upload_file(&file, "reports/2027.csv").content_type("text/csv").send().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Two strings, in either order, do not compile:
+    ///
+    /// ```compile_fail,E0308
+    /// # async fn demo(bucket: cloudkit_aws_s3::Bucket) -> Result<(), Box<dyn std::error::Error>> {
+    /// bucket.upload_file("reports/2026.csv", "/tmp/2026.csv").send().await?; // key first: error
+    /// # Ok(()) }
+    /// ```
+    pub fn upload_file(&self, file: &Path, key: impl Into<String>) -> Upload {
+        self.client.transfer_manager().upload_file(file, &self.name, key)
     }
 
-    /// Downloads an object into a file with the default
-    /// [`TransferConfig`](crate::TransferConfig) (parallel ranged GETs above 8 MiB).
-    pub async fn download_file(
-        &self,
-        key: impl Into<String>,
-        path: impl AsRef<Path>,
-    ) -> Result<DownloadOutput, TransferError> {
-        self.client.transfer_manager().download_file(&self.name, key, path).await
+    /// Downloads the object `key` into the file `file`, with the default
+    /// [`TransferConfig`](crate::TransferConfig) (parallel ranged GETs above 8 MiB; the file is
+    /// replaced only after every byte arrived and was verified).
+    ///
+    /// boto3's `Bucket.download_file(Key, Filename)`: the key first, then the file, a [`Path`]
+    /// (two strings do not compile).
+    ///
+    /// ```no_run
+    /// # async fn demo(bucket: cloudkit_aws_s3::Bucket) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::path::Path;
+    /// let out = bucket.download_file("reports/2026.csv", Path::new("/tmp/2026.csv")).await?;
+    /// println!("{} bytes", out.size);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```compile_fail,E0308
+    /// # async fn demo(bucket: cloudkit_aws_s3::Bucket) -> Result<(), Box<dyn std::error::Error>> {
+    /// bucket.download_file("/tmp/2026.csv", "reports/2026.csv").await?; // a &str file: error
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_file(&self, key: impl Into<String>, file: &Path) -> Result<DownloadOutput, TransferError> {
+        self.client.transfer_manager().download_file(&self.name, key, file).await
     }
 }
 
@@ -221,14 +333,28 @@ impl Object {
         self.bucket.client.wait_until_object_exists(&self.bucket.name, &self.key)
     }
 
-    /// Uploads a file to this object (managed transfer, default settings).
-    pub fn upload_file(&self, path: impl Into<PathBuf>) -> Upload {
-        self.bucket.upload_file(&self.key, path)
+    /// Uploads the file `file` to this object (boto3's `Object.upload_file(Filename)`; managed
+    /// transfer, default settings); finish with `.send()`.
+    ///
+    /// ```no_run
+    /// # async fn demo(object: cloudkit_aws_s3::resource::Object) -> Result<(), Box<dyn std::error::Error>> {
+    /// object.upload_file(std::path::Path::new("/tmp/2026.csv")).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn upload_file(&self, file: &Path) -> Upload {
+        self.bucket.upload_file(file, &self.key)
     }
 
-    /// Downloads this object into a file (managed transfer, default settings).
-    pub async fn download_file(&self, path: impl AsRef<Path>) -> Result<DownloadOutput, TransferError> {
-        self.bucket.download_file(&self.key, path).await
+    /// Downloads this object into the file `file` (boto3's `Object.download_file(Filename)`;
+    /// managed transfer, default settings).
+    ///
+    /// ```no_run
+    /// # async fn demo(object: cloudkit_aws_s3::resource::Object) -> Result<(), Box<dyn std::error::Error>> {
+    /// object.download_file(std::path::Path::new("/tmp/2026.csv")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_file(&self, file: &Path) -> Result<DownloadOutput, TransferError> {
+        self.bucket.download_file(&self.key, file).await
     }
 
     /// A presigned URL for `method` (GET, PUT, HEAD or DELETE) valid for `expires_in`

@@ -599,6 +599,63 @@ async fn list_objects_v2_streams_pages_and_items() {
     assert!(pages[0].common_prefixes.is_empty());
 }
 
+/// Issue 16, point 1: a paginator over a failing list yields the S3 error itself (no nesting), and
+/// its one line names the service, the operation and the cause.
+#[tokio::test]
+async fn a_failing_listing_yields_the_s3_error_naming_service_operation_and_cause() {
+    let http = Arc::new(ReplayHttp::new());
+    let no_such_bucket = || {
+        Canned::status(
+            404,
+            "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>",
+        )
+    };
+    http.push(no_such_bucket());
+    let s3 = custom_client(&http).await;
+    let e = s3.list_objects_v2("no-such-bucket").into_pages(PaginationConfig::default()).try_next().await.unwrap_err();
+    assert!(matches!(e, S3Error::NoSuchBucket(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "S3.ListObjectsV2 failed: HTTP 404 NoSuchBucket: The specified bucket does not exist (not retryable)"
+    );
+    for (name, e) in [
+        ("ListParts", {
+            http.push(no_such_bucket());
+            s3.list_parts("b", "k", "id").into_items(PaginationConfig::default()).try_next().await.unwrap_err()
+        }),
+        ("ListMultipartUploads", {
+            http.push(no_such_bucket());
+            s3.list_multipart_uploads("b").into_items(PaginationConfig::default()).try_next().await.unwrap_err()
+        }),
+        ("ListObjectsV2", {
+            http.push(no_such_bucket());
+            s3.list_objects_v2("b").into_objects(PaginationConfig::default()).try_next().await.unwrap_err()
+        }),
+    ] {
+        assert!(matches!(e, S3Error::NoSuchBucket(_)), "{e:?}");
+        assert!(e.to_string().starts_with(&format!("S3.{name} failed: HTTP 404 NoSuchBucket: ")), "{e}");
+    }
+}
+
+/// Issue 16, point 1: a repeated continuation token is the `Pagination` variant, naming the
+/// operation.
+#[tokio::test]
+async fn a_repeated_continuation_token_is_a_pagination_error() {
+    let http = Arc::new(ReplayHttp::new());
+    http.push(Canned::status(200, LIST_V2_PAGE1));
+    http.push(Canned::status(200, LIST_V2_PAGE1));
+    let s3 = custom_client(&http).await;
+    let e = s3.list_objects_v2("bucket").into_pages(PaginationConfig::default()).try_collect::<Vec<_>>().await;
+    let Err(S3Error::Pagination(e)) = e else { panic!("{e:?}") };
+    assert_eq!((e.service(), e.operation()), ("S3", "ListObjectsV2"));
+    assert_eq!(e.repeated_token(), Some("1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="));
+    assert!(
+        e.to_string().starts_with("S3.ListObjectsV2 failed: the service returned the continuation token \"1ueG"),
+        "{e}"
+    );
+    assert_eq!(http.requests().len(), 2, "the repeated token is not requested");
+}
+
 #[tokio::test]
 async fn list_objects_v2_keeps_keys_exactly_and_decode_failures_are_typed() {
     let http = Arc::new(ReplayHttp::new());
@@ -910,9 +967,9 @@ async fn a_truncated_page_without_a_token_is_an_error() {
         s3.list_objects_v2("b").into_objects(PaginationConfig::default()).try_collect::<Vec<_>>().await.unwrap_err();
     decode_error(&e, "ListObjectsV2");
     let e = s3.list_parts("b", "k", "id").into_items(PaginationConfig::default()).try_collect::<Vec<_>>().await;
-    decode_error(&S3Error::from(e.unwrap_err()), "ListParts");
+    decode_error(&e.unwrap_err(), "ListParts");
     let e = s3.list_multipart_uploads("b").into_items(PaginationConfig::default()).try_collect::<Vec<_>>().await;
-    decode_error(&S3Error::from(e.unwrap_err()), "ListMultipartUploads");
+    decode_error(&e.unwrap_err(), "ListMultipartUploads");
     assert_eq!(http.requests().len(), 4, "nothing was fetched again from the start");
 }
 
@@ -1076,7 +1133,7 @@ async fn a_resume_that_finds_the_object_changed_is_object_changed() {
         let s3 = faulty_client(&http, ChecksumMode::Off).await;
         let e = s3.get_object("b", "k").send().await.unwrap().collect().await.unwrap_err();
         assert!(matches!(e, S3Error::ObjectChanged(_)), "{e:?}");
-        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<cloudkit_core::TransportError>());
+        let source = e.core().and_then(|c| c.cause()).and_then(|s| s.downcast_ref::<cloudkit_core::TransportError>());
         assert_eq!(
             source.map(cloudkit_core::TransportError::kind),
             Some(cloudkit_core::TransportErrorKind::ObjectChanged)

@@ -140,7 +140,8 @@ impl BucketWaiter {
 
     /// Polls until the state is reached; see [`cloudkit_waiter::WaiterError`] for the ways it ends.
     pub async fn wait(self) -> Result<FinalPoll<HeadBucketOutput, S3Error>, WaiterError<HeadBucketOutput, S3Error>> {
-        let waiter = Waiter::new(self.config, acceptors(self.exists));
+        let name = if self.exists { "BucketExists" } else { "BucketNotExists" };
+        let waiter = Waiter::new(name, self.config, acceptors(self.exists)).resource(format!("bucket {}", self.bucket));
         waiter.wait(|| self.client.head_bucket(&self.bucket)).await
     }
 }
@@ -155,7 +156,9 @@ impl ObjectWaiter {
 
     /// Polls until the state is reached.
     pub async fn wait(self) -> Result<FinalPoll<ObjectMetadata, S3Error>, WaiterError<ObjectMetadata, S3Error>> {
-        let waiter = Waiter::new(self.config, acceptors(self.exists));
+        let name = if self.exists { "ObjectExists" } else { "ObjectNotExists" };
+        let resource = format!("object s3://{}/{}", self.bucket, self.key);
+        let waiter = Waiter::new(name, self.config, acceptors(self.exists)).resource(resource);
         waiter.wait(|| self.client.head_object(&self.bucket, &self.key).send()).await
     }
 }

@@ -139,6 +139,10 @@ pub enum BlobError {
         /// The bytes the service answered with (end exclusive).
         received: Range<u64>,
     },
+    /// A listing stopped on a page-bookkeeping failure (the service returned a `NextMarker`
+    /// twice, or the starting token is malformed); a failed page is its own variant instead.
+    #[error(transparent)]
+    Pagination(#[from] cloudkit_paginate::PaginationError),
     /// Anything else (other service errors, transport, timeouts, credentials, invalid input …).
     #[error(transparent)]
     Other(Error),
@@ -196,12 +200,3 @@ impl From<Error> for BlobError {
 
 /// The result of Blob client calls.
 pub type Result<T, E = BlobError> = std::result::Result<T, E>;
-
-impl From<cloudkit_paginate::PaginationError<BlobError>> for BlobError {
-    fn from(e: cloudkit_paginate::PaginationError<BlobError>) -> Self {
-        match e {
-            cloudkit_paginate::PaginationError::Source(inner) => inner,
-            other => BlobError::Other(cloudkit_core::Error::decode(crate::SERVICE, "List", other.to_string())),
-        }
-    }
-}

@@ -41,7 +41,7 @@ impl Paging {
 /// The paging setters and streams of a list builder with a `paging: Paging` field and an
 /// `async fn send(self) -> Result<$page>`.
 macro_rules! paged {
-    ($request:ident, $page:ident, $items:literal) => {
+    ($request:ident, $page:ident, $operation:literal, $items:literal) => {
         impl $request {
             /// Start at this page marker (`next_marker` of an earlier page).
             pub fn marker(mut self, marker: impl Into<String>) -> Self {
@@ -56,7 +56,7 @@ macro_rules! paged {
             }
 
             fn paginator(self, config: PaginationConfig) -> Paginator<'static, $page, BlobError> {
-                Paginator::new(config, move |request: PageRequest| {
+                Paginator::new(crate::SERVICE, $operation, config, move |request: PageRequest| {
                     let this = $request { paging: self.paging.for_page(request), ..self.clone() };
                     async move { this.send().await }
                 })
@@ -123,7 +123,7 @@ impl ListContainersRequest {
     }
 }
 
-paged!(ListContainersRequest, ListContainersPage, "The containers, across pages.");
+paged!(ListContainersRequest, ListContainersPage, "ListContainers", "The containers, across pages.");
 
 /// List Blobs, flat or hierarchical (see [`ContainerClient::list_blobs`]).
 #[derive(Clone, Debug)]
@@ -181,4 +181,9 @@ impl ListBlobsRequest {
     }
 }
 
-paged!(ListBlobsRequest, ListBlobsPage, "The entries (blobs, and prefixes when hierarchical), across pages.");
+paged!(
+    ListBlobsRequest,
+    ListBlobsPage,
+    "ListBlobs",
+    "The entries (blobs, and prefixes when hierarchical), across pages."
+);

@@ -140,6 +140,36 @@ async fn list_send_is_one_page_with_marker_and_max_results() {
     assert_eq!(query(&requests[2]), "comp=list&marker=n2&maxresults=1");
 }
 
+/// Issue 16, point 1: a paginator over a failing list yields the Blob error itself (no nesting),
+/// naming the service, operation and cause; a repeated marker is the `Pagination` variant.
+#[tokio::test]
+async fn listing_errors_are_blob_errors_naming_the_operation() {
+    let http = Arc::new(ReplayHttp::new());
+    let service = replay_client(&http).await;
+    let not_found = || {
+        Canned::status(
+            404,
+            "<Error><Code>ContainerNotFound</Code><Message>The specified container does not exist.</Message></Error>",
+        )
+        .with_header("x-ms-error-code", "ContainerNotFound")
+    };
+    http.push(not_found());
+    let e = service.container_client("gone").list_blobs().into_pages(PaginationConfig::default()).try_next().await;
+    let e = e.unwrap_err();
+    assert!(matches!(e, BlobError::ContainerNotFound(_)), "{e:?}");
+    assert!(e.to_string().starts_with("AzureBlob.ListBlobs failed: HTTP 404 ContainerNotFound"), "{e}");
+    assert_eq!(e.to_string().matches("not retryable").count(), 1, "{e}");
+
+    let page = "<EnumerationResults><Containers><Container><Name>a</Name></Container></Containers>\
+                <NextMarker>same</NextMarker></EnumerationResults>";
+    http.push(Canned::status(200, page));
+    http.push(Canned::status(200, page));
+    let e = service.list_containers().into_items(PaginationConfig::default()).try_collect::<Vec<_>>().await;
+    let Err(BlobError::Pagination(e)) = e else { panic!("{e:?}") };
+    assert_eq!((e.service(), e.operation(), e.repeated_token()), ("AzureBlob", "ListContainers", Some("same")));
+    assert!(e.to_string().starts_with("AzureBlob.ListContainers failed: the service returned the continuation token"));
+}
+
 #[tokio::test]
 async fn conditions_send_http_dates() {
     let http = Arc::new(ReplayHttp::new());
@@ -210,7 +240,10 @@ async fn a_failed_copy_is_an_error_naming_the_status() {
     // the waiter itself names the acceptor
     http.push(copy_status("aborted"));
     let e = blob.wait_until_copy_complete().wait().await.unwrap_err();
-    assert_eq!(e.to_string(), "waiter reached failure state `copy status is aborted` after 1 attempt");
+    assert_eq!(
+        e.to_string(),
+        "waiter CopyComplete for blob c/dst reached failure state `copy status is aborted` after 1 attempt"
+    );
     // a poll error stops the wait with that error
     http.push(Canned::status(404, "").with_header("x-ms-error-code", "BlobNotFound"));
     let e = blob.wait_until_copy_complete().wait().await.unwrap_err();

@@ -84,7 +84,8 @@ impl CopyWaiter {
     pub async fn wait(
         self,
     ) -> std::result::Result<FinalPoll<BlobProperties, BlobError>, WaiterError<BlobProperties, BlobError>> {
-        let waiter = Waiter::new(self.config, self.acceptors());
+        let resource = format!("blob {}/{}", self.blob.container().name(), self.blob.name());
+        let waiter = Waiter::new("CopyComplete", self.config, self.acceptors()).resource(resource);
         waiter.wait(|| self.blob.get_properties()).await
     }
 
@@ -116,7 +117,7 @@ fn copy_wait_error(e: WaiterError<BlobProperties, BlobError>) -> BlobError {
         WaiterError::Timeout { last: Err(source), .. } | WaiterError::MaxAttemptsExceeded { last: Err(source), .. } => {
             source
         }
-        WaiterError::InvalidConfig { reason } => BlobError::invalid_input("CopyBlob", reason),
+        WaiterError::InvalidConfig { reason, .. } => BlobError::invalid_input("CopyBlob", reason),
         _ => error(ErrorKind::Service, summary),
     }
 }

@@ -13,7 +13,27 @@
 //!   resolve credentials, region and endpoints once and hand out clients.
 //! - Provider clients re-exported under one dependency: `s3`, `ec2`, `azure_blob`, `gcs`
 //!   (each behind its feature; the default build has only the local and memory stores).
-//! - Feature `mock`: `MockObjectStore` and `MockCompute` (mockall) for your unit tests.
+//! - Feature `mock`: `MockObjectStore` and `MockCompute` (mockall) for your unit tests, and
+//!   [`testing`]: `ReplayHttp` canned responses to build any provider client on.
+//!
+//! Everything a facade signature mentions is reachable through `cloudkit::…`; a project needs no
+//! other cloudkit crate in its `Cargo.toml`. The modules and the crates behind them:
+//!
+//! | module | crate | what |
+//! |---|---|---|
+//! | [`store`], [`compute`], [`session`] | `cloudkit` | the neutral APIs and sessions |
+//! | `aws` | `cloudkit-cred-chain` (`aws`) + `cloudkit-signer` | `AwsConfig`, the credential chain, `Credentials` |
+//! | `s3`, `ec2`, `sts` | `cloudkit-aws-s3`, `cloudkit-aws-ec2`, `cloudkit-aws-sts` | the AWS clients |
+//! | `azure_identity` | `cloudkit-cred-chain` (`azure`) | `AzureConfig`, `DefaultAzureCredential` |
+//! | `azure_blob` | `cloudkit-azure-blob` | the Blob client |
+//! | `gcp` | `cloudkit-cred-chain` (`gcp`) | `GcpConfig`, Application Default Credentials |
+//! | `gcs` | `cloudkit-gcp-storage` | the Cloud Storage client |
+//! | [`paginate`], [`waiter`] | `cloudkit-paginate`, `cloudkit-waiter` | paginator streams, waiter configuration and errors |
+//! | [`core`] | `cloudkit-core` | the pipeline: [`RetryConfig`], [`TimeoutConfig`], errors, bodies |
+//! | `testing` (feature `mock`) | `cloudkit-core` (`test-util`) | `ReplayHttp`, `Canned`, `TestServer` |
+//!
+//! The provider modules' own pages are the provider crates' docs; their examples name the crate
+//! (`cloudkit_aws_s3::S3Client`), which a facade user writes as `cloudkit::s3::S3Client`.
 //!
 //! | feature | what it adds |
 //! |---|---|
@@ -35,44 +55,114 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod compute;
 pub mod session;
 pub mod store;
 
 #[cfg(test)]
+mod docs_rs;
+#[cfg(test)]
 mod futures_are_send;
 
-/// The shared request pipeline (retries, timeouts, errors), re-exported.
+/// The shared request pipeline (retries, timeouts, errors, bodies), re-exported.
 pub use cloudkit_core as core;
+
+/// Paginators as streams: `PaginationConfig`, `PageStream`, `ItemStream`, `ResumeToken`
+/// (`cloudkit-paginate`; every provider's `into_pages` / `into_items` returns these).
+pub use cloudkit_paginate as paginate;
+
+/// Waiting for a state with a deadline: `WaiterConfig` and `WaiterError` (`cloudkit-waiter`; every
+/// provider waiter and `Compute::wait_for_state` are built on it).
+pub use cloudkit_waiter as waiter;
+
+/// How clients retry: attempts, backoff, the retry quota (`cloudkit::core::RetryConfig`).
+pub use cloudkit_core::RetryConfig;
+
+/// Connect, attempt, operation and read-idle timeouts (`cloudkit::core::TimeoutConfig`).
+pub use cloudkit_core::TimeoutConfig;
+
+/// Test support for clients (feature `mock`): canned HTTP responses to build any provider client
+/// on, and a loopback HTTP server for code that needs a real endpoint.
+///
+/// Give a client a [`ReplayHttp`](testing::ReplayHttp) as its HTTP client, push the responses it
+/// should see, and inspect the requests it sent:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use cloudkit::aws::Credentials;
+/// use cloudkit::session::Session;
+/// use cloudkit::testing::{Canned, ReplayHttp};
+///
+/// let http = Arc::new(ReplayHttp::new());
+/// http.push(Canned::status(200, "hello").with_header("etag", "\"abc\""));
+/// let session = Session::aws()
+///     .region("us-east-1")
+///     .credentials(Credentials::from_keys("AKIDEXAMPLE", "secret"))
+///     .configure(|loader| loader.http(http.clone()))
+///     .load()
+///     .await?;
+/// let body = session.s3()?.get_object("bucket", "key.txt").send().await?.collect().await?;
+/// assert_eq!(&body[..], b"hello");
+/// assert_eq!(http.requests()[0].method, "GET");
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod testing {
+    pub use cloudkit_core::testing::{Canned, RecordedRequest, ReplayHttp, TestServer};
+}
+
+/// AWS configuration and credentials: `AwsConfig`, the default chain, assume-role, profiles,
+/// [`Credentials`](aws::Credentials) for static keys and [`ProvideCredentials`](aws::ProvideCredentials)
+/// for your own source (`cloudkit-cred-chain` and `cloudkit-signer`).
+#[cfg(feature = "_aws")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2"))))]
+pub mod aws {
+    pub use cloudkit_cred_chain::aws::*;
+    pub use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider};
+
+    /// SigV4 signing and presigning (`cloudkit-signer`'s `aws` module): `SigV4Signer`, `presign`,
+    /// `SigningSettings`, clock-skew correction.
+    pub mod signing {
+        pub use cloudkit_signer::aws::*;
+    }
+}
 
 /// Google Cloud configuration and credentials (`GcpConfig`, ADC, `STORAGE_EMULATOR_HOST`).
 #[cfg(feature = "gcp-storage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
 pub use cloudkit_cred_chain::gcp;
 
 /// The Google Cloud Storage client (`cloudkit-gcp-storage`).
 #[cfg(feature = "gcp-storage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
 pub use cloudkit_gcp_storage as gcs;
-
-/// AWS configuration and credentials (`AwsConfig`, the default chain, assume-role, …).
-#[cfg(feature = "_aws")]
-pub use cloudkit_cred_chain::aws;
 
 /// The AWS STS client (`cloudkit-aws-sts`): AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity.
 #[cfg(feature = "_aws")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2"))))]
 pub use cloudkit_aws_sts as sts;
 
 /// The Amazon S3 client (`cloudkit-aws-s3`).
 #[cfg(feature = "aws-s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-s3")))]
 pub use cloudkit_aws_s3 as s3;
 
 /// Azure Blob Storage (feature `azure-blob`).
 #[cfg(feature = "azure-blob")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
 pub use cloudkit_azure_blob as azure_blob;
 
-/// Azure credentials: `DefaultAzureCredential` and its sources (feature `azure-blob`).
+/// Azure configuration and credentials: `AzureConfig`, `DefaultAzureCredential` and its sources
+/// (feature `azure-blob`).
 #[cfg(feature = "azure-blob")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
 pub use cloudkit_cred_chain::azure as azure_identity;
 
 /// The Amazon EC2 client (`cloudkit-aws-ec2`).
 #[cfg(feature = "aws-ec2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-ec2")))]
 pub use cloudkit_aws_ec2 as ec2;

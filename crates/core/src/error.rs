@@ -57,6 +57,30 @@ pub struct ServiceErrorDetails {
 ///
 /// `Display` is one line a person can act on, e.g.
 /// `S3.GetObject failed: HTTP 404 NoSuchKey: The specified key does not exist. (request id 4442587FB7D0A2F9; not retryable)`.
+///
+/// # The error chain
+///
+/// `Display` says what failed and why: when the error has no message of its own, it prints the
+/// text of the error it wraps (`… failed: transport error: Connect: connection refused`). A layer
+/// either prints its cause or returns it from [`source`](std::error::Error::source), never both,
+/// so an error-chain printer (anyhow's `{:#}`, eyre, a CLI) shows every text once:
+///
+/// - with a message, `source()` is the wrapped error;
+/// - without one, the wrapped error's text is already in `Display`, so `source()` skips it and
+///   returns *its* `source()` (the first layer down that was not printed).
+///
+/// The wrapped error itself is always [`Error::cause`], for downcasting:
+///
+/// ```
+/// use cloudkit_core::{Error, ErrorKind, TransportError, TransportErrorKind};
+///
+/// let e = Error::new(ErrorKind::Transport, "S3", "GetObject")
+///     .with_source(TransportError::new(TransportErrorKind::Connect, "connection refused"));
+/// assert_eq!(e.to_string(), "S3.GetObject failed: transport error: Connect: connection refused (not retryable)");
+/// assert!(std::error::Error::source(&e).is_none(), "the transport error's text is in Display");
+/// let transport = e.cause().and_then(|c| c.downcast_ref::<TransportError>()).unwrap();
+/// assert_eq!(transport.kind(), TransportErrorKind::Connect);
+/// ```
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -164,7 +188,8 @@ impl Error {
         self
     }
 
-    /// Keeps the underlying error.
+    /// Keeps the underlying error: [`Error::cause`] returns it. Without a message, `Display`
+    /// shows its text (see "The error chain" above).
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.inner.source = Some(source.into());
         self
@@ -227,6 +252,15 @@ impl Error {
     pub fn attempts(&self) -> u32 {
         self.inner.attempts
     }
+
+    /// The error this one wraps (a [`TransportError`], a [`SignError`](crate::SignError), a
+    /// credentials error …), for downcasting.
+    ///
+    /// Unlike [`source`](std::error::Error::source), this is always the wrapped error, whether
+    /// or not `Display` already shows its text.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.inner.source.as_deref()
+    }
 }
 
 impl fmt::Display for Error {
@@ -250,8 +284,14 @@ impl fmt::Display for Error {
         if let Some(id) = &i.details.request_id {
             extras.push(format!("request id {id}"));
         }
-        if i.kind != ErrorKind::InvalidInput {
-            extras.push(if i.retryable { "retryable".into() } else { "not retryable".into() });
+        // A failure before anything was sent (bad input, no credentials, signing) is never retried
+        // by the pipeline: saying so adds nothing, and the wrapped error's text (a credential
+        // source's own "(not retryable)") would make it read twice.
+        let before_sending = matches!(i.kind, ErrorKind::InvalidInput | ErrorKind::Credentials | ErrorKind::Signing);
+        if i.retryable {
+            extras.push("retryable".into());
+        } else if !before_sending {
+            extras.push("not retryable".into());
         }
         if i.attempts > 1 {
             extras.push(format!("gave up after {} attempts", i.attempts));
@@ -266,17 +306,101 @@ impl fmt::Display for Error {
     }
 }
 
+/// The longest text `Display` takes from a message or a wrapped error, in bytes.
+const MAX_TEXT: usize = 2000;
+
+/// `s` on one line (whitespace runs become one space). Text longer than [`MAX_TEXT`] is cut after
+/// the last whole word that fits, and the cut says how many words were left out.
 fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(512));
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
+    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    cut_words(&joined, MAX_TEXT)
+}
+
+/// The first error in the chain starting at `cause` whose text `shown` does not already include:
+/// what an error whose `Display` is `shown` returns from [`source`](std::error::Error::source) so
+/// that an error-chain printer never prints the same text twice.
+///
+/// For error types that put their cause's text in their own message (`"could not assume role r:
+/// {e}"`) and keep the cause for downcasting: `Display` says why, `source()` goes on below what
+/// was printed. Texts are compared on one line, as `Display` shows them.
+///
+/// ```
+/// use std::error::Error as _;
+///
+/// let io = std::io::Error::other("disk full");
+/// assert!(cloudkit_core::unshown_source("could not write: disk full", Some(&io)).is_none());
+/// assert!(cloudkit_core::unshown_source("could not write", Some(&io)).is_some());
+/// ```
+pub fn unshown_source<'a>(
+    shown: &str,
+    cause: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    let shown = one_line(shown);
+    let mut next = cause;
+    while let Some(e) = next {
+        let text = one_line(&e.to_string());
+        if text.is_empty() || !shown.contains(&text) {
+            return Some(e);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// `items` joined with `"; "` on one line, cut after whole items once `max_len` bytes are reached,
+/// saying how many were left out (`"a; b; … and 3 more"`). An item longer than half of
+/// `max_len` is itself cut after a whole word. For lists in error messages (what a credential
+/// chain tried), so the end of the message survives and nothing is cut mid-word.
+///
+/// ```
+/// let tried = ["environment: not set", "profile: no file", "IMDS: disabled", "ECS: not set"];
+/// assert_eq!(cloudkit_core::summarize_list(tried, 60), "environment: not set; profile: no file; … and 2 more");
+/// assert_eq!(cloudkit_core::summarize_list(["one"], 60), "one");
+/// ```
+pub fn summarize_list<I>(items: I, max_len: usize) -> String
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let items: Vec<String> = items.into_iter().map(|i| cut_words(&one_line(i.as_ref()), max_len / 2)).collect();
+    let mut out = String::new();
+    for (n, item) in items.iter().enumerate() {
+        let sep = if out.is_empty() { "" } else { "; " };
+        let left = items.len() - n;
+        // keep room for the "… and N more" tail unless this is the last item
+        let tail = if left > 1 { 16 } else { 0 };
+        if n > 0 && out.len() + sep.len() + item.len() + tail > max_len {
+            out.push_str(&format!("; … and {left} more"));
+            return out;
+        }
+        out.push_str(sep);
+        out.push_str(item);
+    }
+    out
+}
+
+/// `s` (already on one line) cut after the last whole word within `max_len` bytes, saying how
+/// many words were left out.
+fn cut_words(s: &str, max_len: usize) -> String {
+    if s.len() <= max_len {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut words = s.split(' ');
+    while let Some(word) = words.next() {
+        let sep = usize::from(!out.is_empty());
+        if out.len() + sep + word.len() > max_len {
+            // a word that does not fit is left out whole (even a first one longer than the limit)
+            let left_out = 1 + words.count();
+            let unit = if left_out == 1 { "word" } else { "words" };
+            let space = if out.is_empty() { "" } else { " " };
+            out.push_str(&format!("{space}… ({left_out} more {unit})"));
+            return out;
+        }
+        if sep == 1 {
             out.push(' ');
         }
         out.push_str(word);
-        if out.len() > 500 {
-            out.push('…');
-            break;
-        }
     }
     out
 }
@@ -302,8 +426,12 @@ impl fmt::Debug for Error {
 }
 
 impl std::error::Error for Error {
+    /// The first layer down whose text `Display` did not print: the wrapped error when this
+    /// error has a message, else the wrapped error's own `source()` (see "The error chain").
+    /// [`Error::cause`] is always the wrapped error.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.source.as_ref().map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+        let cause: &(dyn std::error::Error + 'static) = self.inner.source.as_deref()?;
+        if self.inner.details.message.is_some() { Some(cause) } else { cause.source() }
     }
 }
 
@@ -548,6 +676,101 @@ mod tests {
              (retryable; gave up after 3 attempts)"
         );
         assert!(!t.to_string().contains('\n'));
+    }
+
+    /// Display, then each `source()` in turn (anyhow's `{:#}`).
+    fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        let mut lines = vec![e.to_string()];
+        let mut next = e.source();
+        while let Some(s) = next {
+            lines.push(s.to_string());
+            next = s.source();
+        }
+        lines
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset by peer")]
+    struct Reset;
+
+    /// Issue 16, point 2: a layer prints its cause or returns it from `source()`, never both.
+    #[test]
+    fn source_is_the_first_layer_display_did_not_print() {
+        let transport = || TransportError::new(TransportErrorKind::Body, "response body failed").with_source(Reset);
+        let e = Error::new(ErrorKind::Transport, "S3", "GetObject").with_source(transport());
+        assert_eq!(
+            chain(&e),
+            [
+                "S3.GetObject failed: transport error: Body: response body failed (not retryable)",
+                "connection reset by peer"
+            ]
+        );
+        assert!(e.cause().and_then(|c| c.downcast_ref::<TransportError>()).is_some(), "cause() is the wrapped error");
+        // with a message of its own, the wrapped error is not printed: it is the source
+        let e = Error::new(ErrorKind::Transport, "S3", "GetObject")
+            .with_message("the download broke off")
+            .with_source(transport());
+        assert_eq!(
+            chain(&e),
+            [
+                "S3.GetObject failed: transport error: the download broke off (not retryable)",
+                "Body: response body failed",
+                "connection reset by peer"
+            ]
+        );
+        // nested core errors (a credentials error wrapping an identity endpoint's error): each text once
+        let inner = Error::new(ErrorKind::Transport, "AzureIdentity", "GetToken").with_source(transport());
+        let sign = crate::SignError::Credentials(Box::new(inner));
+        let e = Error::new(ErrorKind::Credentials, "AzureBlob", "GetBlob").with_source(sign);
+        let lines = chain(&e);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            lines[0],
+            "AzureBlob.GetBlob failed: credentials error: could not load credentials: AzureIdentity.GetToken failed: \
+             transport error: Body: response body failed (not retryable)"
+        );
+        assert_eq!(lines[0].matches("not retryable").count(), 1, "{}", lines[0]);
+    }
+
+    /// Issue 16, point 2: long text is cut after a whole word, saying how much was left out.
+    #[test]
+    fn long_text_is_cut_after_whole_words() {
+        let long = "word ".repeat(1000);
+        let e = Error::invalid_input("S3", "PutObject", long);
+        let shown = e.to_string();
+        assert!(shown.len() < 2100, "{}", shown.len());
+        assert!(shown.ends_with("word … (600 more words)"), "{}", &shown[shown.len() - 40..]);
+        let one = format!("{} tail", "x".repeat(3000));
+        let shown = Error::invalid_input("S3", "PutObject", one).to_string();
+        assert!(shown.ends_with("… (2 more words)"), "{shown}");
+        assert!(!shown.contains("xxx"), "a single over-long word is left out whole, not cut");
+    }
+
+    #[test]
+    fn summarize_list_keeps_whole_items_and_counts_the_rest() {
+        let items: Vec<String> = (1..=50).map(|n| format!("provider {n}: not configured here")).collect();
+        let shown = summarize_list(&items, 200);
+        assert!(shown.len() <= 200, "{shown}");
+        assert!(shown.starts_with("provider 1: not configured here; provider 2: "), "{shown}");
+        let kept = shown.matches("not configured here").count();
+        assert!(shown.ends_with(&format!("; … and {} more", 50 - kept)), "{shown}");
+        assert_eq!(summarize_list(["a", "b"], 200), "a; b");
+        assert_eq!(summarize_list(Vec::<String>::new(), 200), "");
+        let multi = summarize_list(["line one\n  - detail", "two"], 200);
+        assert_eq!(multi, "line one - detail; two");
+    }
+
+    #[test]
+    fn unshown_source_skips_what_the_message_quotes() {
+        let t = TransportError::new(TransportErrorKind::Connect, "could not connect").with_source(Reset);
+        let shown = format!("role r: {t}");
+        let next = unshown_source(&shown, Some(&t)).map(ToString::to_string);
+        assert_eq!(next.as_deref(), Some("connection reset by peer"));
+        assert!(unshown_source("role r: Connect: could not connect: connection reset by peer", Some(&t)).is_none());
+        assert_eq!(
+            unshown_source("role r", Some(&t)).map(ToString::to_string).as_deref(),
+            Some("Connect: could not connect")
+        );
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub use crate::checksum::{ChecksumMismatchError, Md5, RunningChecksum, checksum_
 pub use crate::classify::{ClassifyRetry, CodeClassifier, RetryClass, classify_status, classify_transport};
 pub use crate::encode::{UNRESERVED, UNRESERVED_AND_SLASH, encode_path, encode_unreserved};
 pub use crate::error::{
-    BoxError, Error, ErrorKind, ServiceError, ServiceErrorDetails, TransportError, TransportErrorKind,
+    BoxError, Error, ErrorKind, ServiceError, ServiceErrorDetails, TransportError, TransportErrorKind, summarize_list,
+    unshown_source,
 };
 pub use crate::partial::PartialFile;
 pub use crate::pipeline::{

@@ -548,12 +548,19 @@ impl Pipeline {
             let may_retry = class.is_retryable()
                 && (op.idempotent || !matches!(failure, Failure::Status { .. }) || class == RetryClass::Throttling);
 
+            // The signer may say which credentials signed a request the service refused.
+            let refusal = match &failure {
+                Failure::Status { status, details, .. } => inner.signer.refusal_note(*status, details),
+                _ => None,
+            };
             let give_up = |note: Option<&'static str>| {
-                let mut err = self.failure_error(op, failure, class, attempt);
-                if let Some(note) = note {
-                    err = err.with_note(note);
+                let err = self.failure_error(op, failure, class, attempt);
+                match (note, refusal) {
+                    (Some(note), Some(refusal)) => err.with_note(format!("{note}; {refusal}")),
+                    (Some(note), None) => err.with_note(note),
+                    (None, Some(refusal)) => err.with_note(refusal),
+                    (None, None) => err,
                 }
-                err
             };
 
             if !class.is_retryable() {
@@ -1064,6 +1071,39 @@ mod tests {
         let reqs = http.requests();
         assert_eq!(reqs[0].headers["x-attempt"], "1");
         assert_eq!(reqs[1].headers["x-attempt"], "2");
+    }
+
+    /// Issue 16, point 5: the signer's note on a refused request ends up on the error, next to
+    /// the pipeline's own note; other failures get none.
+    #[tokio::test(start_paused = true)]
+    async fn the_signers_refusal_note_is_added_to_the_error() {
+        #[derive(Debug)]
+        struct Noting;
+        #[async_trait]
+        impl Sign for Noting {
+            async fn sign(&self, _: &mut HttpRequest) -> Result<(), SignError> {
+                Ok(())
+            }
+            fn refusal_note(&self, status: StatusCode, details: &ServiceErrorDetails) -> Option<String> {
+                (status != StatusCode::NOT_FOUND).then(|| format!("signed by test ({:?})", details.message))
+            }
+        }
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(403, "denied"));
+        http.push(Canned::status(404, "missing"));
+        http.push(Canned::status(403, "denied"));
+        let p = Pipeline::builder("Test").http(http.clone()).signer(Arc::new(Noting)).build().unwrap();
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert!(e.to_string().contains("not retryable; signed by test (Some(\"denied\")))"), "{e}");
+        let e = p.send_buffered(&Operation::new("Get"), request()).await.unwrap_err();
+        assert!(!e.to_string().contains("signed by"), "{e}");
+        // with the pipeline's own note (a non-idempotent request), both are kept
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(503, "busy"));
+        let p = Pipeline::builder("Test").http(http.clone()).signer(Arc::new(Noting)).build().unwrap();
+        let e = p.send_buffered(&Operation::new("Put").idempotent(false), request()).await.unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains("not retried: the request is not idempotent; signed by test (Some(\"busy\"))"), "{e}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -81,8 +81,14 @@ pub enum GcsError {
     #[error(transparent)]
     UploadStalled(Error),
     /// A signed URL could not be made.
+    /// (`Display` includes the signing error's text, so it is not also the
+    /// [`source`](std::error::Error::source).)
     #[error("GCS signed URL: {0}")]
-    Signing(#[from] cloudkit_signer::gcp::SigningError),
+    Signing(cloudkit_signer::gcp::SigningError),
+    /// A listing stopped on a page-bookkeeping failure (GCS returned a `nextPageToken` twice, or
+    /// the starting token is malformed); a failed page is its own variant instead.
+    #[error(transparent)]
+    Pagination(#[from] cloudkit_paginate::PaginationError),
     /// Any other failure: other service errors, transport errors, timeouts, credentials, invalid
     /// input, undecodable responses.
     #[error(transparent)]
@@ -134,6 +140,12 @@ impl GcsError {
             Some(416) => GcsError::InvalidRange(e),
             _ => GcsError::Other(e),
         }
+    }
+}
+
+impl From<cloudkit_signer::gcp::SigningError> for GcsError {
+    fn from(error: cloudkit_signer::gcp::SigningError) -> Self {
+        GcsError::Signing(error)
     }
 }
 

@@ -73,7 +73,7 @@ pub use upload::{InsertObject, ResumableUpload, UploadStatus, UploadType};
 /// The base64 MD5 of some bytes, as GCS's `md5Hash` carries it (core's, re-exported).
 pub use cloudkit_core::md5_base64;
 /// Pagination settings and errors of the list paginators, re-exported.
-pub use cloudkit_paginate::{PaginationConfig, PaginationError};
+pub use cloudkit_paginate::{PaginationConfig, PaginationError, PaginationErrorKind};
 /// Signed-URL types, re-exported.
 pub use cloudkit_signer::gcp::{
     PolicyCondition, PostPolicy, PostPolicyRequest, ServiceAccountKey, SignedUrl, UrlStyle,

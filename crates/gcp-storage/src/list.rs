@@ -3,21 +3,12 @@
 //! (`into_pages`/`into_items`) built on `cloudkit-paginate`, following `pageToken`.
 
 use cloudkit_core::{HttpRequest, Method};
-use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, PaginationError, Paginator};
+use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, Paginator};
 use serde::Deserialize;
 
 use crate::client::{StorageClient, add_query};
 use crate::error::GcsError;
 use crate::types::{Bucket, Object};
-
-impl From<PaginationError<GcsError>> for GcsError {
-    fn from(e: PaginationError<GcsError>) -> Self {
-        match e {
-            PaginationError::Source(e) => e,
-            other => GcsError::decode("Paginate", other.to_string()),
-        }
-    }
-}
 
 /// The page size and token every list request carries (`maxResults`, `pageToken`).
 #[derive(Clone, Debug, Default)]
@@ -48,12 +39,15 @@ impl Paging {
 trait PagedRequest: Clone + Send + Sync + 'static {
     type Output: Page + Send + 'static;
 
+    /// The JSON API method (`objects.list`, `buckets.list`), named in pagination errors.
+    const OPERATION: &'static str;
+
     fn paging(&mut self) -> &mut Paging;
 
     fn fetch(self) -> impl Future<Output = Result<Self::Output, GcsError>> + Send + 'static;
 
     fn paginator(self, config: PaginationConfig) -> Paginator<'static, Self::Output, GcsError> {
-        Paginator::new(config, move |request: PageRequest| {
+        Paginator::new(crate::SERVICE, Self::OPERATION, config, move |request: PageRequest| {
             let mut page = self.clone();
             page.paging().apply(request);
             page.fetch()
@@ -65,7 +59,7 @@ trait PagedRequest: Clone + Send + Sync + 'static {
 /// `nextPageToken`, an empty token ending the listing too): the `Page` impl, and the builder's
 /// paging setters, `into_pages` and `into_items`.
 macro_rules! list_streams {
-    ($request:ident => $output:ident of $item:ident, $items_doc:literal) => {
+    ($request:ident => $output:ident of $item:ident, $operation:literal, $items_doc:literal) => {
         impl Page for $output {
             type Item = $item;
             fn next_token(&self) -> Option<&str> {
@@ -84,6 +78,7 @@ macro_rules! list_streams {
 
         impl PagedRequest for $request {
             type Output = $output;
+            const OPERATION: &'static str = $operation;
 
             fn paging(&mut self) -> &mut Paging {
                 &mut self.paging
@@ -165,7 +160,7 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
-list_streams!(ListObjects => ListObjectsOutput of Object, "Every object (prefixes are on the pages), as a stream.");
+list_streams!(ListObjects => ListObjectsOutput of Object, "objects.list", "Every object (prefixes are on the pages), as a stream.");
 
 impl ListObjects {
     /// Only names starting with `prefix`.
@@ -261,7 +256,7 @@ pub struct ListBucketsOutput {
     pub next_page_token: Option<String>,
 }
 
-list_streams!(ListBuckets => ListBucketsOutput of Bucket, "Every bucket, as a stream.");
+list_streams!(ListBuckets => ListBucketsOutput of Bucket, "buckets.list", "Every bucket, as a stream.");
 
 impl ListBuckets {
     /// Only buckets whose names start with `prefix`.

@@ -217,7 +217,31 @@ async fn object_listing_follows_page_tokens_over_several_pages() {
     http.push(Canned::status(200, r#"{"items":[{"name":"a"}],"nextPageToken":"same"}"#));
     http.push(Canned::status(200, r#"{"items":[{"name":"b"}],"nextPageToken":"same"}"#));
     let r: Result<Vec<_>, _> = c.list_objects("b").into_items(PaginationConfig::default()).try_collect().await;
-    assert!(r.is_err());
+    let Err(GcsError::Pagination(e)) = r else { panic!("{r:?}") };
+    assert_eq!((e.service(), e.operation(), e.repeated_token()), ("GCS", "objects.list", Some("same")));
+    assert_eq!(
+        e.to_string(),
+        "GCS.objects.list failed: the service returned the continuation token \"same\" twice; stopping instead of looping"
+    );
+}
+
+/// Issue 16, point 1: a paginator over a failing list yields the GCS error itself (no nesting),
+/// naming the service, operation and cause.
+#[tokio::test]
+async fn a_failing_listing_yields_the_gcs_error_naming_service_operation_and_cause() {
+    let http = Arc::new(ReplayHttp::new());
+    let c = client(&http).await;
+    http.push(json_error(404, "notFound", "The specified bucket does not exist."));
+    let e = c.list_objects("no-such-bucket").into_pages(PaginationConfig::default()).try_next().await.unwrap_err();
+    assert!(matches!(e, GcsError::NotFound(_)), "{e:?}");
+    assert!(
+        e.to_string().starts_with("GCS.objects.list failed: HTTP 404 notFound: The specified bucket does not exist."),
+        "{e}"
+    );
+    http.push(json_error(403, "forbidden", "no access"));
+    let e = c.list_buckets().into_items(PaginationConfig::default()).try_next().await.unwrap_err();
+    assert!(matches!(e, GcsError::Forbidden(_)), "{e:?}");
+    assert!(e.to_string().starts_with("GCS.buckets.list failed: HTTP 403"), "{e}");
 }
 
 #[tokio::test]

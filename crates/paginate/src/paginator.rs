@@ -1,5 +1,6 @@
 //! [`Paginator`]: a fetch function plus a [`PaginationConfig`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 
@@ -16,32 +17,45 @@ pub(crate) type BoxFetch<'a, P, E> = Box<dyn FnMut(PageRequest) -> BoxFuture<'a,
 /// The fetch function gets a [`PageRequest`] (the token and the page size) and returns a future
 /// of the page. It is called lazily, once per page, with at most one call in flight.
 ///
+/// The streams yield `Result<_, E>`: a fetch error is yielded unchanged, and a page-bookkeeping
+/// failure (a repeated token, a malformed starting token) is a [`PaginationError`](crate::PaginationError) naming the
+/// service and operation given to [`Paginator::new`], converted with `E: From<PaginationError>`.
+///
 /// # Example
 ///
 /// ```
-/// use cloudkit_paginate::{PageRequest, PaginationConfig, Paginator, VecPage};
+/// use cloudkit_paginate::{PageRequest, PaginationConfig, PaginationError, Paginator, VecPage};
 /// use futures::TryStreamExt;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum ListError {
+///     #[error(transparent)]
+///     Pagination(#[from] PaginationError),
+/// }
 ///
 /// # futures::executor::block_on(async {
 /// // Two pages: ["a", "b"] then ["c"].
 /// let fetch = |req: PageRequest| async move {
-///     Ok::<_, std::io::Error>(match req.token.as_deref() {
+///     Ok::<_, ListError>(match req.token.as_deref() {
 ///         None => VecPage::new(vec!["a", "b"], Some("p2".to_owned())),
 ///         Some(_) => VecPage::new(vec!["c"], None),
 ///     })
 /// };
-/// let pages: Vec<VecPage<&str>> = Paginator::new(PaginationConfig::default(), fetch)
+/// let pages: Vec<VecPage<&str>> = Paginator::new("Letters", "ListLetters", PaginationConfig::default(), fetch)
 ///     .pages()
 ///     .try_collect()
 ///     .await?;
 /// assert_eq!(pages.len(), 2);
 ///
-/// let items: Vec<&str> = Paginator::new(PaginationConfig::default(), fetch).items().try_collect().await?;
+/// let items: Vec<&str> =
+///     Paginator::new("Letters", "ListLetters", PaginationConfig::default(), fetch).items().try_collect().await?;
 /// assert_eq!(items, ["a", "b", "c"]);
-/// # Ok::<(), cloudkit_paginate::PaginationError<std::io::Error>>(())
+/// # Ok::<(), ListError>(())
 /// # }).unwrap();
 /// ```
 pub struct Paginator<'a, P, E> {
+    service: Cow<'static, str>,
+    operation: Cow<'static, str>,
     config: PaginationConfig,
     fetch: BoxFetch<'a, P, E>,
 }
@@ -51,16 +65,38 @@ where
     P: Page + 'a,
     E: 'a,
 {
-    /// Creates a paginator from a configuration and a fetch function.
+    /// Creates a paginator over `service`'s list `operation` (`"S3"`, `"ListObjectsV2"`) from a
+    /// configuration and a fetch function. The names appear in every [`PaginationError`](crate::PaginationError) the
+    /// streams yield.
     ///
     /// Nothing is requested until the stream returned by [`Paginator::pages`] or
     /// [`Paginator::items`] is polled.
-    pub fn new<F, Fut>(config: PaginationConfig, mut fetch: F) -> Self
+    pub fn new<F, Fut>(
+        service: impl Into<Cow<'static, str>>,
+        operation: impl Into<Cow<'static, str>>,
+        config: PaginationConfig,
+        mut fetch: F,
+    ) -> Self
     where
         F: FnMut(PageRequest) -> Fut + Send + 'a,
         Fut: Future<Output = Result<P, E>> + Send + 'a,
     {
-        Self { config, fetch: Box::new(move |request| Box::pin(fetch(request))) }
+        Self {
+            service: service.into(),
+            operation: operation.into(),
+            config,
+            fetch: Box::new(move |request| Box::pin(fetch(request))),
+        }
+    }
+
+    /// The service named in errors.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The list operation named in errors.
+    pub fn operation(&self) -> &str {
+        &self.operation
     }
 
     /// The configuration this paginator was built with.
@@ -74,7 +110,7 @@ where
     /// mid-page starting token means only some of a page's items belong to this listing, the page
     /// is trimmed with [`Page::retain_items`] before it is yielded.
     pub fn pages(self) -> PageStream<'a, P, E> {
-        PageStream::new(self.config, self.fetch)
+        PageStream::new(self.service, self.operation, self.config, self.fetch)
     }
 
     /// A stream of the items of all pages, in order.
@@ -85,6 +121,10 @@ where
 
 impl<P, E> fmt::Debug for Paginator<'_, P, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Paginator").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Paginator")
+            .field("service", &self.service)
+            .field("operation", &self.operation)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,6 @@
 //! [`PageStream`] and [`ItemStream`]: the streams a [`Paginator`](crate::Paginator) returns.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::pin::Pin;
@@ -10,7 +11,7 @@ use futures::stream::{FusedStream, Stream};
 use futures::{FutureExt, StreamExt};
 
 use crate::paginator::BoxFetch;
-use crate::{Page, PageRequest, PaginationConfig, PaginationError, ResumeToken};
+use crate::{Page, PageRequest, PaginationConfig, PaginationError, PaginationErrorKind, ResumeToken};
 
 /// Where the page stream is.
 enum State<'a, P, E> {
@@ -19,16 +20,20 @@ enum State<'a, P, E> {
     /// A request is in flight for the page at `token`.
     Fetching { future: BoxFuture<'a, Result<P, E>>, token: Option<String>, skip: usize },
     /// The stream must yield this error next, then end.
-    Failed(PaginationError<E>),
+    Failed(PaginationErrorKind),
     /// The stream has ended.
     Done,
 }
 
 /// A stream of pages, returned by [`Paginator::pages`](crate::Paginator::pages).
 ///
-/// Yields `Result<P, PaginationError<E>>`; ends after the last page, after `max_items` items, or
-/// after the first error. It is `Unpin`, and `Send` whenever the fetch function is.
+/// Yields `Result<P, E>`: the fetch function's errors unchanged, and page-bookkeeping failures as
+/// a [`PaginationError`] converted with `E: From<PaginationError>`. Ends after the last page,
+/// after `max_items` items, or after the first error. It is `Unpin`, and `Send` whenever the
+/// fetch function is.
 pub struct PageStream<'a, P, E> {
+    service: Cow<'static, str>,
+    operation: Cow<'static, str>,
     fetch: BoxFetch<'a, P, E>,
     page_size: Option<u32>,
     /// Items still allowed by `max_items`.
@@ -47,7 +52,12 @@ impl<'a, P, E> PageStream<'a, P, E>
 where
     P: Page,
 {
-    pub(crate) fn new(config: PaginationConfig, fetch: BoxFetch<'a, P, E>) -> Self {
+    pub(crate) fn new(
+        service: Cow<'static, str>,
+        operation: Cow<'static, str>,
+        config: PaginationConfig,
+        fetch: BoxFetch<'a, P, E>,
+    ) -> Self {
         let state = match config.starting_token.as_deref() {
             None | Some("") => State::Ready { token: None, skip: 0 },
             Some(text) => match text.parse::<ResumeToken>() {
@@ -55,14 +65,25 @@ where
                     let (token, skip) = start.into_parts();
                     State::Ready { token, skip }
                 }
-                Err(source) => State::Failed(PaginationError::InvalidStartingToken { token: text.to_owned(), source }),
+                Err(reason) => {
+                    State::Failed(PaginationErrorKind::InvalidStartingToken { token: text.to_owned(), reason })
+                }
             },
         };
         let mut seen = HashSet::new();
         if let State::Ready { token: Some(token), .. } = &state {
             seen.insert(token.clone());
         }
-        Self { fetch, page_size: config.page_size, remaining: config.max_items, seen, resume: None, state }
+        Self {
+            service,
+            operation,
+            fetch,
+            page_size: config.page_size,
+            remaining: config.max_items,
+            seen,
+            resume: None,
+            state,
+        }
     }
 
     /// Where to resume, once the stream has ended because `max_items` items were returned and
@@ -97,7 +118,7 @@ where
             match next {
                 None => State::Done,
                 Some(next) if !self.seen.insert(next.clone()) => {
-                    State::Failed(PaginationError::RepeatedToken { token: next })
+                    State::Failed(PaginationErrorKind::RepeatedToken { token: next })
                 }
                 Some(next) if self.remaining == Some(0) => {
                     self.resume = Some(ResumeToken::new(Some(next), 0));
@@ -113,15 +134,19 @@ where
 impl<P, E> Stream for PageStream<'_, P, E>
 where
     P: Page,
+    E: From<PaginationError>,
 {
-    type Item = Result<P, PaginationError<E>>;
+    type Item = Result<P, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
             match std::mem::replace(&mut this.state, State::Done) {
                 State::Done => return Poll::Ready(None),
-                State::Failed(error) => return Poll::Ready(Some(Err(error))),
+                State::Failed(kind) => {
+                    let error = PaginationError::new(this.service.clone(), this.operation.clone(), kind);
+                    return Poll::Ready(Some(Err(E::from(error))));
+                }
                 State::Ready { token, skip } => {
                     if this.remaining == Some(0) {
                         // `max_items(0)`: nothing to return, resume where we would have started.
@@ -137,7 +162,7 @@ where
                         return Poll::Pending;
                     }
                     Poll::Ready(Err(error)) => {
-                        return Poll::Ready(Some(Err(PaginationError::Source(error))));
+                        return Poll::Ready(Some(Err(error)));
                     }
                     Poll::Ready(Ok(page)) => {
                         return Poll::Ready(Some(Ok(this.accept(page, token, skip))));
@@ -151,6 +176,7 @@ where
 impl<P, E> FusedStream for PageStream<'_, P, E>
 where
     P: Page,
+    E: From<PaginationError>,
 {
     fn is_terminated(&self) -> bool {
         matches!(self.state, State::Done)
@@ -168,6 +194,8 @@ impl<P, E> fmt::Debug for PageStream<'_, P, E> {
             State::Done => "Done".to_owned(),
         };
         f.debug_struct("PageStream")
+            .field("service", &self.service)
+            .field("operation", &self.operation)
             .field("page_size", &self.page_size)
             .field("remaining", &self.remaining)
             .field("resume", &self.resume)
@@ -178,7 +206,7 @@ impl<P, E> fmt::Debug for PageStream<'_, P, E> {
 
 /// A stream of items, returned by [`Paginator::items`](crate::Paginator::items).
 ///
-/// Yields `Result<P::Item, PaginationError<E>>`, fetching the next page only once the items of
+/// Yields `Result<P::Item, E>` (see [`PageStream`] for the errors), fetching the next page only once the items of
 /// the previous one were consumed. It is `Unpin`, and `Send` whenever the fetch function and the
 /// items are.
 pub struct ItemStream<'a, P: Page, E> {
@@ -204,8 +232,8 @@ impl<'a, P: Page, E> ItemStream<'a, P, E> {
     }
 }
 
-impl<P: Page, E> Stream for ItemStream<'_, P, E> {
-    type Item = Result<P::Item, PaginationError<E>>;
+impl<P: Page, E: From<PaginationError>> Stream for ItemStream<'_, P, E> {
+    type Item = Result<P::Item, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -228,7 +256,7 @@ impl<P: Page, E> Stream for ItemStream<'_, P, E> {
     }
 }
 
-impl<P: Page, E> FusedStream for ItemStream<'_, P, E> {
+impl<P: Page, E: From<PaginationError>> FusedStream for ItemStream<'_, P, E> {
     fn is_terminated(&self) -> bool {
         self.buffered.len() == 0 && self.pages.is_terminated()
     }

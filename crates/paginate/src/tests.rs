@@ -8,11 +8,19 @@ use futures::executor::block_on;
 use futures::future::{BoxFuture, FutureExt};
 use futures::{Stream, StreamExt, TryStreamExt};
 
-use crate::{Page, PageRequest, PageStream, PaginationConfig, PaginationError, Paginator, ResumeToken, VecPage};
+use crate::{
+    Page, PageRequest, PageStream, PaginationConfig, PaginationError, PaginationErrorKind, Paginator, ResumeToken,
+    VecPage,
+};
 
+/// The fake service's error type: a failed request, or a page-bookkeeping failure.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("fake service error: {0}")]
-struct FakeError(&'static str);
+enum FakeError {
+    #[error("Fake.List failed: {0}")]
+    Service(&'static str),
+    #[error(transparent)]
+    Pagination(#[from] PaginationError),
+}
 
 type Requests = Arc<Mutex<Vec<PageRequest>>>;
 type FakeFuture<T> = BoxFuture<'static, Result<VecPage<T>, FakeError>>;
@@ -28,7 +36,7 @@ fn service(total: usize) -> (impl FnMut(PageRequest) -> FakeFuture<usize> + Clon
             let start = match request.token.as_deref() {
                 None => 0,
                 Some(token) => {
-                    token.strip_prefix("after-").and_then(|n| n.parse().ok()).ok_or(FakeError("bad token"))?
+                    token.strip_prefix("after-").and_then(|n| n.parse().ok()).ok_or(FakeError::Service("bad token"))?
                 }
             };
             let size = request.page_size.unwrap_or(1000) as usize;
@@ -50,7 +58,7 @@ fn scripted(
     let mut pages = pages.into_iter();
     let fetch = move |request: PageRequest| {
         log.lock().unwrap().push(request);
-        let page = pages.next().unwrap_or(Err(FakeError("no more scripted pages")));
+        let page = pages.next().unwrap_or(Err(FakeError::Service("no more scripted pages")));
         futures::future::ready(page).boxed()
     };
     (fetch, requests)
@@ -64,9 +72,9 @@ fn tokens(requests: &Requests) -> Vec<Option<String>> {
     requests.lock().unwrap().iter().map(|r| r.token.clone()).collect()
 }
 
-fn collect_items<S, T, E>(stream: S) -> Vec<Result<T, PaginationError<E>>>
+fn collect_items<S, T>(stream: S) -> Vec<Result<T, FakeError>>
 where
-    S: Stream<Item = Result<T, PaginationError<E>>>,
+    S: Stream<Item = Result<T, FakeError>>,
 {
     block_on(stream.collect())
 }
@@ -75,7 +83,7 @@ where
 fn yields_every_item_across_many_pages() {
     let (fetch, requests) = service(2500);
     let config = PaginationConfig::default().page_size(1000);
-    let items: Vec<usize> = block_on(Paginator::new(config, fetch).items().try_collect()).unwrap();
+    let items: Vec<usize> = block_on(Paginator::new("Fake", "List", config, fetch).items().try_collect()).unwrap();
     assert_eq!(items, (0..2500).collect::<Vec<_>>());
     assert_eq!(items[1000], 1000, "the 1001st item is there");
     assert_eq!(items[2000], 2000, "the 2001st item is there");
@@ -86,7 +94,8 @@ fn yields_every_item_across_many_pages() {
 fn pages_stream_yields_each_page() {
     let (fetch, _) = service(2500);
     let config = PaginationConfig::default().page_size(1000);
-    let pages: Vec<VecPage<usize>> = block_on(Paginator::new(config, fetch).pages().try_collect()).unwrap();
+    let pages: Vec<VecPage<usize>> =
+        block_on(Paginator::new("Fake", "List", config, fetch).pages().try_collect()).unwrap();
     let sizes: Vec<usize> = pages.iter().map(Page::item_count).collect();
     assert_eq!(sizes, [1000, 1000, 500]);
 }
@@ -95,7 +104,7 @@ fn pages_stream_yields_each_page() {
 fn page_size_is_passed_through() {
     let (fetch, requests) = service(25);
     let config = PaginationConfig::default().page_size(7);
-    let items: Vec<usize> = block_on(Paginator::new(config, fetch).items().try_collect()).unwrap();
+    let items: Vec<usize> = block_on(Paginator::new("Fake", "List", config, fetch).items().try_collect()).unwrap();
     assert_eq!(items.len(), 25);
     let requests = requests.lock().unwrap();
     assert_eq!(requests.len(), 4);
@@ -105,7 +114,8 @@ fn page_size_is_passed_through() {
 #[test]
 fn no_page_size_leaves_it_to_the_service() {
     let (fetch, requests) = service(10);
-    let items: Vec<usize> = block_on(Paginator::new(PaginationConfig::default(), fetch).items().try_collect()).unwrap();
+    let items: Vec<usize> =
+        block_on(Paginator::new("Fake", "List", PaginationConfig::default(), fetch).items().try_collect()).unwrap();
     assert_eq!(items.len(), 10);
     assert_eq!(requests.lock().unwrap()[0].page_size, None);
 }
@@ -114,7 +124,7 @@ fn no_page_size_leaves_it_to_the_service() {
 fn max_items_truncates_mid_page() {
     let (fetch, requests) = service(2500);
     let config = PaginationConfig::default().page_size(1000).max_items(1500);
-    let mut stream = Paginator::new(config, fetch).items();
+    let mut stream = Paginator::new("Fake", "List", config, fetch).items();
     let items: Vec<usize> = block_on((&mut stream).try_collect()).unwrap();
     assert_eq!(items, (0..1500).collect::<Vec<_>>());
     assert_eq!(requests.lock().unwrap().len(), 2, "no third page is fetched");
@@ -126,7 +136,7 @@ fn max_items_truncates_mid_page() {
 fn max_items_trims_the_last_page_of_the_pages_stream() {
     let (fetch, _) = service(2500);
     let config = PaginationConfig::default().page_size(1000).max_items(1500);
-    let mut stream = Paginator::new(config, fetch).pages();
+    let mut stream = Paginator::new("Fake", "List", config, fetch).pages();
     let pages: Vec<VecPage<usize>> = block_on((&mut stream).try_collect()).unwrap();
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[1].items, (1000..1500).collect::<Vec<_>>());
@@ -137,7 +147,7 @@ fn max_items_trims_the_last_page_of_the_pages_stream() {
 fn max_items_on_a_page_boundary_resumes_with_the_plain_token() {
     let (fetch, requests) = service(2500);
     let config = PaginationConfig::default().page_size(1000).max_items(1000);
-    let mut stream = Paginator::new(config, fetch).items();
+    let mut stream = Paginator::new("Fake", "List", config, fetch).items();
     let items: Vec<usize> = block_on((&mut stream).try_collect()).unwrap();
     assert_eq!(items.len(), 1000);
     assert_eq!(requests.lock().unwrap().len(), 1);
@@ -148,7 +158,7 @@ fn max_items_on_a_page_boundary_resumes_with_the_plain_token() {
 fn max_items_larger_than_the_listing_has_no_resume_token() {
     let (fetch, _) = service(30);
     let config = PaginationConfig::default().page_size(10).max_items(30);
-    let mut stream = Paginator::new(config, fetch).items();
+    let mut stream = Paginator::new("Fake", "List", config, fetch).items();
     let items: Vec<usize> = block_on((&mut stream).try_collect()).unwrap();
     assert_eq!(items.len(), 30);
     assert_eq!(stream.resume_token(), None, "the listing is complete");
@@ -158,7 +168,7 @@ fn max_items_larger_than_the_listing_has_no_resume_token() {
 fn max_items_zero_fetches_nothing() {
     let (fetch, requests) = service(30);
     let config = PaginationConfig::default().max_items(0);
-    let mut stream = Paginator::new(config, fetch).items();
+    let mut stream = Paginator::new("Fake", "List", config, fetch).items();
     assert!(block_on(stream.next()).is_none());
     assert!(requests.lock().unwrap().is_empty());
     assert_eq!(stream.resume_token(), Some(&ResumeToken::default()));
@@ -178,7 +188,7 @@ fn resuming_continues_exactly_where_it_stopped() {
                 config = config.starting_token(token);
             }
             // Every run talks to the same fake service and request log.
-            let mut stream = Paginator::new(config, fetch.clone()).items();
+            let mut stream = Paginator::new("Fake", "List", config, fetch.clone()).items();
             let items: Vec<usize> = block_on((&mut stream).try_collect()).unwrap();
             assert!(items.len() <= max_items);
             all.extend(items);
@@ -202,14 +212,14 @@ fn resuming_continues_exactly_where_it_stopped() {
 fn resuming_inside_the_first_page() {
     let (fetch, requests) = service(20);
     let config = PaginationConfig::default().page_size(10).max_items(4);
-    let mut stream = Paginator::new(config, fetch.clone()).items();
+    let mut stream = Paginator::new("Fake", "List", config, fetch.clone()).items();
     let first: Vec<usize> = block_on((&mut stream).try_collect()).unwrap();
     assert_eq!(first, [0, 1, 2, 3]);
     let resume = stream.resume_token().unwrap().to_string();
     assert_eq!(resume, "cloudkit-resume:v1:4:");
 
     let config = PaginationConfig::default().page_size(10).starting_token(resume);
-    let mut pages = Paginator::new(config, fetch).pages();
+    let mut pages = Paginator::new("Fake", "List", config, fetch).pages();
     let first_page = block_on(pages.try_next()).unwrap().unwrap();
     assert_eq!(first_page.items, (4..10).collect::<Vec<_>>(), "trimmed at the front");
     let rest: Vec<VecPage<usize>> = block_on(pages.try_collect()).unwrap();
@@ -221,7 +231,7 @@ fn resuming_inside_the_first_page() {
 fn plain_provider_token_is_a_valid_starting_token() {
     let (fetch, requests) = service(25);
     let config = PaginationConfig::default().page_size(10).starting_token("after-10");
-    let items: Vec<usize> = block_on(Paginator::new(config, fetch).items().try_collect()).unwrap();
+    let items: Vec<usize> = block_on(Paginator::new("Fake", "List", config, fetch).items().try_collect()).unwrap();
     assert_eq!(items, (10..25).collect::<Vec<_>>());
     assert_eq!(tokens(&requests)[0].as_deref(), Some("after-10"));
 }
@@ -230,7 +240,7 @@ fn plain_provider_token_is_a_valid_starting_token() {
 fn empty_starting_token_starts_at_the_beginning() {
     let (fetch, requests) = service(5);
     let config = PaginationConfig::default().starting_token("");
-    let items: Vec<usize> = block_on(Paginator::new(config, fetch).items().try_collect()).unwrap();
+    let items: Vec<usize> = block_on(Paginator::new("Fake", "List", config, fetch).items().try_collect()).unwrap();
     assert_eq!(items.len(), 5);
     assert_eq!(tokens(&requests), [None]);
 }
@@ -239,11 +249,14 @@ fn empty_starting_token_starts_at_the_beginning() {
 fn malformed_resume_token_is_an_error_without_a_request() {
     let (fetch, requests) = service(5);
     let config = PaginationConfig::default().starting_token("cloudkit-resume:v1:x:after-1");
-    let results = collect_items(Paginator::new(config, fetch).items());
+    let results = collect_items(Paginator::new("Fake", "List", config, fetch).items());
     assert_eq!(results.len(), 1);
     assert!(matches!(
         &results[0],
-        Err(PaginationError::InvalidStartingToken { token, .. }) if token == "cloudkit-resume:v1:x:after-1"
+        Err(FakeError::Pagination(e)) if matches!(
+            e.kind(),
+            PaginationErrorKind::InvalidStartingToken { token, .. } if token == "cloudkit-resume:v1:x:after-1"
+        )
     ));
     assert!(requests.lock().unwrap().is_empty());
 }
@@ -251,10 +264,10 @@ fn malformed_resume_token_is_an_error_without_a_request() {
 #[test]
 fn same_token_twice_in_a_row_is_an_error() {
     let (fetch, requests) = scripted(vec![page(&[1, 2], Some("a")), page(&[3], Some("a")), page(&[4], None)]);
-    let results = collect_items(Paginator::new(PaginationConfig::default(), fetch).items());
+    let results = collect_items(Paginator::new("Fake", "List", PaginationConfig::default(), fetch).items());
     assert_eq!(results.len(), 4, "three items, then the error, then the end");
     assert_eq!(results[2].as_ref().ok(), Some(&3));
-    assert!(matches!(&results[3], Err(PaginationError::RepeatedToken { token }) if token == "a"));
+    assert!(matches!(&results[3], Err(FakeError::Pagination(e)) if e.repeated_token() == Some("a")));
     assert_eq!(requests.lock().unwrap().len(), 2, "the repeated token is not requested");
 }
 
@@ -262,9 +275,9 @@ fn same_token_twice_in_a_row_is_an_error() {
 fn token_seen_earlier_is_an_error() {
     let (fetch, requests) =
         scripted(vec![page(&[1], Some("a")), page(&[2], Some("b")), page(&[3], Some("a")), page(&[4], None)]);
-    let results = collect_items(Paginator::new(PaginationConfig::default(), fetch).pages());
+    let results = collect_items(Paginator::new("Fake", "List", PaginationConfig::default(), fetch).pages());
     assert_eq!(results.len(), 4);
-    assert!(matches!(&results[3], Err(PaginationError::RepeatedToken { token }) if token == "a"));
+    assert!(matches!(&results[3], Err(FakeError::Pagination(e)) if e.repeated_token() == Some("a")));
     assert_eq!(requests.lock().unwrap().len(), 3);
 }
 
@@ -272,22 +285,22 @@ fn token_seen_earlier_is_an_error() {
 fn starting_token_returned_again_is_an_error() {
     let (fetch, _) = scripted(vec![page(&[1], Some("start"))]);
     let config = PaginationConfig::default().starting_token("start");
-    let results = collect_items(Paginator::new(config, fetch).items());
+    let results = collect_items(Paginator::new("Fake", "List", config, fetch).items());
     assert!(matches!(
         results.last(),
-        Some(Err(PaginationError::RepeatedToken { token })) if token == "start"
+        Some(Err(FakeError::Pagination(e))) if e.repeated_token() == Some("start")
     ));
 }
 
 #[test]
 fn errors_are_yielded_and_end_the_stream() {
-    let (fetch, requests) = scripted(vec![page(&[1, 2], Some("a")), Err(FakeError("throttled")), page(&[3], None)]);
-    let mut stream = Paginator::new(PaginationConfig::default(), fetch).items();
+    let (fetch, requests) =
+        scripted(vec![page(&[1, 2], Some("a")), Err(FakeError::Service("throttled")), page(&[3], None)]);
+    let mut stream = Paginator::new("Fake", "List", PaginationConfig::default(), fetch).items();
     let results = collect_items(&mut stream);
     assert_eq!(results.len(), 3);
     let error = results[2].as_ref().unwrap_err();
-    assert_eq!(error.source_error(), Some(&FakeError("throttled")));
-    assert!(std::error::Error::source(error).is_some(), "the source error is kept");
+    assert_eq!(error, &FakeError::Service("throttled"), "the fetch error is yielded unchanged");
     assert_eq!(requests.lock().unwrap().len(), 2, "nothing is fetched after the error");
     assert!(block_on(stream.next()).is_none(), "the stream stays ended");
     assert_eq!(stream.resume_token(), None);
@@ -302,7 +315,8 @@ fn empty_pages_with_a_token_continue() {
         page(&[], Some("d")),
         page(&[3], None),
     ]);
-    let items: Vec<u32> = block_on(Paginator::new(PaginationConfig::default(), fetch).items().try_collect()).unwrap();
+    let items: Vec<u32> =
+        block_on(Paginator::new("Fake", "List", PaginationConfig::default(), fetch).items().try_collect()).unwrap();
     assert_eq!(items, [1, 2, 3]);
     assert_eq!(requests.lock().unwrap().len(), 5);
 }
@@ -311,7 +325,7 @@ fn empty_pages_with_a_token_continue() {
 fn empty_final_page_ends_the_listing() {
     let (fetch, requests) = scripted(vec![page(&[1, 2], Some("a")), page(&[], None)]);
     let pages: Vec<VecPage<u32>> =
-        block_on(Paginator::new(PaginationConfig::default(), fetch).pages().try_collect()).unwrap();
+        block_on(Paginator::new("Fake", "List", PaginationConfig::default(), fetch).pages().try_collect()).unwrap();
     assert_eq!(pages.len(), 2);
     assert!(pages[1].items.is_empty());
     assert_eq!(requests.lock().unwrap().len(), 2);
@@ -320,7 +334,8 @@ fn empty_final_page_ends_the_listing() {
 #[test]
 fn empty_string_token_ends_the_listing() {
     let (fetch, requests) = scripted(vec![page(&[1], Some("")), page(&[2], None)]);
-    let items: Vec<u32> = block_on(Paginator::new(PaginationConfig::default(), fetch).items().try_collect()).unwrap();
+    let items: Vec<u32> =
+        block_on(Paginator::new("Fake", "List", PaginationConfig::default(), fetch).items().try_collect()).unwrap();
     assert_eq!(items, [1]);
     assert_eq!(requests.lock().unwrap().len(), 1);
 }
@@ -329,7 +344,7 @@ fn empty_string_token_ends_the_listing() {
 fn nothing_is_fetched_until_polled() {
     let (fetch, requests) = service(50);
     let config = PaginationConfig::default().page_size(10);
-    let mut items = Paginator::new(config, fetch).items();
+    let mut items = Paginator::new("Fake", "List", config, fetch).items();
     assert!(requests.lock().unwrap().is_empty(), "building the stream sends nothing");
     assert_eq!(block_on(items.next()).unwrap().unwrap(), 0);
     assert_eq!(requests.lock().unwrap().len(), 1);
@@ -360,7 +375,7 @@ fn one_request_in_flight_at_a_time() {
         }
     };
     let config = PaginationConfig::default().page_size(3);
-    let items: Vec<usize> = block_on(Paginator::new(config, fetch).items().try_collect()).unwrap();
+    let items: Vec<usize> = block_on(Paginator::new("Fake", "List", config, fetch).items().try_collect()).unwrap();
     assert_eq!(items.len(), 100);
     assert_eq!(peak.load(Ordering::SeqCst), 1);
 }
@@ -374,7 +389,8 @@ fn fetch_may_borrow_from_the_caller() {
         let end = (start + 3).min(data.len());
         Ok::<_, FakeError>(VecPage::new(data[start..end].to_vec(), (start == 0).then(|| "second".to_owned())))
     };
-    let items: Vec<u32> = block_on(Paginator::new(PaginationConfig::default(), fetch).items().try_collect()).unwrap();
+    let items: Vec<u32> =
+        block_on(Paginator::new("Fake", "List", PaginationConfig::default(), fetch).items().try_collect()).unwrap();
     assert_eq!(&items, data);
 }
 
@@ -383,18 +399,42 @@ fn streams_are_send_and_unpin() {
     fn assert_send_unpin<T: Send + Unpin>(_: &T) {}
     let (fetch, _) = service(1);
     let pages: PageStream<'static, VecPage<usize>, FakeError> =
-        Paginator::new(PaginationConfig::default(), fetch).pages();
+        Paginator::new("Fake", "List", PaginationConfig::default(), fetch).pages();
     assert_send_unpin(&pages);
     let (fetch, _) = service(1);
-    let items = Paginator::new(PaginationConfig::default(), fetch).items();
+    let items = Paginator::new("Fake", "List", PaginationConfig::default(), fetch).items();
     assert_send_unpin(&items);
 }
 
 #[test]
-fn display_is_one_line() {
-    let error: PaginationError<FakeError> = PaginationError::RepeatedToken { token: "abc".into() };
-    assert_eq!(error.to_string(), "the service returned the token `abc` twice; stopping instead of looping");
-    assert_eq!(PaginationError::Source(FakeError("x")).to_string(), "fetching a page failed");
+fn display_is_one_line_naming_service_operation_and_cause() {
+    let error = PaginationError::new("S3", "ListObjectsV2", PaginationErrorKind::RepeatedToken { token: "abc".into() });
+    assert_eq!(
+        error.to_string(),
+        "S3.ListObjectsV2 failed: the service returned the continuation token \"abc\" twice; stopping instead of looping"
+    );
+    assert!(std::error::Error::source(&error).is_none());
+    let reason = "cloudkit-resume:v1:x:t".parse::<ResumeToken>().unwrap_err();
+    let error = PaginationError::new(
+        "GCS",
+        "objects.list",
+        PaginationErrorKind::InvalidStartingToken { token: "cloudkit-resume:v1:x:t".into(), reason },
+    );
+    assert_eq!(
+        error.to_string(),
+        "GCS.objects.list failed: invalid starting token \"cloudkit-resume:v1:x:t\": invalid resume token: \
+         the skip count is not a non-negative integer"
+    );
+    assert!(!error.to_string().contains('\n'));
+}
+
+#[test]
+fn the_repeated_token_error_names_the_paginators_service_and_operation() {
+    let (fetch, _) = scripted(vec![page(&[1], Some("a")), page(&[2], Some("a"))]);
+    let results = collect_items(Paginator::new("EC2", "DescribeInstances", PaginationConfig::default(), fetch).items());
+    let Some(Err(FakeError::Pagination(e))) = results.last() else { panic!("{results:?}") };
+    assert_eq!((e.service(), e.operation(), e.repeated_token()), ("EC2", "DescribeInstances", Some("a")));
+    assert!(e.to_string().starts_with("EC2.DescribeInstances failed: the service returned the continuation token"));
 }
 
 /// Returns `Pending` once (waking the task), then `Ready`.

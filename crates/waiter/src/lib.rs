@@ -11,8 +11,8 @@
 //! - between polls the waiter sleeps per the Smithy spec's jittered exponential [`Backoff`]
 //!   between `min_delay` and `max_delay`;
 //! - the wait ends at `max_wait` (with a last poll at the deadline) or after `max_attempts`
-//!   polls, and every error names the failure state or the timeout and carries the last observed
-//!   result ([`WaiterError`]).
+//!   polls, and every error names the waiter, the resource, the failure state or the timeout, and
+//!   carries (and shows) the last observed result ([`WaiterError`]).
 //!
 //! The crate knows nothing about HTTP. Time comes from `tokio::time`, so tests can run on a
 //! paused clock (`#[tokio::test(start_paused = true)]`).
@@ -36,13 +36,15 @@
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
 //! let waiter = Waiter::new(
+//!     "InstanceTerminated",
 //!     WaiterConfig::default().min_delay(Duration::from_secs(15)).max_delay(Duration::from_secs(120)),
 //!     vec![
 //!         Acceptor::output(AcceptorState::Success, "instance state is terminated", |s: &&str| *s == "terminated"),
 //!         Acceptor::output(AcceptorState::Failure, "instance state is pending", |s: &&str| *s == "pending"),
 //!         Acceptor::error_code(AcceptorState::Retry, "InvalidInstanceID.NotFound"),
 //!     ],
-//! );
+//! )
+//! .resource("instance i-0abc");
 //!
 //! // The instance came back to life: the wait fails fast, naming the state.
 //! let states = ["shutting-down", "pending"];
@@ -54,7 +56,10 @@
 //!     })
 //!     .await
 //!     .unwrap_err();
-//! assert_eq!(error.to_string(), "waiter reached failure state `instance state is pending` after 2 attempts");
+//! assert_eq!(
+//!     error.to_string(),
+//!     "waiter InstanceTerminated for instance i-0abc reached failure state `instance state is pending` after 2 attempts"
+//! );
 //! assert!(matches!(error, WaiterError::FailureState { last: Ok("pending"), .. }));
 //! # }
 //! ```

@@ -79,7 +79,7 @@ impl Script {
 #[tokio::test(start_paused = true)]
 async fn succeeds_after_retries() {
     let script = Script::new(vec![Ok("pending"), Ok("pending"), Ok("pending"), Ok("running")]);
-    let waiter = Waiter::new(ec2_config(), instance_running());
+    let waiter = Waiter::new("InstanceRunning", ec2_config(), instance_running());
     let done = waiter.wait(script.poller()).await.unwrap();
     assert_eq!(done.output(), Some(&"running"));
     assert_eq!(done.attempts, 4);
@@ -94,7 +94,7 @@ async fn succeeds_after_retries() {
 #[tokio::test(start_paused = true)]
 async fn retries_when_no_acceptor_matches_the_output() {
     let script = Script::new(vec![Ok("stopping?"), Ok("running")]);
-    let waiter = Waiter::new(ec2_config(), instance_running());
+    let waiter = Waiter::new("InstanceRunning", ec2_config(), instance_running());
     let done = waiter.wait(script.poller()).await.unwrap();
     assert_eq!(done.attempts, 2);
 }
@@ -102,11 +102,15 @@ async fn retries_when_no_acceptor_matches_the_output() {
 #[tokio::test(start_paused = true)]
 async fn fails_fast_on_a_failure_acceptor() {
     let script = Script::new(vec![Ok("pending"), Ok("terminated"), Ok("running")]);
-    let waiter = Waiter::new(ec2_config(), instance_running());
+    let waiter = Waiter::new("InstanceRunning", ec2_config(), instance_running()).resource("instance i-0abc");
     let error = waiter.wait(script.poller()).await.unwrap_err();
-    assert_eq!(error.to_string(), "waiter reached failure state `instance state is terminated` after 2 attempts");
+    assert_eq!(
+        error.to_string(),
+        "waiter InstanceRunning for instance i-0abc reached failure state `instance state is terminated` after 2 attempts"
+    );
+    assert_eq!((error.waiter(), error.resource()), ("InstanceRunning", Some("instance i-0abc")));
     match &error {
-        WaiterError::FailureState { acceptor, attempts, last } => {
+        WaiterError::FailureState { acceptor, attempts, last, .. } => {
             assert_eq!(acceptor, "instance state is terminated");
             assert_eq!(*attempts, 2);
             assert_eq!(last, &Ok("terminated"));
@@ -126,7 +130,10 @@ async fn first_matching_acceptor_wins() {
         ]
     };
     let script = Script::new(vec![Ok("x")]);
-    let error = Waiter::<&str, FakeError>::new(ec2_config(), both()).wait(script.poller()).await.unwrap_err();
+    let error = Waiter::<&str, FakeError>::new("InstanceRunning", ec2_config(), both())
+        .wait(script.poller())
+        .await
+        .unwrap_err();
     assert!(matches!(error, WaiterError::FailureState { ref acceptor, .. } if acceptor == "first"));
 }
 
@@ -135,7 +142,7 @@ async fn times_out_at_the_deadline() {
     let max_wait = secs(100);
     let script = Script::new(vec![Ok("pending")]);
     let config = WaiterConfig::new(secs(2), secs(20), max_wait);
-    let waiter = Waiter::new(config, instance_running()).with_seed(11);
+    let waiter = Waiter::new("InstanceRunning", config, instance_running()).with_seed(11);
     let started = Instant::now();
     let error = waiter.wait(script.poller()).await.unwrap_err();
     let elapsed = started.elapsed();
@@ -144,14 +151,16 @@ async fn times_out_at_the_deadline() {
     let polls = script.poll_times();
     assert_eq!(*polls.last().unwrap(), max_wait, "the last poll happens at the deadline");
     match &error {
-        WaiterError::Timeout { max_wait: reported, attempts, last } => {
+        WaiterError::Timeout { max_wait: reported, attempts, last, .. } => {
             assert_eq!(*reported, max_wait);
             assert_eq!(*attempts as usize, polls.len());
             assert_eq!(last, &Ok("pending"));
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(error.to_string().starts_with("waiter timed out after 100s and "));
+    let text = error.to_string();
+    assert!(text.starts_with("waiter InstanceRunning timed out after 1m40s and "), "{text}");
+    assert!(text.ends_with(" attempts without reaching a success state"), "{text}");
     // Before the last one, polls are at least min_delay apart.
     for pair in polls[..polls.len() - 1].windows(2) {
         assert!(pair[1] - pair[0] >= secs(2));
@@ -160,7 +169,7 @@ async fn times_out_at_the_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_poll_past_the_deadline_times_out_after_it() {
-    let waiter = Waiter::new(WaiterConfig::new(secs(1), secs(5), secs(10)), instance_running());
+    let waiter = Waiter::new("InstanceRunning", WaiterConfig::new(secs(1), secs(5), secs(10)), instance_running());
     let mut polls = 0;
     let error = waiter
         .wait(|| {
@@ -180,19 +189,25 @@ async fn a_slow_poll_past_the_deadline_times_out_after_it() {
 async fn stops_after_max_attempts() {
     let script = Script::new(vec![Ok("pending")]);
     let config = WaiterConfig::new(secs(1), secs(4), secs(3600)).max_attempts(5);
-    let error = Waiter::new(config, instance_running()).wait(script.poller()).await.unwrap_err();
-    assert_eq!(error.to_string(), "waiter gave up after 5 attempts without reaching a success state");
-    assert!(matches!(error, WaiterError::MaxAttemptsExceeded { attempts: 5, last: Ok("pending") }));
+    let error = Waiter::new("InstanceRunning", config, instance_running()).wait(script.poller()).await.unwrap_err();
+    assert_eq!(error.to_string(), "waiter InstanceRunning gave up after 5 attempts without reaching a success state");
+    assert!(matches!(error, WaiterError::MaxAttemptsExceeded { attempts: 5, last: Ok("pending"), .. }));
     assert_eq!(script.poll_times().len(), 5);
 }
 
 #[tokio::test(start_paused = true)]
 async fn unexpected_error_stops_the_wait() {
     let script = Script::new(vec![Ok("pending"), Err(FakeError("Throttling")), Ok("running")]);
-    let error = Waiter::new(ec2_config(), instance_running()).wait(script.poller()).await.unwrap_err();
-    assert_eq!(error.to_string(), "waiter stopped on an error no acceptor matched after 2 attempts");
-    assert_eq!(std::error::Error::source(&error).map(ToString::to_string), Some("service error Throttling".to_owned()));
-    assert!(matches!(error, WaiterError::UnexpectedError { source: FakeError("Throttling"), attempts: 2 }));
+    let waiter = Waiter::new("InstanceRunning", ec2_config(), instance_running()).resource("instance i-0abc");
+    let error = waiter.wait(script.poller()).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "waiter InstanceRunning for instance i-0abc stopped after 2 attempts on an error no acceptor matched: \
+         service error Throttling"
+    );
+    assert!(std::error::Error::source(&error).is_none(), "the error's text is printed, not repeated as the source");
+    assert_eq!(error.last_error(), Some(&FakeError("Throttling")));
+    assert!(matches!(error, WaiterError::UnexpectedError { source: FakeError("Throttling"), attempts: 2, .. }));
     assert_eq!(script.poll_times().len(), 2, "no poll after an unknown error");
 }
 
@@ -204,7 +219,7 @@ async fn retry_on_error_code_keeps_polling() {
         Err(FakeError(NOT_FOUND)),
         Ok("running"),
     ]);
-    let done = Waiter::new(ec2_config(), instance_running()).wait(script.poller()).await.unwrap();
+    let done = Waiter::new("InstanceRunning", ec2_config(), instance_running()).wait(script.poller()).await.unwrap();
     assert_eq!(done.attempts, 4);
     assert_eq!(done.into_output(), Some("running"));
 }
@@ -217,8 +232,10 @@ async fn success_may_match_an_error() {
         Acceptor::output(AcceptorState::Retry, "the object exists", |_: &&str| true),
     ];
     let script = Script::new(vec![Ok("exists"), Err(FakeError("NotFound"))]);
-    let done =
-        Waiter::new(WaiterConfig::new(secs(5), secs(120), secs(100)), acceptors).wait(script.poller()).await.unwrap();
+    let done = Waiter::new("InstanceRunning", WaiterConfig::new(secs(5), secs(120), secs(100)), acceptors)
+        .wait(script.poller())
+        .await
+        .unwrap();
     assert_eq!(done.attempts, 2);
     assert_eq!(done.into_result(), Err(FakeError("NotFound")));
 }
@@ -227,7 +244,7 @@ async fn success_may_match_an_error() {
 async fn any_error_failure_acceptor() {
     let acceptors = vec![Acceptor::success_if_ok(), Acceptor::any_error(AcceptorState::Failure)];
     let script = Script::new(vec![Err(FakeError("AccessDenied"))]);
-    let error = Waiter::new(ec2_config(), acceptors).wait(script.poller()).await.unwrap_err();
+    let error = Waiter::new("InstanceRunning", ec2_config(), acceptors).wait(script.poller()).await.unwrap_err();
     assert_eq!(error.last(), Some(&Err(FakeError("AccessDenied"))));
     assert_eq!(error.attempts(), 1);
 }
@@ -239,7 +256,8 @@ async fn observed_sleeps_are_within_the_backoff_bounds() {
     let mut all_gaps = Vec::new();
     for seed in 0..20 {
         let script = Script::new(vec![Ok("pending")]);
-        let waiter = Waiter::new(WaiterConfig::new(min, max, max_wait), instance_running()).with_seed(seed);
+        let waiter =
+            Waiter::new("InstanceRunning", WaiterConfig::new(min, max, max_wait), instance_running()).with_seed(seed);
         let error = waiter.wait(script.poller()).await.unwrap_err();
         assert!(matches!(error, WaiterError::Timeout { .. }));
         let polls = script.poll_times();
@@ -271,7 +289,7 @@ async fn invalid_configuration_polls_nothing() {
         WaiterConfig::new(secs(5), secs(1), secs(10)),
         WaiterConfig::new(secs(1), secs(5), secs(10)).max_attempts(0),
     ] {
-        let error = Waiter::new(config, instance_running())
+        let error = Waiter::new("InstanceRunning", config, instance_running())
             .wait(|| {
                 polls += 1;
                 std::future::ready(Ok::<_, FakeError>("running"))
@@ -279,7 +297,7 @@ async fn invalid_configuration_polls_nothing() {
             .await
             .unwrap_err();
         assert!(matches!(error, WaiterError::InvalidConfig { .. }));
-        assert!(error.to_string().starts_with("invalid waiter configuration: "));
+        assert!(error.to_string().starts_with("waiter InstanceRunning has an invalid configuration: "), "{error}");
     }
     assert_eq!(polls, 0);
 }
@@ -287,14 +305,18 @@ async fn invalid_configuration_polls_nothing() {
 #[tokio::test(start_paused = true)]
 async fn one_attempt_is_singular_in_messages() {
     let script = Script::new(vec![Ok("terminated")]);
-    let error = Waiter::new(ec2_config(), instance_running()).wait(script.poller()).await.unwrap_err();
-    assert_eq!(error.to_string(), "waiter reached failure state `instance state is terminated` after 1 attempt");
+    let error =
+        Waiter::new("InstanceRunning", ec2_config(), instance_running()).wait(script.poller()).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "waiter InstanceRunning reached failure state `instance state is terminated` after 1 attempt"
+    );
 }
 
 #[test]
 fn wait_future_is_send() {
     fn assert_send<T: Send>(_: &T) {}
-    let waiter = Waiter::new(ec2_config(), instance_running());
+    let waiter = Waiter::new("InstanceRunning", ec2_config(), instance_running());
     let future = waiter.wait(|| async { Ok::<_, FakeError>("running") });
     assert_send(&future);
 }
@@ -305,6 +327,55 @@ fn wait_future_is_send() {
 async fn an_unbounded_max_wait_is_no_deadline_not_a_panic() {
     let script = Script::new(vec![Ok("pending"), Ok("running")]);
     let config = ec2_config().max_wait(Duration::MAX);
-    let done = Waiter::new(config, instance_running()).wait(script.poller()).await.unwrap();
+    let done = Waiter::new("InstanceRunning", config, instance_running()).wait(script.poller()).await.unwrap();
     assert_eq!(done.attempts, 2);
+}
+
+/// Issue 16, point 3: a timeout shows the last error seen, and the chain does not repeat it.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_shows_the_last_error() {
+    let script = Script::new(vec![Err(FakeError(NOT_FOUND))]);
+    let config = WaiterConfig::new(secs(15), secs(120), secs(300));
+    let waiter = Waiter::new("InstanceRunning", config, instance_running()).resource("instance i-0abc");
+    let error = waiter.wait(script.poller()).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.starts_with("waiter InstanceRunning for instance i-0abc timed out after 5m and "), "{text}");
+    assert!(text.ends_with(" attempts; last error: service error InvalidInstanceID.NotFound"), "{text}");
+    assert!(std::error::Error::source(&error).is_none());
+    assert_eq!(error.last_error(), Some(&FakeError(NOT_FOUND)));
+    assert!(matches!(error.last(), Some(Err(FakeError(NOT_FOUND)))));
+    assert!(matches!(error.into_last(), Some(Err(FakeError(NOT_FOUND)))));
+}
+
+/// Issue 16, point 3: every variant's one line names the waiter and the resource.
+#[tokio::test(start_paused = true)]
+async fn every_variant_names_the_waiter_and_the_resource() {
+    let waiter = |config| Waiter::new("InstanceRunning", config, instance_running()).resource("instance i-0abc");
+    let errors = [
+        waiter(ec2_config()).wait(Script::new(vec![Ok("terminated")]).poller()).await.unwrap_err(),
+        waiter(ec2_config()).wait(Script::new(vec![Err(FakeError("Boom"))]).poller()).await.unwrap_err(),
+        waiter(WaiterConfig::new(secs(1), secs(2), secs(3)))
+            .wait(Script::new(vec![Ok("pending")]).poller())
+            .await
+            .unwrap_err(),
+        waiter(ec2_config().max_attempts(2))
+            .wait(Script::new(vec![Err(FakeError(NOT_FOUND))]).poller())
+            .await
+            .unwrap_err(),
+        waiter(ec2_config().max_attempts(0)).wait(Script::new(vec![Ok("running")]).poller()).await.unwrap_err(),
+    ];
+    let expected = [
+        "waiter InstanceRunning for instance i-0abc reached failure state `instance state is terminated` after 1 attempt",
+        "waiter InstanceRunning for instance i-0abc stopped after 1 attempt on an error no acceptor matched: service error Boom",
+        "waiter InstanceRunning for instance i-0abc timed out after 3s and ",
+        "waiter InstanceRunning for instance i-0abc gave up after 2 attempts; last error: service error InvalidInstanceID.NotFound",
+        "waiter InstanceRunning for instance i-0abc has an invalid configuration: ",
+    ];
+    for (error, expected) in errors.iter().zip(expected) {
+        let text = error.to_string();
+        assert!(text.starts_with(expected), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+        assert!(std::error::Error::source(error).is_none(), "{text}");
+    }
+    assert!(errors[2].to_string().ends_with(" without reaching a success state"));
 }

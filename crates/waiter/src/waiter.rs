@@ -1,5 +1,6 @@
 //! [`Waiter`]: poll until an acceptor says stop.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -74,6 +75,7 @@ impl<T, E> FinalPoll<T, E> {
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), WaiterError<&'static str, ServiceError>> {
 /// let waiter = Waiter::new(
+///     "InstanceRunning",
 ///     WaiterConfig::default()
 ///         .min_delay(Duration::from_secs(15))
 ///         .max_delay(Duration::from_secs(120))
@@ -82,7 +84,8 @@ impl<T, E> FinalPoll<T, E> {
 ///         Acceptor::output(AcceptorState::Success, "instance state is running", |s: &&str| *s == "running"),
 ///         Acceptor::output(AcceptorState::Failure, "instance state is terminated", |s: &&str| *s == "terminated"),
 ///     ],
-/// );
+/// )
+/// .resource("instance i-0abc");
 ///
 /// // A pretend DescribeInstances: pending twice, then running.
 /// let mut polls = 0;
@@ -99,15 +102,36 @@ impl<T, E> FinalPoll<T, E> {
 /// # }
 /// ```
 pub struct Waiter<T, E> {
+    name: Cow<'static, str>,
+    resource: Option<String>,
     config: WaiterConfig,
     acceptors: Vec<Acceptor<T, E>>,
     seed: Option<u64>,
 }
 
 impl<T, E> Waiter<T, E> {
-    /// Creates a waiter from its configuration and its acceptors (checked in order).
-    pub fn new(config: WaiterConfig, acceptors: Vec<Acceptor<T, E>>) -> Self {
-        Self { config, acceptors, seed: None }
+    /// Creates a waiter named `name` (`"InstanceRunning"`, named in every [`WaiterError`]) from
+    /// its configuration and its acceptors (checked in order).
+    pub fn new(name: impl Into<Cow<'static, str>>, config: WaiterConfig, acceptors: Vec<Acceptor<T, E>>) -> Self {
+        Self { name: name.into(), resource: None, config, acceptors, seed: None }
+    }
+
+    /// Says what the waiter waits on (`"instance i-0abc"`, `"bucket s3://logs"`), named in every
+    /// [`WaiterError`] after the waiter's name.
+    #[must_use]
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    /// The waiter's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the waiter waits on, when it was told.
+    pub fn resource_description(&self) -> Option<&str> {
+        self.resource.as_deref()
     }
 
     /// Seeds the random jitter, for reproducible delays in tests.
@@ -143,7 +167,12 @@ impl<T, E> Waiter<T, E> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.config.validate().map_err(|reason| WaiterError::InvalidConfig { reason })?;
+        let (waiter, resource) = (|| self.name.clone(), || self.resource.clone());
+        self.config.validate().map_err(|reason| WaiterError::InvalidConfig {
+            waiter: waiter(),
+            resource: resource(),
+            reason,
+        })?;
         let backoff = Backoff::new(self.config.min_delay, self.config.max_delay);
         let mut rng = self.seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let start = Instant::now();
@@ -167,6 +196,8 @@ impl<T, E> Waiter<T, E> {
                 Some(acceptor) if acceptor.state() == AcceptorState::Failure => {
                     tracing::debug!(attempts, acceptor = acceptor.description(), "waiter reached failure state");
                     return Err(WaiterError::FailureState {
+                        waiter: waiter(),
+                        resource: resource(),
                         acceptor: acceptor.description().to_owned(),
                         attempts,
                         last: result,
@@ -179,14 +210,24 @@ impl<T, E> Waiter<T, E> {
                     Ok(_) => tracing::debug!(attempts, "no waiter acceptor matched the output; retrying"),
                     Err(source) => {
                         tracing::debug!(attempts, "no waiter acceptor matched the error; stopping");
-                        return Err(WaiterError::UnexpectedError { source, attempts });
+                        return Err(WaiterError::UnexpectedError {
+                            waiter: waiter(),
+                            resource: resource(),
+                            source,
+                            attempts,
+                        });
                     }
                 },
             }
 
             if self.config.max_attempts.is_some_and(|max| attempts >= max) {
                 tracing::debug!(attempts, "waiter reached max attempts");
-                return Err(WaiterError::MaxAttemptsExceeded { attempts, last: result });
+                return Err(WaiterError::MaxAttemptsExceeded {
+                    waiter: waiter(),
+                    resource: resource(),
+                    attempts,
+                    last: result,
+                });
             }
             let remaining = match deadline {
                 Some(deadline) => deadline.saturating_duration_since(Instant::now()),
@@ -194,7 +235,13 @@ impl<T, E> Waiter<T, E> {
             };
             let Some(delay) = backoff.delay(attempts, remaining, &mut rng) else {
                 tracing::debug!(attempts, max_wait = ?self.config.max_wait, "waiter timed out");
-                return Err(WaiterError::Timeout { max_wait: self.config.max_wait, attempts, last: result });
+                return Err(WaiterError::Timeout {
+                    waiter: waiter(),
+                    resource: resource(),
+                    max_wait: self.config.max_wait,
+                    attempts,
+                    last: result,
+                });
             };
             tracing::debug!(attempts, ?delay, ?remaining, "waiter sleeping before the next poll");
             drop(result);
@@ -206,6 +253,8 @@ impl<T, E> Waiter<T, E> {
 impl<T, E> fmt::Debug for Waiter<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waiter")
+            .field("name", &self.name)
+            .field("resource", &self.resource)
             .field("config", &self.config)
             .field("acceptors", &self.acceptors)
             .field("seed", &self.seed)

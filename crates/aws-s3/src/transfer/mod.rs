@@ -39,7 +39,7 @@
 //! - Progress callbacks receive [`Progress`]: the bytes done and the total (when known).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -157,25 +157,24 @@ impl TransferConfig {
 }
 
 /// Why a managed transfer failed.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Display` is one line; [`TransferError::Io`] includes the I/O error's text, so `source()`
+/// continues below it, and [`TransferError::S3`] is the S3 error's own line and chain.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum TransferError {
     /// An S3 request failed (after the pipeline's retries). A failed multipart upload has been
     /// aborted.
-    #[error(transparent)]
-    S3(#[from] S3Error),
+    S3(S3Error),
     /// Reading the source or writing the destination failed.
-    #[error("{context}: {source}")]
     Io {
         /// What was being done (with the path, when there is one).
         context: String,
         /// The I/O error.
-        #[source]
         source: std::io::Error,
     },
     /// The object was replaced while it was being downloaded (a ranged GET with `If-Match` on
     /// the ETag of the first part failed, or answered with another ETag).
-    #[error("s3://{bucket}/{key} changed during the download (it no longer has ETag {e_tag})")]
     ObjectChanged {
         /// The bucket.
         bucket: String,
@@ -185,7 +184,6 @@ pub enum TransferError {
         e_tag: String,
     },
     /// A GET answered with a different number of bytes (or another range) than it asked for.
-    #[error("s3://{bucket}/{key}: the bytes {start}..{end} came back as {received} bytes")]
     SizeMismatch {
         /// The bucket.
         bucket: String,
@@ -199,11 +197,46 @@ pub enum TransferError {
         received: u64,
     },
     /// The object is too large for a multipart upload (more than 10,000 parts of 5 GiB).
-    #[error("{size} bytes cannot be uploaded in at most 10,000 parts of at most 5 GiB")]
     TooLarge {
         /// The size (or the bytes read so far, for a reader).
         size: u64,
     },
+}
+
+impl std::fmt::Display for TransferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::S3(e) => e.fmt(f),
+            Self::Io { context, source } => write!(f, "{context}: {source}"),
+            Self::ObjectChanged { bucket, key, e_tag } => {
+                write!(f, "s3://{bucket}/{key} changed during the download (it no longer has ETag {e_tag})")
+            }
+            Self::SizeMismatch { bucket, key, start, end, received } => {
+                write!(f, "s3://{bucket}/{key}: the bytes {start}..{end} came back as {received} bytes")
+            }
+            Self::TooLarge { size } => {
+                write!(f, "{size} bytes cannot be uploaded in at most 10,000 parts of at most 5 GiB")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TransferError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::S3(e) => std::error::Error::source(e),
+            Self::Io { source, .. } => {
+                cloudkit_core::unshown_source(&self.to_string(), std::error::Error::source(source))
+            }
+            Self::ObjectChanged { .. } | Self::SizeMismatch { .. } | Self::TooLarge { .. } => None,
+        }
+    }
+}
+
+impl From<S3Error> for TransferError {
+    fn from(e: S3Error) -> Self {
+        TransferError::S3(e)
+    }
 }
 
 impl TransferError {
@@ -230,6 +263,7 @@ impl TransferError {
 ///
 /// ```no_run
 /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), cloudkit_aws_s3::TransferError> {
+/// use std::path::Path;
 /// use cloudkit_aws_s3::{TransferConfig, TransferManager};
 ///
 /// let transfers = TransferManager::with_config(
@@ -237,11 +271,15 @@ impl TransferError {
 ///     TransferConfig::default().with_progress(|p| eprintln!("{}/{:?}", p.transferred, p.total)),
 /// );
 /// // Multipart above 8 MiB, parts streamed from disk, 8 at a time; aborted on failure.
-/// let up = transfers.upload_file("bucket", "backups/db.tar", "/tmp/db.tar").content_type("application/x-tar").send().await?;
+/// let up = transfers
+///     .upload_file(Path::new("/tmp/db.tar"), "bucket", "backups/db.tar")
+///     .content_type("application/x-tar")
+///     .send()
+///     .await?;
 /// println!("uploaded {} bytes in {} part(s)", up.size, up.parts);
 ///
 /// // Parallel ranged GETs, If-Match on the ETag, verified, written to a temporary file then renamed.
-/// let down = transfers.download_file("bucket", "backups/db.tar", "/tmp/db-copy.tar").await?;
+/// let down = transfers.download_file("bucket", "backups/db.tar", Path::new("/tmp/db-copy.tar")).await?;
 /// println!("downloaded {} bytes", down.size);
 ///
 /// // Into memory, or into any AsyncWrite.
@@ -260,6 +298,57 @@ impl S3Client {
     /// A [`TransferManager`] with the default [`TransferConfig`].
     pub fn transfer_manager(&self) -> TransferManager {
         TransferManager::new(self.clone())
+    }
+
+    /// Uploads the file `file` to `bucket/key` with the default [`TransferConfig`] (see
+    /// [`TransferManager::upload_file`]); finish with `.send()`.
+    ///
+    /// boto3's `s3.upload_file(Filename, Bucket, Key)`: the file first, a [`Path`] (a swapped
+    /// file name and key do not compile).
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::path::Path;
+    /// // boto3: s3.upload_file("hello.txt", "my-bucket", "hello.txt")
+    /// let up = s3.upload_file(Path::new("hello.txt"), "my-bucket", "hello.txt").send().await?;
+    /// println!("{} bytes", up.size);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```compile_fail,E0308
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.upload_file("my-bucket", "hello.txt", "hello.txt").send().await?; // a &str file: error
+    /// # Ok(()) }
+    /// ```
+    pub fn upload_file(&self, file: &Path, bucket: impl Into<String>, key: impl Into<String>) -> Upload {
+        self.transfer_manager().upload_file(file, bucket, key)
+    }
+
+    /// Downloads `bucket/key` into the file `file` with the default [`TransferConfig`] (see
+    /// [`TransferManager::download_file`]).
+    ///
+    /// boto3's `s3.download_file(Bucket, Key, Filename)`: the file last, a [`Path`].
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::path::Path;
+    /// // boto3: s3.download_file("my-bucket", "hello.txt", "hello-copy.txt")
+    /// s3.download_file("my-bucket", "hello.txt", Path::new("hello-copy.txt")).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```compile_fail,E0308
+    /// # async fn demo(s3: cloudkit_aws_s3::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.download_file("hello-copy.txt", "my-bucket", "hello.txt").await?; // a &str file: error
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_file(
+        &self,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        file: &Path,
+    ) -> Result<DownloadOutput, TransferError> {
+        self.transfer_manager().download_file(bucket, key, file).await
     }
 }
 
@@ -288,10 +377,19 @@ impl TransferManager {
         Upload::new(self.client.clone(), self.config.clone(), bucket, key, source)
     }
 
-    /// Uploads the file at `path` (multipart at or above the threshold, with the parts streamed
-    /// from disk).
-    pub fn upload_file(&self, bucket: impl Into<String>, key: impl Into<String>, path: impl Into<PathBuf>) -> Upload {
-        self.upload(bucket.into(), key.into(), Source::File(path.into()))
+    /// Uploads the file `file` to `bucket/key` (multipart at or above the threshold, with the
+    /// parts streamed from disk).
+    ///
+    /// In boto3's order (`S3Transfer.upload_file(filename, bucket, key)`), the file a [`Path`] so
+    /// that a file name passed where the key goes does not compile.
+    ///
+    /// ```compile_fail,E0308
+    /// # fn demo(transfers: cloudkit_aws_s3::TransferManager) {
+    /// let _ = transfers.upload_file("bucket", "key", "/tmp/file"); // a &str file: error
+    /// # }
+    /// ```
+    pub fn upload_file(&self, file: &Path, bucket: impl Into<String>, key: impl Into<String>) -> Upload {
+        self.upload(bucket.into(), key.into(), Source::File(file.to_path_buf()))
     }
 
     /// Uploads an in-memory buffer (parts are zero-copy slices of it).
@@ -317,13 +415,14 @@ impl TransferManager {
         Download::new(self.client.clone(), self.config.clone(), bucket.into(), key.into())
     }
 
-    /// Downloads `bucket/key` into the file at `path` (see [`Download::to_file`]).
+    /// Downloads `bucket/key` into the file `file` (see [`Download::to_file`]), in boto3's order
+    /// (`S3Transfer.download_file(bucket, key, filename)`), the file a [`Path`].
     pub async fn download_file(
         &self,
         bucket: impl Into<String>,
         key: impl Into<String>,
-        path: impl AsRef<Path>,
+        file: &Path,
     ) -> Result<DownloadOutput, TransferError> {
-        self.download(bucket, key).to_file(path).await
+        self.download(bucket, key).to_file(file).await
     }
 }

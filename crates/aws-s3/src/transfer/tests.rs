@@ -193,6 +193,52 @@ async fn a_failed_download_leaves_no_file() {
     assert!(dir.names().unwrap().is_empty(), "no partial or temporary file");
 }
 
+/// Issue 16, point 6: file transfers in boto3's argument order, the file a `&Path`:
+/// `s3.upload_file(file, bucket, key)`, `s3.download_file(bucket, key, file)`,
+/// `bucket.upload_file(file, key)`, `bucket.download_file(key, file)`, `object.upload_file(file)`,
+/// `object.download_file(file)` (the swapped orders are `compile_fail` doc tests).
+#[tokio::test]
+async fn file_transfers_take_boto3_argument_order() {
+    let dir = TempDir::new("s3-boto3-order").unwrap();
+    let src = dir.join("hello.txt");
+    std::fs::write(&src, b"hello").unwrap();
+    let http = Arc::new(ReplayHttp::new());
+    let s3 = client(&http).await;
+    let fetched = |body: &'static [u8]| {
+        Canned::status(206, body.to_vec())
+            .with_header("etag", "\"e\"")
+            .with_header("content-range", &format!("bytes 0-{}/{}", body.len() - 1, body.len()))
+    };
+    for _ in 0..3 {
+        http.push(Canned::status(200, "").with_header("etag", "\"e\""));
+    }
+    s3.upload_file(&src, "b", "client/key").send().await.unwrap();
+    s3.bucket("b").upload_file(&src, "bucket/key").send().await.unwrap();
+    s3.bucket("b").object("object/key").upload_file(&src).send().await.unwrap();
+    http.push(fetched(b"one"));
+    http.push(fetched(b"two"));
+    http.push(fetched(b"three"));
+    let (one, two, three) = (dir.join("one"), dir.join("two"), dir.join("three"));
+    s3.download_file("b", "client/key", &one).await.unwrap();
+    s3.bucket("b").download_file("bucket/key", &two).await.unwrap();
+    s3.bucket("b").object("object/key").download_file(&three).await.unwrap();
+    let paths: Vec<(Method, String)> =
+        http.requests().iter().map(|r| (r.method.clone(), r.url.path().to_owned())).collect();
+    let expected = [
+        (Method::PUT, "/b/client/key"),
+        (Method::PUT, "/b/bucket/key"),
+        (Method::PUT, "/b/object/key"),
+        (Method::GET, "/b/client/key"),
+        (Method::GET, "/b/bucket/key"),
+        (Method::GET, "/b/object/key"),
+    ];
+    assert_eq!(paths, expected.map(|(m, p)| (m, p.to_owned())));
+    assert!(http.requests()[..3].iter().all(|r| &r.body[..] == b"hello"), "the file's bytes were sent");
+    assert_eq!(std::fs::read(&one).unwrap(), b"one");
+    assert_eq!(std::fs::read(&two).unwrap(), b"two");
+    assert_eq!(std::fs::read(&three).unwrap(), b"three");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Issue 15: downloads verified, validated, resumed, and written through a PartialFile.
 
@@ -569,7 +615,7 @@ async fn multipart_file_uploads_to_custom_endpoints_carry_part_checksums() {
     queue_multipart_upload(&http, 3);
     let s3 = client_with(&http, ChecksumMode::WhenRequired).await;
     let out = TransferManager::with_config(s3, small_parts())
-        .upload_file("b", "k", &path)
+        .upload_file(&path, "b", "k")
         .metadata("Cloudkit-Part-Size", "12") // reserved: replaced
         .metadata("owner", "me")
         .send()

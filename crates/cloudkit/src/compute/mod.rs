@@ -28,6 +28,7 @@ mod ec2;
 mod memory;
 
 #[cfg(feature = "aws-ec2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-ec2")))]
 pub use ec2::Ec2Compute;
 pub use memory::InMemoryCompute;
 
@@ -253,26 +254,22 @@ impl CreateInstances {
 }
 
 /// Errors of the compute API.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The instance does not exist.
-    #[error("instance not found: {id}")]
     NotFound {
         /// The id.
         id: String,
         /// The provider's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The input was rejected.
-    #[error("invalid input: {message}")]
     InvalidInput {
         /// What is wrong.
         message: String,
     },
     /// The instance is in a state that does not allow the action.
-    #[error("instance {id} is {state}: cannot {action}")]
     InvalidState {
         /// The id.
         id: String,
@@ -282,7 +279,6 @@ pub enum Error {
         action: &'static str,
     },
     /// While waiting, the instance reached a state from which the target cannot be reached.
-    #[error("instance {id} reached {reached} while waiting for {target}")]
     WaitFailed {
         /// The id.
         id: String,
@@ -292,7 +288,6 @@ pub enum Error {
         reached: InstanceState,
     },
     /// The deadline passed before the instance reached the state.
-    #[error("instance {id} still {last} after {waited:?} waiting for {target}")]
     Timeout {
         /// The id.
         id: String,
@@ -304,38 +299,30 @@ pub enum Error {
         waited: Duration,
     },
     /// Not allowed.
-    #[error("permission denied: {message}")]
     PermissionDenied {
         /// What was refused.
         message: String,
         /// The provider's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// Credentials missing or invalid.
-    #[error("unauthenticated: {message}")]
     Unauthenticated {
         /// What failed.
         message: String,
         /// The provider's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// Rate-limited after retries.
-    #[error("throttled by the provider")]
     Throttled {
         /// The provider's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The provider has no such capacity right now.
-    #[error("insufficient capacity: {message}")]
     InsufficientCapacity {
         /// The provider's message.
         message: String,
     },
     /// The provider cannot do this.
-    #[error("{provider} does not support {operation}")]
     NotSupported {
         /// The operation.
         operation: &'static str,
@@ -343,14 +330,51 @@ pub enum Error {
         provider: &'static str,
     },
     /// Any other provider failure (the source keeps status, code and request id).
-    #[error("{provider} error: {source}")]
     Provider {
         /// The provider.
         provider: &'static str,
         /// The provider's error.
-        #[source]
         source: BoxError,
     },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound { id, .. } => write!(f, "instance not found: {id}"),
+            Self::InvalidInput { message } => write!(f, "invalid input: {message}"),
+            Self::InvalidState { id, state, action } => write!(f, "instance {id} is {state}: cannot {action}"),
+            Self::WaitFailed { id, target, reached } => {
+                write!(f, "instance {id} reached {reached} while waiting for {target}")
+            }
+            Self::Timeout { id, target, last, waited } => {
+                write!(f, "instance {id} still {last} after {waited:?} waiting for {target}")
+            }
+            Self::PermissionDenied { message, .. } => write!(f, "permission denied: {message}"),
+            Self::Unauthenticated { message, .. } => write!(f, "unauthenticated: {message}"),
+            Self::Throttled { .. } => write!(f, "throttled by the provider"),
+            Self::InsufficientCapacity { message } => write!(f, "insufficient capacity: {message}"),
+            Self::NotSupported { operation, provider } => write!(f, "{provider} does not support {operation}"),
+            Self::Provider { provider, source } => write!(f, "{provider} error: {source}"),
+        }
+    }
+}
+
+/// The wrapped error is the source unless `Display` already printed its text (then the first
+/// layer below it that was not printed: [`cloudkit_core::unshown_source`]), so an error-chain
+/// printer shows each text once. The variants' `source` fields keep the provider's error.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let shown = self.to_string();
+        match self {
+            Self::NotFound { source, .. }
+            | Self::PermissionDenied { source, .. }
+            | Self::Unauthenticated { source, .. }
+            | Self::Throttled { source, .. } => crate::store::error::unshown(&shown, source.as_ref()),
+            Self::Provider { source, .. } => crate::store::error::unshown(&shown, Some(source)),
+            _ => None,
+        }
+    }
 }
 
 /// A `Result` with the compute [`Error`].
@@ -412,7 +436,8 @@ pub async fn poll_for_state<C: Compute + ?Sized>(
     let max_delay = Duration::from_secs(30).max(min_delay);
     let config = WaiterConfig::new(min_delay, max_delay, max_wait);
     let state_of = |last: &Result<Instance>| last.as_ref().map(|i| i.state).unwrap_or(InstanceState::Unknown);
-    match Waiter::new(config, acceptors).wait(|| compute.get_instance(id)).await {
+    let waiter = Waiter::new(format!("Instance{target:?}"), config, acceptors).resource(format!("instance {id}"));
+    match waiter.wait(|| compute.get_instance(id)).await {
         Ok(done) => done.into_result(),
         Err(WaiterError::FailureState { last, .. }) => {
             Err(Error::WaitFailed { id: id.to_string(), target, reached: state_of(&last) })

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cloudkit_azure_blob::{BlobError, BlobServiceClient};
-use cloudkit_core::Url;
+use cloudkit_core::{RetryConfig, Url};
 use cloudkit_cred_chain::azure::{AzureConfig, AzureConfigError, AzureConfigLoader, TokenCredential};
 
 use super::Session;
@@ -71,6 +71,13 @@ impl AzureSessionBuilder {
         self
     }
 
+    /// Retry settings for every client of the session (default: standard mode, 3 attempts), the
+    /// same call as on `Session::aws()` and `Session::gcp()`.
+    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
+        self.loader = self.loader.retry(retry);
+        self
+    }
+
     /// Full control over the configuration loader (SAS, anonymous access, HTTP client, retries,
     /// timeouts, environment).
     pub fn configure(mut self, f: impl FnOnce(AzureConfigLoader) -> AzureConfigLoader) -> Self {
@@ -129,6 +136,7 @@ mod tests {
         let env = AzureEnv::from_pairs([("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")]);
         let session = Session::azure().configure(|l| l.env(env.clone())).load().await.unwrap();
         assert_eq!(session.config().account(), Some("devstoreaccount1"));
+        assert_eq!(session.config().retry_config().max_attempts(), 3);
         assert!(session.credential().is_none());
         let blobs = session.blob_service().unwrap();
         assert_eq!(blobs.endpoint().as_str(), "http://127.0.0.1:10000/devstoreaccount1");
@@ -148,5 +156,19 @@ mod tests {
             !format!("{:?}", Session::azure().account_key("c2VjcmV0").connection_string("AccountKey=zzz"))
                 .contains("zzz")
         );
+    }
+
+    /// Issue 16, point 7: retry settings directly on the session builder, as on `Session::aws()`.
+    #[tokio::test]
+    async fn retry_settings_on_the_session_builder() {
+        let env = AzureEnv::from_pairs([("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")]);
+        let session = Session::azure()
+            .retry_config(RetryConfig::standard().with_max_attempts(6))
+            .configure(|l| l.env(env))
+            .load()
+            .await
+            .unwrap();
+        assert_eq!(session.config().retry_config().max_attempts(), 6);
+        assert_eq!(session.blob_service().unwrap().pipeline().retry_config().max_attempts(), 6);
     }
 }

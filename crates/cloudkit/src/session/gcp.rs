@@ -1,5 +1,6 @@
 //! The Google Cloud session: `Session::gcp().project("my-project").load().await?`.
 
+use cloudkit_core::RetryConfig;
 use cloudkit_cred_chain::gcp::{GcpConfig, GcpConfigError, GcpConfigLoader, GcpCredentials};
 use cloudkit_gcp_storage::{GcsError, StorageClient};
 
@@ -57,6 +58,13 @@ impl GcpSessionBuilder {
         self
     }
 
+    /// Retry settings for every client of the session (default: standard mode, 3 attempts), the
+    /// same call as on `Session::aws()` and `Session::azure()`.
+    pub fn retry_config(mut self, retry: RetryConfig) -> Self {
+        self.loader = self.loader.retry(retry);
+        self
+    }
+
     /// Full control over the configuration loader.
     pub fn configure(mut self, f: impl FnOnce(GcpConfigLoader) -> GcpConfigLoader) -> Self {
         self.loader = f(self.loader);
@@ -99,5 +107,30 @@ impl GcpSession {
     /// An [`ObjectStore`](crate::store::ObjectStore) on one bucket.
     pub fn store(&self, bucket: impl Into<String>) -> Result<GcsStore, GcsError> {
         Ok(GcsStore::new(self.storage()?, bucket))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cloudkit_cred_chain::gcp::GcpEnv;
+
+    use super::*;
+
+    /// Issue 16, point 7: retry settings directly on the session builder, as on `Session::aws()`.
+    #[tokio::test]
+    async fn retry_settings_on_the_session_builder() {
+        let env = GcpEnv::from_pairs([("GOOGLE_CLOUD_PROJECT", "proj")]);
+        let session = Session::gcp()
+            .anonymous()
+            .retry_config(RetryConfig::disabled())
+            .configure(|l| l.env(env.clone()))
+            .load()
+            .await
+            .unwrap();
+        assert_eq!(session.project_id(), Some("proj"));
+        assert_eq!(session.config().retry_config().max_attempts(), 1);
+        assert_eq!(session.storage().unwrap().pipeline().retry_config().max_attempts(), 1);
+        let default = Session::gcp().anonymous().configure(|l| l.env(env)).load().await.unwrap();
+        assert_eq!(default.config().retry_config().max_attempts(), 3);
     }
 }

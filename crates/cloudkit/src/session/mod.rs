@@ -13,11 +13,14 @@ mod aws;
 #[cfg(feature = "azure-blob")]
 mod azure;
 #[cfg(feature = "_aws")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2"))))]
 pub use aws::{AwsSession, AwsSessionBuilder};
 #[cfg(feature = "azure-blob")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
 pub use azure::{AzureSession, AzureSessionBuilder};
 
 #[cfg(feature = "gcp-storage")]
 mod gcp;
 #[cfg(feature = "gcp-storage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
 pub use gcp::{GcpSession, GcpSessionBuilder};

@@ -225,7 +225,7 @@ impl ObjectStore for AzureBlobStore {
         }
         let after = options.start_after.map(|k| k.as_str().to_owned());
         req.into_items(PaginationConfig::default())
-            .map_err(|e| map_error("list", BlobError::from(e)))
+            .map_err(|e| map_error("list", e))
             .try_filter_map(move |entry| {
                 let after = after.clone();
                 async move {
@@ -248,7 +248,7 @@ impl ObjectStore for AzureBlobStore {
             .into_items(PaginationConfig::default())
             .try_collect()
             .await
-            .map_err(|e| map_error(prefix.as_str(), BlobError::from(e)))?;
+            .map_err(|e| map_error(prefix.as_str(), e))?;
         let mut result = ListResult::default();
         for e in entries {
             match e {

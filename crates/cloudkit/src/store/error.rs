@@ -5,78 +5,62 @@ use cloudkit_core::BoxError;
 use cloudkit_core::{ErrorKind, ServiceError};
 
 /// What went wrong, in terms that mean the same on S3, Azure Blob, GCS, a local disk and memory.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The object (or bucket/container) does not exist.
-    #[error("not found: {key}")]
     NotFound {
         /// The key.
         key: String,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// A create-only write or copy found the destination already there.
-    #[error("already exists: {key}")]
     AlreadyExists {
         /// The key.
         key: String,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// A condition (if-match, if-none-match on a write) did not hold.
-    #[error("precondition failed for {key}")]
     PreconditionFailed {
         /// The key.
         key: String,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// A conditional read found the object unchanged (if-none-match matched).
-    #[error("not modified: {key}")]
     NotModified {
         /// The key.
         key: String,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The caller is not allowed to do this.
-    #[error("permission denied: {message}")]
     PermissionDenied {
         /// What was refused.
         message: String,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The caller's credentials were missing, invalid or expired.
-    #[error("unauthenticated: {message}")]
     Unauthenticated {
         /// What failed.
         message: String,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The service is rate-limiting the caller (after cloudkit's own retries).
-    #[error("throttled by the service")]
     Throttled {
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The input was rejected before anything was sent (bad key, bad range, bad URL, …).
-    #[error("invalid input: {message}")]
     InvalidInput {
         /// What is wrong.
         message: String,
     },
     /// The backend cannot do this (e.g. signed URLs on a local disk).
-    #[error("{backend} does not support {operation}")]
     NotSupported {
         /// The operation.
         operation: &'static str,
@@ -84,39 +68,80 @@ pub enum Error {
         backend: &'static str,
     },
     /// The range asked for lies outside the object.
-    #[error("range not satisfiable for {key}")]
     InvalidRange {
         /// The key.
         key: String,
     },
     /// The object was replaced while it was being read: a download that broke off could not be
     /// resumed from the same version (nothing was spliced from two versions). Read it again.
-    #[error("{key} changed while it was being read")]
     ObjectChanged {
         /// The key.
         key: String,
         /// The backend's error.
-        #[source]
         source: Option<BoxError>,
     },
     /// Any other backend failure; the source keeps the details (status, code, request id).
-    #[error("{backend} error: {source}")]
     Provider {
         /// The backend.
         backend: &'static str,
         /// The backend's error.
-        #[source]
         source: BoxError,
     },
     /// The network or the disk failed.
-    #[error("{backend} I/O error: {source}")]
     Transport {
         /// The backend.
         backend: &'static str,
         /// The underlying error.
-        #[source]
         source: BoxError,
     },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound { key, .. } => write!(f, "not found: {key}"),
+            Self::AlreadyExists { key, .. } => write!(f, "already exists: {key}"),
+            Self::PreconditionFailed { key, .. } => write!(f, "precondition failed for {key}"),
+            Self::NotModified { key, .. } => write!(f, "not modified: {key}"),
+            Self::PermissionDenied { message, .. } => write!(f, "permission denied: {message}"),
+            Self::Unauthenticated { message, .. } => write!(f, "unauthenticated: {message}"),
+            Self::Throttled { .. } => write!(f, "throttled by the service"),
+            Self::InvalidInput { message } => write!(f, "invalid input: {message}"),
+            Self::NotSupported { operation, backend } => write!(f, "{backend} does not support {operation}"),
+            Self::InvalidRange { key } => write!(f, "range not satisfiable for {key}"),
+            Self::ObjectChanged { key, .. } => write!(f, "{key} changed while it was being read"),
+            Self::Provider { backend, source } => write!(f, "{backend} error: {source}"),
+            Self::Transport { backend, source } => write!(f, "{backend} I/O error: {source}"),
+        }
+    }
+}
+
+/// The wrapped error is the source unless `Display` already printed its text (then the first
+/// layer below it that was not printed: [`cloudkit_core::unshown_source`]), so an error-chain
+/// printer shows each text once. The variants' `source` fields keep the provider's error.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let shown = self.to_string();
+        match self {
+            Self::NotFound { source, .. }
+            | Self::AlreadyExists { source, .. }
+            | Self::PreconditionFailed { source, .. }
+            | Self::NotModified { source, .. }
+            | Self::PermissionDenied { source, .. }
+            | Self::Unauthenticated { source, .. }
+            | Self::Throttled { source, .. }
+            | Self::ObjectChanged { source, .. } => unshown(&shown, source.as_ref()),
+            Self::Provider { source, .. } | Self::Transport { source, .. } => unshown(&shown, Some(source)),
+            _ => None,
+        }
+    }
+}
+
+/// What `source()` returns for an error whose `Display` is `shown` and which wraps `cause`: the
+/// cause, unless `shown` already prints its text (then the first layer below it that was not
+/// printed; [`cloudkit_core::unshown_source`]). Store and compute errors alike.
+pub(crate) fn unshown<'a>(shown: &str, cause: Option<&'a BoxError>) -> Option<&'a (dyn std::error::Error + 'static)> {
+    cloudkit_core::unshown_source(shown, cause.map(|c| c.as_ref() as &(dyn std::error::Error + 'static)))
 }
 
 impl Error {
@@ -173,7 +198,9 @@ pub(crate) fn from_service_error<E: ServiceError>(backend: &'static str, key: &s
 /// kind `ObjectChanged` somewhere in its sources).
 #[cfg(any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage"))]
 fn changed_under_read(core: &cloudkit_core::Error) -> bool {
-    let mut source = std::error::Error::source(core);
+    // `cause()`, not `source()`: the transport error is the wrapped one even when the core
+    // error's `Display` already shows its text.
+    let mut source = core.cause().map(|c| c as &(dyn std::error::Error + 'static));
     while let Some(e) = source {
         if e.downcast_ref::<cloudkit_core::TransportError>()
             .is_some_and(|t| t.kind() == cloudkit_core::TransportErrorKind::ObjectChanged)

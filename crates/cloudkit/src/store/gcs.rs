@@ -369,7 +369,7 @@ impl ObjectStore for GcsStore {
         let prefix = prefix.to_string();
         request
             .into_items(PaginationConfig::default())
-            .map_err(move |e| map_gcs_error(&prefix, GcsError::from(e)))
+            .map_err(move |e| map_gcs_error(&prefix, e))
             .try_filter_map(move |o| {
                 let keep = after.as_deref().is_none_or(|a| o.name.as_str() > a);
                 async move { Ok(if keep { meta_from_listing(&o) } else { None }) }
@@ -382,7 +382,7 @@ impl ObjectStore for GcsStore {
         let mut pages = request.into_pages(PaginationConfig::default());
         let mut result = ListResult::default();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_gcs_error(prefix.as_str(), GcsError::from(e)))?;
+            let page = page.map_err(|e| map_gcs_error(prefix.as_str(), e))?;
             result.objects.extend(page.items.iter().filter_map(meta_from_listing));
             for p in page.prefixes {
                 match ObjectKey::parse(p.strip_suffix('/').unwrap_or(&p)) {

@@ -12,6 +12,33 @@
 //! assert_eq!(&bytes[..], b"hello world");
 //! # Ok(()) }
 //! ```
+//!
+//! # Mocking your own code's store (feature `mock`)
+//!
+//! `MockObjectStore` (mockall) implements [`ObjectStore`]. mockall mocks the trait's own methods
+//! only: the short forms `get`, `put`, `list`, `copy`, `rename`, `exists`, … are
+//! [`ObjectStoreExt`] methods that call `get_opts`, `put_opts`, `list_opts`, `copy_opts`,
+//! `rename_opts`, `head`, …, so a test of code that calls `store.get(&key)` sets
+//! `expect_get_opts()`:
+//!
+//! ```
+//! # #[cfg(feature = "mock")]
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudkit::store::Result<()> {
+//! use cloudkit::store::{GetResult, MockObjectStore, ObjectKey, ObjectStoreExt};
+//!
+//! let mut store = MockObjectStore::new();
+//! // `store.get(..)` below is `ObjectStoreExt::get`, which calls `get_opts`.
+//! store
+//!     .expect_get_opts()
+//!     .withf(|key, _options| key.as_str() == "config/app.toml")
+//!     .returning(|key, _options| Ok(GetResult::from_bytes(key.clone(), "debug = true".into())));
+//!
+//! let key = ObjectKey::parse("config/app.toml")?;
+//! let text = store.get(&key).await?.bytes().await?;
+//! assert_eq!(&text[..], b"debug = true");
+//! # Ok(()) }
+//! # #[cfg(not(feature = "mock"))] fn main() {}
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,14 +46,12 @@ use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use cloudkit_core::ByteStream;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 #[cfg(feature = "azure-blob")]
 mod azure;
-mod error;
+pub(crate) mod error;
 #[cfg(feature = "gcp-storage")]
 mod gcs;
 mod key;
@@ -40,20 +65,29 @@ mod s3_upload;
 mod upload;
 
 #[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
 
 #[cfg(feature = "azure-blob")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
 pub use azure::AzureBlobStore;
 pub use error::{Error, Result};
 #[cfg(feature = "gcp-storage")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
 pub use gcs::GcsStore;
 pub use key::{MAX_KEY_LEN, ObjectKey};
 pub use local::LocalFileSystem;
 pub use location::{StoreUrl, from_url, parse_url};
 pub use memory::InMemory;
 #[cfg(feature = "aws-s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-s3")))]
 pub use s3::S3Store;
 pub use upload::{UploadSource, reader_source};
+
+/// The byte buffer of payloads and whole-object reads (the `bytes` crate's, re-exported).
+pub use bytes::Bytes;
+/// The stream of a streaming read (`cloudkit::core::ByteStream`, re-exported).
+pub use cloudkit_core::ByteStream;
 
 /// What a listing or a HEAD returns about one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,6 +311,13 @@ pub struct GetResult {
 }
 
 impl GetResult {
+    /// A whole-object result holding `bytes`, with no time, entity tag or metadata: what a mock
+    /// or a test double returns from `get_opts` (see the [module docs](self#mocking-your-own-codes-store-feature-mock)).
+    pub fn from_bytes(key: ObjectKey, bytes: Bytes) -> Self {
+        let size = bytes.len() as u64;
+        Self { meta: ObjectMeta::new(key, size), range: 0..size, body: ByteStream::from_bytes(bytes) }
+    }
+
     /// Reads all the bytes.
     pub async fn bytes(self) -> Result<Bytes> {
         let key = self.meta.key.to_string();
@@ -423,6 +464,10 @@ pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
 }
 
 /// Convenience calls on every [`ObjectStore`] (including `dyn ObjectStore`).
+///
+/// Each is written in terms of the trait's methods (`get` calls `get_opts`, `put` calls
+/// `put_opts`, …); to mock them with `MockObjectStore`, set expectations on those (see the
+/// [module docs](self#mocking-your-own-codes-store-feature-mock)).
 #[async_trait]
 pub trait ObjectStoreExt: ObjectStore {
     /// Writes with default options (overwrite).

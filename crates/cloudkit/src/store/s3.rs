@@ -277,7 +277,7 @@ impl ObjectStore for S3Store {
         let mut pages = request.into_pages(PaginationConfig::default());
         let mut result = ListResult::default();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_s3_error(prefix.as_str(), S3Error::from(e)))?;
+            let page = page.map_err(|e| map_s3_error(prefix.as_str(), e))?;
             result.objects.extend(page.contents.into_iter().filter_map(meta_from_listing));
             for p in page.common_prefixes {
                 match ObjectKey::parse(p.prefix.strip_suffix('/').unwrap_or(&p.prefix)) {

@@ -5,7 +5,9 @@
 //! - region: code → `AWS_REGION` → `AWS_DEFAULT_REGION` → profile `region` → IMDS; a missing
 //!   region is an error ([`RegionError`]);
 //! - credentials: code (if given) → the [default chain](super::chain), wrapped in a
-//!   [`CredentialsCache`] (loaded lazily on first use, refreshed before expiry);
+//!   [`CredentialsCache`] (loaded lazily on first use, refreshed before expiry); a profile chosen
+//!   in code ([`AwsConfigLoader::profile`]) takes the environment providers out of the chain, as
+//!   in botocore, so it wins over `AWS_ACCESS_KEY_ID`; one chosen through `AWS_PROFILE` does not;
 //! - endpoints, per service: code → `AWS_ENDPOINT_URL_<SERVICE>` → `AWS_ENDPOINT_URL` → the
 //!   profile's `[services]` section → profile `endpoint_url`;
 //!   `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or profile `ignore_configured_endpoint_urls`)
@@ -87,9 +89,9 @@ pub enum AwsConfigError {
         /// The value.
         value: String,
     },
-    /// The default HTTP client could not be built.
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[source] TransportError),
+    /// The default HTTP client could not be built (the transport error says so itself).
+    #[error(transparent)]
+    Http(TransportError),
     /// A credentials provider could not be set up (e.g. an invalid role for `assume_role`).
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
@@ -373,7 +375,42 @@ impl fmt::Debug for AwsConfigLoader {
 }
 
 impl AwsConfigLoader {
-    /// The profile to use (instead of `AWS_PROFILE` / `default`).
+    /// The profile to use (instead of `AWS_PROFILE` / `default`); it must exist.
+    ///
+    /// An explicitly chosen profile wins over environment keys, as in botocore
+    /// (`boto3.Session(profile_name=…)`): the environment credential providers
+    /// (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, and the `AWS_WEB_IDENTITY_TOKEN_FILE` web
+    /// identity) leave the [default chain](super::chain), which becomes: explicit
+    /// [`credentials`](Self::credentials) → the profile → container → IMDS. A profile chosen only
+    /// through `AWS_PROFILE` leaves them in, and environment keys sign first. Region, endpoints
+    /// and retry settings from the environment still win over the profile's either way.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudkit_cred_chain::aws::{AwsConfig, Env, Fs, ProviderConfig};
+    /// use cloudkit_signer::aws::ProvideCredentials;
+    ///
+    /// let http = cloudkit_core::ReqwestSend::shared(&Default::default())?;
+    /// let fake = |env: &[(&'static str, &'static str)]| {
+    ///     let mut pairs = vec![("HOME", "/home/me"), ("AWS_REGION", "eu-west-1")];
+    ///     pairs.extend_from_slice(env);
+    ///     ProviderConfig::with_http(http.clone()).env(Env::from_pairs(pairs)).fs(Fs::from_files([(
+    ///         "/home/me/.aws/credentials",
+    ///         "[staging]\naws_access_key_id = AKIDSTAGING\naws_secret_access_key = s\n",
+    ///     )]))
+    /// };
+    /// let keys = [("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "s")];
+    ///
+    /// // chosen in code: the profile signs
+    /// let config = AwsConfig::loader().provider_config(fake(&keys)).profile("staging").load().await?;
+    /// assert_eq!(config.credentials_provider().provide_credentials().await?.access_key_id(), "AKIDSTAGING");
+    ///
+    /// // chosen through AWS_PROFILE: the environment keys sign
+    /// let with_env_profile = [keys[0], keys[1], ("AWS_PROFILE", "staging")];
+    /// let config = AwsConfig::loader().provider_config(fake(&with_env_profile)).load().await?;
+    /// assert_eq!(config.credentials_provider().provide_credentials().await?.access_key_id(), "AKIDENV");
+    /// # Ok(()) }
+    /// ```
     pub fn profile(mut self, name: impl Into<String>) -> Self {
         self.profile = Some(name.into());
         self
@@ -435,6 +472,7 @@ impl AwsConfigLoader {
             pc.http = http.clone();
         }
         let profiles = Arc::new(ProfileSet::load(&pc.env, &pc.fs).await?);
+        let profile_from_code = self.profile.as_deref().is_some_and(|p| !p.trim().is_empty());
         let (profile_name, explicit) = selected_profile_name(self.profile.as_deref(), &pc.env);
         let profile = profiles.profile(&profile_name);
         if profile.is_none() && explicit && profile_name != "default" {
@@ -455,8 +493,12 @@ impl AwsConfigLoader {
         pc.region = Some(region.clone());
         pc.sts_endpoint = sts_endpoint;
 
-        let mut chain =
-            DefaultCredentialsChain::builder().profile_set(profiles.clone()).profile_name(profile_name.clone());
+        let mut chain = DefaultCredentialsChain::builder().profile_set(profiles.clone());
+        if profile_from_code {
+            // Chosen in code: the environment providers leave the chain (botocore's rule); a
+            // profile from `AWS_PROFILE` is found by the profile provider and env keys still win.
+            chain = chain.profile_name(profile_name.clone());
+        }
         if let Some(explicit) = self.credentials {
             chain = chain.explicit(explicit);
         }
@@ -782,6 +824,89 @@ mod tests {
         assert_eq!(signed_with(&sent.headers), "AKIDENV");
         let auth = sent.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
         assert!(auth.contains("/eu-west-1/ec2/aws4_request"), "{auth}");
+    }
+
+    const STAGING: &str = "[staging]\naws_access_key_id = AKIDSTAGING\naws_secret_access_key = STAGINGSECRET\n";
+    const ENV_KEYS: [(&str, &str); 3] =
+        [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "ENVSECRET")];
+
+    /// Sends one request through an EC2 pipeline of a config loaded over `env` and the STAGING
+    /// credentials file; returns the access key id that signed it.
+    async fn key_that_signs(loader: AwsConfigLoader, env: &[(&str, &str)]) -> String {
+        use cloudkit_core::testing::Canned;
+        use cloudkit_core::{HttpRequest, Method, Operation};
+
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(200, "ok"));
+        let c = loader.provider_config(provider_config(http.clone(), env, "", STAGING)).load().await.unwrap();
+        let pipeline = c.pipeline_builder("EC2", "ec2").build().unwrap();
+        let req = HttpRequest::new(Method::POST, "http://ec2.test/".parse().unwrap());
+        pipeline.send_buffered(&Operation::new("DescribeRegions"), req).await.unwrap();
+        signed_with(&http.requests()[0].headers)
+    }
+
+    /// Issue 16, point 5: with `AWS_ACCESS_KEY_ID` set, `profile("staging")` signs with the
+    /// profile's key (botocore: an explicit profile removes the environment provider);
+    /// `AWS_PROFILE=staging` alone leaves the environment keys first.
+    #[tokio::test]
+    async fn an_explicit_profile_signs_over_environment_keys() {
+        assert_eq!(key_that_signs(AwsConfig::loader().profile("staging"), &ENV_KEYS).await, "AKIDSTAGING");
+        let mut env = ENV_KEYS.to_vec();
+        env.push(("AWS_PROFILE", "staging"));
+        assert_eq!(key_that_signs(AwsConfig::loader(), &env).await, "AKIDENV");
+        // the profile from code wins over AWS_PROFILE, and still over the env keys
+        env.push(("AWS_PROFILE", "default"));
+        assert_eq!(key_that_signs(AwsConfig::loader().profile("staging"), &env).await, "AKIDSTAGING");
+        assert_eq!(key_that_signs(AwsConfig::loader(), &ENV_KEYS).await, "AKIDENV");
+    }
+
+    /// Issue 16, point 5: a 403 from a signed call says which credential source signed it, and
+    /// never shows a secret.
+    #[tokio::test]
+    async fn a_refused_request_names_the_credential_source() {
+        use cloudkit_core::testing::Canned;
+        use cloudkit_core::{HttpRequest, Method, Operation};
+
+        let denied = "<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not \
+                      exist in our records.</Message><RequestId>R1</RequestId></Error>";
+        for (loader, env, expected) in [
+            (
+                AwsConfig::loader(),
+                ENV_KEYS.to_vec(),
+                "signed with credentials from the environment (AWS_ACCESS_KEY_ID)",
+            ),
+            (
+                AwsConfig::loader().profile("staging"),
+                ENV_KEYS.to_vec(),
+                "signed with credentials from profile `staging` (shared config/credentials files)",
+            ),
+            (
+                AwsConfig::loader().credentials(Credentials::from_keys("AKIDCODE", "CODESECRET")),
+                ENV_KEYS.to_vec(),
+                "signed with credentials from code (credentials given explicitly)",
+            ),
+        ] {
+            let http = Arc::new(ReplayHttp::new());
+            http.push(Canned::status(403, denied));
+            let c = loader.provider_config(provider_config(http.clone(), &env, "", STAGING)).load().await.unwrap();
+            let pipeline = c.pipeline_builder("S3", "s3").build().unwrap();
+            let req = HttpRequest::new(Method::GET, "http://s3.test/bucket/key".parse().unwrap());
+            let e = pipeline.send_buffered(&Operation::new("GetObject"), req).await.unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(shown.contains(expected), "{shown}");
+            assert!(e.to_string().contains("InvalidAccessKeyId"), "{e}");
+            for secret in ["ENVSECRET", "STAGINGSECRET", "CODESECRET"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+        // an error that is not about credentials gets no note
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(404, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>"));
+        let c = AwsConfig::loader().provider_config(provider_config(http.clone(), &ENV_KEYS, "", "")).load().await;
+        let pipeline = c.unwrap().pipeline_builder("S3", "s3").build().unwrap();
+        let req = HttpRequest::new(Method::GET, "http://s3.test/bucket/key".parse().unwrap());
+        let e = pipeline.send_buffered(&Operation::new("GetObject"), req).await.unwrap_err();
+        assert!(!e.to_string().contains("signed with"), "{e}");
     }
 
     /// Issue 15, defect 10: loading credentials was outside every timeout, and the cache held its

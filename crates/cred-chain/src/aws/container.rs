@@ -285,7 +285,8 @@ impl ProvideCredentials for ContainerCredentialsProvider {
             wire.token.map(SecretString::new),
             expiry,
             "container",
-        ))
+        )
+        .with_source("container (the ECS/EKS credentials endpoint)"))
     }
 }
 

@@ -67,7 +67,8 @@ impl ProvideCredentials for EnvironmentCredentialsProvider {
                     .get_non_empty("AWS_SESSION_TOKEN")
                     .or_else(|| self.env.get_non_empty("AWS_SECURITY_TOKEN"))
                     .map(|t| SecretString::new(t.trim()));
-                Ok(Credentials::new(id.trim(), SecretString::new(secret.trim()), token, None, NAME))
+                Ok(Credentials::new(id.trim(), SecretString::new(secret.trim()), token, None, NAME)
+                    .with_source("the environment (AWS_ACCESS_KEY_ID)"))
             }
         }
     }

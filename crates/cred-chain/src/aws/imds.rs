@@ -86,7 +86,7 @@ pub enum ImdsError {
         reason: String,
     },
     /// IMDS could not be reached (not on EC2, or a container with hop limit 1). Not retried.
-    #[error("IMDS is unreachable: {source}")]
+    #[error("IMDS is unreachable (not on EC2, or the metadata hop limit is too low for a container)")]
     Unreachable {
         /// The transport failure.
         #[source]
@@ -585,7 +585,8 @@ impl ImdsCredentialsProvider {
             wire.token.map(SecretString::new),
             expiry,
             "imds",
-        );
+        )
+        .with_source(format!("IMDS (EC2 instance profile role {role})"));
         Ok(extend_if_expired(credentials, SystemTime::now()))
     }
 }

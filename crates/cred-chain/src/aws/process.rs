@@ -247,7 +247,9 @@ impl ProvideCredentials for CredentialProcessProvider {
             };
             return Err(self.error(format_args!("credential_process exited with {status}{stderr}")));
         }
-        parse_output(&finished.stdout).map_err(|m| self.error(m))
+        parse_output(&finished.stdout)
+            .map(|c| c.with_source(format!("credential_process of profile `{}`", self.profile)))
+            .map_err(|m| self.error(m))
     }
 }
 

@@ -43,11 +43,13 @@ pub enum FileKind {
 }
 
 /// A profile file could not be read or parsed.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Display` is one line and includes the I/O error's text for [`ProfileFileError::Read`], so
+/// `source()` continues below it.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum ProfileFileError {
     /// A line is malformed.
-    #[error("{path}:{line}: {message}")]
     Syntax {
         /// The file (as given, e.g. `~/.aws/config` expanded).
         path: String,
@@ -57,14 +59,32 @@ pub enum ProfileFileError {
         message: String,
     },
     /// The file exists but could not be read (permissions, not UTF-8, …).
-    #[error("could not read {path}: {source}")]
     Read {
         /// The file.
         path: String,
         /// The I/O error.
-        #[source]
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Display for ProfileFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Syntax { path, line, message } => write!(f, "{path}:{line}: {message}"),
+            Self::Read { path, source } => write!(f, "could not read {path}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for ProfileFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Syntax { .. } => None,
+            Self::Read { source, .. } => {
+                cloudkit_core::unshown_source(&self.to_string(), std::error::Error::source(source))
+            }
+        }
+    }
 }
 
 /// Names of properties whose values are secrets (never shown in `Debug`).

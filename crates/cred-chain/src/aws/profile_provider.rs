@@ -258,13 +258,16 @@ fn static_keys(profile: &Profile) -> Result<Option<Credentials>, CredentialsErro
     let secret = profile.get_non_empty("aws_secret_access_key");
     match (id, secret) {
         (None, None) => Ok(None),
-        (Some(id), Some(secret)) => Ok(Some(Credentials::new(
-            id,
-            SecretString::new(secret),
-            profile.get_non_empty("aws_session_token").map(SecretString::new),
-            None,
-            NAME,
-        ))),
+        (Some(id), Some(secret)) => Ok(Some(
+            Credentials::new(
+                id,
+                SecretString::new(secret),
+                profile.get_non_empty("aws_session_token").map(SecretString::new),
+                None,
+                NAME,
+            )
+            .with_source(format!("profile `{}` (shared config/credentials files)", profile.name())),
+        )),
         (Some(_), None) => {
             Err(invalid(format!("profile `{}` has aws_access_key_id but no aws_secret_access_key", profile.name())))
         }

@@ -302,7 +302,8 @@ impl ProvideCredentials for SsoCredentialsProvider {
             rc.session_token.map(SecretString::new),
             expiry,
             "sso",
-        ))
+        )
+        .with_source(format!("SSO (account {}, role {})", self.sso.account_id, self.sso.role_name)))
     }
 }
 

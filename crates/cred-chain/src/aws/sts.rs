@@ -189,7 +189,7 @@ const PROVIDER_NAME: &str = "AssumeRole";
 impl ProvideCredentials for AssumeRoleProvider {
     async fn provide_credentials(&self) -> Result<Credentials, CredentialsError> {
         match self.client.assume_role(self.request.clone()).await {
-            Ok(out) => Ok(out.credentials),
+            Ok(out) => Ok(out.credentials.with_source(format!("assume-role {}", self.request.role_arn))),
             Err(e) => Err(CredentialsError::provider_error(
                 PROVIDER_NAME,
                 format!("could not assume role {}: {e}", self.request.role_arn),

@@ -118,7 +118,7 @@ impl ProvideCredentials for WebIdentityTokenProvider {
         let sts = client(&self.config, &sts_region(&self.config, None), None, PROVIDER_NAME)?;
         let request = AssumeRoleWithWebIdentityRequest::new(role_arn.clone(), session_name, token);
         match sts.assume_role_with_web_identity(request).await {
-            Ok(out) => Ok(out.credentials),
+            Ok(out) => Ok(out.credentials.with_source(format!("web identity (role {role_arn})"))),
             Err(e) => Err(CredentialsError::provider_error(
                 PROVIDER_NAME,
                 format!("could not assume role {role_arn} with a web identity: {e}"),

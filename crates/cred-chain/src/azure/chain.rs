@@ -142,7 +142,8 @@ fn all_failed(attempts: &[String], stopped: bool) -> String {
     } else {
         "failed to get a token from any source"
     };
-    format!("{head}:\n  - {}", attempts.join("\n  - "))
+    // One line, whole entries: beyond the limit the message says how many were left out.
+    format!("{head}: {}", cloudkit_core::summarize_list(attempts, 1000))
 }
 
 impl Default for DefaultAzureCredential {

@@ -69,45 +69,65 @@ impl StorageAuth {
 }
 
 /// Why the Azure configuration could not be loaded. `Display` is one line and never contains a
-/// key, a SAS signature or a connection string.
-#[derive(Debug, thiserror::Error)]
+/// key, a SAS signature or a connection string. It includes the signer error's text for the
+/// connection-string and key variants, so `source()` is `None` for them (those errors have no
+/// further cause).
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum AzureConfigError {
     /// A connection string does not parse (or its key is not base64).
-    #[error("{origin}: {source}")]
     InvalidConnectionString {
         /// Where it came from (`the loader's connection string` or the variable).
         origin: &'static str,
         /// What is wrong.
-        #[source]
         source: AzureSignError,
     },
     /// An account key is not base64.
-    #[error("{origin}: {source}")]
     InvalidAccountKey {
         /// Where it came from (`the loader's account key` or the variable).
         origin: &'static str,
         /// What is wrong.
-        #[source]
         source: AzureSignError,
     },
     /// Neither a connection string nor an account was found.
-    #[error(
-        "no storage account: set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, or give the loader a \
-         connection string, an account or a blob endpoint"
-    )]
     NoAccount,
     /// The blob endpoint cannot be used (not http(s), or plain http with bearer tokens).
-    #[error("invalid blob endpoint {endpoint}: {message}")]
     InvalidEndpoint {
         /// The endpoint, without its query.
         endpoint: String,
         /// Why it was refused.
         message: String,
     },
-    /// The HTTP client could not be built.
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[source] TransportError),
+    /// The HTTP client could not be built (the transport error says so itself).
+    Http(TransportError),
+}
+
+impl std::fmt::Display for AzureConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidConnectionString { origin, source } | Self::InvalidAccountKey { origin, source } => {
+                write!(f, "{origin}: {source}")
+            }
+            Self::NoAccount => f.write_str(
+                "no storage account: set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, or give the loader \
+                 a connection string, an account or a blob endpoint",
+            ),
+            Self::InvalidEndpoint { endpoint, message } => write!(f, "invalid blob endpoint {endpoint}: {message}"),
+            Self::Http(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for AzureConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidConnectionString { source, .. } | Self::InvalidAccountKey { source, .. } => {
+                cloudkit_core::unshown_source(&self.to_string(), std::error::Error::source(source))
+            }
+            Self::Http(e) => std::error::Error::source(e),
+            Self::NoAccount | Self::InvalidEndpoint { .. } => None,
+        }
+    }
 }
 
 /// Everything an Azure storage client needs: the account, the authorization, the blob endpoint,
@@ -664,6 +684,9 @@ mod tests {
             || AzureConfig::loader().env(env([])).credential(credential.clone()).blob_endpoint(emulator.clone());
         let e = load(loader()).await.unwrap_err();
         assert!(e.to_string().contains("https"), "{e}");
+        // Issue 16, point 4: the error names the fix.
+        assert!(e.to_string().contains("call `.emulator(true)` on the Azure session"), "{e}");
+        assert!(e.to_string().contains("or connect with a connection string"), "{e}");
         let config = load(loader().allow_loopback_http(true)).await.unwrap();
         assert!(config.allows_loopback_http());
         let e = config.validate_endpoint(url("http://example.com/acct")).unwrap_err();

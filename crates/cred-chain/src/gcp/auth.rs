@@ -66,13 +66,24 @@ pub struct PlainHttpRefused {
     host: String,
 }
 
-/// A token could not be obtained: where the credentials came from, and why.
-#[derive(Debug, thiserror::Error)]
-#[error("Google credentials from {context}: {source}")]
+/// A token could not be obtained: where the credentials came from, and why. `Display` includes
+/// the google-cloud-auth error's text, so `source()` continues below it.
+#[derive(Debug)]
 struct TokenError {
     context: String,
-    #[source]
     source: google_cloud_auth::errors::CredentialsError,
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Google credentials from {}: {}", self.context, self.source)
+    }
+}
+
+impl std::error::Error for TokenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        cloudkit_core::unshown_source(&self.to_string(), std::error::Error::source(&self.source))
+    }
 }
 
 #[async_trait]

@@ -79,23 +79,23 @@ impl GcpCredentials {
 }
 
 /// Why the Google configuration could not be loaded.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Display` is one line saying what and why (the I/O error's text for
+/// [`GcpConfigError::CredentialsFile`], so `source()` continues below it).
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum GcpConfigError {
     /// A credentials file could not be read.
-    #[error("could not read the credentials file {path} (from {origin}): {source}")]
     CredentialsFile {
         /// The file.
         path: PathBuf,
         /// Which setting named it.
         origin: &'static str,
         /// The I/O error.
-        #[source]
         source: std::io::Error,
     },
     /// The credentials are unusable (bad JSON, unknown `type`, missing fields). Never contains
     /// key material.
-    #[error("invalid Google credentials from {source_desc}: {message}")]
     InvalidCredentials {
         /// Where they came from.
         source_desc: String,
@@ -103,7 +103,6 @@ pub enum GcpConfigError {
         message: String,
     },
     /// The credentials cannot sign blobs (authorized_user, external_account, anonymous).
-    #[error("credentials from {source_desc} cannot sign URLs: {message}")]
     CannotSign {
         /// Where the credentials came from.
         source_desc: String,
@@ -111,16 +110,44 @@ pub enum GcpConfigError {
         message: String,
     },
     /// The endpoint is not a valid URL.
-    #[error("invalid endpoint {endpoint:?}: {message}")]
     InvalidEndpoint {
         /// The value given.
         endpoint: String,
         /// Why it was refused.
         message: String,
     },
-    /// The HTTP client could not be built.
-    #[error("could not build the HTTP client: {0}")]
-    Http(#[source] cloudkit_core::TransportError),
+    /// The HTTP client could not be built (the transport error says so itself).
+    Http(cloudkit_core::TransportError),
+}
+
+impl std::fmt::Display for GcpConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::CredentialsFile { path, origin, source } => {
+                write!(f, "could not read the credentials file {} (from {origin}): {source}", path.display())
+            }
+            Self::InvalidCredentials { source_desc, message } => {
+                write!(f, "invalid Google credentials from {source_desc}: {message}")
+            }
+            Self::CannotSign { source_desc, message } => {
+                write!(f, "credentials from {source_desc} cannot sign URLs: {message}")
+            }
+            Self::InvalidEndpoint { endpoint, message } => write!(f, "invalid endpoint {endpoint:?}: {message}"),
+            Self::Http(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for GcpConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::CredentialsFile { source, .. } => {
+                cloudkit_core::unshown_source(&self.to_string(), std::error::Error::source(source))
+            }
+            Self::Http(e) => std::error::Error::source(e),
+            Self::InvalidCredentials { .. } | Self::CannotSign { .. } | Self::InvalidEndpoint { .. } => None,
+        }
+    }
 }
 
 /// Everything a Google client needs: credentials, project, endpoint, HTTP and retry settings.

@@ -23,6 +23,7 @@ pub struct Credentials {
     session_token: Option<SecretString>,
     expiry: Option<SystemTime>,
     provider_name: &'static str,
+    source: Option<Arc<str>>,
 }
 
 impl Credentials {
@@ -40,12 +41,42 @@ impl Credentials {
             session_token,
             expiry,
             provider_name,
+            source: None,
         }
+    }
+
+    /// A copy that says where it came from in words, for errors and logs: `the environment
+    /// (AWS_ACCESS_KEY_ID)`, ``profile `staging` (shared config/credentials files)``,
+    /// `assume-role arn:aws:iam::123456789012:role/reader`, … (never a key or a token). A signed
+    /// request the service refuses names it (see [`source`](Self::source)).
+    ///
+    /// ```
+    /// use cloudkit_signer::aws::Credentials;
+    /// let c = Credentials::from_keys("AKID", "secret").with_source("a vault lookup");
+    /// assert_eq!(c.source(), "a vault lookup");
+    /// assert_eq!(Credentials::from_keys("AKID", "secret").source(), "code (credentials given explicitly)");
+    /// ```
+    pub fn with_source(mut self, source: impl Into<Arc<str>>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Where the credentials came from, in words (set with [`with_source`](Self::with_source);
+    /// else the [`provider_name`](Self::provider_name)). Not secret: errors from a request these
+    /// credentials signed and the service refused say `signed with credentials from {source}`.
+    pub fn source(&self) -> &str {
+        self.source.as_deref().unwrap_or(self.provider_name)
+    }
+
+    /// The [`source`](Self::source) as a cheap handle, for signers that remember it.
+    pub(crate) fn source_handle(&self) -> CredentialsSource {
+        CredentialsSource { provider_name: self.provider_name, description: self.source.clone() }
     }
 
     /// Long-lived credentials given in code.
     pub fn from_keys(access_key_id: impl Into<String>, secret_access_key: impl Into<SecretString>) -> Self {
         Self::new(access_key_id, secret_access_key, None, None, "static")
+            .with_source("code (credentials given explicitly)")
     }
 
     /// The access key id (not secret).
@@ -88,13 +119,35 @@ impl fmt::Debug for Credentials {
             .field("session_token", &self.session_token.as_ref().map(|_| "** redacted **"))
             .field("expiry", &self.expiry)
             .field("provider_name", &self.provider_name)
+            .field("source", &self.source)
             .finish()
     }
 }
 
 impl fmt::Display for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AWS credentials {} from {}", self.access_key_id, self.provider_name)
+        write!(f, "AWS credentials {} from {}", self.access_key_id, self.source())
+    }
+}
+
+/// Where a set of [`Credentials`] came from: cheap to clone, no secret inside. `Display` is
+/// [`Credentials::source`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CredentialsSource {
+    provider_name: &'static str,
+    description: Option<Arc<str>>,
+}
+
+impl CredentialsSource {
+    /// The description ([`Credentials::source`]).
+    pub(crate) fn as_str(&self) -> &str {
+        self.description.as_deref().unwrap_or(self.provider_name)
+    }
+}
+
+impl fmt::Display for CredentialsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -102,11 +155,15 @@ impl fmt::Display for Credentials {
 ///
 /// The default chain moves on to the next provider only on [`CredentialsError::NotLoaded`];
 /// every other variant stops the chain (a broken profile is reported, not skipped).
-#[derive(Debug, thiserror::Error)]
+///
+/// `Display` is one line. A [`CredentialsError::ProviderError`] message often quotes its
+/// underlying error (`could not assume role r: STS.AssumeRole failed: …`); `source()` then skips
+/// what the message already shows ([`cloudkit_core::unshown_source`]), so an error-chain printer
+/// never repeats it. The `source` field keeps the underlying error for downcasting.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum CredentialsError {
     /// This source has no credentials to offer (e.g. the environment variables are not set).
-    #[error("{provider}: no credentials ({reason})")]
     NotLoaded {
         /// The provider's name.
         provider: &'static str,
@@ -114,7 +171,6 @@ pub enum CredentialsError {
         reason: String,
     },
     /// The source is configured, but wrongly (bad profile, loop in role chain, bad URI …).
-    #[error("{provider}: invalid configuration: {message}")]
     InvalidConfiguration {
         /// The provider's name.
         provider: &'static str,
@@ -122,24 +178,46 @@ pub enum CredentialsError {
         message: String,
     },
     /// The source failed to produce credentials (STS error, process exited non-zero, …).
-    #[error("{provider}: {message}")]
     ProviderError {
         /// The provider's name.
         provider: &'static str,
         /// What failed.
         message: String,
         /// The underlying error.
-        #[source]
         source: Option<BoxError>,
     },
     /// The source did not answer in time.
-    #[error("{provider}: timed out after {after:?}")]
     TimedOut {
         /// The provider's name.
         provider: &'static str,
         /// How long it was given.
         after: std::time::Duration,
     },
+}
+
+impl fmt::Display for CredentialsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotLoaded { provider, reason } => write!(f, "{provider}: no credentials ({reason})"),
+            Self::InvalidConfiguration { provider, message } => {
+                write!(f, "{provider}: invalid configuration: {message}")
+            }
+            Self::ProviderError { provider, message, .. } => write!(f, "{provider}: {message}"),
+            Self::TimedOut { provider, after } => write!(f, "{provider}: timed out after {after:?}"),
+        }
+    }
+}
+
+impl std::error::Error for CredentialsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::ProviderError { source: Some(source), .. } => {
+                let cause: &(dyn std::error::Error + 'static) = source.as_ref();
+                cloudkit_core::unshown_source(&self.to_string(), Some(cause))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl CredentialsError {

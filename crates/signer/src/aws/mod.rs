@@ -27,7 +27,7 @@ pub use credentials::MockProvideCredentials;
 pub use credentials::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider};
 pub use settings::{PathEncoding, PayloadMode, SigningSettings};
 pub use sign::{MAX_PRESIGN_EXPIRY, PresignedRequest, SigningError, presign, sign_request};
-pub use signer::SigV4Signer;
+pub use signer::{AUTH_FAILURE_CODES, SigV4Signer, is_auth_failure};
 pub use skew::{
     CLOCK_SKEW_ERROR_CODES, ClockSkew, ClockSkewClassifier, ClockSkewParser, SKEW_CORRECTION_THRESHOLD,
     SKEW_RETRY_WINDOW, is_clock_skew_code,

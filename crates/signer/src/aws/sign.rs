@@ -23,35 +23,56 @@ const MAX_SIGNING_SECS: u64 = 253_402_300_799;
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// Why a request could not be signed. No variant ever carries a secret, a session token or a
-/// header value.
-#[derive(Debug, thiserror::Error)]
+/// header value. `Display` is one line; for [`SigningError::Signing`] it includes the
+/// `aws-sigv4` error's text, so `source()` continues below it.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum SigningError {
     /// A presigned URL's validity must be at least one second and at most 7 days.
-    #[error("presigned URL expiry must be between 1 second and 7 days (604800 s), got {expires_in:?}")]
     InvalidExpiry {
         /// The expiry that was asked for.
         expires_in: Duration,
     },
     /// The request cannot be signed as it is (no host, a header value that is not ASCII …).
-    #[error("cannot sign the request: {reason}")]
     InvalidRequest {
         /// What is wrong.
         reason: String,
     },
     /// The signing settings are unusable (empty region or service, a time out of range …).
-    #[error("invalid signing settings: {reason}")]
     InvalidSettings {
         /// What is wrong.
         reason: String,
     },
     /// `aws-sigv4` refused to sign.
-    #[error("SigV4 signing failed: {source}")]
     Signing {
         /// The underlying error.
-        #[source]
         source: BoxError,
     },
+}
+
+impl std::fmt::Display for SigningError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidExpiry { expires_in } => {
+                write!(f, "presigned URL expiry must be between 1 second and 7 days (604800 s), got {expires_in:?}")
+            }
+            Self::InvalidRequest { reason } => write!(f, "cannot sign the request: {reason}"),
+            Self::InvalidSettings { reason } => write!(f, "invalid signing settings: {reason}"),
+            Self::Signing { source } => write!(f, "SigV4 signing failed: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for SigningError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Signing { source } => {
+                let cause: &(dyn std::error::Error + 'static) = source.as_ref();
+                cloudkit_core::unshown_source(&self.to_string(), cause.source())
+            }
+            Self::InvalidExpiry { .. } | Self::InvalidRequest { .. } | Self::InvalidSettings { .. } => None,
+        }
+    }
 }
 
 impl SigningError {

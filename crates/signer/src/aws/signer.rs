@@ -1,11 +1,12 @@
 //! The SigV4 signing step of the request pipeline.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cloudkit_core::{HeaderMap, HttpRequest, Method, Sign, SignError, Url};
+use cloudkit_core::{HeaderMap, HttpRequest, Method, ServiceErrorDetails, Sign, SignError, StatusCode, Url};
 
-use super::credentials::SharedCredentialsProvider;
+use super::credentials::{CredentialsSource, SharedCredentialsProvider};
 use super::settings::{PathEncoding, PayloadMode, SigningSettings};
 use super::sign::{PresignedRequest, SigningError, presign, sign_request};
 use super::skew::ClockSkew;
@@ -17,6 +18,13 @@ use super::skew::ClockSkew;
 /// its [`ClockSkew`] (see [`with_clock_skew`](Self::with_clock_skew): a pipeline whose error
 /// parser and classifier watch the same handle corrects the clock from a clock-skew answer and
 /// retries).
+///
+/// When the service refuses a signed request (HTTP 401 or 403, or an authentication code from
+/// [`AUTH_FAILURE_CODES`]: `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`,
+/// `AccessDenied`, …), the pipeline's error carries the note `signed with credentials from
+/// {source}`, where `{source}` is [`Credentials::source`](super::Credentials::source) of the
+/// credentials this signer signed with last (`the environment (AWS_ACCESS_KEY_ID)`, ``profile
+/// `staging` (shared config/credentials files)``, …). Keys and tokens never appear.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), cloudkit_core::Error> {
@@ -36,6 +44,45 @@ pub struct SigV4Signer {
     provider: SharedCredentialsProvider,
     settings: SigningSettings,
     skew: ClockSkew,
+    /// Where the credentials of the last signature came from (shared by clones).
+    signed_with: Arc<Mutex<Option<CredentialsSource>>>,
+}
+
+/// AWS error codes that mean the service refused the request's credentials or signature,
+/// whatever the status (`ExpiredToken` and `RequestExpired` come with a 400).
+pub const AUTH_FAILURE_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthFailure",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "IncompleteSignature",
+    "InvalidAccessKeyId",
+    "InvalidClientTokenId",
+    "InvalidSecurity",
+    "InvalidToken",
+    "MissingAuthenticationToken",
+    "RequestExpired",
+    "SignatureDoesNotMatch",
+    "TokenRefreshRequired",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+];
+
+/// Whether an AWS error answer means the request's credentials or signature were refused: HTTP
+/// 401 or 403, or one of [`AUTH_FAILURE_CODES`].
+///
+/// ```
+/// use cloudkit_core::StatusCode;
+/// use cloudkit_signer::aws::is_auth_failure;
+/// assert!(is_auth_failure(StatusCode::FORBIDDEN, Some("AccessDenied")));
+/// assert!(is_auth_failure(StatusCode::BAD_REQUEST, Some("ExpiredToken")));
+/// assert!(!is_auth_failure(StatusCode::NOT_FOUND, Some("NoSuchKey")));
+/// ```
+pub fn is_auth_failure(status: StatusCode, code: Option<&str>) -> bool {
+    status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::FORBIDDEN
+        || code.is_some_and(|c| AUTH_FAILURE_CODES.contains(&c))
 }
 
 impl SigV4Signer {
@@ -47,7 +94,7 @@ impl SigV4Signer {
     /// A signer with explicit settings. A fixed [`SigningSettings::time`] is used for every
     /// request (tests only: a real service refuses stale signatures).
     pub fn with_settings(provider: SharedCredentialsProvider, settings: SigningSettings) -> Self {
-        Self { provider, settings, skew: ClockSkew::new() }
+        Self { provider, settings, skew: ClockSkew::new(), signed_with: Arc::default() }
     }
 
     /// Signs with the clock of `skew` (shared: a correction made through any clone of the handle
@@ -90,6 +137,12 @@ impl SigV4Signer {
         &self.provider
     }
 
+    /// Where the credentials of the last request this signer (or a clone) signed came from
+    /// ([`Credentials::source`](super::Credentials::source)); `None` before the first.
+    pub fn last_credentials_source(&self) -> Option<String> {
+        self.signed_with.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|s| s.as_str().to_owned())
+    }
+
     /// Presigns a request with freshly provided credentials (see [`presign`](super::presign)),
     /// at the skew-corrected time.
     pub async fn presign(
@@ -120,6 +173,20 @@ impl SigV4Signer {
 impl Sign for SigV4Signer {
     async fn sign(&self, request: &mut HttpRequest) -> Result<(), SignError> {
         let credentials = self.provider.provide_credentials().await.map_err(|e| SignError::Credentials(Box::new(e)))?;
-        sign_request(request, &credentials, &self.settings_now()).map_err(|e| SignError::Signing(Box::new(e)))
+        sign_request(request, &credentials, &self.settings_now()).map_err(|e| SignError::Signing(Box::new(e)))?;
+        let source = credentials.source_handle();
+        let mut last = self.signed_with.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_ref() != Some(&source) {
+            *last = Some(source);
+        }
+        Ok(())
+    }
+
+    fn refusal_note(&self, status: StatusCode, details: &ServiceErrorDetails) -> Option<String> {
+        if !is_auth_failure(status, details.code.as_deref()) {
+            return None;
+        }
+        let last = self.signed_with.lock().unwrap_or_else(|p| p.into_inner());
+        Some(format!("signed with credentials from {}", last.as_ref()?))
     }
 }

@@ -515,3 +515,27 @@ async fn sigv4_signer_signs_with_the_skew_corrected_clock() {
     let err = signer.sign(&mut r).await.unwrap_err();
     assert!(matches!(err, SignError::Signing(_)), "{err:?}");
 }
+
+/// Issue 16, point 5: after signing, a refused request (401/403 or an AWS authentication code)
+/// gets a note naming the credentials' source; other failures none, and no secret ever.
+#[tokio::test]
+async fn a_refused_request_is_noted_with_the_credentials_source() {
+    use cloudkit_core::{ServiceErrorDetails, StatusCode};
+
+    let details = |code: &str| ServiceErrorDetails { code: Some(code.to_owned()), ..Default::default() };
+    let creds = Credentials::from_keys("AKIDNOTE", "NOTESECRET").with_source("a test vault");
+    let signer = SigV4Signer::new(Arc::new(creds), "us-east-1", "sts");
+    assert_eq!(signer.refusal_note(StatusCode::FORBIDDEN, &details("AccessDenied")), None, "nothing signed yet");
+    signer.sign(&mut request(Method::GET, "https://sts.amazonaws.com/")).await.unwrap();
+    assert_eq!(signer.last_credentials_source().as_deref(), Some("a test vault"));
+    let noted = "signed with credentials from a test vault";
+    assert_eq!(signer.refusal_note(StatusCode::FORBIDDEN, &details("InvalidClientTokenId")).unwrap(), noted);
+    assert_eq!(signer.refusal_note(StatusCode::UNAUTHORIZED, &ServiceErrorDetails::default()).unwrap(), noted);
+    assert_eq!(signer.refusal_note(StatusCode::BAD_REQUEST, &details("ExpiredToken")).unwrap(), noted);
+    assert_eq!(signer.refusal_note(StatusCode::NOT_FOUND, &details("NoSuchKey")), None);
+    assert_eq!(signer.refusal_note(StatusCode::SERVICE_UNAVAILABLE, &details("SlowDown")), None);
+    // clones share what was signed last
+    assert!(signer.clone().last_credentials_source().is_some());
+    let shown = format!("{signer:?}");
+    assert!(!shown.contains("NOTESECRET"), "{shown}");
+}

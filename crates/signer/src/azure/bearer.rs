@@ -54,12 +54,20 @@ impl BearerTokenSigner {
         if url.scheme() == "http" && self.allow_loopback_http && endpoint_allows_plain_http(url) {
             return Ok(());
         }
-        Err(AzureSignError::Refused(format!(
-            "bearer tokens are only sent over https (refusing {}://{}); plain http is allowed only to a loopback \
-             emulator configured explicitly",
+        let refusing = format!(
+            "bearer tokens are only sent over https (refusing {}://{})",
             url.scheme(),
             url.host_str().unwrap_or("")
-        )))
+        );
+        let fix = if url.scheme() == "http" && endpoint_allows_plain_http(url) {
+            "; for a local emulator such as Azurite, call `.emulator(true)` on the Azure session (or \
+             `allow_loopback_http(true)` on `AzureConfig::loader()`), or connect with a connection string \
+             (its account key works over http)"
+        } else {
+            "; use an https endpoint (plain http is allowed only to a loopback emulator, with `.emulator(true)` on \
+             the Azure session or `allow_loopback_http(true)` on `AzureConfig::loader()`)"
+        };
+        Err(AzureSignError::Refused(format!("{refusing}{fix}")))
     }
 }
 

@@ -167,6 +167,14 @@ fn bearer_tokens_refuse_plain_http_except_configured_loopback() {
     assert!(s.check_url(&https).is_ok());
     assert!(s.check_url(&http_local).is_err(), "loopback http needs the explicit emulator setting");
     assert!(s.check_url(&http_remote).is_err());
+    // Issue 16, point 4: the refusal names the fix.
+    let local = s.check_url(&http_local).unwrap_err().to_string();
+    assert!(local.starts_with("bearer tokens are only sent over https (refusing http://"), "{local}");
+    assert!(local.contains("`.emulator(true)` on the Azure session"), "{local}");
+    assert!(local.contains("allow_loopback_http(true)") && local.contains("connection string"), "{local}");
+    let remote = s.check_url(&http_remote).unwrap_err().to_string();
+    assert!(remote.contains("use an https endpoint") && remote.contains("`.emulator(true)`"), "{remote}");
+    assert!(!local.contains('\n') && !remote.contains('\n'));
     let s = s.allow_loopback_http(true);
     assert!(s.check_url(&http_local).is_ok());
     assert!(s.check_url(&http_remote).is_err(), "never to a non-loopback host");
