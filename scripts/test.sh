@@ -24,6 +24,7 @@ EXTRA_COMMANDS=(
     '"$CLOUDKIT_TEST_PYTHON" -c "import boto3,os; boto3.client(\"s3\", endpoint_url=os.environ[\"CLOUDKIT_TEST_MOTO_ENDPOINT\"], aws_access_key_id=\"test\", aws_secret_access_key=\"test\", region_name=\"us-east-1\").create_bucket(Bucket=\"cloudkit-quickstart-url\")" && AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true CLOUDKIT_STORE=s3://cloudkit-quickstart-url/quickstart cargo run -q --example quickstart'
     'AZURE_STORAGE_CONNECTION_STRING="$CLOUDKIT_TEST_AZURITE_CONNECTION_STRING" cargo run --example azure_blob'
     'STORAGE_EMULATOR_HOST="$CLOUDKIT_TEST_GCS_ENDPOINT" cargo run -q --example gcs'
+    'CLOUDKIT_AZURE_EMULATOR=1 bash scripts/with-arm-fake.sh cargo run -q --example azure_resource_groups'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run -q --example ec2_lifecycle'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-moto cargo run -q --example s3_quickstart'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_S3S_ENDPOINT" AWS_ACCESS_KEY_ID="$CLOUDKIT_TEST_S3S_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY" AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-s3s cargo run -q --example s3_quickstart'
@@ -117,6 +118,7 @@ disk_report
 run_step "testbed up" bash "$ROOT/scripts/testbed.sh" up
 run_step "cargo fmt --check" cargo fmt --all -- --check
 run_step "cargo clippy" cargo clippy --workspace --all-targets --all-features -- -D warnings
+run_step "cargo doc (broken links are errors)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features -q
 run_step "feature isolation" bash "$ROOT/scripts/check-features.sh"
 run_step "cargo test" cargo test --workspace --all-features
 run_step "quickstart (local default)" cargo run -q --example quickstart

@@ -17,9 +17,17 @@
 #   azurite    azurite-blob (blob only, in memory, --skipApiVersionCheck)
 #   gcs        gcp-storage-emulator (GCS JSON API, in memory)
 #   s3s        s3s-fs (S3 on a local directory, validates SigV4 incl. presigned URLs)
+#   arm-specs  Microsoft's mock server for Azure Resource Manager conventions: `tsp-spector serve` over the
+#              scenarios of npm @azure-tools/azure-http-specs (long-running operations and paging on invented
+#              resources under /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/test-rg/…,
+#              see spec-summary.md in the package). It checks no Authorization header. Its poll counters are
+#              global per process and reset by each scenario's first request. spector reads the commit of the
+#              scenarios with `git rev-parse HEAD`, so it runs with GIT_DIR pointing at a one-commit stub
+#              repository under target/tools/arm-specs (the checkout's own git is never touched), and it listens
+#              on every interface unless told otherwise, so a `--require` preload binds it to 127.0.0.1.
 #
 # Ports: each emulator gets a free port picked at start (the OS hands out an unused one), unless overridden
-# with CLOUDKIT_TESTBED_{MOTO,MOTO_AUTH,AZURITE,GCS,S3S}_PORT. Other knobs: CLOUDKIT_TESTBED_TIMEOUT (seconds
+# with CLOUDKIT_TESTBED_{MOTO,MOTO_AUTH,AZURITE,GCS,S3S,ARM_SPECS}_PORT. Other knobs: CLOUDKIT_TESTBED_TIMEOUT (seconds
 # to wait for each emulator, default 60), PYTHON (default python3), NPM (default npm).
 #
 # Findings about moto 5.2.1 (checked by hand against this no-auth server; another engineer builds the
@@ -71,6 +79,9 @@ MOTO_VERSION="5.2.1"
 GCS_EMULATOR_VERSION="2026.7.19"
 AZURITE_VERSION="3.37.0"
 S3S_FS_VERSION="0.14.1" # 0.15+ needs a newer rustc than the workspace toolchain
+# Microsoft publishes these only as prereleases; the pair is the one whose peer ranges match each other.
+ARM_SPECS_VERSION="0.1.0-alpha.38-dev.2"    # @azure-tools/azure-http-specs
+ARM_SPECTOR_VERSION="0.1.0-alpha.24-dev.2" # @typespec/spector
 
 AZURITE_ACCOUNT="devstoreaccount1"
 # Azurite's well-known development key (public, documented by Microsoft).
@@ -78,7 +89,7 @@ AZURITE_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 S3S_ACCESS_KEY_ID="cloudkit-test-access-key"
 S3S_SECRET_ACCESS_KEY="cloudkit-test-secret-key"
 
-SERVICES=(moto moto-auth azurite gcs s3s)
+SERVICES=(moto moto-auth azurite gcs s3s arm-specs)
 
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() {
@@ -155,6 +166,61 @@ install_azurite() {
     azurite_bin >/dev/null || die "azurite-blob not found after npm install"
 }
 
+ARM_SPECS_DIR="$TOOLS/arm-specs"
+ARM_SPECS_SCENARIOS="$ARM_SPECS_DIR/node_modules/@azure-tools/azure-http-specs/specs"
+
+arm_specs_bin() {
+    if [[ -x "$ARM_SPECS_DIR/node_modules/.bin/tsp-spector" && -d "$ARM_SPECS_SCENARIOS" ]]; then
+        printf '%s\n' "$ARM_SPECS_DIR/node_modules/.bin/tsp-spector"
+    else
+        return 1
+    fi
+}
+
+install_arm_specs() {
+    if ! arm_specs_bin >/dev/null; then
+        need_cmd node "install Node.js (tsp-spector runs on node 20+)"
+        need_cmd "$NPM" "install npm"
+        log "installing @azure-tools/azure-http-specs@$ARM_SPECS_VERSION and @typespec/spector@$ARM_SPECTOR_VERSION" \
+            "from npm into $ARM_SPECS_DIR"
+        local start=$SECONDS
+        mkdir -p "$ARM_SPECS_DIR"
+        "$NPM" install --prefix "$ARM_SPECS_DIR" --no-audit --no-fund --loglevel=error \
+            "@azure-tools/azure-http-specs@$ARM_SPECS_VERSION" "@typespec/spector@$ARM_SPECTOR_VERSION" \
+            >"$LOGS/install-arm-specs.log" 2>&1 || {
+            tail -n 30 "$LOGS/install-arm-specs.log" >&2
+            die "npm install of the ARM mock server failed (log: $LOGS/install-arm-specs.log)"
+        }
+        log "npm install took $((SECONDS - start))s"
+        arm_specs_bin >/dev/null || die "tsp-spector or the azure-http-specs scenarios not found after npm install"
+    fi
+    # The one-commit stub repository spector's `git rev-parse HEAD` reads (through GIT_DIR).
+    if ! GIT_DIR="$ARM_SPECS_DIR/git-stub" git rev-parse --verify -q HEAD >/dev/null 2>&1; then
+        need_cmd git "spector reads a git commit id"
+        rm -rf "$ARM_SPECS_DIR/git-stub"
+        git init -q --bare "$ARM_SPECS_DIR/git-stub" || die "could not create $ARM_SPECS_DIR/git-stub"
+        local tree commit
+        tree="$(GIT_DIR="$ARM_SPECS_DIR/git-stub" git hash-object -t tree -w /dev/null)"
+        commit="$(GIT_DIR="$ARM_SPECS_DIR/git-stub" GIT_AUTHOR_NAME=cloudkit GIT_AUTHOR_EMAIL=cloudkit@localhost \
+            GIT_COMMITTER_NAME=cloudkit GIT_COMMITTER_EMAIL=cloudkit@localhost \
+            git commit-tree "$tree" -m "stub for tsp-spector")"
+        GIT_DIR="$ARM_SPECS_DIR/git-stub" git update-ref HEAD "$commit" || die "could not commit in the git stub"
+    fi
+    # Binds every server node starts to 127.0.0.1 (spector has no host option).
+    cat >"$ARM_SPECS_DIR/loopback.cjs" <<'JS'
+const net = require("net");
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+    if (typeof args[0] === "number" || (typeof args[0] === "string" && /^[0-9]+$/.test(args[0]))) {
+        if (typeof args[1] !== "string") args.splice(1, 0, "127.0.0.1");
+    } else if (args[0] && typeof args[0] === "object" && args[0].path === undefined && args[0].host === undefined) {
+        args[0] = { ...args[0], host: "127.0.0.1" };
+    }
+    return listen.apply(this, args);
+};
+JS
+}
+
 s3s_bin() {
     if [[ -x "$TOOLS/bin/s3s-fs" ]]; then
         printf '%s\n' "$TOOLS/bin/s3s-fs"
@@ -199,6 +265,7 @@ port_override() {
     azurite) printf '%s' "${CLOUDKIT_TESTBED_AZURITE_PORT:-}" ;;
     gcs) printf '%s' "${CLOUDKIT_TESTBED_GCS_PORT:-}" ;;
     s3s) printf '%s' "${CLOUDKIT_TESTBED_S3S_PORT:-}" ;;
+    arm-specs) printf '%s' "${CLOUDKIT_TESTBED_ARM_SPECS_PORT:-}" ;;
     esac
 }
 
@@ -213,6 +280,7 @@ cmd_marker() {
     azurite) printf 'azurite-blob' ;;
     gcs) printf 'gcp_storage_emulator' ;;
     s3s) printf 's3s-fs' ;;
+    arm-specs) printf 'tsp-spector' ;;
     esac
 }
 
@@ -270,6 +338,11 @@ healthy() {
         out="$(http_probe "http://127.0.0.1:$port/")"
         [[ "$out" == 403* && "$out" == *"<Error>"* ]]
         ;;
+    arm-specs)
+        # a scenario without state (ListAvailableOperations), so probing changes no poll counter
+        out="$(http_probe "http://127.0.0.1:$port/providers/Azure.ResourceManager.OperationTemplates/operations?api-version=2023-12-01-preview")"
+        [[ "$out" == 200* && "$out" == *"Microsoft.Compute/virtualMachines/write"* ]]
+        ;;
     esac
 }
 
@@ -294,7 +367,7 @@ stop_one() {
 }
 
 start_one() {
-    local name="$1" port="$2" lf azurite s3s
+    local name="$1" port="$2" lf azurite s3s spector
     lf="$(logfile "$name")"
     : >"$lf"
     case "$name" in
@@ -328,6 +401,15 @@ start_one() {
         setsid "$s3s" --host 127.0.0.1 --port "$port" \
             --access-key "$S3S_ACCESS_KEY_ID" --secret-key "$S3S_SECRET_ACCESS_KEY" \
             "$TB/s3s-data" </dev/null >>"$lf" 2>&1 &
+        ;;
+    arm-specs)
+        spector="$(arm_specs_bin)"
+        # its own working directory (for anything it writes) and coverage file, under target/testbed
+        mkdir -p "$TB/arm-specs"
+        (cd "$TB/arm-specs" && exec setsid env GIT_DIR="$ARM_SPECS_DIR/git-stub" \
+            NODE_OPTIONS="--require=$ARM_SPECS_DIR/loopback.cjs" \
+            "$spector" serve "$ARM_SPECS_SCENARIOS" --port "$port" --coverageFile "$TB/arm-specs/coverage.json" \
+            </dev/null >>"$lf" 2>&1) &
         ;;
     esac
     printf '%s\n' "$!" >"$(pidfile "$name")"
@@ -410,12 +492,13 @@ PY
 # ---------------------------------------------------------------------------------------------------------
 
 write_env() {
-    local moto moto_auth azurite gcs s3s akid secret tmp
+    local moto moto_auth azurite gcs s3s arm_specs akid secret tmp
     moto="$(recorded_port moto)"
     moto_auth="$(recorded_port moto-auth)"
     azurite="$(recorded_port azurite)"
     gcs="$(recorded_port gcs)"
     s3s="$(recorded_port s3s)"
+    arm_specs="$(recorded_port arm-specs)"
     read -r akid secret <"$MOTO_AUTH_KEYS"
     tmp="$ENV_FILE.tmp"
     {
@@ -433,6 +516,8 @@ write_env() {
         echo "CLOUDKIT_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s"
         echo "CLOUDKIT_TEST_S3S_ACCESS_KEY_ID=$S3S_ACCESS_KEY_ID"
         echo "CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY=$S3S_SECRET_ACCESS_KEY"
+        # Microsoft's ARM-conventions mock server (tsp-spector + @azure-tools/azure-http-specs)
+        echo "CLOUDKIT_TEST_ARM_SPECS_ENDPOINT=http://127.0.0.1:$arm_specs"
         # The interpreter that has boto3, azure-storage-blob and google-cloud-storage (cross-checks).
         echo "CLOUDKIT_TEST_PYTHON=$(command -v "$PYTHON" || echo "$PYTHON")"
     } >"$tmp"
@@ -449,6 +534,7 @@ cmd_up() {
     install_python_packages
     install_azurite
     install_s3s
+    install_arm_specs
 
     local name pid port started=() picked=()
     for name in "${SERVICES[@]}"; do
@@ -502,7 +588,7 @@ cmd_down() {
         stop_one "$name"
     done
     rm -f "$ENV_FILE" "$MOTO_AUTH_KEYS"
-    rm -rf "$TB/s3s-data" "$TB/azurite"
+    rm -rf "$TB/s3s-data" "$TB/azurite" "$TB/arm-specs"
     log "all emulators stopped"
 }
 

@@ -6,6 +6,8 @@
 //! message saying how to start it; it never passes by skipping.
 //!
 //! The other modules hold the setup the test files share:
+//! - [`arm`]: an in-process fake of Azure Resource Manager and the Entra token endpoint serving
+//!   Microsoft's documented example responses (no ARM emulator exists);
 //! - [`aws`]: `AwsConfig`s, S3 clients, buckets and raw SigV4 pipelines for moto, moto-auth and s3s-fs;
 //! - [`azure`]: the Blob service client for Azurite;
 //! - [`gcs`]: the storage client for gcp-storage-emulator;
@@ -16,6 +18,7 @@
 //! - [`unique_name`], [`hex`], [`sha256_hex`], [`XorShift32`]: names no other test (or test run) uses,
 //!   digests, and reproducible test data.
 
+pub mod arm;
 pub mod aws;
 pub mod azure;
 pub mod fault;

@@ -1,13 +1,15 @@
 //! The neutral `Compute` trait on EC2 (moto), through the boto3-style `Session`: create, list with
 //! state and tag filters, get, stop/start/reboot, wait for states, terminate, and the typed errors
-//! the trait contract promises (invalid state, wait failure, not found, foreign ids).
+//! the trait contract promises (invalid state, wait failure, not found, foreign ids); and the neutral
+//! Compute conformance suite (`cloudkit::compute::conformance`, the one `InMemoryCompute` passes and
+//! `AzureCompute` must pass) on EC2.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudkit::compute::{Compute, CreateInstances, Error, InstanceFilter, InstanceId, InstanceState};
+use cloudkit::compute::{Compute, CreateInstances, Error, InstanceFilter, InstanceId, InstanceState, conformance};
 use cloudkit::session::{AwsSession, Session};
 use cloudkit_tests::testbed::{self, Emulator};
 use cloudkit_tests::{aws, unique_name};
@@ -91,4 +93,16 @@ async fn ec2_errors_are_typed() {
     assert!(matches!(compute.terminate(&other_provider).await, Err(Error::InvalidInput { .. })));
     let zero = CreateInstances::new("ami-12c6146b", "t3.micro").count(0);
     assert!(matches!(compute.create_instances(zero).await, Err(Error::InvalidInput { .. })));
+}
+
+/// The provider-neutral conformance suite: the same checks as for `InMemoryCompute`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_passes_the_compute_conformance_suite() {
+    let compute: Arc<dyn Compute> = Arc::new(session().await.compute().unwrap());
+    let setup =
+        conformance::Setup::new("ami-12c6146b", "t3.micro", InstanceId::new("ec2", "us-east-1", "i-0123456789abcdef0"))
+            .max_wait(Duration::from_secs(120))
+            // EC2's waiters poll every 15 s: a 5 s deadline may return after one delay.
+            .short_wait(Duration::from_secs(5), Duration::from_secs(30));
+    conformance::run_all(compute, &setup).await;
 }

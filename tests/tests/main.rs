@@ -4,6 +4,8 @@
 //! gcp-storage-emulator, s3s-fs) and find them through `target/testbed/env`. Run one area with its module
 //! name as the filter, e.g. `cargo test -p cloudkit-tests --test integration store_conformance_s3::`.
 
+mod arm_client;
+mod arm_fake;
 mod aws_config_moto;
 mod aws_imds_moto;
 mod aws_sigv4_moto;
@@ -11,6 +13,7 @@ mod aws_sigv4_s3s;
 mod aws_sts_moto;
 mod azure_blob_azurite;
 mod azure_python_crosscheck;
+mod compute_azure_arm;
 mod compute_ec2_moto;
 mod compute_mock;
 mod ec2_moto;

@@ -180,43 +180,9 @@ impl StatusWaiterKind {
     }
 }
 
-macro_rules! waiter_settings {
+macro_rules! instance_waiter_settings {
     () => {
-        /// Replaces the whole waiter configuration.
-        pub fn config(mut self, config: WaiterConfig) -> Self {
-            self.config = config;
-            self
-        }
-
-        /// The delay before the first retry (and the jitter floor).
-        pub fn min_delay(mut self, delay: Duration) -> Self {
-            self.config = self.config.min_delay(delay);
-            self
-        }
-
-        /// The longest delay between polls.
-        pub fn max_delay(mut self, delay: Duration) -> Self {
-            self.config = self.config.max_delay(delay);
-            self
-        }
-
-        /// The overall deadline.
-        pub fn max_wait(mut self, max_wait: Duration) -> Self {
-            self.config = self.config.max_wait(max_wait);
-            self
-        }
-
-        /// The maximum number of polls.
-        pub fn max_attempts(mut self, attempts: u32) -> Self {
-            self.config = self.config.max_attempts(attempts);
-            self
-        }
-
-        /// Seeds the delay jitter (reproducible timing in tests).
-        pub fn jitter_seed(mut self, seed: u64) -> Self {
-            self.seed = Some(seed);
-            self
-        }
+        cloudkit_waiter::waiter_settings!(seed);
 
         /// Adds an instance id to wait for.
         pub fn instance_id(mut self, id: impl Into<String>) -> Self {
@@ -238,11 +204,6 @@ macro_rules! waiter_settings {
         pub fn filter(mut self, filter: Filter) -> Self {
             self.request = self.request.filter(filter);
             self
-        }
-
-        /// The configuration in effect.
-        pub fn waiter_config(&self) -> &WaiterConfig {
-            &self.config
         }
     };
 }
@@ -282,7 +243,7 @@ impl InstanceWaiter {
         Self { request, kind, config: default_config(kind.delay()), seed: None }
     }
 
-    waiter_settings!();
+    instance_waiter_settings!();
 
     /// Polls until the official acceptors say success or failure, or the budget runs out.
     pub async fn wait(
@@ -315,7 +276,7 @@ impl InstanceStatusWaiter {
         Self { request, kind, config: default_config(kind.delay()), seed: None }
     }
 
-    waiter_settings!();
+    instance_waiter_settings!();
 
     /// Polls stopped and pending instances too (`IncludeAllInstances`), so they keep the wait going
     /// instead of being absent from the answer.

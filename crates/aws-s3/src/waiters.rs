@@ -52,31 +52,6 @@ pub struct ObjectWaiter {
     config: WaiterConfig,
 }
 
-macro_rules! config_setters {
-    () => {
-        /// Replaces the whole configuration.
-        pub fn config(mut self, config: WaiterConfig) -> Self {
-            self.config = config;
-            self
-        }
-        /// A fixed delay between polls.
-        pub fn delay(mut self, delay: Duration) -> Self {
-            self.config = self.config.min_delay(delay).max_delay(delay);
-            self
-        }
-        /// The overall deadline.
-        pub fn max_wait(mut self, max_wait: Duration) -> Self {
-            self.config = self.config.max_wait(max_wait);
-            self
-        }
-        /// The maximum number of polls.
-        pub fn max_attempts(mut self, n: u32) -> Self {
-            self.config = self.config.max_attempts(n);
-            self
-        }
-    };
-}
-
 impl S3Client {
     /// Waits until HeadBucket succeeds.
     ///
@@ -131,7 +106,7 @@ fn acceptors<T>(exists: bool) -> Vec<Acceptor<T, S3Error>> {
 }
 
 impl BucketWaiter {
-    config_setters!();
+    cloudkit_waiter::waiter_settings!();
 
     /// The acceptors this waiter uses.
     pub fn acceptors(&self) -> Vec<Acceptor<HeadBucketOutput, S3Error>> {
@@ -147,7 +122,7 @@ impl BucketWaiter {
 }
 
 impl ObjectWaiter {
-    config_setters!();
+    cloudkit_waiter::waiter_settings!();
 
     /// The acceptors this waiter uses.
     pub fn acceptors(&self) -> Vec<Acceptor<ObjectMetadata, S3Error>> {

@@ -76,7 +76,10 @@ impl ClientBuilder {
     /// Builds the client; fails when the endpoint cannot be used with the config's authorization
     /// (not http(s), or bearer tokens over plain http).
     pub fn build(self) -> Result<BlobServiceClient> {
-        let endpoint = self.endpoint.unwrap_or_else(|| self.config.blob_endpoint().clone());
+        // A config loaded for Azure Resource Manager only has no storage account and no endpoint.
+        let endpoint = self.endpoint.or_else(|| self.config.blob_endpoint().cloned()).ok_or_else(|| {
+            BlobError::invalid_input("NewClient", cloudkit_cred_chain::azure::AzureConfigError::NoAccount.to_string())
+        })?;
         let endpoint = self
             .config
             .validate_endpoint(endpoint)

@@ -40,6 +40,26 @@ fn query(r: &cloudkit_core::testing::RecordedRequest) -> String {
 }
 
 #[tokio::test]
+async fn a_config_without_a_storage_account_builds_no_blob_client() {
+    // An Azure Resource Manager-only config (a token credential, no account) loads; a Blob
+    // client built from it says what is missing.
+    let http = Arc::new(ReplayHttp::new());
+    let config = AzureConfig::loader()
+        .env(AzureEnv::from_pairs::<&str, &str>([]))
+        .credential(Arc::new(DefaultAzureCredential::new()))
+        .http(http.clone())
+        .load()
+        .await
+        .unwrap();
+    assert!(config.blob_endpoint().is_none());
+    let e = BlobServiceClient::new(&config).unwrap_err();
+    assert!(e.to_string().contains("no storage account"), "{e}");
+    let with_endpoint =
+        BlobServiceClient::builder(&config).endpoint("https://acct.blob.core.windows.net".parse().unwrap());
+    assert!(with_endpoint.build().is_ok(), "an explicit endpoint is enough");
+}
+
+#[tokio::test]
 async fn the_client_is_built_from_the_config_with_overrides() {
     let http = Arc::new(ReplayHttp::new());
     let config = replay_config(&http).await;

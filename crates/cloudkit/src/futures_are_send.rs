@@ -84,6 +84,12 @@ fn every_public_future_is_send() {
         store_futures(Arc::new(session.store("container")?));
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
     });
+    #[cfg(feature = "azure-arm")]
+    assert_send!(async {
+        let session = crate::session::Session::azure().load().await?;
+        compute_futures(Arc::new(session.compute("subscription", Some("group"))?));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    });
     #[cfg(feature = "gcp-storage")]
     assert_send!(crate::session::Session::gcp().load(), async {
         let session = crate::session::Session::gcp().load().await?;

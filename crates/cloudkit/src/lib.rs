@@ -7,11 +7,11 @@
 //!   GCS, local-disk and in-memory backends, one [`Error`](store::Error) type, validated keys,
 //!   streaming uploads and downloads, [`store::from_url`], and a conformance suite (feature
 //!   `conformance`).
-//! - [`compute`]: the provider-neutral [`Compute`](compute::Compute) trait with an EC2 backend and an
-//!   in-memory one, a neutral [`InstanceState`](compute::InstanceState) and waiting with a deadline.
+//! - [`compute`]: the provider-neutral [`Compute`](compute::Compute) trait with EC2 and Azure
+//!   backends and an in-memory one, a neutral [`InstanceState`](compute::InstanceState) and waiting with a deadline.
 //! - [`session`]: boto3-style sessions (`Session::aws()`, `Session::azure()`, `Session::gcp()`) that
 //!   resolve credentials, region and endpoints once and hand out clients.
-//! - Provider clients re-exported under one dependency: `s3`, `ec2`, `azure_blob`, `gcs`
+//! - Provider clients re-exported under one dependency: `s3`, `ec2`, `azure_blob`, `azure_arm`, `gcs`
 //!   (each behind its feature; the default build has only the local and memory stores).
 //! - Feature `mock`: `MockObjectStore` and `MockCompute` (mockall) for your unit tests, and
 //!   [`testing`]: `ReplayHttp` canned responses to build any provider client on.
@@ -26,6 +26,7 @@
 //! | `s3`, `ec2`, `sts` | `cloudkit-aws-s3`, `cloudkit-aws-ec2`, `cloudkit-aws-sts` | the AWS clients |
 //! | `azure_identity` | `cloudkit-cred-chain` (`azure`) | `AzureConfig`, `DefaultAzureCredential` |
 //! | `azure_blob` | `cloudkit-azure-blob` | the Blob client |
+//! | `azure_arm` | `cloudkit-azure-arm` | Azure Resource Manager: resource groups, VMs, any resource |
 //! | `gcp` | `cloudkit-cred-chain` (`gcp`) | `GcpConfig`, Application Default Credentials |
 //! | `gcs` | `cloudkit-gcp-storage` | the Cloud Storage client |
 //! | [`paginate`], [`waiter`] | `cloudkit-paginate`, `cloudkit-waiter` | paginator streams, waiter configuration and errors |
@@ -41,6 +42,7 @@
 //! | `aws-s3` | `cloudkit::s3`, `S3Store`, `s3://`, `Session::aws()` |
 //! | `aws-ec2` | `cloudkit::ec2`, `Ec2Compute`, `Session::aws()` |
 //! | `azure-blob` | `cloudkit::azure_blob`, `AzureBlobStore`, `az://`, `Session::azure()` |
+//! | `azure-arm` | `cloudkit::azure_arm`, `AzureCompute`, `Session::azure().arm()` / `.compute(..)` |
 //! | `gcp-storage` | `cloudkit::gcs`, `GcsStore`, `gs://`, `Session::gcp()` |
 //! | `aws`, `azure`, `gcp`, `full` | the providers' features together |
 //! | `mock`, `conformance` | test support |
@@ -157,10 +159,16 @@ pub use cloudkit_aws_s3 as s3;
 pub use cloudkit_azure_blob as azure_blob;
 
 /// Azure configuration and credentials: `AzureConfig`, `DefaultAzureCredential` and its sources
-/// (feature `azure-blob`).
-#[cfg(feature = "azure-blob")]
-#[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
+/// (features `azure-blob`, `azure-arm`).
+#[cfg(feature = "_azure")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "azure-blob", feature = "azure-arm"))))]
 pub use cloudkit_cred_chain::azure as azure_identity;
+
+/// Azure Resource Manager (`cloudkit-azure-arm`): subscriptions, resource groups, virtual machines,
+/// any resource by id, long-running operations.
+#[cfg(feature = "azure-arm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-arm")))]
+pub use cloudkit_azure_arm as azure_arm;
 
 /// The Amazon EC2 client (`cloudkit-aws-ec2`).
 #[cfg(feature = "aws-ec2")]

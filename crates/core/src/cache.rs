@@ -145,7 +145,8 @@ enum Freshness {
     Mandatory,
 }
 
-/// A single-flight cache of one expiring value (see the [module docs](self)).
+/// A single-flight cache of one expiring value, refreshed ahead of its expiry (an advisory and a
+/// mandatory window before it).
 ///
 /// `Debug` shows the windows and the cached value's expiry, never the value.
 pub struct RefreshCache<T> {

@@ -437,7 +437,7 @@ impl std::error::Error for Error {
 
 /// The error enum of a provider crate (`S3Error`, `Ec2Error`, `BlobError`, `GcsError`, …): typed
 /// variants that wrap a core [`Error`]. Lets provider-neutral code (the facade's stores, the
-/// CLI) handle any service's error alike. Implemented by [`service_error_accessors!`].
+/// CLI) handle any service's error alike. Implemented by [`service_error_accessors!`](crate::service_error_accessors).
 pub trait ServiceError: std::error::Error + Send + Sync + 'static {
     /// The wrapped core error, when the failure has one.
     fn core(&self) -> Option<&Error>;

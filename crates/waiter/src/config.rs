@@ -102,3 +102,83 @@ impl WaiterConfig {
         Ok(())
     }
 }
+
+/// The settings every provider waiter builder offers, with one vocabulary across crates:
+/// `config`, `delay` (a fixed delay), `min_delay`, `max_delay`, `max_wait`, `max_attempts` and
+/// the accessor `waiter_config`; with `(seed)` also `jitter_seed` (reproducible timing in tests).
+///
+/// Use it inside the `impl` of a builder that has a `config: WaiterConfig` field (and, with
+/// `(seed)`, a `seed: Option<u64>` field it passes to [`Waiter::with_seed`](crate::Waiter::with_seed)).
+///
+/// ```
+/// use std::time::Duration;
+/// use cloudkit_waiter::WaiterConfig;
+///
+/// struct ThingWaiter {
+///     config: WaiterConfig,
+///     seed: Option<u64>,
+/// }
+/// impl ThingWaiter {
+///     cloudkit_waiter::waiter_settings!(seed);
+/// }
+/// let w = ThingWaiter { config: WaiterConfig::default(), seed: None }
+///     .delay(Duration::from_secs(2))
+///     .max_wait(Duration::from_secs(60))
+///     .jitter_seed(7);
+/// assert_eq!(w.waiter_config().min_delay, Duration::from_secs(2));
+/// assert_eq!(w.waiter_config().max_wait, Duration::from_secs(60));
+/// ```
+#[macro_export]
+macro_rules! waiter_settings {
+    () => {
+        /// Replaces the whole waiter configuration.
+        pub fn config(mut self, config: $crate::WaiterConfig) -> Self {
+            self.config = config;
+            self
+        }
+
+        /// A fixed delay between polls (sets both `min_delay` and `max_delay`).
+        pub fn delay(mut self, delay: ::std::time::Duration) -> Self {
+            self.config = self.config.min_delay(delay).max_delay(delay);
+            self
+        }
+
+        /// The delay before the first retry (and the jitter floor).
+        pub fn min_delay(mut self, delay: ::std::time::Duration) -> Self {
+            self.config = self.config.min_delay(delay);
+            self
+        }
+
+        /// The longest delay between polls.
+        pub fn max_delay(mut self, delay: ::std::time::Duration) -> Self {
+            self.config = self.config.max_delay(delay);
+            self
+        }
+
+        /// The overall deadline.
+        pub fn max_wait(mut self, max_wait: ::std::time::Duration) -> Self {
+            self.config = self.config.max_wait(max_wait);
+            self
+        }
+
+        /// The maximum number of polls.
+        pub fn max_attempts(mut self, attempts: u32) -> Self {
+            self.config = self.config.max_attempts(attempts);
+            self
+        }
+
+        /// The configuration in effect.
+        pub fn waiter_config(&self) -> &$crate::WaiterConfig {
+            &self.config
+        }
+    };
+    (seed) => {
+        $crate::waiter_settings!();
+
+        /// Seeds the delay jitter (reproducible timing in tests).
+        pub fn jitter_seed(mut self, seed: u64) -> Self {
+            self.seed = Some(seed);
+            self
+        }
+    };
+}

@@ -229,5 +229,12 @@ mod tests {
         let id: InstanceId = "ec2:eu-west-1:i-0abc".parse().unwrap();
         assert_eq!(id.to_string(), "ec2:eu-west-1:i-0abc");
         assert!("nope".parse::<InstanceId>().is_err());
+        // a location that is a path: the id follows its last `/`
+        let id: InstanceId = "azure:sub-1/rg-1/vm-1".parse().unwrap();
+        assert_eq!((id.provider.as_str(), id.location.as_str(), id.id.as_str()), ("azure", "sub-1/rg-1", "vm-1"));
+        assert_eq!(id.to_string(), "azure:sub-1/rg-1/vm-1");
+        for bad in ["azure:vm-1", "azure:sub-1/rg-1/", "azure:/vm", ":a:b", "ec2:r:a/b", "azure:sub/rg:vm"] {
+            assert!(bad.parse::<InstanceId>().is_err(), "{bad}");
+        }
     }
 }

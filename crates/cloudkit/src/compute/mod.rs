@@ -23,10 +23,18 @@ use async_trait::async_trait;
 use cloudkit_core::BoxError;
 use futures::stream::BoxStream;
 
+#[cfg(feature = "azure-arm")]
+mod azure;
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 #[cfg(feature = "aws-ec2")]
 mod ec2;
 mod memory;
 
+#[cfg(feature = "azure-arm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure-arm")))]
+pub use azure::AzureCompute;
 #[cfg(feature = "aws-ec2")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws-ec2")))]
 pub use ec2::Ec2Compute;
@@ -86,7 +94,18 @@ impl fmt::Display for InstanceState {
     }
 }
 
-/// An instance id scoped to its provider and location (e.g. `ec2:us-east-1:i-0abc`).
+/// An instance id scoped to its provider and location: `ec2:us-east-1:i-0abc`, and where the
+/// location is a path (Azure's subscription and resource group) the id follows it after a `/`:
+/// `azure:<subscription>/<resourceGroup>/<vmName>`.
+///
+/// ```
+/// use cloudkit::compute::InstanceId;
+/// let ec2: InstanceId = "ec2:us-east-1:i-0abc".parse().unwrap();
+/// assert_eq!((ec2.location.as_str(), ec2.id.as_str()), ("us-east-1", "i-0abc"));
+/// let vm: InstanceId = "azure:0000-1111/my-rg/web-1".parse().unwrap();
+/// assert_eq!((vm.location.as_str(), vm.id.as_str()), ("0000-1111/my-rg", "web-1"));
+/// assert_eq!(vm.to_string(), "azure:0000-1111/my-rg/web-1");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceId {
     /// The provider (`ec2`, `memory`, …).
@@ -106,18 +125,29 @@ impl InstanceId {
 
 impl fmt::Display for InstanceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.provider, self.location, self.id)
+        // A location that is a path (`subscription/resourceGroup`) is followed by `/`, else `:`.
+        let separator = if self.location.contains('/') { '/' } else { ':' };
+        write!(f, "{}:{}{separator}{}", self.provider, self.location, self.id)
     }
 }
 
 impl std::str::FromStr for InstanceId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let mut parts = s.splitn(3, ':');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(p), Some(l), Some(i)) if !p.is_empty() && !l.is_empty() && !i.is_empty() => Ok(Self::new(p, l, i)),
-            _ => Err(Error::InvalidInput { message: format!("{s:?} is not an instance id (provider:location:id)") }),
+        let invalid = || Error::InvalidInput {
+            message: format!("{s:?} is not an instance id (provider:location:id or provider:path/to/location/id)"),
+        };
+        let (provider, rest) = s.split_once(':').ok_or_else(invalid)?;
+        // `provider:location:id`, or `provider:a/b/id` where the location is the path before the last `/`.
+        let (location, id, path) = match rest.split_once(':') {
+            Some((location, id)) if !location.contains('/') => (location, id, false),
+            _ => rest.rsplit_once('/').map(|(location, id)| (location, id, true)).ok_or_else(invalid)?,
+        };
+        if provider.is_empty() || location.is_empty() || id.is_empty() || id.contains('/') || (path && id.contains(':'))
+        {
+            return Err(invalid());
         }
+        Ok(Self::new(provider, location, id))
     }
 }
 

@@ -1,13 +1,20 @@
 //! The Azure session: `Session::azure().account("acct").load().await?`, a thin builder over
-//! [`AzureConfigLoader`] that hands out Blob clients sharing one connection pool.
+//! [`AzureConfigLoader`] that hands out Blob and Resource Manager clients sharing one connection
+//! pool.
 
 use std::sync::Arc;
 
+#[cfg(feature = "azure-arm")]
+use cloudkit_azure_arm::{ArmClient, ArmError};
+#[cfg(feature = "azure-blob")]
 use cloudkit_azure_blob::{BlobError, BlobServiceClient};
 use cloudkit_core::{RetryConfig, Url};
 use cloudkit_cred_chain::azure::{AzureConfig, AzureConfigError, AzureConfigLoader, TokenCredential};
 
 use super::Session;
+#[cfg(feature = "azure-arm")]
+use crate::compute::AzureCompute;
+#[cfg(feature = "azure-blob")]
 use crate::store::AzureBlobStore;
 
 impl Session {
@@ -114,13 +121,50 @@ impl AzureSession {
     }
 
     /// The Blob service client.
+    #[cfg(feature = "azure-blob")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
     pub fn blob_service(&self) -> Result<BlobServiceClient, BlobError> {
         BlobServiceClient::new(&self.config)
     }
 
     /// An [`ObjectStore`](crate::store::ObjectStore) on one container.
+    #[cfg(feature = "azure-blob")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
     pub fn store(&self, container: impl Into<String>) -> Result<AzureBlobStore, BlobError> {
         Ok(AzureBlobStore::new(self.blob_service()?.container_client(container)))
+    }
+
+    /// The Azure Resource Manager client (Python's `ResourceManagementClient` /
+    /// `ComputeManagementClient`), on the configuration's subscription (`AZURE_SUBSCRIPTION_ID`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudkit::session::Session;
+    /// use futures::TryStreamExt;
+    /// let rm = Session::azure().load().await?.arm()?;
+    /// // for rg in rm.resource_groups.list(): print(rg.name, rg.location)
+    /// let mut groups = rm.resource_groups().list().into_items(Default::default());
+    /// while let Some(rg) = groups.try_next().await? {
+    ///     println!("{} {}", rg.name, rg.location);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "azure-arm")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "azure-arm")))]
+    pub fn arm(&self) -> Result<ArmClient, ArmError> {
+        ArmClient::new(&self.config)
+    }
+
+    /// The neutral [`Compute`](crate::compute::Compute) on the virtual machines of `subscription`,
+    /// in one resource group or (`None`) all of them. Stopping deallocates (see [`AzureCompute`]).
+    #[cfg(feature = "azure-arm")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "azure-arm")))]
+    pub fn compute(
+        &self,
+        subscription: impl Into<String>,
+        resource_group: Option<&str>,
+    ) -> Result<AzureCompute, ArmError> {
+        Ok(AzureCompute::new(self.arm()?, subscription, resource_group))
     }
 }
 
@@ -129,8 +173,10 @@ mod tests {
     use cloudkit_cred_chain::azure::AzureEnv;
 
     use super::*;
+    #[cfg(feature = "azure-blob")]
     use crate::store::ObjectStore;
 
+    #[cfg(feature = "azure-blob")]
     #[tokio::test]
     async fn the_session_is_a_thin_builder_over_the_config_loader() {
         let env = AzureEnv::from_pairs([("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")]);
@@ -159,6 +205,7 @@ mod tests {
     }
 
     /// Issue 16, point 7: retry settings directly on the session builder, as on `Session::aws()`.
+    #[cfg(feature = "azure-blob")]
     #[tokio::test]
     async fn retry_settings_on_the_session_builder() {
         let env = AzureEnv::from_pairs([("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")]);

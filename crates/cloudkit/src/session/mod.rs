@@ -10,13 +10,13 @@ pub struct Session;
 
 #[cfg(feature = "_aws")]
 mod aws;
-#[cfg(feature = "azure-blob")]
+#[cfg(feature = "_azure")]
 mod azure;
 #[cfg(feature = "_aws")]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2"))))]
 pub use aws::{AwsSession, AwsSessionBuilder};
-#[cfg(feature = "azure-blob")]
-#[cfg_attr(docsrs, doc(cfg(feature = "azure-blob")))]
+#[cfg(feature = "_azure")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "azure-blob", feature = "azure-arm"))))]
 pub use azure::{AzureSession, AzureSessionBuilder};
 
 #[cfg(feature = "gcp-storage")]

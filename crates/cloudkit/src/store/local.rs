@@ -1,38 +1,4 @@
 //! A store in a directory of the local file system.
-//!
-//! Keys can never reach outside the root (`..`, absolute paths and symlinks are refused), and
-//! content type and user metadata are kept in a side file so nothing a caller set is silently
-//! dropped.
-//!
-//! # Side files
-//!
-//! The side file of key `d1/d2/name` is `<root>/.cloudkit-meta/d1/d2/.cloudkit.name`. In that
-//! tree every directory is a key segment (which never starts with `.cloudkit`) and every side
-//! file starts with `.cloudkit.`, so no two keys share a side file and no side file stands where
-//! another key needs a directory (`a`, `a.json` and `a.json/x` all have their own). A key whose
-//! last segment is longer than 245 bytes cannot carry a content type or metadata here (the side
-//! file's name would pass the file systems' 255-byte limit): such writes are refused with
-//! [`Error::InvalidInput`] before anything is written.
-//!
-//! Stores written by cloudkit before this layout kept key `d/name`'s side file at
-//! `.cloudkit-meta/d/name.json`, where key `a`'s side file was in the way of key `a.json/x`'s.
-//! [`LocalFileSystem::new`] moves such side files to the current names once (it then leaves the
-//! marker file `.cloudkit-meta/.cloudkit-layout`); a store whose side files cannot be moved (a
-//! read-only directory) is an error there rather than objects silently without their metadata.
-//!
-//! # Writes
-//!
-//! A write puts the data in a temporary file and the side file in another (same directories),
-//! then, under the store's lock, moves the data into place and the side file after it. If the
-//! side file cannot follow, the move is undone and the object that was there before is put back
-//! (kept through a hard link until the write is complete), so a failed write never leaves new
-//! data behind while reporting an error. (On a file system without hard links the previous
-//! object cannot be kept; there a failure at that last step leaves the new data in place.)
-//! The lock is per store (shared by clones): the last step of every write, renames, if-match
-//! checks and deletes are atomic with respect to other calls on the same store, and each runs to
-//! its end on the blocking pool even when the caller stops waiting (a dropped future never stops
-//! one halfway); temporary files of an abandoned write are removed. Other processes writing the
-//! same directory are not coordinated with.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind as IoKind;
@@ -70,6 +36,40 @@ const MAX_FILE_NAME: usize = 255;
 const READ_CHUNK: usize = 256 * 1024;
 
 /// An object store rooted at a directory.
+///
+/// Keys can never reach outside the root (`..`, absolute paths and symlinks are refused), and
+/// content type and user metadata are kept in a side file so nothing a caller set is silently
+/// dropped.
+///
+/// # Side files
+///
+/// The side file of key `d1/d2/name` is `<root>/.cloudkit-meta/d1/d2/.cloudkit.name`. In that
+/// tree every directory is a key segment (which never starts with `.cloudkit`) and every side
+/// file starts with `.cloudkit.`, so no two keys share a side file and no side file stands where
+/// another key needs a directory (`a`, `a.json` and `a.json/x` all have their own). A key whose
+/// last segment is longer than 245 bytes cannot carry a content type or metadata here (the side
+/// file's name would pass the file systems' 255-byte limit): such writes are refused with
+/// [`Error::InvalidInput`] before anything is written.
+///
+/// Stores written by cloudkit before this layout kept key `d/name`'s side file at
+/// `.cloudkit-meta/d/name.json`, where key `a`'s side file was in the way of key `a.json/x`'s.
+/// [`LocalFileSystem::new`] moves such side files to the current names once (it then leaves the
+/// marker file `.cloudkit-meta/.cloudkit-layout`); a store whose side files cannot be moved (a
+/// read-only directory) is an error there rather than objects silently without their metadata.
+///
+/// # Writes
+///
+/// A write puts the data in a temporary file and the side file in another (same directories),
+/// then, under the store's lock, moves the data into place and the side file after it. If the
+/// side file cannot follow, the move is undone and the object that was there before is put back
+/// (kept through a hard link until the write is complete), so a failed write never leaves new
+/// data behind while reporting an error. (On a file system without hard links the previous
+/// object cannot be kept; there a failure at that last step leaves the new data in place.)
+/// The lock is per store (shared by clones): the last step of every write, renames, if-match
+/// checks and deletes are atomic with respect to other calls on the same store, and each runs to
+/// its end on the blocking pool even when the caller stops waiting (a dropped future never stops
+/// one halfway); temporary files of an abandoned write are removed. Other processes writing the
+/// same directory are not coordinated with.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cloudkit::store::Result<()> {
@@ -204,7 +204,8 @@ fn io_error_for(key: &ObjectKey, e: std::io::Error) -> Error {
 
 impl LocalFileSystem {
     /// A store rooted at the existing directory `root`. Side files of a store written by an
-    /// earlier cloudkit are moved to the current layout here, once (see the [module docs](self)).
+    /// earlier cloudkit are moved to the current layout here, once (see "Side files" on
+    /// [`LocalFileSystem`]).
     pub async fn new(root: impl AsRef<Path>) -> Result<Self> {
         let root = blocking::canonicalize(root.as_ref())
             .await

@@ -1,6 +1,7 @@
-//! [`AzureConfig`]: the storage account, how its requests are authorized, the blob endpoint and
-//! the HTTP, retry and timeout settings every Azure storage client is built from
-//! (docs/ARCHITECTURE.md, "Construction: a loaded config, one builder").
+//! [`AzureConfig`]: the storage account, how its requests are authorized, the blob endpoint, the
+//! Azure Resource Manager settings (token credential, subscription, endpoint) and the HTTP, retry
+//! and timeout settings every Azure client is built from (docs/ARCHITECTURE.md, "Construction: a
+//! loaded config, one builder").
 //!
 //! The order in which they are resolved is on [`AzureConfigLoader`].
 
@@ -26,6 +27,16 @@ pub const ACCOUNT_ENV: &str = "AZURE_STORAGE_ACCOUNT";
 pub const ACCOUNT_KEY_ENV: &str = "AZURE_STORAGE_KEY";
 /// The environment variable holding a SAS token.
 pub const SAS_TOKEN_ENV: &str = "AZURE_STORAGE_SAS_TOKEN";
+/// The environment variable naming the default subscription of Azure Resource Manager clients (as
+/// in the Azure CLI and the SDK samples).
+pub const SUBSCRIPTION_ID_ENV: &str = "AZURE_SUBSCRIPTION_ID";
+/// The environment variable overriding the Azure Resource Manager endpoint (sovereign clouds,
+/// e.g. `https://management.chinacloudapi.cn`, or a local fake).
+pub const RESOURCE_MANAGER_ENDPOINT_ENV: &str = "AZURE_RESOURCE_MANAGER_ENDPOINT";
+/// The Azure Resource Manager endpoint of the public cloud.
+pub const DEFAULT_RESOURCE_MANAGER_ENDPOINT: &str = "https://management.azure.com";
+/// The token scope of the public cloud's Azure Resource Manager.
+pub const RESOURCE_MANAGER_SCOPE: &str = "https://management.azure.com/.default";
 
 /// How storage requests are authorized. Every Azure storage client is built from it (through
 /// [`AzureConfig`]). `Debug` shows no key and no SAS signature.
@@ -89,10 +100,19 @@ pub enum AzureConfigError {
         /// What is wrong.
         source: AzureSignError,
     },
-    /// Neither a connection string nor an account was found.
+    /// Neither a connection string nor an account was found (and the authorization is not a token
+    /// credential, which Azure Resource Manager clients can use without an account).
     NoAccount,
     /// The blob endpoint cannot be used (not http(s), or plain http with bearer tokens).
     InvalidEndpoint {
+        /// The endpoint, without its query.
+        endpoint: String,
+        /// Why it was refused.
+        message: String,
+    },
+    /// The Azure Resource Manager endpoint cannot be used (not https, except a loopback emulator
+    /// with `allow_loopback_http`).
+    InvalidResourceManagerEndpoint {
         /// The endpoint, without its query.
         endpoint: String,
         /// Why it was refused.
@@ -113,6 +133,9 @@ impl std::fmt::Display for AzureConfigError {
                  a connection string, an account or a blob endpoint",
             ),
             Self::InvalidEndpoint { endpoint, message } => write!(f, "invalid blob endpoint {endpoint}: {message}"),
+            Self::InvalidResourceManagerEndpoint { endpoint, message } => {
+                write!(f, "invalid Azure Resource Manager endpoint {endpoint}: {message}")
+            }
             Self::Http(e) => e.fmt(f),
         }
     }
@@ -125,13 +148,14 @@ impl std::error::Error for AzureConfigError {
                 cloudkit_core::unshown_source(&self.to_string(), std::error::Error::source(source))
             }
             Self::Http(e) => std::error::Error::source(e),
-            Self::NoAccount | Self::InvalidEndpoint { .. } => None,
+            Self::NoAccount | Self::InvalidEndpoint { .. } | Self::InvalidResourceManagerEndpoint { .. } => None,
         }
     }
 }
 
-/// Everything an Azure storage client needs: the account, the authorization, the blob endpoint,
-/// the shared HTTP client, retry and timeout settings. Cheap to clone (clients built from one
+/// Everything an Azure client needs: the storage account, the authorization, the blob endpoint
+/// (storage clients); the token credential, the default subscription and the endpoint (Azure
+/// Resource Manager clients); the shared HTTP client, retry and timeout settings. Cheap to clone (clients built from one
 /// config and its clones share the connection pool and the retry quota). `Debug` shows no secret.
 ///
 /// ```
@@ -142,7 +166,7 @@ impl std::error::Error for AzureConfigError {
 /// let env = AzureEnv::from_pairs([("AZURE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")]);
 /// let config = AzureConfig::loader().env(env).load().await?;
 /// assert_eq!(config.account(), Some("devstoreaccount1"));
-/// assert_eq!(config.blob_endpoint().as_str(), "http://127.0.0.1:10000/devstoreaccount1");
+/// assert_eq!(config.blob_endpoint().map(|u| u.as_str()), Some("http://127.0.0.1:10000/devstoreaccount1"));
 /// assert!(matches!(config.auth(), StorageAuth::SharedKey(_)));
 /// assert!(!format!("{config:?}").contains("Eby8"), "no key in Debug");
 /// # Ok(()) }
@@ -152,7 +176,11 @@ pub struct AzureConfig {
     account: Option<String>,
     auth: StorageAuth,
     auth_source: &'static str,
-    blob_endpoint: Url,
+    blob_endpoint: Option<Url>,
+    token_credential: Arc<dyn TokenCredential>,
+    subscription_id: Option<String>,
+    resource_manager_endpoint: Url,
+    resource_manager_scope: Option<String>,
     http: Arc<dyn HttpSend>,
     retry: RetryConfig,
     timeouts: TimeoutConfig,
@@ -166,7 +194,9 @@ impl fmt::Debug for AzureConfig {
             .field("account", &self.account)
             .field("auth", &self.auth.kind())
             .field("auth_source", &self.auth_source)
-            .field("blob_endpoint", &self.blob_endpoint.as_str())
+            .field("blob_endpoint", &self.blob_endpoint.as_ref().map(Url::as_str))
+            .field("subscription_id", &self.subscription_id)
+            .field("resource_manager_endpoint", &self.resource_manager_endpoint.as_str())
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("allow_loopback_http", &self.allow_loopback_http)
@@ -205,9 +235,72 @@ impl AzureConfig {
     }
 
     /// The blob endpoint (`https://{account}.blob.core.windows.net`, or Azurite's path-style
-    /// `http://127.0.0.1:10000/devstoreaccount1`), without a trailing `/` or query.
-    pub fn blob_endpoint(&self) -> &Url {
-        &self.blob_endpoint
+    /// `http://127.0.0.1:10000/devstoreaccount1`), without a trailing `/` or query; `None` when
+    /// no storage account is configured (a config for Azure Resource Manager only: storage clients
+    /// then fail with [`AzureConfigError::NoAccount`]'s message).
+    pub fn blob_endpoint(&self) -> Option<&Url> {
+        self.blob_endpoint.as_ref()
+    }
+
+    /// The token credential of Azure Resource Manager clients: the loader's credential, else the
+    /// storage authorization's when it is a token credential (one token cache), else a
+    /// [`DefaultAzureCredential`] on the loader's environment and HTTP client (nothing is fetched
+    /// until the first request).
+    pub fn token_credential(&self) -> Arc<dyn TokenCredential> {
+        self.token_credential.clone()
+    }
+
+    /// The default subscription of Azure Resource Manager clients: the loader's, else
+    /// `AZURE_SUBSCRIPTION_ID`.
+    pub fn subscription_id(&self) -> Option<&str> {
+        self.subscription_id.as_deref()
+    }
+
+    /// The Azure Resource Manager endpoint: the loader's, else `AZURE_RESOURCE_MANAGER_ENDPOINT`,
+    /// else [`DEFAULT_RESOURCE_MANAGER_ENDPOINT`]; without a trailing `/` or query.
+    pub fn resource_manager_endpoint(&self) -> &Url {
+        &self.resource_manager_endpoint
+    }
+
+    /// The token scope of Azure Resource Manager requests: the loader's
+    /// [`resource_manager_scope`](AzureConfigLoader::resource_manager_scope), else
+    /// `https://management.azure.com/.default` for the public cloud and for a loopback emulator,
+    /// else `<scheme>://<host>[:port]/.default` of the endpoint (sovereign clouds,
+    /// `https://management.chinacloudapi.cn/.default`).
+    pub fn resource_manager_scope(&self) -> String {
+        match &self.resource_manager_scope {
+            Some(scope) => scope.clone(),
+            None => resource_manager_scope(&self.resource_manager_endpoint),
+        }
+    }
+
+    /// The signing step of Azure Resource Manager requests: bearer tokens of
+    /// [`resource_manager_scope`](Self::resource_manager_scope) from
+    /// [`token_credential`](Self::token_credential), https only (plain http only to a loopback
+    /// emulator with `allow_loopback_http`), without the Storage headers.
+    pub fn resource_manager_signer(&self) -> Arc<dyn Sign> {
+        Arc::new(self.resource_manager_bearer())
+    }
+
+    fn resource_manager_bearer(&self) -> BearerTokenSigner {
+        BearerTokenSigner::new(self.token_credential.clone(), self.resource_manager_scope())
+            .allow_loopback_http(self.allow_loopback_http)
+            .storage_headers(false)
+    }
+
+    /// Checks that `endpoint` can carry this config's Azure Resource Manager tokens (https, or
+    /// plain http to a loopback emulator with `allow_loopback_http`) and returns it without a
+    /// trailing `/`, query or fragment. Clients call it on an endpoint override.
+    pub fn validate_resource_manager_endpoint(&self, endpoint: Url) -> Result<Url, AzureConfigError> {
+        validate_resource_manager_endpoint(endpoint, self.allow_loopback_http)
+    }
+
+    /// A pipeline builder for an Azure Resource Manager `service`, preset with the
+    /// [`resource_manager_signer`](Self::resource_manager_signer), the HTTP client, retry
+    /// settings, the shared retry quota and timeouts. The client adds its error parser and retry
+    /// classifier.
+    pub fn resource_manager_pipeline_builder(&self, service: &'static str) -> PipelineBuilder {
+        self.pipeline_builder(service).signer(self.resource_manager_signer())
     }
 
     cloudkit_core::config_accessors!();
@@ -245,6 +338,43 @@ impl AzureConfig {
             .quota(self.retry_quota())
             .timeouts(self.timeout_config())
     }
+}
+
+fn resource_manager_scope(endpoint: &Url) -> String {
+    let public = endpoint.host_str().is_some_and(|h| h.eq_ignore_ascii_case("management.azure.com"));
+    if public || cloudkit_signer::azure::endpoint_allows_plain_http(endpoint) {
+        return RESOURCE_MANAGER_SCOPE.to_owned();
+    }
+    let origin = endpoint.origin().ascii_serialization();
+    format!("{origin}/.default")
+}
+
+fn validate_resource_manager_endpoint(mut endpoint: Url, allow_loopback_http: bool) -> Result<Url, AzureConfigError> {
+    let invalid = |endpoint: &Url, message: String| AzureConfigError::InvalidResourceManagerEndpoint {
+        endpoint: cloudkit_core::redact_url(endpoint),
+        message,
+    };
+    if endpoint.cannot_be_a_base() || endpoint.host_str().is_none() {
+        return Err(invalid(&endpoint, "the endpoint has no host".into()));
+    }
+    let plain_ok = endpoint.scheme() == "http"
+        && allow_loopback_http
+        && cloudkit_signer::azure::endpoint_allows_plain_http(&endpoint);
+    if endpoint.scheme() != "https" && !plain_ok {
+        let message = if endpoint.scheme() == "http" && cloudkit_signer::azure::endpoint_allows_plain_http(&endpoint) {
+            "bearer tokens are only sent over https; for a local fake call `allow_loopback_http(true)` on \
+             `AzureConfig::loader()` (or `.emulator(true)` on the Azure session)"
+        } else {
+            "bearer tokens are only sent over https (plain http only to a loopback emulator with \
+             `allow_loopback_http(true)`)"
+        };
+        return Err(invalid(&endpoint, message.into()));
+    }
+    let trimmed = endpoint.path().trim_end_matches('/').to_owned();
+    endpoint.set_path(&trimmed);
+    endpoint.set_query(None);
+    endpoint.set_fragment(None);
+    Ok(endpoint)
 }
 
 fn validate_endpoint(
@@ -301,6 +431,15 @@ fn account_from_endpoint(endpoint: &Url) -> Option<String> {
 /// The blob endpoint is the loader's, else the connection string's, else
 /// `https://{account}.blob.core.windows.net`. The environment is read through [`AzureEnv`], so tests
 /// never touch the real one.
+///
+/// A config for Azure Resource Manager only needs no storage account: with no account, no key and
+/// no SAS the authorization is a token credential ([`DefaultAzureCredential`] unless the loader
+/// was given one), [`AzureConfig::blob_endpoint`] is `None`, and only storage clients fail
+/// (with [`AzureConfigError::NoAccount`]'s message). Azure Resource Manager settings:
+/// [`subscription_id`](Self::subscription_id) (else `AZURE_SUBSCRIPTION_ID`),
+/// [`resource_manager_endpoint`](Self::resource_manager_endpoint) (else
+/// `AZURE_RESOURCE_MANAGER_ENDPOINT`, else `https://management.azure.com`); the Entra authority
+/// follows `AZURE_AUTHORITY_HOST`.
 #[derive(Default)]
 pub struct AzureConfigLoader {
     env: Option<AzureEnv>,
@@ -314,6 +453,9 @@ pub struct AzureConfigLoader {
     credential: Option<Arc<dyn TokenCredential>>,
     anonymous: bool,
     blob_endpoint: Option<Url>,
+    subscription_id: Option<String>,
+    resource_manager_endpoint: Option<Url>,
+    resource_manager_scope: Option<String>,
     allow_loopback_http: bool,
 }
 
@@ -330,6 +472,9 @@ impl fmt::Debug for AzureConfigLoader {
             .field("credential", &set(self.credential.is_some()))
             .field("anonymous", &self.anonymous)
             .field("blob_endpoint", &self.blob_endpoint.as_ref().map(cloudkit_core::redact_url))
+            .field("subscription_id", &self.subscription_id)
+            .field("resource_manager_endpoint", &self.resource_manager_endpoint.as_ref().map(cloudkit_core::redact_url))
+            .field("resource_manager_scope", &self.resource_manager_scope)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("allow_loopback_http", &self.allow_loopback_http)
@@ -407,6 +552,30 @@ impl AzureConfigLoader {
         self
     }
 
+    /// The default subscription of Azure Resource Manager clients (wins over
+    /// `AZURE_SUBSCRIPTION_ID`).
+    pub fn subscription_id(mut self, id: impl Into<String>) -> Self {
+        self.subscription_id = Some(id.into());
+        self
+    }
+
+    /// The Azure Resource Manager endpoint (wins over `AZURE_RESOURCE_MANAGER_ENDPOINT`; default
+    /// `https://management.azure.com`). Sovereign clouds: `https://management.chinacloudapi.cn`,
+    /// `https://management.usgovcloudapi.net` (with `AZURE_AUTHORITY_HOST` for their Entra
+    /// authority).
+    pub fn resource_manager_endpoint(mut self, endpoint: Url) -> Self {
+        self.resource_manager_endpoint = Some(endpoint);
+        self
+    }
+
+    /// The token scope of Azure Resource Manager requests, for clouds whose token audience differs
+    /// from their endpoint (default: derived from the endpoint, see
+    /// [`AzureConfig::resource_manager_scope`]).
+    pub fn resource_manager_scope(mut self, scope: impl Into<String>) -> Self {
+        self.resource_manager_scope = Some(scope.into());
+        self
+    }
+
     /// Allows bearer tokens over plain http to a loopback emulator endpoint (default false).
     pub fn allow_loopback_http(mut self, allow: bool) -> Self {
         self.allow_loopback_http = allow;
@@ -422,32 +591,71 @@ impl AzureConfigLoader {
             None => ReqwestSend::shared(&HttpClientConfig::default()).map_err(AzureConfigError::Http)?,
         };
         let resolved = self.resolve(&env, &http)?;
-        let endpoint = match resolved.endpoint.or_else(|| self.blob_endpoint.clone()) {
-            Some(endpoint) => endpoint,
-            None => {
-                let account = resolved.account.as_deref().ok_or(AzureConfigError::NoAccount)?;
-                let text = format!("https://{account}.blob.core.windows.net");
-                Url::parse(&text)
-                    .map_err(|e| AzureConfigError::InvalidEndpoint { endpoint: text, message: e.to_string() })?
-            }
+        let endpoint =
+            match resolved.endpoint.clone().or_else(|| self.blob_endpoint.clone()) {
+                Some(endpoint) => Some(endpoint),
+                None => match resolved.account.as_deref() {
+                    Some(account) => {
+                        let text = format!("https://{account}.blob.core.windows.net");
+                        Some(Url::parse(&text).map_err(|e| AzureConfigError::InvalidEndpoint {
+                            endpoint: text,
+                            message: e.to_string(),
+                        })?)
+                    }
+                    // Azure Resource Manager needs no account, only a token credential.
+                    None if matches!(resolved.auth, StorageAuth::Token(_)) => None,
+                    None => return Err(AzureConfigError::NoAccount),
+                },
+            };
+        let blob_endpoint = match endpoint {
+            Some(endpoint) => Some(validate_endpoint(endpoint, &resolved.auth, self.allow_loopback_http)?),
+            None => None,
         };
-        let blob_endpoint = validate_endpoint(endpoint, &resolved.auth, self.allow_loopback_http)?;
         let account = match &resolved.auth {
             StorageAuth::SharedKey(key) => Some(key.account().to_owned()),
-            _ => resolved.account.or_else(|| account_from_endpoint(&blob_endpoint)),
+            _ => resolved.account.or_else(|| blob_endpoint.as_ref().and_then(account_from_endpoint)),
         };
+        let token_credential: Arc<dyn TokenCredential> = match (&self.credential, &resolved.auth) {
+            (Some(credential), _) => credential.clone(),
+            (None, StorageAuth::Token(credential)) => credential.clone(),
+            (None, _) => {
+                let options =
+                    IdentityOptions { env: env.clone(), http: Some(http.clone()), ..IdentityOptions::default() };
+                Arc::new(DefaultAzureCredential::builder().options(options).build())
+            }
+        };
+        let subscription_id = self.subscription_id.clone().or_else(|| env.get(SUBSCRIPTION_ID_ENV));
+        let arm_endpoint = match self.resource_manager_endpoint.clone() {
+            Some(endpoint) => endpoint,
+            None => {
+                let text = env
+                    .get(RESOURCE_MANAGER_ENDPOINT_ENV)
+                    .unwrap_or_else(|| DEFAULT_RESOURCE_MANAGER_ENDPOINT.to_owned());
+                Url::parse(text.trim()).map_err(|e| AzureConfigError::InvalidResourceManagerEndpoint {
+                    endpoint: format!("{RESOURCE_MANAGER_ENDPOINT_ENV} value"),
+                    message: e.to_string(),
+                })?
+            }
+        };
+        let resource_manager_endpoint = validate_resource_manager_endpoint(arm_endpoint, self.allow_loopback_http)?;
         tracing::debug!(
             account = account.as_deref().unwrap_or("-"),
             auth = resolved.auth.kind(),
             source = resolved.source,
-            endpoint = %blob_endpoint,
-            "resolved the Azure storage configuration"
+            endpoint = blob_endpoint.as_ref().map_or("-", Url::as_str),
+            resource_manager_endpoint = %resource_manager_endpoint,
+            subscription = subscription_id.as_deref().unwrap_or("-"),
+            "resolved the Azure configuration"
         );
         Ok(AzureConfig {
             account,
             auth: resolved.auth,
             auth_source: resolved.source,
             blob_endpoint,
+            token_credential,
+            subscription_id,
+            resource_manager_endpoint,
+            resource_manager_scope: self.resource_manager_scope.clone(),
             http,
             retry: self.retry.unwrap_or_else(RetryConfig::standard),
             timeouts: self.timeouts.unwrap_or_default(),
@@ -492,9 +700,8 @@ impl AzureConfigLoader {
         } else if let Some(sas) = env.get(SAS_TOKEN_ENV) {
             (StorageAuth::Sas(SasToken::from_query(sas)), SAS_TOKEN_ENV)
         } else {
-            if account.is_none() {
-                return Err(AzureConfigError::NoAccount);
-            }
+            // No account is fine here: Azure Resource Manager clients need only the token credential;
+            // `load` leaves the blob endpoint unset and storage clients report the missing account.
             let options = IdentityOptions { env: env.clone(), http: Some(http.clone()), ..IdentityOptions::default() };
             let credential = DefaultAzureCredential::builder().options(options).build();
             (StorageAuth::Token(Arc::new(credential)), "DefaultAzureCredential")
@@ -557,7 +764,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.account(), Some("codeacct"));
         assert!(matches!(config.auth(), StorageAuth::SharedKey(k) if k.account() == "codeacct"));
-        assert_eq!(config.blob_endpoint().as_str(), "https://codeacct.blob.core.chinacloudapi.cn/");
+        assert_eq!(config.blob_endpoint().unwrap().as_str(), "https://codeacct.blob.core.chinacloudapi.cn/");
         assert_eq!(config.auth_source(), "the loader's connection string");
         let shown = format!("{config:?}");
         assert!(!shown.contains(KEY), "{shown}");
@@ -573,14 +780,14 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(config.account(), Some("devstoreaccount1"));
-        assert_eq!(config.blob_endpoint().as_str(), DEVELOPMENT_BLOB_ENDPOINT);
+        assert_eq!(config.blob_endpoint().unwrap().as_str(), DEVELOPMENT_BLOB_ENDPOINT);
         assert_eq!(config.auth_source(), CONNECTION_STRING_ENV);
         assert!(matches!(config.auth(), StorageAuth::SharedKey(_)));
 
         let config =
             load(AzureConfig::loader().env(env([(ACCOUNT_ENV, "acct"), (ACCOUNT_KEY_ENV, KEY)]))).await.unwrap();
         assert!(matches!(config.auth(), StorageAuth::SharedKey(k) if k.account() == "acct"));
-        assert_eq!(config.blob_endpoint().as_str(), "https://acct.blob.core.windows.net/");
+        assert_eq!(config.blob_endpoint().unwrap().as_str(), "https://acct.blob.core.windows.net/");
         assert_eq!(config.auth_source(), ACCOUNT_KEY_ENV);
 
         let config = load(
@@ -615,7 +822,7 @@ mod tests {
         .await
         .unwrap();
         assert!(matches!(config.auth(), StorageAuth::Token(_)));
-        assert_eq!(config.blob_endpoint().as_str(), "https://mine.blob.core.windows.net/");
+        assert_eq!(config.blob_endpoint().unwrap().as_str(), "https://mine.blob.core.windows.net/");
         // anonymous against an emulator: the account comes from the endpoint's path
         let config = load(
             AzureConfig::loader().env(e).anonymous().blob_endpoint(url("http://127.0.0.1:10000/devstoreaccount1/?x=1")),
@@ -624,7 +831,11 @@ mod tests {
         .unwrap();
         assert!(matches!(config.auth(), StorageAuth::Anonymous));
         assert_eq!(config.account(), Some("devstoreaccount1"));
-        assert_eq!(config.blob_endpoint().as_str(), "http://127.0.0.1:10000/devstoreaccount1", "no slash, no query");
+        assert_eq!(
+            config.blob_endpoint().unwrap().as_str(),
+            "http://127.0.0.1:10000/devstoreaccount1",
+            "no slash, no query"
+        );
     }
 
     #[tokio::test]
@@ -650,8 +861,12 @@ mod tests {
 
     #[tokio::test]
     async fn errors_are_one_line_and_hold_no_secret() {
-        let e = load(AzureConfig::loader().env(env([]))).await.unwrap_err();
-        assert!(matches!(e, AzureConfigError::NoAccount), "{e}");
+        // No account: a config for Azure Resource Manager (token credential), no blob endpoint.
+        let config = load(AzureConfig::loader().env(env([]))).await.unwrap();
+        assert!(config.blob_endpoint().is_none() && config.account().is_none());
+        assert!(matches!(config.auth(), StorageAuth::Token(_)));
+        let e = load(AzureConfig::loader().env(env([])).sas_token("sig=x")).await.unwrap_err();
+        assert!(matches!(e, AzureConfigError::NoAccount), "a SAS needs an account: {e}");
         let e =
             load(AzureConfig::loader().env(env([(CONNECTION_STRING_ENV, "AccountName=a;AccountKey=!!not-base64!!")])))
                 .await
@@ -705,7 +920,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(config.blob_endpoint(), &emulator);
+        assert_eq!(config.blob_endpoint(), Some(&emulator));
         let loader_shown = format!(
             "{:?}",
             AzureConfig::loader().account_key(KEY).connection_string("AccountKey=zzz").sas_token("sig=SIG")
@@ -714,5 +929,55 @@ mod tests {
             !loader_shown.contains(KEY) && !loader_shown.contains("zzz") && !loader_shown.contains("SIG"),
             "{loader_shown}"
         );
+    }
+
+    #[tokio::test]
+    async fn resource_manager_settings_without_a_storage_account() {
+        // Defaults: the public endpoint and scope, no subscription.
+        let config = load(AzureConfig::loader().env(env([]))).await.unwrap();
+        assert_eq!(config.resource_manager_endpoint().as_str(), "https://management.azure.com/");
+        assert_eq!(config.resource_manager_scope(), RESOURCE_MANAGER_SCOPE);
+        assert_eq!(config.subscription_id(), None);
+        // The environment.
+        let config = load(AzureConfig::loader().env(env([
+            (SUBSCRIPTION_ID_ENV, "sub-env"),
+            (RESOURCE_MANAGER_ENDPOINT_ENV, "https://management.chinacloudapi.cn/"),
+        ])))
+        .await
+        .unwrap();
+        assert_eq!(config.subscription_id(), Some("sub-env"));
+        assert_eq!(config.resource_manager_scope(), "https://management.chinacloudapi.cn/.default");
+        let config = load(AzureConfig::loader().env(env([])).resource_manager_scope("https://x.example/.default"))
+            .await
+            .unwrap();
+        assert_eq!(config.resource_manager_scope(), "https://x.example/.default");
+        // The loader wins; a loopback fake over http only when allowed, with the public scope.
+        let fake = url("http://127.0.0.1:8443/");
+        let loader = || {
+            AzureConfig::loader()
+                .env(env([(SUBSCRIPTION_ID_ENV, "sub-env")]))
+                .subscription_id("sub-code")
+                .resource_manager_endpoint(fake.clone())
+        };
+        let e = load(loader()).await.unwrap_err();
+        assert!(matches!(e, AzureConfigError::InvalidResourceManagerEndpoint { .. }), "{e}");
+        assert!(e.to_string().contains("allow_loopback_http(true)"), "{e}");
+        let config = load(loader().allow_loopback_http(true)).await.unwrap();
+        assert_eq!(config.subscription_id(), Some("sub-code"));
+        assert_eq!(config.resource_manager_endpoint().as_str(), "http://127.0.0.1:8443/");
+        assert_eq!(config.resource_manager_scope(), RESOURCE_MANAGER_SCOPE);
+        assert!(config.validate_resource_manager_endpoint(url("http://example.com")).is_err());
+        // A storage config still has a token credential for Azure Resource Manager.
+        let config = load(AzureConfig::loader().env(env([(CONNECTION_STRING_ENV, "UseDevelopmentStorage=true")])))
+            .await
+            .unwrap();
+        assert!(matches!(config.auth(), StorageAuth::SharedKey(_)));
+        let _ = config.token_credential();
+        let _ = config.resource_manager_pipeline_builder("ARM").build().unwrap();
+        // The loader's credential is the one used for both.
+        let credential: Arc<dyn TokenCredential> = Arc::new(DefaultAzureCredential::new());
+        let config = load(AzureConfig::loader().env(env([])).credential(credential.clone())).await.unwrap();
+        assert!(Arc::ptr_eq(&config.token_credential(), &credential));
+        assert!(config.blob_endpoint().is_none());
     }
 }

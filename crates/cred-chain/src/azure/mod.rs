@@ -1,8 +1,10 @@
 //! Azure configuration and credentials.
 //!
 //! [`AzureConfig`] (from [`AzureConfig::loader`]) resolves the storage account, how requests are
-//! authorized ([`StorageAuth`]: SharedKey, SAS, Entra token or anonymous), the blob endpoint and
-//! the HTTP, retry and timeout settings once; every Azure storage client is built from it.
+//! authorized ([`StorageAuth`]: SharedKey, SAS, Entra token or anonymous), the blob endpoint, the
+//! Azure Resource Manager settings (token credential, `AZURE_SUBSCRIPTION_ID`,
+//! `AZURE_RESOURCE_MANAGER_ENDPOINT`) and the HTTP, retry and timeout settings once; every Azure
+//! client is built from it.
 //!
 //! The credentials: a `DefaultAzureCredential`-equivalent chain and each of its sources, all
 //! implementing azure_core's [`TokenCredential`] (so they also plug into the official crates).
@@ -44,7 +46,8 @@ pub use chain::{DefaultAzureCredential, DefaultAzureCredentialBuilder};
 pub use cli::AzureCliCredential;
 pub use config::{
     ACCOUNT_ENV, ACCOUNT_KEY_ENV, AzureConfig, AzureConfigError, AzureConfigLoader, CONNECTION_STRING_ENV,
-    SAS_TOKEN_ENV, StorageAuth,
+    DEFAULT_RESOURCE_MANAGER_ENDPOINT, RESOURCE_MANAGER_ENDPOINT_ENV, RESOURCE_MANAGER_SCOPE, SAS_TOKEN_ENV,
+    SUBSCRIPTION_ID_ENV, StorageAuth,
 };
 pub use environment::{ClientSecretCredential, EnvironmentCredential};
 pub use http::IdentityOptions;

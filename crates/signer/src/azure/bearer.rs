@@ -32,12 +32,21 @@ pub struct BearerTokenSigner {
     credential: Arc<dyn TokenCredential>,
     scopes: Vec<String>,
     allow_loopback_http: bool,
+    storage_headers: bool,
 }
 
 impl BearerTokenSigner {
     /// A signer asking `credential` for tokens of `scope` (usually [`STORAGE_SCOPE`]).
     pub fn new(credential: Arc<dyn TokenCredential>, scope: impl Into<String>) -> Self {
-        Self { credential, scopes: vec![scope.into()], allow_loopback_http: false }
+        Self { credential, scopes: vec![scope.into()], allow_loopback_http: false, storage_headers: true }
+    }
+
+    /// Whether to add the Storage headers `x-ms-date` and `x-ms-version` (default true, for the
+    /// Storage data plane). Azure Resource Manager versions its APIs with the `api-version` query
+    /// parameter instead, so its clients turn this off.
+    pub fn storage_headers(mut self, on: bool) -> Self {
+        self.storage_headers = on;
+        self
     }
 
     /// Allows plain http to loopback hosts (emulators). Off by default.
@@ -77,8 +86,10 @@ impl Sign for BearerTokenSigner {
         self.check_url(&request.url).map_err(|e| SignError::Signing(Box::new(e)))?;
         let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         let token = self.credential.get_token(&scopes, None).await.map_err(|e| SignError::Credentials(Box::new(e)))?;
-        super::shared_key::set_standard_headers(request, SystemTime::now())
-            .map_err(|e| SignError::Signing(Box::new(e)))?;
+        if self.storage_headers {
+            super::shared_key::set_standard_headers(request, SystemTime::now())
+                .map_err(|e| SignError::Signing(Box::new(e)))?;
+        }
         let mut value = HeaderValue::from_str(&format!("Bearer {}", token.token.secret()))
             .map_err(|e| SignError::Signing(Box::new(AzureSignError::Refused(e.to_string()))))?;
         value.set_sensitive(true);
