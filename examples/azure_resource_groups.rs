@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! AZURE_SUBSCRIPTION_ID=… az login && cargo run --example azure_resource_groups
-//! CLOUDKIT_AZURE_EMULATOR=1 scripts/with-arm-fake.sh cargo run --example azure_resource_groups
+//! CLOUDKIT_AZURE_EMULATOR=1 scripts/with-fake.sh arm cargo run --example azure_resource_groups
 //! ```
 //!
 //! Exits non-zero on failure.

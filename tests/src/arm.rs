@@ -56,24 +56,25 @@
 //! Bounded: at most [`MAX_CONNECTIONS`] connections at once (more are closed unanswered), request heads
 //! up to 64 KiB and bodies up to 4 MiB (`Content-Length` only), 10 s of silence per connection, at most
 //! [`MAX_RESOURCES`] resources of each kind, [`MAX_RECORDED`] recorded requests (older ones are
-//! dropped), [`MAX_OPERATIONS`] remembered operations. (`cloudkit_core::testing::TestServer` is not
-//! used: it keeps every request, bearer tokens included, without a bound, and has no connection
-//! limit.)
+//! dropped), [`MAX_OPERATIONS`] remembered operations. The server, the bounds and the request log are
+//! [`crate::fake_http`]'s, shared with the fake Compute Engine of [`crate::gce`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
-
-use bytes::Bytes;
 use cloudkit_core::testing::RecordedRequest;
-use cloudkit_core::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Url};
+use cloudkit_core::{Method, Url};
 use cloudkit_cred_chain::azure::{AzureEnv, IdentityOptions};
 use serde_json::{Map, Value, json};
+
+use crate::fake_http::{FakeRequest, Reply, Server, now_rfc3339, push_bounded};
+pub use crate::fake_http::{MAX_CONNECTIONS, MAX_RECORDED};
+
+/// One request as the fake received it, the bearer token replaced by `<redacted>` (token requests:
+/// no body, the form holds the client secret).
+pub type ArmRequest = FakeRequest;
 
 /// The default subscription: the one of Microsoft's `Subscriptions_Get` example.
 pub const SUBSCRIPTION_ID: &str = "291bba3f-e0a5-47bc-a099-3bdcb2a50a05";
@@ -111,8 +112,6 @@ const COMPUTE_API_VERSIONS: [&str; 5] = ["2025-04-01", "2024-11-01", "2024-07-01
 
 /// The most resources of one kind (resource groups, VMs, widgets) the fake holds.
 pub const MAX_RESOURCES: usize = 1_000;
-/// The most requests the log keeps (older ones are dropped).
-pub const MAX_RECORDED: usize = 10_000;
 /// The most long-running operations remembered (the oldest finished ones are forgotten).
 pub const MAX_OPERATIONS: usize = 10_000;
 
@@ -162,45 +161,6 @@ fn docs() -> &'static Docs {
 /// `responses[status].body` of an example document.
 fn example_body(doc: &Value, status: &str) -> Value {
     doc["responses"][status]["body"].clone()
-}
-
-/// One request as the fake received it, the bearer token replaced by `<redacted>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ArmRequest {
-    /// The method (`GET`, `PUT`, …).
-    pub method: String,
-    /// The path, as sent (percent-encoded).
-    pub path: String,
-    /// The path and query, as sent.
-    pub path_and_query: String,
-    /// The decoded query parameters, in order.
-    pub query: Vec<(String, String)>,
-    /// The headers, lowercase names; `authorization` is `Bearer <redacted>`.
-    pub headers: Vec<(String, String)>,
-    /// The body as text (token requests: empty, the form holds the client secret).
-    pub body: String,
-}
-
-impl ArmRequest {
-    /// The value of query parameter `name` (e.g. `api-version`, `$filter`).
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    /// The `api-version` query parameter.
-    pub fn api_version(&self) -> Option<&str> {
-        self.query_param("api-version")
-    }
-
-    /// The value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The body as JSON (`Value::Null` when empty or not JSON).
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
 }
 
 /// How the next long-running operation ends.
@@ -392,7 +352,7 @@ impl ArmFake {
             rng: AtomicU64::new(seed),
         });
         let handler_shared = shared.clone();
-        let server = Server::start(handler_shared)?;
+        let server = Server::start("arm-fake", Arc::new(move |req: &RecordedRequest| handle(&handler_shared, req)))?;
         let fake = Self { server, shared };
         fake.seed();
         Ok(fake)
@@ -682,48 +642,9 @@ fn set_resource_identity(body: &mut Value, sub: &str, rg: &str, name: &str, loca
     body["location"] = json!(location);
 }
 
-/// The current time as `YYYY-MM-DDThh:mm:ssZ`.
-fn now_rfc3339() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Request handling
 // ---------------------------------------------------------------------------------------------
-
-/// An answer under construction.
-struct Reply {
-    status: u16,
-    body: Option<Value>,
-    headers: Vec<(String, String)>,
-}
-
-impl Reply {
-    fn json(status: u16, body: Value) -> Self {
-        Self { status, body: Some(body), headers: Vec::new() }
-    }
-
-    fn empty(status: u16) -> Self {
-        Self { status, body: None, headers: Vec::new() }
-    }
-
-    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_owned(), value.into()));
-        self
-    }
-}
 
 fn arm_error(status: u16, code: &str, message: impl Into<String>) -> Reply {
     Reply::json(status, json!({"error": {"code": code, "message": message.into()}}))
@@ -775,200 +696,9 @@ fn handle(shared: &Shared, req: &RecordedRequest) -> (u16, Vec<(String, String)>
     (reply.status, headers, body)
 }
 
-// ---------------------------------------------------------------------------------------------
-// The HTTP/1.1 server
-// ---------------------------------------------------------------------------------------------
-
-/// At most this many connections are served at once; more are closed unanswered.
-pub const MAX_CONNECTIONS: usize = 64;
-/// The largest request head accepted (larger: 431).
-const MAX_HEAD: usize = 64 * 1024;
-/// The largest request body accepted (larger: 413).
-const MAX_BODY: usize = 4 * 1024 * 1024;
-/// How long a connection may stay silent while a request is read or an answer written.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A plain HTTP/1.1 server on `127.0.0.1`: one thread accepting, one thread per connection (at most
-/// [`MAX_CONNECTIONS`]), one request per connection (`connection: close`), `Content-Length` bodies
-/// only. It needs no async runtime, so it serves tests of any tokio flavour. Dropping it stops it.
-struct Server {
-    addr: SocketAddr,
-    base: Url,
-    stop: Arc<AtomicBool>,
-}
-
-/// One connection slot, given back when the connection's thread ends (or never starts).
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Server {
-    fn start(shared: Arc<Shared>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let addr = listener.local_addr()?;
-        let base = Url::parse(&format!("http://{addr}/"))
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let accept_stop = stop.clone();
-        let active = Arc::new(AtomicUsize::new(0));
-        std::thread::Builder::new().name(format!("arm-fake-{}", addr.port())).spawn(move || {
-            for stream in listener.incoming() {
-                if accept_stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    active.fetch_sub(1, Ordering::SeqCst);
-                    continue; // closed unanswered: the client sees a reset and may retry
-                }
-                let slot = Slot(active.clone());
-                let shared = shared.clone();
-                let _ = std::thread::Builder::new().name(format!("arm-fake-{}-conn", addr.port())).spawn(move || {
-                    let _slot = slot;
-                    serve_connection(stream, addr, &shared);
-                });
-            }
-        })?;
-        Ok(Self { addr, base, stop })
-    }
-
-    fn url(&self, path_and_query: &str) -> Url {
-        self.base.join(path_and_query).unwrap_or_else(|_| self.base.clone())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn write_answer(stream: &mut TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) {
-    let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Status");
-    let mut out =
-        format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len()).into_bytes();
-    for (name, value) in headers {
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    let _ = stream.write_all(&out);
-    let _ = stream.flush();
-}
-
-fn serve_connection(mut stream: TcpStream, addr: SocketAddr, shared: &Shared) {
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    // A refusal is written before the request was read whole: close gently (stop writing, drain
-    // what the client still sends for a moment) so the client reads the answer instead of a reset.
-    let refuse = |stream: &mut TcpStream, status: u16| {
-        write_answer(stream, status, &[], b"");
-        let _ = stream.shutdown(std::net::Shutdown::Write);
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-        let mut sink = [0u8; 8192];
-        let mut drained = 0;
-        while drained < MAX_BODY {
-            match stream.read(&mut sink) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => drained += n,
-            }
-        }
-    };
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            if pos > MAX_HEAD {
-                return refuse(&mut stream, 431);
-            }
-            break pos;
-        }
-        if buf.len() > MAX_HEAD + 3 {
-            return refuse(&mut stream, 431);
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let (Some(method), Some(target)) = (request_line.next(), request_line.next()) else {
-        return refuse(&mut stream, 400);
-    };
-    let Ok(method) = Method::from_bytes(method.as_bytes()) else { return refuse(&mut stream, 400) };
-    let mut headers = HeaderMap::new();
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':')
-            && let (Ok(n), Ok(v)) =
-                (HeaderName::from_bytes(name.trim().as_bytes()), HeaderValue::from_str(value.trim()))
-        {
-            headers.append(n, v);
-        }
-    }
-    if headers.contains_key("transfer-encoding") {
-        return refuse(&mut stream, 411); // Content-Length bodies only
-    }
-    let length = match headers.get("content-length").map(|v| v.to_str().ok().and_then(|v| v.parse::<usize>().ok())) {
-        None => 0,
-        Some(Some(n)) if n <= MAX_BODY => n,
-        Some(Some(_)) => return refuse(&mut stream, 413),
-        Some(None) => return refuse(&mut stream, 400),
-    };
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    body.truncate(length);
-    let Ok(url) = Url::parse(&format!("http://{addr}{target}")) else { return refuse(&mut stream, 400) };
-    let request = RecordedRequest { method, url, headers, body: Bytes::from(body) };
-    let (status, headers, body) = handle(shared, &request);
-    write_answer(&mut stream, status, &headers, &body);
-}
-
 fn record(st: &mut State, req: &RecordedRequest) {
-    let is_token = is_token_path(req.url.path());
-    let headers = req
-        .headers
-        .iter()
-        .map(|(n, v)| {
-            let value = if n.as_str() == "authorization" {
-                let text = v.to_str().unwrap_or("");
-                match text.split_once(' ') {
-                    Some((scheme, _)) => format!("{scheme} <redacted>"),
-                    None => "<redacted>".to_owned(),
-                }
-            } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
-            };
-            (n.as_str().to_owned(), value)
-        })
-        .collect();
-    let path_and_query = match req.url.query() {
-        Some(q) => format!("{}?{q}", req.url.path()),
-        None => req.url.path().to_owned(),
-    };
-    if st.log.len() >= MAX_RECORDED {
-        st.log.remove(0);
-    }
-    st.log.push(ArmRequest {
-        method: req.method.as_str().to_owned(),
-        path: req.url.path().to_owned(),
-        path_and_query,
-        query: req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
-        headers,
-        body: if is_token { String::new() } else { String::from_utf8_lossy(&req.body).into_owned() },
-    });
+    let keep_body = !is_token_path(req.url.path());
+    push_bounded(&mut st.log, FakeRequest::from_recorded(req, keep_body));
 }
 
 fn is_token_path(path: &str) -> bool {

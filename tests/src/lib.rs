@@ -8,6 +8,9 @@
 //! The other modules hold the setup the test files share:
 //! - [`arm`]: an in-process fake of Azure Resource Manager and the Entra token endpoint serving
 //!   Microsoft's documented example responses (no ARM emulator exists);
+//! - [`gce`]: an in-process fake of Compute Engine, of Google's OAuth token endpoint and of the GCE
+//!   metadata server, following Google's published API description (no Compute Engine emulator exists);
+//! - [`fake_http`]: the bounded HTTP/1.1 server and request log those two fakes share;
 //! - [`aws`]: `AwsConfig`s, S3 clients, buckets and raw SigV4 pipelines for moto, moto-auth and s3s-fs;
 //! - [`azure`]: the Blob service client for Azurite;
 //! - [`gcs`]: the storage client for gcp-storage-emulator;
@@ -21,7 +24,9 @@
 pub mod arm;
 pub mod aws;
 pub mod azure;
+pub mod fake_http;
 pub mod fault;
+pub mod gce;
 pub mod gcs;
 pub mod python;
 pub mod testbed;

@@ -90,6 +90,12 @@ fn every_public_future_is_send() {
         compute_futures(Arc::new(session.compute("subscription", Some("group"))?));
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
     });
+    #[cfg(feature = "gcp-compute")]
+    assert_send!(async {
+        let session = crate::session::Session::gcp().load().await?;
+        compute_futures(Arc::new(session.compute(Some("us-central1-a"))?));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    });
     #[cfg(feature = "gcp-storage")]
     assert_send!(crate::session::Session::gcp().load(), async {
         let session = crate::session::Session::gcp().load().await?;

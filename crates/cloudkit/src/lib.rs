@@ -7,11 +7,11 @@
 //!   GCS, local-disk and in-memory backends, one [`Error`](store::Error) type, validated keys,
 //!   streaming uploads and downloads, [`store::from_url`], and a conformance suite (feature
 //!   `conformance`).
-//! - [`compute`]: the provider-neutral [`Compute`](compute::Compute) trait with EC2 and Azure
-//!   backends and an in-memory one, a neutral [`InstanceState`](compute::InstanceState) and waiting with a deadline.
+//! - [`compute`]: the provider-neutral [`Compute`](compute::Compute) trait with EC2, Azure and
+//!   Compute Engine backends and an in-memory one, a neutral [`InstanceState`](compute::InstanceState) and waiting with a deadline.
 //! - [`session`]: boto3-style sessions (`Session::aws()`, `Session::azure()`, `Session::gcp()`) that
 //!   resolve credentials, region and endpoints once and hand out clients.
-//! - Provider clients re-exported under one dependency: `s3`, `ec2`, `azure_blob`, `azure_arm`, `gcs`
+//! - Provider clients re-exported under one dependency: `s3`, `ec2`, `azure_blob`, `azure_arm`, `gcs`, `gce`
 //!   (each behind its feature; the default build has only the local and memory stores).
 //! - Feature `mock`: `MockObjectStore` and `MockCompute` (mockall) for your unit tests, and
 //!   [`testing`]: `ReplayHttp` canned responses to build any provider client on.
@@ -29,6 +29,7 @@
 //! | `azure_arm` | `cloudkit-azure-arm` | Azure Resource Manager: resource groups, VMs, any resource |
 //! | `gcp` | `cloudkit-cred-chain` (`gcp`) | `GcpConfig`, Application Default Credentials |
 //! | `gcs` | `cloudkit-gcp-storage` | the Cloud Storage client |
+//! | `gce` | `cloudkit-gcp-compute` | the Compute Engine client |
 //! | [`paginate`], [`waiter`] | `cloudkit-paginate`, `cloudkit-waiter` | paginator streams, waiter configuration and errors |
 //! | [`core`] | `cloudkit-core` | the pipeline: [`RetryConfig`], [`TimeoutConfig`], errors, bodies |
 //! | `testing` (feature `mock`) | `cloudkit-core` (`test-util`) | `ReplayHttp`, `Canned`, `TestServer` |
@@ -44,6 +45,7 @@
 //! | `azure-blob` | `cloudkit::azure_blob`, `AzureBlobStore`, `az://`, `Session::azure()` |
 //! | `azure-arm` | `cloudkit::azure_arm`, `AzureCompute`, `Session::azure().arm()` / `.compute(..)` |
 //! | `gcp-storage` | `cloudkit::gcs`, `GcsStore`, `gs://`, `Session::gcp()` |
+//! | `gcp-compute` | `cloudkit::gce`, `GceCompute`, `Session::gcp().compute_engine()` / `.compute(..)` |
 //! | `aws`, `azure`, `gcp`, `full` | the providers' features together |
 //! | `mock`, `conformance` | test support |
 //!
@@ -134,9 +136,14 @@ pub mod aws {
 }
 
 /// Google Cloud configuration and credentials (`GcpConfig`, ADC, `STORAGE_EMULATOR_HOST`).
-#[cfg(feature = "gcp-storage")]
-#[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
+#[cfg(feature = "_gcp")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "gcp-storage", feature = "gcp-compute"))))]
 pub use cloudkit_cred_chain::gcp;
+
+/// Google Compute Engine (`cloudkit-gcp-compute`): instances, zone operations, zones, machine types.
+#[cfg(feature = "gcp-compute")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp-compute")))]
+pub use cloudkit_gcp_compute as gce;
 
 /// The Google Cloud Storage client (`cloudkit-gcp-storage`).
 #[cfg(feature = "gcp-storage")]

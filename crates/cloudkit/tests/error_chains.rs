@@ -433,6 +433,46 @@ fn provider_errors() -> Vec<(String, cloudkit_core::BoxError)> {
         ),
         ("gcs body error".into(), boxed(GcsError::from_body_error("objects.get", body()))),
         (
+            "arm resource group not found".into(),
+            boxed(cloudkit_azure_arm::ArmError::from(
+                service_error(
+                    "AzureARM",
+                    "ResourceGroups_Get",
+                    404,
+                    "ResourceGroupNotFound",
+                    "Resource group 'rg' could not be found.",
+                )
+                .with_note("correlation id 7f1c"),
+            )),
+        ),
+        (
+            "arm operation failed".into(),
+            boxed(cloudkit_azure_arm::ArmError::OperationFailed(
+                Error::new(ErrorKind::Service, "AzureARM", "VirtualMachines_Start")
+                    .with_code("OSProvisioningTimedOut")
+                    .with_message("OS Provisioning did not finish in the allotted time."),
+            )),
+        ),
+        (
+            "gce not found".into(),
+            boxed(cloudkit_gcp_compute::GceError::from(service_error(
+                "GCE",
+                "compute.instances.get",
+                404,
+                "notFound",
+                "The resource 'projects/p/zones/z/instances/x' was not found",
+            ))),
+        ),
+        (
+            "gce operation failed".into(),
+            boxed(cloudkit_gcp_compute::GceError::OperationFailed(
+                Error::new(ErrorKind::Service, "GCE", "compute.instances.insert")
+                    .with_code("ZONE_RESOURCE_POOL_EXHAUSTED")
+                    .with_message("The zone does not have enough resources available.")
+                    .with_source(transport(TransportErrorKind::Body, "operation ended DONE with 1 error")),
+            )),
+        ),
+        (
             "sts".into(),
             boxed(cloudkit_aws_sts::StsError::from(
                 Error::new(ErrorKind::Transport, "STS", "AssumeRole")

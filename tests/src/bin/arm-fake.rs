@@ -1,5 +1,5 @@
 //! Runs the in-process fake ARM server of `cloudkit_tests::arm` as a process, for the example
-//! `azure_resource_groups` in the test command (`scripts/with-arm-fake.sh`).
+//! `azure_resource_groups` in the test command (`scripts/with-fake.sh arm`).
 //!
 //! **Microsoft's documented example responses served by a fake, not a live service.** Prints the
 //! environment that points the Azure credential chain and the ARM client at it

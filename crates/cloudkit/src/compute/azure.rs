@@ -5,8 +5,6 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use cloudkit_azure_arm::{ArmClient, ArmError, ImageReference, PowerState, VirtualMachine, VirtualMachineDefinition};
-use cloudkit_core::ErrorKind;
-use cloudkit_waiter::WaiterError;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
@@ -203,32 +201,10 @@ impl AzureCompute {
             last.as_ref().ok().and_then(|v| v.power_state()).map_or(InstanceState::Unknown, |p| power_state(&p))
         };
         match waiter.wait().await {
-            Ok(_) => Ok(Instance {
-                id: id.clone(),
-                state: InstanceState::Terminated,
-                raw_state: "deleted".to_owned(),
-                size: None,
-                image: None,
-                private_ip: None,
-                public_ip: None,
-                launch_time: None,
-                tags: Default::default(),
-            }),
-            Err(WaiterError::FailureState { last, .. }) => Err(Error::WaitFailed {
-                id: id.to_string(),
-                target: InstanceState::Terminated,
-                reached: last_state(&last),
-            }),
-            Err(WaiterError::Timeout { last, .. }) | Err(WaiterError::MaxAttemptsExceeded { last, .. }) => {
-                Err(Error::Timeout {
-                    id: id.to_string(),
-                    target: InstanceState::Terminated,
-                    last: last_state(&last),
-                    waited: max_wait,
-                })
-            }
-            Err(WaiterError::UnexpectedError { source, .. }) => Err(map_error(id, "wait", source)),
-            Err(other) => Err(Error::InvalidInput { message: other.to_string() }),
+            Ok(_) => Ok(super::gone(id, "deleted")),
+            Err(e) => Err(super::wait_error(id, InstanceState::Terminated, max_wait, e, last_state, |source| {
+                map_error(id, "wait", source)
+            })),
         }
     }
 
@@ -343,13 +319,7 @@ fn map_error(id: &InstanceId, action: &'static str, e: ArmError) -> Error {
         }
         ArmError::Conflict(_) => Error::InvalidState { id: id.to_string(), state: InstanceState::Unknown, action },
         ArmError::Throttled(_) => Error::Throttled { source: Some(Box::new(e)) },
-        other => match other.core().map(cloudkit_core::Error::kind) {
-            Some(ErrorKind::Credentials | ErrorKind::Signing) => {
-                Error::Unauthenticated { message: action.to_owned(), source: Some(Box::new(other)) }
-            }
-            Some(ErrorKind::InvalidInput) => Error::InvalidInput { message: other.to_string() },
-            _ => Error::Provider { provider: PROVIDER, source: Box::new(other) },
-        },
+        other => super::unmatched(PROVIDER, action, other),
     }
 }
 

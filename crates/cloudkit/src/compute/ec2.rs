@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cloudkit_aws_ec2::{Ec2Client, Ec2Error, Filter, InstanceStateName, PaginationConfig};
-use cloudkit_waiter::WaiterError;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
@@ -240,14 +239,9 @@ impl Compute for Ec2Compute {
         };
         match waiter.instance_id(raw).max_wait(max_wait).wait().await {
             Ok(_) => self.get_instance(id).await,
-            Err(WaiterError::FailureState { last, .. }) => {
-                Err(Error::WaitFailed { id: id.to_string(), target, reached: state_of(&last) })
+            Err(e) => {
+                Err(super::wait_error(id, target, max_wait, e, state_of, |source| map_error(raw, "wait", source)))
             }
-            Err(WaiterError::Timeout { last, .. }) | Err(WaiterError::MaxAttemptsExceeded { last, .. }) => {
-                Err(Error::Timeout { id: id.to_string(), target, last: state_of(&last), waited: max_wait })
-            }
-            Err(WaiterError::UnexpectedError { source, .. }) => Err(map_error(raw, "wait", source)),
-            Err(other) => Err(Error::InvalidInput { message: other.to_string() }),
         }
     }
 }

@@ -30,6 +30,8 @@ mod azure;
 pub mod conformance;
 #[cfg(feature = "aws-ec2")]
 mod ec2;
+#[cfg(feature = "gcp-compute")]
+mod gce;
 mod memory;
 
 #[cfg(feature = "azure-arm")]
@@ -38,6 +40,9 @@ pub use azure::AzureCompute;
 #[cfg(feature = "aws-ec2")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws-ec2")))]
 pub use ec2::Ec2Compute;
+#[cfg(feature = "gcp-compute")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp-compute")))]
+pub use gce::GceCompute;
 pub use memory::InMemoryCompute;
 
 /// The neutral lifecycle state of an instance. The provider's own state is kept in
@@ -447,6 +452,61 @@ pub trait Compute: Send + Sync + fmt::Debug + 'static {
     async fn wait_for_state(&self, id: &InstanceId, target: InstanceState, max_wait: Duration) -> Result<Instance>;
 }
 
+/// The neutral error of a provider waiter that ended without success: the state reached (from the
+/// last poll, `state_of`) when a failure state matched or the deadline passed, the provider's own
+/// error (`map`) when a poll failed. Every backend's `wait_for_state` ends here.
+pub(crate) fn wait_error<T, E: fmt::Display>(
+    id: &InstanceId,
+    target: InstanceState,
+    max_wait: Duration,
+    error: cloudkit_waiter::WaiterError<T, E>,
+    state_of: impl Fn(&std::result::Result<T, E>) -> InstanceState,
+    map: impl FnOnce(E) -> Error,
+) -> Error {
+    use cloudkit_waiter::WaiterError;
+    match error {
+        WaiterError::FailureState { last, .. } => {
+            Error::WaitFailed { id: id.to_string(), target, reached: state_of(&last) }
+        }
+        WaiterError::Timeout { last, .. } | WaiterError::MaxAttemptsExceeded { last, .. } => {
+            Error::Timeout { id: id.to_string(), target, last: state_of(&last), waited: max_wait }
+        }
+        WaiterError::UnexpectedError { source, .. } => map(source),
+        other => Error::InvalidInput { message: other.to_string() },
+    }
+}
+
+/// What `wait_for_state(id, Terminated)` returns once a provider answers that the instance is gone
+/// (Azure and Compute Engine forget deleted instances; EC2 lists them as terminated for a while).
+#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
+pub(crate) fn gone(id: &InstanceId, raw_state: &str) -> Instance {
+    Instance {
+        id: id.clone(),
+        state: InstanceState::Terminated,
+        raw_state: raw_state.to_owned(),
+        size: None,
+        image: None,
+        private_ip: None,
+        public_ip: None,
+        launch_time: None,
+        tags: BTreeMap::new(),
+    }
+}
+
+/// The neutral error of a provider error no backend-specific rule matched: credentials and
+/// signing failures are `Unauthenticated`, rejected input `InvalidInput`, the rest `Provider`.
+#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
+pub(crate) fn unmatched<E: cloudkit_core::ServiceError>(provider: &'static str, action: &'static str, e: E) -> Error {
+    use cloudkit_core::ErrorKind;
+    match e.core().map(cloudkit_core::Error::kind) {
+        Some(ErrorKind::Credentials | ErrorKind::Signing) => {
+            Error::Unauthenticated { message: action.to_owned(), source: Some(Box::new(e)) }
+        }
+        Some(ErrorKind::InvalidInput) => Error::InvalidInput { message: e.to_string() },
+        _ => Error::Provider { provider, source: Box::new(e) },
+    }
+}
+
 /// A generic `wait_for_state` on top of `get_instance`, with the waiter crate's jittered backoff
 /// (`min_delay` .. 30 s). Backends without a native waiter use it.
 pub async fn poll_for_state<C: Compute + ?Sized>(
@@ -456,7 +516,7 @@ pub async fn poll_for_state<C: Compute + ?Sized>(
     max_wait: Duration,
     min_delay: Duration,
 ) -> Result<Instance> {
-    use cloudkit_waiter::{Acceptor, AcceptorState, Waiter, WaiterConfig, WaiterError};
+    use cloudkit_waiter::{Acceptor, AcceptorState, Waiter, WaiterConfig};
     let acceptors = vec![
         Acceptor::output(AcceptorState::Success, "reached the target state", move |i: &Instance| i.state == target),
         Acceptor::output(AcceptorState::Failure, "target state ruled out", move |i: &Instance| {
@@ -469,13 +529,6 @@ pub async fn poll_for_state<C: Compute + ?Sized>(
     let waiter = Waiter::new(format!("Instance{target:?}"), config, acceptors).resource(format!("instance {id}"));
     match waiter.wait(|| compute.get_instance(id)).await {
         Ok(done) => done.into_result(),
-        Err(WaiterError::FailureState { last, .. }) => {
-            Err(Error::WaitFailed { id: id.to_string(), target, reached: state_of(&last) })
-        }
-        Err(WaiterError::UnexpectedError { source, .. }) => Err(source),
-        Err(WaiterError::Timeout { last, .. }) | Err(WaiterError::MaxAttemptsExceeded { last, .. }) => {
-            Err(Error::Timeout { id: id.to_string(), target, last: state_of(&last), waited: max_wait })
-        }
-        Err(other) => Err(Error::InvalidInput { message: other.to_string() }),
+        Err(e) => Err(wait_error(id, target, max_wait, e, state_of, |source| source)),
     }
 }

@@ -2,9 +2,15 @@
 
 use cloudkit_core::RetryConfig;
 use cloudkit_cred_chain::gcp::{GcpConfig, GcpConfigError, GcpConfigLoader, GcpCredentials};
+#[cfg(feature = "gcp-compute")]
+use cloudkit_gcp_compute::{ComputeClient, GceError};
+#[cfg(feature = "gcp-storage")]
 use cloudkit_gcp_storage::{GcsError, StorageClient};
 
 use super::Session;
+#[cfg(feature = "gcp-compute")]
+use crate::compute::GceCompute;
+#[cfg(feature = "gcp-storage")]
 use crate::store::GcsStore;
 
 impl Session {
@@ -100,13 +106,48 @@ impl GcpSession {
     }
 
     /// A Cloud Storage client (Python: `storage.Client()`).
+    #[cfg(feature = "gcp-storage")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
     pub fn storage(&self) -> Result<StorageClient, GcsError> {
         StorageClient::new(&self.config)
     }
 
     /// An [`ObjectStore`](crate::store::ObjectStore) on one bucket.
+    #[cfg(feature = "gcp-storage")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
     pub fn store(&self, bucket: impl Into<String>) -> Result<GcsStore, GcsError> {
         Ok(GcsStore::new(self.storage()?, bucket))
+    }
+
+    /// A Compute Engine client (Python: `compute_v1.InstancesClient()`, through
+    /// `client.instances()`), on the session's project.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudkit::session::Session;
+    /// use futures::TryStreamExt;
+    /// let compute = Session::gcp().load().await?.compute_engine()?;
+    /// // for instance in compute_v1.InstancesClient().list(project=..., zone="us-central1-a"):
+    /// let mut instances = compute.instances().list("us-central1-a").into_items(Default::default());
+    /// while let Some(instance) = instances.try_next().await? {
+    ///     println!("{} {}", instance.name, instance.status);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "gcp-compute")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gcp-compute")))]
+    pub fn compute_engine(&self) -> Result<ComputeClient, GceError> {
+        ComputeClient::new(&self.config)
+    }
+
+    /// The neutral [`Compute`](crate::compute::Compute) on the project's Compute Engine instances,
+    /// in `zone` or (`None`) all zones.
+    #[cfg(feature = "gcp-compute")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gcp-compute")))]
+    pub fn compute(&self, zone: Option<&str>) -> crate::compute::Result<GceCompute> {
+        let client =
+            self.compute_engine().map_err(|e| crate::compute::Error::InvalidInput { message: e.to_string() })?;
+        GceCompute::new(client, zone)
     }
 }
 
@@ -117,6 +158,7 @@ mod tests {
     use super::*;
 
     /// Issue 16, point 7: retry settings directly on the session builder, as on `Session::aws()`.
+    #[cfg(feature = "gcp-storage")]
     #[tokio::test]
     async fn retry_settings_on_the_session_builder() {
         let env = GcpEnv::from_pairs([("GOOGLE_CLOUD_PROJECT", "proj")]);

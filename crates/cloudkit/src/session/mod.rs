@@ -19,8 +19,8 @@ pub use aws::{AwsSession, AwsSessionBuilder};
 #[cfg_attr(docsrs, doc(cfg(any(feature = "azure-blob", feature = "azure-arm"))))]
 pub use azure::{AzureSession, AzureSessionBuilder};
 
-#[cfg(feature = "gcp-storage")]
+#[cfg(feature = "_gcp")]
 mod gcp;
-#[cfg(feature = "gcp-storage")]
-#[cfg_attr(docsrs, doc(cfg(feature = "gcp-storage")))]
+#[cfg(feature = "_gcp")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "gcp-storage", feature = "gcp-compute"))))]
 pub use gcp::{GcpSession, GcpSessionBuilder};

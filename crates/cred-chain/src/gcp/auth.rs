@@ -59,7 +59,8 @@ impl BearerTokenSigner {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "refusing to send Google credentials over {scheme}:// to {host}: bearer tokens go over https only \
-     (plain http only to the emulator named by STORAGE_EMULATOR_HOST, or with anonymous credentials)"
+     (plain http only to the emulator named by STORAGE_EMULATOR_HOST, to a loopback compute endpoint named \
+     explicitly, or with anonymous credentials)"
 )]
 pub struct PlainHttpRefused {
     scheme: String,

@@ -19,6 +19,19 @@ use super::env::GcpEnv;
 /// The public GCS endpoint.
 pub const DEFAULT_STORAGE_ENDPOINT: &str = "https://storage.googleapis.com";
 
+/// The public Compute Engine API v1 base URL (the discovery document's `rootUrl` + `servicePath`).
+pub const DEFAULT_COMPUTE_ENDPOINT: &str = "https://compute.googleapis.com/compute/v1/";
+
+/// The environment variable that overrides the Compute Engine endpoint: gcloud's property
+/// `api_endpoint_overrides/compute` (`gcloud config set api_endpoint_overrides/compute URL`), read
+/// from the environment as every gcloud property is (`CLOUDSDK_<SECTION>_<PROPERTY>`). Its value is
+/// the API base, e.g. `https://compute.googleapis.com/compute/v1/`.
+pub const COMPUTE_ENDPOINT_ENV: &str = "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE";
+
+/// cloudkit's own name for the Compute Engine endpoint override, read when
+/// [`COMPUTE_ENDPOINT_ENV`] is unset (the tests' fake Compute server prints it).
+pub const COMPUTE_ENDPOINT_ENV_ALIAS: &str = "CLOUDKIT_GCE_ENDPOINT";
+
 /// How long the metadata server gets to answer the project-id question.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -161,6 +174,9 @@ pub struct GcpConfig {
     project_id: Option<String>,
     storage_endpoint: Url,
     emulator: bool,
+    compute_endpoint: Url,
+    /// Whether the compute endpoint was named explicitly (loader or [`COMPUTE_ENDPOINT_ENV`]).
+    compute_endpoint_explicit: bool,
     http: Arc<dyn HttpSend>,
     retry: RetryConfig,
     timeouts: TimeoutConfig,
@@ -174,6 +190,7 @@ impl fmt::Debug for GcpConfig {
             .field("project_id", &self.project_id)
             .field("storage_endpoint", &self.storage_endpoint.as_str())
             .field("emulator", &self.emulator)
+            .field("compute_endpoint", &self.compute_endpoint.as_str())
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
@@ -215,6 +232,33 @@ impl GcpConfig {
     /// Whether the endpoint is an emulator (`STORAGE_EMULATOR_HOST`).
     pub fn is_emulator(&self) -> bool {
         self.emulator
+    }
+
+    /// The Compute Engine API base URL: [`DEFAULT_COMPUTE_ENDPOINT`], or the override from
+    /// [`GcpConfigLoader::compute_endpoint`], [`COMPUTE_ENDPOINT_ENV`] or
+    /// [`COMPUTE_ENDPOINT_ENV_ALIAS`], in that order (always ending in `/`).
+    pub fn compute_endpoint(&self) -> &Url {
+        &self.compute_endpoint
+    }
+
+    /// The signing step of Compute Engine clients: like [`bearer_signer`](Self::bearer_signer),
+    /// bearer tokens over https only, except plain http to the compute endpoint when it was named
+    /// explicitly ([`GcpConfigLoader::compute_endpoint`], [`COMPUTE_ENDPOINT_ENV`] or
+    /// [`COMPUTE_ENDPOINT_ENV_ALIAS`]) *and* is a
+    /// loopback host (`127.0.0.0/8`, `::1`, `localhost`): a local fake or emulator.
+    pub fn compute_bearer_signer(&self) -> BearerTokenSigner {
+        let signer = BearerTokenSigner::new(self.credentials.clone()).with_context(self.source_detail.clone());
+        if self.compute_endpoint_explicit && is_loopback(&self.compute_endpoint) {
+            signer.allow_plain_http_to(&self.compute_endpoint)
+        } else {
+            signer
+        }
+    }
+
+    /// A pipeline builder for a Compute Engine client: [`pipeline_builder`](Self::pipeline_builder)
+    /// with the [`compute_bearer_signer`](Self::compute_bearer_signer).
+    pub fn compute_pipeline_builder(&self, service: &'static str) -> PipelineBuilder {
+        self.pipeline_builder(service).signer(Arc::new(self.compute_bearer_signer()))
     }
 
     cloudkit_core::config_accessors!();
@@ -297,6 +341,35 @@ pub fn emulator_endpoint(value: &str) -> Result<Url, GcpConfigError> {
     Ok(url)
 }
 
+/// Whether `url`'s host is a loopback address or `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// A compute endpoint as a base URL (its path ends in `/`, no query or fragment).
+fn compute_base(value: &str) -> Result<Url, GcpConfigError> {
+    let value = value.trim();
+    let mut url = Url::parse(value).map_err(|e| invalid_endpoint(value, e))?;
+    if url.cannot_be_a_base() || url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
+        return Err(GcpConfigError::InvalidEndpoint {
+            endpoint: cloudkit_core::redact_url(&url),
+            message: "expected an http(s) URL with a host".into(),
+        });
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
 /// Loads a [`GcpConfig`] (see the [module docs](super) for the order).
 #[derive(Default)]
 pub struct GcpConfigLoader {
@@ -307,6 +380,7 @@ pub struct GcpConfigLoader {
     anonymous: bool,
     project_id: Option<String>,
     endpoint: Option<Url>,
+    compute_endpoint: Option<Url>,
     retry: Option<RetryConfig>,
     timeouts: Option<TimeoutConfig>,
     scopes: Option<Vec<String>>,
@@ -322,6 +396,7 @@ impl std::fmt::Debug for GcpConfigLoader {
             .field("anonymous", &self.anonymous)
             .field("project_id", &self.project_id)
             .field("endpoint", &self.endpoint)
+            .field("compute_endpoint", &self.compute_endpoint)
             .field("retry", &self.retry)
             .field("timeouts", &self.timeouts)
             .field("scopes", &self.scopes)
@@ -370,6 +445,16 @@ impl GcpConfigLoader {
         self
     }
 
+    /// The Compute Engine API base URL (wins over [`COMPUTE_ENDPOINT_ENV`] and
+    /// [`COMPUTE_ENDPOINT_ENV_ALIAS`]; default
+    /// [`DEFAULT_COMPUTE_ENDPOINT`]). With credentials it must be https, or plain http to a
+    /// loopback host (`127.0.0.1`, `::1`, `localhost`: a local fake); [`load`](Self::load) refuses
+    /// any other plain-http endpoint with [`GcpConfigError::InvalidEndpoint`].
+    pub fn compute_endpoint(mut self, endpoint: Url) -> Self {
+        self.compute_endpoint = Some(endpoint);
+        self
+    }
+
     // `http`, `retry`, `timeouts`.
     cloudkit_core::config_loader_overrides!();
 
@@ -405,6 +490,16 @@ impl GcpConfigLoader {
         if storage_endpoint.path() == "/" {
             storage_endpoint.set_path("");
         }
+
+        let compute_from_env = env
+            .get(COMPUTE_ENDPOINT_ENV)
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| env.get(COMPUTE_ENDPOINT_ENV_ALIAS).filter(|v| !v.trim().is_empty()));
+        let (compute_endpoint, compute_endpoint_explicit) = match (&self.compute_endpoint, compute_from_env) {
+            (Some(ep), _) => (compute_base(ep.as_str())?, true),
+            (None, Some(value)) => (compute_base(&value)?, true),
+            (None, None) => (compute_base(DEFAULT_COMPUTE_ENDPOINT)?, false),
+        };
 
         let (credentials, source, json) = if let Some(c) = self.credentials.clone() {
             (c, CredentialSource::Explicit, None)
@@ -455,6 +550,8 @@ impl GcpConfigLoader {
             project_id,
             storage_endpoint,
             emulator,
+            compute_endpoint,
+            compute_endpoint_explicit,
             http,
             retry: self.retry.clone().unwrap_or_else(RetryConfig::standard),
             timeouts: self.timeouts.clone().unwrap_or_default(),
@@ -465,6 +562,12 @@ impl GcpConfigLoader {
         config.bearer_signer().check_url(&config.storage_endpoint).map_err(|e| GcpConfigError::InvalidEndpoint {
             endpoint: cloudkit_core::redact_url(&config.storage_endpoint),
             message: e.to_string(),
+        })?;
+        config.compute_bearer_signer().check_url(&config.compute_endpoint).map_err(|e| {
+            GcpConfigError::InvalidEndpoint {
+                endpoint: cloudkit_core::redact_url(&config.compute_endpoint),
+                message: e.to_string(),
+            }
         })?;
         Ok(config)
     }
@@ -507,6 +610,13 @@ impl GcpConfigLoader {
         let mut builder = mds::Builder::default();
         if let Some(scopes) = &self.scopes {
             builder = builder.with_scopes(scopes.clone());
+        }
+        // The loader's environment names the metadata host (google-cloud-auth reads only the
+        // process's `GCE_METADATA_HOST`), so a fake environment reaches a fake metadata server.
+        if let Some(host) = env.get("GCE_METADATA_HOST").filter(|h| !h.trim().is_empty()) {
+            let host = host.trim();
+            let endpoint = if host.contains("://") { host.to_owned() } else { format!("http://{host}") };
+            builder = builder.with_endpoint(endpoint);
         }
         let credentials = builder.build().map_err(|e| GcpConfigError::InvalidCredentials {
             source_desc: "the metadata server (no GOOGLE_APPLICATION_CREDENTIALS, no gcloud ADC file)".into(),

@@ -9,6 +9,11 @@
 //!    (`%APPDATA%\gcloud\…` on Windows);
 //! 4. the metadata server (`GCE_METADATA_HOST` or `metadata.google.internal`).
 //!
+//! Compute Engine endpoint: [`DEFAULT_COMPUTE_ENDPOINT`], overridden by
+//! [`GcpConfigLoader::compute_endpoint`] or `CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE` (gcloud's
+//! `api_endpoint_overrides/compute`) or `CLOUDKIT_GCE_ENDPOINT`; plain http only to an explicitly named loopback host.
+//! The default OAuth scope (`cloud-platform`) covers Compute Engine.
+//!
 //! Project id: `GOOGLE_CLOUD_PROJECT`, `GCLOUD_PROJECT`, the credentials file (`project_id`, or
 //! `quota_project_id` for user credentials), then the metadata server.
 //!
@@ -28,8 +33,8 @@ mod tests;
 
 pub use auth::{BearerTokenSigner, GoogleAuthBlobSigner, PlainHttpRefused};
 pub use config::{
-    CredentialSource, DEFAULT_STORAGE_ENDPOINT, GcpConfig, GcpConfigError, GcpConfigLoader, GcpCredentials,
-    emulator_endpoint,
+    COMPUTE_ENDPOINT_ENV, COMPUTE_ENDPOINT_ENV_ALIAS, CredentialSource, DEFAULT_COMPUTE_ENDPOINT,
+    DEFAULT_STORAGE_ENDPOINT, GcpConfig, GcpConfigError, GcpConfigLoader, GcpCredentials, emulator_endpoint,
 };
 pub use env::GcpEnv;
 /// google-cloud-auth, re-exported for callers who build their own credentials.

@@ -235,3 +235,65 @@ async fn bearer_tokens_never_go_over_plain_http_except_to_the_named_emulator() {
     assert!(plain.clone().allow_plain_http_to(&local).check_url(&local).is_ok());
     assert!(BearerTokenSigner::new(GcpCredentials::Anonymous).check_url(&local).is_ok());
 }
+
+#[tokio::test]
+async fn compute_endpoint_default_override_and_plain_http_to_loopback_only() {
+    let http = Arc::new(ReplayHttp::new());
+    let config = GcpConfig::loader()
+        .env(GcpEnv::from_pairs([("X", "y")]))
+        .credentials_json(key_json())
+        .http(http.clone())
+        .load()
+        .await
+        .unwrap();
+    assert_eq!(config.compute_endpoint().as_str(), DEFAULT_COMPUTE_ENDPOINT);
+    let local = Url::parse("http://127.0.0.1:9100/compute/v1/").unwrap();
+    assert!(config.compute_bearer_signer().check_url(&local).is_err());
+
+    // gcloud's override variable, a loopback host: plain http allowed to that origin only
+    let env = GcpEnv::from_pairs([(COMPUTE_ENDPOINT_ENV, "http://127.0.0.1:9100/compute/v1")]);
+    let config = GcpConfig::loader().env(env).credentials_json(key_json()).http(http.clone()).load().await.unwrap();
+    assert_eq!(config.compute_endpoint().as_str(), "http://127.0.0.1:9100/compute/v1/");
+    let signer = config.compute_bearer_signer();
+    let mut r = HttpRequest::new(Method::GET, local.join("projects/p/zones").unwrap());
+    signer.sign(&mut r).await.unwrap();
+    assert!(r.headers.contains_key("authorization"));
+    assert!(signer.check_url(&Url::parse("http://127.0.0.1:9101/").unwrap()).is_err());
+    // the storage signer is unchanged
+    assert!(config.bearer_signer().check_url(&local).is_err());
+
+    // cloudkit's alias, when gcloud's variable is unset
+    let env = GcpEnv::from_pairs([(COMPUTE_ENDPOINT_ENV_ALIAS, "http://localhost:9200/compute/v1/")]);
+    let config = GcpConfig::loader().env(env).credentials_json(key_json()).http(http.clone()).load().await.unwrap();
+    assert_eq!(config.compute_endpoint().as_str(), "http://localhost:9200/compute/v1/");
+    assert!(config.compute_bearer_signer().check_url(config.compute_endpoint()).is_ok());
+    let env = GcpEnv::from_pairs([
+        (COMPUTE_ENDPOINT_ENV_ALIAS, "http://localhost:9200/compute/v1/"),
+        (COMPUTE_ENDPOINT_ENV, "https://compute.example.com/compute/v1/"),
+    ]);
+    let config = GcpConfig::loader().env(env).credentials_json(key_json()).http(http.clone()).load().await.unwrap();
+    assert_eq!(config.compute_endpoint().as_str(), "https://compute.example.com/compute/v1/");
+
+    // the loader wins over the variable; a plain-http host that is not loopback is refused
+    let env = GcpEnv::from_pairs([(COMPUTE_ENDPOINT_ENV, "http://127.0.0.1:9100/")]);
+    let e = GcpConfig::loader()
+        .env(env)
+        .credentials_json(key_json())
+        .compute_endpoint(Url::parse("http://compute.example.com/compute/v1/").unwrap())
+        .http(http.clone())
+        .load()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GcpConfigError::InvalidEndpoint { .. }), "{e}");
+    assert!(e.to_string().contains("over https only"), "{e}");
+    // anonymous access may go anywhere (nothing secret is sent)
+    let config = GcpConfig::loader()
+        .env(GcpEnv::from_pairs([("X", "y")]))
+        .anonymous()
+        .compute_endpoint(Url::parse("http://compute.example.com/compute/v1").unwrap())
+        .http(http)
+        .load()
+        .await
+        .unwrap();
+    assert_eq!(config.compute_endpoint().as_str(), "http://compute.example.com/compute/v1/");
+}
