@@ -47,6 +47,22 @@ pub use memory::InMemoryCompute;
 
 /// The neutral lifecycle state of an instance. The provider's own state is kept in
 /// [`Instance::raw_state`]; values a provider adds later map to [`InstanceState::Unknown`].
+///
+/// Every backend's states in one table (each backend's docs say more):
+///
+/// | neutral | EC2 (`State.Name`) | Azure (instance view) | Compute Engine (`status`) |
+/// |---|---|---|---|
+/// | `Pending` | `pending` | `PowerState/starting`; provisioning `Creating` before any power state | `PROVISIONING`, `STAGING`, `PENDING` |
+/// | `Running` | `running` | `PowerState/running` | `RUNNING` |
+/// | `Stopping` | `stopping` | `PowerState/stopping`, `PowerState/deallocating` | `STOPPING`, `PENDING_STOP`, `SUSPENDING`, `DEPROVISIONING` |
+/// | `Stopped` | `stopped` | `PowerState/deallocated`, `PowerState/stopped` (still billed) | `TERMINATED` (a stopped instance), `STOPPED`, `SUSPENDED` |
+/// | `Terminating` | `shutting-down` | provisioning `Deleting` | — |
+/// | `Terminated` | `terminated` | the VM is gone (404) | the instance is gone (404) |
+/// | `Unknown` | anything else | anything else | `REPAIRING`, anything else |
+///
+/// `stop` is the action that stops billing on each: EC2 `StopInstances`, Azure `deallocate`,
+/// Compute Engine `instances.stop`; `reboot` is `RebootInstances`, `restart`, `instances.reset`;
+/// `terminate` is `TerminateInstances`, `delete`, `instances.delete`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum InstanceState {
