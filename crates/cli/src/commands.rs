@@ -1,0 +1,554 @@
+//! The commands.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cloudkit::store::{ObjectKey, ObjectMeta, ObjectStoreExt, PutOptions, SignedMethod, UploadOptions, UploadSource};
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::{CliError, Result};
+use crate::glob::Filters;
+use crate::location::{AwsOptions, Location, Mode, open};
+use crate::output::{Output, format_time, meta_json, say, size_text};
+
+/// Parts of one object's upload in flight at once (each `part_size` bytes of memory at most).
+const UPLOAD_PART_CONCURRENCY: usize = 4;
+
+/// `ls` flags.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LsOptions {
+    /// `-r`.
+    pub(crate) recursive: bool,
+    /// `-l`.
+    pub(crate) long: bool,
+    /// `--human-readable`.
+    pub(crate) human_readable: bool,
+    /// `--summarize`.
+    pub(crate) summarize: bool,
+}
+
+/// The name an entry is shown under: relative to the listed prefix for one level, the whole key
+/// for a recursive listing (as `aws s3 ls`).
+fn entry_name(key: &ObjectKey, prefix: &ObjectKey, recursive: bool) -> String {
+    if recursive {
+        return key.as_str().to_owned();
+    }
+    key.strip_prefix(prefix).or(key.filename()).unwrap_or(key.as_str()).to_owned()
+}
+
+fn object_line(meta: &ObjectMeta, name: &str, options: LsOptions) -> String {
+    if options.long {
+        let time = meta.last_modified.map(format_time).unwrap_or_else(|| "-".to_owned());
+        let etag = meta.etag.as_deref().unwrap_or("-");
+        format!("{time:<20} {:>12} {etag:<36} {name}", size_text(meta.size, options.human_readable))
+    } else if options.human_readable {
+        format!("{:>12} {name}", size_text(meta.size, true))
+    } else {
+        name.to_owned()
+    }
+}
+
+fn prefix_line(name: &str, options: LsOptions) -> String {
+    if options.long { format!("{:>33} PRE {name}/", "") } else { format!("PRE {name}/") }
+}
+
+/// What a listing has shown so far.
+struct Shown {
+    /// The objects (kept for `--json` only).
+    objects: Vec<ObjectMeta>,
+    count: u64,
+    total: u64,
+}
+
+/// `ls URL`.
+pub(crate) async fn ls(url: &str, aws: &AwsOptions, out: Output, options: LsOptions) -> Result<()> {
+    let loc = open(url, aws, Mode::Read).await?;
+    let mut shown = Shown { objects: Vec::new(), count: 0, total: 0 };
+    let mut prefixes: Vec<ObjectKey> = Vec::new();
+    let show_object = |meta: &ObjectMeta, shown: &mut Shown| {
+        shown.count += 1;
+        shown.total += meta.size;
+        let name = entry_name(&meta.key, &loc.key, options.recursive);
+        match out.format {
+            crate::output::Format::Human => say!("{}", object_line(meta, &name, options)),
+            crate::output::Format::JsonLines => {
+                let mut v = meta_json(meta, &loc.display_key(&meta.key));
+                v["type"] = json!("object");
+                out.print_json(&v);
+            }
+            crate::output::Format::Json => shown.objects.push(meta.clone()),
+        }
+    };
+    if options.recursive {
+        let mut listing = loc.store.list(&loc.key);
+        while let Some(meta) = listing.try_next().await? {
+            show_object(&meta, &mut shown);
+        }
+        if shown.count == 0 && !loc.key.is_root() {
+            match loc.store.head(&loc.key).await {
+                Ok(meta) => show_object(&meta, &mut shown),
+                Err(e) if e.is_not_found() => {
+                    return Err(CliError::failure(format!("nothing found at {}", loc.display())));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    } else {
+        let listing = match loc.store.list_with_delimiter(&loc.key).await {
+            Ok(listing) => listing,
+            // A local file is not a directory: its listing fails; it is shown below.
+            Err(_) if !loc.key.is_root() => Default::default(),
+            Err(e) => return Err(e.into()),
+        };
+        if listing.objects.is_empty() && listing.common_prefixes.is_empty() && !loc.key.is_root() {
+            match loc.store.head(&loc.key).await {
+                Ok(meta) => show_object(&meta, &mut shown),
+                Err(e) if e.is_not_found() => {
+                    return Err(CliError::failure(format!("nothing found at {}", loc.display())));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for prefix in &listing.common_prefixes {
+            let name = entry_name(prefix, &loc.key, false);
+            match out.format {
+                crate::output::Format::Human => say!("{}", prefix_line(&name, options)),
+                crate::output::Format::JsonLines => out.print_json(
+                    &json!({"type": "prefix", "prefix": format!("{name}/"), "url": format!("{}/", loc.display_key(prefix))}),
+                ),
+                _ => {}
+            }
+        }
+        prefixes = listing.common_prefixes.clone();
+        for meta in &listing.objects {
+            show_object(meta, &mut shown);
+        }
+    }
+    let Shown { objects, count, total } = shown;
+    let summary = json!({"total_objects": count, "total_size": total});
+    match out.format {
+        crate::output::Format::Json => {
+            let objects: Vec<Value> = objects.iter().map(|m| meta_json(m, &loc.display_key(&m.key))).collect();
+            let prefixes: Vec<Value> = prefixes
+                .iter()
+                .map(|p| json!({"prefix": format!("{}/", entry_name(p, &loc.key, false)), "url": format!("{}/", loc.display_key(p))}))
+                .collect();
+            out.print_json(&json!({
+                "url": loc.display(),
+                "prefixes": prefixes,
+                "objects": objects,
+                "total_objects": count,
+                "total_size": total,
+            }));
+        }
+        crate::output::Format::JsonLines if options.summarize => {
+            let mut v = summary;
+            v["type"] = json!("summary");
+            out.print_json(&v);
+        }
+        crate::output::Format::Human if options.summarize => {
+            say!("");
+            say!("Total Objects: {count}");
+            say!("   Total Size: {}", size_text(total, options.human_readable));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `cat URL`: streams the object to stdout.
+pub(crate) async fn cat(url: &str, aws: &AwsOptions) -> Result<()> {
+    let loc = open(url, aws, Mode::Read).await?;
+    require_object(&loc)?;
+    let got = loc.store.get(&loc.key).await?;
+    let mut body = got.body;
+    let mut stdout = tokio::io::stdout();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| CliError::from_error(&format!("reading {}", loc.display()), &e))?;
+        match stdout.write_all(&chunk).await {
+            Ok(()) => {}
+            // `cloudkit cat … | head`: the reader is gone; that is not a failure.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match stdout.flush().await {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn require_object(loc: &Location) -> Result<()> {
+    if loc.key.is_root() || loc.is_dir {
+        return Err(CliError::failure(format!("{} is a directory or prefix, not an object", loc.display())));
+    }
+    Ok(())
+}
+
+/// `stat URL`.
+pub(crate) async fn stat(url: &str, aws: &AwsOptions, out: Output) -> Result<()> {
+    let loc = open(url, aws, Mode::Read).await?;
+    require_object(&loc)?;
+    let meta = loc.store.head(&loc.key).await?;
+    if out.json() {
+        let mut v = meta_json(&meta, &loc.display());
+        v["backend"] = json!(loc.store.backend());
+        out.print_json(&v);
+    } else {
+        say!("URL:           {}", loc.display());
+        say!("Key:           {}", meta.key);
+        say!("Backend:       {}", loc.store.backend());
+        say!("Size:          {}", meta.size);
+        say!("Last modified: {}", meta.last_modified.map(format_time).unwrap_or_else(|| "-".to_owned()));
+        say!("ETag:          {}", meta.etag.as_deref().unwrap_or("-"));
+        say!("Content type:  {}", meta.content_type.as_deref().unwrap_or("-"));
+        if meta.metadata.is_empty() {
+            say!("Metadata:      -");
+        } else {
+            say!("Metadata:");
+            for (k, v) in &meta.metadata {
+                say!("  {k}: {v}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `presign URL`.
+pub(crate) async fn presign(
+    url: &str,
+    aws: &AwsOptions,
+    out: Output,
+    method: SignedMethod,
+    expires: Duration,
+) -> Result<()> {
+    let loc = open(url, aws, Mode::Read).await?;
+    require_object(&loc)?;
+    let signed = loc.store.signed_url(method, &loc.key, expires).await?;
+    if out.json() {
+        out.print_json(&json!({
+            "url": signed.as_str(),
+            "method": format!("{method:?}").to_ascii_uppercase(),
+            "expires_in_seconds": expires.as_secs(),
+        }));
+    } else {
+        // The URL is the command's data: printed even with -q.
+        say!("{signed}");
+    }
+    Ok(())
+}
+
+/// `rm` flags.
+#[derive(Clone, Debug)]
+pub(crate) struct RmOptions {
+    /// `-r`.
+    pub(crate) recursive: bool,
+    /// `--yes`.
+    pub(crate) yes: bool,
+    /// `--include` / `--exclude`.
+    pub(crate) filters: Filters,
+    /// `--dry-run`.
+    pub(crate) dry_run: bool,
+}
+
+/// Asks on the terminal; anything but `y`/`yes` is no.
+fn confirm(question: &str) -> Result<bool> {
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{question} [y/N] ")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+/// `rm URL`.
+pub(crate) async fn rm(url: &str, aws: &AwsOptions, out: Output, options: RmOptions) -> Result<()> {
+    let loc = open(url, aws, Mode::Read).await?;
+    if !options.recursive {
+        require_object(&loc)?;
+        // A delete of a missing key succeeds on every store; say so instead.
+        loc.store.head(&loc.key).await?;
+        if !options.dry_run {
+            loc.store.delete(&loc.key).await?;
+        }
+        report_removed(&out, &loc.display(), options.dry_run);
+        return Ok(());
+    }
+    let keys: Vec<ObjectKey> = loc
+        .store
+        .list(&loc.key)
+        .try_filter(|meta| {
+            let rel = meta.key.strip_prefix(&loc.key).unwrap_or(meta.key.as_str());
+            futures::future::ready(options.filters.selects(rel))
+        })
+        .map_ok(|meta| meta.key)
+        .try_collect()
+        .await?;
+    if options.dry_run {
+        for key in &keys {
+            report_removed(&out, &loc.display_key(key), true);
+        }
+        return Ok(());
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    if !options.yes
+        && std::io::stdin().is_terminal()
+        && !confirm(&format!("Remove {} objects under {}?", keys.len(), loc.display()))?
+    {
+        return Err(CliError::failure("nothing removed"));
+    }
+    let total = keys.len();
+    let results: Vec<_> = loc.store.delete_stream(futures::stream::iter(keys).boxed()).collect().await;
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(key) => report_removed(&out, &loc.display_key(&key), false),
+            Err(e) => failures.push(crate::error::chain(&e)),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    eprintln!("Failed to remove {} of {total} objects:", failures.len());
+    for f in &failures {
+        eprintln!("  {f}");
+    }
+    Err(CliError::partial(failures.len(), total))
+}
+
+fn report_removed(out: &Output, url: &str, dry_run: bool) {
+    if out.json() {
+        out.print_json(&json!({"removed": url, "dry_run": dry_run}));
+    } else if !out.quiet {
+        let prefix = if dry_run { "(dry run) " } else { "" };
+        say!("{prefix}delete: {url}");
+    }
+}
+
+/// `cp` / `mv` flags.
+#[derive(Clone, Debug)]
+pub(crate) struct TransferOptions {
+    /// `-r`.
+    pub(crate) recursive: bool,
+    /// `--include` / `--exclude`.
+    pub(crate) filters: Filters,
+    /// `--concurrency`.
+    pub(crate) concurrency: usize,
+    /// `--dry-run`.
+    pub(crate) dry_run: bool,
+    /// `mv` rather than `cp`.
+    pub(crate) is_move: bool,
+}
+
+/// One object to transfer.
+#[derive(Clone, Debug)]
+struct Job {
+    from: ObjectKey,
+    to: ObjectKey,
+    /// The size, when a listing told it.
+    size: Option<u64>,
+}
+
+/// The outcome of one job.
+#[derive(Debug)]
+struct Outcome {
+    from: String,
+    to: String,
+    result: std::result::Result<u64, String>,
+}
+
+/// `cp SRC DST` / `mv SRC DST`.
+pub(crate) async fn transfer(
+    src_arg: &str,
+    dst_arg: &str,
+    aws: &AwsOptions,
+    out: Output,
+    options: TransferOptions,
+) -> Result<()> {
+    let src = open(src_arg, aws, Mode::Read).await?;
+    let dst_mode = if options.dry_run { Mode::Plan } else { Mode::Write };
+    let mut dst = open(dst_arg, aws, dst_mode).await?;
+    // One store on both sides: copies are server-side, and memory:// is one store, not two.
+    let same_store = src.identity == dst.identity;
+    if same_store {
+        dst.store = Arc::clone(&src.store);
+    }
+    let jobs = plan(&src, &dst, &options).await?;
+    let verb = if options.is_move { "move" } else { "copy" };
+    let total = jobs.len();
+
+    if options.dry_run {
+        let mut planned = Vec::new();
+        for job in &jobs {
+            let (from, to) = (src.display_key(&job.from), dst.display_key(&job.to));
+            match out.format {
+                crate::output::Format::Human if !out.quiet => say!("(dry run) {verb}: {from} to {to}"),
+                crate::output::Format::JsonLines => {
+                    out.print_json(&json!({"from": from, "to": to, "status": "planned"}))
+                }
+                _ => planned.push(json!({"from": from, "to": to, "size": job.size})),
+            }
+        }
+        if out.format == crate::output::Format::Json {
+            out.print_json(&json!({"operation": verb, "dry_run": true, "planned": planned}));
+        }
+        return Ok(());
+    }
+
+    let is_move = options.is_move;
+    let mut outcomes = futures::stream::iter(jobs)
+        .map(|job| {
+            let (src, dst) = (&src, &dst);
+            async move {
+                let result = transfer_one(src, dst, &job, same_store, is_move).await.map_err(|e| e.message);
+                Outcome { from: src.display_key(&job.from), to: dst.display_key(&job.to), result }
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1));
+
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    let mut bytes = 0u64;
+    while let Some(outcome) = outcomes.next().await {
+        match &outcome.result {
+            Ok(size) => {
+                bytes += size;
+                match out.format {
+                    crate::output::Format::Human if !out.quiet => {
+                        say!("{verb}: {} to {}", outcome.from, outcome.to)
+                    }
+                    crate::output::Format::JsonLines => {
+                        out.print_json(&json!({"from": outcome.from, "to": outcome.to, "size": size, "status": "ok"}))
+                    }
+                    _ => {}
+                }
+                done.push(outcome);
+            }
+            Err(error) => {
+                if out.format == crate::output::Format::JsonLines {
+                    out.print_json(
+                        &json!({"from": outcome.from, "to": outcome.to, "status": "failed", "error": error}),
+                    );
+                }
+                failed.push(outcome);
+            }
+        }
+    }
+
+    if out.format == crate::output::Format::Json {
+        let ok: Vec<Value> =
+            done.iter().map(|o| json!({"from": o.from, "to": o.to, "size": o.result.as_ref().ok()})).collect();
+        let bad: Vec<Value> =
+            failed.iter().map(|o| json!({"from": o.from, "to": o.to, "error": o.result.as_ref().err()})).collect();
+        out.print_json(&json!({
+            "operation": verb,
+            "dry_run": false,
+            "transferred": ok,
+            "failed": bad,
+            "total_bytes": bytes,
+        }));
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    if !options.recursive {
+        let message = failed.pop().and_then(|o| o.result.err()).unwrap_or_default();
+        return Err(CliError::failure(message));
+    }
+    failed.sort_by(|a, b| a.from.cmp(&b.from));
+    eprintln!("Failed to {verb} {} of {total} objects:", failed.len());
+    for o in &failed {
+        eprintln!("  {} to {}: {}", o.from, o.to, o.result.as_ref().err().map(String::as_str).unwrap_or_default());
+    }
+    Err(CliError::partial(failed.len(), total))
+}
+
+/// The objects a `cp`/`mv` transfers and where each goes.
+async fn plan(src: &Location, dst: &Location, options: &TransferOptions) -> Result<Vec<Job>> {
+    if !options.recursive {
+        require_object(src).map_err(|_| {
+            CliError::failure(format!("{} is a directory or prefix: use -r to copy what is under it", src.display()))
+        })?;
+        let to = if dst.is_dir {
+            let name = src.key.filename().unwrap_or(src.key.as_str());
+            dst.key.join(name)?
+        } else {
+            dst.key.clone()
+        };
+        if dst.key.is_root() && !dst.is_dir {
+            return Err(CliError::failure(format!("{}: the destination needs a key", dst.display())));
+        }
+        return Ok(vec![Job { from: src.key.clone(), to, size: None }]);
+    }
+    let listed: Vec<ObjectMeta> = src.store.list(&src.key).try_collect().await?;
+    if listed.is_empty() && !src.key.is_root() && src.store.exists(&src.key).await? {
+        return Err(CliError::failure(format!(
+            "{} is an object, not a prefix or directory: copy it without -r",
+            src.display()
+        )));
+    }
+    let mut jobs = Vec::with_capacity(listed.len());
+    for meta in listed {
+        let Some(rel) = meta.key.strip_prefix(&src.key) else { continue };
+        if !options.filters.selects(rel) {
+            continue;
+        }
+        let to = dst.key.join(rel)?;
+        jobs.push(Job { from: meta.key.clone(), to, size: Some(meta.size) });
+    }
+    Ok(jobs)
+}
+
+/// Transfers one object: server-side inside one store, else a streaming read into a streaming
+/// upload (`part_size × UPLOAD_PART_CONCURRENCY` bytes of memory at most).
+async fn transfer_one(src: &Location, dst: &Location, job: &Job, same_store: bool, is_move: bool) -> Result<u64> {
+    if same_store {
+        let size = match job.size {
+            Some(size) => size,
+            None => src.store.head(&job.from).await?.size,
+        };
+        if is_move {
+            src.store.rename(&job.from, &job.to).await?;
+        } else {
+            src.store.copy(&job.from, &job.to).await?;
+        }
+        return Ok(size);
+    }
+    let got = src.store.get(&job.from).await?;
+    let size = got.meta.size;
+    let mut put = PutOptions::default();
+    if !dst.plain_local {
+        put.content_type = got.meta.content_type.clone();
+        put.metadata = got.meta.metadata.clone();
+        if let Err(e) = put.validate() {
+            tracing::warn!("{}: user metadata not copied: {e}", src.display_key(&job.from));
+            put.metadata.clear();
+        }
+    }
+    let body: UploadSource = got.body.map_err(std::io::Error::other).boxed();
+    let upload = UploadOptions { put, concurrency: UPLOAD_PART_CONCURRENCY, ..UploadOptions::default() };
+    dst.store.upload(&job.to, body, upload).await?;
+    if is_move {
+        src.store.delete(&job.from).await?;
+    }
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let prefix = ObjectKey::parse("a/b").unwrap();
+        let key = ObjectKey::parse("a/b/c.txt").unwrap();
+        assert_eq!(entry_name(&key, &prefix, false), "c.txt");
+        assert_eq!(entry_name(&key, &prefix, true), "a/b/c.txt");
+        assert_eq!(entry_name(&key, &key, false), "c.txt");
+    }
+}

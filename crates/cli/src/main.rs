@@ -1,0 +1,359 @@
+//! `cloudkit`: one command for objects on S3, Azure Blob Storage, Google Cloud Storage and local
+//! disks, built on cloudkit's provider-neutral `ObjectStore`.
+//!
+//! Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation failed.
+
+mod buckets;
+mod commands;
+mod error;
+mod glob;
+mod location;
+mod output;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::glob::Filters;
+use crate::location::AwsOptions;
+use crate::output::{Format, Output};
+
+const LOCATIONS: &str = "\
+Locations are store URLs (s3://bucket/prefix, az://container/prefix, gs://bucket/prefix,
+file:///dir/prefix, memory://) or local paths. Credentials, regions and endpoints come from the
+usual environment and profile files (AWS_*, AZURE_STORAGE_*, Google ADC / STORAGE_EMULATOR_HOST).
+
+Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation failed.";
+
+/// List, copy, move, remove, read and presign objects on every cloud.
+#[derive(Debug, Parser)]
+#[command(name = "cloudkit", version, about, after_help = LOCATIONS)]
+struct Cli {
+    /// Print one JSON document instead of tables.
+    #[arg(long, global = true, conflicts_with = "jsonl")]
+    json: bool,
+    /// Print one JSON document per line (one per object of a listing or transfer).
+    #[arg(long, global = true)]
+    jsonl: bool,
+    /// No status lines (copy:, delete:, …); listings, object data, metadata, URLs and errors are
+    /// still printed.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// AWS profile for s3:// locations (as the aws CLI's --profile).
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
+    /// AWS region for s3:// locations.
+    #[arg(long, global = true, value_name = "REGION")]
+    region: Option<String>,
+    /// Endpoint for s3:// locations (an S3-compatible store or an emulator).
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List objects and prefixes.
+    #[command(
+        after_help = "Examples:\n  cloudkit ls s3://bucket/logs/\n  cloudkit ls -rl --human-readable --summarize gs://bucket\n  cloudkit ls --jsonl -r az://container/data"
+    )]
+    Ls(LsArgs),
+    /// Copy objects or files; -r copies a prefix or directory tree.
+    #[command(
+        after_help = "Examples:\n  cloudkit cp ./report.pdf s3://bucket/reports/\n  cloudkit cp s3://bucket/data.csv .\n  cloudkit cp -r ./site gs://bucket/site --exclude '*.tmp'\n  cloudkit cp -r s3://bucket/logs az://container/logs --concurrency 16"
+    )]
+    Cp(TransferArgs),
+    /// Move objects or files (copy, then delete the source); -r moves a tree.
+    #[command(
+        after_help = "Examples:\n  cloudkit mv s3://bucket/inbox/a.csv s3://bucket/done/\n  cloudkit mv -r ./outgoing gs://bucket/incoming"
+    )]
+    Mv(TransferArgs),
+    /// Remove an object; -r removes everything under a prefix.
+    #[command(after_help = "Examples:\n  cloudkit rm s3://bucket/old.csv\n  cloudkit rm -r --yes gs://bucket/tmp/")]
+    Rm(RmArgs),
+    /// Stream an object to stdout.
+    #[command(
+        after_help = "Examples:\n  cloudkit cat s3://bucket/config.json | jq .\n  cloudkit cat az://container/big.log.gz | gunzip | less"
+    )]
+    Cat(UrlArg),
+    /// Show all metadata of an object.
+    #[command(
+        after_help = "Examples:\n  cloudkit stat gs://bucket/image.png\n  cloudkit stat --json s3://bucket/a.txt"
+    )]
+    Stat(UrlArg),
+    /// Print a URL that allows one operation on an object without credentials.
+    #[command(
+        after_help = "Examples:\n  cloudkit presign s3://bucket/report.pdf --expires 1h\n  cloudkit presign gs://bucket/upload.bin --expires 15m --method put"
+    )]
+    Presign(PresignArgs),
+    /// Make a bucket (S3, GCS) or container (Azure).
+    #[command(
+        after_help = "Examples:\n  cloudkit mb s3://my-new-bucket --region eu-west-1\n  cloudkit mb az://my-container\n  cloudkit mb gs://my-bucket"
+    )]
+    Mb(BucketArg),
+    /// Remove an empty bucket or container.
+    #[command(after_help = "Examples:\n  cloudkit rm -r --yes s3://old-bucket && cloudkit rb s3://old-bucket")]
+    Rb(BucketArg),
+}
+
+#[derive(Debug, Args)]
+struct BucketArg {
+    /// The bucket or container URL (s3://name, az://name, gs://name).
+    url: String,
+}
+
+#[derive(Debug, Args)]
+struct LsArgs {
+    /// The location (a bucket, prefix or object).
+    url: String,
+    /// List everything under the prefix, not just one level.
+    #[arg(short, long)]
+    recursive: bool,
+    /// Show the time, size and ETag of each object.
+    #[arg(short, long)]
+    long: bool,
+    /// Sizes in KiB, MiB, GiB, ….
+    #[arg(long)]
+    human_readable: bool,
+    /// Print the number of objects and their total size at the end.
+    #[arg(long)]
+    summarize: bool,
+}
+
+#[derive(Debug, Args)]
+struct TransferArgs {
+    /// Source location.
+    src: String,
+    /// Destination location (a trailing '/' or an existing directory keeps the source's name).
+    dst: String,
+    /// Copy everything under the source prefix or directory.
+    #[arg(short, long)]
+    recursive: bool,
+    /// Copy only keys matching this pattern (`*`, `?`, `**`; without '/', matched against the
+    /// file name; with '/', against the path relative to the source). Everything is included to
+    /// start with; the last matching --include/--exclude on the command line decides.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip keys matching this pattern (same syntax as --include).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Objects transferred at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Print what would be done, without doing it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+struct RmArgs {
+    /// The object (or, with -r, the prefix) to remove.
+    url: String,
+    /// Remove everything under the prefix.
+    #[arg(short, long)]
+    recursive: bool,
+    /// Do not ask for confirmation (it is asked only when stdin is a terminal).
+    #[arg(short, long)]
+    yes: bool,
+    /// Remove only keys matching this pattern (with -r).
+    #[arg(long, value_name = "GLOB", requires = "recursive")]
+    include: Vec<String>,
+    /// Keep keys matching this pattern (with -r).
+    #[arg(long, value_name = "GLOB", requires = "recursive")]
+    exclude: Vec<String>,
+    /// Print what would be removed, without removing it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+struct UrlArg {
+    /// The object.
+    url: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Method {
+    /// Download.
+    Get,
+    /// Upload.
+    Put,
+    /// Metadata.
+    Head,
+    /// Delete.
+    Delete,
+}
+
+#[derive(Debug, Args)]
+struct PresignArgs {
+    /// The object.
+    url: String,
+    /// How long the URL stays valid: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    expires: std::time::Duration,
+    /// The operation the URL allows.
+    #[arg(long, value_enum, ignore_case = true, default_value = "get")]
+    method: Method,
+}
+
+/// `900`, `900s`, `15m`, `1h`, `7d`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| format!("{text:?}: expected e.g. 900, 15m, 1h or 7d"))?;
+    let seconds = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    };
+    match seconds {
+        Some(0) => Err("the expiry must be at least one second".to_owned()),
+        Some(s) => Ok(std::time::Duration::from_secs(s)),
+        None => Err(format!("{text:?}: expected e.g. 900, 15m, 1h or 7d")),
+    }
+}
+
+/// The `--include` / `--exclude` filters of a subcommand, in command-line order.
+fn filters(matches: Option<&ArgMatches>) -> Filters {
+    let mut rules = Vec::new();
+    if let Some(m) = matches {
+        for (id, include) in [("include", true), ("exclude", false)] {
+            if let (Some(indices), Some(values)) = (m.indices_of(id), m.get_many::<String>(id)) {
+                rules.extend(indices.zip(values).map(|(i, v)| (i, include, v.clone())));
+            }
+        }
+    }
+    Filters::new(rules)
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        (false, 2) => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(verbose > 1)
+        .try_init();
+}
+
+async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
+    let format = match (cli.json, cli.jsonl) {
+        (true, _) => Format::Json,
+        (false, true) => Format::JsonLines,
+        _ => Format::Human,
+    };
+    let out = Output { format, quiet: cli.quiet };
+    let aws = AwsOptions { profile: cli.profile, region: cli.region, endpoint_url: cli.endpoint_url };
+    let sub = matches.subcommand().map(|(_, m)| m);
+    match cli.command {
+        Command::Ls(a) => {
+            let options = commands::LsOptions {
+                recursive: a.recursive,
+                long: a.long,
+                human_readable: a.human_readable,
+                summarize: a.summarize,
+            };
+            commands::ls(&a.url, &aws, out, options).await
+        }
+        Command::Cp(a) | Command::Mv(a) => {
+            let is_move = matches!(matches.subcommand_name(), Some("mv"));
+            let plan = commands::TransferOptions {
+                recursive: a.recursive,
+                filters: filters(sub),
+                concurrency: usize::from(a.concurrency),
+                dry_run: a.dry_run,
+                is_move,
+            };
+            commands::transfer(&a.src, &a.dst, &aws, out, plan).await
+        }
+        Command::Rm(a) => {
+            let options =
+                commands::RmOptions { recursive: a.recursive, yes: a.yes, filters: filters(sub), dry_run: a.dry_run };
+            commands::rm(&a.url, &aws, out, options).await
+        }
+        Command::Mb(a) => buckets::bucket(&a.url, &aws, out, true).await,
+        Command::Rb(a) => buckets::bucket(&a.url, &aws, out, false).await,
+        Command::Cat(a) => commands::cat(&a.url, &aws).await,
+        Command::Stat(a) => commands::stat(&a.url, &aws, out).await,
+        Command::Presign(a) => {
+            let method = match a.method {
+                Method::Get => cloudkit::store::SignedMethod::Get,
+                Method::Put => cloudkit::store::SignedMethod::Put,
+                Method::Head => cloudkit::store::SignedMethod::Head,
+                Method::Delete => cloudkit::store::SignedMethod::Delete,
+            };
+            commands::presign(&a.url, &aws, out, method, a.expires).await
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // Usage errors end here with clap's message and exit code 2.
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_tracing(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cloudkit: error: could not start the async runtime: {e}");
+            return ExitCode::from(error::EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli, &matches)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cloudkit: error: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("900"), Ok(std::time::Duration::from_secs(900)));
+        assert_eq!(parse_duration("15m"), Ok(std::time::Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(std::time::Duration::from_secs(3600)));
+        assert_eq!(parse_duration("7d"), Ok(std::time::Duration::from_secs(604_800)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn filters_keep_command_line_order() {
+        let m = Cli::command()
+            .try_get_matches_from(["cloudkit", "cp", "-r", "a", "b", "--exclude", "*", "--include", "*.txt"])
+            .unwrap();
+        let f = filters(m.subcommand().map(|(_, m)| m));
+        assert!(f.selects("x.txt"));
+        assert!(!f.selects("x.bin"));
+    }
+}
