@@ -321,7 +321,7 @@ pub(crate) async fn rm(url: &str, aws: &AwsOptions, out: Output, options: RmOpti
     Err(CliError::partial(failures.len(), total))
 }
 
-fn report_removed(out: &Output, url: &str, dry_run: bool) {
+pub(crate) fn report_removed(out: &Output, url: &str, dry_run: bool) {
     if out.json() {
         out.print_json(&json!({"removed": url, "dry_run": dry_run}));
     } else if !out.quiet {
@@ -347,11 +347,13 @@ pub(crate) struct TransferOptions {
 
 /// One object to transfer.
 #[derive(Clone, Debug)]
-struct Job {
-    from: ObjectKey,
-    to: ObjectKey,
+pub(crate) struct Job {
+    /// The source key.
+    pub(crate) from: ObjectKey,
+    /// The destination key.
+    pub(crate) to: ObjectKey,
     /// The size, when a listing told it.
-    size: Option<u64>,
+    pub(crate) size: Option<u64>,
 }
 
 /// The outcome of one job.
@@ -506,7 +508,13 @@ async fn plan(src: &Location, dst: &Location, options: &TransferOptions) -> Resu
 
 /// Transfers one object: server-side inside one store, else a streaming read into a streaming
 /// upload (`part_size × UPLOAD_PART_CONCURRENCY` bytes of memory at most).
-async fn transfer_one(src: &Location, dst: &Location, job: &Job, same_store: bool, is_move: bool) -> Result<u64> {
+pub(crate) async fn transfer_one(
+    src: &Location,
+    dst: &Location,
+    job: &Job,
+    same_store: bool,
+    is_move: bool,
+) -> Result<u64> {
     if same_store {
         let size = match job.size {
             Some(size) => size,

@@ -1,16 +1,20 @@
 //! `cloudkit`: one command for objects on S3, Azure Blob Storage, Google Cloud Storage and local
-//! disks, built on cloudkit's provider-neutral `ObjectStore`.
+//! disks, built on cloudkit's provider-neutral `ObjectStore`, and for virtual machines on EC2, Azure
+//! and Compute Engine through the neutral `Compute`.
 //!
-//! Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation failed.
+//! Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation (or some
+//! instances of a multi-instance action) failed.
 
 mod buckets;
 mod commands;
 mod error;
 mod glob;
+mod instances;
 mod location;
 mod output;
+mod sync;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -24,9 +28,10 @@ Locations are store URLs (s3://bucket/prefix, az://container/prefix, gs://bucket
 file:///dir/prefix, memory://) or local paths. Credentials, regions and endpoints come from the
 usual environment and profile files (AWS_*, AZURE_STORAGE_*, Google ADC / STORAGE_EMULATOR_HOST).
 
-Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation failed.";
+Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation (or some
+instances of a multi-instance action) failed.";
 
-/// List, copy, move, remove, read and presign objects on every cloud.
+/// List, copy, sync, move, remove, read and presign objects, and manage instances, on every cloud.
 #[derive(Debug, Parser)]
 #[command(name = "cloudkit", version, about, after_help = LOCATIONS)]
 struct Cli {
@@ -46,10 +51,10 @@ struct Cli {
     /// AWS profile for s3:// locations (as the aws CLI's --profile).
     #[arg(long, global = true, value_name = "NAME")]
     profile: Option<String>,
-    /// AWS region for s3:// locations.
+    /// AWS region for s3:// locations and `instances ls --provider aws`.
     #[arg(long, global = true, value_name = "REGION")]
     region: Option<String>,
-    /// Endpoint for s3:// locations (an S3-compatible store or an emulator).
+    /// Endpoint for s3:// locations and EC2 instances (an S3-compatible store or an emulator).
     #[arg(long, global = true, value_name = "URL")]
     endpoint_url: Option<String>,
     #[command(subcommand)]
@@ -73,6 +78,10 @@ enum Command {
         after_help = "Examples:\n  cloudkit mv s3://bucket/inbox/a.csv s3://bucket/done/\n  cloudkit mv -r ./outgoing gs://bucket/incoming"
     )]
     Mv(TransferArgs),
+    /// Copy what is missing at the destination or differs from the source; --delete removes
+    /// extras.
+    #[command(after_help = SYNC)]
+    Sync(SyncArgs),
     /// Remove an object; -r removes everything under a prefix.
     #[command(after_help = "Examples:\n  cloudkit rm s3://bucket/old.csv\n  cloudkit rm -r --yes gs://bucket/tmp/")]
     Rm(RmArgs),
@@ -99,6 +108,155 @@ enum Command {
     /// Remove an empty bucket or container.
     #[command(after_help = "Examples:\n  cloudkit rm -r --yes s3://old-bucket && cloudkit rb s3://old-bucket")]
     Rb(BucketArg),
+    /// List, start, stop, reboot, terminate and wait for virtual machines (EC2, Azure, Compute
+    /// Engine).
+    #[command(subcommand, after_help = INSTANCES)]
+    Instances(InstancesCommand),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  cloudkit completions bash > ~/.local/share/bash-completion/completions/cloudkit\n  cloudkit completions zsh > \"${fpath[1]}/_cloudkit\"\n  cloudkit completions fish > ~/.config/fish/completions/cloudkit.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ShellArg {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+}
+
+#[derive(Debug, Args)]
+struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, ignore_case = true)]
+    shell: ShellArg,
+}
+
+const INSTANCES: &str = "\
+Instance ids are cloudkit's neutral ids: ec2:<region>:<instance-id>,
+azure:<subscription>/<resource-group>/<vm-name>, gce:<project>/<zone>/<name>; the id picks the
+provider, region, subscription, project and zone. Credentials come from the usual environment and
+profile files (AWS_*, AZURE_* / az login, Google ADC). CLOUDKIT_AZURE_EMULATOR=1 allows plain http to
+a loopback Azure Resource Manager emulator.
+
+Examples:
+  cloudkit instances ls --provider aws --region eu-west-1 --state running --tag env=prod
+  cloudkit instances stop --wait ec2:us-east-1:i-0abc123 ec2:us-east-1:i-0def456
+  cloudkit instances wait azure:0000-1111/my-rg/web-1 --state running --timeout 10m";
+
+#[derive(Debug, Subcommand)]
+enum InstancesCommand {
+    /// List instances with their state, size, launch time, addresses and tags.
+    #[command(
+        after_help = "Examples:\n  cloudkit instances ls --provider aws --region us-east-1\n  cloudkit instances ls --provider azure --resource-group my-rg --state running\n  cloudkit instances ls --provider gcp --zone us-central1-a --tag env=prod --jsonl"
+    )]
+    Ls(InstancesLsArgs),
+    /// Start instances.
+    #[command(after_help = "Examples:\n  cloudkit instances start --wait ec2:us-east-1:i-0abc123")]
+    Start(InstanceActionArgs),
+    /// Stop instances (EC2 stop, Azure deallocate, Compute Engine stop).
+    #[command(after_help = "Examples:\n  cloudkit instances stop gce:my-project/us-central1-a/web-1")]
+    Stop(InstanceActionArgs),
+    /// Reboot instances.
+    #[command(after_help = "Examples:\n  cloudkit instances reboot azure:0000-1111/my-rg/web-1")]
+    Reboot(InstanceActionArgs),
+    /// Terminate (delete) instances.
+    #[command(after_help = "Examples:\n  cloudkit instances terminate --wait ec2:us-east-1:i-0abc123")]
+    Terminate(InstanceActionArgs),
+    /// Wait until an instance reaches a state.
+    #[command(
+        after_help = "Examples:\n  cloudkit instances wait ec2:us-east-1:i-0abc123 --state running --timeout 10m"
+    )]
+    Wait(InstanceWaitArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum StateArg {
+    Pending,
+    Running,
+    Stopping,
+    Stopped,
+    Terminating,
+    Terminated,
+}
+
+impl From<StateArg> for cloudkit::compute::InstanceState {
+    fn from(s: StateArg) -> Self {
+        use cloudkit::compute::InstanceState as S;
+        match s {
+            StateArg::Pending => S::Pending,
+            StateArg::Running => S::Running,
+            StateArg::Stopping => S::Stopping,
+            StateArg::Stopped => S::Stopped,
+            StateArg::Terminating => S::Terminating,
+            StateArg::Terminated => S::Terminated,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ProviderArg {
+    /// EC2 (--region, or the AWS configuration's region).
+    Aws,
+    /// Azure virtual machines (--subscription, --resource-group).
+    Azure,
+    /// Compute Engine (--project, --zone).
+    Gcp,
+}
+
+#[derive(Debug, Args)]
+struct InstancesLsArgs {
+    /// The cloud.
+    #[arg(long, value_enum, ignore_case = true)]
+    provider: ProviderArg,
+    /// Compute Engine zone (all zones without it).
+    #[arg(long, value_name = "ZONE")]
+    zone: Option<String>,
+    /// Google Cloud project (default: GOOGLE_CLOUD_PROJECT or the credentials' project).
+    #[arg(long, value_name = "PROJECT")]
+    project: Option<String>,
+    /// Azure resource group (all groups without it).
+    #[arg(long, value_name = "GROUP")]
+    resource_group: Option<String>,
+    /// Azure subscription (default: AZURE_SUBSCRIPTION_ID).
+    #[arg(long, value_name = "ID")]
+    subscription: Option<String>,
+    /// Only instances in this state (repeatable: any of them).
+    #[arg(long, value_enum, ignore_case = true)]
+    state: Vec<StateArg>,
+    /// Only instances carrying this tag or label (repeatable: all of them).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = instances::parse_tag)]
+    tag: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+struct InstanceActionArgs {
+    /// Instance ids (ec2:REGION:ID, azure:SUBSCRIPTION/GROUP/VM, gce:PROJECT/ZONE/NAME).
+    #[arg(required = true, value_name = "ID")]
+    ids: Vec<String>,
+    /// Wait until each instance reaches the state the action leads to.
+    #[arg(long)]
+    wait: bool,
+    /// How long --wait waits for each instance.
+    #[arg(long, default_value = "10m", value_parser = parse_duration, requires = "wait")]
+    timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+struct InstanceWaitArgs {
+    /// The instance id.
+    #[arg(value_name = "ID")]
+    id: String,
+    /// The state to wait for.
+    #[arg(long, value_enum, ignore_case = true)]
+    state: StateArg,
+    /// How long to wait: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +304,40 @@ struct TransferArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
     /// Print what would be done, without doing it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+const SYNC: &str = "\
+An object is copied when the destination has none, when the sizes differ, when both sides are S3
+and their (single-part) ETags differ, and otherwise when the source was modified after the
+destination. --delete removes destination objects the source does not have (--include/--exclude
+limit both the copies and the removals).
+
+Examples:
+  cloudkit sync ./site s3://bucket/site
+  cloudkit sync --delete --dry-run s3://bucket/data gs://bucket/data
+  cloudkit sync gs://bucket/backup ./restore --exclude '*.tmp'";
+
+#[derive(Debug, Args)]
+struct SyncArgs {
+    /// Source directory or prefix.
+    src: String,
+    /// Destination directory or prefix.
+    dst: String,
+    /// Remove destination objects that the source does not have.
+    #[arg(long)]
+    delete: bool,
+    /// Sync only keys matching this pattern (same syntax as cp's --include).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip keys matching this pattern (neither copied nor removed).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Objects transferred at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Print the plan (copies with their reason, removals), without doing it.
     #[arg(long)]
     dry_run: bool,
 }
@@ -282,6 +474,15 @@ async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
             };
             commands::transfer(&a.src, &a.dst, &aws, out, plan).await
         }
+        Command::Sync(a) => {
+            let options = sync::SyncOptions {
+                delete: a.delete,
+                filters: filters(sub),
+                concurrency: usize::from(a.concurrency),
+                dry_run: a.dry_run,
+            };
+            sync::sync(&a.src, &a.dst, &aws, out, options).await
+        }
         Command::Rm(a) => {
             let options =
                 commands::RmOptions { recursive: a.recursive, yes: a.yes, filters: filters(sub), dry_run: a.dry_run };
@@ -300,7 +501,55 @@ async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
             };
             commands::presign(&a.url, &aws, out, method, a.expires).await
         }
+        Command::Instances(c) => instances_command(c, &aws, out).await,
+        Command::Completions(a) => {
+            let shell = match a.shell {
+                ShellArg::Bash => clap_complete::Shell::Bash,
+                ShellArg::Zsh => clap_complete::Shell::Zsh,
+                ShellArg::Fish => clap_complete::Shell::Fish,
+            };
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cloudkit", &mut script);
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(&script).and_then(|()| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
     }
+}
+
+async fn instances_command(command: InstancesCommand, aws: &AwsOptions, out: Output) -> error::Result<()> {
+    use instances::{Action, Provider};
+    let (action, a) = match command {
+        InstancesCommand::Ls(a) => {
+            let provider = match a.provider {
+                ProviderArg::Aws => Provider::Aws,
+                ProviderArg::Azure => Provider::Azure,
+                ProviderArg::Gcp => Provider::Gcp,
+            };
+            let scope = instances::Scope {
+                zone: a.zone,
+                resource_group: a.resource_group,
+                subscription: a.subscription,
+                project: a.project,
+            };
+            let mut filter = cloudkit::compute::InstanceFilter::default();
+            for state in a.state {
+                filter = filter.state(state.into());
+            }
+            for (k, v) in a.tag {
+                filter = filter.tag(k, v);
+            }
+            return instances::ls(provider, &scope, aws, out, filter).await;
+        }
+        InstancesCommand::Wait(a) => return instances::wait(&a.id, a.state.into(), a.timeout, aws, out).await,
+        InstancesCommand::Start(a) => (Action::Start, a),
+        InstancesCommand::Stop(a) => (Action::Stop, a),
+        InstancesCommand::Reboot(a) => (Action::Reboot, a),
+        InstancesCommand::Terminate(a) => (Action::Terminate, a),
+    };
+    instances::act(action, &a.ids, a.wait.then_some(a.timeout), aws, out).await
 }
 
 fn main() -> ExitCode {

@@ -594,3 +594,364 @@ fn emulator_cross_provider_s3s_to_azurite() {
         run(&["rb", bucket]).assert().success();
     }
 }
+
+// ---- instances: the project's fake Azure Resource Manager and Compute Engine, and moto ----
+
+/// One of the tests crate's fakes (`arm-fake`, `gce-fake`) running as a process, with the
+/// environment it printed; killed (and its key files removed) when dropped.
+struct Fake {
+    child: std::process::Child,
+    env: BTreeMap<String, String>,
+}
+
+impl Fake {
+    /// Starts `name`, building it first when it is not there yet (as scripts/with-fake.sh does).
+    fn start(name: &str) -> Self {
+        use std::io::BufRead;
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        let bin = target.join("debug").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        if !bin.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "-q", "-p", "cloudkit-tests", "--bin", name])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "building {name} failed");
+        }
+        let mut child = std::process::Command::new(&bin)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+        let stdout = child.stdout.take().unwrap();
+        // Killed and reaped by `Drop`, whatever happens below.
+        let mut fake = Self { child, env: BTreeMap::new() };
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if line == "READY" {
+                // Anything the fake prints later is read and dropped: its stdout stays open.
+                std::thread::spawn(move || lines.for_each(drop));
+                return fake;
+            }
+            if let Some((k, v)) = line.split_once('=') {
+                fake.env.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        panic!("{name} ended before it was ready");
+    }
+
+    /// `cloudkit` with the fake's environment (and nothing of the developer's cloud setup).
+    fn cloudkit(&self) -> Command {
+        let mut cmd = cloudkit();
+        for var in ["AZURE_CONFIG_DIR", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG", "AWS_REGION"] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(&self.env).env("CLOUDKIT_AZURE_EMULATOR", "1");
+        cmd
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = self.env.get("CLOUDKIT_GCE_FAKE_DIR").filter(|d| d.contains("ck-gce-fake-")) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn jsonl_of(output: &[u8]) -> Vec<serde_json::Value> {
+    std::str::from_utf8(output).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn instances_usage_and_unknown_providers() {
+    cloudkit().args(["instances", "ls"]).assert().code(2);
+    cloudkit().args(["instances", "ls", "--provider", "oracle"]).assert().code(2);
+    cloudkit().args(["instances", "stop"]).assert().code(2);
+    cloudkit().args(["instances", "wait", "ec2:us-east-1:i-1"]).assert().code(2);
+    cloudkit().args(["instances", "ls", "--provider", "aws", "--tag", "novalue"]).assert().code(2);
+    cloudkit()
+        .args(["instances", "stop", "memory:local-1:i-1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no compute backend for provider \"memory\""));
+    cloudkit()
+        .args(["instances", "start", "not-an-id"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not an instance id"));
+    cloudkit().args(["instances", "--help"]).assert().success().stdout(predicate::str::contains("Examples:"));
+}
+
+#[test]
+fn instances_on_the_compute_engine_fake() {
+    let fake = Fake::start("gce-fake");
+    let project = fake.env["GOOGLE_CLOUD_PROJECT"].clone();
+    let id = |zone: &str, name: &str| format!("gce:{project}/{zone}/{name}");
+    let run = |args: &[&str]| {
+        let mut cmd = fake.cloudkit();
+        cmd.arg("instances").args(args);
+        cmd
+    };
+    let out = run(&["ls", "--provider", "gcp"]).assert().success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(table.starts_with("ID "), "{table}");
+    assert!(table.contains("PROVIDER STATE"), "{table}");
+    for name in ["web-1", "web-2", "batch-1"] {
+        assert!(table.contains(name), "{table}");
+    }
+    assert!(table.contains("env=prod"), "{table}");
+
+    let out = run(&[
+        "ls",
+        "--provider",
+        "gcp",
+        "--zone",
+        "us-central1-a",
+        "--state",
+        "running",
+        "--tag",
+        "env=prod",
+        "--jsonl",
+    ])
+    .assert()
+    .success();
+    let lines = jsonl_of(&out.get_output().stdout);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["id"], id("us-central1-a", "web-1"));
+    assert_eq!(lines[0]["state"], "running");
+    assert_eq!(lines[0]["provider_state"], "RUNNING");
+    assert_eq!(lines[0]["tags"]["env"], "prod");
+
+    let web1 = id("us-central1-a", "web-1");
+    run(&["stop", "--wait", "--timeout", "60s", &web1]).assert().success().stdout(format!("stop: {web1} (stopped)\n"));
+    let out = run(&["wait", &web1, "--state", "stopped", "--timeout", "30s", "--json"]).assert().success();
+    assert_eq!(json_of(&out.get_output().stdout)["provider_state"], "TERMINATED");
+    run(&["start", "--wait", &web1]).assert().success().stdout(format!("start: {web1} (running)\n"));
+    run(&["reboot", "-q", &web1]).assert().success().stdout("");
+
+    let web2 = id("us-central1-a", "web-2");
+    let out = run(&["terminate", "--wait", "--json", &web2]).assert().success();
+    let doc = json_of(&out.get_output().stdout);
+    assert_eq!(doc["action"], "terminate");
+    assert_eq!(doc["instances"][0]["state"], "terminated");
+    let out = run(&["ls", "--provider", "gcp", "--json"]).assert().success();
+    let listed = json_of(&out.get_output().stdout);
+    assert!(listed["instances"].as_array().unwrap().iter().all(|i| i["id"] != web2.as_str()), "{listed}");
+
+    // One missing instance among several: the others are done, exit code 3, the failure listed.
+    let missing = id("us-central1-b", "no-such-vm");
+    run(&["stop", &id("us-central1-b", "batch-1"), &missing]).assert().code(3).stderr(
+        predicate::str::contains("Failed to stop 1 of 2 instances").and(predicate::str::contains("no-such-vm")),
+    );
+    run(&["wait", &missing, "--state", "running", "--timeout", "5s"]).assert().code(1);
+}
+
+#[test]
+fn instances_on_the_azure_resource_manager_fake() {
+    let fake = Fake::start("arm-fake");
+    let sub = fake.env["AZURE_SUBSCRIPTION_ID"].clone();
+    let run = |args: &[&str]| {
+        let mut cmd = fake.cloudkit();
+        cmd.arg("instances").args(args);
+        cmd
+    };
+    let out = run(&["ls", "--provider", "azure"]).assert().success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(table.contains(&format!("azure:{sub}/myResourceGroup/myVM")), "{table}");
+
+    let out = run(&[
+        "ls",
+        "--provider",
+        "azure",
+        "--subscription",
+        &sub,
+        "--resource-group",
+        "web-rg",
+        "--state",
+        "stopped",
+        "--json",
+    ])
+    .assert()
+    .success();
+    let doc = json_of(&out.get_output().stdout);
+    let listed = doc["instances"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{doc}");
+    let vm = listed[0]["id"].as_str().unwrap().to_owned();
+    assert!(vm.starts_with(&format!("azure:{sub}/web-rg/")), "{vm}");
+    assert_eq!(listed[0]["provider_state"], "deallocated");
+
+    run(&["start", "--wait", &vm]).assert().success().stdout(format!("start: {vm} (running)\n"));
+    run(&["wait", &vm, "--state", "running"]).assert().success().stdout(format!("{vm}: running\n"));
+    run(&["reboot", &vm]).assert().success();
+    let out = run(&["stop", "--wait", "--jsonl", &vm]).assert().success();
+    assert_eq!(jsonl_of(&out.get_output().stdout)[0]["state"], "stopped");
+
+    // Without the emulator permission the plain-http fake is refused.
+    let mut cmd = fake.cloudkit();
+    cmd.env_remove("CLOUDKIT_AZURE_EMULATOR").args(["instances", "ls", "--provider", "azure"]);
+    cmd.assert().code(1);
+}
+
+#[test]
+fn emulator_moto_instances() {
+    use cloudkit::compute::{Compute, CreateInstances};
+    let Some(vars) = testbed() else { return };
+    let Some(endpoint) = vars.get("CLOUDKIT_TEST_MOTO_ENDPOINT").cloned() else {
+        eprintln!("skipped: the test bed env has no moto endpoint");
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let run_tag = bucket_name("ec2");
+    let created = runtime.block_on(async {
+        let session = cloudkit::session::Session::aws()
+            .region("us-east-1")
+            .endpoint_url(endpoint.clone())
+            .credentials(cloudkit::aws::Credentials::from_keys("test", "test".to_owned()))
+            .load()
+            .await
+            .unwrap();
+        let compute = session.compute().unwrap();
+        compute.create_instances(CreateInstances::new("ami-12c6146b", "t3.micro").tag("run", &run_tag)).await.unwrap()
+    });
+    let id = created[0].id.to_string();
+    let run = |args: &[&str]| {
+        let mut cmd = cloudkit();
+        cmd.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["--endpoint-url", endpoint.as_str(), "instances"])
+            .args(args);
+        cmd
+    };
+    let tag = format!("run={run_tag}");
+    let out = run(&["ls", "--provider", "aws", "--tag", &tag, "--jsonl"]).assert().success();
+    let lines = jsonl_of(&out.get_output().stdout);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["id"], id.as_str());
+    assert_eq!(lines[0]["size"], "t3.micro");
+    run(&["ls", "--provider", "aws", "--region", "us-east-1", "--tag", &tag])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(id.as_str()));
+    run(&["wait", &id, "--state", "running", "--timeout", "2m"]).assert().success();
+    run(&["stop", "--wait", &id]).assert().success().stdout(format!("stop: {id} (stopped)\n"));
+    let out = run(&["ls", "--provider", "aws", "--tag", &tag, "--state", "stopped", "--json"]).assert().success();
+    assert_eq!(json_of(&out.get_output().stdout)["instances"][0]["id"], id.as_str());
+    run(&["start", "--wait", &id]).assert().success().stdout(format!("start: {id} (running)\n"));
+    run(&["reboot", &id]).assert().success();
+    run(&["terminate", "--wait", &id]).assert().success().stdout(format!("terminate: {id} (terminated)\n"));
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cloudkit().args(["completions", shell]).assert().success();
+        let script = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert!(!script.trim().is_empty(), "{shell}");
+        assert!(script.contains("cloudkit"), "{shell}: {script}");
+        assert!(script.contains("cp"), "{shell}");
+        assert!(script.contains("instances"), "{shell}");
+    }
+    cloudkit().args(["completions", "powershell-ish"]).assert().code(2);
+}
+
+#[test]
+fn sync_copies_missing_and_changed_and_deletes_extras() {
+    let dir = TempDir::new("sync");
+    let (src, dst) = (dir.url("src"), dir.url("dst"));
+    write(&dir.path("src/a.txt"), b"alpha");
+    write(&dir.path("src/dir/b.txt"), b"bravo");
+    write(&dir.path("src/dir/with space.txt"), b"charlie");
+    let lines = |out: &[u8]| String::from_utf8(out.to_vec()).unwrap().lines().map(str::to_owned).collect::<Vec<_>>();
+
+    // --dry-run: the plan, and nothing written.
+    let out = cloudkit().args(["sync", "--dry-run", &src, &dst]).assert().success();
+    let plan = lines(&out.get_output().stdout);
+    assert_eq!(plan.len(), 3, "{plan:?}");
+    assert!(plan.iter().all(|l| l.starts_with("(dry run) copy: ") && l.ends_with("(missing)")), "{plan:?}");
+    assert!(!dir.path("dst").exists());
+    let out = cloudkit().args(["sync", "--dry-run", "--json", &src, &dst]).assert().success();
+    assert_eq!(json_of(&out.get_output().stdout)["copy"].as_array().unwrap().len(), 3);
+
+    // Missing objects are copied.
+    let out = cloudkit().args(["sync", &src, &dst]).assert().success();
+    assert_eq!(lines(&out.get_output().stdout).len(), 3);
+    assert_eq!(tree(&dir.path("dst")), tree(&dir.path("src")));
+
+    // Unchanged: nothing to do.
+    cloudkit().args(["sync", &src, &dst]).assert().success().stdout("");
+    let out = cloudkit().args(["sync", "--json", &src, &dst]).assert().success();
+    let doc = json_of(&out.get_output().stdout);
+    assert_eq!((doc["copied"].as_array().unwrap().len(), doc["unchanged"].as_u64()), (0, Some(3)), "{doc}");
+
+    // Changed: another size; the same size but modified later; a new file. An extra file at the
+    // destination stays without --delete; a destination file newer than its source is kept.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    write(&dir.path("src/a.txt"), b"alpha, longer");
+    write(&dir.path("src/dir/b.txt"), b"BRAVO");
+    write(&dir.path("src/new.txt"), b"new");
+    write(&dir.path("dst/extra.txt"), b"extra");
+    write(&dir.path("dst/dir/with space.txt"), b"CHARLIE");
+    let out = cloudkit().args(["sync", "--jsonl", &src, &dst]).assert().success();
+    let mut reasons: Vec<(String, String)> = jsonl_of(&out.get_output().stdout)
+        .iter()
+        .map(|v| {
+            assert_eq!(v["status"], "ok", "{v}");
+            let to = v["to"].as_str().unwrap();
+            (to.rsplit('/').next().unwrap().to_owned(), v["reason"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [("a.txt", "size differs"), ("b.txt", "source is newer"), ("new.txt", "missing")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    assert_eq!(std::fs::read(dir.path("dst/a.txt")).unwrap(), b"alpha, longer");
+    assert_eq!(std::fs::read(dir.path("dst/dir/b.txt")).unwrap(), b"BRAVO");
+    assert_eq!(std::fs::read(dir.path("dst/dir/with space.txt")).unwrap(), b"CHARLIE");
+    assert!(dir.path("dst/extra.txt").exists());
+
+    // --delete --dry-run plans the removal; --exclude keeps a file out of both sides.
+    cloudkit()
+        .args(["sync", "--delete", "--dry-run", &src, &dst])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(dry run) delete: ").and(predicate::str::contains("extra.txt")));
+    assert!(dir.path("dst/extra.txt").exists());
+    cloudkit().args(["sync", "--delete", "--exclude", "extra.txt", &src, &dst]).assert().success().stdout("");
+    assert!(dir.path("dst/extra.txt").exists());
+
+    // --delete removes the extra.
+    cloudkit()
+        .args(["sync", "--delete", &src, &dst])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("delete: ").and(predicate::str::contains("extra.txt")));
+    assert!(!dir.path("dst/extra.txt").exists());
+    let (mut have, mut want) = (tree(&dir.path("dst")), tree(&dir.path("src")));
+    have.remove("dir/with space.txt");
+    want.remove("dir/with space.txt");
+    assert_eq!(have, want);
+
+    // Plain paths work too; a file or a missing directory is not something to sync.
+    let plain = dir.path("plain");
+    cloudkit().args(["sync", "-q", dir.path("src").to_str().unwrap(), plain.to_str().unwrap()]).assert().success();
+    assert_eq!(tree(&plain), tree(&dir.path("src")));
+    cloudkit().args(["sync", dir.path("src/a.txt").to_str().unwrap(), &dst]).assert().code(1);
+    cloudkit().args(["sync", dir.path("nope").to_str().unwrap(), &dst]).assert().code(1);
+    cloudkit().args(["sync", &src]).assert().code(2);
+    cloudkit()
+        .args(["sync", &src, &dir.url("src/inside")])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("overlap"));
+}
