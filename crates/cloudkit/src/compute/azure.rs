@@ -130,23 +130,7 @@ impl AzureCompute {
     /// The resource group and VM name of `id`, refusing ids of another provider, subscription or
     /// (when the backend has one) resource group.
     fn check_id<'a>(&self, id: &'a InstanceId) -> Result<(&'a str, &'a str)> {
-        let scope = match &self.resource_group {
-            Some(group) => self.location_of(group),
-            None => format!("{}/*", self.subscription),
-        };
-        let foreign = || Error::InvalidInput { message: format!("{id} does not belong to {PROVIDER}:{scope}") };
-        if id.provider != PROVIDER {
-            return Err(foreign());
-        }
-        let (subscription, group) = id.location.split_once('/').ok_or_else(foreign)?;
-        let in_scope = subscription.eq_ignore_ascii_case(&self.subscription)
-            && !group.is_empty()
-            && !group.contains('/')
-            && self.resource_group.as_deref().is_none_or(|g| g.eq_ignore_ascii_case(group));
-        if !in_scope {
-            return Err(foreign());
-        }
-        Ok((group, &id.id))
+        super::path_scoped_id(id, PROVIDER, &self.subscription, self.resource_group.as_deref(), true)
     }
 
     fn convert(&self, vm: &VirtualMachine) -> Instance {
@@ -181,11 +165,7 @@ impl AzureCompute {
 
     /// Refuses actions on a VM being deleted (and reports a missing one as `NotFound`).
     async fn require_not_terminating(&self, id: &InstanceId, action: &'static str) -> Result<Instance> {
-        let current = self.read(id, action).await?;
-        if matches!(current.state, InstanceState::Terminating | InstanceState::Terminated) {
-            return Err(Error::InvalidState { id: id.to_string(), state: current.state, action });
-        }
-        Ok(current)
+        super::refuse_if_going(self.read(id, action).await?, id, action)
     }
 
     async fn wait_deleted(&self, id: &InstanceId, max_wait: Duration) -> Result<Instance> {

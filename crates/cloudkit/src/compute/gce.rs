@@ -95,20 +95,7 @@ impl GceCompute {
     /// The zone and name of `id`, refusing ids of another provider, project or (when the backend
     /// has one) zone.
     fn check_id<'a>(&self, id: &'a InstanceId) -> Result<(&'a str, &'a str)> {
-        let scope = self.location_of(self.zone.as_deref().unwrap_or("*"));
-        let foreign = || Error::InvalidInput { message: format!("{id} does not belong to {PROVIDER}:{scope}") };
-        if id.provider != PROVIDER {
-            return Err(foreign());
-        }
-        let (project, zone) = id.location.split_once('/').ok_or_else(foreign)?;
-        let in_scope = project == self.project
-            && !zone.is_empty()
-            && !zone.contains('/')
-            && self.zone.as_deref().is_none_or(|z| z == zone);
-        if !in_scope {
-            return Err(foreign());
-        }
-        Ok((zone, &id.id))
+        super::path_scoped_id(id, PROVIDER, &self.project, self.zone.as_deref(), false)
     }
 
     fn convert(&self, zone: &str, i: &cloudkit_gcp_compute::Instance) -> Instance {
@@ -134,11 +121,7 @@ impl GceCompute {
 
     /// Refuses actions on an instance being deleted (a missing one is `NotFound`).
     async fn current(&self, id: &InstanceId, action: &'static str) -> Result<Instance> {
-        let current = self.read(id, action).await?;
-        if matches!(current.state, InstanceState::Terminating | InstanceState::Terminated) {
-            return Err(Error::InvalidState { id: id.to_string(), state: current.state, action });
-        }
-        Ok(current)
+        super::refuse_if_going(self.read(id, action).await?, id, action)
     }
 
     /// Runs one instance action and waits for its operation.

@@ -509,6 +509,45 @@ pub(crate) fn gone(id: &InstanceId, raw_state: &str) -> Instance {
     }
 }
 
+/// The place and name of an id whose location is `<owner>/<place>` (Azure:
+/// `<subscription>/<resourceGroup>`, Compute Engine: `<project>/<zone>`), refusing, as
+/// `InvalidInput`, ids of another provider, another owner, or another place when the backend is
+/// bound to one. `ignore_case` compares owner and place without case (Azure names).
+#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
+pub(crate) fn path_scoped_id<'a>(
+    id: &'a InstanceId,
+    provider: &str,
+    owner: &str,
+    place: Option<&str>,
+    ignore_case: bool,
+) -> Result<(&'a str, &'a str)> {
+    let same = |a: &str, b: &str| if ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
+    let foreign = || Error::InvalidInput {
+        message: format!("{id} does not belong to {provider}:{owner}/{}", place.unwrap_or("*")),
+    };
+    if id.provider != provider {
+        return Err(foreign());
+    }
+    let (id_owner, id_place) = id.location.split_once('/').ok_or_else(foreign)?;
+    let in_scope = same(id_owner, owner)
+        && !id_place.is_empty()
+        && !id_place.contains('/')
+        && place.is_none_or(|p| same(p, id_place));
+    if !in_scope {
+        return Err(foreign());
+    }
+    Ok((id_place, &id.id))
+}
+
+/// `current` unless it is being deleted or gone: then the action is refused as `InvalidState`.
+#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
+pub(crate) fn refuse_if_going(current: Instance, id: &InstanceId, action: &'static str) -> Result<Instance> {
+    if matches!(current.state, InstanceState::Terminating | InstanceState::Terminated) {
+        return Err(Error::InvalidState { id: id.to_string(), state: current.state, action });
+    }
+    Ok(current)
+}
+
 /// The neutral error of a provider error no backend-specific rule matched: credentials and
 /// signing failures are `Unauthenticated`, rejected input `InvalidInput`, the rest `Provider`.
 #[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
