@@ -1071,9 +1071,15 @@ impl Backend {
                 }
             })
             .await;
+        // Keys whose object is there in full, whatever the upload reported.
+        let mut stored_in_full: BTreeSet<usize> = BTreeSet::new();
         for (i, ok) in &uploaded {
             let (key, data, _, _) = &sources.large[*i];
-            match (self.direct.stored(key).await, ok) {
+            let stored = self.direct.stored(key).await;
+            if matches!(&stored, Ok(Some(b)) if b == data) {
+                stored_in_full.insert(*i);
+            }
+            match (stored, ok) {
                 (Err(e), _) => suite.note(format!("could not read {key} back from the emulator: {e}")),
                 (Ok(None), true) => {
                     suite.corruption(format!("upload {key} reported success but the object is missing"))
@@ -1091,22 +1097,25 @@ impl Backend {
                 _ => {}
             }
         }
-        // The rule: nothing left behind after a *failed* upload. After a successful one,
-        // Azure can still show an uncommitted block: a Put Block attempt that timed out on the
-        // client reaches the service after the commit (no client can prevent that; the service
-        // drops such blocks after a week). Those are noted, not counted as leftovers; S3's
-        // listing is bucket-wide, so there every unfinished upload counts.
-        let (failed_keys, succeeded_keys): (Vec<&str>, Vec<&str>) = {
-            let failed: Vec<usize> = uploaded.iter().filter(|(_, ok)| !*ok).map(|(i, _)| *i).collect();
+        // The rule: nothing left behind after a *failed* upload. After a commit, Azure
+        // can still show an uncommitted block: a Put Block attempt that timed out on the client
+        // reaches the service after the commit (no client can prevent that; the service drops
+        // such blocks after a week). Those are noted, not counted as leftovers, for every upload
+        // whose blob is there in full — also one that reported a failure because the answer to
+        // its commit was lost (counted under "failed but stored"). S3's listing is bucket-wide,
+        // so there every unfinished upload counts.
+        let (failed_keys, committed_keys): (Vec<&str>, Vec<&str>) = {
+            let failed: Vec<usize> =
+                uploaded.iter().filter(|(i, ok)| !*ok && !stored_in_full.contains(i)).map(|(i, _)| *i).collect();
             let all = sources.large.iter().enumerate().map(|(i, l)| (i, l.0.as_str()));
             let (f, s): (Vec<_>, Vec<_>) = all.partition(|(i, _)| failed.contains(i));
             (f.into_iter().map(|(_, k)| k).collect(), s.into_iter().map(|(_, k)| k).collect())
         };
         if matches!(self.direct, Client::Azure { .. })
-            && let Some(Ok(late)) = self.direct.unfinished_uploads(&succeeded_keys).await
+            && let Some(Ok(late)) = self.direct.unfinished_uploads(&committed_keys).await
         {
             for l in late {
-                suite.note(format!("after a successful upload (a late Put Block attempt): {l}"));
+                suite.note(format!("after a commit (a late Put Block attempt): {l}"));
             }
         }
         match self.direct.unfinished_uploads(&failed_keys).await {

@@ -129,8 +129,9 @@ impl BlobClient {
     /// are then dropped when no blob of this name exists (an empty placeholder blob, tagged with
     /// the upload's id, is committed create-only and deleted again: for that moment a create-only
     /// write of the same name by someone else would find it); when a blob exists they stay
-    /// uncommitted until the service drops them (a week), and so do the blocks of an upload whose
-    /// future is dropped. A create-only upload (`if_none_match: Some("*")`) checks that the blob
+    /// uncommitted until the service drops them (a week). An upload whose future is dropped
+    /// discards its blocks the same way in a background task on the current Tokio runtime
+    /// ([`cloudkit_core::cleanups_finished`] waits for it). A create-only upload (`if_none_match: Some("*")`) checks that the blob
     /// does not exist before staging blocks. A commit whose answer was lost is recovered from the
     /// committed block list (see [`PutBlockListRequest::send`](crate::PutBlockListRequest::send)).
     pub async fn upload(&self, mut source: UploadStream, options: UploadOptions) -> Result<WriteResult> {
@@ -164,12 +165,15 @@ impl BlobClient {
             ));
         }
         let upload_id = fastrand_u64();
+        // Dropped before the end (cancelled): the staged blocks are discarded in the background.
+        let mut guard = DiscardOnDrop { armed: Some((self.clone(), upload_id)) };
         let outcome = self
             .stage_and_commit(upload_id, [first, second], source, pending, size, concurrency, &options, &progress)
             .await;
         if outcome.is_err() {
             self.discard_staged_blocks(upload_id).await;
         }
+        guard.armed = None;
         outcome
     }
 
@@ -194,7 +198,7 @@ impl BlobClient {
         let mut queued = Some(second);
         let mut index = 0u64;
         let mut total = 0u64;
-        loop {
+        let staging: Result<()> = 'staging: loop {
             while in_flight.len() < concurrency {
                 let Some(block) = next.take() else { break };
                 whole_md5.update(&block);
@@ -212,16 +216,27 @@ impl BlobClient {
                 });
                 next = match queued.take() {
                     Some(q) => Some(q),
-                    None => next_block(&mut source, &mut pending, size).await?,
+                    None => match next_block(&mut source, &mut pending, size).await {
+                        Ok(block) => block,
+                        Err(e) => break 'staging Err(e),
+                    },
                 };
                 if next.is_none() {
                     progress.set_total(total);
                 }
             }
             match in_flight.next().await {
-                Some(r) => r?,
-                None => break,
+                Some(Ok(())) => {}
+                Some(Err(e)) => break 'staging Err(e),
+                None => break Ok(()),
             }
+        };
+        if let Err(e) = staging {
+            // Let the blocks still in flight finish (or fail) before the caller discards what
+            // was staged: a Put Block dropped here could still reach the service after the
+            // discard and stay behind as an uncommitted block.
+            while in_flight.next().await.is_some() {}
+            return Err(e);
         }
         self.commit_blocks(ids, options, whole_md5.finish_base64()).await
     }
@@ -230,23 +245,30 @@ impl BlobClient {
     /// stay uncommitted until the service discards them (a week). Only a commit discards staged
     /// blocks, so when no blob of this name exists, an empty placeholder blob is committed
     /// (create-only, tagged with this upload's id in its metadata) and deleted again (conditioned
-    /// on its entity tag). When a blob exists, nothing is done: dropping the blocks would mean
-    /// rewriting it. Errors are ignored (the upload's own error is what the caller gets).
+    /// on its entity tag). When a blob exists, nothing is done (dropping the blocks would mean
+    /// rewriting it), unless it is this upload's own placeholder, left by a discard that was
+    /// interrupted: that one is deleted. Errors are ignored (the upload's own error is what the caller gets).
     async fn discard_staged_blocks(&self, upload_id: u64) {
-        match self.get_properties().await {
-            Err(BlobError::BlobNotFound(_) | BlobError::NotFound(_)) => {}
-            _ => return,
-        }
         let tag = format!("{upload_id:016x}");
         let ours = |p: &crate::BlobProperties| p.size == 0 && p.metadata.get(DISCARD_TAG) == Some(&tag);
-        let create_only = Conditions { if_none_match: Some("*".into()), ..Conditions::default() };
-        let mut metadata = BTreeMap::new();
-        metadata.insert(DISCARD_TAG.to_owned(), tag.clone());
-        let placeholder = self.put_block_list(Vec::new()).metadata_map(metadata).conditions(create_only).send().await;
-        let mut etag = match placeholder {
-            Ok(written) => written.etag,
-            Err(e) if may_have_taken_effect(&e) => self.get_properties().await.ok().filter(ours).and_then(|p| p.etag),
-            Err(_) => None,
+        let mut etag = match self.get_properties().await {
+            Err(BlobError::BlobNotFound(_) | BlobError::NotFound(_)) => {
+                let create_only = Conditions { if_none_match: Some("*".into()), ..Conditions::default() };
+                let mut metadata = BTreeMap::new();
+                metadata.insert(DISCARD_TAG.to_owned(), tag.clone());
+                let placeholder =
+                    self.put_block_list(Vec::new()).metadata_map(metadata).conditions(create_only).send().await;
+                match placeholder {
+                    Ok(written) => written.etag,
+                    Err(e) if may_have_taken_effect(&e) => {
+                        self.get_properties().await.ok().filter(ours).and_then(|p| p.etag)
+                    }
+                    Err(_) => None,
+                }
+            }
+            // This upload's placeholder, left by a discard that was itself interrupted.
+            Ok(p) if ours(&p) => p.etag,
+            _ => return,
         };
         let attempts = self.container.service.pipeline().retry_config().max_attempts();
         for _ in 0..attempts {
@@ -437,6 +459,20 @@ impl BlobClient {
 
 /// Whether a failed write may have taken effect: the request was sent and no answer says it was
 /// refused (a 5xx other than throttling, a timeout, a connection lost after sending).
+/// Discards the blocks staged by an [`upload`](BlobClient::upload) whose future was dropped, as
+/// a counted background cleanup ([`cloudkit_core::cleanups_finished`] waits for it).
+struct DiscardOnDrop {
+    armed: Option<(BlobClient, u64)>,
+}
+
+impl Drop for DiscardOnDrop {
+    fn drop(&mut self) {
+        if let Some((blob, upload_id)) = self.armed.take() {
+            cloudkit_core::spawn_cleanup(async move { blob.discard_staged_blocks(upload_id).await });
+        }
+    }
+}
+
 fn may_have_taken_effect(e: &BlobError) -> bool {
     let Some(core) = e.core() else { return false };
     match core.kind() {

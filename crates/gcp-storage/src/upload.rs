@@ -172,13 +172,19 @@ impl InsertObject {
     }
 
     /// Uploads any stream of chunks with a resumable session, holding at most one chunk in
-    /// memory. `size` (when known) lets the last chunk be marked exactly.
+    /// memory. `size` (when known) lets the last chunk be marked exactly. When the future is
+    /// dropped before the end, the session is cancelled in a background task on the current
+    /// Tokio runtime ([`cloudkit_core::cleanups_finished`] waits for it).
     pub async fn send_stream<S>(self, stream: S, size: Option<u64>) -> Result<Object, GcsError>
     where
         S: Stream<Item = std::io::Result<Bytes>> + Send + Unpin,
     {
         let mut upload = self.start_resumable(size).await?;
-        upload.upload_stream(stream).await
+        // Dropped before the end (cancelled): the session is cancelled in the background.
+        let mut guard = CancelOnDrop { armed: Some((upload.client.clone(), upload.session.clone())) };
+        let result = upload.upload_stream(stream).await;
+        guard.armed = None;
+        result
     }
 
     /// Starts a resumable session (for callers that drive the chunks themselves or want to
@@ -676,6 +682,27 @@ impl ResumableUpload {
             return Ok(UploadStatus::Incomplete { persisted });
         }
         decode_json::<Object>(OP, &response.body).map(|o| UploadStatus::Complete(Box::new(o)))
+    }
+}
+
+/// Cancels the resumable session of a [`send_stream`](InsertObject::send_stream) whose future
+/// was dropped, as a counted background cleanup ([`cloudkit_core::cleanups_finished`] waits for
+/// it); an abandoned session would otherwise stay open for a week.
+struct CancelOnDrop {
+    armed: Option<(StorageClient, Url)>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some((client, session)) = self.armed.take() {
+            cloudkit_core::spawn_cleanup(async move {
+                let request = HttpRequest::new(Method::DELETE, session);
+                let operation = cancel_operation().max_response_body(MAX_UPLOAD_RESPONSE);
+                if let Err(e) = client.pipeline().send_buffered(&operation, request).await {
+                    tracing::debug!(error = %e, "cancelling a dropped upload's session failed (it expires by itself)");
+                }
+            });
+        }
     }
 }
 

@@ -263,17 +263,16 @@ struct UploadCtx {
 }
 
 /// Aborts a multipart upload if the transfer is dropped before it finished (cancellation):
-/// the abort runs on the current Tokio runtime.
+/// the abort runs on the current Tokio runtime as a counted cleanup
+/// ([`cloudkit_core::cleanups_finished`] waits for it).
 struct AbortOnDrop {
     armed: Option<(S3Client, String, String, String)>,
 }
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        if let Some((client, bucket, key, upload_id)) = self.armed.take()
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            handle.spawn(async move {
+        if let Some((client, bucket, key, upload_id)) = self.armed.take() {
+            cloudkit_core::spawn_cleanup(async move {
                 if let Err(e) = client.abort_multipart_upload(&bucket, &key, &upload_id).send().await {
                     tracing::warn!(%bucket, %key, %upload_id, error = %e, "could not abort a cancelled multipart upload");
                 }

@@ -817,6 +817,50 @@ async fn a_failed_block_upload_drops_its_staged_blocks() {
     assert_eq!(http.seen().len(), 1, "only the existence check");
 }
 
+/// The fault suite's rare Azure leftover: when one block fails, the blocks still in flight are
+/// answered before the staged blocks are discarded. Before, they were dropped mid-request, and
+/// one that still reached the service after the placeholder commit stayed behind as an
+/// uncommitted block.
+#[tokio::test(start_paused = true)]
+async fn a_failed_block_upload_waits_for_the_blocks_in_flight_before_discarding() {
+    let log: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let (log_in, mut blocks) = (log.clone(), 0);
+    let http = ScriptedHttp::with(move |seen: &Seen| {
+        let q = seen.query().to_owned();
+        match (seen.method.clone(), q.as_str()) {
+            (Method::HEAD, _) => error_reply(404, "BlobNotFound"),
+            (Method::PUT, q) if q.starts_with("comp=block&") => {
+                blocks += 1;
+                if blocks == 1 {
+                    return error_reply(400, "InvalidBlobOrBlock");
+                }
+                // the second block is answered 100 ms later
+                let log = log_in.clone();
+                let body = futures::stream::once(async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    log.lock().unwrap().push("block answered");
+                    Ok(Bytes::new())
+                });
+                Ok(HttpResponse {
+                    status: StatusCode::CREATED,
+                    headers: headers(&[]),
+                    body: cloudkit_core::ByteStream::new(body),
+                })
+            }
+            (Method::PUT, "comp=blocklist") => {
+                log_in.lock().unwrap().push("placeholder commit");
+                reply(201, &[("etag", "\"placeholder\"")], vec![])
+            }
+            (Method::DELETE, "") => reply(202, &[], vec![]),
+            (m, q) => Err(TransportError::new(TransportErrorKind::Other, format!("unexpected {m} {q}"))),
+        }
+    });
+    let blob = blob_over(&http).await;
+    let options = UploadOptions { block_size: 4, concurrency: 2, ..UploadOptions::default() };
+    blob.upload_bytes(Bytes::from_static(b"0123456789"), options).await.unwrap_err();
+    assert_eq!(*log.lock().unwrap(), ["block answered", "placeholder commit"]);
+}
+
 /// Issue 15, defect 19 (deletes): an unconditional Delete Blob retried after an attempt whose
 /// answer was lost found no blob and reported a false `BlobNotFound`; the blob is gone, which is
 /// what was asked.
