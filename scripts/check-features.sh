@@ -26,17 +26,18 @@ check() {
     fi
 }
 
-providers_other_than_s3='^(cloudkit-aws-ec2|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|azure_core|azure_identity|google-cloud-auth|aws-lc-sys|aws-lc-rs) '
-providers_other_than_ec2='^(cloudkit-aws-s3|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|azure_core|azure_identity|google-cloud-auth|aws-lc-sys|aws-lc-rs) '
-any_provider='^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|cloudkit-cred-chain|cloudkit-signer|aws-sigv4|azure_core|google-cloud-auth|aws-lc-sys|aws-lc-rs) '
+providers_other_than_s3='^(cloudkit-aws-ec2|cloudkit-aws-dynamic|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|azure_core|azure_identity|google-cloud-auth|aws-lc-sys|aws-lc-rs) '
+providers_other_than_ec2='^(cloudkit-aws-s3|cloudkit-aws-dynamic|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|azure_core|azure_identity|google-cloud-auth|aws-lc-sys|aws-lc-rs) '
+any_provider='^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-dynamic|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|cloudkit-cred-chain|cloudkit-signer|aws-sigv4|azure_core|google-cloud-auth|aws-lc-sys|aws-lc-rs) '
 
 check "" "$any_provider" "provider crate (the default build is local + memory only)"
 check "aws-s3" "$providers_other_than_s3" "EC2, Azure or Google crate"
 check "aws-ec2" "$providers_other_than_ec2" "S3, Azure or Google crate"
-check "azure-blob" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|aws-sigv4|google-cloud-auth|aws-lc-sys|aws-lc-rs) ' "AWS, Google or ARM crate"
-check "azure-arm" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-gcp-storage|cloudkit-gcp-compute|aws-sigv4|google-cloud-auth|aws-lc-sys|aws-lc-rs) ' "AWS, Google or Blob crate"
-check "gcp-storage" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-compute|aws-sigv4|azure_core|aws-lc-sys|aws-lc-rs) ' "AWS, Azure or Compute Engine crate"
-check "gcp-compute" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|aws-sigv4|azure_core|aws-lc-sys|aws-lc-rs) ' "AWS, Azure or Cloud Storage crate"
+check "aws-any" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|azure_core|google-cloud-auth|aws-lc-sys|aws-lc-rs) ' "S3, EC2, Azure or Google crate"
+check "azure-blob" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-dynamic|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-arm|cloudkit-gcp-storage|cloudkit-gcp-compute|aws-sigv4|google-cloud-auth|aws-lc-sys|aws-lc-rs) ' "AWS, Google or ARM crate"
+check "azure-arm" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-dynamic|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-gcp-storage|cloudkit-gcp-compute|aws-sigv4|google-cloud-auth|aws-lc-sys|aws-lc-rs) ' "AWS, Google or Blob crate"
+check "gcp-storage" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-dynamic|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-compute|aws-sigv4|azure_core|aws-lc-sys|aws-lc-rs) ' "AWS, Azure or Compute Engine crate"
+check "gcp-compute" '^(cloudkit-aws-s3|cloudkit-aws-ec2|cloudkit-aws-dynamic|cloudkit-aws-sts|cloudkit-aws-protocol|cloudkit-azure-blob|cloudkit-azure-arm|cloudkit-gcp-storage|aws-sigv4|azure_core|aws-lc-sys|aws-lc-rs) ' "AWS, Azure or Cloud Storage crate"
 
 # A user's project needs the facade alone. The examples package stands for one: its examples, its tests
 # and the README's Rust code (its doctests) may name no other cloudkit crate, and it must build on its own,

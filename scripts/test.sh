@@ -27,6 +27,7 @@ EXTRA_COMMANDS=(
     'CLOUDKIT_AZURE_EMULATOR=1 bash scripts/with-fake.sh arm cargo run -q --example azure_resource_groups'
     'bash scripts/with-fake.sh gce cargo run -q --example gce_instances'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run -q --example ec2_lifecycle'
+    'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 cargo run -q -p cloudkit-examples --example any_service'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_MOTO_ENDPOINT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-moto cargo run -q --example s3_quickstart'
     'AWS_ENDPOINT_URL="$CLOUDKIT_TEST_S3S_ENDPOINT" AWS_ACCESS_KEY_ID="$CLOUDKIT_TEST_S3S_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY" AWS_REGION=us-east-1 S3_QUICKSTART_BUCKET=cloudkit-quickstart-s3s cargo run -q --example s3_quickstart'
 )

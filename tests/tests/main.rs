@@ -7,6 +7,9 @@
 mod arm_client;
 mod arm_fake;
 mod aws_config_moto;
+mod aws_dynamic_botocore;
+mod aws_dynamic_moto;
+mod aws_dynamic_typed;
 mod aws_imds_moto;
 mod aws_sigv4_moto;
 mod aws_sigv4_s3s;

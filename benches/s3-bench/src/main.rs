@@ -3,10 +3,22 @@
 //! Workloads: small PUT and GET of 4 KiB objects at concurrency 1 and 32 (ops/s); upload and
 //! download of a 512 MiB object (MiB/s and peak RSS, each run in a child process of this binary
 //! that reports its VmHWM); listing 10,000 keys (keys/s). Prints a table with cloudkit's ratio to
-//! each anchor.
+//! each anchor. Then a second table: the same object downloaded into a writer (a file written in
+//! order) by cloudkit's `Download::to_writer` and by boto3's `download_fileobj` (10 ranged GETs in
+//! threads; `boto3_download.py`, run with `BENCH_PYTHON`), and what checksum verification costs
+//! (`to_writer` of an object stored with a CRC64NVME checksum, verified and with
+//! `ChecksumMode::Off`).
+//!
+//! Two s3s-fs servers: s3s-fs does not set TCP_NODELAY on its sockets, so an answer's last
+//! segment waits for the client's delayed ACK (about 35 GETs/s at concurrency 1 for any client).
+//! The small-operation rows therefore run against an s3s-fs started with `LD_PRELOAD` of
+//! `nodelay.c` (built here with the system C compiler, `cc`, into the scratch directory), which
+//! sets TCP_NODELAY on every accepted socket; large transfers and the listing run against a plain
+//! s3s-fs.
 //!
 //! Environment: `S3S_FS` (path of the s3s-fs binary; default `../../target/tools/bin/s3s-fs`),
-//! `BENCH_LARGE_MIB` (default 512), `BENCH_DIR` (scratch directory; default the system temp dir).
+//! `BENCH_LARGE_MIB` (default 512), `BENCH_DIR` (scratch directory; default the system temp dir),
+//! `BENCH_PYTHON` (a Python with boto3; default `python3`), `CC` (default `cc`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +34,8 @@ const SECRET_KEY: &str = "bench-secret-key-0123456789";
 const BUCKET: &str = "bench";
 const SMALL: usize = 4096;
 const LIST_KEYS: usize = 10_000;
+/// The large object stored with a CRC64NVME checksum.
+const CRC64_KEY: &str = "large/crc64";
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -48,6 +62,8 @@ impl Which {
 
 struct Clients {
     cloudkit: cloudkit_aws_s3::S3Client,
+    /// cloudkit without checksum verification (`ChecksumMode::Off`), to measure what it costs.
+    cloudkit_unverified: cloudkit_aws_s3::S3Client,
     sdk: aws_sdk_s3::Client,
     store: Arc<dyn object_store::ObjectStore>,
 }
@@ -61,6 +77,8 @@ async fn clients(endpoint: &str) -> Res<Clients> {
         .load()
         .await?;
     let cloudkit = cloudkit_aws_s3::S3Client::new(&config)?;
+    let cloudkit_unverified =
+        cloudkit_aws_s3::S3Client::builder(&config).checksum_mode(cloudkit_aws_s3::ChecksumMode::Off).build()?;
 
     let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
@@ -80,7 +98,7 @@ async fn clients(endpoint: &str) -> Res<Clients> {
         .with_secret_access_key(SECRET_KEY)
         .with_virtual_hosted_style_request(false)
         .build()?;
-    Ok(Clients { cloudkit, sdk, store: Arc::new(store) })
+    Ok(Clients { cloudkit, cloudkit_unverified, sdk, store: Arc::new(store) })
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -174,6 +192,31 @@ async fn large(c: &Clients, which: Which, op: &str, file: &Path) -> Res<u64> {
             let tm = cloudkit_aws_s3::TransferManager::with_config(c.cloudkit.clone(), config);
             Ok(tm.upload_file(file, BUCKET, format!("{key}-single")).send().await?.size)
         }
+        (Which::Cloudkit, "upload-crc64") => {
+            // One PutObject with a CRC64NVME checksum, which s3s-fs stores (it keeps none for
+            // multipart objects): the object of the checksum-cost rows.
+            let len = std::fs::metadata(file)?.len();
+            c.cloudkit
+                .put_object(BUCKET, CRC64_KEY)
+                .body(cloudkit_core::FileRegion::new(file, 0, len))
+                .checksum_algorithm(cloudkit_aws_s3::ChecksumAlgorithm::Crc64Nvme)
+                .send()
+                .await?;
+            Ok(len)
+        }
+        (Which::Cloudkit, "writer" | "writer-crc64" | "writer-crc64-unverified") => {
+            let (client, key) = match op {
+                "writer" => (&c.cloudkit, key),
+                "writer-crc64" => (&c.cloudkit, CRC64_KEY.to_owned()),
+                _ => (&c.cloudkit_unverified, CRC64_KEY.to_owned()),
+            };
+            let mut f = tokio::fs::File::create(file).await?;
+            let out = client.transfer_manager().download(BUCKET, key).to_writer(&mut f).await?;
+            if op != "writer-crc64-unverified" && out.checksum_verified.is_none() {
+                return Err(format!("cloudkit {op}: nothing was verified").into());
+            }
+            Ok(out.size)
+        }
         (Which::Cloudkit, _) => Ok(c.cloudkit.transfer_manager().download_file(BUCKET, key, file).await?.size),
         (Which::AwsSdk, "upload") => {
             let len = std::fs::metadata(file)?.len();
@@ -244,7 +287,29 @@ fn run_child(endpoint: &str, which: Which, op: &str, file: &Path) -> Res<(f64, f
     if !out.status.success() {
         return Err(format!("{} {op} failed: {}", which.name(), out.status).into());
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+    result_line(&out.stdout)
+}
+
+/// boto3's `download_fileobj` of `key` into `file` (`boto3_download.py`), in a child process.
+fn run_boto3(endpoint: &str, key: &str, file: &Path) -> Res<(f64, f64)> {
+    let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("boto3_download.py");
+    let out = Command::new(&python)
+        .arg(script)
+        .args([endpoint, ACCESS_KEY, SECRET_KEY, BUCKET, key])
+        .arg(file)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("starting {python}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("boto3 download failed: {}", out.status).into());
+    }
+    result_line(&out.stdout)
+}
+
+/// `RESULT <MiB/s> <peak RSS KiB>` → (MiB/s, peak RSS MiB).
+fn result_line(stdout: &[u8]) -> Res<(f64, f64)> {
+    let text = String::from_utf8_lossy(stdout);
     let line = text.lines().find(|l| l.starts_with("RESULT ")).ok_or("no RESULT line")?;
     let mut it = line.split_whitespace().skip(1);
     let mibs: f64 = it.next().ok_or("no MiB/s")?.parse()?;
@@ -297,12 +362,17 @@ impl Drop for S3sFs {
     }
 }
 
-fn start_s3s(scratch: &Path) -> Res<(S3sFs, String)> {
+/// Starts an s3s-fs with its data in `scratch/<name>`, with `preload` in `LD_PRELOAD` if given.
+fn start_s3s(scratch: &Path, name: &str, preload: Option<&Path>) -> Res<(S3sFs, String)> {
     let bin = std::env::var("S3S_FS").unwrap_or_else(|_| "../../target/tools/bin/s3s-fs".into());
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let dir = scratch.join("s3s-data");
+    let dir = scratch.join(name);
     std::fs::create_dir_all(dir.join(BUCKET))?;
-    let child = Command::new(&bin)
+    let mut command = Command::new(&bin);
+    if let Some(lib) = preload {
+        command.env("LD_PRELOAD", lib);
+    }
+    let child = command
         .args([
             "--host",
             "127.0.0.1",
@@ -327,6 +397,24 @@ fn start_s3s(scratch: &Path) -> Res<(S3sFs, String)> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok((server, format!("http://127.0.0.1:{port}")))
+}
+
+/// Builds `nodelay.c` (the TCP_NODELAY shim) into `scratch/nodelay.so` with the system C compiler.
+fn build_nodelay_shim(scratch: &Path) -> Res<PathBuf> {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("nodelay.c");
+    let lib = scratch.join("nodelay.so");
+    let status = Command::new(&cc)
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .map_err(|e| format!("starting {cc}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{cc} could not build {}: {status}", src.display()).into());
+    }
+    Ok(lib)
 }
 
 fn write_file(path: &Path, mib: usize) -> Res<()> {
@@ -389,21 +477,27 @@ async fn main() -> Res<()> {
         .unwrap_or_else(std::env::temp_dir)
         .join(format!("s3-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
-    let (_server, endpoint) = start_s3s(&scratch)?;
-    eprintln!("s3s-fs at {endpoint}, scratch {}", scratch.display());
+    let (_server, endpoint) = start_s3s(&scratch, "s3s-data", None)?;
+    let shim = build_nodelay_shim(&scratch)?;
+    let (_nodelay_server, nodelay_endpoint) = start_s3s(&scratch, "s3s-data-nodelay", Some(&shim))?;
+    eprintln!(
+        "s3s-fs at {endpoint} (large transfers, listing), with TCP_NODELAY at {nodelay_endpoint} (small operations), scratch {}",
+        scratch.display()
+    );
     let c = clients(&endpoint).await?;
+    let small = clients(&nodelay_endpoint).await?;
     let mut rows = Vec::new();
 
     // Warm-up (connections, credentials).
     for w in Which::ALL {
-        small_ops(&c, w, 4, 50).await?;
+        small_ops(&small, w, 4, 50).await?;
     }
 
     for (concurrency, n) in [(1usize, 400usize), (32, 3000)] {
         let mut put = [0.0; 3];
         let mut get = [0.0; 3];
         for (i, w) in Which::ALL.into_iter().enumerate() {
-            let (p, g) = small_ops(&c, w, concurrency, n).await?;
+            let (p, g) = small_ops(&small, w, concurrency, n).await?;
             eprintln!("small c={concurrency} {}: PUT {p:.0}/s GET {g:.0}/s", w.name());
             put[i] = p;
             get[i] = g;
@@ -444,6 +538,50 @@ async fn main() -> Res<()> {
         down[i] = mibs;
         down_rss[i] = rss;
     }
+    // Into a writer (a file written in order): cloudkit's to_writer and boto3's download_fileobj
+    // of the object stored with a CRC64NVME checksum (S3's default; boto3 verifies nothing on
+    // ranged GETs), to_writer without verification (what verifying costs), and to_writer of the
+    // multipart object above (no checksum on s3s-fs: cloudkit recomputes its multipart ETag, MD5
+    // in order).
+    run_child(&endpoint, Which::Cloudkit, "upload-crc64", &src)?;
+    let dst = scratch.join("large-dst-writer.bin");
+    let whole = |what: &str| -> Res<()> {
+        assert_eq!(std::fs::metadata(&dst)?.len(), (large_mib as u64) << 20, "{what} downloaded the whole object");
+        std::fs::remove_file(&dst)?;
+        Ok(())
+    };
+    // The upload's dirty pages written back first, then two alternating rounds, best of each
+    // (the machine is shared: order and neighbours' load move single runs by tens of percent).
+    let _ = Command::new("sync").status();
+    let (mut crc, mut crc_rss, mut boto, mut boto_rss, mut off, mut off_rss, mut md5, mut md5_rss) =
+        (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for _ in 0..2 {
+        let (m, r) = run_child(&endpoint, Which::Cloudkit, "writer-crc64", &dst)?;
+        whole("cloudkit")?;
+        (crc, crc_rss) = (crc.max(m), crc_rss.max(r));
+        let (m, r) = run_boto3(&endpoint, CRC64_KEY, &dst)?;
+        whole("boto3")?;
+        (boto, boto_rss) = (boto.max(m), boto_rss.max(r));
+        let (m, r) = run_child(&endpoint, Which::Cloudkit, "writer-crc64-unverified", &dst)?;
+        whole("cloudkit")?;
+        (off, off_rss) = (off.max(m), off_rss.max(r));
+        let (m, r) = run_child(&endpoint, Which::Cloudkit, "writer", &dst)?;
+        whole("cloudkit")?;
+        (md5, md5_rss) = (md5.max(m), md5_rss.max(r));
+    }
+    eprintln!(
+        "into a writer {large_mib} MiB: cloudkit CRC64NVME-verified {crc:.0} MiB/s ({crc_rss:.0} MiB), unverified \
+         {off:.0} MiB/s ({off_rss:.0} MiB), multipart-ETag-verified {md5:.0} MiB/s ({md5_rss:.0} MiB); boto3 \
+         {boto:.0} MiB/s ({boto_rss:.0} MiB)"
+    );
+    let writer_rows = [
+        ("to_writer (CRC64NVME) vs boto3, MiB/s", crc, boto, "≥1.0x"),
+        ("to_writer (CRC64NVME) vs boto3, peak RSS MiB", crc_rss, boto_rss, "≤64 MiB"),
+        ("to_writer verified vs unverified, MiB/s", crc, off, "≥0.95x"),
+        ("to_writer (multipart ETag) vs boto3, MiB/s", md5, boto, "-"),
+        ("to_writer (multipart ETag), peak RSS MiB", md5_rss, boto_rss, "≤64 MiB"),
+    ];
+
     // Diagnostic, not a table row: cloudkit with multipart turned off (one streaming PutObject).
     let (single, single_rss) = run_child(&endpoint, Which::Cloudkit, "upload-single", &src)?;
     eprintln!(
@@ -502,6 +640,20 @@ async fn main() -> Res<()> {
     });
 
     print_table(&rows);
+    println!();
+    println!(
+        "| {:<44} | {:>10} | {:>10} | {:>7} | {:<9} |",
+        format!("into a writer, {large_mib} MiB"),
+        "cloudkit",
+        "anchor",
+        "ratio",
+        "target"
+    );
+    println!("|{:-<46}|{:->12}|{:->12}|{:->9}|{:-<11}|", "", "", "", "", "");
+    for (name, ours, anchor, target) in writer_rows {
+        println!("| {name:<44} | {ours:>10.1} | {anchor:>10.1} | {:>6.2}x | {target:<9} |", ours / anchor);
+    }
+    drop(_nodelay_server);
     drop(_server);
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())

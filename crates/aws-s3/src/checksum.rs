@@ -127,7 +127,8 @@ pub(crate) enum Hasher {
     Sha256(Box<sha2::Sha256>),
     Sha1(Box<sha1::Sha1>),
     Crc32(u32),
-    Crc64Nvme(u64),
+    /// SIMD-accelerated (PCLMULQDQ / PMULL, detected at run time; a table elsewhere).
+    Crc64Nvme(crc64fast_nvme::Digest),
 }
 
 impl Hasher {
@@ -137,7 +138,7 @@ impl Hasher {
             ChecksumAlgorithm::Sha256 => Hasher::Sha256(Box::default()),
             ChecksumAlgorithm::Sha1 => Hasher::Sha1(Box::default()),
             ChecksumAlgorithm::Crc32 => Hasher::Crc32(!0),
-            ChecksumAlgorithm::Crc64Nvme => Hasher::Crc64Nvme(!0),
+            ChecksumAlgorithm::Crc64Nvme => Hasher::Crc64Nvme(crc64fast_nvme::Digest::new()),
         }
     }
 
@@ -146,7 +147,7 @@ impl Hasher {
         match self {
             Hasher::Crc32c(c) => Some(u64::from(*c)),
             Hasher::Crc32(c) => Some(u64::from(!*c)),
-            Hasher::Crc64Nvme(c) => Some(!*c),
+            Hasher::Crc64Nvme(d) => Some(d.sum64()),
             Hasher::Sha256(_) | Hasher::Sha1(_) => None,
         }
     }
@@ -157,7 +158,7 @@ impl Hasher {
             Hasher::Sha256(h) => B64.encode(h.finalize()),
             Hasher::Sha1(h) => B64.encode(sha1::Digest::finalize(*h)),
             Hasher::Crc32(c) => B64.encode((!c).to_be_bytes()),
-            Hasher::Crc64Nvme(c) => B64.encode((!c).to_be_bytes()),
+            Hasher::Crc64Nvme(d) => B64.encode(d.sum64().to_be_bytes()),
         }
     }
 }
@@ -180,7 +181,7 @@ impl RunningChecksum for Hasher {
             Hasher::Sha256(h) => h.update(data),
             Hasher::Sha1(h) => sha1::Digest::update(h.as_mut(), data),
             Hasher::Crc32(c) => *c = crate::crc_tables::crc32_update(*c, data),
-            Hasher::Crc64Nvme(c) => *c = crate::crc_tables::crc64nvme_update(*c, data),
+            Hasher::Crc64Nvme(d) => d.write(data),
         }
     }
 
@@ -451,11 +452,26 @@ impl RunningChecksum for MultipartETag {
         if self.in_part > 0 || self.parts == 0 {
             self.end_part();
         }
-        let mut md5 = cloudkit_core::Md5::default();
-        md5.update(&self.md5s);
-        let digest = B64.decode(md5.finish_base64()).unwrap_or_default();
-        format!("{}-{}", hex(&digest), self.parts)
+        multipart_e_tag_of_binary_md5s(&self.md5s, self.parts)
     }
+}
+
+/// The multipart ETag of `parts` parts whose binary MD5s are `md5s`, one after another.
+fn multipart_e_tag_of_binary_md5s(md5s: &[u8], parts: u32) -> String {
+    let mut md5 = cloudkit_core::Md5::default();
+    md5.update(md5s);
+    let digest = B64.decode(md5.finish_base64()).unwrap_or_default();
+    format!("{}-{parts}", hex(&digest))
+}
+
+/// The multipart ETag of parts whose MD5s (base64, as [`cloudkit_core::Md5`] finishes) are
+/// `md5s`, in order.
+pub(crate) fn multipart_e_tag_of_md5s(md5s: &[&str]) -> String {
+    let mut binary = Vec::with_capacity(md5s.len() * 16);
+    for m in md5s {
+        binary.extend(B64.decode(m).unwrap_or_default());
+    }
+    multipart_e_tag_of_binary_md5s(&binary, u32::try_from(md5s.len()).unwrap_or(u32::MAX))
 }
 
 fn hex(bytes: &[u8]) -> String {

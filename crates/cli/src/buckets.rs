@@ -2,19 +2,48 @@
 //! works inside one bucket and has no bucket calls).
 
 use cloudkit::session::Session;
-use cloudkit::store::parse_url;
+use cloudkit::store::{ObjectStoreExt, parse_url};
+use futures::TryStreamExt;
 use serde_json::json;
 
+use crate::commands::RmOptions;
 use crate::error::{CliError, Result};
-use crate::location::{AwsOptions, aws_session};
+use crate::glob::Filters;
+use crate::location::{AwsOptions, Mode, aws_session, open};
 use crate::output::{Output, say};
 
-/// Make (`create`) or remove a bucket.
-pub(crate) async fn bucket(url: &str, aws: &AwsOptions, out: Output, create: bool) -> Result<()> {
+/// What `mb` / `rb` do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BucketAction {
+    /// `mb`.
+    Make,
+    /// `rb`.
+    Remove,
+    /// `rb --force`: every object first (as `aws s3 rb --force`), then the bucket.
+    RemoveWithObjects,
+}
+
+/// Make or remove a bucket.
+pub(crate) async fn bucket(url: &str, aws: &AwsOptions, out: Output, action: BucketAction) -> Result<()> {
     let parsed = parse_url(url)?;
     if !parsed.prefix.is_root() {
         return Err(CliError::failure(format!("{url}: name only the bucket (no key or prefix after it)")));
     }
+    let cloud = matches!(parsed.scheme.as_str(), "s3" | "az" | "gs");
+    if action == BucketAction::RemoveWithObjects && cloud {
+        let everything = RmOptions { recursive: true, yes: true, filters: Filters::default(), dry_run: false };
+        crate::commands::rm(url, aws, out, everything).await?;
+    } else if action == BucketAction::Remove && cloud {
+        // Delete Container removes a container with everything in it (and some S3-compatible
+        // stores delete non-empty buckets too): refuse, as S3 does, unless --force says so.
+        let loc = open(url, aws, Mode::Read).await?;
+        if loc.store.list(&loc.key).try_next().await?.is_some() {
+            return Err(CliError::failure(format!(
+                "{url} is not empty: remove its objects first, or use rb --force to remove them with it"
+            )));
+        }
+    }
+    let create = action == BucketAction::Make;
     let name = parsed.bucket.clone();
     match parsed.scheme.as_str() {
         "s3" => {

@@ -2,20 +2,29 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use cloudkit::store::{ObjectKey, ObjectMeta, ObjectStoreExt, PutOptions, SignedMethod, UploadOptions, UploadSource};
+use cloudkit::store::{
+    DownloadOptions, ObjectKey, ObjectMeta, ObjectStoreExt, PutOptions, SignedMethod, UploadOptions, UploadSource,
+};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{CliError, Result};
 use crate::glob::Filters;
+use crate::interrupt;
 use crate::location::{AwsOptions, Location, Mode, open};
 use crate::output::{Output, format_time, meta_json, say, size_text};
+use crate::progress::{FileProgress, Progress, Spinner};
 
-/// Parts of one object's upload in flight at once (each `part_size` bytes of memory at most).
-const UPLOAD_PART_CONCURRENCY: usize = 4;
+/// Parts (or ranges) of one object in flight at once: 8 when objects go one at a time, fewer as
+/// more objects run at once, never below 4. Each part of an upload holds `part_size` (8 MiB) of
+/// memory at most.
+fn parts_in_flight(run: &Run<'_>) -> usize {
+    (32 / run.concurrency.max(1)).clamp(4, 10)
+}
 
 /// `ls` flags.
 #[derive(Clone, Copy, Debug)]
@@ -83,10 +92,21 @@ pub(crate) async fn ls(url: &str, aws: &AwsOptions, out: Output, options: LsOpti
         }
     };
     if options.recursive {
+        // A spinner with the count while nothing else shows progress: the objects are collected
+        // for one JSON document, or the listing goes to a file or a pipe.
+        let spinner = if out.format == crate::output::Format::Json || !std::io::stdout().is_terminal() {
+            Spinner::new(out, format!("listing {}", loc.display()))
+        } else {
+            Spinner::new(Output { quiet: true, ..out }, "")
+        };
         let mut listing = loc.store.list(&loc.key);
         while let Some(meta) = listing.try_next().await? {
             show_object(&meta, &mut shown);
+            if shown.count.is_multiple_of(1000) {
+                spinner.set_message(format!("listing {}: {} objects", loc.display(), shown.count));
+            }
         }
+        drop(spinner);
         if shown.count == 0 && !loc.key.is_root() {
             match loc.store.head(&loc.key).await {
                 Ok(meta) => show_object(&meta, &mut shown),
@@ -277,7 +297,7 @@ pub(crate) async fn rm(url: &str, aws: &AwsOptions, out: Output, options: RmOpti
         report_removed(&out, &loc.display(), options.dry_run);
         return Ok(());
     }
-    let keys: Vec<ObjectKey> = loc
+    let listing = loc
         .store
         .list(&loc.key)
         .try_filter(|meta| {
@@ -285,8 +305,11 @@ pub(crate) async fn rm(url: &str, aws: &AwsOptions, out: Output, options: RmOpti
             futures::future::ready(options.filters.selects(rel))
         })
         .map_ok(|meta| meta.key)
-        .try_collect()
-        .await?;
+        .try_collect::<Vec<ObjectKey>>();
+    let keys = {
+        let _spinner = Spinner::new(out, format!("listing {}", loc.display()));
+        interrupt::or_interrupted("listing", async { Ok(listing.await?) }).await?
+    };
     if options.dry_run {
         for key in &keys {
             report_removed(&out, &loc.display_key(key), true);
@@ -303,13 +326,32 @@ pub(crate) async fn rm(url: &str, aws: &AwsOptions, out: Output, options: RmOpti
         return Err(CliError::failure("nothing removed"));
     }
     let total = keys.len();
-    let results: Vec<_> = loc.store.delete_stream(futures::stream::iter(keys).boxed()).collect().await;
     let mut failures = Vec::new();
-    for result in results {
-        match result {
-            Ok(key) => report_removed(&out, &loc.display_key(&key), false),
-            Err(e) => failures.push(crate::error::chain(&e)),
+    let mut removed = 0usize;
+    let interrupted = {
+        let mut results = loc.store.delete_stream(futures::stream::iter(keys).boxed());
+        let mut stop = std::pin::pin!(interrupt::requested());
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stop => break true,
+                next = results.next() => match next {
+                    Some(Ok(key)) => {
+                        removed += 1;
+                        report_removed(&out, &loc.display_key(&key), false);
+                    }
+                    Some(Err(e)) => failures.push(crate::error::chain(&e)),
+                    None => break false,
+                },
+            }
         }
+    };
+    if interrupted {
+        eprintln!(
+            "Interrupted: {removed} of {total} objects under {} confirmed removed; a batch in flight may have removed some of the others",
+            loc.display()
+        );
+        return Err(CliError::interrupted(format!("interrupted: removed {removed} of {total} objects")));
     }
     if failures.is_empty() {
         return Ok(());
@@ -356,14 +398,6 @@ pub(crate) struct Job {
     pub(crate) size: Option<u64>,
 }
 
-/// The outcome of one job.
-#[derive(Debug)]
-struct Outcome {
-    from: String,
-    to: String,
-    result: std::result::Result<u64, String>,
-}
-
 /// `cp SRC DST` / `mv SRC DST`.
 pub(crate) async fn transfer(
     src_arg: &str,
@@ -380,7 +414,10 @@ pub(crate) async fn transfer(
     if same_store {
         dst.store = Arc::clone(&src.store);
     }
-    let jobs = plan(&src, &dst, &options).await?;
+    let jobs = {
+        let _spinner = Spinner::new(out, format!("listing {}", src.display()));
+        interrupt::or_interrupted("listing", plan(&src, &dst, &options)).await?
+    };
     let verb = if options.is_move { "move" } else { "copy" };
     let total = jobs.len();
 
@@ -402,27 +439,20 @@ pub(crate) async fn transfer(
         return Ok(());
     }
 
-    let is_move = options.is_move;
-    let mut outcomes = futures::stream::iter(jobs)
-        .map(|job| {
-            let (src, dst) = (&src, &dst);
-            async move {
-                let result = transfer_one(src, dst, &job, same_store, is_move).await.map_err(|e| e.message);
-                Outcome { from: src.display_key(&job.from), to: dst.display_key(&job.to), result }
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1));
-
+    let known: Option<u64> = jobs.iter().map(|j| j.size).sum();
+    let mut progress = Progress::transfers(out, verb, total, known);
     let mut done = Vec::new();
     let mut failed = Vec::new();
     let mut bytes = 0u64;
-    while let Some(outcome) = outcomes.next().await {
-        match &outcome.result {
+    let items = jobs.into_iter().map(|job| (job, ())).collect();
+    let run = Run { src: &src, dst: &dst, same_store, is_move: options.is_move, concurrency: options.concurrency };
+    let unfinished = run
+        .jobs(items, &progress, |outcome: Finished<()>| match &outcome.result {
             Ok(size) => {
                 bytes += size;
                 match out.format {
                     crate::output::Format::Human if !out.quiet => {
-                        say!("{verb}: {} to {}", outcome.from, outcome.to)
+                        progress.say(|| say!("{verb}: {} to {}", outcome.from, outcome.to))
                     }
                     crate::output::Format::JsonLines => {
                         out.print_json(&json!({"from": outcome.from, "to": outcome.to, "size": size, "status": "ok"}))
@@ -439,21 +469,35 @@ pub(crate) async fn transfer(
                 }
                 failed.push(outcome);
             }
-        }
-    }
+        })
+        .await;
+    progress.finish();
 
     if out.format == crate::output::Format::Json {
         let ok: Vec<Value> =
             done.iter().map(|o| json!({"from": o.from, "to": o.to, "size": o.result.as_ref().ok()})).collect();
         let bad: Vec<Value> =
             failed.iter().map(|o| json!({"from": o.from, "to": o.to, "error": o.result.as_ref().err()})).collect();
-        out.print_json(&json!({
+        let mut doc = json!({
             "operation": verb,
             "dry_run": false,
             "transferred": ok,
             "failed": bad,
             "total_bytes": bytes,
-        }));
+        });
+        if let Some(unfinished) = &unfinished {
+            doc["interrupted"] = json!(true);
+            doc["not_transferred"] = unfinished.iter().map(|(from, to)| json!({"from": from, "to": to})).collect();
+        }
+        out.print_json(&doc);
+    }
+    if let Some(unfinished) = unfinished {
+        let past = if options.is_move { "moved" } else { "copied" };
+        let failures: Vec<(String, String)> = failed
+            .iter()
+            .map(|o| (format!("{verb} {} to {}", o.from, o.to), o.result.as_ref().err().cloned().unwrap_or_default()))
+            .collect();
+        return Err(interrupted(out, &format!("{past} {} of {total} objects", done.len()), &failures, &unfinished));
     }
     if failed.is_empty() {
         return Ok(());
@@ -506,29 +550,165 @@ async fn plan(src: &Location, dst: &Location, options: &TransferOptions) -> Resu
     Ok(jobs)
 }
 
+/// The two ends of a set of transfers and how they run.
+#[derive(Clone, Copy)]
+pub(crate) struct Run<'a> {
+    /// Where the objects come from.
+    pub(crate) src: &'a Location,
+    /// Where they go.
+    pub(crate) dst: &'a Location,
+    /// One store on both sides (server-side copies).
+    pub(crate) same_store: bool,
+    /// Delete each source after its copy.
+    pub(crate) is_move: bool,
+    /// Objects at once.
+    pub(crate) concurrency: usize,
+}
+
+/// What happened to one job.
+pub(crate) struct Finished<T> {
+    /// What the caller attached to the job.
+    pub(crate) tag: T,
+    /// The source, as shown.
+    pub(crate) from: String,
+    /// The destination, as shown.
+    pub(crate) to: String,
+    /// The bytes transferred, or why not.
+    pub(crate) result: std::result::Result<u64, String>,
+}
+
+impl Run<'_> {
+    /// Runs `jobs`, `concurrency` at a time, with a bar each; `each` sees every finished job.
+    /// When Ctrl-C stops the run, the transfers in flight are dropped (their uploads aborted,
+    /// temporary files removed), their cleanup is waited for, and the jobs that did not finish
+    /// are returned (`None`: the run went to the end).
+    pub(crate) async fn jobs<T>(
+        &self,
+        jobs: Vec<(Job, T)>,
+        progress: &Progress,
+        mut each: impl FnMut(Finished<T>),
+    ) -> Option<Vec<(String, String)>> {
+        let names: Vec<(String, String)> =
+            jobs.iter().map(|(j, _)| (self.src.display_key(&j.from), self.dst.display_key(&j.to))).collect();
+        let mut finished = vec![false; jobs.len()];
+        // What runs at once: the objects (at most as many as there are) share the part budget.
+        let run = Run { concurrency: self.concurrency.min(jobs.len()).max(1), ..*self };
+        let run = &run;
+        let interrupted = {
+            let names = &names;
+            let transfers = futures::stream::iter(jobs.into_iter().enumerate())
+                .map(|(i, (job, tag))| async move {
+                    let file = progress.file(&names[i].0, job.size);
+                    let result = transfer_one(run, &job, &file).await.map_err(|e| e.message);
+                    drop(file);
+                    progress.object_done();
+                    (i, tag, result)
+                })
+                .buffer_unordered(run.concurrency);
+            let mut transfers = std::pin::pin!(transfers);
+            let mut stop = std::pin::pin!(interrupt::requested());
+            loop {
+                tokio::select! {
+                    biased;
+                    () = &mut stop => break true,
+                    next = transfers.next() => match next {
+                        Some((i, tag, result)) => {
+                            finished[i] = true;
+                            let (from, to) = names[i].clone();
+                            each(Finished { tag, from, to, result });
+                        }
+                        None => break false,
+                    },
+                }
+            }
+            // The transfers still in flight are dropped here.
+        };
+        if !interrupted {
+            return None;
+        }
+        interrupt::settle().await;
+        Some(names.into_iter().zip(finished).filter(|(_, done)| !done).map(|(n, _)| n).collect())
+    }
+}
+
+/// The error and the summary after Ctrl-C stopped a transfer: what was done, what failed, what
+/// was not done (on stderr; `--jsonl` also gets one line per object not transferred).
+pub(crate) fn interrupted(
+    out: Output,
+    done: &str,
+    failed: &[(String, String)],
+    unfinished: &[(String, String)],
+) -> CliError {
+    const SHOWN: usize = 20;
+    if out.format == crate::output::Format::JsonLines {
+        for (from, to) in unfinished {
+            out.print_json(&json!({"from": from, "to": to, "status": "not_transferred"}));
+        }
+    }
+    let failed_text = if failed.is_empty() { String::new() } else { format!(", {} failed", failed.len()) };
+    eprintln!("Interrupted: {done}{failed_text}; not transferred ({}):", unfinished.len());
+    for (from, to) in unfinished.iter().take(SHOWN) {
+        eprintln!("  {from} to {to}");
+    }
+    if unfinished.len() > SHOWN {
+        eprintln!("  … and {} more", unfinished.len() - SHOWN);
+    }
+    for (what, error) in failed {
+        eprintln!("  failed: {what}: {error}");
+    }
+    CliError::interrupted(format!("interrupted: {done}"))
+}
+
 /// Transfers one object: server-side inside one store, else a streaming read into a streaming
 /// upload (`part_size × UPLOAD_PART_CONCURRENCY` bytes of memory at most).
-pub(crate) async fn transfer_one(
-    src: &Location,
-    dst: &Location,
-    job: &Job,
-    same_store: bool,
-    is_move: bool,
-) -> Result<u64> {
+async fn transfer_one(run: &Run<'_>, job: &Job, file: &FileProgress) -> Result<u64> {
+    let Run { src, dst, same_store, is_move, .. } = *run;
     if same_store {
         let size = match job.size {
             Some(size) => size,
-            None => src.store.head(&job.from).await?.size,
+            None => {
+                let size = src.store.head(&job.from).await?.size;
+                file.discovered_size(size);
+                size
+            }
         };
         if is_move {
             src.store.rename(&job.from, &job.to).await?;
         } else {
             src.store.copy(&job.from, &job.to).await?;
         }
+        file.meter().add(size);
+        return Ok(size);
+    }
+    if let Some(local) = dst.local.as_ref().filter(|_| dst.plain_local && src.local.is_none()) {
+        // Cloud to a plain local path: the source's parallel download (S3, Azure), straight into
+        // the local store's write path.
+        let meter = file.meter();
+        let sized = job.size.is_some();
+        let (seen, told) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(sized)));
+        let options = DownloadOptions {
+            concurrency: parts_in_flight(run),
+            progress: Some(Arc::new(move |p: cloudkit::store::Progress| {
+                if let Some(total) = p.total
+                    && !told.swap(true, Ordering::Relaxed)
+                {
+                    meter.discovered_size(total);
+                }
+                let before = seen.fetch_max(p.transferred, Ordering::Relaxed);
+                meter.add(p.transferred.saturating_sub(before));
+            })),
+        };
+        let size = local.download_from(&job.to, src.store.as_ref(), &job.from, PutOptions::default(), options).await?;
+        if is_move {
+            src.store.delete(&job.from).await?;
+        }
         return Ok(size);
     }
     let got = src.store.get(&job.from).await?;
     let size = got.meta.size;
+    if job.size.is_none() {
+        file.discovered_size(size);
+    }
     let mut put = PutOptions::default();
     if !dst.plain_local {
         put.content_type = got.meta.content_type.clone();
@@ -538,8 +718,10 @@ pub(crate) async fn transfer_one(
             put.metadata.clear();
         }
     }
-    let body: UploadSource = got.body.map_err(std::io::Error::other).boxed();
-    let upload = UploadOptions { put, concurrency: UPLOAD_PART_CONCURRENCY, ..UploadOptions::default() };
+    let meter = file.meter();
+    let body: UploadSource =
+        got.body.map_err(std::io::Error::other).inspect_ok(move |chunk| meter.add(chunk.len() as u64)).boxed();
+    let upload = UploadOptions { put, concurrency: parts_in_flight(run), ..UploadOptions::default() };
     dst.store.upload(&job.to, body, upload).await?;
     if is_move {
         src.store.delete(&job.from).await?;

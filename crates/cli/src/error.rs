@@ -6,6 +6,8 @@ use std::fmt;
 pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code when some objects of a recursive operation failed.
 pub(crate) const EXIT_PARTIAL: u8 = 3;
+/// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// A failure, with the exit code it ends the process with.
 #[derive(Debug)]
@@ -28,6 +30,11 @@ impl CliError {
     /// Some objects of a recursive operation failed (exit code 3); they were listed already.
     pub(crate) fn partial(failed: usize, total: usize) -> Self {
         Self { message: format!("{failed} of {total} objects failed"), code: EXIT_PARTIAL }
+    }
+
+    /// The command was stopped by Ctrl-C (exit code 130); `message` says what was done.
+    pub(crate) fn interrupted(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: EXIT_INTERRUPTED }
     }
 
     /// A failure described by `context` and the chain of `error`.

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::error::{CliError, EXIT_PARTIAL, Result};
 use crate::location::{AwsOptions, aws_session};
 use crate::output::{Format, Output, format_time, say};
+use crate::progress::Spinner;
 
 /// Which provider's instances `instances ls` lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,15 +162,20 @@ pub(crate) async fn ls(
     };
     let mut listing = compute.list_instances(filter);
     let mut instances = Vec::new();
+    let spinner = Spinner::new(out, format!("listing {} instances", compute.provider()));
+    let mut count = 0usize;
     while let Some(instance) =
         listing.try_next().await.map_err(|e| compute_error("could not list the instances", &e))?
     {
+        count += 1;
+        spinner.set_message(format!("listing {} instances: {count}", compute.provider()));
         if out.format == Format::JsonLines {
-            out.print_json(&instance_json(&instance));
+            spinner.say(|| out.print_json(&instance_json(&instance)));
         } else {
             instances.push(instance);
         }
     }
+    drop(spinner);
     match out.format {
         Format::Json => {
             let list: Vec<Value> = instances.iter().map(instance_json).collect();
@@ -197,7 +203,7 @@ pub(crate) async fn act(
     let mut results = Vec::new();
     let mut failures = Vec::new();
     for id in &ids {
-        match act_one(action, id, wait, aws).await {
+        match act_one(action, id, wait, aws, out).await {
             Ok(state) => {
                 match out.format {
                     Format::Human if !out.quiet => match &state {
@@ -234,7 +240,13 @@ pub(crate) async fn act(
     }
 }
 
-async fn act_one(action: Action, id: &InstanceId, wait: Option<Duration>, aws: &AwsOptions) -> Result<Option<String>> {
+async fn act_one(
+    action: Action,
+    id: &InstanceId,
+    wait: Option<Duration>,
+    aws: &AwsOptions,
+    out: Output,
+) -> Result<Option<String>> {
     let compute = backend_for(id, aws).await?;
     let done = match action {
         Action::Start => compute.start(id).await,
@@ -244,11 +256,42 @@ async fn act_one(action: Action, id: &InstanceId, wait: Option<Duration>, aws: &
     };
     done.map_err(|e| compute_error(&format!("could not {} {id}", action.name()), &e))?;
     let Some(max_wait) = wait else { return Ok(None) };
-    let instance = compute
-        .wait_for_state(id, action.target(), max_wait)
+    let instance = wait_showing_state(compute.as_ref(), id, action.target(), max_wait, out)
         .await
         .map_err(|e| compute_error(&format!("waiting for {id} to be {}", action.target()), &e))?;
     Ok(Some(instance.state.to_string()))
+}
+
+/// How often the spinner of a wait asks for the instance's current state.
+const STATE_EVERY: Duration = Duration::from_secs(5);
+
+/// `wait_for_state` with a spinner on a terminal that shows the instance's current state (read
+/// every few seconds, besides the wait's own polling).
+async fn wait_showing_state(
+    compute: &dyn Compute,
+    id: &InstanceId,
+    target: InstanceState,
+    max_wait: Duration,
+    out: Output,
+) -> cloudkit::compute::Result<Instance> {
+    let waiting_for = format!("waiting for {id} to be {target}");
+    let spinner = Spinner::new(out, waiting_for.clone());
+    let waiting = compute.wait_for_state(id, target, max_wait);
+    if !spinner.visible() {
+        return waiting.await;
+    }
+    let mut waiting = std::pin::pin!(waiting);
+    let mut every = tokio::time::interval(STATE_EVERY);
+    loop {
+        tokio::select! {
+            result = &mut waiting => return result,
+            _ = every.tick() => {
+                if let Ok(now) = compute.get_instance(id).await {
+                    spinner.set_message(format!("{waiting_for} (now {})", now.state));
+                }
+            }
+        }
+    }
 }
 
 fn action_json(action: Action, id: &InstanceId, state: Option<String>, error: Option<&str>) -> Value {
@@ -271,8 +314,7 @@ pub(crate) async fn wait(
 ) -> Result<()> {
     let id = parse_ids(&[id.to_owned()])?.remove(0);
     let compute = backend_for(&id, aws).await?;
-    let instance = compute
-        .wait_for_state(&id, target, timeout)
+    let instance = wait_showing_state(compute.as_ref(), &id, target, timeout, out)
         .await
         .map_err(|e| compute_error(&format!("waiting for {id} to be {target}"), &e))?;
     if out.json() {

@@ -35,6 +35,9 @@ pub(crate) struct Location {
     pub(crate) is_dir: bool,
     /// A plain local path (no side files with content type and metadata are written there).
     pub(crate) plain_local: bool,
+    /// The local store, for local locations (downloads into it use the source's parallel
+    /// download).
+    pub(crate) local: Option<LocalFileSystem>,
 }
 
 impl Location {
@@ -112,13 +115,21 @@ pub(crate) async fn open(arg: &str, aws: &AwsOptions, mode: Mode) -> Result<Loca
                 key: parsed.prefix,
                 identity: format!("s3://{}", parsed.bucket),
                 plain_local: false,
+                local: None,
             })
         }
         scheme => {
             let (store, key) = from_url(arg).await?;
             let identity =
                 if scheme == "memory" { "memory://".to_owned() } else { format!("{scheme}://{}", parsed.bucket) };
-            Ok(Location { store, is_dir: trailing_slash || key.is_root(), key, identity, plain_local: false })
+            Ok(Location {
+                store,
+                is_dir: trailing_slash || key.is_root(),
+                key,
+                identity,
+                plain_local: false,
+                local: None,
+            })
         }
     }
 }
@@ -144,16 +155,16 @@ async fn open_local(path: &Path, trailing_slash: bool, mode: Mode, plain_local: 
         Mode::Write => LocalFileSystem::create(&root).await,
         Mode::Read | Mode::Plan => LocalFileSystem::new(&root).await,
     };
-    let (store, identity): (Arc<dyn ObjectStore>, String) = match opened {
+    let (store, identity, local): (Arc<dyn ObjectStore>, String, _) = match opened {
         Ok(store) => {
             let identity = format!("file://{}", store.root().display());
-            (Arc::new(store), identity)
+            (Arc::new(store.clone()), identity, Some(store))
         }
         Err(e) if mode == Mode::Write => return Err(e.into()),
-        Err(_) if mode == Mode::Plan => (Arc::new(InMemory::new()), format!("file://{}", root.display())),
+        Err(_) if mode == Mode::Plan => (Arc::new(InMemory::new()), format!("file://{}", root.display()), None),
         Err(_) => return Err(CliError::failure(format!("{}: no such file or directory", path.display()))),
     };
-    Ok(Location { store, key, identity, is_dir, plain_local })
+    Ok(Location { store, key, identity, is_dir, plain_local, local })
 }
 
 #[cfg(test)]

@@ -3,15 +3,17 @@
 //! and Compute Engine through the neutral `Compute`.
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation (or some
-//! instances of a multi-instance action) failed.
+//! instances of a multi-instance action) failed, 130 stopped by Ctrl-C.
 
 mod buckets;
 mod commands;
 mod error;
 mod glob;
 mod instances;
+mod interrupt;
 mod location;
 mod output;
+mod progress;
 mod sync;
 
 use std::io::{IsTerminal, Write};
@@ -19,6 +21,7 @@ use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::buckets::BucketAction;
 use crate::glob::Filters;
 use crate::location::AwsOptions;
 use crate::output::{Format, Output};
@@ -28,8 +31,12 @@ Locations are store URLs (s3://bucket/prefix, az://container/prefix, gs://bucket
 file:///dir/prefix, memory://) or local paths. Credentials, regions and endpoints come from the
 usual environment and profile files (AWS_*, AZURE_STORAGE_*, Google ADC / STORAGE_EMULATOR_HOST).
 
+Transfers show progress bars on a terminal and a progress line every 5 seconds otherwise (none with
+-q; CLOUDKIT_PROGRESS_EVERY=<seconds> changes the interval). Ctrl-C stops a transfer cleanly: unfinished uploads are aborted, temporary files removed,
+and a summary says what was and was not transferred; a second Ctrl-C exits at once.
+
 Exit codes: 0 success, 1 failure, 2 usage error, 3 some objects of a recursive operation (or some
-instances of a multi-instance action) failed.";
+instances of a multi-instance action) failed, 130 stopped by Ctrl-C.";
 
 /// List, copy, sync, move, remove, read and presign objects, and manage instances, on every cloud.
 #[derive(Debug, Parser)]
@@ -105,9 +112,9 @@ enum Command {
         after_help = "Examples:\n  cloudkit mb s3://my-new-bucket --region eu-west-1\n  cloudkit mb az://my-container\n  cloudkit mb gs://my-bucket"
     )]
     Mb(BucketArg),
-    /// Remove an empty bucket or container.
-    #[command(after_help = "Examples:\n  cloudkit rm -r --yes s3://old-bucket && cloudkit rb s3://old-bucket")]
-    Rb(BucketArg),
+    /// Remove a bucket or container (empty, or with --force everything in it first).
+    #[command(after_help = "Examples:\n  cloudkit rb s3://old-bucket\n  cloudkit rb --force gs://scratch-bucket")]
+    Rb(RbArgs),
     /// List, start, stop, reboot, terminate and wait for virtual machines (EC2, Azure, Compute
     /// Engine).
     #[command(subcommand, after_help = INSTANCES)]
@@ -263,6 +270,15 @@ struct InstanceWaitArgs {
 struct BucketArg {
     /// The bucket or container URL (s3://name, az://name, gs://name).
     url: String,
+}
+
+#[derive(Debug, Args)]
+struct RbArgs {
+    /// The bucket or container URL (s3://name, az://name, gs://name).
+    url: String,
+    /// Remove every object in it first (as `aws s3 rb --force`; no confirmation is asked).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -453,6 +469,10 @@ async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
     let out = Output { format, quiet: cli.quiet };
     let aws = AwsOptions { profile: cli.profile, region: cli.region, endpoint_url: cli.endpoint_url };
     let sub = matches.subcommand().map(|(_, m)| m);
+    // Commands that write stop cleanly on Ctrl-C; the others keep its default effect.
+    if matches!(cli.command, Command::Cp(_) | Command::Mv(_) | Command::Sync(_) | Command::Rm(_) | Command::Rb(_)) {
+        interrupt::install();
+    }
     match cli.command {
         Command::Ls(a) => {
             let options = commands::LsOptions {
@@ -488,8 +508,11 @@ async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
                 commands::RmOptions { recursive: a.recursive, yes: a.yes, filters: filters(sub), dry_run: a.dry_run };
             commands::rm(&a.url, &aws, out, options).await
         }
-        Command::Mb(a) => buckets::bucket(&a.url, &aws, out, true).await,
-        Command::Rb(a) => buckets::bucket(&a.url, &aws, out, false).await,
+        Command::Mb(a) => buckets::bucket(&a.url, &aws, out, BucketAction::Make).await,
+        Command::Rb(a) => {
+            let action = if a.force { BucketAction::RemoveWithObjects } else { BucketAction::Remove };
+            buckets::bucket(&a.url, &aws, out, action).await
+        }
         Command::Cat(a) => commands::cat(&a.url, &aws).await,
         Command::Stat(a) => commands::stat(&a.url, &aws, out).await,
         Command::Presign(a) => {

@@ -8,11 +8,13 @@ use cloudkit::store::{ObjectKey, ObjectMeta, ObjectStoreExt};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::commands::{Job, report_removed, transfer_one};
+use crate::commands::{Finished, Job, Run, interrupted, report_removed};
 use crate::error::{CliError, Result};
 use crate::glob::Filters;
+use crate::interrupt;
 use crate::location::{AwsOptions, Location, Mode, open};
 use crate::output::{Format, Output, say};
+use crate::progress::{Progress, Spinner};
 
 /// `sync` flags.
 #[derive(Clone, Debug)]
@@ -136,14 +138,17 @@ pub(crate) async fn sync(
         }
         dst.store = Arc::clone(&src.store);
     }
-    let sources = listing(&src, &options.filters).await?;
+    let spinner = Spinner::new(out, format!("listing {}", src.display()));
+    let sources = interrupt::or_interrupted("listing", listing(&src, &options.filters)).await?;
     if sources.is_empty() && !src.key.is_root() && src.store.exists(&src.key).await? {
         return Err(CliError::failure(format!(
             "{} is an object, not a prefix or directory: use cp to copy it",
             src.display()
         )));
     }
-    let targets = listing(&dst, &options.filters).await?;
+    spinner.set_message(format!("listing {}", dst.display()));
+    let targets = interrupt::or_interrupted("listing", listing(&dst, &options.filters)).await?;
+    drop(spinner);
     let (src_backend, dst_backend) = (src.store.backend(), dst.store.backend());
     let mut steps = Vec::new();
     for (rel, meta) in &sources {
@@ -196,20 +201,15 @@ pub(crate) async fn sync(
     let total = steps.len() + extras.len();
     let mut copied: Vec<Value> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
-    let mut outcomes = futures::stream::iter(steps)
-        .map(|step| {
-            let (src, dst) = (&src, &dst);
-            async move {
-                let result = transfer_one(src, dst, &step.job, same_store, false).await.map_err(|e| e.message);
-                (src.display_key(&step.job.from), dst.display_key(&step.job.to), step.reason, result)
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1));
-    while let Some((from, to, reason, result)) = outcomes.next().await {
-        match result {
+    let known: Option<u64> = steps.iter().map(|s| s.job.size).sum();
+    let mut progress = Progress::transfers(out, "sync", steps.len(), known);
+    let items = steps.into_iter().map(|step| (step.job, step.reason)).collect();
+    let run = Run { src: &src, dst: &dst, same_store, is_move: false, concurrency: options.concurrency };
+    let unfinished = run
+        .jobs(items, &progress, |Finished { tag: reason, from, to, result }| match result {
             Ok(size) => {
                 match out.format {
-                    Format::Human if !out.quiet => say!("copy: {from} to {to} ({})", reason.name()),
+                    Format::Human if !out.quiet => progress.say(|| say!("copy: {from} to {to} ({})", reason.name())),
                     Format::JsonLines => out.print_json(
                         &json!({"action": "copy", "from": from, "to": to, "reason": reason.name(), "size": size, "status": "ok"}),
                     ),
@@ -225,13 +225,21 @@ pub(crate) async fn sync(
                 }
                 failed.push((format!("copy {from} to {to}"), error));
             }
-        }
+        })
+        .await;
+    progress.finish();
+    if let Some(unfinished) = unfinished {
+        let done = format!("copied {} of {} objects, removed none", copied.len(), copied.len() + unfinished.len());
+        return Err(interrupted(out, &done, &failed, &unfinished));
     }
-    drop(outcomes);
 
     let mut deleted: Vec<Value> = Vec::new();
     if !extras.is_empty() {
-        let results: Vec<_> = dst.store.delete_stream(futures::stream::iter(extras).boxed()).collect().await;
+        let results: Vec<_> = interrupt::or_interrupted(
+            "removing the extra objects",
+            dst.store.delete_stream(futures::stream::iter(extras).boxed()).map(Ok).try_collect(),
+        )
+        .await?;
         for result in results {
             match result {
                 Ok(key) => {

@@ -512,8 +512,13 @@ fn round_trip_on(scheme: &str, env: &[(&str, &str)], extra: &[&str]) {
     run(&["cp", dir.path("big.bin").to_str().unwrap(), &format!("{base}/big.bin")]).assert().success();
     let out = run(&["cat", &format!("{base}/big.bin")]).assert().success();
     assert_eq!(sha256(&out.get_output().stdout), sha256(&data));
-    run(&["rm", "-r", "--yes", &base]).assert().success();
-    run(&["rb", &base]).assert().success();
+    run(&["rm", "-r", "--yes", &format!("{base}/copy")]).assert().success();
+    run(&["rb", &base]).assert().failure();
+    // rb --force removes what is left (as `aws s3 rb --force`), then the bucket.
+    run(&["rb", "--force", &base]).assert().success().stdout(
+        predicate::str::contains("delete: ").and(predicate::str::ends_with(format!("remove_bucket: {base}\n"))),
+    );
+    run(&["ls", &base]).assert().failure();
 }
 
 #[test]
@@ -799,6 +804,17 @@ fn instances_on_the_azure_resource_manager_fake() {
     cmd.assert().code(1);
 }
 
+/// A session on moto (test credentials), for what the command cannot show.
+async fn moto_session(endpoint: &str) -> cloudkit::session::AwsSession {
+    cloudkit::session::Session::aws()
+        .region("us-east-1")
+        .endpoint_url(endpoint.to_owned())
+        .credentials(cloudkit::aws::Credentials::from_keys("test", "test".to_owned()))
+        .load()
+        .await
+        .unwrap()
+}
+
 #[test]
 fn emulator_moto_instances() {
     use cloudkit::compute::{Compute, CreateInstances};
@@ -810,14 +826,7 @@ fn emulator_moto_instances() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let run_tag = bucket_name("ec2");
     let created = runtime.block_on(async {
-        let session = cloudkit::session::Session::aws()
-            .region("us-east-1")
-            .endpoint_url(endpoint.clone())
-            .credentials(cloudkit::aws::Credentials::from_keys("test", "test".to_owned()))
-            .load()
-            .await
-            .unwrap();
-        let compute = session.compute().unwrap();
+        let compute = moto_session(&endpoint).await.compute().unwrap();
         compute.create_instances(CreateInstances::new("ami-12c6146b", "t3.micro").tag("run", &run_tag)).await.unwrap()
     });
     let id = created[0].id.to_string();
@@ -954,4 +963,156 @@ fn sync_copies_missing_and_changed_and_deletes_extras() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("overlap"));
+}
+
+// ---- progress and Ctrl-C ----
+
+/// Runs `cloudkit ARGS` under a pseudo-terminal (util-linux `script`, part of every Debian and
+/// Ubuntu base system) and returns everything the terminal received.
+fn under_a_terminal(args: &[&str]) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("cloudkit");
+    let mut line = bin.to_str().unwrap().to_owned();
+    for a in args {
+        assert!(!a.contains('\''), "no quotes in the test's arguments: {a}");
+        line.push_str(&format!(" '{a}'"));
+    }
+    let output = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("TERM", "xterm-256color")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("util-linux `script` runs commands under a pseudo-terminal");
+    assert!(output.status.success(), "{line}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn progress_bars_on_a_terminal_and_no_escape_codes_without_one() {
+    let dir = TempDir::new("progress");
+    let data = pseudo_random(64 * 1024 * 1024);
+    write(&dir.path("src/big.bin"), &data);
+    let (src, dst) = (dir.path("src/big.bin"), dir.path("dst/"));
+
+    // On a terminal: a bar (escape codes, the bar's frame, a rate), then the copy line.
+    let screen = under_a_terminal(&["cp", src.to_str().unwrap(), dst.to_str().unwrap()]);
+    assert!(screen.contains("\x1b["), "no escape codes on the terminal: {screen:?}");
+    assert!(screen.contains("copy 0/1") && screen.contains("/s ETA"), "no total bar: {screen:?}");
+    assert!(screen.contains("copy: "), "{screen:?}");
+    assert_eq!(sha256(&std::fs::read(dir.path("dst/big.bin")).unwrap()), sha256(&data));
+
+    // -q on a terminal: no bar.
+    let screen = under_a_terminal(&["cp", "-q", src.to_str().unwrap(), dir.path("quiet/").to_str().unwrap()]);
+    assert!(!screen.contains("\x1b["), "-q drew something: {screen:?}");
+
+    // No terminal: plain text only, on both streams.
+    let out = cloudkit().args(["cp", src.to_str().unwrap(), dir.path("plain/").to_str().unwrap()]).assert().success();
+    let (stdout, stderr) = (&out.get_output().stdout, &out.get_output().stderr);
+    assert!(!stdout.contains(&0x1b) && !stderr.contains(&0x1b), "escape codes without a terminal");
+    assert!(String::from_utf8_lossy(stdout).starts_with("copy: "));
+
+    // No terminal, a long transfer: plain progress lines (every 5 s by default; more often here).
+    let out = cloudkit()
+        .env("CLOUDKIT_PROGRESS_EVERY", "0.001")
+        .args(["cp", src.to_str().unwrap(), dir.path("lines/").to_str().unwrap()])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.lines().any(|l| l.starts_with("progress: copy 0/1 objects, ")), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr}");
+}
+
+/// The S3 endpoint and credentials of moto, as `cloudkit` arguments and environment.
+fn moto_cli(vars: &BTreeMap<String, String>) -> Option<(String, [(&'static str, &'static str); 4])> {
+    let endpoint = vars.get("CLOUDKIT_TEST_MOTO_ENDPOINT")?.clone();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    Some((endpoint, env))
+}
+
+/// Sends SIGINT (Ctrl-C) to a child process.
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success(), "kill -INT failed");
+}
+
+#[test]
+fn ctrl_c_aborts_uploads_removes_temporary_files_and_says_what_was_not_copied() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let Some(vars) = testbed() else { return };
+    let Some((endpoint, env)) = moto_cli(&vars) else {
+        eprintln!("skipped: the test bed env has no moto endpoint");
+        return;
+    };
+    let dir = TempDir::new("ctrl-c");
+    let data = pseudo_random(256 * 1024 * 1024);
+    write(&dir.path("big.bin"), &data);
+    let bucket = bucket_name("ctrl-c");
+    let base = format!("s3://{bucket}");
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudkit"));
+        cmd.envs(env).env_remove("AWS_PROFILE").args(["--endpoint-url", endpoint.as_str()]).args(args);
+        cmd
+    };
+    assert!(run(&["mb", &base]).status().unwrap().success());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let s3 = runtime.block_on(async { moto_session(&endpoint).await.s3().unwrap() });
+    let open_uploads = || {
+        runtime.block_on(async {
+            let page = s3.list_multipart_uploads(bucket.clone()).send().await.unwrap();
+            page.uploads.len()
+        })
+    };
+
+    // Upload: Ctrl-C once the multipart upload exists.
+    let mut child = run(&["cp", dir.path("big.bin").to_str().unwrap(), &format!("{base}/big.bin")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while open_uploads() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the multipart upload never started");
+        assert!(child.try_wait().unwrap().is_none(), "the upload ended before it could be interrupted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Interrupted: copied 0 of 1 objects; not transferred (1):"), "{stderr}");
+    assert!(stderr.contains(&format!("{base}/big.bin")), "{stderr}");
+    assert_eq!(open_uploads(), 0, "the interrupted multipart upload was not aborted");
+    let listed = run(&["ls", "-r", &base]).output().unwrap();
+    assert!(listed.stdout.is_empty(), "an interrupted upload left an object");
+
+    // Download: Ctrl-C once the temporary file exists; nothing is left in the directory.
+    assert!(
+        run(&["cp", dir.path("big.bin").to_str().unwrap(), &format!("{base}/big.bin")]).status().unwrap().success()
+    );
+    let down = dir.path("down");
+    std::fs::create_dir_all(&down).unwrap();
+    let mut child = run(&["cp", &format!("{base}/big.bin"), &format!("{}/", down.display())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::fs::read_dir(&down).unwrap().next().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the download never started");
+        assert!(child.try_wait().unwrap().is_none(), "the download ended before it could be interrupted");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&down).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left in the download directory: {left:?}");
+    assert!(run(&["rb", "--force", &base]).status().unwrap().success());
 }

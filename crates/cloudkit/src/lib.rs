@@ -42,6 +42,7 @@
 //! | *(none)* | `LocalFileSystem`, `InMemory`, `InMemoryCompute`, `file://` and `memory://` URLs |
 //! | `aws-s3` | `cloudkit::s3`, `S3Store`, `s3://`, `Session::aws()` |
 //! | `aws-ec2` | `cloudkit::ec2`, `Ec2Compute`, `Session::aws()` |
+//! | `aws-any` | `cloudkit::aws_dynamic`, `Session::aws().client("dynamodb")` (any service, from botocore's models) |
 //! | `azure-blob` | `cloudkit::azure_blob`, `AzureBlobStore`, `az://`, `Session::azure()` |
 //! | `azure-arm` | `cloudkit::azure_arm`, `AzureCompute`, `Session::azure().arm()` / `.compute(..)` |
 //! | `gcp-storage` | `cloudkit::gcs`, `GcsStore`, `gs://`, `Session::gcp()` |
@@ -123,7 +124,7 @@ pub mod testing {
 /// [`Credentials`](aws::Credentials) for static keys and [`ProvideCredentials`](aws::ProvideCredentials)
 /// for your own source (`cloudkit-cred-chain` and `cloudkit-signer`).
 #[cfg(feature = "_aws")]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2"))))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2", feature = "aws-any"))))]
 pub mod aws {
     pub use cloudkit_cred_chain::aws::*;
     pub use cloudkit_signer::aws::{Credentials, CredentialsError, ProvideCredentials, SharedCredentialsProvider};
@@ -152,7 +153,7 @@ pub use cloudkit_gcp_storage as gcs;
 
 /// The AWS STS client (`cloudkit-aws-sts`): AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity.
 #[cfg(feature = "_aws")]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2"))))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2", feature = "aws-any"))))]
 pub use cloudkit_aws_sts as sts;
 
 /// The Amazon S3 client (`cloudkit-aws-s3`).
@@ -181,3 +182,9 @@ pub use cloudkit_azure_arm as azure_arm;
 #[cfg(feature = "aws-ec2")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws-ec2")))]
 pub use cloudkit_aws_ec2 as ec2;
+
+/// Any AWS service from botocore's models (`cloudkit-aws-dynamic`): `DynamicClient`, the
+/// client `Session::aws().client("dynamodb")` returns.
+#[cfg(feature = "aws-any")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws-any")))]
+pub use cloudkit_aws_dynamic as aws_dynamic;

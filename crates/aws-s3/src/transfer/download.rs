@@ -3,8 +3,12 @@
 //! composite checksum), written at their offsets into a [`PartialFile`], into memory or in order
 //! into a writer, and verified against the checksum the object was stored with.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::{Bytes, BytesMut};
 use cloudkit_core::{
@@ -16,7 +20,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use super::{MAX_PART_SIZE, MIN_PART_SIZE, TransferConfig, TransferError};
 use crate::checksum::{
     ChecksumAlgorithm, ChecksumMode, ETagCheck, Hasher, MultipartETag, StoredChecksum, Verified, body_checksum,
-    combine_crc, crc_base64, e_tag_check, stored_checksum,
+    combine_crc, crc_base64, e_tag_check, multipart_e_tag_of_md5s, stored_checksum,
 };
 use crate::client::S3Client;
 use crate::error::S3Error;
@@ -140,7 +144,31 @@ enum Jobs {
     Parts { count: u32 },
 }
 
+/// What [`Download::fetch`] computes over each part as it arrives.
+#[derive(Clone, Copy, Debug)]
+struct PartHash {
+    /// This CRC (or digest).
+    crc: Option<ChecksumAlgorithm>,
+    /// The part's MD5.
+    md5: bool,
+}
+
+impl PartHash {
+    const NONE: PartHash = PartHash { crc: None, md5: false };
+}
+
 impl Jobs {
+    /// Whether every GET covers exactly one part of an upload made of `part_size` parts (the last
+    /// may be shorter), so that the parts' MD5s give the multipart ETag.
+    fn one_part_each(self, part_size: u64) -> bool {
+        match self {
+            Jobs::Ranges { size, first_len, part_size: p } => {
+                p == part_size && (first_len == p || (first_len >= size && size <= p))
+            }
+            Jobs::Parts { .. } => false,
+        }
+    }
+
     fn count(self) -> u64 {
         match self {
             // An empty object needs no GET.
@@ -181,6 +209,9 @@ struct Fetched {
     span: Span,
     /// The CRC (or digest) of the span, when asked for.
     hasher: Option<Hasher>,
+    /// The MD5 of the span (base64), when asked for (a span that is one part of a multipart
+    /// upload whose ETag is checked).
+    md5: Option<String>,
     verified: bool,
 }
 
@@ -189,8 +220,6 @@ enum PartSink<'a, W: ?Sized> {
     /// A file, written at the chunks' offsets in blocks of up to [`FILE_WRITE_BUFFER`] bytes
     /// (blocking writes of the buffer itself, on Tokio's blocking pool: no second copy).
     File { file: Option<std::fs::File>, path: &'a Path, buf: BytesMut, buf_at: u64 },
-    /// A buffer (parts that wait for their turn to be written in order).
-    Memory(BytesMut),
     /// The destination writer itself (a download of one GET, in order).
     Writer(&'a mut W),
 }
@@ -210,10 +239,6 @@ impl<W: AsyncWrite + Unpin + ?Sized> PartSink<'_, W> {
                     }
                     buf.extend_from_slice(chunk);
                 }
-                Ok(())
-            }
-            PartSink::Memory(buf) => {
-                buf.extend_from_slice(chunk);
                 Ok(())
             }
             PartSink::Writer(w) => w.write_all(chunk).await.map_err(|e| TransferError::io("writing the download", e)),
@@ -525,14 +550,15 @@ impl Download {
     async fn fetch<W: AsyncWrite + Unpin + ?Sized>(
         &self,
         opened: Opened,
-        hash: Option<ChecksumAlgorithm>,
+        hash: PartHash,
         e_tag: Option<&str>,
         progress: &ProgressTracker,
         sink: &mut PartSink<'_, W>,
     ) -> Result<Fetched, TransferError> {
         let Opened { span, mut body, verified } = opened;
         let want = span.len();
-        let mut hasher = hash.map(Hasher::new);
+        let mut hasher = hash.crc.map(Hasher::new);
+        let mut md5 = hash.md5.then(cloudkit_core::Md5::default);
         let mut got = 0u64;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| self.body_error(e, e_tag))?;
@@ -543,6 +569,9 @@ impl Download {
             if let Some(h) = hasher.as_mut() {
                 cloudkit_core::RunningChecksum::update(h, &chunk);
             }
+            if let Some(m) = md5.as_mut() {
+                cloudkit_core::RunningChecksum::update(m, &chunk);
+            }
             sink.put(span.start + got, &chunk).await?;
             got += len;
             progress.add(len);
@@ -550,7 +579,7 @@ impl Download {
         if got != want {
             return Err(self.size_mismatch(span, got));
         }
-        Ok(Fetched { span, hasher, verified })
+        Ok(Fetched { span, hasher, md5: md5.map(cloudkit_core::Md5::finish_base64), verified })
     }
 
     fn body_error(&self, e: cloudkit_core::TransportError, e_tag: Option<&str>) -> TransferError {
@@ -580,15 +609,19 @@ impl Download {
         let temp = temp.as_path();
         let progress = ProgressTracker::new(self.config.progress.clone(), Some(plan.size));
         progress.start();
-        // CRCs of the parts are combined; a SHA digest is computed by reading the file again.
+        // CRCs of the parts are combined, and so are the MD5s of parts that are exactly the
+        // upload's parts (the multipart ETag); a SHA digest, or an ETag whose parts the GETs do not
+        // follow, is computed by reading the file again.
         let crc = match &plan.verify {
             Verify::Full { algorithm, .. } if Hasher::new(*algorithm).crc().is_some() => Some(*algorithm),
             _ => None,
         };
+        let md5 = matches!(&plan.verify, Verify::ETag(check) if plan.jobs.one_part_each(check.part_size));
+        let hash = PartHash { crc, md5 };
         let first = plan.first.take();
         let plan_ref = PlanRef { e_tag: plan.e_tag.as_deref(), size: plan.size, jobs: plan.jobs };
         let (this, plan_ref, progress) = (&self, &plan_ref, &progress);
-        let mut fetched: Vec<Fetched> = with_first(plan.jobs, first)
+        let mut fetched: Vec<Fetched> = stream::iter(with_first(plan.jobs, first))
             .map(|(job, opened)| async move {
                 let opened = match opened {
                     Some(o) => o,
@@ -601,7 +634,7 @@ impl Download {
                 let at = opened.span.start;
                 let mut sink: PartSink<'_, tokio::io::Sink> =
                     PartSink::File { file: Some(file), path: temp, buf: BytesMut::new(), buf_at: at };
-                let done = this.fetch(opened, crc, plan_ref.e_tag, progress, &mut sink).await?;
+                let done = this.fetch(opened, hash, plan_ref.e_tag, progress, &mut sink).await?;
                 sink.flush_file().await?;
                 Ok::<_, TransferError>(done)
             })
@@ -610,6 +643,13 @@ impl Download {
             .await?;
         fetched.sort_by_key(|f| f.span.start);
         let verified = match plan.verify.in_order() {
+            // The multipart ETag from the parts' MD5s.
+            Some((_, expected, verified)) if md5 => {
+                self.verify_fetched(&Verify::Nothing, plan.size, &fetched)?;
+                let md5s: Vec<&str> = fetched.iter().map(|f| f.md5.as_deref().unwrap_or_default()).collect();
+                check("MD5", &expected, multipart_e_tag_of_md5s(&md5s))?;
+                Some(verified)
+            }
             // A SHA digest or the multipart ETag: computed over the finished temporary file.
             Some((checksum, expected, verified)) if crc.is_none() => {
                 self.verify_fetched(&Verify::Nothing, plan.size, &fetched)?;
@@ -694,10 +734,11 @@ impl Download {
     }
 
     /// Downloads into `writer`, in order. An object up to the threshold streams straight into
-    /// the writer; a larger one is fetched by `concurrency` GETs running ahead of the writer, so
-    /// at most `concurrency` parts (plus the one being written) are held in memory (parts of the
-    /// upload, whatever their size, for an object with a composite checksum). The writer is
-    /// flushed at the end.
+    /// the writer; a larger one is fetched by `concurrency` GETs at a time: the part being
+    /// written streams through to the writer as it arrives, and the parts after it read ahead
+    /// into at most 24 MiB of reused buffers, then wait (the connection holds the rest back), so
+    /// memory does not depend on the object's or the parts' size (parts of the upload, for an
+    /// object with a composite checksum). The writer is flushed at the end.
     ///
     /// The checksum is verified when the last byte has been written: a mismatch is an error,
     /// but the writer has received the bytes by then (use [`to_file`](Self::to_file) for a
@@ -719,8 +760,7 @@ impl Download {
         if plan.jobs.count() == 1 {
             // One GET: stream straight into the writer, the check wrapped around the body (a
             // mismatch ends it with an error once the last byte has been written).
-            let (job, opened) =
-                with_first(plan.jobs, first).next().await.ok_or_else(|| Self::decode("no GET planned"))?;
+            let (job, opened) = with_first(plan.jobs, first).next().ok_or_else(|| Self::decode("no GET planned"))?;
             let mut opened = match opened {
                 Some(o) => o,
                 None => this.open(job, plan_ref).await?,
@@ -730,39 +770,17 @@ impl Download {
                 verified = Some(what);
             }
             let mut sink = PartSink::Writer(&mut *writer);
-            fetched.push(self.fetch(opened, None, plan_ref.e_tag, progress, &mut sink).await?);
+            fetched.push(self.fetch(opened, PartHash::NONE, plan_ref.e_tag, progress, &mut sink).await?);
         } else {
-            let part_size = self.part_size();
-            let mut parts = with_first(plan.jobs, first)
-                .map(|(job, opened)| async move {
-                    let opened = match opened {
-                        Some(o) => o,
-                        None => this.open(job, plan_ref).await?,
-                    };
-                    let capacity = usize::try_from(opened.span.len().min(part_size)).unwrap_or(0);
-                    let mut sink: PartSink<'_, tokio::io::Sink> = PartSink::Memory(BytesMut::with_capacity(capacity));
-                    let done = this.fetch(opened, None, plan_ref.e_tag, progress, &mut sink).await?;
-                    match sink {
-                        PartSink::Memory(buf) => Ok::<_, TransferError>((done, buf.freeze())),
-                        _ => Ok((done, Bytes::new())),
-                    }
-                })
-                .buffered(self.config.parts_in_flight());
-            let mut at = 0u64;
-            while let Some((done, data)) = parts.try_next().await? {
-                if done.span.start != at {
-                    return Err(Self::decode(format!(
-                        "the parts do not cover the object: one starts at byte {}, expected {at}",
-                        done.span.start
-                    )));
+            let checksum = in_order.as_mut().map(|(c, _, _)| c.as_mut() as &mut dyn RunningChecksum);
+            let parts = with_first(plan.jobs, first).map(|(job, opened)| async move {
+                match opened {
+                    Some(o) => Ok(o),
+                    None => this.open(job, plan_ref).await,
                 }
-                at = done.span.end;
-                if let Some((checksum, _, _)) = in_order.as_mut() {
-                    checksum.update(&data);
-                }
-                writer.write_all(&data).await.map_err(|e| TransferError::io("writing the download", e))?;
-                fetched.push(done);
-            }
+            });
+            let window = InOrder::new(self.config.parts_in_flight(), READ_AHEAD);
+            fetched = window.run(this, parts, plan_ref.e_tag, progress, writer, checksum).await?;
         }
         writer.flush().await.map_err(|e| TransferError::io("writing the download", e))?;
         let verified = match in_order {
@@ -782,6 +800,185 @@ impl Download {
     }
 }
 
+/// The most bytes a download into a writer holds for the parts behind the one being written,
+/// whatever the part size (that one streams through to the writer): the parts in flight stop
+/// reading (TCP holds the rest back) until the writer catches up.
+const READ_AHEAD: usize = 24 * 1024 * 1024;
+
+/// What a download into a writer reads into: blocks of this size, reused (the bodies' own
+/// chunks are slices of larger buffers, which holding them would keep alive, and a
+/// `tokio::fs::File` makes one blocking-pool call per write: fewer, larger writes).
+const BLOCK: usize = 256 * 1024;
+
+/// One GET of a download into a writer.
+enum Slot<F> {
+    /// Waiting for the response headers.
+    Opening(Pin<Box<F>>),
+    /// The body being read.
+    Reading(PartRead),
+}
+
+/// A part's body and what it delivered that the writer has not taken yet.
+struct PartRead {
+    span: Span,
+    body: ByteStream,
+    verified: bool,
+    got: u64,
+    /// Full blocks, then the one being filled.
+    queue: VecDeque<BytesMut>,
+    /// The body ended, with exactly its span.
+    done: bool,
+}
+
+/// The in-order window of a download into a writer: `concurrency` GETs at a time; the first
+/// (the part being written) is always read and goes to the writer as it arrives, the others read
+/// ahead into at most `budget` bytes of blocks.
+struct InOrder<F> {
+    slots: VecDeque<Slot<F>>,
+    concurrency: usize,
+    /// How many blocks the parts behind the first may fill.
+    budget: usize,
+    /// Blocks in the slots' queues.
+    in_use: usize,
+    /// Empty blocks for reuse.
+    pool: Vec<BytesMut>,
+}
+
+impl<F: Future<Output = Result<Opened, TransferError>>> InOrder<F> {
+    fn new(concurrency: usize, budget: usize) -> Self {
+        InOrder {
+            slots: VecDeque::new(),
+            concurrency: concurrency.max(1),
+            budget: budget / BLOCK,
+            in_use: 0,
+            pool: Vec::new(),
+        }
+    }
+
+    /// Runs the GETs of `parts` (in the object's order) into `writer`, `checksum` computed over
+    /// the bytes as they are written.
+    async fn run<W: AsyncWrite + Unpin + ?Sized>(
+        mut self,
+        d: &Download,
+        mut parts: impl Iterator<Item = F>,
+        e_tag: Option<&str>,
+        progress: &ProgressTracker,
+        writer: &mut W,
+        mut checksum: Option<&mut dyn RunningChecksum>,
+    ) -> Result<Vec<Fetched>, TransferError> {
+        let mut fetched = Vec::new();
+        let mut at = 0u64;
+        loop {
+            while self.slots.len() < self.concurrency {
+                let Some(part) = parts.next() else { break };
+                self.slots.push_back(Slot::Opening(Box::pin(part)));
+            }
+            let Some(head) = self.slots.front_mut() else { break };
+            if let Slot::Reading(r) = head {
+                if let Some(mut block) = r.queue.pop_front() {
+                    if let Some(c) = checksum.as_deref_mut() {
+                        c.update(&block);
+                    }
+                    writer.write_all(&block).await.map_err(|e| TransferError::io("writing the download", e))?;
+                    block.clear();
+                    self.in_use -= 1;
+                    if self.in_use + self.pool.len() < self.budget {
+                        self.pool.push(block);
+                    }
+                    continue;
+                }
+                if r.done {
+                    if r.span.start != at {
+                        return Err(Download::decode(format!(
+                            "the parts do not cover the object: one starts at byte {}, expected {at}",
+                            r.span.start
+                        )));
+                    }
+                    at = r.span.end;
+                    fetched.push(Fetched { span: r.span, hasher: None, md5: None, verified: r.verified });
+                    self.slots.pop_front();
+                    continue;
+                }
+            }
+            std::future::poll_fn(|cx| self.poll_parts(cx, d, e_tag, progress)).await?;
+        }
+        Ok(fetched)
+    }
+
+    /// Polls the GETs that may make progress: Ready once any did (a body opened, bytes were
+    /// queued, a body ended), Pending when none could (the first part is always polled, so a
+    /// wake-up is registered).
+    fn poll_parts(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        d: &Download,
+        e_tag: Option<&str>,
+        progress: &ProgressTracker,
+    ) -> Poll<Result<(), TransferError>> {
+        let mut progressed = false;
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if let Slot::Opening(open) = slot {
+                match open.as_mut().poll(cx) {
+                    Poll::Ready(Ok(o)) => {
+                        let Opened { span, body, verified } = o;
+                        let queue = VecDeque::new();
+                        *slot = Slot::Reading(PartRead { span, body, verified, got: 0, queue, done: false });
+                        progressed = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => continue,
+                }
+            }
+            let Slot::Reading(r) = slot else { continue };
+            loop {
+                // The part being written reads on (up to a write's worth); the others while the
+                // blocks in use are under the budget (a chunk may take it over by its size).
+                let may_read = if i == 0 { r.queue.len() < WRITE_BLOCKS } else { self.in_use < self.budget };
+                if r.done || !may_read {
+                    break;
+                }
+                match r.body.poll_next_unpin(cx) {
+                    Poll::Ready(Some(Ok(chunk))) => {
+                        let len = chunk.len() as u64;
+                        if r.got + len > r.span.len() {
+                            return Poll::Ready(Err(d.size_mismatch(r.span, r.got + len)));
+                        }
+                        r.got += len;
+                        progress.add(len);
+                        let mut rest = &chunk[..];
+                        while !rest.is_empty() {
+                            if r.queue.back().is_none_or(|b| b.len() == BLOCK) {
+                                let block = self.pool.pop().unwrap_or_else(|| BytesMut::with_capacity(BLOCK));
+                                r.queue.push_back(block);
+                                self.in_use += 1;
+                            }
+                            if let Some(block) = r.queue.back_mut() {
+                                let n = rest.len().min(BLOCK - block.len());
+                                block.extend_from_slice(&rest[..n]);
+                                rest = &rest[n..];
+                            }
+                        }
+                        progressed = true;
+                    }
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(d.body_error(e, e_tag))),
+                    Poll::Ready(None) => {
+                        if r.got != r.span.len() {
+                            return Poll::Ready(Err(d.size_mismatch(r.span, r.got)));
+                        }
+                        r.done = true;
+                        progressed = true;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+        }
+        if progressed { Poll::Ready(Ok(())) } else { Poll::Pending }
+    }
+}
+
+/// The part being written reads ahead of the writer by at most this many blocks.
+const WRITE_BLOCKS: usize = 4;
+
 /// The parts of a plan every job needs.
 struct PlanRef<'a> {
     e_tag: Option<&'a str>,
@@ -789,10 +986,10 @@ struct PlanRef<'a> {
     jobs: Jobs,
 }
 
-/// The jobs of a plan as a stream, the first one paired with the body already open for it.
-fn with_first(jobs: Jobs, first: Option<Opened>) -> impl futures::Stream<Item = (Job, Option<Opened>)> + Send {
+/// The jobs of a plan, the first one paired with the body already open for it.
+fn with_first(jobs: Jobs, first: Option<Opened>) -> impl Iterator<Item = (Job, Option<Opened>)> + Send {
     let mut first = first;
-    stream::iter(jobs.iter().map(move |job| (job, first.take())))
+    jobs.iter().map(move |job| (job, first.take()))
 }
 
 /// A mismatch between the checksum the object was stored with and the bytes received.
@@ -801,4 +998,102 @@ fn check(algorithm: &'static str, expected: &str, actual: String) -> Result<(), 
         return Ok(());
     }
     Err(S3Error::ChecksumMismatch { operation: GET, algorithm, expected: expected.to_owned(), actual }.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use cloudkit_core::testing::ReplayHttp;
+
+    use super::*;
+
+    const KIB: u64 = 1024;
+
+    /// A writer that records, at every write, how many bytes the bodies had delivered that it had
+    /// not received yet (what the download held in memory).
+    struct Recording {
+        pulled: Arc<AtomicU64>,
+        out: Vec<u8>,
+        most_held: u64,
+    }
+
+    impl AsyncWrite for Recording {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let held = self.pulled.load(Ordering::SeqCst) - self.out.len() as u64;
+            self.most_held = self.most_held.max(held);
+            self.out.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Runs 8 parts of 2 MiB (chunks of 3,000 bytes, which do not end at block boundaries, each
+    /// after one Pending poll) through the in-order window
+    /// (4 GETs at a time) with `budget` bytes of read-ahead: what the writer got, and the most
+    /// bytes held.
+    async fn window(budget: usize) -> (Vec<u8>, u64, Vec<u8>) {
+        let http = Arc::new(ReplayHttp::new());
+        let s3 = crate::tests::replay_builder(&http, "us-east-1").await.build().unwrap();
+        let d = Download::new(s3, TransferConfig::default(), "b".into(), "k".into());
+        let part = 2048 * KIB;
+        let data: Vec<u8> = (0..8 * part).map(|i| (i * 31 % 251) as u8).collect();
+        let pulled = Arc::new(AtomicU64::new(0));
+        let parts = (0..8u64).map(|n| {
+            let span = Span { start: n * part, end: (n + 1) * part };
+            let chunks: Vec<_> = data[span.start as usize..span.end as usize]
+                .chunks(3000)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let pulled = pulled.clone();
+            let body = ByteStream::new(
+                stream::iter(chunks)
+                    .then(|c| async move {
+                        tokio::task::yield_now().await;
+                        c
+                    })
+                    .inspect(move |c: &Result<Bytes, _>| {
+                        pulled.fetch_add(c.as_ref().map_or(0, |c| c.len() as u64), Ordering::SeqCst);
+                    }),
+            );
+            std::future::ready(Ok(Opened { span, body, verified: false }))
+        });
+        let progress = ProgressTracker::new(None, None);
+        let mut w = Recording { pulled: pulled.clone(), out: Vec::new(), most_held: 0 };
+        let mut md5 = cloudkit_core::Md5::default();
+        let fetched = InOrder::new(4, budget)
+            .run(&d, parts, None, &progress, &mut w, Some(&mut md5 as &mut dyn RunningChecksum))
+            .await
+            .unwrap();
+        assert_eq!(fetched.len(), 8);
+        assert!(fetched.windows(2).all(|f| f[0].span.end == f[1].span.start));
+        let mut expected = cloudkit_core::Md5::default();
+        expected.update(&data);
+        assert_eq!(md5.finish_base64(), expected.finish_base64(), "the checksum saw the bytes in order");
+        (w.out, w.most_held, data)
+    }
+
+    #[tokio::test]
+    async fn the_parts_behind_the_one_being_written_read_ahead_only_within_the_budget() {
+        // The part being written reads up to WRITE_BLOCKS blocks ahead of the writer, the others
+        // stop reading when the blocks in use reach the budget (each of the three may take it over
+        // by one chunk).
+        let (out, held, data) = window(2 * BLOCK).await;
+        assert!(out == data);
+        let most = ((WRITE_BLOCKS + 2) * BLOCK + 3 * 3000) as u64;
+        assert!(held <= most, "held {held} bytes, more than {most}");
+        // Without a budget the three parts behind it are read whole.
+        let (out, held, data) = window(usize::MAX).await;
+        assert!(out == data);
+        assert!(held > 2 * 2048 * KIB, "held {held} bytes");
+    }
 }

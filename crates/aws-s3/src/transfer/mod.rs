@@ -35,7 +35,8 @@
 //!   temporary file with a unique name next to the target) that replaces the target only after
 //!   every byte arrived and was verified; on failure, and when the download's future is dropped,
 //!   the temporary file is removed and the target keeps its old content. Writers receive the
-//!   parts in order, with a reorder window of at most `concurrency` parts.
+//!   parts in order: the part being written streams through, the next ones read ahead into at
+//!   most 24 MiB of buffers.
 //! - Progress callbacks receive [`Progress`]: the bytes done and the total (when known).
 
 use std::fmt;

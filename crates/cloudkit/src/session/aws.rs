@@ -223,6 +223,28 @@ impl AwsSession {
         Ok(crate::store::S3Store::new(self.s3()?, bucket))
     }
 
+    /// A client for any AWS service in botocore's models, boto3's `session.client("dynamodb")`:
+    /// `call("PutItem", json!({..}))`, `paginate(..)`, `waiter(..)` (see
+    /// [`DynamicClient`](cloudkit_aws_dynamic::DynamicClient)).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudkit::session::Session;
+    /// let session = Session::aws().region("us-east-1").load().await?;
+    /// let ddb = session.client("dynamodb")?;
+    /// let tables = ddb.call("ListTables", cloudkit::aws_dynamic::json!({})).await?;
+    /// println!("{}", tables["TableNames"]);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "aws-any")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "aws-any")))]
+    pub fn client(
+        &self,
+        service: &str,
+    ) -> Result<cloudkit_aws_dynamic::DynamicClient, cloudkit_aws_dynamic::DynamicError> {
+        cloudkit_aws_dynamic::DynamicClient::new(&self.config, service)
+    }
+
     /// An EC2 client.
     #[cfg(feature = "aws-ec2")]
     #[cfg_attr(docsrs, doc(cfg(feature = "aws-ec2")))]
@@ -372,7 +394,9 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         // the same note from S3 and EC2: one place (the SigV4 signer) for every AWS client
+        #[cfg(any(feature = "aws-s3", feature = "aws-ec2"))]
         let session = builder(&http, &[]).profile("staging").load().await.unwrap();
+        #[cfg(any(feature = "aws-s3", feature = "aws-ec2"))]
         let note = "signed with credentials from profile `staging` (shared config/credentials files)";
         #[cfg(feature = "aws-s3")]
         {

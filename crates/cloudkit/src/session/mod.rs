@@ -13,7 +13,7 @@ mod aws;
 #[cfg(feature = "_azure")]
 mod azure;
 #[cfg(feature = "_aws")]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2"))))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "aws-s3", feature = "aws-ec2", feature = "aws-any"))))]
 pub use aws::{AwsSession, AwsSessionBuilder};
 #[cfg(feature = "_azure")]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "azure-blob", feature = "azure-arm"))))]

@@ -1,13 +1,14 @@
 //! The Azure Blob backend of [`ObjectStore`].
 
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use cloudkit_azure_blob::auth::SasPermissions;
 use cloudkit_azure_blob::{
-    BlobClient, BlobError, BlobListEntry, BlobProperties, Conditions, ContainerClient, DeleteSnapshots, StorageAuth,
-    UploadOptions as BlobUploadOptions,
+    BlobClient, BlobError, BlobListEntry, BlobProperties, Conditions, ContainerClient, DeleteSnapshots,
+    DownloadOptions as BlobDownloadOptions, StorageAuth, UploadOptions as BlobUploadOptions,
 };
 use cloudkit_paginate::PaginationConfig;
 use futures::stream::BoxStream;
@@ -15,9 +16,9 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::error::from_service_error;
 use super::{
-    Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetRange, GetResult, ListOptions, ListResult,
-    ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
-    UploadSource,
+    Capabilities, CopyOptions, DeleteResult, DownloadOptions, Error, GetOptions, GetRange, GetResult, ListOptions,
+    ListResult, ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod,
+    UploadOptions, UploadSource,
 };
 
 const BACKEND: &str = "azure";
@@ -171,6 +172,16 @@ impl ObjectStore for AzureBlobStore {
         };
         let r = blob.upload(source, opts).await.map_err(|e| map_error(key.as_str(), e))?;
         Ok(PutResult { etag: r.etag })
+    }
+
+    async fn download_file(&self, key: &ObjectKey, path: &Path, options: DownloadOptions) -> Result<u64> {
+        let blob = self.blob(key)?;
+        let opts = BlobDownloadOptions {
+            concurrency: options.concurrency.max(1),
+            progress: options.progress,
+            ..BlobDownloadOptions::default()
+        };
+        blob.download_to_file(path, opts).await.map_err(|e| map_error(key.as_str(), e))
     }
 
     async fn get_opts(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {

@@ -21,8 +21,8 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 
 use super::{
-    Capabilities, CopyOptions, Error, GetOptions, GetRange, ListOptions, ObjectKey, ObjectStore, ObjectStoreExt,
-    PutMode, PutOptions, SignedMethod, UploadOptions,
+    Capabilities, CopyOptions, DownloadOptions, Error, GetOptions, GetRange, ListOptions, ObjectKey, ObjectStore,
+    ObjectStoreExt, Progress, PutMode, PutOptions, SignedMethod, UploadOptions,
 };
 
 fn k(base: &ObjectKey, rest: &str) -> ObjectKey {
@@ -438,7 +438,33 @@ pub async fn streaming_upload(store: &dyn ObjectStore, base: &ObjectKey) {
         .await;
     assert!(err.is_err(), "{b}: a failing source fails the upload");
     assert!(!store.exists(&failing).await.unwrap(), "{b}: no partial object after a failed upload");
+    download_file(store, base, &key, &data).await;
     store.delete(&key).await.unwrap();
+}
+
+/// `download_file` of `key` (holding `data`): the bytes, the progress, and on a missing key a
+/// typed error that leaves the target as it was and no temporary file behind.
+async fn download_file(store: &dyn ObjectStore, base: &ObjectKey, key: &ObjectKey, data: &Bytes) {
+    let b = store.backend();
+    let dir = std::env::temp_dir().join(format!("cloudkit-conformance-{b}-{:08x}", fastrand::u32(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("big.bin");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let options =
+        DownloadOptions { concurrency: 3, progress: Some(Arc::new(move |p: Progress| sink.lock().unwrap().push(p))) };
+    let size = store.download_file(key, &target, options).await.unwrap();
+    assert_eq!(size, data.len() as u64, "{b}: downloaded size");
+    assert!(std::fs::read(&target).unwrap() == data.as_ref(), "{b}: downloaded bytes differ");
+    let last = seen.lock().unwrap().last().copied();
+    assert_eq!(last, Some(Progress { transferred: size, total: Some(size) }), "{b}: progress");
+    let missing = k(base, "missing-download");
+    let r = store.download_file(&missing, &target, DownloadOptions::default()).await;
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{b}: download of a missing key: {r:?}");
+    assert!(std::fs::read(&target).unwrap() == data.as_ref(), "{b}: a failed download changed the target");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 1, "{b}: a failed download left files behind: {left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Missing objects and invalid input are typed errors.

@@ -16,8 +16,9 @@ use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::{
-    Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetResult, ListOptions, ListResult, ObjectKey,
-    ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions, UploadSource,
+    Capabilities, CopyOptions, DeleteResult, DownloadOptions, Error, GetOptions, GetResult, ListOptions, ListResult,
+    ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
+    UploadSource,
 };
 
 const BACKEND: &str = "local";
@@ -230,6 +231,29 @@ impl LocalFileSystem {
         &self.root
     }
 
+    /// Writes `source_key` of `source` (any store) to `key` with the source's
+    /// [`download_file`](ObjectStore::download_file) (parallel ranged GETs on S3 and Azure
+    /// Blob), then puts it in place like every write of this store (`put`'s mode, content type
+    /// and metadata; under the store's lock; the side file in step). Returns the size. On an
+    /// error, and when the future is dropped, nothing changes.
+    pub async fn download_from(
+        &self,
+        key: &ObjectKey,
+        source: &dyn ObjectStore,
+        source_key: &ObjectKey,
+        put: PutOptions,
+        options: DownloadOptions,
+    ) -> Result<u64> {
+        put.validate()?;
+        let target = self.prepare_target(key).await?;
+        let PutOptions { mode, content_type, metadata } = put;
+        let side = self.prepare_side(key, SideMeta { content_type, metadata }).await?;
+        let tmp = TempPath::near(&target);
+        let size = source.download_file(source_key, &tmp, options).await?;
+        self.finish_write(key, tmp, target, mode, side).await?;
+        Ok(size)
+    }
+
     /// The file of `key`, after checking that no existing component is a symlink (one blocking
     /// job for all the components).
     async fn path_of(&self, key: &ObjectKey) -> Result<PathBuf> {
@@ -409,7 +433,9 @@ async fn dir_entries(dir: &Path, prefix: &ObjectKey) -> Result<Vec<(ObjectKey, E
                 tracing::warn!(path = %entry.path.display(), "skipping a local file name that is not UTF-8");
                 return None;
             };
-            if name.starts_with(".cloudkit") {
+            // cloudkit's own files: side files, temporary files of writes, and the temporary
+            // files of downloads in progress (`PartialFile`).
+            if name.starts_with(".cloudkit") || (name.starts_with('.') && name.ends_with(".cloudkit-partial")) {
                 return None;
             }
             let key = match prefix.join(name) {

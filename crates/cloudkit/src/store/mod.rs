@@ -43,9 +43,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use cloudkit_core::{PartialFile, ProgressTracker};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
@@ -88,6 +90,8 @@ pub use upload::{UploadSource, reader_source};
 pub use bytes::Bytes;
 /// The stream of a streaming read (`cloudkit::core::ByteStream`, re-exported).
 pub use cloudkit_core::ByteStream;
+/// The progress of a download ([`DownloadOptions::progress`]; `cloudkit::core`'s, re-exported).
+pub use cloudkit_core::{Progress, ProgressCallback};
 
 /// What a listing or a HEAD returns about one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -321,11 +325,78 @@ impl GetResult {
     /// Reads all the bytes.
     pub async fn bytes(self) -> Result<Bytes> {
         let key = self.meta.key.to_string();
-        self.body.collect().await.map_err(|e| match e.kind() {
-            cloudkit_core::TransportErrorKind::ObjectChanged => Error::ObjectChanged { key, source: Some(Box::new(e)) },
-            _ => Error::Transport { backend: "stream", source: Box::new(e) },
-        })
+        self.body.collect().await.map_err(|e| body_error(&key, e))
     }
+}
+
+/// A failed read of a `get` body as the store's error.
+fn body_error(key: &str, e: cloudkit_core::TransportError) -> Error {
+    match e.kind() {
+        cloudkit_core::TransportErrorKind::ObjectChanged => {
+            Error::ObjectChanged { key: key.to_owned(), source: Some(Box::new(e)) }
+        }
+        _ => Error::Transport { backend: "stream", source: Box::new(e) },
+    }
+}
+
+/// Options of [`ObjectStore::download_file`].
+#[derive(Clone)]
+pub struct DownloadOptions {
+    /// Ranged GETs in flight at once, where the backend downloads in parallel (S3, Azure Blob).
+    /// Default 8.
+    pub concurrency: usize,
+    /// Called with the bytes downloaded so far and the object's size.
+    pub progress: Option<ProgressCallback>,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        Self { concurrency: 8, progress: None }
+    }
+}
+
+impl fmt::Debug for DownloadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadOptions")
+            .field("concurrency", &self.concurrency)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .finish()
+    }
+}
+
+/// [`ObjectStore::download_file`] for backends without a parallel download: the `get` stream
+/// (resumed and verified as every `get` is) written into a [`PartialFile`], which replaces `path`
+/// only at the end.
+pub(crate) async fn download_streaming<S>(
+    store: &S,
+    key: &ObjectKey,
+    path: &Path,
+    options: DownloadOptions,
+) -> Result<u64>
+where
+    S: ObjectStore + ?Sized,
+{
+    use tokio::io::AsyncWriteExt as _;
+    let io = |what: &str, e: std::io::Error| Error::Transport {
+        backend: "local",
+        source: format!("{what} {}: {e}", path.display()).into(),
+    };
+    let got = store.get_opts(key, GetOptions::default()).await?;
+    let progress = ProgressTracker::new(options.progress, Some(got.meta.size));
+    progress.start();
+    let mut partial = PartialFile::create(path).await.map_err(|e| io("creating a temporary file next to", e))?;
+    let file = partial.file_mut().map_err(|e| io("writing", e))?;
+    let mut body = got.body;
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| body_error(key.as_str(), e))?;
+        file.write_all(&chunk).await.map_err(|e| io("writing", e))?;
+        size += chunk.len() as u64;
+        progress.add(chunk.len() as u64);
+    }
+    file.flush().await.map_err(|e| io("writing", e))?;
+    partial.commit().await.map_err(|e| io("replacing", e))?;
+    Ok(size)
 }
 
 /// Options of a listing.
@@ -436,6 +507,16 @@ pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
 
     /// The object's metadata.
     async fn head(&self, key: &ObjectKey) -> Result<ObjectMeta>;
+
+    /// Downloads `key` into the file at `path` (its directory must exist) and returns its size.
+    /// The bytes go to a temporary file with a unique name next to `path`, which replaces `path`
+    /// only once every byte arrived and was verified as every read is; on an error, and when the
+    /// future is dropped, the temporary file is removed and `path` keeps its old content (or stays
+    /// absent). S3 and Azure Blob fetch `options.concurrency` ranges in parallel (pinned to the
+    /// version first read); the other backends stream one `get`.
+    async fn download_file(&self, key: &ObjectKey, path: &Path, options: DownloadOptions) -> Result<u64> {
+        download_streaming(self, key, path, options).await
+    }
 
     /// Deletes `key` (a missing key is not an error).
     async fn delete(&self, key: &ObjectKey) -> Result<()>;

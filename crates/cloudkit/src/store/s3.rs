@@ -1,5 +1,6 @@
 //! The S3 backend of the neutral [`ObjectStore`], over `cloudkit-aws-s3`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,8 +12,9 @@ use futures::{StreamExt, TryStreamExt};
 use super::content_range_start;
 use super::error::from_service_error;
 use super::{
-    Capabilities, CopyOptions, DeleteResult, Error, GetOptions, GetResult, ListOptions, ListResult, ObjectKey,
-    ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions, UploadSource,
+    Capabilities, CopyOptions, DeleteResult, DownloadOptions, Error, GetOptions, GetResult, ListOptions, ListResult,
+    ObjectKey, ObjectMeta, ObjectStore, PutMode, PutOptions, PutResult, Result, SignedMethod, UploadOptions,
+    UploadSource,
 };
 
 const BACKEND: &str = "s3";
@@ -169,6 +171,11 @@ impl ObjectStore for S3Store {
         key.require_object()?;
         options.put.validate()?;
         super::s3_upload::upload(self, key, source, options).await
+    }
+
+    async fn download_file(&self, key: &ObjectKey, path: &Path, options: DownloadOptions) -> Result<u64> {
+        key.require_object()?;
+        super::s3_upload::download_file(self, key, path, options).await
     }
 
     async fn get_opts(&self, key: &ObjectKey, options: GetOptions) -> Result<GetResult> {

@@ -1,5 +1,6 @@
 //! Streaming uploads of any size to S3 through the managed transfer (multipart above one part,
-//! `part_size × concurrency` bytes in memory at most, aborted on failure).
+//! `part_size × concurrency` bytes in memory at most, aborted on failure), and parallel downloads
+//! to a file.
 
 use cloudkit_aws_s3::{S3Error, TransferConfig, TransferError, TransferManager};
 use tokio_util::io::StreamReader;
@@ -38,8 +39,32 @@ pub(crate) async fn upload(
         Err(TransferError::S3(S3Error::PreconditionFailed(e))) if create_only => {
             Err(Error::AlreadyExists { key: key.to_string(), source: Some(Box::new(e)) })
         }
-        Err(TransferError::S3(e)) => Err(map_s3_error(key.as_str(), e)),
-        Err(TransferError::Io { source, .. }) => Err(Error::Transport { backend: "s3", source: Box::new(source) }),
-        Err(e) => Err(Error::Provider { backend: "s3", source: Box::new(e) }),
+        Err(e) => Err(map_transfer_error(key, e)),
+    }
+}
+
+/// [`ObjectStore::download_file`](super::ObjectStore::download_file) on S3: the transfer
+/// manager's parallel ranged GETs into a temporary file, verified and pinned to the first ETag.
+pub(crate) async fn download_file(
+    store: &S3Store,
+    key: &ObjectKey,
+    path: &std::path::Path,
+    options: super::DownloadOptions,
+) -> Result<u64> {
+    let mut config = TransferConfig::default().with_concurrency(options.concurrency.max(1));
+    config.progress = options.progress;
+    let transfers = TransferManager::with_config(store.client().clone(), config);
+    match transfers.download(store.bucket(), key.as_str()).to_file(path).await {
+        Ok(out) => Ok(out.size),
+        Err(e) => Err(map_transfer_error(key, e)),
+    }
+}
+
+/// A managed transfer's error as the store's.
+fn map_transfer_error(key: &ObjectKey, e: TransferError) -> Error {
+    match e {
+        TransferError::S3(e) => map_s3_error(key.as_str(), e),
+        TransferError::Io { source, .. } => Error::Transport { backend: "s3", source: Box::new(source) },
+        e => Error::Provider { backend: "s3", source: Box::new(e) },
     }
 }
