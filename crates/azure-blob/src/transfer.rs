@@ -166,14 +166,16 @@ impl BlobClient {
         }
         let upload_id = fastrand_u64();
         // Dropped before the end (cancelled): the staged blocks are discarded in the background.
-        let mut guard = DiscardOnDrop { armed: Some((self.clone(), upload_id)) };
+        let blob = self.clone();
+        let guard =
+            cloudkit_core::CleanupOnDrop::new(move || async move { blob.discard_staged_blocks(upload_id).await });
         let outcome = self
             .stage_and_commit(upload_id, [first, second], source, pending, size, concurrency, &options, &progress)
             .await;
         if outcome.is_err() {
             self.discard_staged_blocks(upload_id).await;
         }
-        guard.armed = None;
+        guard.disarm();
         outcome
     }
 
@@ -459,20 +461,6 @@ impl BlobClient {
 
 /// Whether a failed write may have taken effect: the request was sent and no answer says it was
 /// refused (a 5xx other than throttling, a timeout, a connection lost after sending).
-/// Discards the blocks staged by an [`upload`](BlobClient::upload) whose future was dropped, as
-/// a counted background cleanup ([`cloudkit_core::cleanups_finished`] waits for it).
-struct DiscardOnDrop {
-    armed: Option<(BlobClient, u64)>,
-}
-
-impl Drop for DiscardOnDrop {
-    fn drop(&mut self) {
-        if let Some((blob, upload_id)) = self.armed.take() {
-            cloudkit_core::spawn_cleanup(async move { blob.discard_staged_blocks(upload_id).await });
-        }
-    }
-}
-
 fn may_have_taken_effect(e: &BlobError) -> bool {
     let Some(core) = e.core() else { return false };
     match core.kind() {

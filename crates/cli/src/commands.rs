@@ -328,24 +328,15 @@ pub(crate) async fn rm(url: &str, aws: &AwsOptions, out: Output, options: RmOpti
     let total = keys.len();
     let mut failures = Vec::new();
     let mut removed = 0usize;
-    let interrupted = {
-        let mut results = loc.store.delete_stream(futures::stream::iter(keys).boxed());
-        let mut stop = std::pin::pin!(interrupt::requested());
-        loop {
-            tokio::select! {
-                biased;
-                () = &mut stop => break true,
-                next = results.next() => match next {
-                    Some(Ok(key)) => {
-                        removed += 1;
-                        report_removed(&out, &loc.display_key(&key), false);
-                    }
-                    Some(Err(e)) => failures.push(crate::error::chain(&e)),
-                    None => break false,
-                },
-            }
+    let results = loc.store.delete_stream(futures::stream::iter(keys).boxed());
+    let interrupted = interrupt::drain(results, |result| match result {
+        Ok(key) => {
+            removed += 1;
+            report_removed(&out, &loc.display_key(&key), false);
         }
-    };
+        Err(e) => failures.push(crate::error::chain(&e)),
+    })
+    .await;
     if interrupted {
         eprintln!(
             "Interrupted: {removed} of {total} objects under {} confirmed removed; a batch in flight may have removed some of the others",
@@ -594,35 +585,23 @@ impl Run<'_> {
         // What runs at once: the objects (at most as many as there are) share the part budget.
         let run = Run { concurrency: self.concurrency.min(jobs.len()).max(1), ..*self };
         let run = &run;
-        let interrupted = {
-            let names = &names;
-            let transfers = futures::stream::iter(jobs.into_iter().enumerate())
-                .map(|(i, (job, tag))| async move {
-                    let file = progress.file(&names[i].0, job.size);
-                    let result = transfer_one(run, &job, &file).await.map_err(|e| e.message);
-                    drop(file);
-                    progress.object_done();
-                    (i, tag, result)
-                })
-                .buffer_unordered(run.concurrency);
-            let mut transfers = std::pin::pin!(transfers);
-            let mut stop = std::pin::pin!(interrupt::requested());
-            loop {
-                tokio::select! {
-                    biased;
-                    () = &mut stop => break true,
-                    next = transfers.next() => match next {
-                        Some((i, tag, result)) => {
-                            finished[i] = true;
-                            let (from, to) = names[i].clone();
-                            each(Finished { tag, from, to, result });
-                        }
-                        None => break false,
-                    },
-                }
-            }
-            // The transfers still in flight are dropped here.
-        };
+        let names_ref = &names;
+        let transfers = futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(i, (job, tag))| async move {
+                let file = progress.file(&names_ref[i].0, job.size);
+                let result = transfer_one(run, &job, &file).await.map_err(|e| e.message);
+                drop(file);
+                progress.object_done();
+                (i, tag, result)
+            })
+            .buffer_unordered(run.concurrency);
+        // The transfers still in flight when Ctrl-C comes are dropped in `drain`.
+        let interrupted = interrupt::drain(transfers, |(i, tag, result)| {
+            finished[i] = true;
+            let (from, to) = names_ref[i].clone();
+            each(Finished { tag, from, to, result });
+        })
+        .await;
         if !interrupted {
             return None;
         }

@@ -51,6 +51,24 @@ pub(crate) async fn requested() {
     }
 }
 
+/// Feeds every item of `stream` to `each` until the stream ends (`false`) or Ctrl-C comes
+/// (`true`; the stream, with the work in flight, is dropped here).
+pub(crate) async fn drain<S: futures::Stream>(stream: S, mut each: impl FnMut(S::Item)) -> bool {
+    use futures::StreamExt as _;
+    let mut stream = std::pin::pin!(stream);
+    let mut stop = std::pin::pin!(requested());
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut stop => return true,
+            next = stream.next() => match next {
+                Some(item) => each(item),
+                None => return false,
+            },
+        }
+    }
+}
+
 /// Runs `work` unless Ctrl-C comes first (then `what` was interrupted and nothing was changed).
 pub(crate) async fn or_interrupted<T>(
     what: &str,

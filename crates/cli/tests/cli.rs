@@ -475,6 +475,30 @@ fn testbed() -> Option<BTreeMap<String, String>> {
     Some(vars)
 }
 
+/// The S3 endpoint and credentials of moto, as `cloudkit` arguments and environment.
+fn moto_cli(vars: &BTreeMap<String, String>) -> Option<(String, [(&'static str, &'static str); 4])> {
+    let endpoint = vars.get("CLOUDKIT_TEST_MOTO_ENDPOINT")?.clone();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    Some((endpoint, env))
+}
+
+/// The endpoint and credentials of s3s-fs, as `cloudkit` arguments and environment.
+fn s3s_cli(vars: &BTreeMap<String, String>) -> Option<(String, [(&'static str, String); 4])> {
+    let endpoint = vars.get("CLOUDKIT_TEST_S3S_ENDPOINT")?.clone();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", vars.get("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID")?.clone()),
+        ("AWS_SECRET_ACCESS_KEY", vars.get("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY")?.clone()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ];
+    Some((endpoint, env))
+}
+
 /// A bucket name unique to this run.
 fn bucket_name(label: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -524,21 +548,12 @@ fn round_trip_on(scheme: &str, env: &[(&str, &str)], extra: &[&str]) {
 #[test]
 fn emulator_s3s() {
     let Some(vars) = testbed() else { return };
-    let (Some(endpoint), Some(key), Some(secret)) = (
-        vars.get("CLOUDKIT_TEST_S3S_ENDPOINT"),
-        vars.get("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID"),
-        vars.get("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY"),
-    ) else {
+    let Some((endpoint, env)) = s3s_cli(&vars) else {
         eprintln!("skipped: the test bed env has no s3s endpoint or key");
         return;
     };
-    let env = [
-        ("AWS_ACCESS_KEY_ID", key.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
-    round_trip_on("s3", &env, &["--endpoint-url", endpoint]);
+    let env = env.each_ref().map(|(k, v)| (*k, v.as_str()));
+    round_trip_on("s3", &env, &["--endpoint-url", &endpoint]);
 }
 
 #[test]
@@ -564,25 +579,18 @@ fn emulator_gcs() {
 #[test]
 fn emulator_cross_provider_s3s_to_azurite() {
     let Some(vars) = testbed() else { return };
-    let (Some(endpoint), Some(key), Some(secret), Some(connection)) = (
-        vars.get("CLOUDKIT_TEST_S3S_ENDPOINT"),
-        vars.get("CLOUDKIT_TEST_S3S_ACCESS_KEY_ID"),
-        vars.get("CLOUDKIT_TEST_S3S_SECRET_ACCESS_KEY"),
-        vars.get("CLOUDKIT_TEST_AZURITE_CONNECTION_STRING"),
-    ) else {
+    let (Some((endpoint, env)), Some(connection)) =
+        (s3s_cli(&vars), vars.get("CLOUDKIT_TEST_AZURITE_CONNECTION_STRING"))
+    else {
         eprintln!("skipped: the test bed env lacks s3s or Azurite");
         return;
     };
-    let env = [
-        ("AWS_ACCESS_KEY_ID", key.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AZURE_STORAGE_CONNECTION_STRING", connection.as_str()),
-    ];
     let run = |args: &[&str]| {
         let mut cmd = cloudkit();
-        cmd.envs(env).args(["--endpoint-url", endpoint.as_str()]).args(args);
+        cmd.envs(env.clone())
+            .env("AZURE_STORAGE_CONNECTION_STRING", connection)
+            .args(["--endpoint-url", endpoint.as_str()])
+            .args(args);
         cmd
     };
     let dir = TempDir::new("cross");
@@ -819,7 +827,7 @@ async fn moto_session(endpoint: &str) -> cloudkit::session::AwsSession {
 fn emulator_moto_instances() {
     use cloudkit::compute::{Compute, CreateInstances};
     let Some(vars) = testbed() else { return };
-    let Some(endpoint) = vars.get("CLOUDKIT_TEST_MOTO_ENDPOINT").cloned() else {
+    let Some((endpoint, env)) = moto_cli(&vars) else {
         eprintln!("skipped: the test bed env has no moto endpoint");
         return;
     };
@@ -832,12 +840,7 @@ fn emulator_moto_instances() {
     let id = created[0].id.to_string();
     let run = |args: &[&str]| {
         let mut cmd = cloudkit();
-        cmd.env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .args(["--endpoint-url", endpoint.as_str(), "instances"])
-            .args(args);
+        cmd.envs(env).args(["--endpoint-url", endpoint.as_str(), "instances"]).args(args);
         cmd
     };
     let tag = format!("run={run_tag}");
@@ -1019,18 +1022,6 @@ fn progress_bars_on_a_terminal_and_no_escape_codes_without_one() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.lines().any(|l| l.starts_with("progress: copy 0/1 objects, ")), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr}");
-}
-
-/// The S3 endpoint and credentials of moto, as `cloudkit` arguments and environment.
-fn moto_cli(vars: &BTreeMap<String, String>) -> Option<(String, [(&'static str, &'static str); 4])> {
-    let endpoint = vars.get("CLOUDKIT_TEST_MOTO_ENDPOINT")?.clone();
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
-    Some((endpoint, env))
 }
 
 /// Sends SIGINT (Ctrl-C) to a child process.

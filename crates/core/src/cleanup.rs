@@ -51,6 +51,56 @@ where
     true
 }
 
+/// Runs a cleanup through [`spawn_cleanup`] when dropped before [`disarm`](Self::disarm): what an
+/// operation holds while it has started something on the service that a cancellation must undo
+/// (a multipart upload, staged blocks, a resumable session).
+#[must_use = "the cleanup runs when the guard is dropped"]
+pub struct CleanupOnDrop<F, Fut>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    cleanup: Option<F>,
+}
+
+impl<F, Fut> CleanupOnDrop<F, Fut>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    /// A guard that runs `cleanup()` if dropped while armed.
+    pub fn new(cleanup: F) -> Self {
+        Self { cleanup: Some(cleanup) }
+    }
+
+    /// The operation finished (or cleaned up itself): nothing runs on drop.
+    pub fn disarm(mut self) {
+        self.cleanup = None;
+    }
+}
+
+impl<F, Fut> Drop for CleanupOnDrop<F, Fut>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            spawn_cleanup(cleanup());
+        }
+    }
+}
+
+impl<F, Fut> std::fmt::Debug for CleanupOnDrop<F, Fut>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CleanupOnDrop").field("armed", &self.cleanup.is_some()).finish()
+    }
+}
+
 /// How many cleanups are running.
 pub fn pending_cleanups() -> usize {
     PENDING.load(Ordering::SeqCst)
@@ -87,6 +137,22 @@ mod tests {
         assert!(!cleanups_finished(Duration::from_millis(50)).await, "still running");
         tx.send(()).unwrap();
         assert!(cleanups_finished(Duration::from_secs(5)).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_guard_cleans_up_when_dropped_armed_and_not_when_disarmed() {
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = ran.clone();
+        drop(CleanupOnDrop::new(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        let counter = ran.clone();
+        CleanupOnDrop::new(move || async move {
+            counter.fetch_add(10, Ordering::SeqCst);
+        })
+        .disarm();
+        assert!(cleanups_finished(Duration::from_secs(5)).await);
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub use crate::body::{Body, ByteStream, FileRegion, file_chunks, read_chunks};
 pub use crate::cache::{ManualTimeSource, RefreshCache, RefreshFailed, SystemTimeSource, TimeSource};
 pub use crate::checksum::{ChecksumMismatchError, Md5, RunningChecksum, checksum_mismatch, md5_base64, verify_stream};
 pub use crate::classify::{ClassifyRetry, CodeClassifier, RetryClass, classify_status, classify_transport};
-pub use crate::cleanup::{cleanups_finished, pending_cleanups, spawn_cleanup};
+pub use crate::cleanup::{CleanupOnDrop, cleanups_finished, pending_cleanups, spawn_cleanup};
 pub use crate::encode::{UNRESERVED, UNRESERVED_AND_SLASH, encode_path, encode_unreserved};
 pub use crate::error::{
     BoxError, Error, ErrorKind, ServiceError, ServiceErrorDetails, TransportError, TransportErrorKind, summarize_list,

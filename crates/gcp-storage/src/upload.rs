@@ -181,9 +181,14 @@ impl InsertObject {
     {
         let mut upload = self.start_resumable(size).await?;
         // Dropped before the end (cancelled): the session is cancelled in the background.
-        let mut guard = CancelOnDrop { armed: Some((upload.client.clone(), upload.session.clone())) };
+        let (client, session) = (upload.client.clone(), upload.session.clone());
+        let guard = cloudkit_core::CleanupOnDrop::new(move || async move {
+            if let Err(e) = delete_session(&client, &session, cancel_operation()).await {
+                tracing::debug!(error = %e, "cancelling a dropped upload's session failed (it expires by itself)");
+            }
+        });
         let result = upload.upload_stream(stream).await;
-        guard.armed = None;
+        guard.disarm();
         result
     }
 
@@ -458,9 +463,7 @@ impl ResumableUpload {
     }
 
     async fn delete_session(&self, operation: Operation) -> Result<(), GcsError> {
-        let request = HttpRequest::new(Method::DELETE, self.session.clone());
-        self.client.pipeline().send_buffered(&operation.max_response_body(MAX_UPLOAD_RESPONSE), request).await?;
-        Ok(())
+        delete_session(&self.client, &self.session, operation).await
     }
 
     /// Sends everything `stream` yields (after the bytes already persisted: the caller passes
@@ -685,25 +688,11 @@ impl ResumableUpload {
     }
 }
 
-/// Cancels the resumable session of a [`send_stream`](InsertObject::send_stream) whose future
-/// was dropped, as a counted background cleanup ([`cloudkit_core::cleanups_finished`] waits for
-/// it); an abandoned session would otherwise stay open for a week.
-struct CancelOnDrop {
-    armed: Option<(StorageClient, Url)>,
-}
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if let Some((client, session)) = self.armed.take() {
-            cloudkit_core::spawn_cleanup(async move {
-                let request = HttpRequest::new(Method::DELETE, session);
-                let operation = cancel_operation().max_response_body(MAX_UPLOAD_RESPONSE);
-                if let Err(e) = client.pipeline().send_buffered(&operation, request).await {
-                    tracing::debug!(error = %e, "cancelling a dropped upload's session failed (it expires by itself)");
-                }
-            });
-        }
-    }
+/// Cancels the resumable session at `session` (`DELETE`).
+async fn delete_session(client: &StorageClient, session: &Url, operation: Operation) -> Result<(), GcsError> {
+    let request = HttpRequest::new(Method::DELETE, session.clone());
+    client.pipeline().send_buffered(&operation.max_response_body(MAX_UPLOAD_RESPONSE), request).await?;
+    Ok(())
 }
 
 /// The session `DELETE`: GCS answers a successful cancellation with 499.

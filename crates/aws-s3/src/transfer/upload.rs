@@ -262,25 +262,6 @@ struct UploadCtx {
     conditions: Conditions,
 }
 
-/// Aborts a multipart upload if the transfer is dropped before it finished (cancellation):
-/// the abort runs on the current Tokio runtime as a counted cleanup
-/// ([`cloudkit_core::cleanups_finished`] waits for it).
-struct AbortOnDrop {
-    armed: Option<(S3Client, String, String, String)>,
-}
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some((client, bucket, key, upload_id)) = self.armed.take() {
-            cloudkit_core::spawn_cleanup(async move {
-                if let Err(e) = client.abort_multipart_upload(&bucket, &key, &upload_id).send().await {
-                    tracing::warn!(%bucket, %key, %upload_id, error = %e, "could not abort a cancelled multipart upload");
-                }
-            });
-        }
-    }
-}
-
 impl UploadCtx {
     async fn put(&self, body: Body, progress: &ProgressTracker) -> Result<UploadOutput, TransferError> {
         let size = body.len();
@@ -309,9 +290,13 @@ impl UploadCtx {
             create = create.checksum_algorithm(MULTIPART_CHECKSUM).checksum_type(ChecksumType::FullObject);
         }
         let upload_id = create.send().await?.upload_id;
-        let mut guard = AbortOnDrop {
-            armed: Some((self.client.clone(), self.bucket.clone(), self.key.clone(), upload_id.clone())),
-        };
+        // Dropped before the end (cancelled): the upload is aborted in the background.
+        let (client, bucket, key, id) = (self.client.clone(), self.bucket.clone(), self.key.clone(), upload_id.clone());
+        let guard = cloudkit_core::CleanupOnDrop::new(move || async move {
+            if let Err(e) = client.abort_multipart_upload(&bucket, &key, &id).send().await {
+                tracing::warn!(%bucket, %key, upload_id = %id, error = %e, "could not abort a cancelled multipart upload");
+            }
+        });
         let result = self.upload_parts(&mut parts, part_size, &upload_id, checksums, progress).await;
         let result = match result {
             Ok((mut completed, size)) => {
@@ -334,7 +319,7 @@ impl UploadCtx {
             }
             Err(e) => Err(e),
         };
-        guard.armed = None;
+        guard.disarm();
         if result.is_err() {
             // No orphaned parts: abort (the in-flight parts were dropped before this point).
             if let Err(e) = self.client.abort_multipart_upload(&self.bucket, &self.key, &upload_id).send().await
