@@ -17,12 +17,20 @@ const LINE_EVERY: Duration = Duration::from_secs(5);
 
 /// [`LINE_EVERY`] or `CLOUDKIT_PROGRESS_EVERY`.
 fn line_every() -> Duration {
-    std::env::var("CLOUDKIT_PROGRESS_EVERY")
+    let Ok(text) = std::env::var("CLOUDKIT_PROGRESS_EVERY") else { return LINE_EVERY };
+    let every = text
+        .trim()
+        .parse::<f64>()
         .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.001)
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .unwrap_or(LINE_EVERY)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok());
+    every.unwrap_or_else(|| {
+        tracing::warn!(
+            "CLOUDKIT_PROGRESS_EVERY={text:?} is not a number of seconds (at least 0.001); using {}s",
+            LINE_EVERY.as_secs()
+        );
+        LINE_EVERY
+    })
 }
 /// How often spinners and bars redraw by themselves (for rates and elapsed times).
 const TICK: Duration = Duration::from_millis(120);
