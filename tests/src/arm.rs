@@ -38,8 +38,12 @@
 //! - throttling: [`ArmFake::throttle_next`] answers the next N ARM requests `429` with `Retry-After`;
 //! - `x-ms-request-id` and `x-ms-correlation-request-id` (echoed when the client sent one) on every
 //!   response;
+//! - POST actions on widgets: `listKeys` answers 200 with the keys, `regenerateKey` is long-running
+//!   (202 + `Location`, whose final 200 carries the new keys; a failed one answers 409);
 //! - a log of every request, the bearer token redacted ([`ArmFake::requests`]), for checks of paths,
-//!   queries and api-versions; token fetches are counted ([`ArmFake::token_fetches`]).
+//!   queries and api-versions; token fetches are counted ([`ArmFake::token_fetches`]) and the scopes
+//!   asked for recorded ([`ArmFake::requested_scopes`]); the token endpoint grants [`ARM_SCOPE`], and
+//!   the scopes added with [`ArmFake::accept_scope`].
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -86,7 +90,8 @@ pub const TENANT_ID: &str = "31c75423-32d6-4322-88b7-c478bdde4858";
 pub const CLIENT_ID: &str = "0c1d2e3f-4a5b-4c6d-8e7f-a1b2c3d4e5f6";
 /// The service principal's client secret (invented).
 pub const CLIENT_SECRET: &str = "fake-arm-client-secret~not-a-real-one";
-/// The only scope the token endpoint grants (also accepted with a double slash before `.default`).
+/// The scope the token endpoint grants (also accepted with a double slash before `.default`; others
+/// only after [`ArmFake::accept_scope`]).
 pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
 /// The seeded resource group with the seeded VM (`VirtualMachines_Get` example: `myResourceGroup`).
 pub const SEEDED_RESOURCE_GROUP: &str = "myResourceGroup";
@@ -199,6 +204,8 @@ enum Target {
     VmDelete(ResKey),
     RgDelete(RgKey),
     WidgetDelete(ResKey),
+    /// A widget's `regenerateKey` action: the key (0 or 1) to replace.
+    WidgetRegenerateKey(ResKey, usize),
 }
 
 #[derive(Debug)]
@@ -238,6 +245,8 @@ struct Vm {
 struct Widget {
     body: Value,
     pending: Option<String>,
+    /// The access keys `key1` and `key2` (`listKeys`, `regenerateKey`).
+    keys: [String; 2],
 }
 
 #[derive(Debug)]
@@ -247,6 +256,8 @@ struct Settings {
     in_progress_polls: u32,
     token_lifetime: u64,
     async_operation_on_actions: bool,
+    /// Scopes granted besides [`ARM_SCOPE`] ([`ArmFake::accept_scope`]).
+    extra_scopes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -261,6 +272,8 @@ struct State {
     tokens: HashMap<String, Instant>,
     token_requests: usize,
     token_fetches: usize,
+    /// The `scope` of every client-credentials request ([`ArmFake::requested_scopes`]).
+    requested_scopes: Vec<String>,
     throttle: u32,
     throttle_retry_after: u64,
     next_outcome: Option<Outcome>,
@@ -333,6 +346,7 @@ impl ArmFake {
                     in_progress_polls: 2,
                     token_lifetime: 3599,
                     async_operation_on_actions: false,
+                    extra_scopes: Vec::new(),
                 },
                 subscriptions,
                 groups: BTreeMap::new(),
@@ -343,6 +357,7 @@ impl ArmFake {
                 tokens: HashMap::new(),
                 token_requests: 0,
                 token_fetches: 0,
+                requested_scopes: Vec::new(),
                 throttle: 0,
                 throttle_retry_after: 0,
                 next_outcome: None,
@@ -447,6 +462,18 @@ impl ArmFake {
     /// How many requests the token endpoint received (issued or refused).
     pub fn token_requests(&self) -> usize {
         self.shared.lock().token_requests
+    }
+
+    /// The `scope` of every client-credentials request the token endpoint received (issued or
+    /// refused), oldest first.
+    pub fn requested_scopes(&self) -> Vec<String> {
+        self.shared.lock().requested_scopes.clone()
+    }
+
+    /// Makes the token endpoint also grant `scope` (e.g. a sovereign cloud's
+    /// `https://management.usgovcloudapi.net/.default`; default: [`ARM_SCOPE`] only).
+    pub fn accept_scope(&self, scope: &str) {
+        self.shared.lock().settings.extra_scopes.push(scope.to_owned());
     }
 
     /// Makes every token issued so far expired (ARM then answers 401 `ExpiredAuthenticationToken`).
@@ -875,6 +902,14 @@ fn route(shared: &Shared, st: &mut State, req: &RecordedRequest) -> Reply {
                 _ => arm_error(405, "MethodNotAllowed", format!("{method} is not supported on {}", req.url.path())),
             }
         }
+        ("POST", ["providers", "contoso.widgets", "widgets", _, _]) => {
+            if let Some(bad) = check_api(q("api-version"), &WIDGET_API_VERSIONS, "NoRegisteredProviderFound") {
+                return bad;
+            }
+            let Some(group) = st.groups.get(&key2(sub, rg)) else { return not_found_rg(rg) };
+            let rg_name = group.name.clone();
+            widget_action(&ctx, st, sub, &rg_name, segs[7], segs[8], &req.body)
+        }
         (_, ["providers", "contoso.widgets", "widgets", _]) => {
             if let Some(bad) = check_api(q("api-version"), &WIDGET_API_VERSIONS, "NoRegisteredProviderFound") {
                 return bad;
@@ -1026,7 +1061,12 @@ fn token(shared: &Shared, st: &mut State, req: &RecordedRequest) -> Reply {
         );
     }
     let scope = field("scope");
-    if scope != ARM_SCOPE && scope != "https://management.azure.com//.default" {
+    if st.requested_scopes.len() >= MAX_RECORDED {
+        st.requested_scopes.remove(0);
+    }
+    st.requested_scopes.push(scope.to_owned());
+    let extra = st.settings.extra_scopes.iter().any(|s| s == scope);
+    if scope != ARM_SCOPE && scope != "https://management.azure.com//.default" && !extra {
         return entra_error(
             400,
             "invalid_scope",
@@ -1639,7 +1679,11 @@ fn widget(ctx: &Ctx<'_>, st: &mut State, method: &str, sub: &str, rg: &str, name
             if let Some(tags) = request.get("tags") {
                 out["tags"] = tags.clone();
             }
-            st.widgets.insert(key, Widget { body: out.clone(), pending: None });
+            let keys = match st.widgets.get(&key) {
+                Some(w) => w.keys.clone(),
+                None => [ctx.shared.hex(40), ctx.shared.hex(40)],
+            };
+            st.widgets.insert(key, Widget { body: out.clone(), pending: None, keys });
             Reply::json(if exists { 200 } else { 201 }, out)
         }
         "PATCH" => {
@@ -1676,6 +1720,78 @@ fn widget(ctx: &Ctx<'_>, st: &mut State, method: &str, sub: &str, rg: &str, name
                 .header("retry-after", st.settings.retry_after.to_string())
         }
         _ => arm_error(405, "MethodNotAllowed", format!("{method} is not supported on {WIDGET_TYPE}")),
+    }
+}
+
+/// A new 40-hex-digit access key (splitmix64 of a counter and the clock).
+fn fresh_key(counter: &mut u64) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mut out = String::new();
+    while out.len() < 40 {
+        *counter += 1;
+        let mut z = (*counter ^ nanos).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        out.push_str(&format!("{:016x}", z ^ (z >> 31)));
+    }
+    out.truncate(40);
+    out
+}
+
+fn widget_keys(w: &Widget) -> Value {
+    json!({"keys": [
+        {"keyName": "key1", "value": w.keys[0], "permissions": "FULL"},
+        {"keyName": "key2", "value": w.keys[1], "permissions": "FULL"},
+    ]})
+}
+
+/// `POST …/widgets/{name}/{action}`: `listKeys` answers 200 with the keys at once;
+/// `regenerateKey` (body `{"keyName": "key1"|"key2"}`) is long-running: 202 + `Location` (+
+/// `Azure-AsyncOperation` with [`ArmFake::set_async_operation_on_actions`]), and the `Location` URL's
+/// final 200 carries the new keys (the shape of Microsoft.Storage's `listKeys` / `regenerateKey`).
+fn widget_action(ctx: &Ctx<'_>, st: &mut State, sub: &str, rg: &str, name: &str, action: &str, body: &[u8]) -> Reply {
+    let key = key3(sub, rg, name);
+    let Some(w) = st.widgets.get(&key) else { return not_found_resource(WIDGET_TYPE, name, rg) };
+    match action.to_ascii_lowercase().as_str() {
+        "listkeys" => Reply::json(200, widget_keys(w)),
+        "regeneratekey" => {
+            let request = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+            let which = match request["keyName"].as_str() {
+                Some("key1") => 0,
+                Some("key2") => 1,
+                other => {
+                    return arm_error(
+                        400,
+                        "InvalidRequestContent",
+                        format!("The keyName {other:?} is not valid: expected 'key1' or 'key2'."),
+                    );
+                }
+            };
+            let location = w.body["location"].as_str().unwrap_or("westus").replace(' ', "").to_ascii_lowercase();
+            if let Some(pending) = w.pending.clone() {
+                finish_now(st, &pending);
+            }
+            let op = start_operation(ctx.shared, st, Target::WidgetRegenerateKey(key.clone(), which));
+            if let Some(w) = st.widgets.get_mut(&key) {
+                w.pending = Some(op.clone());
+            }
+            let ops = format!(
+                "{}/subscriptions/{sub}/providers/Contoso.Widgets/locations/{location}/operationStatuses/{op}",
+                ctx.base
+            );
+            let mut reply = Reply::empty(202)
+                .header("location", format!("{ops}?monitor=true&api-version={}", WIDGET_API_VERSIONS[1]))
+                .header("retry-after", st.settings.retry_after.to_string());
+            if st.settings.async_operation_on_actions {
+                reply = reply.header("azure-asyncoperation", format!("{ops}?api-version={}", WIDGET_API_VERSIONS[1]));
+            }
+            reply
+        }
+        _ => arm_error(
+            404,
+            "InvalidResourceType",
+            format!("The resource type could not be found for the action '{action}' of {WIDGET_TYPE}."),
+        ),
     }
 }
 
@@ -1833,6 +1949,16 @@ fn finish_now(st: &mut State, id: &str) {
             } else if let Some(w) = st.widgets.get_mut(key) {
                 w.pending = None;
                 w.body["properties"]["provisioningState"] = json!("Succeeded");
+            }
+        }
+        Target::WidgetRegenerateKey(key, which) => {
+            let fresh = fresh_key(&mut st.counter);
+            if let Some(w) = st.widgets.get_mut(key) {
+                w.pending = None;
+                if ok {
+                    w.keys[*which] = fresh;
+                }
+                final_answer = (200, widget_keys(w));
             }
         }
     }

@@ -14,9 +14,12 @@
 //! - a synthetic `503` (S3 `SlowDown`, Azure `ServerBusy`, GCS JSON `503`), `500` or `429`, with or
 //!   without `Retry-After: 0|1`, answered by the proxy for a request it never forwards (the request
 //!   body is read and dropped, the connection stays open);
-//! - a truncated response body: part of it is relayed, then the connection is closed;
+//! - the client connection is reset (TCP RST) after the emulator answered but before any of the
+//!   answer is relayed (the request took effect, the client never learns its outcome), or in the
+//!   middle of the response body (the head and part of the body were relayed);
+//! - a truncated response body: part of it is relayed, then the connection is closed (FIN);
 //! - a stall: the response (its head, or part of its body) is held for [`FaultPlan::stall`], longer
-//!   than the client's read-idle timeout, then the connection is closed;
+//!   than the client's read-idle timeout, then the connection is closed (FIN);
 //! - flipped bytes in a successful response's *body* (never in a head, never in a chunk-size line),
 //!   only in object data: bodies whose `Content-Type` is not XML or JSON, since the services' own
 //!   protocol documents (listings, metadata) carry no checksum a client could verify.
@@ -26,6 +29,16 @@
 //! [`FaultProxy::alias`] replaced, the `Range` header, and how many times the same request was seen
 //! before, so a retry draws anew). Replaying a seed injects the same faults into the same requests;
 //! only the interleaving of concurrent requests differs from run to run.
+//!
+//! Besides the faults, the proxy records what a client cannot always see for itself:
+//! - [`FaultProxy::lost_answers`]: exchanges the emulator answered whose answer did not reach the
+//!   client whole (a reset, truncation or stall after forwarding, or a client that went away), so a
+//!   suite can tell an object created by a request whose answer was lost (a multipart upload whose
+//!   id the client never received) from one the client abandoned;
+//! - [`FaultProxy::sessions`]: GCS resumable upload sessions (`uploadType=resumable` POSTs answered
+//!   with a `Location` holding an `upload_id`) and how each ended, as the emulator answered: a
+//!   final `PUT` answered `200`/`201`, or a `DELETE` of the session (the JSON API cannot list
+//!   open sessions, so this is the only way to find the ones left open).
 //!
 //! Bounded: at most [`ProxyLimits::max_connections`] connections at once (more wait in the listen
 //! backlog), heads up to 64 KiB, 64 KiB relay buffers, an idle timeout per connection, and a lifetime
@@ -77,6 +90,12 @@ pub enum FaultKind {
     ResetBeforeRequest,
     /// The connection was reset in the middle of the request body (part of it was forwarded).
     ResetMidRequestBody,
+    /// The request was forwarded and answered; the connection was reset before any of the answer
+    /// was relayed.
+    ResetBeforeResponse,
+    /// The connection was reset in the middle of the response body (the head and part of the body
+    /// were relayed).
+    ResetMidResponseBody,
     /// A synthetic 503 (SlowDown / ServerBusy / GCS 503) without `Retry-After`.
     Status503,
     /// A synthetic 503 with `Retry-After`.
@@ -99,9 +118,11 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in table order.
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::ResetBeforeRequest,
         FaultKind::ResetMidRequestBody,
+        FaultKind::ResetBeforeResponse,
+        FaultKind::ResetMidResponseBody,
         FaultKind::Status503,
         FaultKind::Status503RetryAfter,
         FaultKind::Status500,
@@ -118,6 +139,8 @@ impl FaultKind {
         match self {
             FaultKind::ResetBeforeRequest => "reset-before-request",
             FaultKind::ResetMidRequestBody => "reset-mid-request-body",
+            FaultKind::ResetBeforeResponse => "reset-before-response",
+            FaultKind::ResetMidResponseBody => "reset-mid-response-body",
             FaultKind::Status503 => "503",
             FaultKind::Status503RetryAfter => "503+retry-after",
             FaultKind::Status500 => "500",
@@ -153,9 +176,10 @@ pub enum ErrorFlavor {
 }
 
 /// Per-request probabilities of each fault (0.0 ..= 1.0). At most one fault is injected per
-/// request: the request-side ones (resets, synthetic statuses) are drawn first, then the
-/// response-side ones (truncation, stall, flip) with an independent draw. A drawn fault that does
-/// not apply (a mid-body reset of a request without a body, a flip in an XML body) is not injected.
+/// request: the request-side ones (resets before or in the request, synthetic statuses) are drawn
+/// first, then the response-side ones (truncation, stall, flip, resets before or in the response)
+/// with an independent draw. A drawn fault that does not apply (a mid-body reset of a request or
+/// response without a body, a flip in an XML body) is not injected.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct FaultRates {
     /// Reset before the request is forwarded.
@@ -176,6 +200,10 @@ pub struct FaultRates {
     pub stall: f64,
     /// A flipped byte in an object-data response body.
     pub flipped_byte: f64,
+    /// Reset after the emulator answered, before any of the answer is relayed.
+    pub reset_before_response: f64,
+    /// Reset in the middle of the response body.
+    pub reset_mid_response_body: f64,
 }
 
 impl FaultRates {
@@ -191,6 +219,8 @@ impl FaultRates {
             truncated_body: rate,
             stall: rate,
             flipped_byte: rate,
+            reset_before_response: rate,
+            reset_mid_response_body: rate,
         }
     }
 
@@ -279,6 +309,43 @@ pub struct InjectedFault {
     pub offset: Option<u64>,
 }
 
+/// An exchange the emulator answered whose answer did not reach the client whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostAnswer {
+    /// The request: method, normalised path and the names of its query parameters (sorted), e.g.
+    /// `POST /bucket/large/a.bin?uploads`; at most 300 characters.
+    pub request: String,
+    /// The emulator's status.
+    pub status: u16,
+}
+
+/// How a GCS resumable session ended, as the emulator answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// A `PUT` to the session was answered `200`/`201`: the object was written.
+    Completed,
+    /// A `DELETE` of the session was answered with anything but a transient error (`429`, `500`,
+    /// `502`–`504`). Real GCS answers `499`; gcp-storage-emulator has no route for it (`501`) and
+    /// keeps the session, so an answered `DELETE` counts as the client having cancelled it.
+    Cancelled,
+}
+
+/// A GCS resumable upload session the emulator opened (see [`FaultProxy::sessions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session's `upload_id`.
+    pub upload_id: String,
+    /// The creating request (method and normalised path; the object is its `name` parameter).
+    pub request: String,
+    /// The object name (the `name` query parameter, aliases applied), if any.
+    pub object: Option<String>,
+    /// Whether the answer that created it reached the client whole (else the client never learned
+    /// the session's URL, and could not cancel it).
+    pub delivered: bool,
+    /// How it ended; `None` while open.
+    pub end: Option<SessionEnd>,
+}
+
 /// Counters of what went through the proxy (besides the faults).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TrafficCounts {
@@ -299,6 +366,8 @@ struct Shared {
     seen: Mutex<HashMap<String, u32>>,
     counts: [AtomicU64; FaultKind::ALL.len()],
     recorded: Mutex<Vec<InjectedFault>>,
+    lost: Mutex<Vec<LostAnswer>>,
+    sessions: Mutex<Vec<SessionRecord>>,
     requests: AtomicU64,
     forwarded: AtomicU64,
     broken: AtomicU64,
@@ -342,6 +411,8 @@ impl FaultProxy {
             seen: Mutex::new(HashMap::new()),
             counts: Default::default(),
             recorded: Mutex::new(Vec::new()),
+            lost: Mutex::new(Vec::new()),
+            sessions: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             broken: AtomicU64::new(0),
@@ -390,6 +461,18 @@ impl FaultProxy {
     /// Every injected fault (the first 100,000), in the order they were injected.
     pub fn faults(&self) -> Vec<InjectedFault> {
         self.shared.recorded.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Exchanges the emulator answered whose answer did not reach the client whole (the first
+    /// 100,000): after an injected reset, truncation or stall, or when the client went away.
+    pub fn lost_answers(&self) -> Vec<LostAnswer> {
+        self.shared.lost.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Every GCS resumable upload session the emulator opened through this proxy (the first
+    /// 100,000), with how it ended.
+    pub fn sessions(&self) -> Vec<SessionRecord> {
+        self.shared.sessions.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     /// Traffic counters.
@@ -485,6 +568,8 @@ enum ResponseFault {
     Truncate,
     Stall,
     Flip,
+    ResetBefore,
+    ResetMidBody,
 }
 
 impl Shared {
@@ -580,14 +665,89 @@ impl Shared {
         }
         let r = &self.plan.rates;
         let u = draws.unit(DRAW_RESPONSE);
-        if u < r.truncated_body {
-            Some(ResponseFault::Truncate)
-        } else if u < r.truncated_body + r.stall {
-            Some(ResponseFault::Stall)
-        } else if u < r.truncated_body + r.stall + r.flipped_byte {
-            Some(ResponseFault::Flip)
+        // The newer kinds come last, so that a seed injects the older ones where it always did.
+        let mut edge = 0.0;
+        for (rate, fault) in [
+            (r.truncated_body, ResponseFault::Truncate),
+            (r.stall, ResponseFault::Stall),
+            (r.flipped_byte, ResponseFault::Flip),
+            (r.reset_before_response, ResponseFault::ResetBefore),
+            (r.reset_mid_response_body, ResponseFault::ResetMidBody),
+        ] {
+            edge += rate;
+            if u < edge {
+                return Some(fault);
+            }
+        }
+        None
+    }
+
+    /// Notes that the emulator's answer to `request` (status `status`) did not reach the client
+    /// whole.
+    fn lost_answer(&self, request: &Head, status: u16) {
+        if let Ok(mut lost) = self.lost.lock()
+            && lost.len() < MAX_RECORDED
+        {
+            lost.push(LostAnswer { request: self.exchange_name(request).chars().take(300).collect(), status });
+        }
+    }
+
+    /// `METHOD path?names`: the normalised path and the sorted names of the query parameters.
+    fn exchange_name(&self, head: &Head) -> String {
+        let target = head.target();
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut names: Vec<&str> =
+            query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').map_or(p, |(k, _)| k)).collect();
+        names.sort_unstable();
+        let path = self.normalise(path);
+        if names.is_empty() {
+            format!("{} {path}", head.method())
         } else {
-            None
+            format!("{} {path}?{}", head.method(), names.join("&"))
+        }
+    }
+
+    /// Follows GCS resumable sessions through the emulator's answer to `request`: a session opened
+    /// (its index in the table, to be marked delivered once the answer reached the client) or ended.
+    fn track_session(&self, request: &Head, response: &Head) -> Option<usize> {
+        let target = request.target();
+        let status = response.status();
+        let Ok(mut sessions) = self.sessions.lock() else { return None };
+        if let Some(id) = query_param(target, "upload_id") {
+            let end = match request.method() {
+                "PUT" | "POST" if status == 200 || status == 201 => Some(SessionEnd::Completed),
+                "DELETE" if !matches!(status, 429 | 500 | 502 | 503 | 504) => Some(SessionEnd::Cancelled),
+                _ => None,
+            };
+            if let Some(end) = end
+                && let Some(s) = sessions.iter_mut().find(|s| s.upload_id == id && s.end.is_none())
+            {
+                s.end = Some(end);
+            }
+            return None;
+        }
+        let resumable = request.method() == "POST" && query_param(target, "uploadType").as_deref() == Some("resumable");
+        if !resumable || !(200..300).contains(&status) || sessions.len() >= MAX_RECORDED {
+            return None;
+        }
+        let upload_id = response.header("location").and_then(|l| query_param(l, "upload_id"))?;
+        let (path, _) = target.split_once('?').unwrap_or((target, ""));
+        sessions.push(SessionRecord {
+            upload_id,
+            request: format!("POST {}", self.normalise(path)),
+            object: query_param(target, "name").map(|n| self.normalise(&n)),
+            delivered: false,
+            end: None,
+        });
+        Some(sessions.len() - 1)
+    }
+
+    fn session_delivered(&self, index: Option<usize>) {
+        if let Some(i) = index
+            && let Ok(mut sessions) = self.sessions.lock()
+            && let Some(s) = sessions.get_mut(i)
+        {
+            s.delivered = true;
         }
     }
 }
@@ -667,6 +827,35 @@ impl Head {
         self.has_token("connection", "close")
             || (version.eq_ignore_ascii_case("HTTP/1.0") && !self.has_token("connection", "keep-alive"))
     }
+}
+
+/// The first value of query parameter `name` in a request target or URL, percent-decoded.
+fn query_param(target: &str, name: &str) -> Option<String> {
+    let query = target.split_once('?')?.1;
+    let raw = query.split('&').find_map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        (k == name).then_some(v)
+    })?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -1151,6 +1340,7 @@ async fn serve(client: TcpStream, upstream_addr: SocketAddr, shared: Arc<Shared>
             }
         };
         let status = response.status();
+        let session = shared.track_session(&request, &response);
         let no_body = request.method() == "HEAD" || status == 204 || status == 304;
         let framing = if no_body {
             Framing::Length(0)
@@ -1159,6 +1349,7 @@ async fn serve(client: TcpStream, upstream_addr: SocketAddr, shared: Arc<Shared>
                 Ok(f) => f,
                 Err(_) => {
                     shared.broken.fetch_add(1, Ordering::SeqCst);
+                    shared.lost_answer(&request, status);
                     return;
                 }
             }
@@ -1170,11 +1361,21 @@ async fn serve(client: TcpStream, upstream_addr: SocketAddr, shared: Arc<Shared>
             Some(ResponseFault::Stall) if !has_response_body || draws.bits(DRAW_STALL_WHERE) % 2 == 0 => {
                 // Hold the whole response: the client has sent its request and waits for the head.
                 shared.record(FaultKind::Stall, &name, None);
+                shared.lost_answer(&request, status);
                 drop(slot);
                 tokio::time::sleep(shared.plan.stall).await;
                 return;
             }
-            Some(ResponseFault::Stall | ResponseFault::Truncate) if has_response_body => {
+            Some(ResponseFault::ResetBefore) => {
+                // The emulator has answered (the request took effect); the client gets a reset
+                // instead of the answer.
+                shared.record(FaultKind::ResetBeforeResponse, &name, None);
+                shared.lost_answer(&request, status);
+                drop(slot);
+                client.reset();
+                return;
+            }
+            Some(ResponseFault::Stall | ResponseFault::Truncate | ResponseFault::ResetMidBody) if has_response_body => {
                 BodyFault::CutAt(position_bits)
             }
             Some(ResponseFault::Flip)
@@ -1186,27 +1387,40 @@ async fn serve(client: TcpStream, upstream_addr: SocketAddr, shared: Arc<Shared>
             _ => BodyFault::None,
         };
         if client.stream.write_all(&response.raw).await.is_err() {
+            shared.lost_answer(&request, status);
             return;
         }
         match relay_body(up, &mut client.stream, framing, body_fault).await {
             Ok(BodyEnd::Cut(offset)) => {
                 drop(slot);
-                if matches!(response_fault, Some(ResponseFault::Stall)) {
-                    shared.record(FaultKind::Stall, &name, Some(offset));
-                    tokio::time::sleep(shared.plan.stall).await;
-                } else {
-                    shared.record(FaultKind::TruncatedBody, &name, Some(offset));
-                    let _ = client.stream.shutdown().await;
+                shared.lost_answer(&request, status);
+                match response_fault {
+                    Some(ResponseFault::Stall) => {
+                        shared.record(FaultKind::Stall, &name, Some(offset));
+                        tokio::time::sleep(shared.plan.stall).await;
+                    }
+                    Some(ResponseFault::ResetMidBody) => {
+                        // RST after `offset` body bytes were written: bytes still in the proxy's
+                        // send buffer are discarded with it, so the client may get fewer.
+                        shared.record(FaultKind::ResetMidResponseBody, &name, Some(offset));
+                        client.reset();
+                    }
+                    _ => {
+                        shared.record(FaultKind::TruncatedBody, &name, Some(offset));
+                        let _ = client.stream.shutdown().await;
+                    }
                 }
                 return;
             }
             Ok(BodyEnd::Complete(flipped)) => {
+                shared.session_delivered(session);
                 if let Some(offset) = flipped {
                     shared.record(FaultKind::FlippedByte, &name, Some(offset));
                 }
             }
             Err(_) => {
                 shared.broken.fetch_add(1, Ordering::SeqCst);
+                shared.lost_answer(&request, status);
                 return;
             }
         }
@@ -1289,6 +1503,8 @@ mod tests {
         match kind {
             FaultKind::ResetBeforeRequest => r.reset_before_request = rate,
             FaultKind::ResetMidRequestBody => r.reset_mid_request_body = rate,
+            FaultKind::ResetBeforeResponse => r.reset_before_response = rate,
+            FaultKind::ResetMidResponseBody => r.reset_mid_response_body = rate,
             FaultKind::Status503 | FaultKind::Status503RetryAfter => r.status_503 = rate,
             FaultKind::Status500 | FaultKind::Status500RetryAfter => r.status_500 = rate,
             FaultKind::Status429 | FaultKind::Status429RetryAfter => r.status_429 = rate,
@@ -1405,6 +1621,179 @@ mod tests {
         assert!(started.elapsed() >= Duration::from_millis(300));
         assert!(out.len() < 70, "the response never completes: {}", String::from_utf8_lossy(&out));
         assert_eq!(proxy.counts()[&FaultKind::Stall], 1);
+    }
+
+    /// Reads until the end of the stream or an error: what arrived, and how it ended.
+    async fn read_until_end(s: &mut TcpStream) -> (Vec<u8>, io::Result<()>) {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+                Err(_) => return (out, Err(io::Error::new(io::ErrorKind::TimedOut, "neither an end nor an error"))),
+                Ok(Ok(0)) => return (out, Ok(())),
+                Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+                Ok(Err(e)) => return (out, Err(e)),
+            }
+        }
+    }
+
+    async fn get_through(proxy: &FaultProxy) -> (Vec<u8>, io::Result<()>) {
+        let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+        s.write_all(GET.as_bytes()).await.unwrap();
+        read_until_end(&mut s).await
+    }
+
+    /// The response-side resets are TCP resets: the client's read fails with ECONNRESET (after the
+    /// head and part of the body for a mid-body reset), where a truncation ends with a clean EOF.
+    #[tokio::test]
+    async fn response_resets_reach_the_client_as_connection_resets() {
+        let body: &'static [u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let (up, seen) = upstream(body, false).await;
+        let plan = FaultPlan::new(11, ErrorFlavor::S3).rates(only(FaultKind::ResetBeforeResponse, 1.0));
+        let proxy = FaultProxy::start(up, plan).await.unwrap();
+        let (got, end) = get_through(&proxy).await;
+        assert!(got.is_empty(), "nothing of the answer: {}", String::from_utf8_lossy(&got));
+        assert_eq!(end.map_err(|e| e.kind()), Err(io::ErrorKind::ConnectionReset));
+        assert_eq!(seen.load(Ordering::SeqCst), 1, "the emulator got and answered the request");
+        assert_eq!(proxy.counts()[&FaultKind::ResetBeforeResponse], 1);
+        assert_eq!(proxy.lost_answers(), [LostAnswer { request: "GET /b/k".to_owned(), status: 200 }]);
+
+        for chunked in [false, true] {
+            let (up, seen) = upstream(body, chunked).await;
+            let plan = FaultPlan::new(11, ErrorFlavor::S3).rates(only(FaultKind::ResetMidResponseBody, 1.0));
+            let proxy = FaultProxy::start(up, plan).await.unwrap();
+            let (got, end) = get_through(&proxy).await;
+            assert!(got.starts_with(b"HTTP/1.1 200 OK"), "the head arrives: {}", String::from_utf8_lossy(&got));
+            assert_eq!(end.map_err(|e| e.kind()), Err(io::ErrorKind::ConnectionReset), "chunked: {chunked}");
+            let split = find(&got, b"\r\n\r\n").unwrap() + 4;
+            if chunked {
+                assert!(!got.ends_with(b"0\r\n\r\n"), "the body never ends");
+            } else {
+                assert!(got.len() - split < body.len(), "part of the body at most");
+            }
+            let faults = proxy.faults();
+            assert_eq!(faults.len(), 1, "{faults:?}");
+            assert_eq!(faults[0].kind, FaultKind::ResetMidResponseBody);
+            assert!(faults[0].offset.is_some_and(|o| o < body.len() as u64));
+            assert_eq!(seen.load(Ordering::SeqCst), 1);
+            assert_eq!(proxy.lost_answers().len(), 1);
+
+            // A truncation of the same body, by contrast, is a clean end of the stream (FIN).
+            let (up, _) = upstream(body, chunked).await;
+            let plan = FaultPlan::new(11, ErrorFlavor::S3).rates(only(FaultKind::TruncatedBody, 1.0));
+            let proxy = FaultProxy::start(up, plan).await.unwrap();
+            let (got, end) = get_through(&proxy).await;
+            assert!(got.starts_with(b"HTTP/1.1 200 OK"));
+            assert!(end.is_ok(), "truncation ends with FIN, not a reset: {end:?}");
+            assert_eq!(proxy.counts()[&FaultKind::TruncatedBody], 1);
+        }
+
+        // Without faults nothing is lost.
+        let (up, _) = upstream(body, false).await;
+        let proxy = FaultProxy::start(up, FaultPlan::new(11, ErrorFlavor::S3)).await.unwrap();
+        let (got, end) = get_through(&proxy).await;
+        assert!(end.is_ok() && got.ends_with(body));
+        assert!(proxy.lost_answers().is_empty());
+    }
+
+    /// An upstream answering each request with `answer(method, target)` (a whole response, which
+    /// must carry its own framing), keep-alive.
+    async fn scripted_upstream(answer: fn(&str, &str) -> String) -> SocketAddr {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((s, _)) = listener.accept().await else { return };
+                tokio::spawn(async move {
+                    let mut peer = Peer::new(s, Duration::from_secs(10));
+                    while let Ok(Some(head)) = peer.read_head().await {
+                        if drain_body(&mut peer, head.framing(true).unwrap()).await.is_err() {
+                            return;
+                        }
+                        let out = answer(head.method(), head.target());
+                        peer.stream.write_all(out.as_bytes()).await.unwrap();
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// The GCS session ledger: sessions opened by `uploadType=resumable` POSTs (their `upload_id`
+    /// from `Location`, percent-decoded), ended by a final `PUT` answered 200 or an answered
+    /// `DELETE`; a session whose opening answer was lost is marked undelivered.
+    #[tokio::test]
+    async fn resumable_sessions_are_followed_from_opening_to_end() {
+        fn gcs(method: &str, target: &str) -> String {
+            match (method, query_param(target, "upload_id")) {
+                ("POST", None) => {
+                    let name = query_param(target, "name").unwrap_or_default();
+                    format!(
+                        "HTTP/1.1 200 OK\r\nlocation: http://127.0.0.1/upload/storage/v1/b/bkt/o?uploadType=resumable\
+                         &name={name}&upload_id=id%2B{name}\r\ncontent-length: 0\r\n\r\n"
+                    )
+                }
+                ("PUT", Some(_)) => {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}".to_owned()
+                }
+                // A transient failure does not end the session.
+                ("DELETE", Some(id)) if id == "id+c" => {
+                    "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n".to_owned()
+                }
+                // gcp-storage-emulator has no route for a session DELETE.
+                _ => "HTTP/1.1 501 Not Implemented\r\ncontent-length: 0\r\n\r\n".to_owned(),
+            }
+        }
+        let up = scripted_upstream(gcs).await;
+        let proxy = FaultProxy::start(up, FaultPlan::new(1, ErrorFlavor::Gcs)).await.unwrap();
+        proxy.alias("bkt", "bucket");
+        let open = |name: &str| {
+            format!(
+                "POST /upload/storage/v1/b/bkt/o?uploadType=resumable&name={name} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+            )
+        };
+        for name in ["a", "b", "c"] {
+            let out = exchange(&proxy, &open(name)).await;
+            assert!(out.starts_with(b"HTTP/1.1 200 OK"));
+        }
+        let put = "PUT /upload/storage/v1/b/bkt/o?uploadType=resumable&name=a&upload_id=id%2Ba HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\nconnection: close\r\n\r\nx";
+        exchange(&proxy, put).await;
+        let delete = "DELETE /upload/storage/v1/b/bkt/o?uploadType=resumable&upload_id=id%2Bb HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+        exchange(&proxy, delete).await;
+        exchange(&proxy, &delete.replace("id%2Bb", "id%2Bc")).await;
+        let sessions = proxy.sessions();
+        let summary: Vec<(&str, Option<&str>, bool, Option<SessionEnd>)> =
+            sessions.iter().map(|s| (s.upload_id.as_str(), s.object.as_deref(), s.delivered, s.end)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("id+a", Some("a"), true, Some(SessionEnd::Completed)),
+                ("id+b", Some("b"), true, Some(SessionEnd::Cancelled)),
+                ("id+c", Some("c"), true, None),
+            ]
+        );
+        assert_eq!(sessions[0].request, "POST /upload/storage/v1/b/bucket/o");
+
+        // The opening answer lost to a reset: the session exists, the client never learned it.
+        let plan = FaultPlan::new(1, ErrorFlavor::Gcs).rates(only(FaultKind::ResetBeforeResponse, 1.0));
+        let proxy = FaultProxy::start(up, plan).await.unwrap();
+        assert!(exchange(&proxy, &open("d")).await.is_empty());
+        let sessions = proxy.sessions();
+        assert_eq!(sessions.len(), 1);
+        assert!(!sessions[0].delivered && sessions[0].end.is_none(), "{sessions:?}");
+        assert_eq!(
+            proxy.lost_answers(),
+            [LostAnswer { request: "POST /upload/storage/v1/b/bkt/o?name&uploadType".to_owned(), status: 200 }]
+        );
+    }
+
+    #[test]
+    fn query_parameters_are_found_and_decoded() {
+        assert_eq!(query_param("/o?a=1&upload_id=x%2By%20z&b", "upload_id").as_deref(), Some("x+y z"));
+        assert_eq!(query_param("/o?a=1&b", "b").as_deref(), Some(""));
+        assert_eq!(query_param("/o?a=%zz%2", "a").as_deref(), Some("%zz%2"));
+        assert_eq!(query_param("/o?a=1", "upload_id"), None);
+        assert_eq!(query_param("/o", "a"), None);
     }
 
     #[tokio::test]

@@ -40,7 +40,9 @@
 //! body (`required` when the header is missing, `authError` "Invalid Credentials" otherwise) and
 //! `WWW-Authenticate: Bearer realm="https://accounts.google.com/"`.
 //! [`GceFake::token_fetches`] counts tokens issued by the token endpoint and the metadata server;
-//! [`GceFake::self_signed_tokens_seen`] counts distinct self-signed JWTs accepted.
+//! [`GceFake::self_signed_tokens_seen`] counts distinct self-signed JWTs accepted;
+//! [`GceFake::requested_scopes`] lists the scopes tokens were asked for (token endpoint, metadata
+//! server, self-signed JWTs).
 //!
 //! The state machine, per instance (`Instance.status`), driven by operations:
 //!
@@ -59,7 +61,7 @@
 //! `zoneOperations.wait`, and `instances.get` of the target) advances it one step: `RUNNING` until
 //! [`GceFake::set_polls_to_done`] polls (default 2) were made, then `DONE`. So with the default an
 //! insert reads PROVISIONING, STAGING, RUNNING. `wait` is best-effort as Google documents: it returns
-//! at once, one step further (`DONE` or not). A mutating call on an instance whose previous
+//! at once (or after [`GceFake::hold_wait_calls`]), one step further (`DONE` or not). A mutating call on an instance whose previous
 //! operation is still running finishes that operation first. [`GceFake::fail_next_operation`] makes
 //! the next operation end `DONE` with `error.errors` and `httpErrorStatusCode`; the instance goes back
 //! to its status before (a failed insert leaves no instance). A `requestId` already seen returns the
@@ -81,6 +83,7 @@
 //!
 //! Switches: [`GceFake::fail_next_operation`], [`GceFake::throttle_next`] (429 `rateLimitExceeded`, with
 //! or without `Retry-After`), [`GceFake::set_polls_to_done`], [`GceFake::set_page_size`],
+//! [`GceFake::hold_wait_calls`] (`zoneOperations.wait` answers held back, as the service holds them),
 //! [`GceFake::expire_tokens`], [`GceFake::set_token_lifetime`]. The request log
 //! ([`GceFake::requests`]) holds method, path, query, headers (the bearer token as `Bearer <redacted>`)
 //! and the JSON body (token requests: no body, it holds the assertion or the secret).
@@ -216,6 +219,8 @@ struct Settings {
     page_size: usize,
     polls_to_done: u32,
     token_lifetime: u64,
+    /// How long `zoneOperations.wait` answers are held back ([`GceFake::hold_wait_calls`]).
+    wait_hold: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -230,6 +235,8 @@ struct State {
     token_requests: usize,
     token_fetches: usize,
     metadata_token_fetches: usize,
+    /// The scopes tokens were asked for ([`GceFake::requested_scopes`]).
+    requested_scopes: Vec<String>,
     throttle: u32,
     throttle_retry_after: Option<u64>,
     next_failure: Option<Failure>,
@@ -330,7 +337,7 @@ impl GceFake {
         let public_key = rsa_key_pair().public().as_ref().to_vec();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                settings: Settings { page_size: 2, polls_to_done: 2, token_lifetime: 3599 },
+                settings: Settings { page_size: 2, polls_to_done: 2, token_lifetime: 3599, wait_hold: None },
                 instances: BTreeMap::new(),
                 operations: BTreeMap::new(),
                 operation_names: HashMap::new(),
@@ -340,6 +347,7 @@ impl GceFake {
                 token_requests: 0,
                 token_fetches: 0,
                 metadata_token_fetches: 0,
+                requested_scopes: Vec::new(),
                 throttle: 0,
                 throttle_retry_after: None,
                 next_failure: None,
@@ -498,6 +506,15 @@ impl GceFake {
         self.shared.lock().token_requests
     }
 
+    /// The scopes tokens were asked for, oldest first: the `scope` of each JWT-bearer assertion and
+    /// the `scopes` (or `scope`) of each refresh-token request at the token endpoint (empty when
+    /// none was sent), the `?scopes=` of each metadata-server token request (empty when absent),
+    /// the `scope` claim of each distinct self-signed JWT accepted as a bearer token, and of each
+    /// request refused (403) for a self-signed JWT without a Compute scope.
+    pub fn requested_scopes(&self) -> Vec<String> {
+        self.shared.lock().requested_scopes.clone()
+    }
+
     /// Distinct self-signed service-account JWTs accepted as bearer tokens.
     pub fn self_signed_tokens_seen(&self) -> usize {
         self.shared.lock().self_signed.len()
@@ -515,6 +532,13 @@ impl GceFake {
     /// The `expires_in` of new tokens, in seconds (default 3599, as Google).
     pub fn set_token_lifetime(&self, seconds: u64) {
         self.shared.lock().settings.token_lifetime = seconds;
+    }
+
+    /// Holds every `zoneOperations.wait` answer back for `hold` (`None`: answer at once, the
+    /// default), as the service does while an operation runs (up to about 2 minutes); the call is
+    /// logged and counted as a poll when it arrives.
+    pub fn hold_wait_calls(&self, hold: Option<Duration>) {
+        self.shared.lock().settings.wait_hold = hold;
     }
 
     /// Items per page of every list (default 2; `maxResults` can lower it).
@@ -662,6 +686,14 @@ fn verify_jwt(shared: &Shared, jwt: &str) -> Result<Value, &'static str> {
         return Err("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.");
     }
     Ok(claims)
+}
+
+/// Records a scope a token was asked for (bounded like the request log).
+fn push_scope(st: &mut State, scope: String) {
+    if st.requested_scopes.len() >= MAX_RECORDED {
+        st.requested_scopes.remove(0);
+    }
+    st.requested_scopes.push(scope);
 }
 
 fn scope_allows_compute(scope: &str) -> bool {
@@ -901,6 +933,12 @@ fn handle(shared: &Shared, req: &RecordedRequest) -> (u16, Vec<(String, String)>
             compute(shared, &mut st, req)
         }
     };
+    if req.method == Method::POST && path.starts_with("/compute/") && path.ends_with("/wait") {
+        let hold = shared.lock().settings.wait_hold;
+        if let Some(hold) = hold {
+            std::thread::sleep(hold);
+        }
+    }
     let body = reply_body(&reply, req.method == Method::HEAD);
     let mut headers = Vec::new();
     if reply.body.is_some() && !reply.headers.iter().any(|(n, _)| n == "content-type") {
@@ -970,6 +1008,14 @@ fn token_endpoint(shared: &Shared, st: &mut State, req: &RecordedRequest) -> Rep
         other => return oauth_error("unsupported_grant_type", &format!("Invalid grant_type: {other}")),
     };
     let token = format!("ya29.fake-gce-{}-{}", st.token_fetches + 1, shared.hex(32));
+    let asked = if field("grant_type") == JWT_BEARER_GRANT {
+        scope.clone()
+    } else if field("scopes").is_empty() {
+        field("scope").to_owned()
+    } else {
+        field("scopes").to_owned()
+    };
+    push_scope(st, asked);
     let lifetime = st.settings.token_lifetime;
     st.tokens.insert(token.clone(), Instant::now() + Duration::from_secs(lifetime));
     st.token_fetches += 1;
@@ -994,6 +1040,8 @@ fn metadata(shared: &Shared, st: &mut State, req: &RecordedRequest) -> Reply {
     let rest = req.url.path().trim_start_matches("/computeMetadata/v1/").trim_end_matches('/');
     match rest {
         "instance/service-accounts/default/token" => {
+            let asked = req.url.query_pairs().find(|(k, _)| k == "scopes").map(|(_, v)| v.into_owned());
+            push_scope(st, asked.unwrap_or_default());
             let token = format!("ya29.fake-gce-mds-{}-{}", st.token_fetches + 1, shared.hex(32));
             let lifetime = st.settings.token_lifetime;
             st.tokens.insert(token.clone(), Instant::now() + Duration::from_secs(lifetime));
@@ -1044,11 +1092,13 @@ fn authenticate(shared: &Shared, st: &mut State, req: &RecordedRequest) -> Optio
                 claims["aud"].as_str().is_some_and(|a| a.trim_end_matches('/') == "https://compute.googleapis.com");
             let sub_ok = claims.get("sub").is_none_or(|s| s == shared.client_email.as_str());
             if (by_scope || by_aud) && sub_ok {
-                if st.self_signed.len() < MAX_OPERATIONS {
-                    st.self_signed.insert(token.to_owned());
+                if st.self_signed.len() < MAX_OPERATIONS && st.self_signed.insert(token.to_owned()) {
+                    let scope = claims["scope"].as_str().unwrap_or_default().to_owned();
+                    push_scope(st, scope);
                 }
                 None
             } else {
+                push_scope(st, claims["scope"].as_str().unwrap_or_default().to_owned());
                 Some(google_error_with(
                     403,
                     "insufficientPermissions",

@@ -25,11 +25,12 @@ use cloudkit_azure_arm::{
     SUBSCRIPTIONS_API_VERSION, VirtualMachineDefinition, WaiterConfig, WaiterError,
 };
 use cloudkit_core::ErrorKind;
+use cloudkit_core::testing::{Canned, ReplayHttp};
 use cloudkit_cred_chain::azure::AzureEnv;
 use cloudkit_paginate::PaginationConfig;
 use cloudkit_tests::arm::{
-    ArmFake, CLIENT_SECRET, SECOND_SUBSCRIPTION_ID, SEEDED_EMPTY_RESOURCE_GROUP, SEEDED_RESOURCE_GROUP, SEEDED_VM,
-    SUBSCRIPTION_ID, TENANT_ID, WIDGET_API_VERSIONS, WIDGET_TYPE,
+    ARM_SCOPE, ArmFake, CLIENT_SECRET, SECOND_SUBSCRIPTION_ID, SEEDED_EMPTY_RESOURCE_GROUP, SEEDED_RESOURCE_GROUP,
+    SEEDED_VM, SUBSCRIPTION_ID, TENANT_ID, WIDGET_API_VERSIONS, WIDGET_TYPE,
 };
 use cloudkit_tests::testbed::Testbed;
 use futures::TryStreamExt;
@@ -209,6 +210,54 @@ async fn a_wrong_secret_is_a_credentials_error_naming_the_entra_code_never_the_s
         fake.requests().iter().all(|r| r.path.ends_with("/oauth2/v2.0/token")),
         "nothing reached ARM without a token"
     );
+}
+
+/// `ArmClient::builder(..).endpoint(url)` to a sovereign cloud asks Entra for that cloud's token
+/// audience (`<endpoint>/.default`), not the public cloud's the config derived from its own endpoint;
+/// a scope named in the loader is kept. The ARM answers come from a replayed HTTP client (no
+/// sovereign cloud here); the tokens from the real chain and the fake's Entra endpoint.
+#[tokio::test]
+async fn an_endpoint_override_asks_entra_for_that_clouds_token_scope() {
+    let fake = ArmFake::start().unwrap();
+    const GOV_SCOPE: &str = "https://management.usgovcloudapi.net/.default";
+    fake.accept_scope(GOV_SCOPE);
+    let config = config_with(&fake, fake.azure_env()).await;
+    ArmClient::new(&config).unwrap().resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap();
+    assert_eq!(fake.requested_scopes(), [ARM_SCOPE], "the config's own endpoint: the ARM scope");
+
+    let gov_answers = std::sync::Arc::new(ReplayHttp::new());
+    let subscription = json!({"id": format!("/subscriptions/{SUBSCRIPTION_ID}"), "subscriptionId": SUBSCRIPTION_ID,
+                              "displayName": "Gov", "state": "Enabled"});
+    gov_answers.push(Canned::status(200, serde_json::to_vec(&subscription).unwrap()));
+    let gov = ArmClient::builder(&config)
+        .endpoint("https://management.usgovcloudapi.net".parse().unwrap())
+        .http(gov_answers.clone())
+        .build()
+        .unwrap();
+    assert_eq!(gov.subscriptions().get(SUBSCRIPTION_ID).send().await.unwrap().display_name, "Gov");
+    assert_eq!(fake.requested_scopes(), [ARM_SCOPE, GOV_SCOPE]);
+    let sent = gov_answers.requests();
+    assert_eq!(sent[0].url.host_str(), Some("management.usgovcloudapi.net"));
+    let bearer = sent[0].headers["authorization"].to_str().unwrap();
+    assert!(bearer.starts_with("Bearer fake-arm-token-2-"), "the gov token, not the first one: {bearer}");
+
+    // a scope the loader was given wins over the override's
+    let config = AzureConfig::loader()
+        .env(fake.azure_env())
+        .allow_loopback_http(true)
+        .resource_manager_endpoint(fake.endpoint())
+        .resource_manager_scope(ARM_SCOPE)
+        .load()
+        .await
+        .unwrap();
+    gov_answers.push(Canned::status(200, serde_json::to_vec(&subscription).unwrap()));
+    let pinned = ArmClient::builder(&config)
+        .endpoint("https://management.usgovcloudapi.net".parse().unwrap())
+        .http(gov_answers.clone())
+        .build()
+        .unwrap();
+    pinned.subscriptions().get(SUBSCRIPTION_ID).send().await.unwrap();
+    assert_eq!(fake.requested_scopes(), [ARM_SCOPE, GOV_SCOPE, ARM_SCOPE]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,6 +521,31 @@ async fn vms_list_paged_list_all_get_with_instance_view_and_power_states() {
     assert!(matches!(e, ArmError::ResourceNotFound(_)), "{e:?}");
     let e = vms.instance_view("ck-nowhere", "vm-1").send().await.unwrap_err();
     assert!(matches!(e, ArmError::ResourceGroupNotFound(_)), "{e:?}");
+}
+
+/// `VirtualMachines_Update` with tags: `PATCH {"tags": …}` replaces them; the VM comes back.
+#[tokio::test]
+async fn vm_update_tags_replaces_the_tags() {
+    let Arm { fake, rm } = arm().await;
+    fake.add_vm("ck-tags", "vm-t", "eastus", "running");
+    let vms = rm.virtual_machines();
+    let vm = vms.update_tags("ck-tags", "vm-t").tag("owner", "ci").tag("env", "test").send().await.unwrap();
+    assert_eq!(vm.name, "vm-t");
+    let tags: Vec<(&str, &str)> = vm.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(tags, [("env", "test"), ("owner", "ci")]);
+    let got = vms.get("ck-tags", "vm-t").send().await.unwrap();
+    assert_eq!(got.tags, vm.tags, "the fake kept them");
+    let patch = fake.requests_to("PATCH", &vm_path("ck-tags", "vm-t"));
+    assert_eq!(patch.len(), 1);
+    assert_eq!(patch[0].json(), json!({"tags": {"env": "test", "owner": "ci"}}));
+    assert_eq!(patch[0].api_version(), Some(COMPUTE_API_VERSION));
+    assert_eq!(patch[0].header("content-type"), Some("application/json"));
+
+    let cleared = vms.update_tags("ck-tags", "vm-t").send().await.unwrap();
+    assert!(cleared.tags.is_empty(), "{:?}", cleared.tags);
+    let e = vms.update_tags("ck-tags", "vm-none").tag("a", "b").send().await.unwrap_err();
+    assert!(matches!(e, ArmError::ResourceNotFound(_)), "{e:?}");
+    assert_all_arm_requests_bearer(&fake);
 }
 
 /// `VirtualMachines_CreateOrUpdate` from a minimal definition: 201 with `provisioningState:
@@ -916,6 +990,74 @@ async fn generic_resources_with_and_without_an_explicit_api_version() {
     assert_all_arm_requests_bearer(&fake);
 }
 
+/// `resources().action(id, name)` (`az resource invoke-action`) on the fake's widgets: `listKeys`
+/// answers 200 with the keys at once; `regenerateKey` answers 202 and is polled on its `Location`
+/// (or `Azure-AsyncOperation`, then the result from `Location`), whose final 200 is the result.
+#[tokio::test]
+async fn generic_resource_actions_sync_and_long_running() {
+    let Arm { fake, rm } = arm().await;
+    let res = rm.resources();
+    let stable = WIDGET_API_VERSIONS[1];
+    let id = widget_id(SEEDED_RESOURCE_GROUP, "w-keys");
+    res.create_or_update(&id, json!({"location": "eastus"})).api_version(stable).send().await.unwrap();
+
+    fake.clear_requests();
+    let poller = res.action(&id, "listKeys").api_version(stable).begin().await.unwrap();
+    assert!(poller.is_done(), "a 200 is the result");
+    let keys = poller.wait().await.unwrap();
+    let key1 = keys["keys"][0]["value"].as_str().unwrap().to_owned();
+    let key2 = keys["keys"][1]["value"].as_str().unwrap().to_owned();
+    assert_eq!(keys["keys"][0]["keyName"], "key1");
+    let posts = fake.requests_to("POST", &format!("{id}/listKeys"));
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].api_version(), Some(stable));
+    assert_eq!(fake.requests().len(), 1, "nothing polled");
+
+    // long-running, polled on the Location URL
+    let poller =
+        res.action(&id, "regenerateKey").body(json!({"keyName": "key1"})).api_version(stable).begin().await.unwrap();
+    assert_eq!(poller.initial_status(), 202);
+    assert!(!poller.is_done() && poller.async_operation_url().is_none());
+    assert!(poller.location_url().unwrap().contains("/operationStatuses/"));
+    let fresh = poller.wait().await.unwrap();
+    let new1 = fresh["keys"][0]["value"].as_str().unwrap().to_owned();
+    assert_ne!(new1, key1, "key1 regenerated");
+    assert_eq!(fresh["keys"][1]["value"], key2.as_str(), "key2 kept");
+    assert_eq!(fake.requests_to("POST", "/regenerateKey")[0].json(), json!({"keyName": "key1"}));
+    let polls: Vec<_> = fake.requests().into_iter().filter(|r| r.path.contains("/operationStatuses/")).collect();
+    assert_eq!(polls.len(), 3, "202, 202, then the result");
+    assert!(polls.iter().all(|r| r.query_param("monitor") == Some("true")));
+
+    // with Azure-AsyncOperation: the status URL until Succeeded, then the result from Location
+    fake.set_async_operation_on_actions(true);
+    fake.clear_requests();
+    let fresh = res.action(&id, "regenerateKey").body(json!({"keyName": "key2"})).api_version(stable).send();
+    let fresh = fresh.await.unwrap();
+    assert_ne!(fresh["keys"][1]["value"], key2.as_str(), "key2 regenerated");
+    assert_eq!(fresh["keys"][0]["value"], new1.as_str());
+    let polls: Vec<_> = fake.requests().into_iter().filter(|r| r.path.contains("/operationStatuses/")).collect();
+    let monitors: Vec<Option<&str>> = polls.iter().map(|r| r.query_param("monitor")).collect();
+    assert_eq!(monitors, [None, None, None, Some("true")], "three status polls, then the Location");
+    assert_eq!(res.action(&id, "listKeys").api_version(stable).send().await.unwrap(), fresh);
+
+    // a failed one; a bad body; an action the type does not have; no api-version: the provider's
+    fake.fail_next_operation("KeyRotationFailed", "The key could not be regenerated.");
+    let e = res.action(&id, "regenerateKey").body(json!({"keyName": "key1"})).api_version(stable).send().await;
+    let e = e.unwrap_err();
+    assert!(matches!(e, ArmError::OperationFailed(_)), "{e:?}");
+    assert_eq!(e.code(), Some("KeyRotationFailed"));
+    let e = res.action(&id, "regenerateKey").body(json!({"keyName": "key9"})).api_version(stable).send().await;
+    assert_eq!(e.unwrap_err().code(), Some("InvalidRequestContent"));
+    let e = res.action(&id, "reboot").api_version(stable).send().await.unwrap_err();
+    assert_eq!((e.status().map(|s| s.as_u16()), e.code()), (Some(404), Some("InvalidResourceType")), "{e}");
+    fake.clear_requests();
+    res.action(&id, "listKeys").send().await.unwrap();
+    let requests = fake.requests();
+    assert!(requests[0].path.ends_with("/providers/Contoso.Widgets"));
+    assert_eq!(requests[1].api_version(), Some(stable), "the newest non-preview api-version");
+    assert_all_arm_requests_bearer(&fake);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Microsoft's mock server for ARM conventions (`@azure-tools/azure-http-specs`)
 // ---------------------------------------------------------------------------------------------
@@ -963,11 +1105,11 @@ fn specs_id(provider_and_type: &str, name: &str) -> String {
 /// - PUT `orders/order1` → 201 (`provisioningState: InProgress`) + `Azure-AsyncOperation`, whose
 ///   status is `InProgress`, then `Succeeded`; the final state is a GET of the resource (`Succeeded`);
 /// - DELETE `orders/order1` → 202 + `Location`, which answers 202, then 204;
+/// - the POST action `orders/order1/export` (`{"format": "csv"}`) → 202 + `Location` +
+///   `Azure-AsyncOperation`; the status answers `InProgress`, then `Succeeded`, and the result is the
+///   `Location` URL's 200 (`{"content": "order1,product1,1"}`);
 /// - a synchronous PUT (200, `Succeeded`) and DELETE (204) of `topLevelTrackedResources/top`, PATCH
 ///   of `widgets/widget1`, and the typed VM GET of the multi-service scenario.
-///
-/// The POST action `orders/order1/export` (202 + `Location` + `Azure-AsyncOperation`) is not
-/// reachable: the generic `Resources` API has no POST action.
 #[tokio::test]
 async fn arm_specs_generic_poller_put_and_delete() {
     let Some(endpoint) = specs_endpoint() else { return };
@@ -987,6 +1129,20 @@ async fn arm_specs_generic_poller_put_and_delete() {
     // `send()` runs the same scenario again (its counter restarts with the PUT)
     let again = res.create_or_update(&order, body).api_version(SPECS_API_VERSION).send().await.unwrap();
     assert_eq!(again["properties"]["provisioningState"], "Succeeded");
+
+    // `Azure_ResourceManager_OperationTemplates_Lro_export`: a POST action with a result
+    let poller = res
+        .action(&order, "export")
+        .body(json!({"format": "csv"}))
+        .api_version(SPECS_API_VERSION)
+        .begin()
+        .await
+        .unwrap();
+    assert_eq!(poller.initial_status(), 202);
+    assert!(poller.async_operation_url().unwrap().ends_with("/locations/eastus/operations/lro_post_aao"));
+    assert!(poller.location_url().unwrap().ends_with("/locations/eastus/operations/lro_post_location"));
+    assert!(!poller.is_done());
+    assert_eq!(poller.wait().await.unwrap(), json!({"content": "order1,product1,1"}));
 
     let poller = res.delete(&order).api_version(SPECS_API_VERSION).begin_delete().await.unwrap();
     assert_eq!(poller.initial_status(), 202);

@@ -99,6 +99,16 @@ async fn ids_states_and_what_azure_cannot_express() {
     assert!(matches!(many, Err(Error::NotSupported { .. })), "{many:?}");
     let key = compute.create_instances(request().key_name("my-key")).await;
     assert!(matches!(key, Err(Error::NotSupported { .. })), "{key:?}");
+    // user data (cloud-init) has no place in the minimal VM definition: refused, nothing sent
+    let sent = fake.requests().len();
+    let user_data =
+        compute.create_instances(request().user_data(b"#cloud-config\nruncmd: [touch /tmp/x]\n".to_vec())).await;
+    assert!(
+        matches!(&user_data, Err(Error::NotSupported { operation, provider: "azure" }) if operation.contains("user data")),
+        "{user_data:?}"
+    );
+    assert!(!format!("{user_data:?}").contains("cloud-config"), "the user data is not echoed: {user_data:?}");
+    assert_eq!(fake.requests().len(), sent, "refused before any request");
     let image = compute.create_instances(CreateInstances::new("ubuntu", "Standard_B1s")).await;
     assert!(matches!(image, Err(Error::InvalidInput { .. })), "{image:?}");
     // without a network interface nothing is sent

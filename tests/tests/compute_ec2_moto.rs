@@ -95,6 +95,26 @@ async fn ec2_errors_are_typed() {
     assert!(matches!(compute.create_instances(zero).await, Err(Error::InvalidInput { .. })));
 }
 
+/// Issue 16, point 3: waiting for an instance EC2 does not know times out naming the instance, the
+/// state waited for and the last error seen (`InvalidInstanceID.NotFound`), not "still unknown".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_wait_timeout_shows_the_last_error() {
+    let compute = session().await.compute().unwrap();
+    let missing = InstanceId::new("ec2", "us-east-1", "i-0123456789abcdef0");
+    let err = compute.wait_for_state(&missing, InstanceState::Running, Duration::from_secs(3)).await.unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(
+            "waiting for instance ec2:us-east-1:i-0123456789abcdef0 to be running timed out after 3s; last error: \
+             EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound"
+        ),
+        "{shown}"
+    );
+    let Error::Timeout { last: InstanceState::Unknown, last_error: Some(last), .. } = &err else { panic!("{err:?}") };
+    let ec2 = last.downcast_ref::<cloudkit::ec2::Ec2Error>().expect("the provider's error");
+    assert_eq!(ec2.code(), Some("InvalidInstanceID.NotFound"));
+}
+
 /// The provider-neutral conformance suite: the same checks as for `InMemoryCompute`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_passes_the_compute_conformance_suite() {

@@ -22,6 +22,7 @@ mod compute_gce;
 mod compute_mock;
 mod ec2_moto;
 mod fault_injection;
+mod gce_client;
 mod gce_fake;
 mod gcs_emulator;
 mod gcs_python;

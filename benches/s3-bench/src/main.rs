@@ -17,7 +17,8 @@
 //! s3s-fs.
 //!
 //! Environment: `S3S_FS` (path of the s3s-fs binary; default `../../target/tools/bin/s3s-fs`),
-//! `BENCH_LARGE_MIB` (default 512), `BENCH_DIR` (scratch directory; default the system temp dir),
+//! `BENCH_LARGE_MIB` (default 512), `BENCH_PROFILE` (a client name: only its small operations at
+//! concurrency 1, for a profiler), `BENCH_DIR` (scratch directory; default the system temp dir),
 //! `BENCH_PYTHON` (a Python with boto3; default `python3`), `CC` (default `cc`).
 
 use std::path::{Path, PathBuf};
@@ -130,6 +131,21 @@ async fn get_small(c: &Clients, which: Which, key: String) -> Res<usize> {
 }
 
 /// ops/s of `n` small PUTs (then GETs) at `concurrency`.
+/// CPU time (user + system) this process has used so far, from /proc/self/stat (clock ticks of
+/// 1/100 s on Linux).
+fn process_cpu_seconds() -> Res<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("unreadable /proc/self/stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11)
+        .zip(fields.get(12))
+        .map(|(u, s)| u.parse::<f64>().unwrap_or(0.0) + s.parse::<f64>().unwrap_or(0.0))
+        .ok_or("short /proc/self/stat")?;
+    Ok(ticks / 100.0)
+}
+
 async fn small_ops(c: &Clients, which: Which, concurrency: usize, n: usize) -> Res<(f64, f64)> {
     let body = Bytes::from(vec![0x42u8; SMALL]);
     let keys: Vec<String> = (0..n).map(|i| format!("small/{}/c{concurrency}/{i:06}", which.name())).collect();
@@ -486,6 +502,16 @@ async fn main() -> Res<()> {
     );
     let c = clients(&endpoint).await?;
     let small = clients(&nodelay_endpoint).await?;
+    // `BENCH_PROFILE=<client>`: only the small operations at concurrency 1, many of them, for a
+    // profiler (`perf record -g -- target/release/s3-bench`); no table.
+    if let Some(w) = std::env::var("BENCH_PROFILE").ok().and_then(|v| Which::parse(&v)) {
+        small_ops(&small, w, 4, 50).await?;
+        let cpu = process_cpu_seconds()?;
+        let (p, g) = small_ops(&small, w, 1, 4000).await?;
+        let per_op = (process_cpu_seconds()? - cpu) / 8000.0 * 1e6;
+        eprintln!("profile {}: PUT {p:.0}/s GET {g:.0}/s, client CPU {per_op:.0} µs per operation", w.name());
+        return Ok(());
+    }
     let mut rows = Vec::new();
 
     // Warm-up (connections, credentials).

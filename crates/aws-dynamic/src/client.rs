@@ -118,15 +118,12 @@ fn env_flag(name: &str) -> Option<bool> {
 }
 
 impl ClientBuilder {
-    /// The endpoint requests go to (default: the config's override for the service —
-    /// `AWS_ENDPOINT_URL_<SERVICE ID>`, `AWS_ENDPOINT_URL`, the profile's `services` section —
-    /// else the model's endpoint rules).
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = Some(endpoint);
-        self
-    }
-
-    cloudkit_core::client_builder_overrides!();
+    cloudkit_core::client_builder_overrides!(
+        /// The endpoint requests go to (default: the config's override for the service —
+        /// `AWS_ENDPOINT_URL_<SERVICE ID>`, `AWS_ENDPOINT_URL`, the profile's `services` section —
+        /// else the model's endpoint rules).
+        endpoint
+    );
 
     /// The models directory (default: [`Models::discover`]).
     pub fn models(mut self, models: Models) -> Self {

@@ -75,11 +75,7 @@ impl From<Error> for DynamicError {
     }
 }
 
-impl cloudkit_waiter::ErrorCode for DynamicError {
-    fn error_code(&self) -> Option<&str> {
-        self.code()
-    }
-}
+cloudkit_waiter::error_code_from_accessor!(DynamicError);
 
 #[cfg(test)]
 mod tests {

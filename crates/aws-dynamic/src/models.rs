@@ -22,19 +22,15 @@ pub const MODELS_VAR: &str = "CLOUDKIT_AWS_MODELS";
 const MAX_MODEL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Models could not be found, read or understood.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum ModelError {
     /// No models directory: neither the variable nor an installed botocore.
-    #[error(
-        "no AWS service models found ({tried}): run `pip install botocore` or set {MODELS_VAR} to a directory laid out like botocore's data/"
-    )]
     NotFound {
         /// What was looked at.
         tried: String,
     },
     /// The service is not in the models directory.
-    #[error("no model for the AWS service `{service}` in {dir}{hint}")]
     UnknownService {
         /// The service asked for.
         service: String,
@@ -44,7 +40,6 @@ pub enum ModelError {
         hint: String,
     },
     /// The API version asked for is not there.
-    #[error("the AWS service `{service}` has no model for API version {version} in {dir} (available: {available})")]
     UnknownVersion {
         /// The service.
         service: String,
@@ -56,22 +51,50 @@ pub enum ModelError {
         available: String,
     },
     /// A model file could not be read.
-    #[error("could not read the model file {path}: {source}")]
     Read {
         /// The file.
         path: String,
-        /// Why.
-        #[source]
+        /// Why (its text is part of `Display`).
         source: std::io::Error,
     },
     /// A model file is not what botocore writes.
-    #[error("the model file {path} is malformed: {message}")]
     Malformed {
         /// The file.
         path: String,
         /// What is wrong.
         message: String,
     },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound { tried } => write!(
+                f,
+                "no AWS service models found ({tried}): run `pip install botocore` or set {MODELS_VAR} to a directory laid out like botocore's data/"
+            ),
+            Self::UnknownService { service, dir, hint } => {
+                write!(f, "no model for the AWS service `{service}` in {dir}{hint}")
+            }
+            Self::UnknownVersion { service, version, dir, available } => write!(
+                f,
+                "the AWS service `{service}` has no model for API version {version} in {dir} (available: {available})"
+            ),
+            Self::Read { path, source } => write!(f, "could not read the model file {path}: {source}"),
+            Self::Malformed { path, message } => write!(f, "the model file {path} is malformed: {message}"),
+        }
+    }
+}
+
+/// `Read` says why in `Display` (the I/O error's text), so `source()` goes on below what it
+/// printed ([`cloudkit_core::unshown_source`]); the I/O error itself is the variant's field.
+impl std::error::Error for ModelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Read { source, .. } => cloudkit_core::unshown_source(&self.to_string(), Some(source)),
+            _ => None,
+        }
+    }
 }
 
 /// A models directory (botocore's `data/`).

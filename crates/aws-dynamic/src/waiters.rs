@@ -136,10 +136,8 @@ impl DynamicWaiter {
     pub async fn wait(self, input: Value) -> Result<FinalPoll<Value, DynamicError>, WaiterError<Value, DynamicError>> {
         let acceptors: Vec<_> = self.acceptors.iter().filter_map(Value::as_object).filter_map(acceptor).collect();
         let resource = format!("{}.{}", self.client.service(), self.operation);
-        let mut waiter = Waiter::new(self.name.clone(), self.config, acceptors).resource(resource);
-        if let Some(seed) = self.seed {
-            waiter = waiter.with_seed(seed);
-        }
+        let waiter =
+            Waiter::new(self.name.clone(), self.config, acceptors).resource(resource).with_optional_seed(self.seed);
         let (client, operation) = (self.client, self.operation);
         waiter.wait(|| client.call(&operation, input.clone())).await
     }

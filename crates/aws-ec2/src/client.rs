@@ -110,14 +110,11 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The endpoint requests go to (default: the config's override for EC2 — `AWS_ENDPOINT_URL_EC2`,
-    /// `AWS_ENDPOINT_URL`, profile `endpoint_url` — else `https://ec2.{region}.amazonaws.com/`).
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = Some(endpoint);
-        self
-    }
-
-    cloudkit_core::client_builder_overrides!();
+    cloudkit_core::client_builder_overrides!(
+        /// The endpoint requests go to (default: the config's override for EC2 — `AWS_ENDPOINT_URL_EC2`,
+        /// `AWS_ENDPOINT_URL`, profile `endpoint_url` — else `https://ec2.{region}.amazonaws.com/`).
+        endpoint
+    );
 
     /// Builds the client: an input error when the endpoint is not http(s) or the region is not a
     /// valid region name (with no endpoint override).

@@ -145,17 +145,7 @@ cloudkit_core::service_error_accessors!(
     service = crate::SERVICE
 );
 
-impl From<Error> for Ec2Error {
-    fn from(error: Error) -> Self {
-        Self::from_core(error)
-    }
-}
-
-impl cloudkit_waiter::ErrorCode for Ec2Error {
-    fn error_code(&self) -> Option<&str> {
-        self.code()
-    }
-}
+cloudkit_waiter::error_code_from_accessor!(Ec2Error);
 
 #[cfg(test)]
 mod tests {

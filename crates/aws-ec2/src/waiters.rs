@@ -53,11 +53,7 @@ pub const MAX_ATTEMPTS: u32 = 40;
 /// The default configuration for a waiter whose official delay is `delay`: first retry after `delay`,
 /// jittered doubling up to [`MAX_DELAY`], at most [`MAX_ATTEMPTS`] polls, deadline `delay × 40`.
 pub fn default_config(delay: Duration) -> WaiterConfig {
-    WaiterConfig::default()
-        .min_delay(delay)
-        .max_delay(MAX_DELAY.max(delay))
-        .max_attempts(MAX_ATTEMPTS)
-        .max_wait(delay.saturating_mul(MAX_ATTEMPTS))
+    WaiterConfig::polling(delay, MAX_DELAY, MAX_ATTEMPTS)
 }
 
 /// Which DescribeInstances-based waiter.
@@ -180,9 +176,21 @@ impl StatusWaiterKind {
     }
 }
 
+/// The settings and `wait` of a waiter polling a describe request (`request`) whose answer is
+/// `$output`, with the acceptors of its `kind`.
 macro_rules! instance_waiter_settings {
-    () => {
+    ($output:ident) => {
         cloudkit_waiter::waiter_settings!(seed);
+
+        /// Polls until the official acceptors of the waiter's kind end the wait, or the budget runs
+        /// out.
+        pub async fn wait(self) -> Result<FinalPoll<$output, Ec2Error>, Ec2WaiterError<$output>> {
+            let waiter = Waiter::new(self.kind.name(), self.config, self.kind.acceptors())
+                .resource(self.request.selection())
+                .with_optional_seed(self.seed);
+            let request = self.request;
+            waiter.wait(|| request.clone().send()).await
+        }
 
         /// Adds an instance id to wait for.
         pub fn instance_id(mut self, id: impl Into<String>) -> Self {
@@ -243,20 +251,7 @@ impl InstanceWaiter {
         Self { request, kind, config: default_config(kind.delay()), seed: None }
     }
 
-    instance_waiter_settings!();
-
-    /// Polls until the official acceptors say success or failure, or the budget runs out.
-    pub async fn wait(
-        self,
-    ) -> Result<FinalPoll<DescribeInstancesOutput, Ec2Error>, Ec2WaiterError<DescribeInstancesOutput>> {
-        let mut waiter =
-            Waiter::new(self.kind.name(), self.config, self.kind.acceptors()).resource(self.request.selection());
-        if let Some(seed) = self.seed {
-            waiter = waiter.with_seed(seed);
-        }
-        let request = self.request;
-        waiter.wait(|| request.clone().send()).await
-    }
+    instance_waiter_settings!(DescribeInstancesOutput);
 }
 
 /// A DescribeInstanceStatus-based waiter ([`Ec2Client::wait_until_instance_status_ok`],
@@ -276,7 +271,7 @@ impl InstanceStatusWaiter {
         Self { request, kind, config: default_config(kind.delay()), seed: None }
     }
 
-    instance_waiter_settings!();
+    instance_waiter_settings!(DescribeInstanceStatusOutput);
 
     /// Polls stopped and pending instances too (`IncludeAllInstances`), so they keep the wait going
     /// instead of being absent from the answer.
@@ -284,51 +279,35 @@ impl InstanceStatusWaiter {
         self.request = self.request.include_all_instances(include);
         self
     }
-
-    /// Polls until the official acceptors say success, or the budget runs out.
-    pub async fn wait(
-        self,
-    ) -> Result<FinalPoll<DescribeInstanceStatusOutput, Ec2Error>, Ec2WaiterError<DescribeInstanceStatusOutput>> {
-        let mut waiter =
-            Waiter::new(self.kind.name(), self.config, self.kind.acceptors()).resource(self.request.selection());
-        if let Some(seed) = self.seed {
-            waiter = waiter.with_seed(seed);
-        }
-        let request = self.request;
-        waiter.wait(|| request.clone().send()).await
-    }
 }
 
-impl Ec2Client {
-    /// Waits until the instances exist (5 s delay, 40 attempts; retries on `InvalidInstanceID.NotFound`).
-    pub fn wait_until_instance_exists(&self) -> InstanceWaiter {
-        InstanceWaiter::new(self.describe_instances(), InstanceWaiterKind::Exists)
-    }
+/// The client's `wait_until_*` methods: each makes its waiter on a fresh describe request.
+macro_rules! waiter_methods {
+    ($($(#[$doc:meta])+ $name:ident => $waiter:ident($describe:ident, $kind:expr);)+) => {
+        impl Ec2Client {
+            $(
+                $(#[$doc])+
+                pub fn $name(&self) -> $waiter {
+                    $waiter::new(self.$describe(), $kind)
+                }
+            )+
+        }
+    };
+}
 
+waiter_methods! {
+    /// Waits until the instances exist (5 s delay, 40 attempts; retries on `InvalidInstanceID.NotFound`).
+    wait_until_instance_exists => InstanceWaiter(describe_instances, InstanceWaiterKind::Exists);
     /// Waits until every instance is `running`; fails fast when one is `shutting-down`, `terminated`
     /// or `stopping`; retries on `InvalidInstanceID.NotFound` (15 s, 40 attempts).
-    pub fn wait_until_instance_running(&self) -> InstanceWaiter {
-        InstanceWaiter::new(self.describe_instances(), InstanceWaiterKind::Running)
-    }
-
+    wait_until_instance_running => InstanceWaiter(describe_instances, InstanceWaiterKind::Running);
     /// Waits until every instance is `stopped`; fails fast on `pending` or `terminated` (15 s, 40).
-    pub fn wait_until_instance_stopped(&self) -> InstanceWaiter {
-        InstanceWaiter::new(self.describe_instances(), InstanceWaiterKind::Stopped)
-    }
-
+    wait_until_instance_stopped => InstanceWaiter(describe_instances, InstanceWaiterKind::Stopped);
     /// Waits until every instance is `terminated`; fails fast on `pending` or `stopping` (15 s, 40).
-    pub fn wait_until_instance_terminated(&self) -> InstanceWaiter {
-        InstanceWaiter::new(self.describe_instances(), InstanceWaiterKind::Terminated)
-    }
-
+    wait_until_instance_terminated => InstanceWaiter(describe_instances, InstanceWaiterKind::Terminated);
     /// Waits until every instance status check is `ok` (15 s, 40; retries on
     /// `InvalidInstanceID.NotFound`).
-    pub fn wait_until_instance_status_ok(&self) -> InstanceStatusWaiter {
-        InstanceStatusWaiter::new(self.describe_instance_status(), StatusWaiterKind::InstanceStatusOk)
-    }
-
+    wait_until_instance_status_ok => InstanceStatusWaiter(describe_instance_status, StatusWaiterKind::InstanceStatusOk);
     /// Waits until every system status check is `ok` (15 s, 40).
-    pub fn wait_until_system_status_ok(&self) -> InstanceStatusWaiter {
-        InstanceStatusWaiter::new(self.describe_instance_status(), StatusWaiterKind::SystemStatusOk)
-    }
+    wait_until_system_status_ok => InstanceStatusWaiter(describe_instance_status, StatusWaiterKind::SystemStatusOk);
 }

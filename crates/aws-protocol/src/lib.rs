@@ -98,8 +98,7 @@ impl ParseError for AwsErrorParser {
             details.code = status_code_name(status).map(str::to_owned);
         }
         if details.message.is_none() && !body.is_empty() && details.code.is_none() {
-            let text = String::from_utf8_lossy(body);
-            details.message = Some(text.chars().take(300).collect());
+            details.message = Some(cloudkit_core::internal::excerpt(&String::from_utf8_lossy(body), 300));
         }
         if details.request_id.is_none() {
             details.request_id = request_id_from_headers(headers);
@@ -250,6 +249,25 @@ mod tests {
         assert_eq!(d.code, None);
         assert!(d.message.unwrap().contains("proxy error"));
         assert!(parse_xml_error(b"not xml at all").is_none());
+    }
+
+    /// Issue 16, point 2: a long non-XML body is quoted up to 300 bytes, never cut mid-word, with
+    /// a note of how much was left out.
+    #[test]
+    fn long_garbage_bodies_are_cut_between_words() {
+        let spaced = format!("<html><body>{}</body></html>", "proxy failure ".repeat(100));
+        let message = AwsErrorParser.parse(StatusCode::BAD_GATEWAY, &HeaderMap::new(), spaced.as_bytes()).message;
+        let message = message.unwrap();
+        let (kept, note) = message.split_once(" … (").unwrap();
+        assert!(kept.len() <= 300 && spaced.starts_with(kept), "{kept}");
+        assert!(spaced[kept.len()..].starts_with(' '), "cut at a space: {kept}");
+        assert!(note.ends_with(" more words)"), "{note}");
+        let packed = format!("<html><body>{}</body></html>", "proxy_failure;".repeat(100));
+        let message = AwsErrorParser.parse(StatusCode::BAD_GATEWAY, &HeaderMap::new(), packed.as_bytes()).message;
+        let message = message.unwrap();
+        let (kept, note) = message.split_once('…').unwrap();
+        assert!(kept.len() <= 300 && kept.ends_with("proxy_failure;"), "{kept}");
+        assert_eq!(note, format!(" ({} more characters)", packed.len() - kept.len()));
     }
 
     #[test]

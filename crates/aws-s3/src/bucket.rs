@@ -4,9 +4,11 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use cloudkit_core::{Method, Operation, internal::xml};
+use cloudkit_paginate::{ItemStream, PageStream, PaginationConfig};
 
 use crate::client::{Req, S3Client, header_str, header_string};
 use crate::error::S3Error;
+use crate::list::{ListRequest, list_streams, paginator};
 use crate::model::{self, from_xml};
 
 /// A bucket's owner.
@@ -43,9 +45,12 @@ pub struct ListBucketsOutput {
     pub continuation_token: Option<String>,
 }
 
-/// A ListBuckets request; see [`S3Client::list_buckets`].
-#[derive(Debug)]
-#[must_use = "call .send()"]
+cloudkit_paginate::items_page!(ListBucketsOutput => BucketSummary { buckets, continuation_token });
+
+/// A ListBuckets request; see [`S3Client::list_buckets`]. One page with [`send`](Self::send),
+/// every page or bucket with [`into_pages`](Self::into_pages) / [`into_items`](Self::into_items).
+#[derive(Clone, Debug)]
+#[must_use = "call .send(), .into_pages() or .into_items()"]
 pub struct ListBuckets {
     client: S3Client,
     prefix: Option<String>,
@@ -88,6 +93,9 @@ impl ListBuckets {
         self.bucket_region = Some(r.into());
         self
     }
+
+    // `into_pages` and `into_items` (`max_buckets` is the page size).
+    list_streams!(ListBucketsOutput, "bucket");
 
     /// Sends the request.
     pub async fn send(self) -> Result<ListBucketsOutput, S3Error> {
@@ -253,5 +261,19 @@ impl S3Client {
             Some("EU") => "eu-west-1".to_owned(),
             Some(r) => r.to_owned(),
         })
+    }
+}
+
+impl ListRequest for ListBuckets {
+    type Output = ListBucketsOutput;
+    const OPERATION: &'static str = "ListBuckets";
+
+    fn set_page(&mut self, token: Option<String>, page_size: Option<u32>) {
+        self.continuation_token = token.or(self.continuation_token.take());
+        self.max_buckets = page_size.or(self.max_buckets);
+    }
+
+    fn fetch(self) -> impl Future<Output = Result<ListBucketsOutput, S3Error>> + Send + 'static {
+        self.send()
     }
 }

@@ -93,16 +93,13 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    cloudkit_core::client_builder_overrides!();
-
-    /// A custom endpoint (MinIO, s3s, moto, a VPC endpoint …) instead of the config's
-    /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, the profile) or AWS's regional one. Requests
-    /// then go path-style unless [`addressing_style`](Self::addressing_style) says otherwise, and
-    /// checksums default to [`ChecksumMode::WhenRequired`].
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = Some(endpoint);
-        self
-    }
+    cloudkit_core::client_builder_overrides!(
+        /// A custom endpoint (MinIO, s3s, moto, a VPC endpoint …) instead of the config's
+        /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, the profile) or AWS's regional one. Requests
+        /// then go path-style unless [`addressing_style`](Self::addressing_style) says otherwise, and
+        /// checksums default to [`ChecksumMode::WhenRequired`].
+        endpoint
+    );
 
     /// How buckets are addressed (default [`AddressingStyle::Auto`]).
     pub fn addressing_style(mut self, style: AddressingStyle) -> Self {

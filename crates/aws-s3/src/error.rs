@@ -155,17 +155,7 @@ cloudkit_core::service_error_accessors!(
     body_errors
 );
 
-impl From<Error> for S3Error {
-    fn from(error: Error) -> Self {
-        S3Error::from_core(error)
-    }
-}
-
-impl cloudkit_waiter::ErrorCode for S3Error {
-    fn error_code(&self) -> Option<&str> {
-        self.code()
-    }
-}
+cloudkit_waiter::error_code_from_accessor!(S3Error);
 
 #[cfg(test)]
 mod tests {

@@ -43,6 +43,7 @@ async fn every_public_future_is_send() {
         s3.get_object_tagging("b", "k"),
         s3.put_object_tagging("b", "k", &tags),
         collect_body(ByteStream::from_bytes(Bytes::from_static(b"x"))),
+        async { s3.get_object("b", "k").send().await?.collect().await },
     );
 
     // Multipart.
@@ -67,6 +68,8 @@ async fn every_public_future_is_send() {
     let mut upload_items = s3.list_multipart_uploads("b").into_items(PaginationConfig::default());
     let mut parts = s3.list_parts("b", "k", "id").into_pages(PaginationConfig::default());
     let mut part_items = s3.list_parts("b", "k", "id").into_items(PaginationConfig::default());
+    let mut bucket_pages = s3.list_buckets().into_pages(PaginationConfig::default());
+    let mut buckets = s3.list_buckets().into_items(PaginationConfig::default());
     {
         use futures::TryStreamExt;
         assert_send!(
@@ -77,6 +80,8 @@ async fn every_public_future_is_send() {
             upload_items.try_next(),
             parts.try_next(),
             part_items.try_next(),
+            bucket_pages.try_next(),
+            buckets.try_next(),
         );
     }
 
@@ -106,8 +111,20 @@ async fn every_public_future_is_send() {
         s3.upload_file(path, "b", "k").send(),
         s3.download_file("b", "k", path),
     );
+    // What users write (issue 14: `to_writer` inside `tokio::spawn` once failed to compile with
+    // "implementation of FnOnce is not general enough"); the closure is never called.
+    let download = transfers.download("b", "k");
+    let spawn = move || {
+        tokio::spawn(async move {
+            let mut w: Vec<u8> = Vec::new();
+            download.to_writer(&mut w).await
+        })
+    };
+    drop(spawn);
 
     // The resource handles.
+    let resource = S3Resource::new(s3.clone());
+    assert_send!(resource.buckets());
     let bucket = s3.bucket("b");
     let mut object = bucket.object("k");
     assert_send!(

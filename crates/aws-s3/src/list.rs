@@ -66,7 +66,7 @@ fn parse_upload_page_token(token: &str) -> Option<(String, String)> {
 
 /// A list request that can be sent again for any page: what [`paginator`] needs
 /// (docs/ARCHITECTURE.md, "Listing").
-trait ListRequest: Clone + Send + 'static {
+pub(crate) trait ListRequest: Clone + Send + 'static {
     /// One page of the listing.
     type Output: Page + Send + 'static;
 
@@ -82,12 +82,12 @@ trait ListRequest: Clone + Send + 'static {
 }
 
 /// Pages of `template`, sent again with each page's token.
-fn paginator<R: ListRequest>(template: R, config: PaginationConfig) -> Paginator<'static, R::Output, S3Error> {
-    Paginator::new(crate::SERVICE, R::OPERATION, config, move |req: PageRequest| {
-        let mut page = template.clone();
-        page.set_page(req.token, req.page_size);
-        page.fetch()
-    })
+pub(crate) fn paginator<R: ListRequest>(
+    template: R,
+    config: PaginationConfig,
+) -> Paginator<'static, R::Output, S3Error> {
+    let set_page = |r: &mut R, page: PageRequest| r.set_page(page.token, page.page_size);
+    Paginator::repeat(crate::SERVICE, R::OPERATION, config, template, set_page, R::fetch)
 }
 
 /// `into_pages` and `into_items` of a list builder that implements [`ListRequest`].
@@ -105,6 +105,8 @@ macro_rules! list_streams {
         }
     };
 }
+
+pub(crate) use list_streams;
 
 /// `prefix` and `delimiter` of a listing by key (ListObjectsV2, ListMultipartUploads).
 macro_rules! prefix_setters {

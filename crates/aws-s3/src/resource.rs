@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use cloudkit_core::{Bytes, Method, Url};
 use cloudkit_paginate::PaginationConfig;
+use futures::TryStreamExt;
 use futures::stream::BoxStream;
 
 use crate::bucket::CreateBucket;
@@ -112,20 +113,8 @@ impl S3Resource {
 
     /// Every bucket of the caller (boto3: `s3.buckets.all()`), following continuation tokens.
     pub async fn buckets(&self) -> Result<Vec<Bucket>, S3Error> {
-        let mut buckets = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut request = self.client.list_buckets();
-            if let Some(t) = token.take() {
-                request = request.continuation_token(t);
-            }
-            let page = request.send().await?;
-            buckets.extend(page.buckets.into_iter().map(|b| self.client.bucket(b.name)));
-            match page.continuation_token {
-                Some(next) => token = Some(next),
-                None => return Ok(buckets),
-            }
-        }
+        let summaries = self.client.list_buckets().into_items(PaginationConfig::default());
+        summaries.map_ok(|b| self.client.bucket(b.name)).try_collect().await
     }
 }
 

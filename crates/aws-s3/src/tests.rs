@@ -741,6 +741,50 @@ async fn list_multipart_uploads_two_part_token() {
     assert!(q.contains("upload-id-marker=YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ"), "{q}");
 }
 
+/// ListBuckets pages like every other listing: `into_items` follows `ContinuationToken` (sent
+/// back as `continuation-token`, with the page size as `max-buckets`) until a page has none;
+/// `into_pages` yields each page with its owner.
+#[tokio::test]
+async fn list_buckets_pages_follow_the_continuation_token() {
+    let page = |names: &[&str], token: Option<&str>| {
+        let buckets: String = names.iter().map(|n| format!("<Bucket><Name>{n}</Name></Bucket>")).collect();
+        let token = token.map(|t| format!("<ContinuationToken>{t}</ContinuationToken>")).unwrap_or_default();
+        let body = format!(
+            "<ListAllMyBucketsResult><Buckets>{buckets}</Buckets><Owner><ID>O1</ID></Owner>{token}</ListAllMyBucketsResult>"
+        );
+        Canned::status(200, body)
+    };
+    let http = Arc::new(ReplayHttp::new());
+    http.push(page(&["a", "b"], Some("t1")));
+    http.push(page(&["c"], Some("t2")));
+    http.push(page(&[], None));
+    let s3 = custom_client(&http).await;
+    let names = s3.list_buckets().prefix("p").into_items(PaginationConfig::default().page_size(2));
+    let names = names.map_ok(|b| b.name);
+    cloudkit_core::testing::assert_listing(&http, "continuation-token", names, &["a", "b", "c"], &["t1", "t2"]).await;
+    for r in http.requests() {
+        assert_eq!((r.query("max-buckets").as_deref(), r.query("prefix").as_deref()), (Some("2"), Some("p")));
+    }
+
+    http.push(page(&["a", "b"], Some("t1")));
+    http.push(page(&["c"], None));
+    let pages: Vec<ListBucketsOutput> =
+        s3.list_buckets().max_buckets(2).into_pages(PaginationConfig::default()).try_collect().await.unwrap();
+    assert_eq!(pages.iter().map(|p| p.buckets.len()).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(pages[0].continuation_token.as_deref(), Some("t1"));
+    assert_eq!(pages[1].owner.as_ref().and_then(|o| o.id.as_deref()), Some("O1"));
+    // max_items cuts the listing in the middle of a page
+    http.push(page(&["a", "b"], Some("t1")));
+    let first: Vec<BucketSummary> =
+        s3.list_buckets().into_items(PaginationConfig::default().max_items(1)).try_collect().await.unwrap();
+    assert_eq!(first.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["a"]);
+    // the resource's `buckets()` (boto3's `s3.buckets.all()`) reads every page
+    http.push(page(&["a", "b"], Some("t1")));
+    http.push(page(&["c"], None));
+    let all = S3Resource::new(s3.clone()).buckets().await.unwrap();
+    assert_eq!(all.iter().map(|b| b.name()).collect::<Vec<_>>(), ["a", "b", "c"]);
+}
+
 #[tokio::test]
 async fn bucket_operations() {
     let http = Arc::new(ReplayHttp::new());

@@ -102,12 +102,6 @@ impl ClientBuilder {
         self
     }
 
-    /// The endpoint (default: `https://sts.{region}.amazonaws.com/`).
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = Some(endpoint);
-        self
-    }
-
     /// The correction of the signing clock (default: one of the client's own). Share a config's
     /// (`AwsConfig::clock_skew`) so that a correction learnt by one client serves all: a
     /// clock-skew answer (`RequestExpired`, `SignatureDoesNotMatch` with a `Date` minutes away, …)
@@ -117,7 +111,10 @@ impl ClientBuilder {
         self
     }
 
-    cloudkit_core::client_builder_overrides!();
+    cloudkit_core::client_builder_overrides!(
+        /// The endpoint (default: `https://sts.{region}.amazonaws.com/`).
+        endpoint
+    );
 
     /// Builds the client. Fails with [`StsError::InvalidInput`] without a region, for a malformed
     /// region or a non-http(s) endpoint.

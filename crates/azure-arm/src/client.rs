@@ -77,13 +77,14 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    cloudkit_core::client_builder_overrides!();
-
-    /// The ARM endpoint (default: the config's, `https://management.azure.com`).
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = Some(endpoint);
-        self
-    }
+    cloudkit_core::client_builder_overrides!(
+        /// The ARM endpoint (default: the config's, `https://management.azure.com`). Its tokens are
+        /// asked for the endpoint's own audience, `<scheme>://<host>[:port]/.default`
+        /// (`https://management.usgovcloudapi.net/.default`; `https://management.azure.com/.default`
+        /// for the public cloud and a loopback emulator), unless the config loader was given a
+        /// `resource_manager_scope`, which is kept ([`AzureConfig::resource_manager_scope_for`]).
+        endpoint
+    );
 
     /// The subscription (default: the config's, from `AZURE_SUBSCRIPTION_ID`).
     pub fn subscription_id(mut self, id: impl Into<String>) -> Self {
@@ -102,12 +103,18 @@ impl ClientBuilder {
     /// Builds the client; fails when the endpoint cannot carry tokens (not https, except a
     /// loopback emulator allowed by the config).
     pub fn build(self) -> Result<ArmClient> {
+        let overridden = self.endpoint.is_some();
         let endpoint = self.endpoint.unwrap_or_else(|| self.config.resource_manager_endpoint().clone());
         let endpoint = self
             .config
             .validate_resource_manager_endpoint(endpoint)
             .map_err(|e| ArmError::invalid_input("NewClient", e.to_string()))?;
-        let pipeline = self.pipeline.build()?;
+        let mut pipeline = self.pipeline;
+        if overridden {
+            // The override's own token audience, unless the loader named the scope.
+            pipeline = pipeline.signer(self.config.resource_manager_signer_for(&endpoint));
+        }
+        let pipeline = pipeline.build()?;
         let subscription_id = self
             .subscription_id
             .or_else(|| self.config.subscription_id().map(str::to_owned))
@@ -209,14 +216,7 @@ impl ArmClient {
 
     /// `{endpoint}{path}?{query}`; `path` segments must already be encoded (see [`segment`]).
     pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
-        let mut url = self.inner.endpoint.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}{path}"));
-        if !query.is_empty() {
-            let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", encode_unreserved(v))).collect();
-            url.set_query(Some(&pairs.join("&")));
-        }
-        url
+        cloudkit_core::endpoint_url(&self.inner.endpoint, path, query)
     }
 
     /// A URL the service handed out (`nextLink`, `Location`, `Azure-AsyncOperation`), followed as
@@ -261,10 +261,7 @@ impl ArmClient {
         let mut request = HttpRequest::new(method, url);
         if let Some(body) = body {
             let bytes = serde_json::to_vec(body).map_err(|e| ArmError::invalid_input(operation, e.to_string()))?;
-            request = request.with_body(bytes);
-            request
-                .insert_header("content-type", "application/json")
-                .map_err(|e| ArmError::invalid_input(operation, e.to_string()))?;
+            request = request.with_json_body(bytes);
         }
         Ok(self.inner.pipeline.send_buffered(&op, request).await?)
     }
@@ -294,3 +291,24 @@ pub(crate) fn require(operation: &'static str, what: &str, value: &str) -> Resul
     }
     Ok(())
 }
+
+/// The `tag` and `tags` setters of a builder with a `tags: BTreeMap<String, String>` field; the
+/// doc of `tags` says what an empty map does.
+macro_rules! tag_setters {
+    ($builder:ident, $tags_doc:literal) => {
+        impl $builder {
+            /// Adds a tag.
+            pub fn tag(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+                self.tags.insert(name.into(), value.into());
+                self
+            }
+
+            #[doc = $tags_doc]
+            pub fn tags(mut self, tags: std::collections::BTreeMap<String, String>) -> Self {
+                self.tags = tags;
+                self
+            }
+        }
+    };
+}
+pub(crate) use tag_setters;

@@ -89,7 +89,7 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) 
         }
         Err(_) => {
             let text = String::from_utf8_lossy(body).trim().to_owned();
-            (None, (!text.is_empty()).then(|| text.chars().take(500).collect()))
+            (None, (!text.is_empty()).then(|| cloudkit_core::internal::excerpt(&text, 500)))
         }
     }
 }
@@ -236,17 +236,7 @@ impl ArmError {
     }
 }
 
-impl From<Error> for ArmError {
-    fn from(error: Error) -> Self {
-        ArmError::from_core(error)
-    }
-}
-
-impl cloudkit_waiter::ErrorCode for ArmError {
-    fn error_code(&self) -> Option<&str> {
-        self.code()
-    }
-}
+cloudkit_waiter::error_code_from_accessor!(ArmError);
 
 /// The result of ARM client calls.
 pub type Result<T, E = ArmError> = std::result::Result<T, E>;

@@ -54,6 +54,10 @@ async fn every_public_future_is_send() {
         res.list().send(),
         res.list_by_resource_group("rg").send(),
         rm.providers().get("Microsoft.Compute").send(),
+        res.action(id, "listKeys").send(),
+        res.action(id, "listKeys").body(json!({})).begin(),
+        vms.update_tags("rg", "vm").tag("a", "b").send(),
+        vms.update_tags("rg", "vm").begin(),
     );
     // Pollers.
     let poller_future = async {

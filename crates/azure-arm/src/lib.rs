@@ -14,10 +14,12 @@
 //!   update tags, delete (long-running, optionally forcing VM deletion).
 //! - [`ArmClient::virtual_machines`]: list, list all, get (with the instance view), instance view
 //!   ([`PowerState`]), start, power off, deallocate, restart, delete, create or update from a
-//!   [`VirtualMachineDefinition`] — each long-running (`send()` waits, `begin()` returns a
-//!   [`Poller`]); waiters `wait_until_running` / `_stopped` / `_deallocated` / `_deleted`.
+//!   [`VirtualMachineDefinition`], update tags — each long-running (`send()` waits, `begin()`
+//!   returns a [`Poller`]); waiters `wait_until_running` / `_stopped` / `_deallocated` / `_deleted`.
 //! - [`ArmClient::resources`]: any resource by id, bodies as `serde_json::Value` (what
-//!   `az resource` does); [`ArmClient::providers`]: api-versions of a resource type.
+//!   `az resource` does), including POST actions ([`Resources::action`], `az resource
+//!   invoke-action`: the result, or a [`Poller`] when the service answers 202);
+//!   [`ArmClient::providers`]: api-versions of a resource type.
 //!
 //! The Python tutorial's
 //!
@@ -77,11 +79,13 @@ pub use resource_groups::{
     CreateOrUpdateResourceGroup, DeleteResourceGroup, GetResourceGroup, ListResourceGroups, RESOURCES_API_VERSION,
     ResourceGroupExists, ResourceGroups, UpdateResourceGroupTags,
 };
-pub use resources::{GenericRequest, GetProvider, ListResources, Providers, Resources, resource_type_of};
+pub use resources::{
+    GenericRequest, GetProvider, ListResources, Providers, ResourceAction, Resources, resource_type_of,
+};
 pub use subscriptions::{GetSubscription, ListSubscriptions, SUBSCRIPTIONS_API_VERSION, Subscriptions};
 pub use virtual_machines::{
     ActionKind, COMPUTE_API_VERSION, CreateOrUpdateVirtualMachine, GetInstanceView, GetVirtualMachine,
-    ListVirtualMachines, VirtualMachineDefinition, VirtualMachines, VmAction,
+    ListVirtualMachines, UpdateVirtualMachineTags, VirtualMachineDefinition, VirtualMachines, VmAction,
 };
 pub use waiters::{ArmWaiterError, VmWaiter, VmWaiterKind, default_config as default_waiter_config};
 

@@ -9,9 +9,73 @@ use cloudkit_core::Url;
 use cloudkit_paginate::{PageRequest, PaginationConfig, Paginator};
 use serde::de::DeserializeOwned;
 
-use crate::client::ArmClient;
+use crate::client::{ArmClient, require, segment};
 use crate::error::{ArmError, Result};
 use crate::model::ArmPage;
+
+/// `/subscriptions/{subscription}{suffix}`, or `/subscriptions/{subscription}/resourceGroups/{group}{suffix}`
+/// when the listing is of one resource group (an empty group name is refused).
+pub(crate) fn scope_path(
+    client: &ArmClient,
+    operation: &'static str,
+    resource_group: Option<&str>,
+    suffix: &str,
+) -> Result<String> {
+    let subscription = segment(client.subscription(operation)?);
+    match resource_group {
+        Some(rg) => {
+            require(operation, "resource group name", rg)?;
+            Ok(format!("/subscriptions/{subscription}/resourceGroups/{}{suffix}", segment(rg)))
+        }
+        None => Ok(format!("/subscriptions/{subscription}{suffix}")),
+    }
+}
+
+/// The first-page URL of a listing: `api-version`, then the OData `$filter` and `$top` when
+/// set, then `extra`.
+pub(crate) fn list_url(
+    client: &ArmClient,
+    path: &str,
+    api_version: &str,
+    filter: Option<&str>,
+    top: Option<u32>,
+    extra: &[(&str, &str)],
+) -> Url {
+    let top = top.map(|n| n.to_string());
+    let mut query = vec![("api-version", api_version)];
+    query.extend(filter.map(|f| ("$filter", f)));
+    query.extend(top.as_deref().map(|t| ("$top", t)));
+    query.extend_from_slice(extra);
+    client.url(path, &query)
+}
+
+/// `text` as an OData string literal: in single quotes, a quote inside doubled.
+pub(crate) fn odata_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The OData setters of a list builder: `filter` (a raw `$filter`; its doc says which setter it
+/// replaces) and, where the operation takes one, `top`.
+macro_rules! odata_setters {
+    ($request:ident { filter: $filter_doc:literal $(, top: $top_doc:literal)? }) => {
+        impl $request {
+            #[doc = $filter_doc]
+            pub fn filter(mut self, filter: impl Into<String>) -> Self {
+                self.filter = Some(filter.into());
+                self
+            }
+
+            $(
+                #[doc = $top_doc]
+                pub fn top(mut self, n: u32) -> Self {
+                    self.top = Some(n);
+                    self
+                }
+            )?
+        }
+    };
+}
+pub(crate) use odata_setters;
 
 /// A list request: where its first page is.
 pub(crate) trait ListRequest: Clone + Send + Sync + 'static {

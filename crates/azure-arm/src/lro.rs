@@ -46,6 +46,10 @@ pub(crate) enum LroKind {
     Patch,
     /// POST (an action) or DELETE: nothing to return.
     PostOrDelete,
+    /// POST of a generic action that may return a result: the first answer's body (200), or,
+    /// after a 202, the body of the `Location` URL once done (with only `Azure-AsyncOperation`:
+    /// the status body's `properties`).
+    Action,
 }
 
 /// Where the operation is polled.
@@ -153,20 +157,6 @@ impl<T> std::fmt::Debug for Poller<T> {
 }
 
 impl<T: Send + 'static> Poller<T> {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        client: ArmClient,
-        operation: &'static str,
-        resource: String,
-        kind: LroKind,
-        resource_url: Url,
-        initial: BufferedResponse,
-        decode: fn(&'static str, &[u8]) -> Result<T>,
-    ) -> Self {
-        let config = *client.lro_config();
-        Self { client, operation, resource, kind, resource_url, initial, config, decode }
-    }
-
     /// Starts the operation: sends the request and returns a poller on its first answer.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn begin(
@@ -184,21 +174,14 @@ impl<T: Send + 'static> Poller<T> {
         let op = cloudkit_core::Operation::new(operation).idempotent(idempotent);
         let resource_url = url.clone();
         let initial = client.send(operation, Some(op), method, url, body.as_ref()).await?;
-        Ok(Self::new(client, operation, resource, kind, resource_url, initial, decode))
+        let config = *client.lro_config();
+        Ok(Self { client, operation, resource, kind, resource_url, initial, config, decode })
     }
 
-    /// Replaces the polling settings for this operation (default: the client's
-    /// [`lro_config`](crate::ClientBuilder::lro_config)).
-    pub fn config(mut self, config: WaiterConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The overall deadline of [`wait`](Self::wait).
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.config = self.config.max_wait(max_wait);
-        self
-    }
+    // The polling settings of this operation (default: the client's
+    // [`lro_config`](crate::ClientBuilder::lro_config)): `config`, `max_wait` (the deadline of
+    // [`wait`](Self::wait)), `delay`, `min_delay`, `max_delay`, `max_attempts`, `waiter_config`.
+    cloudkit_waiter::waiter_settings!();
 
     /// What the operation works on (`virtual machine my-rg/my-vm`).
     pub fn resource(&self) -> &str {
@@ -269,7 +252,9 @@ impl<T: Send + 'static> Poller<T> {
                 };
                 return Err(self.failed_error(&failed));
             }
-            if self.kind != LroKind::PostOrDelete && self.initial.body.iter().all(u8::is_ascii_whitespace) {
+            if matches!(self.kind, LroKind::Put | LroKind::Patch)
+                && self.initial.body.iter().all(u8::is_ascii_whitespace)
+            {
                 // A PUT or PATCH answered without a body: the final state is the resource.
                 let response =
                     self.client.send(self.operation, None, Method::GET, self.resource_url.clone(), None).await?;
@@ -290,6 +275,7 @@ impl<T: Send + 'static> Poller<T> {
             deadline: None,
             last_answer: None,
             final_body: None,
+            last_body: None,
         }));
         let mut inner = WaiterConfig::new(Duration::from_nanos(1), Duration::from_nanos(1), config.max_wait);
         if let Some(n) = config.max_attempts {
@@ -323,6 +309,20 @@ impl<T: Send + 'static> Poller<T> {
         // Where the final state comes from: the resource for PUT/PATCH, nothing for POST/DELETE.
         match self.kind {
             LroKind::PostOrDelete => (self.decode)(self.operation, &[]),
+            LroKind::Action => {
+                let last = state.lock().map(|mut s| s.last_body.take()).unwrap_or(None).unwrap_or_default();
+                let body = match (self.async_operation_url(), self.location_url()) {
+                    // Polled on the status URL: the result is at the Location URL (ARM RPC).
+                    (Some(_), Some(link)) => {
+                        let url = self.client.follow(self.operation, link)?;
+                        self.client.send(self.operation, None, Method::GET, url, None).await?.body
+                    }
+                    (Some(_), None) => action_result_of_status(&last),
+                    // Polled on the Location URL: its final answer is the result.
+                    (None, _) => last,
+                };
+                (self.decode)(self.operation, &body)
+            }
             LroKind::Put | LroKind::Patch => {
                 let body = match state.lock().map(|mut s| s.final_body.take()).unwrap_or(None) {
                     Some(body) => body,
@@ -361,6 +361,9 @@ struct PollState {
     last_answer: Option<Instant>,
     /// The body of a resource poll that reached `Succeeded` (a PUT's final state).
     final_body: Option<Bytes>,
+    /// The body of the status or `Location` poll that said the operation succeeded (an action's
+    /// result).
+    last_body: Option<Bytes>,
 }
 
 fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
@@ -420,7 +423,10 @@ async fn poll_once(
             let body: OperationStatusBody = crate::client::decode(operation, &response.body)?;
             let status = body.status.unwrap_or_default();
             match terminal(&status) {
-                Some(true) => Ok(PollStatus::Succeeded),
+                Some(true) => {
+                    s.last_body = Some(response.body.clone());
+                    Ok(PollStatus::Succeeded)
+                }
                 Some(false) => {
                     let (code, message) = match &body.error {
                         Some(e) => {
@@ -446,6 +452,7 @@ async fn poll_once(
                 }
                 return Ok(PollStatus::Running("Accepted (HTTP 202)".to_owned()));
             }
+            s.last_body = Some(response.body.clone());
             Ok(PollStatus::Succeeded)
         }
         Monitor::Resource(_) => {
@@ -473,6 +480,26 @@ fn location_failure(e: &ArmError) -> bool {
     let Some(core) = e.core() else { return false };
     core.kind() == ErrorKind::Service
         && core.status().is_some_and(|s| s.as_u16() >= 400 && !matches!(s.as_u16(), 401 | 403 | 429))
+}
+
+/// The result of an action polled on its `Azure-AsyncOperation` URL alone: the status body's
+/// `properties` (ARM RPC: "the result of the operation"), or nothing.
+fn action_result_of_status(body: &[u8]) -> Bytes {
+    let properties = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|mut v| v.get_mut("properties").map(serde_json::Value::take));
+    match properties {
+        Some(p) if !p.is_null() => Bytes::from(serde_json::to_vec(&p).unwrap_or_default()),
+        _ => Bytes::new(),
+    }
+}
+
+/// An action's result: its JSON body, or `Value::Null` when it has none (204, an empty 200/202).
+pub(crate) fn decode_json_or_null(operation: &'static str, body: &[u8]) -> Result<serde_json::Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Value::Null);
+    }
+    crate::client::decode(operation, body)
 }
 
 /// `()` for operations with no result.

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use cloudkit_core::{Method, Operation, Url};
 use serde_json::json;
 
-use crate::client::{ArmClient, require, segment};
+use crate::client::{ArmClient, require, segment, tag_setters};
 use crate::error::Result;
-use crate::list::list_methods;
+use crate::list::{list_methods, list_url, odata_setters, odata_string, scope_path};
 use crate::lro::{LroKind, Poller, decode_unit};
 use crate::model::ResourceGroup;
 
@@ -87,37 +87,20 @@ impl ListResourceGroups {
 
     /// Only groups with this tag (`$filter=tagName eq 'name' and tagValue eq 'value'`).
     pub fn tag(mut self, name: &str, value: &str) -> Self {
-        let q = |s: &str| s.replace('\'', "''");
-        self.filter = Some(format!("tagName eq '{}' and tagValue eq '{}'", q(name), q(value)));
-        self
-    }
-
-    /// A raw OData `$filter` (replaces [`tag`](Self::tag)).
-    pub fn filter(mut self, filter: impl Into<String>) -> Self {
-        self.filter = Some(filter.into());
-        self
-    }
-
-    /// `$top`: at most this many groups.
-    pub fn top(mut self, n: u32) -> Self {
-        self.top = Some(n);
+        self.filter = Some(format!("tagName eq {} and tagValue eq {}", odata_string(name), odata_string(value)));
         self
     }
 
     fn url(&self) -> Result<Url> {
-        let subscription = self.client.subscription("ResourceGroups_List")?;
-        let top = self.top.map(|n| n.to_string());
-        let mut query = vec![("api-version", RESOURCES_API_VERSION)];
-        if let Some(f) = &self.filter {
-            query.push(("$filter", f.as_str()));
-        }
-        if let Some(t) = &top {
-            query.push(("$top", t.as_str()));
-        }
-        Ok(self.client.url(&format!("/subscriptions/{}/resourcegroups", segment(subscription)), &query))
+        let path = scope_path(&self.client, self.operation(), None, "/resourcegroups")?;
+        Ok(list_url(&self.client, &path, RESOURCES_API_VERSION, self.filter.as_deref(), self.top, &[]))
     }
 }
 
+odata_setters!(ListResourceGroups {
+    filter: "A raw OData `$filter` (replaces [`tag`](Self::tag)).",
+    top: "`$top`: at most this many groups."
+});
 list_methods!(ListResourceGroups => ResourceGroup);
 
 /// `ResourceGroups_Get`.
@@ -168,19 +151,9 @@ pub struct CreateOrUpdateResourceGroup {
     managed_by: Option<String>,
 }
 
+tag_setters!(CreateOrUpdateResourceGroup, "Sets all tags.");
+
 impl CreateOrUpdateResourceGroup {
-    /// Adds a tag.
-    pub fn tag(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.insert(name.into(), value.into());
-        self
-    }
-
-    /// Sets all tags.
-    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Self {
-        self.tags = tags;
-        self
-    }
-
     /// The id of the resource that manages the group.
     pub fn managed_by(mut self, id: impl Into<String>) -> Self {
         self.managed_by = Some(id.into());
@@ -219,19 +192,9 @@ pub struct UpdateResourceGroupTags {
     tags: BTreeMap<String, String>,
 }
 
+tag_setters!(UpdateResourceGroupTags, "Sets all tags (an empty map removes every tag).");
+
 impl UpdateResourceGroupTags {
-    /// Adds a tag.
-    pub fn tag(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.insert(name.into(), value.into());
-        self
-    }
-
-    /// Sets all tags (an empty map removes every tag).
-    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Self {
-        self.tags = tags;
-        self
-    }
-
     /// Sends `PATCH {"tags": …}` and returns the group.
     pub async fn send(self) -> Result<ResourceGroup> {
         const OP: &str = "ResourceGroups_Update";

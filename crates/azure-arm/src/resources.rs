@@ -1,5 +1,6 @@
 //! Any ARM resource, generically (what `az resource` does): get / create or update / update
-//! (PATCH) / delete by resource id with an `api-version`, bodies as `serde_json::Value`,
+//! (PATCH) / delete / POST actions (`az resource invoke-action`) by resource id with an
+//! `api-version`, bodies as `serde_json::Value`,
 //! long-running operations through the same [`Poller`]; listings of a resource group or the
 //! subscription (optionally by type); and resource providers (`providers().get(namespace)`),
 //! whose newest non-preview api-version is used when a call gives none.
@@ -9,8 +10,8 @@ use serde_json::Value;
 
 use crate::client::{ArmClient, require, segment};
 use crate::error::{ArmError, Result};
-use crate::list::list_methods;
-use crate::lro::{LroKind, Poller, decode_json, decode_unit};
+use crate::list::{list_methods, list_url, odata_setters, odata_string, scope_path};
+use crate::lro::{LroKind, Poller, decode_json, decode_json_or_null, decode_unit};
 use crate::model::{GenericResource, Provider};
 use crate::resource_groups::RESOURCES_API_VERSION;
 
@@ -220,6 +221,87 @@ impl GenericRequest {
     }
 }
 
+impl Resources {
+    /// `POST {id}/{action}`: a resource's action (`listKeys`, `restart`, `regenerateKey`, …), what
+    /// `az resource invoke-action` does. [`send`](ResourceAction::send) returns the action's JSON
+    /// result (`Value::Null` when it has none), waiting when the service answers 202;
+    /// [`begin`](ResourceAction::begin) returns the [`Poller`] of a 202 (its `is_done()` is true
+    /// when the first answer was the result).
+    ///
+    /// ```no_run
+    /// # async fn demo(rm: cloudkit_azure_arm::ArmClient) -> Result<(), cloudkit_azure_arm::ArmError> {
+    /// let id = "/subscriptions/…/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct";
+    /// let keys = rm.resources().action(id, "listKeys").api_version("2023-05-01").send().await?;
+    /// println!("{}", keys["keys"][0]["keyName"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn action(&self, id: impl Into<String>, action: impl Into<String>) -> ResourceAction {
+        ResourceAction {
+            client: self.client.clone(),
+            id: id.into(),
+            action: action.into(),
+            body: None,
+            api_version: None,
+        }
+    }
+}
+
+/// A POST action on one resource ([`Resources::action`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send() (waits) or .begin() (returns a poller)"]
+pub struct ResourceAction {
+    client: ArmClient,
+    id: String,
+    action: String,
+    body: Option<Value>,
+    api_version: Option<String>,
+}
+
+impl ResourceAction {
+    const OPERATION: &'static str = "Resources_InvokeAction";
+
+    /// The request body (default: none).
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// The resource type's api-version (default: the provider's newest non-preview one, read
+    /// with `providers().get(namespace)` — one extra request).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// Sends the POST and returns the poller on its first answer: done at once for a 200/204
+    /// (the result is that body), polled through `Azure-AsyncOperation` or `Location` after a 202.
+    pub async fn begin(self) -> Result<Poller<Value>> {
+        const OP: &str = ResourceAction::OPERATION;
+        let action = self.action.trim();
+        if action.is_empty() || action == "." || action == ".." || action.contains('/') {
+            return Err(ArmError::invalid_input(
+                OP,
+                format!("invalid action name {:?}: one path segment", self.action),
+            ));
+        }
+        let path = id_path(OP, &self.id)? + "/" + &segment(action);
+        let version = match &self.api_version {
+            Some(v) => v.clone(),
+            None => resolve_api_version(&self.client, OP, &self.id).await?,
+        };
+        let url = self.client.url(&path, &[("api-version", version.as_str())]);
+        let resource = format!("action {action} on resource {}", self.id.trim());
+        Poller::begin(self.client, OP, resource, LroKind::Action, Method::POST, url, self.body, decode_json_or_null)
+            .await
+    }
+
+    /// Sends the POST and returns the action's result (`Value::Null` when it has none), after
+    /// polling a long-running one to its end ([`ArmError::OperationFailed`] when it fails).
+    pub async fn send(self) -> Result<Value> {
+        self.begin().await?.wait().await
+    }
+}
+
 /// The newest non-preview api-version of the resource type of `id`.
 async fn resolve_api_version(client: &ArmClient, operation: &'static str, id: &str) -> Result<String> {
     let Some((namespace, resource_type)) = resource_type_of(id) else {
@@ -255,44 +337,20 @@ impl ListResources {
 
     /// Only resources of this type (`$filter=resourceType eq 'Microsoft.Compute/virtualMachines'`).
     pub fn resource_type(mut self, resource_type: &str) -> Self {
-        self.filter = Some(format!("resourceType eq '{}'", resource_type.replace('\'', "''")));
-        self
-    }
-
-    /// A raw OData `$filter` (replaces [`resource_type`](Self::resource_type)).
-    pub fn filter(mut self, filter: impl Into<String>) -> Self {
-        self.filter = Some(filter.into());
-        self
-    }
-
-    /// `$top`.
-    pub fn top(mut self, n: u32) -> Self {
-        self.top = Some(n);
+        self.filter = Some(format!("resourceType eq {}", odata_string(resource_type)));
         self
     }
 
     fn url(&self) -> Result<Url> {
-        let op = self.operation();
-        let subscription = self.client.subscription(op)?;
-        let path = match &self.resource_group {
-            Some(rg) => {
-                require(op, "resource group name", rg)?;
-                format!("/subscriptions/{}/resourceGroups/{}/resources", segment(subscription), segment(rg))
-            }
-            None => format!("/subscriptions/{}/resources", segment(subscription)),
-        };
-        let top = self.top.map(|n| n.to_string());
-        let mut query = vec![("api-version", RESOURCES_API_VERSION)];
-        if let Some(f) = &self.filter {
-            query.push(("$filter", f.as_str()));
-        }
-        if let Some(t) = &top {
-            query.push(("$top", t.as_str()));
-        }
-        Ok(self.client.url(&path, &query))
+        let path = scope_path(&self.client, self.operation(), self.resource_group.as_deref(), "/resources")?;
+        Ok(list_url(&self.client, &path, RESOURCES_API_VERSION, self.filter.as_deref(), self.top, &[]))
     }
 }
 
+odata_setters!(ListResources {
+    filter: "A raw OData `$filter` (replaces [`resource_type`](Self::resource_type)).",
+    top: "`$top`."
+});
 list_methods!(ListResources => GenericResource);
 
 /// Resource providers: `client.providers()`.

@@ -20,6 +20,8 @@ use cloudkit_paginate::PaginationConfig;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
+use cloudkit_waiter::testing::fast_config;
+
 use crate::*;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
@@ -57,13 +59,8 @@ pub(crate) async fn config(http: &Arc<ReplayHttp>) -> AzureConfig {
         .unwrap()
 }
 
-/// Fast polling for long-running operations (1–5 ms between polls).
-fn fast() -> WaiterConfig {
-    WaiterConfig::new(Duration::from_millis(1), Duration::from_millis(5), Duration::from_secs(60))
-}
-
 pub(crate) async fn client(http: &Arc<ReplayHttp>) -> ArmClient {
-    ArmClient::builder(&config(http).await).lro_config(fast()).build().unwrap()
+    ArmClient::builder(&config(http).await).lro_config(fast_config()).build().unwrap()
 }
 
 fn example(name: &str) -> Value {
@@ -111,15 +108,11 @@ fn json_canned(status: u16, body: Value) -> Canned {
     Canned::status(status, serde_json::to_vec(&body).unwrap())
 }
 
-fn query(r: &RecordedRequest, key: &str) -> Option<String> {
-    r.url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
-}
-
 /// Method, path and api-version of a request against the example's parameters.
 fn check(r: &RecordedRequest, method: Method, path: &str, example: &Value) {
     assert_eq!(r.method, method, "{}", r.url);
     assert_eq!(r.url.path(), path);
-    assert_eq!(query(r, "api-version").as_deref(), example["parameters"]["api-version"].as_str(), "{}", r.url);
+    assert_eq!(r.query("api-version").as_deref(), example["parameters"]["api-version"].as_str(), "{}", r.url);
     let auth = r.headers.get("authorization").unwrap().to_str().unwrap();
     assert_eq!(auth, "Bearer SECRET-TOKEN");
     assert!(r.headers.get("x-ms-version").is_none(), "no Storage headers on ARM requests");
@@ -261,7 +254,7 @@ async fn resource_group_get_create_update_exists_from_the_examples() {
     let r = http.requests().pop().unwrap();
     assert_eq!(r.method, Method::HEAD);
     assert_eq!(r.url.path(), format!("/subscriptions/{SUB}/resourcegroups/gone"));
-    assert_eq!(query(&r, "api-version").as_deref(), Some(RESOURCES_API_VERSION));
+    assert_eq!(r.query("api-version").as_deref(), Some(RESOURCES_API_VERSION));
 }
 
 #[tokio::test]
@@ -275,9 +268,9 @@ async fn resource_group_list_sends_the_tag_filter_and_top() {
     assert_eq!(page.value[0].name, "my-resource-group");
     let r = &http.requests()[0];
     assert_eq!(r.url.path(), format!("/subscriptions/{SUB}/resourcegroups"));
-    assert_eq!(query(r, "api-version").as_deref(), Some("2025-04-01"));
-    assert_eq!(query(r, "$filter").as_deref(), Some("tagName eq 'env' and tagValue eq 'it''s'"));
-    assert_eq!(query(r, "$top").as_deref(), Some("5"));
+    assert_eq!(r.query("api-version").as_deref(), Some("2025-04-01"));
+    assert_eq!(r.query("$filter").as_deref(), Some("tagName eq 'env' and tagValue eq 'it''s'"));
+    assert_eq!(r.query("$top").as_deref(), Some("5"));
     assert!(r.url.as_str().contains("tagName%20eq%20"), "spaces as %20: {}", r.url);
 }
 
@@ -327,7 +320,7 @@ async fn resource_group_delete_from_the_example_polls_location_202_202_200() {
     let requests = http.requests();
     assert_eq!(requests.len(), 4);
     check(&requests[0], Method::DELETE, &format!("/subscriptions/{SUB}/resourcegroups/my-resource-group"), &delete);
-    assert_eq!(query(&requests[0], "forceDeletionTypes").as_deref(), Some("Microsoft.Compute/virtualMachines"));
+    assert_eq!(requests[0].query("forceDeletionTypes").as_deref(), Some("Microsoft.Compute/virtualMachines"));
     for r in &requests[1..] {
         assert_eq!(r.method, Method::GET);
         assert_eq!(r.url.as_str(), location, "the Location URL, as given");
@@ -377,22 +370,19 @@ async fn vm_list_list_all_get_and_instance_view_from_the_examples() {
 
     http.push(response(&list, "200"));
     vms.list("rg").expand_instance_view().send().await.unwrap();
-    assert_eq!(query(&http.requests()[2], "$expand").as_deref(), Some("instanceView"));
+    assert_eq!(http.requests()[2].query("$expand").as_deref(), Some("instanceView"));
     assert_eq!(page.value[0].subscription_id(), Some("{subscriptionId}"));
     http.push(response(&all, "200"));
     vms.list_all().expand_instance_view().status_only(true).send().await.unwrap();
     let r = http.requests().pop().unwrap();
-    assert_eq!(
-        (query(&r, "$expand").as_deref(), query(&r, "statusOnly").as_deref()),
-        (Some("instanceView"), Some("true"))
-    );
+    assert_eq!((r.query("$expand").as_deref(), r.query("statusOnly").as_deref()), (Some("instanceView"), Some("true")));
 
     let get = example("VirtualMachines_Get");
     http.push(response(&get, "200"));
     let vm = vms.get("myResourceGroup", "myVM").expand("userData").send().await.unwrap();
     let r = &http.requests()[4];
     check(r, Method::GET, &vm_path("myResourceGroup", "myVM"), &get);
-    assert_eq!(query(r, "$expand").as_deref(), Some("userData"));
+    assert_eq!(r.query("$expand").as_deref(), Some("userData"));
     assert_eq!(vm.name, "myVM");
     assert_eq!(vm.location, "West US");
     assert_eq!(vm.vm_size.as_deref(), Some("Standard_DS3_v2"));
@@ -503,7 +493,7 @@ async fn vm_actions_from_the_examples() {
         assert_eq!(requests.len(), 2, "{name}");
         check(&requests[0], method.clone(), &(vm_path(rg, vm) + suffix), &ex);
         if let Some(flag) = flag {
-            assert_eq!(query(&requests[0], flag).as_deref(), Some("true"), "{name}");
+            assert_eq!(requests[0].query(flag).as_deref(), Some("true"), "{name}");
         } else {
             assert_eq!(requests[0].url.query_pairs().count(), 1, "{name}: only api-version");
         }
@@ -659,8 +649,11 @@ async fn lro_failed_and_canceled_operations_are_operation_failed_with_the_operat
     // A Location that answers with a CloudError: the operation failed.
     http.push(Canned::status(202, "").with_header("location", &format!("{BASE}/loc")));
     http.push(json_canned(500, json!({"error": {"code": "VMAgentStatusCommunicationError", "message": "agent"}})));
-    let rm1 =
-        ArmClient::builder(&config(&http).await).lro_config(fast()).retry(RetryConfig::disabled()).build().unwrap();
+    let rm1 = ArmClient::builder(&config(&http).await)
+        .lro_config(fast_config())
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
     let e = rm1.virtual_machines().deallocate("rg", "vm").send().await.unwrap_err();
     assert!(matches!(e, ArmError::OperationFailed(_)), "{e:?}");
     assert_eq!(e.code(), Some("VMAgentStatusCommunicationError"));
@@ -844,7 +837,7 @@ async fn generic_resources_by_id_with_the_providers_newest_stable_api_version() 
     http.push(json_canned(200, compute_provider()));
     let provider = rm.providers().get("Microsoft.Compute").send().await.unwrap();
     assert_eq!(http.requests()[0].url.path(), format!("/subscriptions/{SUB}/providers/Microsoft.Compute"));
-    assert_eq!(query(&http.requests()[0], "api-version").as_deref(), Some("2025-04-01"));
+    assert_eq!(http.requests()[0].query("api-version").as_deref(), Some("2025-04-01"));
     assert_eq!(provider.default_api_version("virtualMachines"), Some("2025-04-01"));
     assert_eq!(provider.default_api_version("VIRTUALMACHINES/extensions"), Some("2024-07-01"));
     assert_eq!(provider.default_api_version("disks"), None);
@@ -857,7 +850,7 @@ async fn generic_resources_by_id_with_the_providers_newest_stable_api_version() 
     let vm = rm.resources().get(&id).send().await.unwrap();
     assert_eq!(vm["properties"]["hardwareProfile"]["vmSize"], "Standard_DS3_v2");
     let r = http.requests().pop().unwrap();
-    assert_eq!((r.url.path(), query(&r, "api-version")), (id.as_str(), Some("2025-04-01".to_owned())));
+    assert_eq!((r.url.path(), r.query("api-version")), (id.as_str(), Some("2025-04-01".to_owned())));
 
     // PATCH answered 200 at once; DELETE 202 then the Location says 204.
     http.push(json_canned(200, json!({"id": id, "tags": {"a": "b"}})));
@@ -903,7 +896,7 @@ async fn generic_resources_by_id_with_the_providers_newest_stable_api_version() 
     assert_eq!(items[0].resource_type, "Microsoft.Compute/virtualMachines");
     let r = http.requests().pop().unwrap();
     assert_eq!(r.url.path(), format!("/subscriptions/{SUB}/resources"));
-    assert_eq!(query(&r, "$filter").as_deref(), Some("resourceType eq 'Microsoft.Compute/virtualMachines'"));
+    assert_eq!(r.query("$filter").as_deref(), Some("resourceType eq 'Microsoft.Compute/virtualMachines'"));
     http.push(json_canned(200, json!({"value": []})));
     rm.resources().list_by_resource_group("rg").send().await.unwrap();
     assert_eq!(http.requests().pop().unwrap().url.path(), format!("/subscriptions/{SUB}/resourceGroups/rg/resources"));
@@ -978,4 +971,231 @@ fn api_version_choice_and_resource_types() {
     );
     assert_eq!(resource_type_of("/subscriptions/s"), None);
     let _: BTreeMap<String, String> = BTreeMap::new();
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue 17 follow-ups: the endpoint override's token scope, generic POST actions, VM tags
+
+/// A token credential that records the scopes it is asked for.
+#[derive(Debug, Default)]
+struct ScopeRecorder {
+    scopes: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for ScopeRecorder {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        self.scopes.lock().unwrap().push(scopes.join(" "));
+        Ok(azure_core::credentials::AccessToken::new(
+            azure_core::credentials::Secret::new("SECRET-TOKEN"),
+            time::OffsetDateTime::now_utc() + Duration::from_secs(3600),
+        ))
+    }
+}
+
+/// `ArmClient::builder(..).endpoint(url)` asks for the endpoint's own token audience unless the
+/// loader named the scope (a sovereign cloud reached through the builder alone).
+#[tokio::test]
+async fn an_endpoint_override_asks_for_its_own_token_scope_unless_the_loader_named_one() {
+    let http = Arc::new(ReplayHttp::new());
+    let recorder = Arc::new(ScopeRecorder::default());
+    let load = |scope: Option<&str>| {
+        let mut loader = AzureConfig::loader()
+            .env(AzureEnv::from_pairs([("AZURE_SUBSCRIPTION_ID", SUB)]))
+            .credential(recorder.clone())
+            .http(http.clone());
+        if let Some(scope) = scope {
+            loader = loader.resource_manager_scope(scope);
+        }
+        loader.load()
+    };
+    let get = example("Subscriptions_Get");
+    let gov: cloudkit_core::Url = "https://management.usgovcloudapi.net".parse().unwrap();
+
+    let config = load(None).await.unwrap();
+    http.push(response(&get, "200"));
+    ArmClient::new(&config).unwrap().subscriptions().get(SUB).send().await.unwrap();
+    http.push(response(&get, "200"));
+    let rm = ArmClient::builder(&config).endpoint(gov.clone()).build().unwrap();
+    rm.subscriptions().get(SUB).send().await.unwrap();
+    assert_eq!(http.requests()[1].url.host_str(), Some("management.usgovcloudapi.net"));
+    // an override to the public cloud keeps its scope
+    http.push(response(&get, "200"));
+    let public = ArmClient::builder(&config).endpoint(BASE.parse().unwrap()).build().unwrap();
+    public.subscriptions().get(SUB).send().await.unwrap();
+    assert_eq!(
+        *recorder.scopes.lock().unwrap(),
+        [
+            "https://management.azure.com/.default",
+            "https://management.usgovcloudapi.net/.default",
+            "https://management.azure.com/.default"
+        ]
+    );
+
+    // a scope the loader was given is kept
+    recorder.scopes.lock().unwrap().clear();
+    let config = load(Some("https://management.core.usgovcloudapi.net/.default")).await.unwrap();
+    http.push(response(&get, "200"));
+    ArmClient::builder(&config).endpoint(gov).build().unwrap().subscriptions().get(SUB).send().await.unwrap();
+    assert_eq!(*recorder.scopes.lock().unwrap(), ["https://management.core.usgovcloudapi.net/.default"]);
+    assert!(http.requests().iter().all(|r| r.headers["authorization"] == "Bearer SECRET-TOKEN"));
+}
+
+fn storage_account() -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct")
+}
+
+/// `resources().action(id, name)`: `POST {id}/{name}?api-version`, with an optional body; a 200
+/// is the result at once, a 204 is `Null`.
+#[tokio::test]
+async fn a_resource_action_answered_at_once_is_its_body() {
+    let http = Arc::new(ReplayHttp::new());
+    let rm = client(&http).await;
+    let id = storage_account();
+    let keys = json!({"keys": [{"keyName": "key1", "permissions": "FULL"}]});
+    http.push(json_canned(200, keys.clone()));
+    let poller = rm.resources().action(&id, "listKeys").api_version("2023-05-01").begin().await.unwrap();
+    assert!(poller.is_done(), "a 200 is the result");
+    assert_eq!(poller.initial_status(), 200);
+    assert_eq!(poller.wait().await.unwrap(), keys);
+    let r = http.requests().pop().unwrap();
+    assert_eq!((r.method.clone(), r.url.path()), (Method::POST, format!("{id}/listKeys").as_str()));
+    assert_eq!(r.query("api-version").as_deref(), Some("2023-05-01"));
+    assert!(r.body.is_empty());
+
+    http.push(Canned::status(204, ""));
+    let body = json!({"keyName": "key1"});
+    let result =
+        rm.resources().action(&id, "regenerateKey").body(body.clone()).api_version("2023-05-01").send().await.unwrap();
+    assert_eq!(result, Value::Null);
+    let r = http.requests().pop().unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap(), body);
+    assert_eq!(r.headers["content-type"], "application/json");
+    assert_eq!(http.requests().len(), 2, "nothing polled");
+
+    // names that are not one path segment, and ids that are not ids, are refused before sending
+    for bad in ["", "..", "a/b"] {
+        let e = rm.resources().action(&id, bad).api_version("2023-05-01").send().await.unwrap_err();
+        assert_eq!(e.core().unwrap().kind(), ErrorKind::InvalidInput, "{bad:?}: {e}");
+    }
+    assert!(rm.resources().action("/not/an/id", "listKeys").api_version("1").send().await.is_err());
+    assert_eq!(http.requests().len(), 2);
+}
+
+/// A 202: polled through `Azure-AsyncOperation` when sent (the result then comes from the
+/// `Location` URL, the ARM default for POST), else through `Location`, whose final 200 is the
+/// result; a failed one is `OperationFailed`; no api-version: the provider's newest stable one.
+#[tokio::test]
+async fn a_resource_action_answered_202_is_polled_to_its_result() {
+    let http = Arc::new(ReplayHttp::new());
+    let rm = client(&http).await;
+    let id = storage_account();
+
+    // Azure-AsyncOperation + Location
+    http.push(
+        Canned::status(202, "")
+            .with_header("Azure-AsyncOperation", &format!("{BASE}/operations/act1"))
+            .with_header("Location", &format!("{BASE}/operationResults/act1"))
+            .with_header("Retry-After", "0"),
+    );
+    http.push(status("InProgress"));
+    http.push(status("Succeeded"));
+    http.push(json_canned(200, json!({"content": "exported"})));
+    let poller = rm.resources().action(&id, "export").body(json!({"format": "csv"})).api_version("1").begin();
+    let poller = poller.await.unwrap();
+    assert!(!poller.is_done());
+    assert_eq!(poller.initial_status(), 202);
+    assert_eq!(poller.wait().await.unwrap(), json!({"content": "exported"}));
+    let paths: Vec<String> = http.requests().iter().map(|r| format!("{} {}", r.method, r.url.path())).collect();
+    assert_eq!(
+        paths,
+        [
+            format!("POST {id}/export"),
+            "GET /operations/act1".to_owned(),
+            "GET /operations/act1".to_owned(),
+            "GET /operationResults/act1".to_owned()
+        ]
+    );
+
+    // Location only: 202, then the final 200 with the result
+    http.push(Canned::status(202, "").with_header("Location", &format!("{BASE}/operationResults/act2")));
+    http.push(Canned::status(202, "").with_header("Retry-After", "0"));
+    http.push(json_canned(200, json!({"value": 42})));
+    assert_eq!(rm.resources().action(&id, "compute").api_version("1").send().await.unwrap(), json!({"value": 42}));
+
+    // Azure-AsyncOperation only: the status body's `properties`
+    http.push(Canned::status(202, "").with_header("Azure-AsyncOperation", &format!("{BASE}/operations/act3")));
+    http.push(json_canned(200, json!({"name": "act3", "status": "Succeeded", "properties": {"output": "ok"}})));
+    assert_eq!(rm.resources().action(&id, "run").api_version("1").send().await.unwrap(), json!({"output": "ok"}));
+
+    // a failed one
+    http.push(Canned::status(202, "").with_header("Azure-AsyncOperation", &format!("{BASE}/operations/act4")));
+    http.push(json_canned(
+        200,
+        json!({"name": "act4", "status": "Failed", "error": {"code": "KeyVaultUnavailable", "message": "The vault did not answer."}}),
+    ));
+    let e = rm.resources().action(&id, "rotate").api_version("1").send().await.unwrap_err();
+    assert!(matches!(e, ArmError::OperationFailed(_)), "{e:?}");
+    assert_eq!(e.code(), Some("KeyVaultUnavailable"));
+    assert!(e.to_string().contains("action rotate on resource"), "{e}");
+
+    // no api-version: the provider document is read first
+    http.push(json_canned(200, compute_provider()));
+    http.push(Canned::status(200, ""));
+    let vm = vm_path("rg", "vm");
+    assert_eq!(rm.resources().action(&vm, "reapply").send().await.unwrap(), Value::Null);
+    let requests = http.requests();
+    let last2 = &requests[requests.len() - 2..];
+    assert_eq!(last2[0].url.path(), format!("/subscriptions/{SUB}/providers/Microsoft.Compute"));
+    assert_eq!(
+        (last2[1].url.path(), last2[1].query("api-version")),
+        (format!("{vm}/reapply").as_str(), Some("2025-04-01".to_owned()))
+    );
+    assert_eq!(http.remaining(), 0);
+}
+
+/// `VirtualMachines_Update` with tags: `PATCH {"tags": …}`; the answer is the VM (a 200, or a
+/// 201 polled on its `Azure-AsyncOperation` and then read at the original URI).
+#[tokio::test]
+async fn vm_update_tags_patches_the_tags() {
+    let http = Arc::new(ReplayHttp::new());
+    let rm = client(&http).await;
+    let get = example("VirtualMachines_Get");
+    let mut body = get["responses"]["200"]["body"].clone();
+    body["tags"] = json!({"env": "prod", "team": "a"});
+    http.push(json_canned(200, body.clone()));
+    let vm = rm.virtual_machines().update_tags("myResourceGroup", "myVM").tag("team", "a").tag("env", "prod");
+    let vm = vm.send().await.unwrap();
+    assert_eq!(vm.tags.get("team").map(String::as_str), Some("a"));
+    let r = http.requests().pop().unwrap();
+    assert_eq!(r.method, Method::PATCH);
+    assert_eq!(r.url.path(), vm_path("myResourceGroup", "myVM"));
+    assert_eq!(r.query("api-version").as_deref(), Some(COMPUTE_API_VERSION));
+    assert_eq!(serde_json::from_slice::<Value>(&r.body).unwrap(), json!({"tags": {"env": "prod", "team": "a"}}));
+
+    // long-running: 201 + Azure-AsyncOperation, then the VM at the original URI; an empty map clears
+    let mut updating = body.clone();
+    updating["properties"]["provisioningState"] = json!("Updating");
+    http.push(json_canned(201, updating).with_header("Azure-AsyncOperation", &format!("{BASE}/operations/tags1")));
+    http.push(status("InProgress"));
+    http.push(status("Succeeded"));
+    let mut cleared = body;
+    cleared["tags"] = json!({});
+    http.push(json_canned(200, cleared));
+    let poller =
+        rm.virtual_machines().update_tags("myResourceGroup", "myVM").tags(BTreeMap::new()).begin().await.unwrap();
+    assert!(!poller.is_done());
+    assert!(poller.wait().await.unwrap().tags.is_empty());
+    let requests = http.requests();
+    assert_eq!(serde_json::from_slice::<Value>(&requests[1].body).unwrap(), json!({"tags": {}}));
+    assert_eq!(
+        (requests[4].method.clone(), requests[4].url.path()),
+        (Method::GET, vm_path("myResourceGroup", "myVM").as_str())
+    );
+    let e = rm.virtual_machines().update_tags("", "vm").send().await.unwrap_err();
+    assert_eq!(e.core().unwrap().kind(), ErrorKind::InvalidInput);
 }

@@ -2,7 +2,7 @@
 //! list in a resource group or the subscription, get (optionally with the instance view), the
 //! instance view, start / power off / deallocate / restart / delete (long-running: `send()`
 //! waits, `begin()` returns a [`Poller`]), create or update from a minimal
-//! [`VirtualMachineDefinition`].
+//! [`VirtualMachineDefinition`], update tags.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::client::{ArmClient, require, segment};
 use crate::error::{ArmError, Result};
-use crate::list::list_methods;
+use crate::list::{list_methods, list_url, odata_setters, scope_path};
 use crate::lro::{LroKind, Poller, decode_json, decode_unit};
 use crate::model::{ImageReference, VirtualMachine, VirtualMachineInstanceView};
 
@@ -139,12 +139,6 @@ impl ListVirtualMachines {
         if self.resource_group.is_some() { "VirtualMachines_List" } else { "VirtualMachines_ListAll" }
     }
 
-    /// An OData `$filter`.
-    pub fn filter(mut self, filter: impl Into<String>) -> Self {
-        self.filter = Some(filter.into());
-        self
-    }
-
     /// `$expand=instanceView`: every VM comes with its instance view (power state), in a
     /// resource group and across the subscription alike.
     pub fn expand_instance_view(mut self) -> Self {
@@ -159,33 +153,20 @@ impl ListVirtualMachines {
     }
 
     fn url(&self) -> Result<Url> {
-        let op = self.operation();
-        let subscription = self.client.subscription(op)?;
-        let path = match &self.resource_group {
-            Some(rg) => {
-                require(op, "resource group name", rg)?;
-                format!(
-                    "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines",
-                    segment(subscription),
-                    segment(rg)
-                )
-            }
-            None => format!("/subscriptions/{}/providers/Microsoft.Compute/virtualMachines", segment(subscription)),
-        };
-        let mut query = vec![("api-version", COMPUTE_API_VERSION)];
-        if let Some(f) = &self.filter {
-            query.push(("$filter", f.as_str()));
-        }
+        let suffix = "/providers/Microsoft.Compute/virtualMachines";
+        let path = scope_path(&self.client, self.operation(), self.resource_group.as_deref(), suffix)?;
+        let mut extra = Vec::new();
         if self.expand_instance_view {
-            query.push(("$expand", "instanceView"));
+            extra.push(("$expand", "instanceView"));
         }
         if self.status_only {
-            query.push(("statusOnly", "true"));
+            extra.push(("statusOnly", "true"));
         }
-        Ok(self.client.url(&path, &query))
+        Ok(list_url(&self.client, &path, COMPUTE_API_VERSION, self.filter.as_deref(), None, &extra))
     }
 }
 
+odata_setters!(ListVirtualMachines { filter: "An OData `$filter`." });
 list_methods!(ListVirtualMachines => VirtualMachine);
 
 /// `VirtualMachines_Get`.
@@ -335,6 +316,59 @@ impl VmAction {
 
     /// Sends the action and waits until it has finished.
     pub async fn send(self) -> Result<()> {
+        self.begin().await?.wait().await
+    }
+}
+
+impl VirtualMachines {
+    /// `VirtualMachines_Update` with tags: `PATCH {"tags": …}`, the tags replacing the old ones
+    /// (an empty set removes them all). Long-running: `send()` waits and returns the VM,
+    /// `begin()` returns a [`Poller`].
+    pub fn update_tags(&self, resource_group: impl Into<String>, name: impl Into<String>) -> UpdateVirtualMachineTags {
+        UpdateVirtualMachineTags {
+            client: self.client.clone(),
+            resource_group: resource_group.into(),
+            name: name.into(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// `VirtualMachines_Update` (tags) ([`VirtualMachines::update_tags`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send() (waits) or .begin() (returns a poller)"]
+pub struct UpdateVirtualMachineTags {
+    client: ArmClient,
+    resource_group: String,
+    name: String,
+    tags: BTreeMap<String, String>,
+}
+
+impl UpdateVirtualMachineTags {
+    /// Adds a tag.
+    pub fn tag(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets all tags (an empty map removes every tag).
+    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    /// Sends the PATCH and returns the poller (its result is the updated VM).
+    pub async fn begin(self) -> Result<Poller<VirtualMachine>> {
+        const OP: &str = "VirtualMachines_Update";
+        let path = vm_path(&self.client, OP, &self.resource_group, &self.name)?;
+        let url = self.client.url(&path, &[("api-version", COMPUTE_API_VERSION)]);
+        let body = json!({ "tags": self.tags });
+        let resource = format!("virtual machine {}/{}", self.resource_group, self.name);
+        Poller::begin(self.client, OP, resource, LroKind::Patch, Method::PATCH, url, Some(body), decode_json).await
+    }
+
+    /// Replaces the tags and waits until the update has finished; returns the VM.
+    pub async fn send(self) -> Result<VirtualMachine> {
         self.begin().await?.wait().await
     }
 }

@@ -48,11 +48,7 @@ pub const DELAY: Duration = Duration::from_secs(15);
 /// The default configuration: first retry after `delay`, jittered doubling up to [`MAX_DELAY`],
 /// at most [`MAX_ATTEMPTS`] polls, deadline `delay × 40`.
 pub fn default_config(delay: Duration) -> WaiterConfig {
-    WaiterConfig::default()
-        .min_delay(delay)
-        .max_delay(MAX_DELAY.max(delay))
-        .max_attempts(MAX_ATTEMPTS)
-        .max_wait(delay.saturating_mul(MAX_ATTEMPTS))
+    WaiterConfig::polling(delay, MAX_DELAY, MAX_ATTEMPTS)
 }
 
 /// Which VM waiter.
@@ -136,10 +132,9 @@ impl VmWaiter {
     /// out. For `wait_until_deleted` the final poll's result is the 404 error.
     pub async fn wait(self) -> Result<FinalPoll<VirtualMachineInstanceView, ArmError>, ArmWaiterError> {
         let resource = format!("virtual machine {}/{}", self.resource_group, self.name);
-        let mut waiter = Waiter::new(self.kind.name(), self.config, self.kind.acceptors()).resource(resource);
-        if let Some(seed) = self.seed {
-            waiter = waiter.with_seed(seed);
-        }
+        let waiter = Waiter::new(self.kind.name(), self.config, self.kind.acceptors())
+            .resource(resource)
+            .with_optional_seed(self.seed);
         let (vms, rg, name) = (self.vms, self.resource_group, self.name);
         waiter.wait(|| vms.instance_view(rg.clone(), name.clone()).send()).await
     }

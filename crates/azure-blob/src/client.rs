@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use cloudkit_core::{HttpRequest, Method, Pipeline, PipelineBuilder, Url, encode_unreserved};
+use cloudkit_core::{HttpRequest, Method, Pipeline, PipelineBuilder, Url};
 use cloudkit_cred_chain::azure::{AzureConfig, StorageAuth};
 use cloudkit_signer::azure::STORAGE_API_VERSION;
 
@@ -64,14 +64,11 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    cloudkit_core::client_builder_overrides!();
-
-    /// The blob endpoint (default: the config's), e.g. `https://acct.blob.core.windows.net` or
-    /// Azurite's `http://127.0.0.1:10000/devstoreaccount1`.
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = Some(endpoint);
-        self
-    }
+    cloudkit_core::client_builder_overrides!(
+        /// The blob endpoint (default: the config's), e.g. `https://acct.blob.core.windows.net` or
+        /// Azurite's `http://127.0.0.1:10000/devstoreaccount1`.
+        endpoint
+    );
 
     /// Builds the client; fails when the endpoint cannot be used with the config's authorization
     /// (not http(s), or bearer tokens over plain http).
@@ -143,14 +140,7 @@ impl BlobServiceClient {
 
     /// `{endpoint}{path}` with `query` (values RFC 3986-encoded: a space is `%20`, as Azure wants).
     pub(crate) fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
-        let mut url = self.inner.endpoint.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}{path}"));
-        if !query.is_empty() {
-            let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", encode_unreserved(v))).collect();
-            url.set_query(Some(&pairs.join("&")));
-        }
-        url
+        cloudkit_core::endpoint_url(&self.inner.endpoint, path, query)
     }
 
     pub(crate) fn request(&self, method: Method, path: &str, query: &[(&str, &str)]) -> HttpRequest {

@@ -192,11 +192,5 @@ impl BlobError {
     }
 }
 
-impl From<Error> for BlobError {
-    fn from(error: Error) -> Self {
-        BlobError::from_core(error)
-    }
-}
-
 /// The result of Blob client calls.
 pub type Result<T, E = BlobError> = std::result::Result<T, E>;

@@ -388,7 +388,10 @@ impl BlobClient {
             })
             .buffered(options.concurrency.max(1));
         while let Some(part) = parts.try_next().await? {
-            md5.update(&part);
+            // the whole blob's MD5 only when there is a stored one to compare it with
+            if whole_md5.is_some() {
+                md5.update(&part);
+            }
             writer.write_all(&part).await.map_err(|e| io_error("Download", e))?;
             progress.add(part.len() as u64);
         }

@@ -54,17 +54,7 @@ fn copy_status_is(state: AcceptorState, status: &'static str) -> Acceptor<BlobPr
 }
 
 impl CopyWaiter {
-    /// Replaces the whole configuration.
-    pub fn config(mut self, config: WaiterConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The overall deadline.
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.config = self.config.max_wait(max_wait);
-        self
-    }
+    cloudkit_waiter::waiter_settings!();
 
     /// The acceptors this waiter uses.
     pub fn acceptors(&self) -> Vec<Acceptor<BlobProperties, BlobError>> {

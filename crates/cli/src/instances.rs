@@ -76,6 +76,16 @@ fn compute_error(context: &str, e: &cloudkit::compute::Error) -> CliError {
     CliError::from_error(context, e)
 }
 
+/// The error of waiting for `id` to be `target`: a timeout or failed wait already names both (and
+/// the last error); anything else gets that context.
+fn wait_error(id: &InstanceId, target: InstanceState, e: &cloudkit::compute::Error) -> CliError {
+    use cloudkit::compute::Error;
+    match e {
+        Error::Timeout { .. } | Error::WaitFailed { .. } => CliError::failure(crate::error::chain(e)),
+        _ => compute_error(&format!("waiting for {id} to be {target}"), e),
+    }
+}
+
 /// Whether plain http to a loopback Azure endpoint (an emulator or fake) is allowed.
 fn azure_emulator() -> bool {
     std::env::var_os("CLOUDKIT_AZURE_EMULATOR").is_some_and(|v| !v.is_empty() && v != "0")
@@ -258,7 +268,7 @@ async fn act_one(
     let Some(max_wait) = wait else { return Ok(None) };
     let instance = wait_showing_state(compute.as_ref(), id, action.target(), max_wait, out)
         .await
-        .map_err(|e| compute_error(&format!("waiting for {id} to be {}", action.target()), &e))?;
+        .map_err(|e| wait_error(id, action.target(), &e))?;
     Ok(Some(instance.state.to_string()))
 }
 
@@ -316,7 +326,7 @@ pub(crate) async fn wait(
     let compute = backend_for(&id, aws).await?;
     let instance = wait_showing_state(compute.as_ref(), &id, target, timeout, out)
         .await
-        .map_err(|e| compute_error(&format!("waiting for {id} to be {target}"), &e))?;
+        .map_err(|e| wait_error(&id, target, &e))?;
     if out.json() {
         out.print_json(&instance_json(&instance));
     } else if !out.quiet {
@@ -407,6 +417,28 @@ pub(crate) fn parse_tag(text: &str) -> std::result::Result<(String, String), Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wait error that names the instance and the state says so once; others get the context.
+    #[test]
+    fn wait_errors_say_what_was_waited_for_once() {
+        use cloudkit::compute::Error;
+        let id = InstanceId::new("ec2", "us-east-1", "i-1");
+        let timeout = Error::Timeout {
+            id: id.to_string(),
+            target: InstanceState::Running,
+            last: InstanceState::Pending,
+            waited: Duration::from_secs(600),
+            last_error: None,
+        };
+        let shown = wait_error(&id, InstanceState::Running, &timeout).message;
+        assert_eq!(
+            shown,
+            "waiting for instance ec2:us-east-1:i-1 to be running timed out after 600s; it is still pending"
+        );
+        let gone = Error::NotFound { id: id.to_string(), source: None };
+        let shown = wait_error(&id, InstanceState::Running, &gone).message;
+        assert_eq!(shown, "waiting for ec2:us-east-1:i-1 to be running: instance not found: ec2:us-east-1:i-1");
+    }
 
     #[test]
     fn tags_and_table() {

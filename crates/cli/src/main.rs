@@ -20,6 +20,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use cloudkit::compute::InstanceState;
 
 use crate::buckets::BucketAction;
 use crate::glob::Filters;
@@ -68,61 +69,118 @@ struct Cli {
     command: Command,
 }
 
+/// Each subcommand's examples, shown after its help (`sync` and `instances` have a longer text
+/// of their own: [`SYNC`], [`INSTANCES`]).
+const EXAMPLES: &[(&str, &[&str])] = &[
+    (
+        "ls",
+        &[
+            "cloudkit ls s3://bucket/logs/",
+            "cloudkit ls -rl --human-readable --summarize gs://bucket",
+            "cloudkit ls --jsonl -r az://container/data",
+        ],
+    ),
+    (
+        "cp",
+        &[
+            "cloudkit cp ./report.pdf s3://bucket/reports/",
+            "cloudkit cp s3://bucket/data.csv .",
+            "cloudkit cp -r ./site gs://bucket/site --exclude '*.tmp'",
+            "cloudkit cp -r s3://bucket/logs az://container/logs --concurrency 16",
+        ],
+    ),
+    (
+        "mv",
+        &["cloudkit mv s3://bucket/inbox/a.csv s3://bucket/done/", "cloudkit mv -r ./outgoing gs://bucket/incoming"],
+    ),
+    ("rm", &["cloudkit rm s3://bucket/old.csv", "cloudkit rm -r --yes gs://bucket/tmp/"]),
+    ("cat", &["cloudkit cat s3://bucket/config.json | jq .", "cloudkit cat az://container/big.log.gz | gunzip | less"]),
+    ("stat", &["cloudkit stat gs://bucket/image.png", "cloudkit stat --json s3://bucket/a.txt"]),
+    (
+        "presign",
+        &[
+            "cloudkit presign s3://bucket/report.pdf --expires 1h",
+            "cloudkit presign gs://bucket/upload.bin --expires 15m --method put",
+        ],
+    ),
+    (
+        "mb",
+        &[
+            "cloudkit mb s3://my-new-bucket --region eu-west-1",
+            "cloudkit mb az://my-container",
+            "cloudkit mb gs://my-bucket",
+        ],
+    ),
+    ("rb", &["cloudkit rb s3://old-bucket", "cloudkit rb --force gs://scratch-bucket"]),
+    (
+        "completions",
+        &[
+            "cloudkit completions bash > ~/.local/share/bash-completion/completions/cloudkit",
+            "cloudkit completions zsh > \"${fpath[1]}/_cloudkit\"",
+            "cloudkit completions fish > ~/.config/fish/completions/cloudkit.fish",
+        ],
+    ),
+    (
+        "instances ls",
+        &[
+            "cloudkit instances ls --provider aws --region us-east-1",
+            "cloudkit instances ls --provider azure --resource-group my-rg --state running",
+            "cloudkit instances ls --provider gcp --zone us-central1-a --tag env=prod --jsonl",
+        ],
+    ),
+    ("instances start", &["cloudkit instances start --wait ec2:us-east-1:i-0abc123"]),
+    ("instances stop", &["cloudkit instances stop gce:my-project/us-central1-a/web-1"]),
+    ("instances reboot", &["cloudkit instances reboot azure:0000-1111/my-rg/web-1"]),
+    ("instances terminate", &["cloudkit instances terminate --wait ec2:us-east-1:i-0abc123"]),
+    ("instances wait", &["cloudkit instances wait ec2:us-east-1:i-0abc123 --state running --timeout 10m"]),
+];
+
+/// The command line: [`Cli`] with each subcommand's [`EXAMPLES`] after its help.
+fn command() -> clap::Command {
+    with_examples(Cli::command(), "")
+}
+
+/// `command`'s subcommands (their path starting with `parent`), each with its examples.
+fn with_examples(command: clap::Command, parent: &str) -> clap::Command {
+    command.mut_subcommands(|sub| {
+        let path = format!("{parent}{}", sub.get_name());
+        let sub = with_examples(sub, &format!("{path} "));
+        match EXAMPLES.iter().find(|(p, _)| *p == path) {
+            Some((_, examples)) => sub.after_help(format!("Examples:\n  {}", examples.join("\n  "))),
+            None => sub,
+        }
+    })
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List objects and prefixes.
-    #[command(
-        after_help = "Examples:\n  cloudkit ls s3://bucket/logs/\n  cloudkit ls -rl --human-readable --summarize gs://bucket\n  cloudkit ls --jsonl -r az://container/data"
-    )]
     Ls(LsArgs),
     /// Copy objects or files; -r copies a prefix or directory tree.
-    #[command(
-        after_help = "Examples:\n  cloudkit cp ./report.pdf s3://bucket/reports/\n  cloudkit cp s3://bucket/data.csv .\n  cloudkit cp -r ./site gs://bucket/site --exclude '*.tmp'\n  cloudkit cp -r s3://bucket/logs az://container/logs --concurrency 16"
-    )]
     Cp(TransferArgs),
     /// Move objects or files (copy, then delete the source); -r moves a tree.
-    #[command(
-        after_help = "Examples:\n  cloudkit mv s3://bucket/inbox/a.csv s3://bucket/done/\n  cloudkit mv -r ./outgoing gs://bucket/incoming"
-    )]
     Mv(TransferArgs),
     /// Copy what is missing at the destination or differs from the source; --delete removes
     /// extras.
     #[command(after_help = SYNC)]
     Sync(SyncArgs),
     /// Remove an object; -r removes everything under a prefix.
-    #[command(after_help = "Examples:\n  cloudkit rm s3://bucket/old.csv\n  cloudkit rm -r --yes gs://bucket/tmp/")]
     Rm(RmArgs),
     /// Stream an object to stdout.
-    #[command(
-        after_help = "Examples:\n  cloudkit cat s3://bucket/config.json | jq .\n  cloudkit cat az://container/big.log.gz | gunzip | less"
-    )]
     Cat(UrlArg),
     /// Show all metadata of an object.
-    #[command(
-        after_help = "Examples:\n  cloudkit stat gs://bucket/image.png\n  cloudkit stat --json s3://bucket/a.txt"
-    )]
     Stat(UrlArg),
     /// Print a URL that allows one operation on an object without credentials.
-    #[command(
-        after_help = "Examples:\n  cloudkit presign s3://bucket/report.pdf --expires 1h\n  cloudkit presign gs://bucket/upload.bin --expires 15m --method put"
-    )]
     Presign(PresignArgs),
     /// Make a bucket (S3, GCS) or container (Azure).
-    #[command(
-        after_help = "Examples:\n  cloudkit mb s3://my-new-bucket --region eu-west-1\n  cloudkit mb az://my-container\n  cloudkit mb gs://my-bucket"
-    )]
     Mb(BucketArg),
     /// Remove a bucket or container (empty, or with --force everything in it first).
-    #[command(after_help = "Examples:\n  cloudkit rb s3://old-bucket\n  cloudkit rb --force gs://scratch-bucket")]
     Rb(RbArgs),
     /// List, start, stop, reboot, terminate and wait for virtual machines (EC2, Azure, Compute
     /// Engine).
     #[command(subcommand, after_help = INSTANCES)]
     Instances(InstancesCommand),
     /// Print a shell completion script.
-    #[command(
-        after_help = "Examples:\n  cloudkit completions bash > ~/.local/share/bash-completion/completions/cloudkit\n  cloudkit completions zsh > \"${fpath[1]}/_cloudkit\"\n  cloudkit completions fish > ~/.config/fish/completions/cloudkit.fish"
-    )]
     Completions(CompletionsArgs),
 }
 
@@ -158,51 +216,24 @@ Examples:
 #[derive(Debug, Subcommand)]
 enum InstancesCommand {
     /// List instances with their state, size, launch time, addresses and tags.
-    #[command(
-        after_help = "Examples:\n  cloudkit instances ls --provider aws --region us-east-1\n  cloudkit instances ls --provider azure --resource-group my-rg --state running\n  cloudkit instances ls --provider gcp --zone us-central1-a --tag env=prod --jsonl"
-    )]
     Ls(InstancesLsArgs),
     /// Start instances.
-    #[command(after_help = "Examples:\n  cloudkit instances start --wait ec2:us-east-1:i-0abc123")]
     Start(InstanceActionArgs),
     /// Stop instances (EC2 stop, Azure deallocate, Compute Engine stop).
-    #[command(after_help = "Examples:\n  cloudkit instances stop gce:my-project/us-central1-a/web-1")]
     Stop(InstanceActionArgs),
     /// Reboot instances.
-    #[command(after_help = "Examples:\n  cloudkit instances reboot azure:0000-1111/my-rg/web-1")]
     Reboot(InstanceActionArgs),
     /// Terminate (delete) instances.
-    #[command(after_help = "Examples:\n  cloudkit instances terminate --wait ec2:us-east-1:i-0abc123")]
     Terminate(InstanceActionArgs),
     /// Wait until an instance reaches a state.
-    #[command(
-        after_help = "Examples:\n  cloudkit instances wait ec2:us-east-1:i-0abc123 --state running --timeout 10m"
-    )]
     Wait(InstanceWaitArgs),
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum StateArg {
-    Pending,
-    Running,
-    Stopping,
-    Stopped,
-    Terminating,
-    Terminated,
-}
-
-impl From<StateArg> for cloudkit::compute::InstanceState {
-    fn from(s: StateArg) -> Self {
-        use cloudkit::compute::InstanceState as S;
-        match s {
-            StateArg::Pending => S::Pending,
-            StateArg::Running => S::Running,
-            StateArg::Stopping => S::Stopping,
-            StateArg::Stopped => S::Stopped,
-            StateArg::Terminating => S::Terminating,
-            StateArg::Terminated => S::Terminated,
-        }
-    }
+/// `--state`: one of the neutral states a wait or a filter can ask for, case ignored.
+fn state_parser() -> impl clap::builder::TypedValueParser<Value = InstanceState> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(InstanceState::KNOWN.map(InstanceState::as_str))
+        .try_map(|name| name.parse::<InstanceState>())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -233,8 +264,8 @@ struct InstancesLsArgs {
     #[arg(long, value_name = "ID")]
     subscription: Option<String>,
     /// Only instances in this state (repeatable: any of them).
-    #[arg(long, value_enum, ignore_case = true)]
-    state: Vec<StateArg>,
+    #[arg(long, value_parser = state_parser(), ignore_case = true)]
+    state: Vec<InstanceState>,
     /// Only instances carrying this tag or label (repeatable: all of them).
     #[arg(long, value_name = "KEY=VALUE", value_parser = instances::parse_tag)]
     tag: Vec<(String, String)>,
@@ -259,8 +290,8 @@ struct InstanceWaitArgs {
     #[arg(value_name = "ID")]
     id: String,
     /// The state to wait for.
-    #[arg(long, value_enum, ignore_case = true)]
-    state: StateArg,
+    #[arg(long, value_parser = state_parser(), ignore_case = true)]
+    state: InstanceState,
     /// How long to wait: seconds, or a number with s, m, h or d.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     timeout: std::time::Duration,
@@ -308,18 +339,27 @@ struct TransferArgs {
     /// Copy everything under the source prefix or directory.
     #[arg(short, long)]
     recursive: bool,
-    /// Copy only keys matching this pattern (`*`, `?`, `**`; without '/', matched against the
+    #[command(flatten)]
+    how: TransferHow,
+}
+
+/// What cp, mv and sync transfer and how: --include/--exclude, --concurrency, --dry-run.
+#[derive(Debug, Args)]
+struct TransferHow {
+    /// Transfer only keys matching this pattern (`*`, `?`, `**`; without '/', matched against the
     /// file name; with '/', against the path relative to the source). Everything is included to
     /// start with; the last matching --include/--exclude on the command line decides.
     #[arg(long, value_name = "GLOB")]
     include: Vec<String>,
-    /// Skip keys matching this pattern (same syntax as --include).
+    /// Skip keys matching this pattern (same syntax as --include; sync neither copies nor removes
+    /// them).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     /// Objects transferred at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
-    /// Print what would be done, without doing it.
+    /// Print what would be done (sync: each copy with its reason, and the removals), without doing
+    /// it.
     #[arg(long)]
     dry_run: bool,
 }
@@ -344,18 +384,8 @@ struct SyncArgs {
     /// Remove destination objects that the source does not have.
     #[arg(long)]
     delete: bool,
-    /// Sync only keys matching this pattern (same syntax as cp's --include).
-    #[arg(long, value_name = "GLOB")]
-    include: Vec<String>,
-    /// Skip keys matching this pattern (neither copied nor removed).
-    #[arg(long, value_name = "GLOB")]
-    exclude: Vec<String>,
-    /// Objects transferred at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    concurrency: u16,
-    /// Print the plan (copies with their reason, removals), without doing it.
-    #[arg(long)]
-    dry_run: bool,
+    #[command(flatten)]
+    how: TransferHow,
 }
 
 #[derive(Debug, Args)]
@@ -488,8 +518,8 @@ async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
             let plan = commands::TransferOptions {
                 recursive: a.recursive,
                 filters: filters(sub),
-                concurrency: usize::from(a.concurrency),
-                dry_run: a.dry_run,
+                concurrency: usize::from(a.how.concurrency),
+                dry_run: a.how.dry_run,
                 is_move,
             };
             commands::transfer(&a.src, &a.dst, &aws, out, plan).await
@@ -498,8 +528,8 @@ async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
             let options = sync::SyncOptions {
                 delete: a.delete,
                 filters: filters(sub),
-                concurrency: usize::from(a.concurrency),
-                dry_run: a.dry_run,
+                concurrency: usize::from(a.how.concurrency),
+                dry_run: a.how.dry_run,
             };
             sync::sync(&a.src, &a.dst, &aws, out, options).await
         }
@@ -532,7 +562,7 @@ async fn run(cli: Cli, matches: &ArgMatches) -> error::Result<()> {
                 ShellArg::Fish => clap_complete::Shell::Fish,
             };
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "cloudkit", &mut script);
+            clap_complete::generate(shell, &mut command(), "cloudkit", &mut script);
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(&script).and_then(|()| stdout.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
@@ -559,14 +589,14 @@ async fn instances_command(command: InstancesCommand, aws: &AwsOptions, out: Out
             };
             let mut filter = cloudkit::compute::InstanceFilter::default();
             for state in a.state {
-                filter = filter.state(state.into());
+                filter = filter.state(state);
             }
             for (k, v) in a.tag {
                 filter = filter.tag(k, v);
             }
             return instances::ls(provider, &scope, aws, out, filter).await;
         }
-        InstancesCommand::Wait(a) => return instances::wait(&a.id, a.state.into(), a.timeout, aws, out).await,
+        InstancesCommand::Wait(a) => return instances::wait(&a.id, a.state, a.timeout, aws, out).await,
         InstancesCommand::Start(a) => (Action::Start, a),
         InstancesCommand::Stop(a) => (Action::Stop, a),
         InstancesCommand::Reboot(a) => (Action::Reboot, a),
@@ -577,7 +607,7 @@ async fn instances_command(command: InstancesCommand, aws: &AwsOptions, out: Out
 
 fn main() -> ExitCode {
     // Usage errors end here with clap's message and exit code 2.
-    let matches = Cli::command().get_matches();
+    let matches = command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -605,7 +635,26 @@ mod tests {
 
     #[test]
     fn cli_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// Every subcommand's help ends with examples, and every entry of [`EXAMPLES`] names one.
+    #[test]
+    fn every_subcommand_has_examples() {
+        fn walk(command: &clap::Command, parent: &str, seen: &mut Vec<String>) {
+            for sub in command.get_subcommands() {
+                let path = format!("{parent}{}", sub.get_name());
+                let help = sub.get_after_help().map(ToString::to_string).unwrap_or_default();
+                assert!(help.contains("Examples:\n  cloudkit "), "{path}: {help:?}");
+                walk(sub, &format!("{path} "), seen);
+                seen.push(path);
+            }
+        }
+        let mut seen = Vec::new();
+        walk(&command(), "", &mut seen);
+        for (path, _) in EXAMPLES {
+            assert!(seen.iter().any(|s| s == path), "{path} is not a subcommand");
+        }
     }
 
     #[test]
@@ -621,7 +670,7 @@ mod tests {
 
     #[test]
     fn filters_keep_command_line_order() {
-        let m = Cli::command()
+        let m = command()
             .try_get_matches_from(["cloudkit", "cp", "-r", "a", "b", "--exclude", "*", "--include", "*.txt"])
             .unwrap();
         let f = filters(m.subcommand().map(|(_, m)| m));

@@ -57,6 +57,12 @@ fn every_public_future_is_send() {
         from_url("memory://"),
         LocalFileSystem::new("/nonexistent/cloudkit-send-check"),
         LocalFileSystem::create("/nonexistent/cloudkit-send-check"),
+        async {
+            let local = LocalFileSystem::new("/nonexistent/cloudkit-send-check").await?;
+            let (key, source) = (ObjectKey::root(), InMemory::new());
+            let options = crate::store::DownloadOptions::default();
+            local.download_from(&key, &source, &key, crate::store::PutOptions::default(), options).await
+        },
     );
 
     #[cfg(feature = "_aws")]

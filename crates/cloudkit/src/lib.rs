@@ -92,9 +92,11 @@ pub use cloudkit_core::TimeoutConfig;
 /// on, and a loopback HTTP server for code that needs a real endpoint.
 ///
 /// Give a client a [`ReplayHttp`](testing::ReplayHttp) as its HTTP client, push the responses it
-/// should see, and inspect the requests it sent:
+/// should see, and inspect the requests it sent (the example uses S3: feature `aws-s3`):
 ///
 /// ```
+/// # #[cfg(not(feature = "aws-s3"))] fn main() {}
+/// # #[cfg(feature = "aws-s3")]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
 /// use cloudkit::aws::Credentials;

@@ -482,6 +482,71 @@ fn provider_errors() -> Vec<(String, cloudkit_core::BoxError)> {
     ]
 }
 
+/// The model-driven AWS client's errors (`cloudkit-aws-dynamic`): models, the protocol name, calls.
+fn aws_dynamic_errors() -> Vec<(String, cloudkit_core::BoxError)> {
+    use cloudkit_aws_dynamic::{DynamicError, ModelError, UnknownProtocol};
+    let read = || ModelError::Read {
+        path: "/models/dynamodb/2012-08-10/service-2.json".into(),
+        source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied"),
+    };
+    let models: Vec<(&str, ModelError)> = vec![
+        ("models not found", ModelError::NotFound { tried: "CLOUDKIT_AWS_MODELS is not set; no botocore".into() }),
+        (
+            "unknown service",
+            ModelError::UnknownService {
+                service: "dynamodbb".into(),
+                dir: "/models".into(),
+                hint: " (did you mean `dynamodb`?)".into(),
+            },
+        ),
+        (
+            "unknown version",
+            ModelError::UnknownVersion {
+                service: "dynamodb".into(),
+                version: "2000-01-01".into(),
+                dir: "/models".into(),
+                available: "2012-08-10".into(),
+            },
+        ),
+        ("read", read()),
+        ("malformed", ModelError::Malformed { path: "/models/x.json".into(), message: "expected an object".into() }),
+    ];
+    let mut out: Vec<(String, cloudkit_core::BoxError)> =
+        models.into_iter().map(|(n, e)| (format!("aws-dynamic model {n}"), boxed(e))).collect();
+    out.push(("aws-dynamic unknown protocol".into(), boxed(UnknownProtocol("soap".into()))));
+    let calls: Vec<(&str, DynamicError)> = vec![
+        (
+            "service",
+            DynamicError::from(service_error(
+                "DynamoDB",
+                "PutItem",
+                400,
+                "ConditionalCheckFailedException",
+                "The conditional request failed",
+            )),
+        ),
+        (
+            "validation",
+            DynamicError::from(Error::invalid_input("DynamoDB", "PutItem", "TableName: missing required member")),
+        ),
+        (
+            "throttled",
+            DynamicError::from(service_error("DynamoDB", "Query", 400, "ThrottlingException", "Rate exceeded")),
+        ),
+        ("model", DynamicError::Model(read())),
+        ("pagination", DynamicError::from(pagination(PaginationErrorKind::RepeatedToken { token: "t".into() }))),
+        (
+            "transport",
+            DynamicError::from(
+                Error::new(ErrorKind::Transport, "DynamoDB", "GetItem")
+                    .with_source(transport(TransportErrorKind::Connect, "could not connect")),
+            ),
+        ),
+    ];
+    out.extend(calls.into_iter().map(|(n, e)| (format!("aws-dynamic call {n}"), boxed(e))));
+    out
+}
+
 fn facade_errors() -> Vec<(String, cloudkit_core::BoxError)> {
     use cloudkit::compute::Error as ComputeError;
     use cloudkit::store::Error as StoreError;
@@ -511,6 +576,22 @@ fn facade_errors() -> Vec<(String, cloudkit_core::BoxError)> {
         ("transport", StoreError::Transport { backend: "s3", source: s3() }),
     ];
     let state = cloudkit::compute::InstanceState::Running;
+    let unknown = cloudkit::compute::InstanceState::Unknown;
+    let not_found = || -> cloudkit_core::BoxError {
+        boxed(cloudkit_aws_ec2::Ec2Error::from(service_error(
+            "EC2",
+            "DescribeInstances",
+            400,
+            "InvalidInstanceID.NotFound",
+            "The instance ID 'i-1' does not exist",
+        )))
+    };
+    let unreachable = || -> cloudkit_core::BoxError {
+        boxed(cloudkit_aws_ec2::Ec2Error::from(
+            Error::new(ErrorKind::Transport, "EC2", "DescribeInstances")
+                .with_source(transport(TransportErrorKind::Connect, "could not connect")),
+        ))
+    };
     let compute: Vec<(&str, ComputeError)> = vec![
         ("not found", ComputeError::NotFound { id: "i-1".into(), source: Some(ec2()) }),
         ("invalid input", ComputeError::InvalidInput { message: "count must be at least 1".into() }),
@@ -521,6 +602,16 @@ fn facade_errors() -> Vec<(String, cloudkit_core::BoxError)> {
                 id: "i-1".into(),
                 target: state,
                 reached: cloudkit::compute::InstanceState::Terminated,
+                last_error: None,
+            },
+        ),
+        (
+            "wait failed on an error",
+            ComputeError::WaitFailed {
+                id: "i-1".into(),
+                target: state,
+                reached: unknown,
+                last_error: Some(not_found()),
             },
         ),
         (
@@ -530,6 +621,27 @@ fn facade_errors() -> Vec<(String, cloudkit_core::BoxError)> {
                 target: state,
                 last: cloudkit::compute::InstanceState::Pending,
                 waited: Duration::from_secs(300),
+                last_error: None,
+            },
+        ),
+        (
+            "timeout on not found",
+            ComputeError::Timeout {
+                id: "i-1".into(),
+                target: state,
+                last: unknown,
+                waited: Duration::from_secs(300),
+                last_error: Some(not_found()),
+            },
+        ),
+        (
+            "timeout on a transport error",
+            ComputeError::Timeout {
+                id: "i-1".into(),
+                target: state,
+                last: unknown,
+                waited: Duration::from_secs(300),
+                last_error: Some(unreachable()),
             },
         ),
         ("permission denied", ComputeError::PermissionDenied { message: "no".into(), source: Some(ec2()) }),
@@ -602,6 +714,7 @@ async fn real_errors() -> Vec<(String, cloudkit_core::BoxError)> {
     options.http = Some(http.clone());
     options.az_program = Some("/nonexistent/az".into());
     let credential = Arc::new(DefaultAzureCredential::builder().options(options).build());
+    let sources = credential.source_names();
     let config = AzureConfig::loader()
         .env(env)
         .account("acct")
@@ -614,8 +727,60 @@ async fn real_errors() -> Vec<(String, cloudkit_core::BoxError)> {
     let blob = cloudkit_azure_blob::BlobServiceClient::new(&config).unwrap();
     let e = blob.list_containers().into_pages(PaginationConfig::default()).try_next().await.unwrap_err();
     assert!(e.to_string().contains("failed to get a token"), "{e}");
+    // the chain's list of what was tried is in the text: every source, by name
+    assert!(sources.len() >= 3, "{sources:?}");
+    for source in &sources {
+        assert!(e.to_string().contains(source), "{source} missing from: {e}");
+    }
     out.push(("real: Azure listing whose token chain fails".into(), boxed(e)));
+
+    // EC2: a neutral wait that times out while EC2 does not know the instance.
+    let (compute, http) = ec2_compute().await;
+    for _ in 0..10 {
+        http.push(instance_not_found());
+    }
+    let running = cloudkit::compute::InstanceState::Running;
+    let e = cloudkit::compute::Compute::wait_for_state(&compute, &missing_instance(), running, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, cloudkit::compute::Error::Timeout { .. }), "{e:?}");
+    out.push(("real: EC2 wait timing out on a missing instance".into(), boxed(e)));
     out
+}
+
+/// An [`Ec2Compute`](cloudkit::compute::Ec2Compute) in us-east-1 over canned responses.
+async fn ec2_compute() -> (cloudkit::compute::Ec2Compute, Arc<ReplayHttp>) {
+    use cloudkit_cred_chain::aws::{AwsConfig, Env, Fs, ProviderConfig};
+    let http = Arc::new(ReplayHttp::new());
+    let env = Env::from_pairs([("HOME", "/home/nobody"), ("AWS_EC2_METADATA_DISABLED", "true")]);
+    let config = AwsConfig::loader()
+        .provider_config(ProviderConfig::with_http(http.clone()).env(env).fs(Fs::from_files::<&str, &str>([])))
+        .region("us-east-1")
+        .credentials(cloudkit_signer::aws::Credentials::from_keys("AKIDEXAMPLE", "secret"))
+        .retry(RetryConfig::disabled())
+        .load()
+        .await
+        .unwrap();
+    let ec2 = cloudkit_aws_ec2::Ec2Client::builder(&config)
+        .endpoint("http://ec2.test/".parse().unwrap())
+        .http(http.clone())
+        .build()
+        .unwrap();
+    (cloudkit::compute::Ec2Compute::new(ec2), http)
+}
+
+fn missing_instance() -> cloudkit::compute::InstanceId {
+    cloudkit::compute::InstanceId::new("ec2", "us-east-1", "i-0abc")
+}
+
+/// EC2's answer for an instance id it does not know (yet).
+fn instance_not_found() -> Canned {
+    Canned::status(
+        400,
+        "<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code>\
+         <Message>The instance ID 'i-0abc' does not exist</Message></Error></Errors>\
+         <RequestID>R2</RequestID></Response>",
+    )
 }
 
 #[tokio::test]
@@ -625,6 +790,7 @@ async fn every_error_chain_says_each_text_once_on_one_line_each() {
     errors.extend(waiter_errors());
     errors.extend(credential_and_config_errors());
     errors.extend(provider_errors());
+    errors.extend(aws_dynamic_errors());
     errors.extend(facade_errors());
     errors.extend(real_errors().await);
     assert!(errors.len() > 100, "{}", errors.len());
@@ -661,6 +827,36 @@ fn a_waiter_timeout_reads_as_one_line_with_the_last_error() {
          EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound: The instance ID 'i-0abc' does not exist \
          (request id R1; not retryable; gave up after 3 attempts)"
     );
+}
+
+/// Issue 16, point 3: a neutral wait that times out names the instance and the state it waited
+/// for, and shows the last error (EC2 did not know the instance: `InvalidInstanceID.NotFound`)
+/// instead of "still unknown"; the provider's error stays reachable for downcasting.
+#[tokio::test]
+async fn a_compute_wait_that_times_out_shows_the_last_error() {
+    use cloudkit::compute::{Compute, Error as ComputeError, InstanceState};
+    let (compute, http) = ec2_compute().await;
+    for _ in 0..50 {
+        http.push(instance_not_found());
+    }
+    // EC2's InstanceRunning waiter polls at once, then (15 s being past the deadline) at the deadline
+    let e = compute.wait_for_state(&missing_instance(), InstanceState::Running, Duration::from_secs(2)).await;
+    let e = e.unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(
+            "waiting for instance ec2:us-east-1:i-0abc to be running timed out after 2s; last error: \
+             EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound: The instance ID 'i-0abc' does not exist"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("unknown"), "{shown}");
+    assert_eq!(http.requests().len(), 2, "a poll at once and one at the deadline");
+    let ComputeError::Timeout { id, target, last, last_error: Some(last_error), .. } = &e else { panic!("{e:?}") };
+    assert_eq!((id.as_str(), *target, *last), ("ec2:us-east-1:i-0abc", InstanceState::Running, InstanceState::Unknown));
+    let ec2 = last_error.downcast_ref::<cloudkit_aws_ec2::Ec2Error>().unwrap();
+    assert!(matches!(ec2, cloudkit_aws_ec2::Ec2Error::InstanceNotFound(_)), "{ec2:?}");
+    assert!(problems("compute timeout", &e).is_empty(), "{:?}", problems("compute timeout", &e));
 }
 
 /// Downcasting still reaches the wrapped errors: `Error::cause()` where `source()` skips a layer

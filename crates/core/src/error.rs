@@ -312,8 +312,7 @@ const MAX_TEXT: usize = 2000;
 /// `s` on one line (whitespace runs become one space). Text longer than [`MAX_TEXT`] is cut after
 /// the last whole word that fits, and the cut says how many words were left out.
 fn one_line(s: &str) -> String {
-    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    cut_words(&joined, MAX_TEXT)
+    excerpt(s, MAX_TEXT)
 }
 
 /// The first error in the chain starting at `cause` whose text `shown` does not already include:
@@ -362,7 +361,7 @@ where
     I: IntoIterator,
     I::Item: AsRef<str>,
 {
-    let items: Vec<String> = items.into_iter().map(|i| cut_words(&one_line(i.as_ref()), max_len / 2)).collect();
+    let items: Vec<String> = items.into_iter().map(|i| excerpt(i.as_ref(), max_len / 2)).collect();
     let mut out = String::new();
     for (n, item) in items.iter().enumerate() {
         let sep = if out.is_empty() { "" } else { "; " };
@@ -379,30 +378,59 @@ where
     out
 }
 
+/// `text` on one line (whitespace runs become one space) and at most `max_len` bytes long, plus a
+/// note saying what was cut, never in the middle of a word: for quoting a response body or a
+/// value in an error message.
+///
+/// The text is cut after the last whole word that fits, and the note counts the words left out.
+/// When not even the first word fits (a body without spaces: minified JSON, a long token), it is
+/// cut after the last punctuation mark that fits (`,` `;` `:` `/` `>` `}` `"` …; never inside a
+/// run of letters, digits, `-`, `_`, `.` or `'`), and the note counts the characters left out.
+///
+/// ```
+/// use cloudkit_core::internal::excerpt;
+/// assert_eq!(excerpt("short  and\nsweet", 100), "short and sweet");
+/// assert_eq!(excerpt("the quick brown fox jumps", 12), "the quick … (3 more words)");
+/// assert_eq!(excerpt(r#"{"code":"Throttled","message":"slow down"}"#, 20), r#"{"code":"Throttled",… (22 more characters)"#);
+/// ```
+pub fn excerpt(text: &str, max_len: usize) -> String {
+    cut_words(&text.split_whitespace().collect::<Vec<_>>().join(" "), max_len)
+}
+
 /// `s` (already on one line) cut after the last whole word within `max_len` bytes, saying how
-/// many words were left out.
+/// many words were left out; see [`excerpt`] for a first word that does not fit.
 fn cut_words(s: &str, max_len: usize) -> String {
     if s.len() <= max_len {
         return s.to_owned();
     }
-    let mut out = String::new();
-    let mut words = s.split(' ');
-    while let Some(word) = words.next() {
-        let sep = usize::from(!out.is_empty());
-        if out.len() + sep + word.len() > max_len {
-            // a word that does not fit is left out whole (even a first one longer than the limit)
-            let left_out = 1 + words.count();
-            let unit = if left_out == 1 { "word" } else { "words" };
-            let space = if out.is_empty() { "" } else { " " };
-            out.push_str(&format!("{space}… ({left_out} more {unit})"));
-            return out;
+    // `kept` bytes of `s` hold whole words
+    let mut kept = 0;
+    for word in s.split(' ') {
+        let end = if kept == 0 { word.len() } else { kept + 1 + word.len() };
+        if end > max_len {
+            break;
         }
-        if sep == 1 {
-            out.push(' ');
-        }
-        out.push_str(word);
+        kept = end;
     }
-    out
+    if kept == 0 {
+        let cut = after_last_punctuation(s, max_len);
+        return format!("{}… ({} more characters)", &s[..cut], s[cut..].chars().count());
+    }
+    let left_out = s[kept..].split(' ').filter(|w| !w.is_empty()).count();
+    let unit = if left_out == 1 { "word" } else { "words" };
+    format!("{} … ({left_out} more {unit})", &s[..kept])
+}
+
+/// The end of the longest prefix of `s` within `max_len` bytes that ends with a punctuation mark
+/// (0 when there is none): where a text without spaces can be cut without cutting a word.
+fn after_last_punctuation(s: &str, max_len: usize) -> usize {
+    let inside_word = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '\'');
+    s.char_indices()
+        .map(|(i, c)| (i + c.len_utf8(), c))
+        .take_while(|&(end, _)| end <= max_len)
+        .filter(|&(_, c)| !inside_word(c))
+        .last()
+        .map_or(0, |(end, _)| end)
 }
 
 impl fmt::Debug for Error {
@@ -455,7 +483,9 @@ pub trait ServiceError: std::error::Error + Send + Sync + 'static {
 /// (one name for throttling across the SDK). Generated: `core()`, `into_core()`, `status()`,
 /// `code()`, `message()`, `request_id()`, `is_retryable()`, `is_throttling()`; with
 /// `, service = SERVICE` also the crate-internal constructors `invalid_input(operation, message)`
-/// and `decode(operation, message)`, which wrap a core error of that service in `Other`; with
+/// and `decode(operation, message)`, which wrap a core error of that service in `Other`, and
+/// `From<cloudkit_core::Error>` through the enum's own `from_core(Error) -> Self` (how the
+/// service's codes map to its variants, which each crate writes); with
 /// `, service = SERVICE, body_errors` also `from_body_error(operation, error)` for crates that
 /// download (the enum then has `ChecksumMismatch { operation, algorithm, expected, actual }` and
 /// `ObjectChanged(Error)`).
@@ -550,6 +580,12 @@ macro_rules! service_error_accessors {
     };
     ($error:ident { $($variant:ident),+ $(,)? }, service = $service:expr) => {
         $crate::service_error_accessors!($error { $($variant),+ });
+
+        impl ::core::convert::From<$crate::Error> for $error {
+            fn from(error: $crate::Error) -> Self {
+                Self::from_core(error)
+            }
+        }
 
         impl $error {
             /// An input error of `operation` (nothing was sent), as [`Self::Other`].
@@ -742,8 +778,37 @@ mod tests {
         assert!(shown.ends_with("word … (600 more words)"), "{}", &shown[shown.len() - 40..]);
         let one = format!("{} tail", "x".repeat(3000));
         let shown = Error::invalid_input("S3", "PutObject", one).to_string();
-        assert!(shown.ends_with("… (2 more words)"), "{shown}");
+        assert!(shown.ends_with("invalid input: … (3005 more characters)"), "{shown}");
         assert!(!shown.contains("xxx"), "a single over-long word is left out whole, not cut");
+    }
+
+    /// Issue 16, point 2: a long body with spaces is cut after a whole word; one without spaces
+    /// after a punctuation mark, never inside a word; both say how much was left out.
+    #[test]
+    fn excerpts_never_cut_a_word() {
+        let words: Vec<String> = (0..200).map(|n| format!("word{n}")).collect();
+        let body = words.join(" \n ");
+        let cut = excerpt(&body, 300);
+        let (kept, note) = cut.split_once(" … (").unwrap();
+        assert!(kept.len() <= 300, "{}", kept.len());
+        let kept_words: Vec<&str> = kept.split(' ').collect();
+        assert_eq!(kept_words, words[..kept_words.len()], "whole words, in order");
+        assert_eq!(note, format!("{} more words)", 200 - kept_words.len()));
+
+        let fields: Vec<String> = (0..200).map(|n| format!("\"field{n}\":\"value{n}\"")).collect();
+        let json = format!("{{{}}}", fields.join(","));
+        let cut = excerpt(&json, 300);
+        let (kept, note) = cut.split_once('…').unwrap();
+        assert!(kept.len() <= 300 && kept.len() > 250, "{}", kept.len());
+        assert!(kept.ends_with(['"', ',', ':']), "cut after a punctuation mark: {kept}");
+        assert!(json.starts_with(kept));
+        assert_eq!(note, format!(" ({} more characters)", json.len() - kept.len()));
+
+        let digits = "9".repeat(500);
+        assert_eq!(excerpt(&digits, 40), "… (500 more characters)", "no punctuation: nothing of the word is shown");
+        assert_eq!(excerpt("a-b.c_d'e", 4), "… (9 more characters)", "- . _ ' are inside words");
+        assert_eq!(excerpt("fits", 4), "fits");
+        assert_eq!(excerpt("über straße", 8), "über … (1 more word)");
     }
 
     #[test]

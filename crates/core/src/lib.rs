@@ -16,7 +16,8 @@
 //! credentials and tokens, transfer [`Progress`], checksum-verified downloads ([`verify_stream`],
 //! [`md5_base64`]), downloads that resume after a broken connection ([`resuming`]), downloads to a
 //! file through a temporary file ([`PartialFile`]) and RFC 3986 percent-encoding
-//! ([`encode_unreserved`], [`encode_path`]).
+//! ([`encode_unreserved`], [`encode_path`], query strings with [`append_query`] and
+//! [`endpoint_url`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cloudkit_core::Error> {
@@ -59,7 +60,7 @@ pub use crate::cache::{ManualTimeSource, RefreshCache, RefreshFailed, SystemTime
 pub use crate::checksum::{ChecksumMismatchError, Md5, RunningChecksum, checksum_mismatch, md5_base64, verify_stream};
 pub use crate::classify::{ClassifyRetry, CodeClassifier, RetryClass, classify_status, classify_transport};
 pub use crate::cleanup::{CleanupOnDrop, cleanups_finished, pending_cleanups, spawn_cleanup};
-pub use crate::encode::{UNRESERVED, UNRESERVED_AND_SLASH, encode_path, encode_unreserved};
+pub use crate::encode::{UNRESERVED, UNRESERVED_AND_SLASH, append_query, encode_path, encode_unreserved, endpoint_url};
 pub use crate::error::{
     BoxError, Error, ErrorKind, ServiceError, ServiceErrorDetails, TransportError, TransportErrorKind, summarize_list,
     unshown_source,

@@ -297,21 +297,30 @@ impl PipelineBuilder {
 
 /// The overrides every provider crate's `ClientBuilder` offers, with the same names and docs in
 /// every crate: `http`, `retry` and `timeouts`, applied to the builder's `pipeline:
-/// PipelineBuilder` field (preset from the provider's loaded config). The builder adds `endpoint`
-/// and its service's own settings itself.
+/// PipelineBuilder` field (preset from the provider's loaded config). With `endpoint` after its
+/// doc comment (which says the default and what `build` checks), also the `endpoint(Url)` setter
+/// of the builder's `endpoint` field (a `Url` preset from the config, or an `Option<Url>` that
+/// `build` resolves). The builder adds its service's own settings itself.
 ///
 /// ```
-/// use cloudkit_core::{Pipeline, PipelineBuilder, RetryConfig};
+/// use cloudkit_core::{Pipeline, PipelineBuilder, RetryConfig, Url};
 ///
 /// pub struct ClientBuilder {
 ///     pipeline: PipelineBuilder,
+///     endpoint: Option<Url>,
 /// }
 ///
 /// impl ClientBuilder {
-///     cloudkit_core::client_builder_overrides!();
+///     cloudkit_core::client_builder_overrides!(
+///         /// The endpoint (default: the config's).
+///         endpoint
+///     );
 /// }
 ///
-/// let builder = ClientBuilder { pipeline: Pipeline::builder("Example") }.retry(RetryConfig::disabled());
+/// let builder = ClientBuilder { pipeline: Pipeline::builder("Example"), endpoint: None }
+///     .retry(RetryConfig::disabled())
+///     .endpoint("http://127.0.0.1:9000".parse().unwrap());
+/// assert_eq!(builder.endpoint.unwrap().port(), Some(9000));
 /// assert_eq!(builder.pipeline.build().unwrap().retry_config().max_attempts(), 1);
 /// ```
 #[macro_export]
@@ -333,6 +342,15 @@ macro_rules! client_builder_overrides {
         /// Attempt and operation time limits (default: the config's).
         pub fn timeouts(mut self, timeouts: $crate::TimeoutConfig) -> Self {
             self.pipeline = self.pipeline.timeouts(timeouts);
+            self
+        }
+    };
+    ($(#[$doc:meta])+ endpoint) => {
+        $crate::client_builder_overrides!();
+
+        $(#[$doc])+
+        pub fn endpoint(mut self, endpoint: $crate::Url) -> Self {
+            self.endpoint = ::core::convert::From::from(endpoint);
             self
         }
     };
@@ -431,6 +449,11 @@ impl Pipeline {
     /// The retry quota.
     pub fn quota(&self) -> &Arc<RetryQuota> {
         &self.inner.quota
+    }
+
+    /// The time limits.
+    pub fn timeout_config(&self) -> &TimeoutConfig {
+        &self.inner.timeouts
     }
 
     /// A pipeline identical to this one but for its signing step (e.g. presigned or anonymous calls).

@@ -1,4 +1,5 @@
-//! Progress of a transfer, one type for every transfer manager (S3, Azure Blob, GCS, the stores).
+//! Progress of a transfer, one type for every transfer manager (S3's, Azure Blob's) and the
+//! stores' `download_file` (GCS has no transfer manager: its resumable uploads report no progress).
 
 use std::fmt;
 use std::sync::Arc;

@@ -43,6 +43,12 @@ impl HttpRequest {
         self
     }
 
+    /// Sets a JSON body (already serialized) and `content-type: application/json`.
+    pub fn with_json_body(mut self, json: impl Into<Body>) -> Self {
+        self.headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        self.with_body(json)
+    }
+
     /// Sets a header from strings that may come from user input; bad names or values are errors.
     pub fn insert_header(&mut self, name: &str, value: &str) -> Result<(), InvalidHeader> {
         let header_name = HeaderName::from_bytes(name.as_bytes())

@@ -119,7 +119,7 @@ pub struct Canned {
 
 #[derive(Clone, Debug)]
 enum CannedKind {
-    Response { status: StatusCode, headers: HeaderMap, body: Bytes },
+    Response { status: StatusCode, headers: HeaderMap, body: Bytes, cut: Option<(usize, TransportErrorKind)> },
     Error(TransportErrorKind),
     Hang,
 }
@@ -132,6 +132,7 @@ impl Canned {
                 status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 headers: HeaderMap::new(),
                 body: body.into(),
+                cut: None,
             },
         }
     }
@@ -142,6 +143,33 @@ impl Canned {
             && let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
         {
             headers.append(n, v);
+        }
+        self
+    }
+
+    /// Makes the body break off after its first `after` bytes (ignored for errors), as a
+    /// connection that fails mid-body does: [`ReplayHttp`] streams those bytes, then a transport
+    /// error of `kind` (`Body` for a reset connection, `Timeout` for a stall past the read-idle
+    /// timeout); [`TestServer`] sends the head (with the whole body's `Content-Length`) and those
+    /// bytes, then closes the connection. For clients that resume broken downloads.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use cloudkit_core::testing::{Canned, ReplayHttp};
+    /// use cloudkit_core::{HttpRequest, HttpSend, TransportErrorKind};
+    /// use futures::StreamExt;
+    ///
+    /// let http = ReplayHttp::new();
+    /// http.push(Canned::status(200, "0123456789").with_body_cut(4, TransportErrorKind::Body));
+    /// let req = HttpRequest::new(http::Method::GET, "http://h/k".parse().unwrap());
+    /// let mut body = http.send(req).await.unwrap().body;
+    /// assert_eq!(&body.next().await.unwrap().unwrap()[..], b"0123");
+    /// assert_eq!(body.next().await.unwrap().unwrap_err().kind(), TransportErrorKind::Body);
+    /// # }
+    /// ```
+    pub fn with_body_cut(mut self, after: usize, kind: TransportErrorKind) -> Self {
+        if let CannedKind::Response { cut, .. } = &mut self.kind {
+            *cut = Some((after, kind));
         }
         self
     }
@@ -170,6 +198,55 @@ pub struct RecordedRequest {
     pub body: Bytes,
 }
 
+impl RecordedRequest {
+    /// The (decoded) value of the first query parameter `name`, if the URL has one.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+}
+
+/// Asserts that a listing across pages (a stream of items or errors, e.g. `into_items(..)`)
+/// yields `expected` and that its requests carried no page token first, then each of `tokens`:
+/// that the pages were followed token by token, and no further. `name` names the query parameter
+/// of the token (`pageToken`, `marker`, `continuation-token`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use cloudkit_core::testing::{Canned, ReplayHttp, assert_listing};
+/// use cloudkit_core::{HttpRequest, HttpSend};
+///
+/// let http = ReplayHttp::new();
+/// let mut items = Vec::new();
+/// for (url, item) in [("http://h/l", "a"), ("http://h/l?pageToken=t1", "b")] {
+///     http.push(Canned::status(200, "{}"));
+///     http.send(HttpRequest::new(http::Method::GET, url.parse().unwrap())).await.unwrap();
+///     items.push(Ok::<_, std::io::Error>(item));
+/// }
+/// assert_listing(&http, "pageToken", futures::stream::iter(items), &["a", "b"], &["t1"]).await;
+/// # }
+/// ```
+pub async fn assert_listing<T, U, E>(
+    http: &ReplayHttp,
+    name: &str,
+    items: impl futures::Stream<Item = Result<T, E>>,
+    expected: &[U],
+    tokens: &[&str],
+) where
+    T: std::fmt::Debug + PartialEq<U>,
+    U: std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    use futures::TryStreamExt;
+    let items: Result<Vec<T>, E> = items.try_collect().await;
+    let items = items.map_err(|e| e.to_string());
+    assert!(items.is_ok(), "the listing failed: {}", items.as_ref().err().map_or("", String::as_str));
+    assert_eq!(items.unwrap_or_default(), expected, "the items of the listing");
+    let sent: Vec<Option<String>> = http.query_values(name);
+    let wanted: Vec<Option<String>> =
+        std::iter::once(None).chain(tokens.iter().map(|t| Some((*t).to_owned()))).collect();
+    assert_eq!(sent, wanted, "the {name} of each request");
+}
+
 /// Replays queued [`Canned`] answers in order and records every request.
 #[derive(Debug, Default)]
 pub struct ReplayHttp {
@@ -191,6 +268,26 @@ impl ReplayHttp {
     /// The requests received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(r, _)| r.clone()).collect()
+    }
+
+    /// The query parameter `name` of each request received so far, in order (`None` where a
+    /// request had none): e.g. the page tokens a listing sent, `[None, Some("t1"), …]`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use cloudkit_core::testing::{Canned, ReplayHttp};
+    /// use cloudkit_core::{HttpRequest, HttpSend};
+    ///
+    /// let http = ReplayHttp::new();
+    /// for url in ["http://h/l", "http://h/l?pageToken=t%201"] {
+    ///     http.push(Canned::status(200, "{}"));
+    ///     http.send(HttpRequest::new(http::Method::GET, url.parse().unwrap())).await.unwrap();
+    /// }
+    /// assert_eq!(http.query_values("pageToken"), [None, Some("t 1".to_owned())]);
+    /// # }
+    /// ```
+    pub fn query_values(&self, name: &str) -> Vec<Option<String>> {
+        self.requests().iter().map(|r| r.query(name)).collect()
     }
 
     /// When each request arrived (tokio time, so paused-clock tests can check delays).
@@ -216,7 +313,15 @@ impl HttpSend for ReplayHttp {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).push((recorded, tokio::time::Instant::now()));
         let next = self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
         match next.map(|c| c.kind) {
-            Some(CannedKind::Response { status, headers, body }) => Ok(HttpResponse::new(status, headers, body)),
+            Some(CannedKind::Response { status, headers, body, cut: None }) => {
+                Ok(HttpResponse::new(status, headers, body))
+            }
+            Some(CannedKind::Response { status, headers, body, cut: Some((after, kind)) }) => {
+                let head = body.slice(..after.min(body.len()));
+                let broken = TransportError::new(kind, "canned: the body broke off");
+                let body = crate::ByteStream::new(futures::stream::iter([Ok(head), Err(broken)]));
+                Ok(HttpResponse { status, headers, body })
+            }
             Some(CannedKind::Error(kind)) => Err(TransportError::new(kind, "canned transport error")),
             Some(CannedKind::Hang) => futures::future::pending().await,
             None => Err(TransportError::new(TransportErrorKind::Other, "ReplayHttp: no canned response left")),
@@ -372,7 +477,7 @@ fn serve_connection(mut stream: std::net::TcpStream, addr: std::net::SocketAddr,
     let answer = (state.handler)(&recorded);
     state.requests.lock().unwrap_or_else(|p| p.into_inner()).push(recorded);
     match answer.kind {
-        CannedKind::Response { status, headers, body } => {
+        CannedKind::Response { status, headers, body, cut } => {
             let mut out = format!(
                 "HTTP/1.1 {} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
                 status.as_u16(),
@@ -387,7 +492,7 @@ fn serve_connection(mut stream: std::net::TcpStream, addr: std::net::SocketAddr,
                 out.extend_from_slice(b"\r\n");
             }
             out.extend_from_slice(b"\r\n");
-            out.extend_from_slice(&body);
+            out.extend_from_slice(&body[..cut.map_or(body.len(), |(after, _)| after.min(body.len()))]);
             let _ = stream.write_all(&out);
             let _ = stream.flush();
         }

@@ -22,9 +22,23 @@ pub fn default_operation_config() -> WaiterConfig {
     WaiterConfig::new(Duration::from_secs(2), Duration::from_secs(30), Duration::from_secs(600))
 }
 
-/// The attempt timeout of each `zoneOperations.wait` call: the service holds the call up to about
-/// 2 minutes, longer than the pipeline's default 60 s attempt timeout.
+/// The attempt timeout of each `zoneOperations.wait` call while the client has the default time
+/// limits: the service holds the call up to about 2 minutes, longer than the pipeline's default
+/// 60 s attempt timeout. Limits chosen with `.timeouts(..)` (builder or config loader) apply to
+/// wait calls as they are; either way [`Operation::wait`](crate::Operation::wait) cuts a wait call
+/// at its deadline.
 pub const WAIT_CALL_TIMEOUT: Duration = Duration::from_secs(150);
+
+/// The time limits of `zoneOperations.wait` calls: the client's own when they were chosen
+/// (`.timeouts(..)` on the builder or the config loader), else [`WAIT_CALL_TIMEOUT`] per attempt
+/// and three times that for the call with its retries.
+pub(crate) fn wait_call_timeouts(client: &TimeoutConfig) -> TimeoutConfig {
+    if *client == TimeoutConfig::default() {
+        TimeoutConfig { attempt: Some(WAIT_CALL_TIMEOUT), operation: Some(WAIT_CALL_TIMEOUT.saturating_mul(3)) }
+    } else {
+        client.clone()
+    }
+}
 
 /// The Compute Engine client: instances, zone operations, zones and machine types of one
 /// project, on one pipeline (bearer tokens from the Google credential chain, retries with
@@ -50,7 +64,7 @@ pub struct ComputeClient {
 pub(crate) struct ClientInner {
     pub(crate) pipeline: Pipeline,
     /// The pipeline of `zoneOperations.wait` calls: the same HTTP client, signer, retries and
-    /// quota, with [`WAIT_CALL_TIMEOUT`] per attempt.
+    /// quota, with [`wait_call_timeouts`].
     pub(crate) wait_pipeline: Pipeline,
     pub(crate) endpoint: Url,
     pub(crate) project: Option<String>,
@@ -107,17 +121,14 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    cloudkit_core::client_builder_overrides!();
-
-    /// The API base URL (default: the config's [`GcpConfig::compute_endpoint`],
-    /// `https://compute.googleapis.com/compute/v1/` unless the loader's `compute_endpoint`,
-    /// `CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE` or `CLOUDKIT_GCE_ENDPOINT` say otherwise). With
-    /// credentials it must be https, or the loopback endpoint the config named (plain http);
-    /// [`build`](Self::build) refuses others.
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = endpoint;
-        self
-    }
+    cloudkit_core::client_builder_overrides!(
+        /// The API base URL (default: the config's [`GcpConfig::compute_endpoint`],
+        /// `https://compute.googleapis.com/compute/v1/` unless the loader's `compute_endpoint`,
+        /// `CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE` or `CLOUDKIT_GCE_ENDPOINT` say otherwise). With
+        /// credentials it must be https, or the loopback endpoint the config named (plain http);
+        /// [`build`](Self::build) refuses others.
+        endpoint
+    );
 
     /// The project (default: the config's, from `GOOGLE_CLOUD_PROJECT`, the credentials file or
     /// the metadata server).
@@ -152,10 +163,7 @@ impl ClientBuilder {
         let wait_pipeline = pipeline_builder(&self.config)
             .http(pipeline.http().clone())
             .retry(pipeline.retry_config().clone())
-            .timeouts(TimeoutConfig {
-                attempt: Some(WAIT_CALL_TIMEOUT),
-                operation: Some(WAIT_CALL_TIMEOUT.saturating_mul(3)),
-            })
+            .timeouts(wait_call_timeouts(pipeline.timeout_config()))
             .build()?;
         Ok(ComputeClient {
             inner: Arc::new(ClientInner { pipeline, wait_pipeline, endpoint, project, operations: self.operations }),
@@ -266,11 +274,7 @@ impl ComputeClient {
         }
         let mut url = self.inner.endpoint.clone();
         url.set_path(&path);
-        if !query.is_empty() {
-            let pairs: Vec<String> =
-                query.iter().map(|(k, v)| format!("{}={}", encode_unreserved(k), encode_unreserved(v))).collect();
-            url.set_query(Some(&pairs.join("&")));
-        }
+        cloudkit_core::append_query(&mut url, query.iter().map(|(k, v)| (k, v)));
         Ok(url)
     }
 
@@ -287,10 +291,7 @@ impl ComputeClient {
         let mut request = HttpRequest::new(method, url);
         if let Some(body) = body {
             let bytes = serde_json::to_vec(body).map_err(|e| GceError::invalid_input(operation, e.to_string()))?;
-            request = request.with_body(bytes);
-            request
-                .insert_header("content-type", "application/json")
-                .map_err(|e| GceError::invalid_input(operation, e.to_string()))?;
+            request = request.with_json_body(bytes);
         }
         let pipeline =
             if operation == "zoneOperations.wait" { &self.inner.wait_pipeline } else { &self.inner.pipeline };

@@ -79,7 +79,7 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) 
         }
         None => {
             let text = String::from_utf8_lossy(body).trim().to_owned();
-            (None, (!text.is_empty()).then(|| text.chars().take(500).collect()))
+            (None, (!text.is_empty()).then(|| cloudkit_core::internal::excerpt(&text, 500)))
         }
     }
 }
@@ -87,22 +87,9 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) 
 impl ParseError for GceErrorParser {
     fn parse(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> ServiceErrorDetails {
         let (code, message) = parse_error_body(body);
-        let code = code.or_else(|| reason_for_status(status).map(str::to_owned));
+        let code = code.or_else(|| cloudkit_core::internal::google::reason_for_status(status).map(str::to_owned));
         ServiceErrorDetails { code, message, request_id: request_id_from_headers(headers) }
     }
-}
-
-fn reason_for_status(status: StatusCode) -> Option<&'static str> {
-    Some(match status.as_u16() {
-        400 => "invalid",
-        401 => "required",
-        403 => "forbidden",
-        404 => "notFound",
-        409 => "conflict",
-        412 => "conditionNotMet",
-        429 => "rateLimitExceeded",
-        _ => return None,
-    })
 }
 
 /// One entry of a finished operation's `error.errors[]`.
@@ -304,17 +291,7 @@ impl GceError {
     }
 }
 
-impl From<Error> for GceError {
-    fn from(error: Error) -> Self {
-        GceError::from_core(error)
-    }
-}
-
-impl cloudkit_waiter::ErrorCode for GceError {
-    fn error_code(&self) -> Option<&str> {
-        self.code()
-    }
-}
+cloudkit_waiter::error_code_from_accessor!(GceError);
 
 /// The result of Compute Engine client calls.
 pub type Result<T, E = GceError> = std::result::Result<T, E>;

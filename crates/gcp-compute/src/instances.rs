@@ -129,23 +129,13 @@ impl Instances {
     /// read must go with it ([`SetLabels::fingerprint`]); without one the builder reads it with
     /// `instances.get` first. A stale fingerprint is [`GceError::PreconditionFailed`].
     pub fn set_labels(&self, zone: impl Into<String>, name: impl Into<String>) -> SetLabels {
-        SetLabels {
-            target: self.target(zone.into(), name.into()),
-            labels: BTreeMap::new(),
-            fingerprint: None,
-            request_id: new_request_id(),
-        }
+        SetLabels(ReplaceMap::new(self.target(zone.into(), name.into())))
     }
 
     /// `instances.setMetadata`: replace the metadata items, with the metadata `fingerprint` as
     /// last read ([`SetMetadata::fingerprint`]; without one the builder reads it first).
     pub fn set_metadata(&self, zone: impl Into<String>, name: impl Into<String>) -> SetMetadata {
-        SetMetadata {
-            target: self.target(zone.into(), name.into()),
-            items: BTreeMap::new(),
-            fingerprint: None,
-            request_id: new_request_id(),
-        }
+        SetMetadata(ReplaceMap::new(self.target(zone.into(), name.into())))
     }
 }
 
@@ -557,109 +547,117 @@ impl InstanceAction {
     }
 }
 
-/// `instances.setLabels` ([`Instances::set_labels`]).
+/// A call that replaces one map of the instance (its labels or its metadata items) and sends the
+/// fingerprint of that map as last read: what [`SetLabels`] and [`SetMetadata`] share.
 #[derive(Clone, Debug)]
-#[must_use = "call .send()"]
-pub struct SetLabels {
+struct ReplaceMap {
     target: Target,
-    labels: BTreeMap<String, String>,
+    entries: BTreeMap<String, String>,
     fingerprint: Option<String>,
     request_id: String,
 }
 
-impl SetLabels {
-    /// The project (default: the client's).
-    pub fn project(mut self, project: impl Into<String>) -> Self {
-        self.target.project = Some(project.into());
-        self
+impl ReplaceMap {
+    fn new(target: Target) -> Self {
+        Self { target, entries: BTreeMap::new(), fingerprint: None, request_id: new_request_id() }
     }
 
-    /// Adds a label (the call replaces all labels with the ones given).
-    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.labels.insert(key.into(), value.into());
-        self
-    }
-
-    /// Sets all labels.
-    pub fn labels<K: Into<String>, V: Into<String>>(mut self, labels: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.labels = labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        self
-    }
-
-    /// The `labelFingerprint` read with the instance (default: read it now with `instances.get`).
-    pub fn fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
-        self.fingerprint = Some(fingerprint.into());
-        self
-    }
-
-    /// The `requestId` (default: a fresh UUID v4).
-    pub fn request_id(mut self, id: impl Into<String>) -> Self {
-        self.request_id = id.into();
-        self
-    }
-
-    /// Sends the request.
-    pub async fn send(self) -> Result<Operation> {
+    /// Sends `operation` (POST `…/instances/{name}/{suffix}`) with the body `body(fingerprint,
+    /// entries)`; without a fingerprint, reads the instance first and takes `current(instance)`.
+    async fn send(
+        self,
+        operation: &'static str,
+        suffix: &'static str,
+        current: fn(Instance) -> Option<String>,
+        body: fn(String, &BTreeMap<String, String>) -> Value,
+    ) -> Result<Operation> {
         let fingerprint = match self.fingerprint {
             Some(f) => f,
-            None => self.target.get().await?.label_fingerprint.unwrap_or_default(),
+            None => current(self.target.get().await?).unwrap_or_default(),
         };
-        let body = json!({ "labels": self.labels, "labelFingerprint": fingerprint });
+        let body = body(fingerprint, &self.entries);
         let query = [("requestId", self.request_id)];
-        self.target.mutate("instances.setLabels", Method::POST, Some("setLabels"), &query, Some(&body)).await
+        self.target.mutate(operation, Method::POST, Some(suffix), &query, Some(&body)).await
+    }
+}
+
+/// The setters of a [`ReplaceMap`] builder: `project`, one entry, all entries, `fingerprint`,
+/// `request_id`.
+macro_rules! replace_map_setters {
+    ($builder:ident { $one:ident: $one_doc:literal, $all:ident: $all_doc:literal, fingerprint: $fingerprint_doc:literal }) => {
+        impl $builder {
+            /// The project (default: the client's).
+            pub fn project(mut self, project: impl Into<String>) -> Self {
+                self.0.target.project = Some(project.into());
+                self
+            }
+
+            #[doc = $one_doc]
+            pub fn $one(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+                self.0.entries.insert(key.into(), value.into());
+                self
+            }
+
+            #[doc = $all_doc]
+            pub fn $all<K: Into<String>, V: Into<String>>(mut self, $all: impl IntoIterator<Item = (K, V)>) -> Self {
+                self.0.entries = $all.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+                self
+            }
+
+            #[doc = $fingerprint_doc]
+            pub fn fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+                self.0.fingerprint = Some(fingerprint.into());
+                self
+            }
+
+            /// The `requestId` (default: a fresh UUID v4).
+            pub fn request_id(mut self, id: impl Into<String>) -> Self {
+                self.0.request_id = id.into();
+                self
+            }
+        }
+    };
+}
+
+/// `instances.setLabels` ([`Instances::set_labels`]).
+#[derive(Clone, Debug)]
+#[must_use = "call .send()"]
+pub struct SetLabels(ReplaceMap);
+
+replace_map_setters!(SetLabels {
+    label: "Adds a label (the call replaces all labels with the ones given).",
+    labels: "Sets all labels.",
+    fingerprint: "The `labelFingerprint` read with the instance (default: read it now with `instances.get`)."
+});
+
+impl SetLabels {
+    /// Sends the request.
+    pub async fn send(self) -> Result<Operation> {
+        let current = |i: Instance| i.label_fingerprint;
+        let body = |fingerprint, labels: &BTreeMap<String, String>| json!({ "labels": labels, "labelFingerprint": fingerprint });
+        self.0.send("instances.setLabels", "setLabels", current, body).await
     }
 }
 
 /// `instances.setMetadata` ([`Instances::set_metadata`]).
 #[derive(Clone, Debug)]
 #[must_use = "call .send()"]
-pub struct SetMetadata {
-    target: Target,
-    items: BTreeMap<String, String>,
-    fingerprint: Option<String>,
-    request_id: String,
-}
+pub struct SetMetadata(ReplaceMap);
+
+replace_map_setters!(SetMetadata {
+    item: "Adds an item (the call replaces all items with the ones given).",
+    items: "Sets all items.",
+    fingerprint: "The metadata `fingerprint` read with the instance (default: read it now)."
+});
 
 impl SetMetadata {
-    /// The project (default: the client's).
-    pub fn project(mut self, project: impl Into<String>) -> Self {
-        self.target.project = Some(project.into());
-        self
-    }
-
-    /// Adds an item (the call replaces all items with the ones given).
-    pub fn item(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.items.insert(key.into(), value.into());
-        self
-    }
-
-    /// Sets all items.
-    pub fn items<K: Into<String>, V: Into<String>>(mut self, items: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.items = items.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        self
-    }
-
-    /// The metadata `fingerprint` read with the instance (default: read it now).
-    pub fn fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
-        self.fingerprint = Some(fingerprint.into());
-        self
-    }
-
-    /// The `requestId` (default: a fresh UUID v4).
-    pub fn request_id(mut self, id: impl Into<String>) -> Self {
-        self.request_id = id.into();
-        self
-    }
-
     /// Sends the request.
     pub async fn send(self) -> Result<Operation> {
-        let fingerprint = match self.fingerprint {
-            Some(f) => f,
-            None => self.target.get().await?.metadata.fingerprint.unwrap_or_default(),
+        let current = |i: Instance| i.metadata.fingerprint;
+        let body = |fingerprint, items: &BTreeMap<String, String>| {
+            let items: Vec<Value> = items.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
+            json!({ "fingerprint": fingerprint, "items": items })
         };
-        let items: Vec<Value> = self.items.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
-        let body = json!({ "fingerprint": fingerprint, "items": items });
-        let query = [("requestId", self.request_id)];
-        self.target.mutate("instances.setMetadata", Method::POST, Some("setMetadata"), &query, Some(&body)).await
+        self.0.send("instances.setMetadata", "setMetadata", current, body).await
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! Google Compute Engine (API v1, `https://compute.googleapis.com/compute/v1/`) on cloudkit's
 //! shared pipeline: bearer tokens from the Google credential chain (Application Default
-//! Credentials through google-cloud-auth, the default `cloud-platform` scope), the project from
+//! Credentials through google-cloud-auth) with the Compute scope
+//! `https://www.googleapis.com/auth/compute` ([`COMPUTE_SCOPE`]) unless the loader was told the
+//! scopes (`GcpConfig::loader().scopes([..])` sets them for every client; credentials passed with
+//! `GcpConfig::loader().credentials(..)` are used as they are), the project from
 //! the loaded [`GcpConfig`] (`GOOGLE_CLOUD_PROJECT`, the credentials file, the metadata server),
 //! Google's JSON error envelope as typed [`GceError`]s, retries with [`GCE_RETRY_CLASSIFIER`],
 //! listings that follow `pageToken`, and one [`Operation`] handle for every mutating call.
@@ -14,7 +17,7 @@
 //!   `_stopped` / `_terminated` / `_deleted`.
 //! - [`ComputeClient::zone_operations`]: get, wait, and [`Operation::wait`] (alias
 //!   [`Operation::result`]) until `DONE`, `error.errors` as [`GceError::OperationFailed`], with a
-//!   deadline.
+//!   deadline that also cuts a `zoneOperations.wait` call the service still holds.
 //! - [`ComputeClient::zones`], [`ComputeClient::machine_types`]: list.
 //!
 //! The endpoint can be overridden with `CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE` (gcloud's
@@ -86,6 +89,8 @@ pub use operations::{GetZoneOperation, OPERATION_WAITER, Operation, ZoneOperatio
 pub use waiters::{GceWaiterError, InstanceWaiter, InstanceWaiterKind, default_config as default_waiter_config};
 pub use zones::{ListMachineTypes, ListZones, MachineTypes, Zones};
 
+/// Re-export of the OAuth scope of Compute Engine clients when the loader was given no scopes.
+pub use cloudkit_cred_chain::gcp::COMPUTE_SCOPE;
 /// Re-export of the configuration every Compute Engine client is built from.
 pub use cloudkit_cred_chain::gcp::GcpConfig;
 

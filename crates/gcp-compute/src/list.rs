@@ -7,10 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use cloudkit_paginate::{Page, PageRequest, PaginationConfig, Paginator};
+use cloudkit_paginate::PageParams;
 use serde::{Deserialize, Deserializer};
 
-use crate::error::{GceError, Result};
 use crate::model::{Instance, Warning, short_name};
 
 /// One page of a zonal list (`InstanceList`, `ZoneList`, `MachineTypeList`).
@@ -29,21 +28,7 @@ pub struct ListPage<T> {
     pub warning: Option<Warning>,
 }
 
-impl<T> Page for ListPage<T> {
-    type Item = T;
-    fn next_token(&self) -> Option<&str> {
-        self.next_page_token.as_deref().filter(|t| !t.is_empty())
-    }
-    fn item_count(&self) -> usize {
-        self.items.len()
-    }
-    fn retain_items(&mut self, range: std::ops::Range<usize>) {
-        cloudkit_paginate::retain_range(&mut self.items, range);
-    }
-    fn into_items(self) -> Vec<T> {
-        self.items
-    }
-}
+cloudkit_paginate::items_page!(<T> ListPage<T> => T);
 
 /// One page of `instances.aggregatedList`, flattened: `(zone, instance)` pairs in the order of
 /// the scopes (`zones/us-central1-a` → `us-central1-a`); scopes without instances only add to
@@ -99,73 +84,33 @@ impl<'de> Deserialize<'de> for AggregatedInstancePage {
     }
 }
 
-impl Page for AggregatedInstancePage {
-    type Item = (String, Instance);
-    fn next_token(&self) -> Option<&str> {
-        self.next_page_token.as_deref().filter(|t| !t.is_empty())
-    }
-    fn item_count(&self) -> usize {
-        self.items.len()
-    }
-    fn retain_items(&mut self, range: std::ops::Range<usize>) {
-        cloudkit_paginate::retain_range(&mut self.items, range);
-    }
-    fn into_items(self) -> Vec<(String, Instance)> {
-        self.items
-    }
-}
+cloudkit_paginate::items_page!(AggregatedInstancePage => (String, Instance));
 
 /// The query every list request carries: `filter`, `maxResults`, `orderBy`, `pageToken`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ListParams {
     pub(crate) filter: Option<String>,
-    pub(crate) max_results: Option<u32>,
     pub(crate) order_by: Option<String>,
-    pub(crate) page_token: Option<String>,
+    /// `maxResults` and `pageToken`.
+    pub(crate) page: PageParams,
 }
 
 impl ListParams {
-    pub(crate) fn apply(&mut self, request: PageRequest) {
-        if let Some(t) = request.token {
-            self.page_token = Some(t);
-        }
-        if let Some(n) = request.page_size {
-            self.max_results = Some(n);
-        }
-    }
-
     pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
         let mut q = Vec::new();
         if let Some(f) = &self.filter {
             q.push(("filter", f.clone()));
         }
-        if let Some(n) = self.max_results {
+        if let Some(n) = self.page.page_size {
             q.push(("maxResults", n.to_string()));
         }
         if let Some(o) = &self.order_by {
             q.push(("orderBy", o.clone()));
         }
-        if let Some(t) = &self.page_token {
+        if let Some(t) = &self.page.token {
             q.push(("pageToken", t.clone()));
         }
         q
-    }
-}
-
-/// A list builder whose pages differ only in their [`ListParams`].
-pub(crate) trait ListRequest: Clone + Send + Sync + 'static {
-    type Output: Page + Send + 'static;
-    /// The discovery method (`instances.list`), named in errors.
-    const OPERATION: &'static str;
-    fn params(&mut self) -> &mut ListParams;
-    fn fetch(self) -> impl Future<Output = Result<Self::Output>> + Send + 'static;
-
-    fn paginator(self, config: PaginationConfig) -> Paginator<'static, Self::Output, GceError> {
-        Paginator::new(crate::SERVICE, Self::OPERATION, config, move |request: PageRequest| {
-            let mut page = self.clone();
-            page.params().apply(request);
-            page.fetch()
-        })
     }
 }
 
@@ -173,18 +118,16 @@ pub(crate) trait ListRequest: Clone + Send + Sync + 'static {
 /// pages are `$output`: the paging setters, `into_pages` and `into_items`.
 macro_rules! list_builder {
     ($request:ident => $output:ty, $operation:literal, $items_doc:literal) => {
-        impl crate::list::ListRequest for $request {
-            type Output = $output;
-            const OPERATION: &'static str = $operation;
-            fn params(&mut self) -> &mut crate::list::ListParams {
-                &mut self.params
-            }
-            fn fetch(self) -> impl Future<Output = crate::error::Result<$output>> + Send + 'static {
-                self.send()
-            }
-        }
-
         impl $request {
+            /// Every page is this request again, with the page's token and size.
+            fn paginator(
+                self,
+                config: cloudkit_paginate::PaginationConfig,
+            ) -> cloudkit_paginate::Paginator<'static, $output, crate::error::GceError> {
+                let set_page = |r: &mut Self, page: cloudkit_paginate::PageRequest| r.params.page.apply(page);
+                cloudkit_paginate::Paginator::repeat(crate::SERVICE, $operation, config, self, set_page, Self::send)
+            }
+
             /// The project (default: the client's).
             pub fn project(mut self, project: impl Into<String>) -> Self {
                 self.project = Some(project.into());
@@ -200,7 +143,7 @@ macro_rules! list_builder {
 
             /// `maxResults`: the page size (0–500, default 500).
             pub fn max_results(mut self, n: u32) -> Self {
-                self.params.max_results = Some(n);
+                self.params.page.page_size = Some(n);
                 self
             }
 
@@ -212,7 +155,7 @@ macro_rules! list_builder {
 
             /// Continue from this page token.
             pub fn page_token(mut self, token: impl Into<String>) -> Self {
-                self.params.page_token = Some(token.into());
+                self.params.page.token = Some(token.into());
                 self
             }
 
@@ -223,7 +166,7 @@ macro_rules! list_builder {
                 self,
                 config: cloudkit_paginate::PaginationConfig,
             ) -> cloudkit_paginate::PageStream<'static, $output, crate::error::GceError> {
-                crate::list::ListRequest::paginator(self, config).pages()
+                self.paginator(config).pages()
             }
 
             #[doc = $items_doc]
@@ -231,7 +174,7 @@ macro_rules! list_builder {
                 self,
                 config: cloudkit_paginate::PaginationConfig,
             ) -> cloudkit_paginate::ItemStream<'static, $output, crate::error::GceError> {
-                crate::list::ListRequest::paginator(self, config).items()
+                self.paginator(config).items()
             }
         }
     };

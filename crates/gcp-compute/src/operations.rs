@@ -19,11 +19,12 @@
 //!
 //! An HTTP error on the first call means no operation was created; it is returned by `send()`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use cloudkit_core::{Error, ErrorKind, Method};
 use cloudkit_waiter::{Acceptor, AcceptorState, Waiter, WaiterConfig, WaiterError};
+use tokio::time::Instant;
 
 use crate::client::ComputeClient;
 use crate::error::{GceError, Result};
@@ -197,8 +198,13 @@ impl Operation {
     /// resource (`target_link` is the instance), or [`GceError::OperationFailed`] (`DONE` with
     /// `error.errors`; [`GceError::operation_errors`] has them), [`GceError::WaitTimeout`] (the
     /// deadline passed; the operation goes on in Google Cloud), or the error of a failed poll.
-    /// Each `wait` call may take up to [`WAIT_CALL_TIMEOUT`](crate::WAIT_CALL_TIMEOUT) (the service
-    /// holds it up to about 2 minutes), and a poll in progress is not cut off by the deadline.
+    ///
+    /// Each `wait` call (the service holds it up to about 2 minutes) is cut at the deadline, so
+    /// `wait()` returns at `max_wait` even while a call is held; it is also bounded by the
+    /// client's time limits ([`WAIT_CALL_TIMEOUT`](crate::WAIT_CALL_TIMEOUT) per attempt by
+    /// default, or the `.timeouts(..)` chosen). A `wait` call cut by either limit counts as an
+    /// unfinished answer (as one the service returns early): the next poll follows, and at the
+    /// deadline one last `zoneOperations.get` reads the state.
     pub async fn wait(self) -> Result<OperationResource> {
         if self.resource.is_done() {
             return finish(self.resource);
@@ -224,22 +230,49 @@ impl Operation {
             waiter = waiter.with_seed(seed);
         }
         let use_get = Arc::new(AtomicBool::new(self.use_get));
+        // Taken before the waiter starts its clock, so it is never later than the waiter's: at the
+        // waiter's last poll (at its deadline) no time is left here, and that poll is a `get`.
+        let deadline = Instant::now().checked_add(self.config.max_wait);
+        let last_seen = Arc::new(Mutex::new(self.resource.clone()));
         let (client, project, zone, name) = (self.client, self.project, self.zone, self.resource.name);
         let outcome = waiter
             .wait(|| {
-                let (client, project, zone, name, use_get) =
-                    (client.clone(), project.clone(), zone.clone(), name.clone(), use_get.clone());
+                let (client, project, zone, name, use_get, last_seen) =
+                    (client.clone(), project.clone(), zone.clone(), name.clone(), use_get.clone(), last_seen.clone());
                 async move {
-                    if !use_get.load(Ordering::Relaxed) {
-                        match poll(&client, "zoneOperations.wait", &project, &zone, &name, true).await {
-                            Err(e) if matches!(e.status().map(|s| s.as_u16()), Some(405 | 501)) => {
+                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    let result = if !use_get.load(Ordering::Relaxed) && left.is_none_or(|l| !l.is_zero()) {
+                        let call = poll(&client, "zoneOperations.wait", &project, &zone, &name, true);
+                        let answer = match left {
+                            Some(left) => tokio::time::timeout(left, call).await.ok(),
+                            None => Some(call.await),
+                        };
+                        match answer {
+                            // Cut at the deadline: unfinished as far as we know.
+                            None => return Ok(lock(&last_seen).clone()),
+                            // Cut by the client's time limits: the same.
+                            Some(Err(e)) if e.core().is_some_and(|c| c.kind() == ErrorKind::Timeout) => {
+                                tracing::debug!(operation = %name, "zoneOperations.wait timed out; polling again");
+                                return Ok(lock(&last_seen).clone());
+                            }
+                            Some(Err(e)) if matches!(e.status().map(|s| s.as_u16()), Some(405 | 501)) => {
                                 tracing::debug!(operation = %name, "zoneOperations.wait refused; polling with get");
                                 use_get.store(true, Ordering::Relaxed);
+                                None
                             }
-                            other => return other,
+                            Some(other) => Some(other),
                         }
+                    } else {
+                        None
+                    };
+                    let result = match result {
+                        Some(result) => result,
+                        None => poll(&client, "zoneOperations.get", &project, &zone, &name, false).await,
+                    };
+                    if let Ok(resource) = &result {
+                        *lock(&last_seen) = resource.clone();
                     }
-                    poll(&client, "zoneOperations.get", &project, &zone, &name, false).await
+                    result
                 }
             })
             .await;
@@ -259,6 +292,10 @@ impl Operation {
             }
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A `DONE` operation: itself, or its errors.

@@ -14,12 +14,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use cloudkit_core::testing::{Canned, RecordedRequest, ReplayHttp};
-use cloudkit_core::{ErrorKind, Method, RetryConfig, Url};
+use cloudkit_core::testing::{Canned, RecordedRequest, ReplayHttp, assert_listing};
+use cloudkit_core::{ErrorKind, Method, RetryConfig, TimeoutConfig, Url};
 use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 use cloudkit_paginate::PaginationConfig;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
+
+use cloudkit_waiter::testing::fast_config;
 
 use crate::*;
 
@@ -48,13 +50,8 @@ pub(crate) async fn config(http: &Arc<ReplayHttp>) -> GcpConfig {
         .unwrap()
 }
 
-/// Fast operation polling (1–5 ms between polls).
-fn fast() -> WaiterConfig {
-    WaiterConfig::new(Duration::from_millis(1), Duration::from_millis(5), Duration::from_secs(60))
-}
-
 pub(crate) async fn client(http: &Arc<ReplayHttp>) -> ComputeClient {
-    ComputeClient::builder(&config(http).await).operation_config(fast()).build().unwrap()
+    ComputeClient::builder(&config(http).await).operation_config(fast_config()).build().unwrap()
 }
 
 fn canned(status: u16, body: &Value) -> Canned {
@@ -109,10 +106,6 @@ fn op_json(name: &str, op_type: &str, status: &str) -> Value {
     })
 }
 
-fn query(r: &RecordedRequest, key: &str) -> Option<String> {
-    r.url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
-}
-
 /// Checks a request against the discovery method `resource.method`: HTTP method, the path
 /// (its `{param}`s filled from `path_params`), every query parameter declared (by the method or
 /// the document), the bearer token; mutating methods carry a UUID v4 `requestId`.
@@ -136,8 +129,9 @@ fn check(r: &RecordedRequest, resource: &str, method: &str, path_params: &[(&str
     assert!(auth.starts_with("Bearer ") && auth.len() > 20, "{auth}");
     let scopes = m["scopes"].as_array().unwrap();
     assert!(scopes.iter().any(|s| s == "https://www.googleapis.com/auth/cloud-platform"));
+    assert!(scopes.iter().any(|s| s == COMPUTE_SCOPE), "{resource}.{method} does not take the client's scope");
     if m["parameters"]["requestId"].is_object() {
-        assert_uuid_v4(&query(r, "requestId").unwrap_or_else(|| panic!("{method} without requestId")));
+        assert_uuid_v4(&r.query("requestId").unwrap_or_else(|| panic!("{method} without requestId")));
     }
 }
 
@@ -189,9 +183,9 @@ async fn list_instances_matches_the_discovery_document_and_decodes_the_instance(
         .unwrap();
     let r = &http.requests()[0];
     check(r, "instances", "list", &[("project", PROJECT), ("zone", ZONE)]);
-    assert_eq!(query(r, "filter").as_deref(), Some("labels.env:*"));
-    assert_eq!(query(r, "maxResults").as_deref(), Some("10"));
-    assert_eq!(query(r, "orderBy").as_deref(), Some("creationTimestamp desc"));
+    assert_eq!(r.query("filter").as_deref(), Some("labels.env:*"));
+    assert_eq!(r.query("maxResults").as_deref(), Some("10"));
+    assert_eq!(r.query("orderBy").as_deref(), Some("creationTimestamp desc"));
     assert!(
         r.url
             .as_str()
@@ -253,26 +247,14 @@ async fn list_follows_page_tokens_across_an_empty_no_results_page() {
         &json!({"nextPageToken": "t2", "warning": {"code": "NO_RESULTS_ON_PAGE", "message": "There are no results for scope 'zones/us-central1-a' on this page."}}),
     ));
     http.push(canned(200, &json!({"items": [instance_json("c", "TERMINATED")], "nextPageToken": ""})));
-    let names: Vec<String> = c
-        .instances()
-        .list(ZONE)
-        .filter("status != DELETED")
-        .into_items(PaginationConfig::default().page_size(2))
-        .map_ok(|i| i.name)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(names, ["a", "b", "c"]);
-    let reqs = http.requests();
-    assert_eq!(reqs.len(), 3);
-    for r in &reqs {
+    let items =
+        c.instances().list(ZONE).filter("status != DELETED").into_items(PaginationConfig::default().page_size(2));
+    assert_listing(&http, "pageToken", items.map_ok(|i| i.name), &["a", "b", "c"], &["t1", "t2"]).await;
+    for r in &http.requests() {
         check(r, "instances", "list", &[("project", PROJECT), ("zone", ZONE)]);
-        assert_eq!(query(r, "maxResults").as_deref(), Some("2"));
-        assert_eq!(query(r, "filter").as_deref(), Some("status != DELETED"));
+        assert_eq!(r.query("maxResults").as_deref(), Some("2"));
+        assert_eq!(r.query("filter").as_deref(), Some("status != DELETED"));
     }
-    assert_eq!(query(&reqs[0], "pageToken"), None);
-    assert_eq!(query(&reqs[1], "pageToken").as_deref(), Some("t1"));
-    assert_eq!(query(&reqs[2], "pageToken").as_deref(), Some("t2"));
 
     // pages, with the warning of the empty one
     http.push(canned(200, &json!({"nextPageToken": "t9", "warning": {"code": "NO_RESULTS_ON_PAGE"}})));
@@ -326,7 +308,7 @@ async fn aggregated_list_flattens_scopes_and_skips_empty_ones() {
     let reqs = http.requests();
     check(&reqs[0], "instances", "aggregatedList", &[("project", PROJECT)]);
     check(&reqs[1], "instances", "aggregatedList", &[("project", PROJECT)]);
-    assert_eq!(query(&reqs[1], "pageToken").as_deref(), Some("agg-2"));
+    assert_eq!(reqs[1].query("pageToken").as_deref(), Some("agg-2"));
 
     http.push(canned(200, &page1));
     let page = c.instances().aggregated_list().send().await.unwrap();
@@ -396,11 +378,11 @@ async fn a_retried_mutating_call_keeps_its_request_id() {
     let _ = c.instances().stop(ZONE, "web-1").send().await.unwrap();
     let reqs = http.requests();
     assert_eq!(reqs.len(), 2);
-    assert_eq!(query(&reqs[0], "requestId"), query(&reqs[1], "requestId"));
+    assert_eq!(reqs[0].query("requestId"), reqs[1].query("requestId"));
     // a new call gets a new id
     http.push(canned(200, &op_json("operation-3-stop", "stop", "RUNNING")));
     let _ = c.instances().stop(ZONE, "web-1").send().await.unwrap();
-    assert_ne!(query(&http.requests()[2], "requestId"), query(&reqs[0], "requestId"));
+    assert_ne!(http.requests()[2].query("requestId"), reqs[0].query("requestId"));
 }
 
 #[tokio::test]
@@ -419,12 +401,12 @@ async fn start_stop_reset_delete_match_the_discovery_document() {
     let reqs = http.requests();
     check(&reqs[0], "instances", "start", &vm);
     check(&reqs[1], "instances", "stop", &vm);
-    assert_eq!(query(&reqs[1], "discardLocalSsd").as_deref(), Some("true"));
+    assert_eq!(reqs[1].query("discardLocalSsd").as_deref(), Some("true"));
     check(&reqs[2], "instances", "reset", &vm);
     check(&reqs[3], "instances", "delete", &vm);
-    assert_eq!(query(&reqs[3], "noGracefulShutdown").as_deref(), Some("true"));
+    assert_eq!(reqs[3].query("noGracefulShutdown").as_deref(), Some("true"));
     assert!(reqs.iter().all(|r| r.body.is_empty()));
-    let ids: BTreeSet<_> = reqs.iter().map(|r| query(r, "requestId")).collect();
+    let ids: BTreeSet<_> = reqs.iter().map(|r| r.query("requestId")).collect();
     assert_eq!(ids.len(), 4);
 }
 
@@ -443,7 +425,7 @@ async fn suspend_resume_and_set_metadata() {
     let reqs = http.requests();
     let base = format!("{BASE_PATH}projects/{PROJECT}/zones/{ZONE}/instances/web-1");
     assert_eq!((reqs[0].method.clone(), reqs[0].url.path()), (Method::POST, format!("{base}/suspend").as_str()));
-    assert_eq!(query(&reqs[0], "discardLocalSsd").as_deref(), Some("false"));
+    assert_eq!(reqs[0].query("discardLocalSsd").as_deref(), Some("false"));
     assert_eq!((reqs[1].method.clone(), reqs[1].url.path()), (Method::POST, format!("{base}/resume").as_str()));
     // set_metadata without a fingerprint reads it first
     assert_eq!((reqs[2].method.clone(), reqs[2].url.path()), (Method::GET, base.as_str()));
@@ -451,7 +433,7 @@ async fn suspend_resume_and_set_metadata() {
     let body: Value = serde_json::from_slice(&reqs[3].body).unwrap();
     assert_eq!(body, json!({"fingerprint": "bWV0YS1mcA==", "items": [{"key": "startup-script", "value": "echo 2"}]}));
     for r in [&reqs[0], &reqs[1], &reqs[3]] {
-        assert_uuid_v4(&query(r, "requestId").unwrap());
+        assert_uuid_v4(&r.query("requestId").unwrap());
     }
 }
 
@@ -599,74 +581,38 @@ async fn error_bodies_are_typed() {
     let http = Arc::new(ReplayHttp::new());
     let c = ComputeClient::builder(&config(&http).await).retry(RetryConfig::disabled()).build().unwrap();
     let get = || c.instances().get(ZONE, "web-1").send();
-    type Case = (Canned, fn(&GceError) -> bool, &'static str);
-    let cases: Vec<Case> = vec![
-        (
-            google_error(
-                404,
-                "notFound",
-                "NOT_FOUND",
-                "The resource 'projects/my-proj/zones/us-central1-a/instances/web-1' was not found",
-            ),
-            |e| matches!(e, GceError::NotFound(_)),
-            "notFound",
-        ),
-        (
-            google_error(
-                409,
-                "alreadyExists",
-                "ALREADY_EXISTS",
-                "The resource 'projects/my-proj/zones/us-central1-a/instances/web-1' already exists",
-            ),
-            |e| matches!(e, GceError::AlreadyExists(_)),
-            "alreadyExists",
-        ),
-        (
-            google_error(400, "resourceNotReady", "FAILED_PRECONDITION", "The resource is not ready"),
-            |e| matches!(e, GceError::ResourceNotReady(_)),
-            "resourceNotReady",
-        ),
-        (
-            google_error(403, "quotaExceeded", "PERMISSION_DENIED", "Quota exceeded"),
-            |e| matches!(e, GceError::QuotaExceeded(_)),
-            "quotaExceeded",
-        ),
-        (
-            google_error(429, "rateLimitExceeded", "RESOURCE_EXHAUSTED", "Rate Limit Exceeded"),
-            |e| matches!(e, GceError::Throttled(_)) && e.is_throttling(),
-            "rateLimitExceeded",
-        ),
-        (
-            google_error(403, "userRateLimitExceeded", "PERMISSION_DENIED", "User Rate Limit Exceeded"),
-            |e| matches!(e, GceError::Throttled(_)),
-            "userRateLimitExceeded",
-        ),
-        (
-            google_error(403, "forbidden", "PERMISSION_DENIED", "Required 'compute.instances.get' permission"),
-            |e| matches!(e, GceError::PermissionDenied(_)),
-            "forbidden",
-        ),
-        (
-            google_error(401, "authError", "UNAUTHENTICATED", "Request had invalid authentication credentials."),
-            |e| matches!(e, GceError::Unauthenticated(_)),
-            "authError",
-        ),
-        (
-            canned(
-                429,
-                &json!({"error": {"code": 429, "message": "Too many requests", "status": "RESOURCE_EXHAUSTED"}}),
-            ),
-            |e| matches!(e, GceError::Throttled(_)),
-            "RESOURCE_EXHAUSTED",
-        ),
-        (Canned::status(502, "<html>Bad Gateway</html>"), |e| matches!(e, GceError::Other(_)), ""),
+    let web_1 = "The resource 'projects/my-proj/zones/us-central1-a/instances/web-1'";
+    let (not_found, exists) = (format!("{web_1} was not found"), format!("{web_1} already exists"));
+    let permission = "Required 'compute.instances.get' permission";
+    let auth = "Request had invalid authentication credentials.";
+    // (status, reason — the expected code —, status name, message, the variant's name)
+    let enveloped = [
+        (404, "notFound", "NOT_FOUND", not_found.as_str(), "NotFound"),
+        (409, "alreadyExists", "ALREADY_EXISTS", exists.as_str(), "AlreadyExists"),
+        (400, "resourceNotReady", "FAILED_PRECONDITION", "The resource is not ready", "ResourceNotReady"),
+        (403, "quotaExceeded", "PERMISSION_DENIED", "Quota exceeded", "QuotaExceeded"),
+        (429, "rateLimitExceeded", "RESOURCE_EXHAUSTED", "Rate Limit Exceeded", "Throttled"),
+        (403, "userRateLimitExceeded", "PERMISSION_DENIED", "User Rate Limit Exceeded", "Throttled"),
+        (403, "forbidden", "PERMISSION_DENIED", permission, "PermissionDenied"),
+        (401, "authError", "UNAUTHENTICATED", auth, "Unauthenticated"),
     ];
-    for (answer, is, code) in cases {
+    let mut cases: Vec<(Canned, &str, Option<&str>)> = enveloped
+        .into_iter()
+        .map(|(status, reason, name, message, variant)| {
+            (google_error(status, reason, name, message), variant, Some(reason))
+        })
+        .collect();
+    // no `errors[]`: the code is the envelope's status; no envelope: no code
+    let exhausted = json!({"error": {"code": 429, "message": "Too many requests", "status": "RESOURCE_EXHAUSTED"}});
+    cases.push((canned(429, &exhausted), "Throttled", Some("RESOURCE_EXHAUSTED")));
+    cases.push((Canned::status(502, "<html>Bad Gateway</html>"), "Other", None));
+    for (answer, variant, code) in cases {
         http.push(answer.with_header("x-goog-request-id", "rid-1"));
         let e = get().await.unwrap_err();
-        assert!(is(&e), "{code}: {e:?}");
-        if !code.is_empty() {
-            assert_eq!(e.code(), Some(code));
+        assert!(format!("{e:?}").starts_with(&format!("{variant}(")), "{code:?}: {e:?}");
+        assert_eq!(e.is_throttling(), variant == "Throttled", "{e:?}");
+        if code.is_some() {
+            assert_eq!(e.code(), code);
         }
         assert!(e.to_string().starts_with("GCE.instances.get failed"), "{e}");
     }
@@ -775,7 +721,7 @@ async fn zones_and_machine_types() {
     assert_eq!(all[0].region_name(), Some("us-central1"));
     assert_eq!(all[1].status.as_deref(), Some("DOWN"));
     check(&http.requests()[0], "zones", "list", &[("project", PROJECT)]);
-    assert_eq!(query(&http.requests()[1], "pageToken").as_deref(), Some("z2"));
+    assert_eq!(http.requests()[1].query("pageToken").as_deref(), Some("z2"));
 
     // machineTypes.list is not in the subset: same pattern, checked by hand
     http.push(canned(
@@ -787,7 +733,7 @@ async fn zones_and_machine_types() {
     assert_eq!(page.items[0].memory_mb, Some(1024));
     let r = &http.requests()[2];
     assert_eq!(r.url.path(), format!("{BASE_PATH}projects/{PROJECT}/zones/{ZONE}/machineTypes"));
-    assert_eq!(query(r, "filter").as_deref(), Some("name = e2-*"));
+    assert_eq!(r.query("filter").as_deref(), Some("name = e2-*"));
 }
 
 #[tokio::test]
@@ -853,10 +799,76 @@ fn short_names() {
 async fn the_http_override_reaches_operation_waits() {
     let unused = Arc::new(ReplayHttp::new());
     let http = Arc::new(ReplayHttp::new());
-    let c = ComputeClient::builder(&config(&unused).await).http(http.clone()).operation_config(fast()).build().unwrap();
+    let c = ComputeClient::builder(&config(&unused).await)
+        .http(http.clone())
+        .operation_config(fast_config())
+        .build()
+        .unwrap();
     http.push(canned(200, &op_json("operation-h", "start", "RUNNING")));
     http.push(canned(200, &op_json("operation-h", "start", "DONE")));
     c.instances().start(ZONE, "web-1").send().await.unwrap().wait().await.unwrap();
     assert_eq!(http.requests().len(), 2);
     assert!(unused.requests().is_empty());
+}
+
+/// Issue 18: a `zoneOperations.wait` call the service holds is cut at the operation's deadline:
+/// `wait()` returns at `max_wait` with the waiter's timeout, not when the call would end.
+#[tokio::test(start_paused = true)]
+async fn a_held_wait_call_is_cut_at_the_deadline() {
+    let http = Arc::new(ReplayHttp::new());
+    let c = client(&http).await;
+    http.push(canned(200, &op_json("operation-held", "stop", "RUNNING")));
+    http.push(Canned::hang());
+    // the last poll at the deadline, if the waiter makes one, is a get
+    http.push(canned(200, &op_json("operation-held", "stop", "RUNNING")));
+    let op = c.instances().stop(ZONE, "web-1").send().await.unwrap();
+    let started = tokio::time::Instant::now();
+    let e = op.max_wait(Duration::from_secs(10)).wait().await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(10), "at the deadline, not at the call's 150 s limit");
+    assert!(matches!(e, GceError::WaitTimeout(_)), "{e:?}");
+    assert_eq!(e.core().unwrap().kind(), ErrorKind::Timeout);
+    assert!(e.to_string().contains("operation operation-held"), "{e}");
+    let reqs = http.requests();
+    assert_eq!(reqs[1].method, Method::POST, "the held call was a wait");
+    assert!(reqs[1].url.path().ends_with("/operations/operation-held/wait"));
+    assert!(reqs[2..].iter().all(|r| r.method == Method::GET), "after the deadline, only a get: {reqs:?}");
+}
+
+/// Issue 18: wait calls have [`WAIT_CALL_TIMEOUT`] per attempt with the default time limits, and
+/// the limits chosen with `.timeouts(..)` otherwise; a wait call cut by them is an unfinished
+/// answer, and the next poll follows.
+#[tokio::test(start_paused = true)]
+async fn wait_calls_honour_the_client_timeouts() {
+    // the default limits: a held call ends after WAIT_CALL_TIMEOUT (the pipeline may retry it once)
+    let http = Arc::new(ReplayHttp::new());
+    let c = client(&http).await;
+    http.push(canned(200, &op_json("operation-t", "stop", "RUNNING")));
+    http.push(Canned::hang());
+    http.push(canned(200, &op_json("operation-t", "stop", "DONE")));
+    let op = c.instances().stop(ZONE, "web-1").send().await.unwrap();
+    let started = tokio::time::Instant::now();
+    op.max_wait(Duration::from_secs(600)).wait().await.unwrap();
+    let took = started.elapsed();
+    assert!(took >= WAIT_CALL_TIMEOUT && took < WAIT_CALL_TIMEOUT * 2, "{took:?}");
+
+    // chosen limits apply to wait calls as to every call
+    let http = Arc::new(ReplayHttp::new());
+    let five = Duration::from_secs(5);
+    let c = ComputeClient::builder(&config(&http).await)
+        .operation_config(fast_config())
+        .timeouts(TimeoutConfig { attempt: Some(five), operation: Some(five) })
+        .build()
+        .unwrap();
+    http.push(canned(200, &op_json("operation-u", "stop", "RUNNING")));
+    http.push(Canned::hang());
+    http.push(canned(200, &op_json("operation-u", "stop", "DONE")));
+    let op = c.instances().stop(ZONE, "web-1").send().await.unwrap();
+    let started = tokio::time::Instant::now();
+    let done = op.wait().await.unwrap();
+    assert!(done.is_done());
+    let took = started.elapsed();
+    assert!(took >= five && took < five + Duration::from_secs(1), "{took:?}");
+    let reqs = http.requests();
+    assert_eq!(reqs.len(), 3);
+    assert!(reqs[1..].iter().all(|r| r.method == Method::POST && r.url.path().ends_with("/wait")));
 }

@@ -50,11 +50,7 @@ pub const DELAY: Duration = Duration::from_secs(5);
 /// The default configuration: first retry after `delay`, jittered doubling up to [`MAX_DELAY`],
 /// at most [`MAX_ATTEMPTS`] polls, a 10-minute deadline.
 pub fn default_config(delay: Duration) -> WaiterConfig {
-    WaiterConfig::default()
-        .min_delay(delay)
-        .max_delay(MAX_DELAY.max(delay))
-        .max_attempts(MAX_ATTEMPTS)
-        .max_wait(Duration::from_secs(600))
+    WaiterConfig::polling(delay, MAX_DELAY, MAX_ATTEMPTS).max_wait(Duration::from_secs(600))
 }
 
 /// Which instance waiter.
@@ -141,10 +137,9 @@ impl InstanceWaiter {
     /// out. For `wait_until_deleted` the final poll's result is the 404 error.
     pub async fn wait(self) -> Result<FinalPoll<Instance, GceError>, GceWaiterError> {
         let resource = format!("instance {}/{}", self.zone, self.name);
-        let mut waiter = Waiter::new(self.kind.name(), self.config, self.kind.acceptors()).resource(resource);
-        if let Some(seed) = self.seed {
-            waiter = waiter.with_seed(seed);
-        }
+        let waiter = Waiter::new(self.kind.name(), self.config, self.kind.acceptors())
+            .resource(resource)
+            .with_optional_seed(self.seed);
         let (instances, zone, name) = (self.instances, self.zone, self.name);
         waiter.wait(|| instances.get(zone.clone(), name.clone()).send()).await
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use cloudkit_core::{HttpRequest, Method};
 use serde::Serialize;
 
-use crate::client::{StorageClient, add_query, json_request};
+use crate::client::{StorageClient, json_request};
 use crate::error::GcsError;
 use crate::types::{Bucket, Preconditions};
 
@@ -59,7 +59,7 @@ impl InsertBucket {
     pub async fn send(self) -> Result<Bucket, GcsError> {
         let mut url = self.client.json_url("buckets.insert", &["b"])?;
         let project = self.client.project_for("buckets.insert", self.project)?;
-        add_query(&mut url, [("project", project)]);
+        cloudkit_core::append_query(&mut url, [("project", project)]);
         let request = json_request(Method::POST, url, &self.body, "buckets.insert")?;
         self.client.send_json("buckets.insert", false, request).await
     }
@@ -102,7 +102,7 @@ impl PatchBucket {
     /// Applies the patch.
     pub async fn send(self) -> Result<Bucket, GcsError> {
         let mut url = self.client.json_url("buckets.patch", &["b", &self.bucket])?;
-        add_query(&mut url, self.preconditions.pairs());
+        cloudkit_core::append_query(&mut url, self.preconditions.pairs());
         let request = json_request(Method::PATCH, url, &PatchBucketBody { labels: &self.labels }, "buckets.patch")?;
         self.client.send_json("buckets.patch", self.preconditions.if_metageneration_match.is_some(), request).await
     }

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cloudkit_core::{
-    BufferedResponse, HttpRequest, Method, Operation, Pipeline, PipelineBuilder, Url, encode_unreserved,
-};
+use cloudkit_core::{BufferedResponse, HttpRequest, Method, Operation, Pipeline, PipelineBuilder, Url};
 use cloudkit_cred_chain::gcp::{BearerTokenSigner, GcpConfig};
 use cloudkit_signer::gcp::{SharedBlobSigner, SignedUrl, SignedUrlRequest, UrlStyle, sign_url};
 use serde::de::DeserializeOwned;
@@ -139,16 +137,13 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    cloudkit_core::client_builder_overrides!();
-
-    /// The storage root, e.g. `https://storage.googleapis.com` or an emulator's URL (default:
-    /// the config's, which follows `STORAGE_EMULATOR_HOST`). With credentials it must be https
-    /// (or the `STORAGE_EMULATOR_HOST` emulator): [`build`](Self::build) refuses to send bearer
-    /// tokens over plain http anywhere else.
-    pub fn endpoint(mut self, endpoint: Url) -> Self {
-        self.endpoint = endpoint;
-        self
-    }
+    cloudkit_core::client_builder_overrides!(
+        /// The storage root, e.g. `https://storage.googleapis.com` or an emulator's URL (default:
+        /// the config's, which follows `STORAGE_EMULATOR_HOST`). With credentials it must be https
+        /// (or the `STORAGE_EMULATOR_HOST` emulator): [`build`](Self::build) refuses to send bearer
+        /// tokens over plain http anywhere else.
+        endpoint
+    );
 
     /// Upload tuning (default [`UploadSettings::default`]). The chunk size must be a positive
     /// multiple of 256 KiB; [`build`](Self::build) refuses others.
@@ -381,24 +376,6 @@ pub(crate) fn check_segment(op: &'static str, segment: &str) -> Result<(), GcsEr
 /// Decodes a JSON body.
 pub(crate) fn decode_json<T: DeserializeOwned>(op: &'static str, body: &[u8]) -> Result<T, GcsError> {
     serde_json::from_slice(body).map_err(|e| GcsError::decode(op, format!("unexpected JSON from GCS: {e}")))
-}
-
-/// Appends `name=value` pairs to the URL's query, RFC 3986-encoded.
-pub(crate) fn add_query<K, V>(url: &mut Url, pairs: impl IntoIterator<Item = (K, V)>)
-where
-    K: AsRef<str>,
-    V: AsRef<str>,
-{
-    let mut query = url.query().unwrap_or_default().to_owned();
-    for (k, v) in pairs {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(&encode_unreserved(k.as_ref()));
-        query.push('=');
-        query.push_str(&encode_unreserved(v.as_ref()));
-    }
-    url.set_query((!query.is_empty()).then_some(query.as_str()));
 }
 
 /// A JSON request body.

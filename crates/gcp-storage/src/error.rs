@@ -149,12 +149,6 @@ impl From<cloudkit_signer::gcp::SigningError> for GcsError {
     }
 }
 
-impl From<Error> for GcsError {
-    fn from(error: Error) -> Self {
-        GcsError::from_core(error)
-    }
-}
-
 /// The GCS error reasons that mean throttling (`rateLimitExceeded`, `userRateLimitExceeded`) and
 /// transient faults (`backendError`, `internalError`), for the pipeline's retries.
 pub const GCS_RETRY_CLASSIFIER: CodeClassifier =
@@ -199,22 +193,7 @@ impl ParseError for GcsErrorParser {
                 (None, (!text.is_empty() && text.len() < 2000).then_some(text))
             }
         };
-        let code = code.or_else(|| reason_for_status(status).map(str::to_owned));
+        let code = code.or_else(|| cloudkit_core::internal::google::reason_for_status(status).map(str::to_owned));
         ServiceErrorDetails { code, message, request_id }
     }
-}
-
-fn reason_for_status(status: StatusCode) -> Option<&'static str> {
-    Some(match status.as_u16() {
-        304 => "notModified",
-        400 => "invalid",
-        401 => "required",
-        403 => "forbidden",
-        404 => "notFound",
-        409 => "conflict",
-        412 => "conditionNotMet",
-        416 => "requestedRangeNotSatisfiable",
-        429 => "rateLimitExceeded",
-        _ => return None,
-    })
 }

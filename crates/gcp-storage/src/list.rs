@@ -3,56 +3,18 @@
 //! (`into_pages`/`into_items`) built on `cloudkit-paginate`, following `pageToken`.
 
 use cloudkit_core::{HttpRequest, Method};
-use cloudkit_paginate::{ItemStream, Page, PageRequest, PageStream, PaginationConfig, Paginator};
+use cloudkit_paginate::{ItemStream, PageParams, PageRequest, PageStream, PaginationConfig, Paginator};
 use serde::Deserialize;
 
-use crate::client::{StorageClient, add_query};
+use crate::client::StorageClient;
 use crate::error::GcsError;
 use crate::types::{Bucket, Object};
 
-/// The page size and token every list request carries (`maxResults`, `pageToken`).
-#[derive(Clone, Debug, Default)]
-struct Paging {
-    max_results: Option<u32>,
-    page_token: Option<String>,
-}
-
-impl Paging {
-    /// The paginator's token and page size, where it has them.
-    fn apply(&mut self, request: PageRequest) {
-        if let Some(t) = request.token {
-            self.page_token = Some(t);
-        }
-        if let Some(n) = request.page_size {
-            self.max_results = Some(n);
-        }
-    }
-
-    fn pairs(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
-        let max = self.max_results.map(|n| ("maxResults", n.to_string()));
-        let token = self.page_token.clone().map(|t| ("pageToken", t));
-        max.into_iter().chain(token)
-    }
-}
-
-/// A list request whose pages differ only in their [`Paging`].
-trait PagedRequest: Clone + Send + Sync + 'static {
-    type Output: Page + Send + 'static;
-
-    /// The JSON API method (`objects.list`, `buckets.list`), named in pagination errors.
-    const OPERATION: &'static str;
-
-    fn paging(&mut self) -> &mut Paging;
-
-    fn fetch(self) -> impl Future<Output = Result<Self::Output, GcsError>> + Send + 'static;
-
-    fn paginator(self, config: PaginationConfig) -> Paginator<'static, Self::Output, GcsError> {
-        Paginator::new(crate::SERVICE, Self::OPERATION, config, move |request: PageRequest| {
-            let mut page = self.clone();
-            page.paging().apply(request);
-            page.fetch()
-        })
-    }
+/// `maxResults` and `pageToken`, the page size and token every list request carries.
+fn page_pairs(page: &PageParams) -> impl Iterator<Item = (&'static str, String)> + '_ {
+    let max = page.page_size.map(|n| ("maxResults", n.to_string()));
+    let token = page.token.clone().map(|t| ("pageToken", t));
+    max.into_iter().chain(token)
 }
 
 /// For a list builder `$request` whose pages are `$output` (`items` of `$item` and
@@ -60,45 +22,24 @@ trait PagedRequest: Clone + Send + Sync + 'static {
 /// paging setters, `into_pages` and `into_items`.
 macro_rules! list_streams {
     ($request:ident => $output:ident of $item:ident, $operation:literal, $items_doc:literal) => {
-        impl Page for $output {
-            type Item = $item;
-            fn next_token(&self) -> Option<&str> {
-                self.next_page_token.as_deref().filter(|t| !t.is_empty())
-            }
-            fn item_count(&self) -> usize {
-                self.items.len()
-            }
-            fn retain_items(&mut self, range: std::ops::Range<usize>) {
-                cloudkit_paginate::retain_range(&mut self.items, range);
-            }
-            fn into_items(self) -> Vec<$item> {
-                self.items
-            }
-        }
-
-        impl PagedRequest for $request {
-            type Output = $output;
-            const OPERATION: &'static str = $operation;
-
-            fn paging(&mut self) -> &mut Paging {
-                &mut self.paging
-            }
-
-            fn fetch(self) -> impl Future<Output = Result<$output, GcsError>> + Send + 'static {
-                self.send()
-            }
-        }
+        cloudkit_paginate::items_page!($output => $item);
 
         impl $request {
+            /// Every page is this request again, with the page's token and size.
+            fn paginator(self, config: PaginationConfig) -> Paginator<'static, $output, GcsError> {
+                let set_page = |r: &mut Self, page: PageRequest| r.paging.apply(page);
+                Paginator::repeat(crate::SERVICE, $operation, config, self, set_page, Self::send)
+            }
+
             /// Page size (GCS caps it at 1000; in an object listing, items and prefixes count).
             pub fn max_results(mut self, n: u32) -> Self {
-                self.paging.max_results = Some(n);
+                self.paging.page_size = Some(n);
                 self
             }
 
             /// Continue from this page token.
             pub fn page_token(mut self, token: impl Into<String>) -> Self {
-                self.paging.page_token = Some(token.into());
+                self.paging.token = Some(token.into());
                 self
             }
 
@@ -133,7 +74,7 @@ pub struct ListObjects {
     match_glob: Option<String>,
     include_trailing_delimiter: bool,
     versions: bool,
-    paging: Paging,
+    paging: PageParams,
 }
 
 /// One page of `objects.list`.
@@ -218,14 +159,14 @@ impl ListObjects {
         .into_iter()
         .filter_map(|(k, v)| Some((k, v?)))
         .collect();
-        pairs.extend(self.paging.pairs());
+        pairs.extend(page_pairs(&self.paging));
         if self.versions {
             pairs.push(("versions", "true".into()));
         }
         if self.include_trailing_delimiter {
             pairs.push(("includeTrailingDelimiter", "true".into()));
         }
-        add_query(&mut url, pairs);
+        cloudkit_core::append_query(&mut url, pairs);
         self.client.send_json("objects.list", true, HttpRequest::new(Method::GET, url)).await
     }
 }
@@ -240,7 +181,7 @@ pub struct ListBuckets {
     client: StorageClient,
     project: Option<String>,
     prefix: Option<String>,
-    paging: Paging,
+    paging: PageParams,
 }
 
 /// One page of `buckets.list`.
@@ -277,8 +218,8 @@ impl ListBuckets {
         let project = self.client.project_for("buckets.list", self.project)?;
         let mut pairs: Vec<(&str, String)> = vec![("project", project)];
         pairs.extend(self.prefix.map(|p| ("prefix", p)));
-        pairs.extend(self.paging.pairs());
-        add_query(&mut url, pairs);
+        pairs.extend(page_pairs(&self.paging));
+        cloudkit_core::append_query(&mut url, pairs);
         self.client.send_json("buckets.list", true, HttpRequest::new(Method::GET, url)).await
     }
 }
@@ -308,7 +249,7 @@ impl StorageClient {
             match_glob: None,
             include_trailing_delimiter: false,
             versions: false,
-            paging: Paging::default(),
+            paging: PageParams::default(),
         }
     }
 
@@ -327,6 +268,6 @@ impl StorageClient {
     /// # Ok(()) }
     /// ```
     pub fn list_buckets(&self) -> ListBuckets {
-        ListBuckets { client: self.clone(), project: None, prefix: None, paging: Paging::default() }
+        ListBuckets { client: self.clone(), project: None, prefix: None, paging: PageParams::default() }
     }
 }

@@ -12,7 +12,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::{hashes_from_headers, verify_download};
-use crate::client::{StorageClient, add_query, json_request};
+use crate::client::{StorageClient, json_request};
 use crate::error::GcsError;
 use crate::types::{Object, ObjectMetadata, Preconditions};
 
@@ -75,7 +75,7 @@ fn object_url(
     let mut url = client.json_url(op, &["b", bucket, "o", object])?;
     pairs.extend(generation.map(|g| ("generation", g.to_string())));
     pairs.extend(preconditions.pairs());
-    add_query(&mut url, pairs);
+    cloudkit_core::append_query(&mut url, pairs);
     Ok(url)
 }
 
@@ -539,7 +539,7 @@ impl RewriteObject {
             if let Some(t) = &token {
                 pairs.push(("rewriteToken", t.clone()));
             }
-            add_query(&mut url, pairs);
+            cloudkit_core::append_query(&mut url, pairs);
             let metadata = self.metadata.clone().unwrap_or_default();
             let request = json_request(Method::POST, url, &metadata, "objects.rewrite")?;
             // Not idempotent, even with `ifGenerationMatch`: a call resent after one that copied
@@ -615,7 +615,7 @@ impl ComposeObject {
         }
         let mut url =
             self.client.json_url("objects.compose", &["b", &self.bucket, "o", &self.destination, "compose"])?;
-        add_query(&mut url, self.preconditions.pairs());
+        cloudkit_core::append_query(&mut url, self.preconditions.pairs());
         let body = ComposeBody { source_objects: &self.sources, destination: &self.metadata };
         let request = json_request(Method::POST, url, &body, "objects.compose")?;
         // Not idempotent, even with `ifGenerationMatch`: see `RewriteObject::send`.

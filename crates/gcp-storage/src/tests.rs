@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use cloudkit_core::testing::{Canned, ReplayHttp, TempDir};
+use cloudkit_core::testing::{Canned, ReplayHttp, TempDir, assert_listing};
 use cloudkit_core::{TransportErrorKind, Url};
 use cloudkit_cred_chain::gcp::{GcpConfig, GcpEnv};
 use cloudkit_paginate::PaginationConfig;
@@ -192,26 +192,18 @@ async fn object_listing_follows_page_tokens_over_several_pages() {
     // an empty page that still has a token must not stop the listing
     http.push(Canned::status(200, r#"{"nextPageToken":"t2"}"#));
     http.push(Canned::status(200, r#"{"items":[{"name":"c","size":"3"}]}"#));
-    let names: Vec<String> = c
+    let objects = c
         .list_objects("b")
         .prefix("p/")
         .delimiter("/")
         .start_offset("a")
         .end_offset("z")
-        .into_items(PaginationConfig::default().page_size(2))
-        .map_ok(|o| o.name)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(names, ["a", "b", "c"]);
-    let reqs = http.requests();
-    assert_eq!(reqs.len(), 3);
-    for r in &reqs {
+        .into_items(PaginationConfig::default().page_size(2));
+    assert_listing(&http, "pageToken", objects.map_ok(|o| o.name), &["a", "b", "c"], &["t1", "t2"]).await;
+    for r in &http.requests() {
         assert!(has(&r.url, "prefix", "p/") && has(&r.url, "delimiter", "/"));
         assert!(has(&r.url, "startOffset", "a") && has(&r.url, "endOffset", "z") && has(&r.url, "maxResults", "2"));
     }
-    assert!(!query(&reqs[0].url).iter().any(|(k, _)| k == "pageToken"));
-    assert!(has(&reqs[1].url, "pageToken", "t1") && has(&reqs[2].url, "pageToken", "t2"));
 
     // a repeated token is an error, not an endless loop
     http.push(Canned::status(200, r#"{"items":[{"name":"a"}],"nextPageToken":"same"}"#));

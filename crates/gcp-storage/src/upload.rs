@@ -23,7 +23,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 
 use crate::checksum::Hasher;
-use crate::client::{CHUNK_QUANTUM, StorageClient, add_query, check_segment, decode_json};
+use crate::client::{CHUNK_QUANTUM, StorageClient, check_segment, decode_json};
 use crate::error::GcsError;
 use crate::object::precondition_setters;
 use crate::types::{Object, ObjectMetadata, Preconditions};
@@ -128,7 +128,7 @@ impl InsertObject {
             pairs.push(("name", self.name.clone()));
         }
         pairs.extend(self.preconditions.pairs());
-        add_query(&mut url, pairs);
+        cloudkit_core::append_query(&mut url, pairs);
         Ok(url)
     }
 

@@ -74,3 +74,34 @@ impl PageRequest {
         Self { token, page_size }
     }
 }
+
+/// The page size and token a list request sends, for services whose pages differ only in them
+/// (Google's `maxResults` and `pageToken`): the builder's own values, which the paginator's
+/// [`PageRequest`] replaces where it has one (see [`Paginator::repeat`](crate::Paginator::repeat)).
+///
+/// ```
+/// use cloudkit_paginate::{PageParams, PageRequest};
+///
+/// let mut params = PageParams { page_size: Some(50), token: None };
+/// params.apply(PageRequest::new(Some("t2".into()), None));
+/// assert_eq!(params, PageParams { page_size: Some(50), token: Some("t2".into()) });
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageParams {
+    /// The page size to send, if any.
+    pub page_size: Option<u32>,
+    /// The token of the page to fetch, `None` for the first page.
+    pub token: Option<String>,
+}
+
+impl PageParams {
+    /// Takes the request's token and page size, where it has them.
+    pub fn apply(&mut self, request: PageRequest) {
+        if let Some(token) = request.token {
+            self.token = Some(token);
+        }
+        if let Some(size) = request.page_size {
+            self.page_size = Some(size);
+        }
+    }
+}

@@ -75,7 +75,7 @@ mod paginator;
 mod stream;
 mod token;
 
-pub use config::{PageRequest, PaginationConfig};
+pub use config::{PageParams, PageRequest, PaginationConfig};
 pub use error::{PaginationError, PaginationErrorKind};
 pub use page::{Page, VecPage, retain_range};
 pub use paginator::Paginator;

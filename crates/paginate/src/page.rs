@@ -130,6 +130,58 @@ impl<T> Page for VecPage<T> {
     }
 }
 
+/// Implements [`Page`] for a page type whose items are its `items: Vec<Item>` field and whose next
+/// token is its `next_page_token: Option<String>` field (an empty token is no token), the shape of
+/// Google's list answers; other field names follow in braces (`{ buckets, continuation_token }`).
+/// Generic page types name their parameters in angle brackets first.
+///
+/// ```
+/// use cloudkit_paginate::Page;
+///
+/// #[derive(Default)]
+/// struct ListPage<T> {
+///     items: Vec<T>,
+///     next_page_token: Option<String>,
+/// }
+/// cloudkit_paginate::items_page!(<T> ListPage<T> => T);
+///
+/// let page = ListPage { items: vec![1, 2], next_page_token: Some(String::new()) };
+/// assert_eq!(page.next_token(), None);
+/// assert_eq!(page.into_items(), [1, 2]);
+///
+/// struct ListBucketsOutput {
+///     buckets: Vec<String>,
+///     continuation_token: Option<String>,
+/// }
+/// cloudkit_paginate::items_page!(ListBucketsOutput => String { buckets, continuation_token });
+/// ```
+#[macro_export]
+macro_rules! items_page {
+    (<$($generic:ident),*> $page:ty => $item:ty { $items:ident, $next:ident }) => {
+        impl<$($generic),*> $crate::Page for $page {
+            type Item = $item;
+            fn next_token(&self) -> ::core::option::Option<&str> {
+                self.$next.as_deref().filter(|t| !t.is_empty())
+            }
+            fn item_count(&self) -> usize {
+                self.$items.len()
+            }
+            fn retain_items(&mut self, range: ::core::ops::Range<usize>) {
+                $crate::retain_range(&mut self.$items, range);
+            }
+            fn into_items(self) -> ::std::vec::Vec<$item> {
+                self.$items
+            }
+        }
+    };
+    (<$($generic:ident),*> $page:ty => $item:ty) => {
+        $crate::items_page!(<$($generic),*> $page => $item { items, next_page_token });
+    };
+    ($page:ty => $item:ty $({ $items:ident, $next:ident })?) => {
+        $crate::items_page!(<> $page => $item $({ $items, $next })?);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

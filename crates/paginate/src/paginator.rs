@@ -89,6 +89,58 @@ where
         }
     }
 
+    /// A paginator over a list request whose pages differ only in their token and page size:
+    /// every page sends a copy of `request` on which `set_page` has set the page's
+    /// [`PageRequest`], with `send`.
+    ///
+    /// ```
+    /// use cloudkit_paginate::{PageParams, PageRequest, PaginationConfig, PaginationError, Paginator, VecPage};
+    /// use futures::TryStreamExt;
+    ///
+    /// #[derive(Clone)]
+    /// struct ListLetters {
+    ///     page: PageParams,
+    /// }
+    ///
+    /// async fn send(request: ListLetters) -> Result<VecPage<char>, PaginationError> {
+    ///     Ok(match request.page.token.as_deref() {
+    ///         None => VecPage::new(vec!['a', 'b'], Some("p2".to_owned())),
+    ///         Some(_) => VecPage::new(vec!['c'], None),
+    ///     })
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let request = ListLetters { page: PageParams::default() };
+    /// let set_page = |r: &mut ListLetters, page: PageRequest| r.page.apply(page);
+    /// let letters: Vec<char> = Paginator::repeat("Letters", "ListLetters", PaginationConfig::default(), request, set_page, send)
+    ///     .items()
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(letters, ['a', 'b', 'c']);
+    /// # Ok::<(), PaginationError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn repeat<R, S, F, Fut>(
+        service: impl Into<Cow<'static, str>>,
+        operation: impl Into<Cow<'static, str>>,
+        config: PaginationConfig,
+        request: R,
+        set_page: S,
+        send: F,
+    ) -> Self
+    where
+        R: Clone + Send + 'a,
+        S: Fn(&mut R, PageRequest) + Send + 'a,
+        F: Fn(R) -> Fut + Send + 'a,
+        Fut: Future<Output = Result<P, E>> + Send + 'a,
+    {
+        Self::new(service, operation, config, move |page: PageRequest| {
+            let mut request = request.clone();
+            set_page(&mut request, page);
+            send(request)
+        })
+    }
+
     /// The service named in errors.
     pub fn service(&self) -> &str {
         &self.service

@@ -33,6 +33,32 @@ pub trait ErrorCode {
     fn error_code(&self) -> Option<&str>;
 }
 
+/// Implements [`ErrorCode`] for a provider error enum through its `code()` accessor (every
+/// cloudkit error enum has one, from `cloudkit_core::service_error_accessors!`).
+///
+/// ```
+/// struct WidgetError(Option<String>);
+/// impl WidgetError {
+///     fn code(&self) -> Option<&str> {
+///         self.0.as_deref()
+///     }
+/// }
+/// cloudkit_waiter::error_code_from_accessor!(WidgetError);
+///
+/// use cloudkit_waiter::ErrorCode;
+/// assert_eq!(WidgetError(Some("NoSuchWidget".into())).error_code(), Some("NoSuchWidget"));
+/// ```
+#[macro_export]
+macro_rules! error_code_from_accessor {
+    ($error:ty) => {
+        impl $crate::ErrorCode for $error {
+            fn error_code(&self) -> ::core::option::Option<&str> {
+                <$error>::code(self)
+            }
+        }
+    };
+}
+
 impl<T: ErrorCode + ?Sized> ErrorCode for &T {
     fn error_code(&self) -> Option<&str> {
         (**self).error_code()

@@ -53,6 +53,23 @@ impl WaiterConfig {
         Self { min_delay, max_delay, max_wait, max_attempts: None }
     }
 
+    /// The configuration of a waiter specified as "poll every `delay`, at most `max_attempts`
+    /// times" (the AWS waiter models, and the Azure SDKs' waiters that copy them): the first
+    /// retry after `delay`, jittered doubling up to `max_delay` (or `delay` when it is longer),
+    /// at most `max_attempts` polls, a deadline of `delay × max_attempts`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cloudkit_waiter::WaiterConfig;
+    ///
+    /// let c = WaiterConfig::polling(Duration::from_secs(15), Duration::from_secs(120), 40);
+    /// assert_eq!((c.min_delay, c.max_delay), (Duration::from_secs(15), Duration::from_secs(120)));
+    /// assert_eq!((c.max_wait, c.max_attempts), (Duration::from_secs(600), Some(40)));
+    /// ```
+    pub fn polling(delay: Duration, max_delay: Duration, max_attempts: u32) -> Self {
+        Self::new(delay, max_delay.max(delay), delay.saturating_mul(max_attempts)).max_attempts(max_attempts)
+    }
+
     /// Sets the shortest delay between two polls.
     #[must_use]
     pub fn min_delay(mut self, min_delay: Duration) -> Self {

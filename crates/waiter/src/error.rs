@@ -4,108 +4,108 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-/// Why a wait ended without reaching a success state.
-///
-/// Every variant names the waiter (`InstanceRunning`) and, when the waiter was given one, the
-/// resource it waited on (`instance i-0abc`); every variant that follows a poll carries the number
-/// of polls made and the last observed result, so callers can report what the resource looked
-/// like when the wait gave up.
-///
-/// `Display` is one line naming the waiter, the resource and why the wait ended, and when the
-/// last poll failed, that error's text:
-/// `waiter InstanceRunning for instance i-0abc timed out after 5m and 31 attempts; last error:
-/// EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound: …`. Because that text is
-/// printed, [`source`](std::error::Error::source) does not return the poll's error again but its
-/// own source (the next layer down that was not printed); the error itself stays reachable with
-/// [`WaiterError::last`] / [`WaiterError::into_last`] (and the `source` field of
-/// [`WaiterError::UnexpectedError`]).
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum WaiterError<T, E> {
-    /// A failure acceptor matched: the resource can no longer reach the wanted state.
-    FailureState {
-        /// The waiter's name (`InstanceRunning`).
-        waiter: Cow<'static, str>,
-        /// What was waited on (`instance i-0abc`), when the waiter was told.
-        resource: Option<String>,
-        /// The description of the acceptor that matched.
-        acceptor: String,
-        /// The number of polls made.
-        attempts: u32,
-        /// The poll result the acceptor matched.
-        last: Result<T, E>,
-    },
-    /// A poll failed with an error no acceptor matched; the waiter does not keep polling on
-    /// errors it does not know.
-    UnexpectedError {
-        /// The waiter's name.
-        waiter: Cow<'static, str>,
-        /// What was waited on, when the waiter was told.
-        resource: Option<String>,
-        /// The poll's error (its text is part of `Display`).
-        source: E,
-        /// The number of polls made.
-        attempts: u32,
-    },
-    /// The deadline (`max_wait`) passed without a success or failure state.
-    Timeout {
-        /// The waiter's name.
-        waiter: Cow<'static, str>,
-        /// What was waited on, when the waiter was told.
-        resource: Option<String>,
-        /// The configured deadline.
-        max_wait: Duration,
-        /// The number of polls made.
-        attempts: u32,
-        /// The result of the last poll, which happened at or just before the deadline.
-        last: Result<T, E>,
-    },
-    /// `max_attempts` polls were made without a success or failure state.
-    MaxAttemptsExceeded {
-        /// The waiter's name.
-        waiter: Cow<'static, str>,
-        /// What was waited on, when the waiter was told.
-        resource: Option<String>,
-        /// The number of polls made (the configured maximum).
-        attempts: u32,
-        /// The result of the last poll.
-        last: Result<T, E>,
-    },
-    /// The [`WaiterConfig`](crate::WaiterConfig) is unusable (zero `min_delay`, `max_delay`
-    /// below `min_delay`, or zero `max_attempts`); nothing was polled.
-    InvalidConfig {
-        /// The waiter's name.
-        waiter: Cow<'static, str>,
-        /// What was waited on, when the waiter was told.
-        resource: Option<String>,
-        /// What is wrong.
-        reason: &'static str,
-    },
+waiter_error! {
+    /// Why a wait ended without reaching a success state.
+    ///
+    /// Every variant names the waiter (`InstanceRunning`) and, when the waiter was given one, the
+    /// resource it waited on (`instance i-0abc`); every variant that follows a poll carries the number
+    /// of polls made and the last observed result, so callers can report what the resource looked
+    /// like when the wait gave up.
+    ///
+    /// `Display` is one line naming the waiter, the resource and why the wait ended, and when the
+    /// last poll failed, that error's text:
+    /// `waiter InstanceRunning for instance i-0abc timed out after 5m and 31 attempts; last error:
+    /// EC2.DescribeInstances failed: HTTP 400 InvalidInstanceID.NotFound: …`. Because that text is
+    /// printed, [`source`](std::error::Error::source) does not return the poll's error again but its
+    /// own source (the next layer down that was not printed); the error itself stays reachable with
+    /// [`WaiterError::last`] / [`WaiterError::into_last`] (and the `source` field of
+    /// [`WaiterError::UnexpectedError`]).
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum WaiterError<T, E> {
+        /// A failure acceptor matched: the resource can no longer reach the wanted state.
+        FailureState {
+            /// The description of the acceptor that matched.
+            acceptor: String,
+        } polled("The poll result the acceptor matched."),
+        /// A poll failed with an error no acceptor matched; the waiter does not keep polling on
+        /// errors it does not know.
+        UnexpectedError {
+            /// The poll's error (its text is part of `Display`).
+            source: E,
+            /// The number of polls made.
+            attempts: u32,
+        },
+        /// The deadline (`max_wait`) passed without a success or failure state.
+        Timeout {
+            /// The configured deadline.
+            max_wait: Duration,
+        } polled("The result of the last poll, which happened at or just before the deadline."),
+        /// `max_attempts` polls (the configured maximum) were made without a success or failure
+        /// state.
+        MaxAttemptsExceeded {} polled("The result of the last poll."),
+        /// The [`WaiterConfig`](crate::WaiterConfig) is unusable (zero `min_delay`, `max_delay`
+        /// below `min_delay`, or zero `max_attempts`); nothing was polled.
+        InvalidConfig {
+            /// What is wrong.
+            reason: &'static str,
+        },
+    }
 }
 
+/// Declares [`WaiterError`]: every variant gets the fields `waiter` and `resource`, and the
+/// variants marked `polled("doc of last")` also `attempts` and `last` (after their own fields),
+/// each with its docs; and implements the accessors of `waiter` and `resource`.
+macro_rules! waiter_error {
+    (
+        $(#[$attr:meta])*
+        pub enum $name:ident<T, E> {
+            $(
+                $(#[$variant_attr:meta])*
+                $variant:ident { $($fields:tt)* } $(polled($last_doc:literal))?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        pub enum $name<T, E> {
+            $(
+                $(#[$variant_attr])*
+                $variant {
+                    /// The waiter's name (`InstanceRunning`).
+                    waiter: Cow<'static, str>,
+                    /// What was waited on (`instance i-0abc`), when the waiter was told.
+                    resource: Option<String>,
+                    $($fields)*
+                    $(
+                        /// The number of polls made.
+                        attempts: u32,
+                        #[doc = $last_doc]
+                        last: Result<T, E>,
+                    )?
+                },
+            )*
+        }
+
+        impl<T, E> $name<T, E> {
+            /// The waiter's name (`InstanceRunning`, `BucketExists`, `CopyComplete`, …).
+            pub fn waiter(&self) -> &str {
+                match self {
+                    $(Self::$variant { waiter, .. } => waiter,)*
+                }
+            }
+
+            /// What was waited on (`instance i-0abc`), when the waiter was told.
+            pub fn resource(&self) -> Option<&str> {
+                match self {
+                    $(Self::$variant { resource, .. } => resource.as_deref(),)*
+                }
+            }
+        }
+    };
+}
+use waiter_error;
+
 impl<T, E> WaiterError<T, E> {
-    /// The waiter's name (`InstanceRunning`, `BucketExists`, `CopyComplete`, …).
-    pub fn waiter(&self) -> &str {
-        match self {
-            Self::FailureState { waiter, .. }
-            | Self::UnexpectedError { waiter, .. }
-            | Self::Timeout { waiter, .. }
-            | Self::MaxAttemptsExceeded { waiter, .. }
-            | Self::InvalidConfig { waiter, .. } => waiter,
-        }
-    }
-
-    /// What was waited on (`instance i-0abc`), when the waiter was told.
-    pub fn resource(&self) -> Option<&str> {
-        match self {
-            Self::FailureState { resource, .. }
-            | Self::UnexpectedError { resource, .. }
-            | Self::Timeout { resource, .. }
-            | Self::MaxAttemptsExceeded { resource, .. }
-            | Self::InvalidConfig { resource, .. } => resource.as_deref(),
-        }
-    }
-
     /// The number of polls made before the wait ended (0 for an invalid configuration).
     pub fn attempts(&self) -> u32 {
         match self {

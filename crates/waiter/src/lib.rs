@@ -76,5 +76,19 @@ pub use config::WaiterConfig;
 pub use error::WaiterError;
 pub use waiter::{FinalPoll, Waiter};
 
+/// Test helpers (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing {
+    use std::time::Duration;
+
+    use crate::WaiterConfig;
+
+    /// Polling for unit tests on canned answers: 1 ms growing to 5 ms between polls, a 60 s
+    /// deadline (never reached by a test that passes).
+    pub fn fast_config() -> WaiterConfig {
+        WaiterConfig::new(Duration::from_millis(1), Duration::from_millis(5), Duration::from_secs(60))
+    }
+}
+
 #[cfg(test)]
 mod tests;

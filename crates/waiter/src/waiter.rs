@@ -141,6 +141,16 @@ impl<T, E> Waiter<T, E> {
         self
     }
 
+    /// Seeds the random jitter when `seed` is `Some`: the `jitter_seed` a waiter builder was given
+    /// ([`waiter_settings!(seed)`](crate::waiter_settings)), if any.
+    #[must_use]
+    pub fn with_optional_seed(mut self, seed: Option<u64>) -> Self {
+        if seed.is_some() {
+            self.seed = seed;
+        }
+        self
+    }
+
     /// Replaces the configuration (for per-call overrides such as a longer deadline).
     #[must_use]
     pub fn with_config(mut self, config: WaiterConfig) -> Self {

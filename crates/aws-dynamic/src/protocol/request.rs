@@ -242,6 +242,31 @@ enum JsonTime {
     Epoch,
 }
 
+/// `open`, each item written by `write` with `, ` between them (`json.dumps`' separator), `close`.
+fn write_joined<I>(
+    out: &mut String,
+    open: char,
+    items: impl IntoIterator<Item = I>,
+    close: char,
+    mut write: impl FnMut(I, &mut String),
+) {
+    out.push(open);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write(item, out);
+    }
+    out.push(close);
+}
+
+/// A JSON object member as `json.dumps` writes it: the key, `: `, the value written by `write`.
+fn write_member(out: &mut String, key: &str, write: impl FnOnce(&mut String)) {
+    write_str_ascii(out, key);
+    out.push_str(": ");
+    write(out);
+}
+
 /// Any JSON value as `json.dumps` writes it (`, ` and `: ` separators, ASCII escapes).
 pub(crate) fn write_python_json(value: &Value, out: &mut String) {
     match value {
@@ -249,48 +274,19 @@ pub(crate) fn write_python_json(value: &Value, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&shapes::python_number(n)),
         Value::String(s) => write_str_ascii(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_python_json(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_str_ascii(out, k);
-                out.push_str(": ");
-                write_python_json(v, out);
-            }
-            out.push('}');
-        }
+        Value::Array(items) => write_joined(out, '[', items, ']', write_python_json),
+        Value::Object(map) => write_joined(out, '{', map, '}', |(k, v), out| {
+            write_member(out, k, |out| write_python_json(v, out));
+        }),
     }
 }
 
 fn write_json_structure(shape: Shape<'_>, params: &Map<String, Value>, out: &mut String, time: JsonTime) {
-    out.push('{');
-    let mut first = true;
-    for (name, value) in params {
-        let Some(member) = shape.member(name) else { continue };
-        if value.is_null() {
-            continue;
-        }
-        if !first {
-            out.push_str(", ");
-        }
-        first = false;
-        write_str_ascii(out, member.wire_name());
-        out.push_str(": ");
-        write_json(member, value, out, time);
-    }
-    out.push('}');
+    let members = params.iter().filter(|(_, value)| !value.is_null());
+    let members = members.filter_map(|(name, value)| Some((shape.member(name)?, value)));
+    write_joined(out, '{', members, '}', |(member, value), out| {
+        write_member(out, member.wire_name(), |out| write_json(member, value, out, time));
+    });
 }
 
 fn write_json(member: Member<'_>, value: &Value, out: &mut String, time: JsonTime) {
@@ -303,27 +299,11 @@ fn write_json(member: Member<'_>, value: &Value, out: &mut String, time: JsonTim
         ("structure", Value::Object(map)) => write_json_structure(shape, map, out, time),
         ("map", Value::Object(map)) => {
             let inner = shape.child("value");
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_str_ascii(out, k);
-                out.push_str(": ");
-                write_json(inner, v, out, time);
-            }
-            out.push('}');
+            write_joined(out, '{', map, '}', |(k, v), out| write_member(out, k, |out| write_json(inner, v, out, time)));
         }
         ("list", Value::Array(items)) => {
             let inner = shape.child("member");
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json(inner, item, out, time);
-            }
-            out.push(']');
+            write_joined(out, '[', items, ']', |item, out| write_json(inner, item, out, time));
         }
         ("timestamp", v) => match shapes::input_time(v) {
             Ok(t) => match member.timestamp_format() {

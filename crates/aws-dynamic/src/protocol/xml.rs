@@ -2,7 +2,7 @@
 //! XML parsers read query, ec2 and rest-xml answers (member names from the model, flattened and
 //! wrapped lists and maps, attributes).
 
-use cloudkit_core::internal::xml::Element;
+use cloudkit_core::internal::xml::{Element, escape_with};
 use serde_json::{Map, Value};
 
 use crate::shapes::{self, Member, Shape};
@@ -13,30 +13,21 @@ pub(crate) struct XmlWriter {
     out: String,
 }
 
+/// Element text as ElementTree escapes it: `&`, `<`, `>` only.
 fn escape_text(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
+    escape_with(text, out, |_| None);
 }
 
+/// An attribute value as ElementTree escapes it: also `"` and, as `&#13;`, `&#10;`, `&#09;`
+/// (two digits, unlike [`escape`](cloudkit_core::internal::xml::escape)), CR, LF and tab.
 fn escape_attr(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#09;"),
-            c => out.push(c),
-        }
-    }
+    escape_with(text, out, |c| match c {
+        '"' => Some("&quot;"),
+        '\r' => Some("&#13;"),
+        '\n' => Some("&#10;"),
+        '\t' => Some("&#09;"),
+        _ => None,
+    });
 }
 
 /// The `xmlns` attribute of a shape or member reference, if it has an `xmlNamespace`.

@@ -4,10 +4,14 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use cloudkit_azure_arm::{ArmClient, ArmError, ImageReference, PowerState, VirtualMachine, VirtualMachineDefinition};
+use cloudkit_azure_arm::{
+    ArmClient, ArmError, ImageReference, PowerState, VirtualMachine, VirtualMachineDefinition,
+    VirtualMachineInstanceView,
+};
+use futures::TryStreamExt;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 
+use super::path_scoped::{self, PathScope};
 use super::{Compute, CreateInstances, Error, Instance, InstanceFilter, InstanceId, InstanceState, Result};
 
 const PROVIDER: &str = "azure";
@@ -62,13 +66,12 @@ const PROVIDER: &str = "azure";
 #[derive(Clone, Debug)]
 pub struct AzureCompute {
     client: ArmClient,
-    subscription: String,
-    resource_group: Option<String>,
+    /// The subscription and, when bound to one, the resource group.
+    scope: PathScope,
     location: Option<String>,
     network_interface: Option<String>,
     admin_username: String,
     ssh_public_key: Option<String>,
-    poll_interval: Duration,
 }
 
 impl AzureCompute {
@@ -78,13 +81,11 @@ impl AzureCompute {
         let subscription = subscription.into();
         Self {
             client: client.with_subscription(subscription.clone()),
-            subscription,
-            resource_group: resource_group.map(str::to_owned),
+            scope: PathScope::new(PROVIDER, subscription, resource_group, true),
             location: None,
             network_interface: None,
             admin_username: "azureuser".to_owned(),
             ssh_public_key: None,
-            poll_interval: Duration::from_secs(5),
         }
     }
 
@@ -119,25 +120,15 @@ impl AzureCompute {
     /// backoff grows it up to 30 s).
     #[must_use]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval;
+        self.scope.poll_interval = interval;
         self
     }
 
-    fn location_of(&self, resource_group: &str) -> String {
-        format!("{}/{resource_group}", self.subscription)
-    }
-
-    /// The resource group and VM name of `id`, refusing ids of another provider, subscription or
-    /// (when the backend has one) resource group.
-    fn check_id<'a>(&self, id: &'a InstanceId) -> Result<(&'a str, &'a str)> {
-        super::path_scoped_id(id, PROVIDER, &self.subscription, self.resource_group.as_deref(), true)
-    }
-
     fn convert(&self, vm: &VirtualMachine) -> Instance {
-        let group = vm.resource_group().or(self.resource_group.as_deref()).unwrap_or_default();
+        let group = vm.resource_group().or(self.scope.place()).unwrap_or_default();
         let (state, raw_state) = neutral_state(vm);
         Instance {
-            id: InstanceId::new(PROVIDER, self.location_of(group), vm.name.clone()),
+            id: self.scope.id(group, vm.name.clone()),
             state,
             raw_state,
             size: vm.vm_size.clone(),
@@ -151,7 +142,7 @@ impl AzureCompute {
 
     /// The VM with its instance view.
     async fn read(&self, id: &InstanceId, action: &'static str) -> Result<Instance> {
-        let (group, name) = self.check_id(id)?;
+        let (group, name) = self.scope.check(id)?;
         let vm = self
             .client
             .virtual_machines()
@@ -165,27 +156,17 @@ impl AzureCompute {
 
     /// Refuses actions on a VM being deleted (and reports a missing one as `NotFound`).
     async fn require_not_terminating(&self, id: &InstanceId, action: &'static str) -> Result<Instance> {
-        super::refuse_if_going(self.read(id, action).await?, id, action)
+        path_scoped::refuse_if_going(self.read(id, action).await?, id, action)
     }
 
     async fn wait_deleted(&self, id: &InstanceId, max_wait: Duration) -> Result<Instance> {
-        let (group, name) = self.check_id(id)?;
-        let waiter = self
-            .client
-            .virtual_machines()
-            .wait_until_deleted(group, name)
-            .min_delay(self.poll_interval)
-            .max_delay(Duration::from_secs(30).max(self.poll_interval))
-            .max_wait(max_wait);
-        let last_state = |last: &std::result::Result<cloudkit_azure_arm::VirtualMachineInstanceView, ArmError>| {
+        let (group, name) = self.scope.check(id)?;
+        let config = super::poll_config(self.scope.poll_interval, max_wait);
+        let outcome = self.client.virtual_machines().wait_until_deleted(group, name).config(config).wait().await;
+        let power = |last: &std::result::Result<VirtualMachineInstanceView, ArmError>| {
             last.as_ref().ok().and_then(|v| v.power_state()).map_or(InstanceState::Unknown, |p| power_state(&p))
         };
-        match waiter.wait().await {
-            Ok(_) => Ok(super::gone(id, "deleted")),
-            Err(e) => Err(super::wait_error(id, InstanceState::Terminated, max_wait, e, last_state, |source| {
-                map_error(id, "wait", source)
-            })),
-        }
+        path_scoped::deleted_or_error(id, max_wait, "deleted", outcome, power, |e| map_error(id, "wait", e))
     }
 
     /// The definition of one VM for `request` (what the neutral request can say on Azure).
@@ -211,10 +192,13 @@ impl AzureCompute {
         let location = match &self.location {
             Some(location) => location.clone(),
             None => {
-                let rg =
-                    self.client.resource_groups().get(group).send().await.map_err(|e| {
-                        map_error(&InstanceId::new(PROVIDER, self.location_of(group), "-"), "create", e)
-                    })?;
+                let rg = self
+                    .client
+                    .resource_groups()
+                    .get(group)
+                    .send()
+                    .await
+                    .map_err(|e| map_error(&self.scope.id(group, "-"), "create", e))?;
                 rg.location
             }
         };
@@ -286,20 +270,13 @@ fn neutral_state(vm: &VirtualMachine) -> (InstanceState, String) {
     (state, raw)
 }
 
+/// The neutral error of an ARM error: a conflicting operation on the VM (409, 412) is
+/// `InvalidState`; the rest is mapped by status ([`path_scoped::from_service_error`]: a missing VM
+/// or resource group is `NotFound`, `AuthorizationFailed` `PermissionDenied`, …).
 fn map_error(id: &InstanceId, action: &'static str, e: ArmError) -> Error {
     match e {
-        ArmError::ResourceNotFound(_) | ArmError::NotFound(_) | ArmError::ResourceGroupNotFound(_) => {
-            Error::NotFound { id: id.to_string(), source: Some(Box::new(e)) }
-        }
-        ArmError::AuthorizationFailed(_) => {
-            Error::PermissionDenied { message: action.to_owned(), source: Some(Box::new(e)) }
-        }
-        ArmError::AuthenticationFailed(_) => {
-            Error::Unauthenticated { message: action.to_owned(), source: Some(Box::new(e)) }
-        }
         ArmError::Conflict(_) => Error::InvalidState { id: id.to_string(), state: InstanceState::Unknown, action },
-        ArmError::Throttled(_) => Error::Throttled { source: Some(Box::new(e)) },
-        other => super::unmatched(PROVIDER, action, other),
+        other => path_scoped::from_service_error(PROVIDER, id, action, other),
     }
 }
 
@@ -311,13 +288,13 @@ impl Compute for AzureCompute {
 
     fn list_instances(&self, filter: InstanceFilter) -> BoxStream<'static, Result<Instance>> {
         let vms = self.client.virtual_machines();
-        let listing = match &self.resource_group {
+        let listing = match self.scope.place() {
             Some(group) => vms.list(group),
             None => vms.list_all(),
         };
         let this = self.clone();
-        let scope = InstanceId::new(PROVIDER, self.location_of(self.resource_group.as_deref().unwrap_or("*")), "*");
-        listing
+        let scope = self.scope.listing_id();
+        let listed = listing
             .expand_instance_view()
             .into_items(Default::default())
             .map_err(move |e| map_error(&scope, "list", e))
@@ -340,10 +317,9 @@ impl Compute for AzureCompute {
                         Err(e) => Err(e),
                     }
                 }
-            })
-            // tags and states are filtered here: ARM's `$filter` on VM lists does not cover them
-            .try_filter(move |i| futures::future::ready(filter.matches(i)))
-            .boxed()
+            });
+        // tags and states are filtered here: ARM's `$filter` on VM lists does not cover them
+        super::keep_matching(listed, filter)
     }
 
     async fn get_instance(&self, id: &InstanceId) -> Result<Instance> {
@@ -352,12 +328,11 @@ impl Compute for AzureCompute {
 
     async fn create_instances(&self, request: CreateInstances) -> Result<Vec<Instance>> {
         request.validate()?;
-        let group = self.resource_group.clone().ok_or_else(|| Error::InvalidInput {
-            message: "creating Azure VMs needs a resource group: Session::azure().compute(subscription, Some(group))"
-                .to_owned(),
-        })?;
+        let group = self.scope.place_to_create(
+            "creating Azure VMs needs a resource group: Session::azure().compute(subscription, Some(group))",
+        )?;
         let (name, definition) = self.definition(&request, &group).await?;
-        let id = InstanceId::new(PROVIDER, self.location_of(&group), name.clone());
+        let id = self.scope.id(&group, name.clone());
         let vm = self
             .client
             .virtual_machines()
@@ -377,20 +352,20 @@ impl Compute for AzureCompute {
     }
 
     async fn start(&self, id: &InstanceId) -> Result<()> {
-        let (group, name) = self.check_id(id)?;
+        let (group, name) = self.scope.check(id)?;
         self.require_not_terminating(id, "start").await?;
         self.client.virtual_machines().start(group, name).send().await.map_err(|e| map_error(id, "start", e))
     }
 
     /// Deallocates the VM (see the type's docs: stopped *and* no longer billed).
     async fn stop(&self, id: &InstanceId) -> Result<()> {
-        let (group, name) = self.check_id(id)?;
+        let (group, name) = self.scope.check(id)?;
         self.require_not_terminating(id, "stop").await?;
         self.client.virtual_machines().deallocate(group, name).send().await.map_err(|e| map_error(id, "stop", e))
     }
 
     async fn reboot(&self, id: &InstanceId) -> Result<()> {
-        let (group, name) = self.check_id(id)?;
+        let (group, name) = self.scope.check(id)?;
         let current = self.require_not_terminating(id, "reboot").await?;
         if current.state != InstanceState::Running {
             return Err(Error::InvalidState { id: id.to_string(), state: current.state, action: "reboot" });
@@ -399,22 +374,45 @@ impl Compute for AzureCompute {
     }
 
     async fn terminate(&self, id: &InstanceId) -> Result<()> {
-        let (group, name) = self.check_id(id)?;
+        let (group, name) = self.scope.check(id)?;
         self.client.virtual_machines().delete(group, name).send().await.map_err(|e| map_error(id, "terminate", e))
     }
 
     async fn wait_for_state(&self, id: &InstanceId, target: InstanceState, max_wait: Duration) -> Result<Instance> {
-        self.check_id(id)?;
-        if target == InstanceState::Terminated {
-            return self.wait_deleted(id, max_wait).await;
-        }
-        super::poll_for_state(self, id, target, max_wait, self.poll_interval).await
+        self.scope.wait_for_state(self, id, target, max_wait, self.wait_deleted(id, max_wait)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use cloudkit_core::{ErrorKind, StatusCode};
+
     use super::*;
+
+    /// ARM errors in neutral terms: by status, except a conflicting operation (409).
+    #[test]
+    fn arm_errors_map_by_status() {
+        let id = InstanceId::new(PROVIDER, "sub/rg", "vm-1");
+        let answer = |status: u16, code: &str| {
+            let core = cloudkit_core::Error::new(ErrorKind::Service, "AzureARM", "VirtualMachines_Get")
+                .with_status(StatusCode::from_u16(status).unwrap())
+                .with_code(code);
+            map_error(&id, "start", ArmError::from_core(core))
+        };
+        assert!(
+            matches!(answer(404, "ResourceGroupNotFound"), Error::NotFound { id, .. } if id == "azure:sub/rg/vm-1")
+        );
+        assert!(matches!(answer(404, "ResourceNotFound"), Error::NotFound { .. }));
+        assert!(
+            matches!(answer(403, "AuthorizationFailed"), Error::PermissionDenied { message, .. } if message == "start")
+        );
+        assert!(matches!(answer(401, "InvalidAuthenticationToken"), Error::Unauthenticated { .. }));
+        assert!(matches!(answer(409, "OperationNotAllowed"), Error::InvalidState { action: "start", .. }));
+        assert!(matches!(answer(429, "TooManyRequests"), Error::Throttled { .. }));
+        assert!(matches!(answer(500, "InternalServerError"), Error::Provider { provider: "azure", .. }));
+        let no_token = cloudkit_core::Error::new(ErrorKind::Credentials, "AzureARM", "VirtualMachines_Get");
+        assert!(matches!(map_error(&id, "start", ArmError::from_core(no_token)), Error::Unauthenticated { .. }));
+    }
 
     #[test]
     fn images_are_urns_or_ids() {

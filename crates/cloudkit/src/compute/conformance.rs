@@ -278,11 +278,17 @@ pub async fn short_wait_times_out(compute: &dyn Compute, setup: &Setup, running:
     let started = Instant::now();
     let result = compute.wait_for_state(running, InstanceState::Stopped, setup.short_wait).await;
     let took = started.elapsed();
+    let shown = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
     match result {
-        Err(Error::Timeout { id, target, last, .. }) => {
+        Err(Error::Timeout { id, target, last, last_error, .. }) => {
             assert_eq!(target, InstanceState::Stopped, "{b}: Timeout names the target");
             assert_eq!(last, InstanceState::Running, "{b}: Timeout names the last state seen");
             assert!(id.contains(&running.id), "{b}: Timeout names the instance: {id}");
+            assert!(last_error.is_none(), "{b}: the polls succeeded, yet the last error is {last_error:?}");
+            assert!(
+                shown.contains(&id) && shown.contains("stopped") && shown.contains("running"),
+                "{b}: Display names the instance, the awaited state and the last one: {shown}"
+            );
         }
         other => panic!("{b}: waiting {:?} for a state that does not come: {other:?}", setup.short_wait),
     }

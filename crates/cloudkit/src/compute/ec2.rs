@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cloudkit_aws_ec2::{Ec2Client, Ec2Error, Filter, InstanceStateName, PaginationConfig};
+use futures::TryStreamExt;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 
 use super::{Compute, CreateInstances, Error, Instance, InstanceFilter, InstanceId, InstanceState, Result};
 
@@ -148,13 +148,12 @@ impl Compute for Ec2Compute {
             request = request.filter(Filter::new(format!("tag:{k}"), [v.clone()]));
         }
         let this = self.clone();
-        request
+        let listed = request
             .into_instances(PaginationConfig::default())
             .map_err(|e| Error::Provider { provider: PROVIDER, source: Box::new(e) })
-            .map_ok(move |i| this.convert(&i))
-            // `Unknown` states cannot be filtered server-side; the neutral filter has the last word.
-            .try_filter(move |i| futures::future::ready(filter.matches(i)))
-            .boxed()
+            .map_ok(move |i| this.convert(&i));
+        // `Unknown` states cannot be filtered server-side; the neutral filter has the last word.
+        super::keep_matching(listed, filter)
     }
 
     async fn get_instance(&self, id: &InstanceId) -> Result<Instance> {

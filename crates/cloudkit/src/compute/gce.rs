@@ -9,6 +9,7 @@ use cloudkit_gcp_compute::{ComputeClient, GceError, InstanceDefinition, Instance
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
+use super::path_scoped::{self, PathScope};
 use super::{Compute, CreateInstances, Error, Instance, InstanceFilter, InstanceId, InstanceState, Result};
 
 const PROVIDER: &str = "gce";
@@ -58,9 +59,8 @@ const PROVIDER: &str = "gce";
 #[derive(Clone, Debug)]
 pub struct GceCompute {
     client: ComputeClient,
-    project: String,
-    zone: Option<String>,
-    poll_interval: Duration,
+    /// The project and, when bound to one, the zone.
+    scope: PathScope,
 }
 
 impl GceCompute {
@@ -72,7 +72,7 @@ impl GceCompute {
             message: "Compute Engine needs a project: set GOOGLE_CLOUD_PROJECT or GcpConfig::loader().project_id(..)"
                 .to_owned(),
         })?;
-        Ok(Self { client, project, zone: zone.map(str::to_owned), poll_interval: Duration::from_secs(5) })
+        Ok(Self { client, scope: PathScope::new(PROVIDER, project, zone, false) })
     }
 
     /// The Compute Engine client, for what the neutral API does not cover.
@@ -84,24 +84,14 @@ impl GceCompute {
     /// grows it up to 30 s).
     #[must_use]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval;
+        self.scope.poll_interval = interval;
         self
-    }
-
-    fn location_of(&self, zone: &str) -> String {
-        format!("{}/{zone}", self.project)
-    }
-
-    /// The zone and name of `id`, refusing ids of another provider, project or (when the backend
-    /// has one) zone.
-    fn check_id<'a>(&self, id: &'a InstanceId) -> Result<(&'a str, &'a str)> {
-        super::path_scoped_id(id, PROVIDER, &self.project, self.zone.as_deref(), false)
     }
 
     fn convert(&self, zone: &str, i: &cloudkit_gcp_compute::Instance) -> Instance {
         let zone = if i.zone.is_empty() { zone } else { i.zone.as_str() };
         Instance {
-            id: InstanceId::new(PROVIDER, self.location_of(zone), i.name.clone()),
+            id: self.scope.id(zone, i.name.clone()),
             state: neutral_state(&i.status),
             raw_state: i.status.as_str().to_owned(),
             size: (!i.machine_type.is_empty()).then(|| i.machine_type.clone()),
@@ -114,19 +104,19 @@ impl GceCompute {
     }
 
     async fn read(&self, id: &InstanceId, action: &'static str) -> Result<Instance> {
-        let (zone, name) = self.check_id(id)?;
+        let (zone, name) = self.scope.check(id)?;
         let instance = self.client.instances().get(zone, name).send().await.map_err(|e| map_error(id, action, e))?;
         Ok(self.convert(zone, &instance))
     }
 
     /// Refuses actions on an instance being deleted (a missing one is `NotFound`).
     async fn current(&self, id: &InstanceId, action: &'static str) -> Result<Instance> {
-        super::refuse_if_going(self.read(id, action).await?, id, action)
+        path_scoped::refuse_if_going(self.read(id, action).await?, id, action)
     }
 
     /// Runs one instance action and waits for its operation.
     async fn act(&self, id: &InstanceId, action: &'static str) -> Result<()> {
-        let (zone, name) = self.check_id(id)?;
+        let (zone, name) = self.scope.check(id)?;
         let instances = self.client.instances();
         let request = match action {
             "start" => instances.start(zone, name),
@@ -139,23 +129,13 @@ impl GceCompute {
     }
 
     async fn wait_deleted(&self, id: &InstanceId, max_wait: Duration) -> Result<Instance> {
-        let (zone, name) = self.check_id(id)?;
-        let waiter = self
-            .client
-            .instances()
-            .wait_until_deleted(zone, name)
-            .min_delay(self.poll_interval)
-            .max_delay(Duration::from_secs(30).max(self.poll_interval))
-            .max_wait(max_wait);
-        let last_state = |last: &std::result::Result<cloudkit_gcp_compute::Instance, GceError>| {
+        let (zone, name) = self.scope.check(id)?;
+        let config = super::poll_config(self.scope.poll_interval, max_wait);
+        let outcome = self.client.instances().wait_until_deleted(zone, name).config(config).wait().await;
+        let status = |last: &std::result::Result<cloudkit_gcp_compute::Instance, GceError>| {
             last.as_ref().map_or(InstanceState::Unknown, |i| neutral_state(&i.status))
         };
-        match waiter.wait().await {
-            Ok(_) => Ok(super::gone(id, "DELETED")),
-            Err(e) => Err(super::wait_error(id, InstanceState::Terminated, max_wait, e, last_state, |source| {
-                map_error(id, "wait", source)
-            })),
-        }
+        path_scoped::deleted_or_error(id, max_wait, "DELETED", outcome, status, |e| map_error(id, "wait", e))
     }
 
     /// The instance definitions for `request` (what the neutral request can say on Compute
@@ -227,21 +207,16 @@ fn neutral_state(status: &InstanceStatus) -> InstanceState {
     }
 }
 
+/// The neutral error of a Compute Engine error: an exhausted quota (a 403) is
+/// `InsufficientCapacity`, `resourceNotReady` `InvalidState`; the rest is mapped by status
+/// ([`path_scoped::from_service_error`]).
 fn map_error(id: &InstanceId, action: &'static str, e: GceError) -> Error {
     match e {
-        GceError::NotFound(_) => Error::NotFound { id: id.to_string(), source: Some(Box::new(e)) },
-        GceError::PermissionDenied(_) => {
-            Error::PermissionDenied { message: action.to_owned(), source: Some(Box::new(e)) }
-        }
-        GceError::Unauthenticated(_) => {
-            Error::Unauthenticated { message: action.to_owned(), source: Some(Box::new(e)) }
-        }
+        GceError::QuotaExceeded(_) => Error::InsufficientCapacity { message: e.to_string() },
         GceError::ResourceNotReady(_) => {
             Error::InvalidState { id: id.to_string(), state: InstanceState::Unknown, action }
         }
-        GceError::QuotaExceeded(_) => Error::InsufficientCapacity { message: e.to_string() },
-        GceError::Throttled(_) => Error::Throttled { source: Some(Box::new(e)) },
-        other => super::unmatched(PROVIDER, action, other),
+        other => path_scoped::from_service_error(PROVIDER, id, action, other),
     }
 }
 
@@ -253,22 +228,20 @@ impl Compute for GceCompute {
 
     fn list_instances(&self, filter: InstanceFilter) -> BoxStream<'static, Result<Instance>> {
         let this = self.clone();
-        let scope = InstanceId::new(PROVIDER, self.location_of(self.zone.as_deref().unwrap_or("*")), "*");
+        let scope = self.scope.listing_id();
         let instances = self.client.instances();
         let listed: BoxStream<'static, std::result::Result<(String, cloudkit_gcp_compute::Instance), GceError>> =
-            match &self.zone {
+            match self.scope.place() {
                 Some(zone) => {
-                    let zone = zone.clone();
+                    let zone = zone.to_owned();
                     instances.list(&zone).into_items(Default::default()).map_ok(move |i| (zone.clone(), i)).boxed()
                 }
                 None => instances.aggregated_list().into_items(Default::default()).boxed(),
             };
-        listed
-            .map_err(move |e| map_error(&scope, "list", e))
-            .map_ok(move |(zone, i)| this.convert(&zone, &i))
-            // labels and states are filtered here, with the neutral filter's rules
-            .try_filter(move |i| futures::future::ready(filter.matches(i)))
-            .boxed()
+        let listed =
+            listed.map_err(move |e| map_error(&scope, "list", e)).map_ok(move |(zone, i)| this.convert(&zone, &i));
+        // labels and states are filtered here, with the neutral filter's rules
+        super::keep_matching(listed, filter)
     }
 
     async fn get_instance(&self, id: &InstanceId) -> Result<Instance> {
@@ -277,12 +250,12 @@ impl Compute for GceCompute {
 
     async fn create_instances(&self, request: CreateInstances) -> Result<Vec<Instance>> {
         request.validate()?;
-        let zone = self.zone.clone().ok_or_else(|| Error::InvalidInput {
-            message: "creating Compute Engine instances needs a zone: Session::gcp().compute(Some(zone))".to_owned(),
-        })?;
+        let zone = self
+            .scope
+            .place_to_create("creating Compute Engine instances needs a zone: Session::gcp().compute(Some(zone))")?;
         let mut created = Vec::new();
         for definition in self.definitions(&request)? {
-            let id = InstanceId::new(PROVIDER, self.location_of(&zone), definition.name().to_owned());
+            let id = self.scope.id(&zone, definition.name().to_owned());
             let operation = self
                 .client
                 .instances()
@@ -330,17 +303,36 @@ impl Compute for GceCompute {
     }
 
     async fn wait_for_state(&self, id: &InstanceId, target: InstanceState, max_wait: Duration) -> Result<Instance> {
-        self.check_id(id)?;
-        if target == InstanceState::Terminated {
-            return self.wait_deleted(id, max_wait).await;
-        }
-        super::poll_for_state(self, id, target, max_wait, self.poll_interval).await
+        self.scope.wait_for_state(self, id, target, max_wait, self.wait_deleted(id, max_wait)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use cloudkit_core::{ErrorKind, StatusCode};
+
     use super::*;
+
+    /// Compute Engine errors in neutral terms: by status, except an exhausted quota (a 403) and
+    /// `resourceNotReady`; rate limiting (also a 403) is throttling.
+    #[test]
+    fn gce_errors_map_by_status() {
+        let id = InstanceId::new(PROVIDER, "p/us-central1-a", "web-1");
+        let answer = |status: u16, code: &str| {
+            let core = cloudkit_core::Error::new(ErrorKind::Service, "GCE", "compute.instances.start")
+                .with_status(StatusCode::from_u16(status).unwrap())
+                .with_code(code);
+            map_error(&id, "start", GceError::from_core(core))
+        };
+        assert!(matches!(answer(403, "quotaExceeded"), Error::InsufficientCapacity { .. }));
+        assert!(matches!(answer(403, "rateLimitExceeded"), Error::Throttled { .. }));
+        assert!(matches!(answer(403, "forbidden"), Error::PermissionDenied { message, .. } if message == "start"));
+        assert!(matches!(answer(401, "authError"), Error::Unauthenticated { .. }));
+        assert!(matches!(answer(404, "notFound"), Error::NotFound { id, .. } if id == "gce:p/us-central1-a/web-1"));
+        assert!(matches!(answer(400, "resourceNotReady"), Error::InvalidState { action: "start", .. }));
+        let e = answer(409, "alreadyExists");
+        assert!(matches!(e, Error::Provider { provider: "gce", .. }), "{e:?}");
+    }
 
     #[test]
     fn statuses_map_as_documented() {

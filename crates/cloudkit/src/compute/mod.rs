@@ -33,6 +33,8 @@ mod ec2;
 #[cfg(feature = "gcp-compute")]
 mod gce;
 mod memory;
+#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
+mod path_scoped;
 
 #[cfg(feature = "azure-arm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "azure-arm")))]
@@ -83,6 +85,29 @@ pub enum InstanceState {
 }
 
 impl InstanceState {
+    /// Every state a wait or a filter can ask for (all but `Unknown`), in lifecycle order.
+    pub const KNOWN: [InstanceState; 6] = [
+        InstanceState::Pending,
+        InstanceState::Running,
+        InstanceState::Stopping,
+        InstanceState::Stopped,
+        InstanceState::Terminating,
+        InstanceState::Terminated,
+    ];
+
+    /// The state's name (`running`), as `Display` shows it and `parse` reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+            InstanceState::Terminating => "terminating",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Unknown => "unknown",
+        }
+    }
+
     /// Whether the instance can never leave this state.
     pub fn is_final(self) -> bool {
         matches!(self, InstanceState::Terminated)
@@ -102,16 +127,27 @@ impl InstanceState {
 
 impl fmt::Display for InstanceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            InstanceState::Pending => "pending",
-            InstanceState::Running => "running",
-            InstanceState::Stopping => "stopping",
-            InstanceState::Stopped => "stopped",
-            InstanceState::Terminating => "terminating",
-            InstanceState::Terminated => "terminated",
-            InstanceState::Unknown => "unknown",
-        };
-        f.write_str(s)
+        f.write_str(self.as_str())
+    }
+}
+
+/// A state's name, case ignored; anything else is [`Error::InvalidInput`] listing the names.
+///
+/// ```
+/// use cloudkit::compute::InstanceState;
+/// assert_eq!("Running".parse::<InstanceState>().unwrap(), InstanceState::Running);
+/// assert!("asleep".parse::<InstanceState>().is_err());
+/// ```
+impl std::str::FromStr for InstanceState {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let name = s.trim();
+        let mut states = Self::KNOWN.into_iter().chain([InstanceState::Unknown]);
+        if let Some(state) = states.find(|state| state.as_str().eq_ignore_ascii_case(name)) {
+            return Ok(state);
+        }
+        let names: Vec<&str> = Self::KNOWN.iter().map(|k| k.as_str()).collect();
+        Err(Error::InvalidInput { message: format!("{s:?} is not an instance state ({})", names.join(", ")) })
     }
 }
 
@@ -304,128 +340,81 @@ impl CreateInstances {
     }
 }
 
-/// Errors of the compute API.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The instance does not exist.
-    NotFound {
-        /// The id.
-        id: String,
-        /// The provider's error.
-        source: Option<BoxError>,
-    },
-    /// The input was rejected.
-    InvalidInput {
-        /// What is wrong.
-        message: String,
-    },
-    /// The instance is in a state that does not allow the action.
-    InvalidState {
-        /// The id.
-        id: String,
-        /// Its state.
-        state: InstanceState,
-        /// The refused action.
-        action: &'static str,
-    },
-    /// While waiting, the instance reached a state from which the target cannot be reached.
-    WaitFailed {
-        /// The id.
-        id: String,
-        /// The awaited state.
-        target: InstanceState,
-        /// The state reached.
-        reached: InstanceState,
-    },
-    /// The deadline passed before the instance reached the state.
-    Timeout {
-        /// The id.
-        id: String,
-        /// The awaited state.
-        target: InstanceState,
-        /// The last state seen.
-        last: InstanceState,
-        /// How long it waited.
-        waited: Duration,
-    },
-    /// Not allowed.
-    PermissionDenied {
-        /// What was refused.
-        message: String,
-        /// The provider's error.
-        source: Option<BoxError>,
-    },
-    /// Credentials missing or invalid.
-    Unauthenticated {
-        /// What failed.
-        message: String,
-        /// The provider's error.
-        source: Option<BoxError>,
-    },
-    /// Rate-limited after retries.
-    Throttled {
-        /// The provider's error.
-        source: Option<BoxError>,
-    },
-    /// The provider has no such capacity right now.
-    InsufficientCapacity {
-        /// The provider's message.
-        message: String,
-    },
-    /// The provider cannot do this.
-    NotSupported {
-        /// The operation.
-        operation: &'static str,
-        /// The provider.
-        provider: &'static str,
-    },
-    /// Any other provider failure (the source keeps status, code and request id).
-    Provider {
-        /// The provider.
-        provider: &'static str,
-        /// The provider's error.
-        source: BoxError,
-    },
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotFound { id, .. } => write!(f, "instance not found: {id}"),
-            Self::InvalidInput { message } => write!(f, "invalid input: {message}"),
-            Self::InvalidState { id, state, action } => write!(f, "instance {id} is {state}: cannot {action}"),
-            Self::WaitFailed { id, target, reached } => {
-                write!(f, "instance {id} reached {reached} while waiting for {target}")
-            }
-            Self::Timeout { id, target, last, waited } => {
-                write!(f, "instance {id} still {last} after {waited:?} waiting for {target}")
-            }
-            Self::PermissionDenied { message, .. } => write!(f, "permission denied: {message}"),
-            Self::Unauthenticated { message, .. } => write!(f, "unauthenticated: {message}"),
-            Self::Throttled { .. } => write!(f, "throttled by the provider"),
-            Self::InsufficientCapacity { message } => write!(f, "insufficient capacity: {message}"),
-            Self::NotSupported { operation, provider } => write!(f, "{provider} does not support {operation}"),
-            Self::Provider { provider, source } => write!(f, "{provider} error: {source}"),
-        }
+crate::store::error::neutral_error! {
+    /// Errors of the compute API.
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum Error for provider {
+        /// The instance does not exist.
+        NotFound {
+            /// The id.
+            id: String,
+            /// The provider's error.
+            source: Option<BoxError>,
+        },
+        /// The instance is in a state that does not allow the action.
+        InvalidState {
+            /// The id.
+            id: String,
+            /// Its state.
+            state: InstanceState,
+            /// The refused action.
+            action: &'static str,
+        },
+        /// While waiting, the instance reached a state from which the target cannot be reached.
+        WaitFailed {
+            /// The id of the instance waited for.
+            id: String,
+            /// The awaited state.
+            target: InstanceState,
+            /// The state reached (`Unknown` when the last poll failed).
+            reached: InstanceState,
+            /// The error of the last poll, when that failed (the provider's error; its text is
+            /// part of `Display`).
+            last_error: Option<BoxError>,
+        },
+        /// The deadline passed before the instance reached the state.
+        Timeout {
+            /// The id of the instance waited for.
+            id: String,
+            /// The awaited state.
+            target: InstanceState,
+            /// The last state seen (`Unknown` when the last poll failed).
+            last: InstanceState,
+            /// How long it waited.
+            waited: Duration,
+            /// The error of the last poll, when that failed (`InvalidInstanceID.NotFound` while
+            /// EC2 does not know a new instance yet, a 403, …; the provider's error, its text is
+            /// part of `Display`).
+            last_error: Option<BoxError>,
+        },
+        /// The provider has no such capacity right now.
+        InsufficientCapacity {
+            /// The provider's message.
+            message: String,
+        },
     }
-}
-
-/// The wrapped error is the source unless `Display` already printed its text (then the first
-/// layer below it that was not printed: [`cloudkit_core::unshown_source`]), so an error-chain
-/// printer shows each text once. The variants' `source` fields keep the provider's error.
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        let shown = self.to_string();
-        match self {
-            Self::NotFound { source, .. }
-            | Self::PermissionDenied { source, .. }
-            | Self::Unauthenticated { source, .. }
-            | Self::Throttled { source, .. } => crate::store::error::unshown(&shown, source.as_ref()),
-            Self::Provider { source, .. } => crate::store::error::unshown(&shown, Some(source)),
-            _ => None,
+    fn fmt(&self, f) {
+        Self::NotFound { id, .. } => write!(f, "instance not found: {id}"),
+        Self::InvalidState { id, state, action } => write!(f, "instance {id} is {state}: cannot {action}"),
+        Self::WaitFailed { id, target, reached, last_error } => {
+            write!(f, "waiting for instance {id} to be {target} failed: ")?;
+            match last_error {
+                Some(e) => write!(f, "{e}"),
+                None => write!(f, "it is {reached}"),
+            }
         }
+        Self::Timeout { id, target, last, waited, last_error } => {
+            write!(f, "waiting for instance {id} to be {target} timed out after {waited:?}")?;
+            match last_error {
+                Some(e) => write!(f, "; last error: {e}"),
+                None => write!(f, "; it is still {last}"),
+            }
+        }
+        Self::InsufficientCapacity { message } => write!(f, "insufficient capacity: {message}"),
     }
+    sources: [NotFound.source, WaitFailed.last_error, Timeout.last_error],
+    required_sources: [],
 }
 
 /// A `Result` with the compute [`Error`].
@@ -469,9 +458,10 @@ pub trait Compute: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The neutral error of a provider waiter that ended without success: the state reached (from the
-/// last poll, `state_of`) when a failure state matched or the deadline passed, the provider's own
-/// error (`map`) when a poll failed. Every backend's `wait_for_state` ends here.
-pub(crate) fn wait_error<T, E: fmt::Display>(
+/// last poll, `state_of`) and, when that poll failed, its error, when a failure state matched or
+/// the deadline passed; the provider's own error (`map`) when a poll failed with an error no
+/// acceptor knows. Every backend's `wait_for_state` ends here.
+pub(crate) fn wait_error<T, E: std::error::Error + Send + Sync + 'static>(
     id: &InstanceId,
     target: InstanceState,
     max_wait: Duration,
@@ -480,86 +470,38 @@ pub(crate) fn wait_error<T, E: fmt::Display>(
     map: impl FnOnce(E) -> Error,
 ) -> Error {
     use cloudkit_waiter::WaiterError;
+    let last_error = |last: std::result::Result<T, E>| last.err().map(|e| Box::new(e) as BoxError);
     match error {
         WaiterError::FailureState { last, .. } => {
-            Error::WaitFailed { id: id.to_string(), target, reached: state_of(&last) }
+            Error::WaitFailed { id: id.to_string(), target, reached: state_of(&last), last_error: last_error(last) }
         }
-        WaiterError::Timeout { last, .. } | WaiterError::MaxAttemptsExceeded { last, .. } => {
-            Error::Timeout { id: id.to_string(), target, last: state_of(&last), waited: max_wait }
-        }
+        WaiterError::Timeout { last, .. } | WaiterError::MaxAttemptsExceeded { last, .. } => Error::Timeout {
+            id: id.to_string(),
+            target,
+            last: state_of(&last),
+            waited: max_wait,
+            last_error: last_error(last),
+        },
         WaiterError::UnexpectedError { source, .. } => map(source),
         other => Error::InvalidInput { message: other.to_string() },
     }
 }
 
-/// What `wait_for_state(id, Terminated)` returns once a provider answers that the instance is gone
-/// (Azure and Compute Engine forget deleted instances; EC2 lists them as terminated for a while).
-#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
-pub(crate) fn gone(id: &InstanceId, raw_state: &str) -> Instance {
-    Instance {
-        id: id.clone(),
-        state: InstanceState::Terminated,
-        raw_state: raw_state.to_owned(),
-        size: None,
-        image: None,
-        private_ip: None,
-        public_ip: None,
-        launch_time: None,
-        tags: BTreeMap::new(),
-    }
+/// `instances` without those `filter` rejects: what a provider cannot filter itself (tags, states
+/// it has no name for) is filtered here, with the neutral filter's rules.
+#[cfg(any(feature = "aws-ec2", feature = "azure-arm", feature = "gcp-compute"))]
+pub(crate) fn keep_matching(
+    instances: impl futures::Stream<Item = Result<Instance>> + Send + 'static,
+    filter: InstanceFilter,
+) -> BoxStream<'static, Result<Instance>> {
+    use futures::{StreamExt, TryStreamExt};
+    instances.try_filter(move |i| futures::future::ready(filter.matches(i))).boxed()
 }
 
-/// The place and name of an id whose location is `<owner>/<place>` (Azure:
-/// `<subscription>/<resourceGroup>`, Compute Engine: `<project>/<zone>`), refusing, as
-/// `InvalidInput`, ids of another provider, another owner, or another place when the backend is
-/// bound to one. `ignore_case` compares owner and place without case (Azure names).
-#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
-pub(crate) fn path_scoped_id<'a>(
-    id: &'a InstanceId,
-    provider: &str,
-    owner: &str,
-    place: Option<&str>,
-    ignore_case: bool,
-) -> Result<(&'a str, &'a str)> {
-    let same = |a: &str, b: &str| if ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
-    let foreign = || Error::InvalidInput {
-        message: format!("{id} does not belong to {provider}:{owner}/{}", place.unwrap_or("*")),
-    };
-    if id.provider != provider {
-        return Err(foreign());
-    }
-    let (id_owner, id_place) = id.location.split_once('/').ok_or_else(foreign)?;
-    let in_scope = same(id_owner, owner)
-        && !id_place.is_empty()
-        && !id_place.contains('/')
-        && place.is_none_or(|p| same(p, id_place));
-    if !in_scope {
-        return Err(foreign());
-    }
-    Ok((id_place, &id.id))
-}
-
-/// `current` unless it is being deleted or gone: then the action is refused as `InvalidState`.
-#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
-pub(crate) fn refuse_if_going(current: Instance, id: &InstanceId, action: &'static str) -> Result<Instance> {
-    if matches!(current.state, InstanceState::Terminating | InstanceState::Terminated) {
-        return Err(Error::InvalidState { id: id.to_string(), state: current.state, action });
-    }
-    Ok(current)
-}
-
-/// The neutral error of a provider error no backend-specific rule matched: credentials and
-/// signing failures are `Unauthenticated`, rejected input `InvalidInput`, the rest `Provider`.
-#[cfg(any(feature = "azure-arm", feature = "gcp-compute"))]
-pub(crate) fn unmatched<E: cloudkit_core::ServiceError>(provider: &'static str, action: &'static str, e: E) -> Error {
-    use cloudkit_core::ErrorKind;
-    match e.core().map(cloudkit_core::Error::kind) {
-        Some(ErrorKind::Credentials | ErrorKind::Signing) => {
-            Error::Unauthenticated { message: action.to_owned(), source: Some(Box::new(e)) }
-        }
-        Some(ErrorKind::InvalidInput) => Error::InvalidInput { message: e.to_string() },
-        _ => Error::Provider { provider, source: Box::new(e) },
-    }
+/// How a neutral wait polls: first after `min_delay`, backing off (jittered) up to 30 s, or
+/// `min_delay` if that is longer, until `max_wait`, with no limit on the number of polls.
+pub(crate) fn poll_config(min_delay: Duration, max_wait: Duration) -> cloudkit_waiter::WaiterConfig {
+    cloudkit_waiter::WaiterConfig::new(min_delay, Duration::from_secs(30).max(min_delay), max_wait)
 }
 
 /// A generic `wait_for_state` on top of `get_instance`, with the waiter crate's jittered backoff
@@ -571,15 +513,14 @@ pub async fn poll_for_state<C: Compute + ?Sized>(
     max_wait: Duration,
     min_delay: Duration,
 ) -> Result<Instance> {
-    use cloudkit_waiter::{Acceptor, AcceptorState, Waiter, WaiterConfig};
+    use cloudkit_waiter::{Acceptor, AcceptorState, Waiter};
     let acceptors = vec![
         Acceptor::output(AcceptorState::Success, "reached the target state", move |i: &Instance| i.state == target),
         Acceptor::output(AcceptorState::Failure, "target state ruled out", move |i: &Instance| {
             i.state.rules_out(target)
         }),
     ];
-    let max_delay = Duration::from_secs(30).max(min_delay);
-    let config = WaiterConfig::new(min_delay, max_delay, max_wait);
+    let config = poll_config(min_delay, max_wait);
     let state_of = |last: &Result<Instance>| last.as_ref().map(|i| i.state).unwrap_or(InstanceState::Unknown);
     let waiter = Waiter::new(format!("Instance{target:?}"), config, acceptors).resource(format!("instance {id}"));
     match waiter.wait(|| compute.get_instance(id)).await {

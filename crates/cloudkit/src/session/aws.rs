@@ -193,8 +193,8 @@ impl AwsSession {
         cloudkit_aws_s3::S3Client::new(&self.config)
     }
 
-    /// The S3 service resource, boto3's `session.resource("s3")`: [`Bucket`](cloudkit_aws_s3::Bucket)
-    /// and [`Object`](cloudkit_aws_s3::resource::Object) handles over this session's S3 client.
+    /// The S3 service resource, boto3's `session.resource("s3")`: [`Bucket`](crate::s3::Bucket)
+    /// and [`Object`](crate::s3::resource::Object) handles over this session's S3 client.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

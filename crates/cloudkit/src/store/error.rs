@@ -4,142 +4,185 @@ use cloudkit_core::BoxError;
 #[cfg(any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage"))]
 use cloudkit_core::{ErrorKind, ServiceError};
 
-/// What went wrong, in terms that mean the same on S3, Azure Blob, GCS, a local disk and memory.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The object (or bucket/container) does not exist.
-    NotFound {
-        /// The key.
-        key: String,
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// A create-only write or copy found the destination already there.
-    AlreadyExists {
-        /// The key.
-        key: String,
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// A condition (if-match, if-none-match on a write) did not hold.
-    PreconditionFailed {
-        /// The key.
-        key: String,
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// A conditional read found the object unchanged (if-none-match matched).
-    NotModified {
-        /// The key.
-        key: String,
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// The caller is not allowed to do this.
-    PermissionDenied {
-        /// What was refused.
-        message: String,
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// The caller's credentials were missing, invalid or expired.
-    Unauthenticated {
-        /// What failed.
-        message: String,
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// The service is rate-limiting the caller (after cloudkit's own retries).
-    Throttled {
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// The input was rejected before anything was sent (bad key, bad range, bad URL, …).
-    InvalidInput {
-        /// What is wrong.
-        message: String,
-    },
-    /// The backend cannot do this (e.g. signed URLs on a local disk).
-    NotSupported {
-        /// The operation.
-        operation: &'static str,
-        /// The backend.
-        backend: &'static str,
-    },
-    /// The range asked for lies outside the object.
-    InvalidRange {
-        /// The key.
-        key: String,
-    },
-    /// The object was replaced while it was being read: a download that broke off could not be
-    /// resumed from the same version (nothing was spliced from two versions). Read it again.
-    ObjectChanged {
-        /// The key.
-        key: String,
-        /// The backend's error.
-        source: Option<BoxError>,
-    },
-    /// Any other backend failure; the source keeps the details (status, code, request id).
-    Provider {
-        /// The backend.
-        backend: &'static str,
-        /// The backend's error.
-        source: BoxError,
-    },
-    /// The network or the disk failed.
-    Transport {
-        /// The backend.
-        backend: &'static str,
-        /// The underlying error.
-        source: BoxError,
-    },
+neutral_error! {
+    /// What went wrong, in terms that mean the same on S3, Azure Blob, GCS, a local disk and memory.
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum Error for backend {
+        /// The object (or bucket/container) does not exist.
+        NotFound {
+            /// The key.
+            key: String,
+            /// The backend's error.
+            source: Option<BoxError>,
+        },
+        /// A create-only write or copy found the destination already there.
+        AlreadyExists {
+            /// The key.
+            key: String,
+            /// The backend's error.
+            source: Option<BoxError>,
+        },
+        /// A condition (if-match, if-none-match on a write) did not hold.
+        PreconditionFailed {
+            /// The key.
+            key: String,
+            /// The backend's error.
+            source: Option<BoxError>,
+        },
+        /// A conditional read found the object unchanged (if-none-match matched).
+        NotModified {
+            /// The key.
+            key: String,
+            /// The backend's error.
+            source: Option<BoxError>,
+        },
+        /// The range asked for lies outside the object.
+        InvalidRange {
+            /// The key.
+            key: String,
+        },
+        /// The object was replaced while it was being read: a download that broke off could not be
+        /// resumed from the same version (nothing was spliced from two versions). Read it again.
+        ObjectChanged {
+            /// The key.
+            key: String,
+            /// The backend's error.
+            source: Option<BoxError>,
+        },
+        /// The network or the disk failed.
+        Transport {
+            /// The backend.
+            backend: &'static str,
+            /// The underlying error.
+            source: BoxError,
+        },
+    }
+    fn fmt(&self, f) {
+        Self::NotFound { key, .. } => write!(f, "not found: {key}"),
+        Self::AlreadyExists { key, .. } => write!(f, "already exists: {key}"),
+        Self::PreconditionFailed { key, .. } => write!(f, "precondition failed for {key}"),
+        Self::NotModified { key, .. } => write!(f, "not modified: {key}"),
+        Self::InvalidRange { key } => write!(f, "range not satisfiable for {key}"),
+        Self::ObjectChanged { key, .. } => write!(f, "{key} changed while it was being read"),
+        Self::Transport { backend, source } => write!(f, "{backend} I/O error: {source}"),
+    }
+    sources: [
+        NotFound.source,
+        AlreadyExists.source,
+        PreconditionFailed.source,
+        NotModified.source,
+        ObjectChanged.source,
+    ],
+    required_sources: [Transport.source],
 }
 
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotFound { key, .. } => write!(f, "not found: {key}"),
-            Self::AlreadyExists { key, .. } => write!(f, "already exists: {key}"),
-            Self::PreconditionFailed { key, .. } => write!(f, "precondition failed for {key}"),
-            Self::NotModified { key, .. } => write!(f, "not modified: {key}"),
-            Self::PermissionDenied { message, .. } => write!(f, "permission denied: {message}"),
-            Self::Unauthenticated { message, .. } => write!(f, "unauthenticated: {message}"),
-            Self::Throttled { .. } => write!(f, "throttled by the service"),
-            Self::InvalidInput { message } => write!(f, "invalid input: {message}"),
-            Self::NotSupported { operation, backend } => write!(f, "{backend} does not support {operation}"),
-            Self::InvalidRange { key } => write!(f, "range not satisfiable for {key}"),
-            Self::ObjectChanged { key, .. } => write!(f, "{key} changed while it was being read"),
-            Self::Provider { backend, source } => write!(f, "{backend} error: {source}"),
-            Self::Transport { backend, source } => write!(f, "{backend} I/O error: {source}"),
+/// Declares a neutral error enum (the store's [`Error`] and compute's `Error`): its own variants,
+/// then the ones every neutral API has, written once here with their docs and `Display` text —
+/// `PermissionDenied`, `Unauthenticated`, `Throttled`, `InvalidInput`, and, named after `for
+/// WHO` (`backend`, `provider`), `NotSupported { operation, WHO }` and `Provider { WHO, source }`.
+///
+/// It implements `Display` (the own variants' arms given after `fn fmt(&self, f)`) and
+/// `std::error::Error`: `source()` is the wrapped error — the shared variants' `source`, and the
+/// own variants' fields listed in `sources` (an `Option<BoxError>`) and `required_sources` (a
+/// `BoxError`) — unless `Display` already printed its text (then the first layer below that was
+/// not printed: [`unshown`]), so an error-chain printer shows each text once.
+macro_rules! neutral_error {
+    (
+        $(#[$attr:meta])*
+        pub enum $name:ident for $who:ident { $($own:tt)* }
+        fn fmt(&self, $f:ident) { $($arms:tt)* }
+        sources: [$($opt:ident . $opt_field:ident),* $(,)?],
+        required_sources: [$($req:ident . $req_field:ident),* $(,)?] $(,)?
+    ) => {
+        $(#[$attr])*
+        pub enum $name {
+            $($own)*
+            /// The caller is not allowed to do this.
+            PermissionDenied {
+                /// What was refused.
+                message: String,
+                #[doc = concat!("The ", stringify!($who), "'s error.")]
+                source: Option<::cloudkit_core::BoxError>,
+            },
+            /// The caller's credentials were missing, invalid or expired.
+            Unauthenticated {
+                /// What failed.
+                message: String,
+                #[doc = concat!("The ", stringify!($who), "'s error.")]
+                source: Option<::cloudkit_core::BoxError>,
+            },
+            /// The service is rate-limiting the caller (after cloudkit's own retries).
+            Throttled {
+                #[doc = concat!("The ", stringify!($who), "'s error.")]
+                source: Option<::cloudkit_core::BoxError>,
+            },
+            /// The input was rejected before anything was sent (a bad key, range, URL, id, count, …).
+            InvalidInput {
+                /// What is wrong.
+                message: String,
+            },
+            #[doc = concat!(
+                "The ", stringify!($who), " cannot do this (signed URLs on a local disk, resizing in memory, …)."
+            )]
+            NotSupported {
+                /// The operation.
+                operation: &'static str,
+                #[doc = concat!("The ", stringify!($who), ".")]
+                $who: &'static str,
+            },
+            #[doc = concat!(
+                "Any other ", stringify!($who), " failure; the source keeps the details (status, code, request id)."
+            )]
+            Provider {
+                #[doc = concat!("The ", stringify!($who), ".")]
+                $who: &'static str,
+                #[doc = concat!("The ", stringify!($who), "'s error.")]
+                source: ::cloudkit_core::BoxError,
+            },
         }
-    }
-}
 
-/// The wrapped error is the source unless `Display` already printed its text (then the first
-/// layer below it that was not printed: [`cloudkit_core::unshown_source`]), so an error-chain
-/// printer shows each text once. The variants' `source` fields keep the provider's error.
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        let shown = self.to_string();
-        match self {
-            Self::NotFound { source, .. }
-            | Self::AlreadyExists { source, .. }
-            | Self::PreconditionFailed { source, .. }
-            | Self::NotModified { source, .. }
-            | Self::PermissionDenied { source, .. }
-            | Self::Unauthenticated { source, .. }
-            | Self::Throttled { source, .. }
-            | Self::ObjectChanged { source, .. } => unshown(&shown, source.as_ref()),
-            Self::Provider { source, .. } | Self::Transport { source, .. } => unshown(&shown, Some(source)),
-            _ => None,
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, $f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                match self {
+                    Self::PermissionDenied { message, .. } => write!($f, "permission denied: {message}"),
+                    Self::Unauthenticated { message, .. } => write!($f, "unauthenticated: {message}"),
+                    Self::Throttled { .. } => write!($f, "throttled by the service"),
+                    Self::InvalidInput { message } => write!($f, "invalid input: {message}"),
+                    Self::NotSupported { operation, $who: who } => write!($f, "{who} does not support {operation}"),
+                    Self::Provider { $who: who, source } => write!($f, "{who} error: {source}"),
+                    $($arms)*
+                }
+            }
         }
-    }
+
+        /// The wrapped error is the source unless `Display` already printed its text (then the
+        /// first layer below it that was not printed:
+        /// [`cloudkit::core::unshown_source`](crate::core::unshown_source)),
+        /// so an error-chain printer shows each text once. The variants' fields keep the wrapped
+        /// error.
+        impl ::std::error::Error for $name {
+            fn source(&self) -> Option<&(dyn ::std::error::Error + 'static)> {
+                #[allow(unreachable_patterns)]
+                let cause = match self {
+                    Self::PermissionDenied { source, .. }
+                    | Self::Unauthenticated { source, .. }
+                    | Self::Throttled { source, .. } => source.as_ref(),
+                    Self::Provider { source, .. } => Some(source),
+                    $(Self::$opt { $opt_field: cause, .. } => cause.as_ref(),)*
+                    $(Self::$req { $req_field: cause, .. } => Some(cause),)*
+                    _ => None,
+                };
+                $crate::store::error::unshown(&self.to_string(), cause)
+            }
+        }
+    };
 }
+pub(crate) use neutral_error;
 
 /// What `source()` returns for an error whose `Display` is `shown` and which wraps `cause`: the
 /// cause, unless `shown` already prints its text (then the first layer below it that was not
-/// printed; [`cloudkit_core::unshown_source`]). Store and compute errors alike.
+/// printed; [`cloudkit::core::unshown_source`](crate::core::unshown_source)).
 pub(crate) fn unshown<'a>(shown: &str, cause: Option<&'a BoxError>) -> Option<&'a (dyn std::error::Error + 'static)> {
     cloudkit_core::unshown_source(shown, cause.map(|c| c.as_ref() as &(dyn std::error::Error + 'static)))
 }

@@ -60,6 +60,8 @@ mod key;
 mod local;
 mod location;
 mod memory;
+#[cfg(all(test, any(feature = "aws-s3", feature = "azure-blob", feature = "gcp-storage")))]
+mod resume_tests;
 #[cfg(feature = "aws-s3")]
 mod s3;
 #[cfg(feature = "aws-s3")]

@@ -389,10 +389,16 @@ mod tests {
 
     use super::*;
     use crate::store::ObjectStoreExt;
+    use crate::store::resume_tests;
 
     /// A store on bucket `b` of a custom endpoint, its client from a config loaded from a fake
     /// environment, answering from `http`.
     async fn store(http: &Arc<ReplayHttp>) -> S3Store {
+        S3Store::new(builder(http).await.build().unwrap(), "b")
+    }
+
+    /// The client builder of [`store`].
+    async fn builder(http: &Arc<ReplayHttp>) -> cloudkit_aws_s3::ClientBuilder {
         let pairs = [
             ("HOME", "/nonexistent-cloudkit-home"),
             ("AWS_REGION", "us-east-1"),
@@ -403,7 +409,7 @@ mod tests {
         let provider_config = ProviderConfig::with_http(http.clone()).env(Env::from_pairs(pairs));
         let config = AwsConfig::loader().provider_config(provider_config).load().await.unwrap();
         let endpoint = "http://127.0.0.1:9000".parse().unwrap();
-        S3Store::new(S3Client::builder(&config).endpoint(endpoint).http(http.clone()).build().unwrap(), "b")
+        S3Client::builder(&config).endpoint(endpoint).http(http.clone())
     }
 
     fn header<'a>(r: &'a RecordedRequest, name: &str) -> Option<&'a str> {
@@ -478,6 +484,45 @@ mod tests {
         assert!(http.requests().iter().all(|r| r.method.as_str() == "HEAD"), "nothing but HEADs");
         assert_eq!(http.requests().len(), 3);
     }
+
+    /// A store like [`store`]'s whose client retries (and resumes) without waiting in between.
+    async fn resuming_store(http: &Arc<ReplayHttp>) -> S3Store {
+        let retry = cloudkit_core::RetryConfig::standard().with_initial_backoff(Duration::ZERO);
+        S3Store::new(builder(http).await.retry(retry).build().unwrap(), "b")
+    }
+
+    /// A whole-object answer for `data` with entity tag `"v1"` and its full-object CRC32C.
+    fn whole(data: &[u8]) -> Canned {
+        Canned::status(200, data.to_vec())
+            .with_header("etag", "\"v1\"")
+            .with_header("content-length", &data.len().to_string())
+            .with_header("x-amz-checksum-crc32c", &cloudkit_aws_s3::ChecksumAlgorithm::Crc32c.checksum(data))
+    }
+
+    /// A 206 answer with bytes `start..` of `body`, entity tag `etag`.
+    fn rest(body: &[u8], start: usize, etag: &str) -> Canned {
+        Canned::status(206, body[start..].to_vec())
+            .with_header("etag", etag)
+            .with_header("content-length", &(body.len() - start).to_string())
+            .with_header("content-range", &format!("bytes {start}-{}/{}", body.len() - 1, body.len()))
+    }
+
+    // Issue 15, "resume interrupted downloads" through the store: ranged GETs pinned by
+    // `If-Match` to the ETag first read, the full-object CRC32C verified over the resumed stream;
+    // a 412, or a server that ignores the condition and answers with another ETag, is
+    // `Error::ObjectChanged`.
+    resume_tests::resume_tests!(
+        a_broken_get_resumes_from_the_last_byte_pinned_to_the_etag,
+        a_get_resumed_on_a_replaced_object_is_object_changed,
+        resume_tests::Backend::if_match(
+            whole,
+            |body, start, _| rest(body, start, "\"v1\""),
+            "range",
+            "\"v1\"",
+            "checksum"
+        ),
+        [precondition_failed(), rest(&resume_tests::object_bytes(), 300, "\"v2\"")]
+    );
 
     // Issue 15, defect 6: a `//` name must not turn into its own prefix (an endless walk).
     #[tokio::test]

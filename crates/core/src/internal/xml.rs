@@ -313,13 +313,9 @@ fn local(name: &str) -> &str {
     name.rsplit_once(':').map_or(name, |(_, l)| l)
 }
 
-/// At most 40 characters of a value, for error messages.
+/// At most 40 bytes of a value, for error messages, cut without cutting a word.
 fn excerpt(text: &str) -> String {
-    let mut out: String = text.chars().take(40).collect();
-    if out.len() < text.len() {
-        out.push('…');
-    }
-    out
+    crate::error::excerpt(text, 40)
 }
 
 fn short_type_name<T>() -> &'static str {
@@ -336,20 +332,38 @@ fn short_type_name<T>() -> &'static str {
 /// ```
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    escape_with(text, &mut out, |c| match c {
+        '"' => Some("&quot;"),
+        '\'' => Some("&apos;"),
+        '\r' => Some("&#13;"),
+        '\n' => Some("&#10;"),
+        '\t' => Some("&#9;"),
+        _ => None,
+    });
+    out
+}
+
+/// Appends `text` to `out` with `&`, `<` and `>` escaped (what every XML writer must), and any
+/// other character for which `more` gives a replacement replaced by it: the one loop behind
+/// [`escape`] and writers that must match another library's escaping byte for byte.
+///
+/// ```
+/// let mut out = String::new();
+/// cloudkit_core::internal::xml::escape_with("<a\"b>", &mut out, |c| (c == '"').then_some("&#34;"));
+/// assert_eq!(out, "&lt;a&#34;b&gt;");
+/// ```
+pub fn escape_with(text: &str, out: &mut String, more: impl Fn(char) -> Option<&'static str>) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            c => out.push(c),
+            c => match more(c) {
+                Some(replacement) => out.push_str(replacement),
+                None => out.push(c),
+            },
         }
     }
-    out
 }
 
 /// The text of an XML entity reference (`lt`, `#x41`, …): the five predefined entities and

@@ -209,7 +209,7 @@ impl ParseError for ContainerErrorParser {
         match fields {
             Ok((code, message)) => ServiceErrorDetails { code, message, request_id },
             Err(_) => {
-                let text = String::from_utf8_lossy(body).trim().chars().take(300).collect::<String>();
+                let text = cloudkit_core::internal::excerpt(&String::from_utf8_lossy(body), 300);
                 ServiceErrorDetails { code: None, message: (!text.is_empty()).then_some(text), request_id }
             }
         }

@@ -268,9 +268,17 @@ impl AzureConfig {
     /// else `<scheme>://<host>[:port]/.default` of the endpoint (sovereign clouds,
     /// `https://management.chinacloudapi.cn/.default`).
     pub fn resource_manager_scope(&self) -> String {
+        self.resource_manager_scope_for(&self.resource_manager_endpoint)
+    }
+
+    /// The token scope of Azure Resource Manager requests sent to `endpoint` (a client's endpoint
+    /// override): the loader's [`resource_manager_scope`](AzureConfigLoader::resource_manager_scope)
+    /// when one was given, else the scope derived from `endpoint` as
+    /// [`resource_manager_scope`](Self::resource_manager_scope) derives it from the config's.
+    pub fn resource_manager_scope_for(&self, endpoint: &Url) -> String {
         match &self.resource_manager_scope {
             Some(scope) => scope.clone(),
-            None => resource_manager_scope(&self.resource_manager_endpoint),
+            None => resource_manager_scope(endpoint),
         }
     }
 
@@ -282,8 +290,20 @@ impl AzureConfig {
         Arc::new(self.resource_manager_bearer())
     }
 
+    /// [`resource_manager_signer`](Self::resource_manager_signer) for requests sent to `endpoint`
+    /// (a client's endpoint override): tokens of
+    /// [`resource_manager_scope_for`](Self::resource_manager_scope_for)`(endpoint)`, so an ARM
+    /// client pointed at a sovereign cloud's endpoint asks for that cloud's audience.
+    pub fn resource_manager_signer_for(&self, endpoint: &Url) -> Arc<dyn Sign> {
+        Arc::new(self.resource_manager_bearer_with(self.resource_manager_scope_for(endpoint)))
+    }
+
     fn resource_manager_bearer(&self) -> BearerTokenSigner {
-        BearerTokenSigner::new(self.token_credential.clone(), self.resource_manager_scope())
+        self.resource_manager_bearer_with(self.resource_manager_scope())
+    }
+
+    fn resource_manager_bearer_with(&self, scope: String) -> BearerTokenSigner {
+        BearerTokenSigner::new(self.token_credential.clone(), scope)
             .allow_loopback_http(self.allow_loopback_http)
             .storage_headers(false)
     }

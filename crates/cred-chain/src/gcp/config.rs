@@ -32,6 +32,11 @@ pub const COMPUTE_ENDPOINT_ENV: &str = "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"
 /// [`COMPUTE_ENDPOINT_ENV`] is unset (the tests' fake Compute server prints it).
 pub const COMPUTE_ENDPOINT_ENV_ALIAS: &str = "CLOUDKIT_GCE_ENDPOINT";
 
+/// The OAuth scope of Compute Engine clients when the loader was not given
+/// [`scopes`](GcpConfigLoader::scopes): Compute Engine's own scope, narrower than
+/// `cloud-platform` (every Compute Engine method accepts it).
+pub const COMPUTE_SCOPE: &str = "https://www.googleapis.com/auth/compute";
+
 /// How long the metadata server gets to answer the project-id question.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -168,6 +173,9 @@ impl std::error::Error for GcpConfigError {
 #[derive(Clone)]
 pub struct GcpConfig {
     credentials: GcpCredentials,
+    /// The same credentials with the [`COMPUTE_SCOPE`], for Compute Engine clients (`None`: use
+    /// `credentials`, the caller chose the scopes or the credentials).
+    compute_credentials: Option<GcpCredentials>,
     source: CredentialSource,
     source_detail: String,
     credentials_json: Option<Arc<Value>>,
@@ -246,8 +254,14 @@ impl GcpConfig {
     /// explicitly ([`GcpConfigLoader::compute_endpoint`], [`COMPUTE_ENDPOINT_ENV`] or
     /// [`COMPUTE_ENDPOINT_ENV_ALIAS`]) *and* is a
     /// loopback host (`127.0.0.0/8`, `::1`, `localhost`): a local fake or emulator.
+    ///
+    /// Its tokens have the scope [`COMPUTE_SCOPE`] when the loader was given no
+    /// [`scopes`](GcpConfigLoader::scopes) and ADC found the credentials (a credentials file or
+    /// JSON, or the metadata server); the loader's `scopes(..)` apply as given, and credentials
+    /// passed with [`GcpConfigLoader::credentials`] are used as they are.
     pub fn compute_bearer_signer(&self) -> BearerTokenSigner {
-        let signer = BearerTokenSigner::new(self.credentials.clone()).with_context(self.source_detail.clone());
+        let credentials = self.compute_credentials.as_ref().unwrap_or(&self.credentials).clone();
+        let signer = BearerTokenSigner::new(credentials).with_context(self.source_detail.clone());
         if self.compute_endpoint_explicit && is_loopback(&self.compute_endpoint) {
             signer.allow_plain_http_to(&self.compute_endpoint)
         } else {
@@ -458,7 +472,8 @@ impl GcpConfigLoader {
     // `http`, `retry`, `timeouts`.
     cloudkit_core::config_loader_overrides!();
 
-    /// OAuth scopes (default: google-cloud-auth's `cloud-platform`).
+    /// OAuth scopes of every client of the config (default: google-cloud-auth's
+    /// `cloud-platform`, and [`COMPUTE_SCOPE`] for Compute Engine clients).
     pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
         self.scopes = Some(scopes.into_iter().map(Into::into).collect());
         self
@@ -515,6 +530,22 @@ impl GcpConfigLoader {
             self.adc(&env).await?
         };
 
+        // Compute Engine clients get their own scope unless the caller chose scopes or credentials.
+        // Built on first use: google-cloud-auth starts fetching a token as soon as credentials are
+        // built, and a config used only for storage needs no Compute token.
+        let compute_scopes = || Some(vec![COMPUTE_SCOPE.to_owned()]);
+        let compute_credentials = if self.scopes.is_some() {
+            None
+        } else if let Some(json) = &json {
+            let (json, source_desc) = (json.clone(), source.to_string());
+            Some(LazyCredentials::wrap(move || Self::build_scoped(&json, &source_desc, compute_scopes())))
+        } else if source == CredentialSource::MetadataServer {
+            let host = env.get("GCE_METADATA_HOST");
+            Some(LazyCredentials::wrap(move || Self::metadata_credentials(host.clone(), compute_scopes())))
+        } else {
+            None // explicit credentials, anonymous access, the storage emulator
+        };
+
         let project_id = match self.project_id.clone() {
             Some(p) => Some(p),
             None => {
@@ -544,6 +575,7 @@ impl GcpConfigLoader {
         tracing::debug!(source = %source_detail, ?project_id, endpoint = %storage_endpoint, "loaded Google configuration");
         let config = GcpConfig {
             credentials,
+            compute_credentials,
             source,
             source_detail,
             credentials_json: json.map(Arc::new),
@@ -607,13 +639,23 @@ impl GcpConfigLoader {
         }
         // As google-cloud-auth does: fall back to the metadata server without probing; a missing
         // server surfaces on the first request with an error naming what was tried.
+        let credentials = Self::metadata_credentials(env.get("GCE_METADATA_HOST"), self.scopes.clone())?;
+        Ok((credentials, CredentialSource::MetadataServer, None))
+    }
+
+    /// The metadata server's credentials (`host`: the environment's `GCE_METADATA_HOST`), with
+    /// `scopes` (`None`: the server's default).
+    fn metadata_credentials(
+        host: Option<String>,
+        scopes: Option<Vec<String>>,
+    ) -> Result<GcpCredentials, GcpConfigError> {
         let mut builder = mds::Builder::default();
-        if let Some(scopes) = &self.scopes {
-            builder = builder.with_scopes(scopes.clone());
+        if let Some(scopes) = scopes {
+            builder = builder.with_scopes(scopes);
         }
         // The loader's environment names the metadata host (google-cloud-auth reads only the
         // process's `GCE_METADATA_HOST`), so a fake environment reaches a fake metadata server.
-        if let Some(host) = env.get("GCE_METADATA_HOST").filter(|h| !h.trim().is_empty()) {
+        if let Some(host) = host.filter(|h| !h.trim().is_empty()) {
             let host = host.trim();
             let endpoint = if host.contains("://") { host.to_owned() } else { format!("http://{host}") };
             builder = builder.with_endpoint(endpoint);
@@ -622,14 +664,22 @@ impl GcpConfigLoader {
             source_desc: "the metadata server (no GOOGLE_APPLICATION_CREDENTIALS, no gcloud ADC file)".into(),
             message: e.to_string(),
         })?;
-        Ok((GcpCredentials::google(credentials), CredentialSource::MetadataServer, None))
+        Ok(GcpCredentials::google(credentials))
     }
 
     fn build_from_json(&self, json: &Value, source_desc: &str) -> Result<GcpCredentials, GcpConfigError> {
+        Self::build_scoped(json, source_desc, self.scopes.clone())
+    }
+
+    /// Credentials from a credentials JSON with `scopes` (`None`: google-cloud-auth's default).
+    fn build_scoped(
+        json: &Value,
+        source_desc: &str,
+        scopes: Option<Vec<String>>,
+    ) -> Result<GcpCredentials, GcpConfigError> {
         let invalid =
             |message: String| GcpConfigError::InvalidCredentials { source_desc: source_desc.to_owned(), message };
         let kind = json.get("type").and_then(Value::as_str).ok_or_else(|| invalid("no `type` field".into()))?;
-        let scopes = self.scopes.clone();
         let built: Result<Credentials, google_cloud_auth::build_errors::Error> = match kind {
             "service_account" => {
                 let mut b = service_account::Builder::new(json.clone());
@@ -671,6 +721,59 @@ impl GcpConfigLoader {
     }
 }
 
+/// Credentials built on their first use (by then inside the runtime that google-cloud-auth's token
+/// refresh needs), then shared by every clone; a build failure is the credentials error of every
+/// request.
+struct LazyCredentials {
+    build: Box<dyn Fn() -> Result<GcpCredentials, GcpConfigError> + Send + Sync>,
+    built: std::sync::OnceLock<Result<Credentials, String>>,
+}
+
+impl LazyCredentials {
+    fn wrap(build: impl Fn() -> Result<GcpCredentials, GcpConfigError> + Send + Sync + 'static) -> GcpCredentials {
+        GcpCredentials::google(Credentials::from(LazyCredentials {
+            build: Box::new(build),
+            built: std::sync::OnceLock::new(),
+        }))
+    }
+
+    fn get(&self) -> &Result<Credentials, String> {
+        self.built.get_or_init(|| match (self.build)() {
+            Ok(GcpCredentials::Google { credentials }) => Ok(credentials),
+            Ok(GcpCredentials::Anonymous) => Err("no credentials".to_owned()),
+            Err(e) => Err(e.to_string()),
+        })
+    }
+}
+
+impl fmt::Debug for LazyCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazyCredentials").field("built", &self.built.get().map(Result::is_ok)).finish_non_exhaustive()
+    }
+}
+
+impl google_cloud_auth::credentials::CredentialsProvider for LazyCredentials {
+    async fn headers(
+        &self,
+        extensions: http::Extensions,
+    ) -> Result<
+        google_cloud_auth::credentials::CacheableResource<http::HeaderMap>,
+        google_cloud_auth::errors::CredentialsError,
+    > {
+        match self.get() {
+            Ok(credentials) => credentials.headers(extensions).await,
+            Err(message) => Err(google_cloud_auth::errors::CredentialsError::from_msg(false, message.clone())),
+        }
+    }
+
+    async fn universe_domain(&self) -> Option<String> {
+        match self.get() {
+            Ok(credentials) => credentials.universe_domain().await,
+            Err(_) => None,
+        }
+    }
+}
+
 fn invalid_endpoint(endpoint: &str, e: url::ParseError) -> GcpConfigError {
     GcpConfigError::InvalidEndpoint { endpoint: endpoint.to_owned(), message: e.to_string() }
 }
@@ -683,15 +786,30 @@ fn parse_json(text: &str, source_desc: &str) -> Result<Value, GcpConfigError> {
     })
 }
 
+/// The largest answer to the project-id question read (project ids have at most 30 characters).
+const METADATA_MAX_BODY: usize = 1024;
+
+/// The project id from the metadata server, through the pipeline: one attempt (off Google Cloud
+/// the probe must end quickly) within [`METADATA_TIMEOUT`], the answer read up to
+/// [`METADATA_MAX_BODY`]. `None` on any failure: the project then stays unknown.
 async fn metadata_project_id(env: &GcpEnv, http: &Arc<dyn HttpSend>) -> Option<String> {
     let host = env.get("GCE_METADATA_HOST").unwrap_or_else(|| "metadata.google.internal".into());
     let url = Url::parse(&format!("http://{host}/computeMetadata/v1/project/project-id")).ok()?;
     let request = HttpRequest::new(Method::GET, url).header("metadata-flavor", "Google").ok()?;
-    let response = tokio::time::timeout(METADATA_TIMEOUT, http.send(request)).await.ok()?.ok()?;
-    if !response.status.is_success() {
-        return None;
-    }
-    let body = tokio::time::timeout(METADATA_TIMEOUT, response.body.collect()).await.ok()?.ok()?;
-    let project = String::from_utf8(body.to_vec()).ok()?.trim().to_owned();
+    let pipeline = Pipeline::builder("GCEMetadata")
+        .http(http.clone())
+        .retry(RetryConfig::disabled())
+        .timeouts(TimeoutConfig { attempt: Some(METADATA_TIMEOUT), operation: Some(METADATA_TIMEOUT) })
+        .build()
+        .ok()?;
+    let operation = cloudkit_core::Operation::new("GetProjectId").max_response_body(METADATA_MAX_BODY);
+    let response = match pipeline.send_buffered(&operation, request).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::debug!(error = %e, "no project id from the metadata server");
+            return None;
+        }
+    };
+    let project = String::from_utf8(response.body.to_vec()).ok()?.trim().to_owned();
     (!project.is_empty()).then_some(project)
 }

@@ -12,7 +12,9 @@
 //! Compute Engine endpoint: [`DEFAULT_COMPUTE_ENDPOINT`], overridden by
 //! [`GcpConfigLoader::compute_endpoint`] or `CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE` (gcloud's
 //! `api_endpoint_overrides/compute`) or `CLOUDKIT_GCE_ENDPOINT`; plain http only to an explicitly named loopback host.
-//! The default OAuth scope (`cloud-platform`) covers Compute Engine.
+//! OAuth scopes: google-cloud-auth's default `cloud-platform`, except for Compute Engine clients
+//! ([`GcpConfig::compute_bearer_signer`]), whose tokens have Compute Engine's own scope
+//! [`COMPUTE_SCOPE`]; [`GcpConfigLoader::scopes`] sets the scopes of every client.
 //!
 //! Project id: `GOOGLE_CLOUD_PROJECT`, `GCLOUD_PROJECT`, the credentials file (`project_id`, or
 //! `quota_project_id` for user credentials), then the metadata server.
@@ -33,7 +35,7 @@ mod tests;
 
 pub use auth::{BearerTokenSigner, GoogleAuthBlobSigner, PlainHttpRefused};
 pub use config::{
-    COMPUTE_ENDPOINT_ENV, COMPUTE_ENDPOINT_ENV_ALIAS, CredentialSource, DEFAULT_COMPUTE_ENDPOINT,
+    COMPUTE_ENDPOINT_ENV, COMPUTE_ENDPOINT_ENV_ALIAS, COMPUTE_SCOPE, CredentialSource, DEFAULT_COMPUTE_ENDPOINT,
     DEFAULT_STORAGE_ENDPOINT, GcpConfig, GcpConfigError, GcpConfigLoader, GcpCredentials, emulator_endpoint,
 };
 pub use env::GcpEnv;

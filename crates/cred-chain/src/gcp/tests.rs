@@ -121,6 +121,21 @@ async fn well_known_file_is_used_and_bad_json_never_echoes_secrets() {
     assert!(e.to_string().contains("gcloud ADC file"), "{e}");
 }
 
+/// The project-id answer is read through the pipeline with a small cap: an endless or huge body
+/// (a misbehaving server, or something else listening on the metadata address) leaves the project
+/// unknown instead of being read into memory; an error status does too.
+#[tokio::test]
+async fn metadata_project_probe_reads_a_capped_answer() {
+    let env = || GcpEnv::from_pairs([("HOME", "/nonexistent-home"), ("GCE_METADATA_HOST", "169.254.169.254")]);
+    for answer in [Canned::status(200, vec![b'p'; 64 * 1024]), Canned::status(500, "mds-project")] {
+        let http = Arc::new(ReplayHttp::new());
+        http.push(answer);
+        let config = GcpConfig::loader().env(env()).http(http.clone()).load().await.unwrap();
+        assert_eq!(config.project_id(), None);
+        assert_eq!(http.requests().len(), 1, "one attempt, no retry");
+    }
+}
+
 #[tokio::test]
 async fn metadata_server_fallback_asks_it_for_the_project() {
     // No emulator exists for the GCE metadata server: a canned response stands in for it.
@@ -296,4 +311,62 @@ async fn compute_endpoint_default_override_and_plain_http_to_loopback_only() {
         .await
         .unwrap();
     assert_eq!(config.compute_endpoint().as_str(), "http://compute.example.com/compute/v1/");
+}
+
+/// The `scope` claim of the self-signed JWT a service-account signer puts on a request.
+async fn signed_scope(signer: &BearerTokenSigner) -> String {
+    use base64::Engine as _;
+    let mut r = HttpRequest::new(Method::GET, Url::parse("https://compute.googleapis.com/compute/v1/").unwrap());
+    signer.sign(&mut r).await.unwrap();
+    let auth = r.headers["authorization"].to_str().unwrap();
+    let jwt = auth.strip_prefix("Bearer ").unwrap();
+    let claims = jwt.split('.').nth(1).unwrap();
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap();
+    claims["scope"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Issue 18: Compute Engine clients ask for the compute scope unless the loader was told the
+/// scopes; the storage signer keeps google-cloud-auth's `cloud-platform`.
+#[tokio::test]
+async fn compute_signer_defaults_to_the_compute_scope_and_the_loader_scopes_win() {
+    const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+    let http = Arc::new(ReplayHttp::new());
+    let env = || GcpEnv::from_pairs([("X", "y")]);
+    let config = GcpConfig::loader().env(env()).credentials_json(key_json()).http(http.clone()).load().await.unwrap();
+    assert_eq!(signed_scope(&config.compute_bearer_signer()).await, COMPUTE_SCOPE);
+    assert_eq!(signed_scope(&config.bearer_signer()).await, CLOUD_PLATFORM);
+
+    // a credentials file found by ADC: the same
+    let path = temp_file("sa.json", &key_json());
+    let file_env = GcpEnv::from_pairs([("GOOGLE_APPLICATION_CREDENTIALS", path.to_str().unwrap())]);
+    let config = GcpConfig::loader().env(file_env).http(http.clone()).load().await.unwrap();
+    assert_eq!(signed_scope(&config.compute_bearer_signer()).await, COMPUTE_SCOPE);
+
+    // scopes chosen in the loader apply to every client, Compute included
+    let read_only = "https://www.googleapis.com/auth/compute.readonly";
+    let config = GcpConfig::loader()
+        .env(env())
+        .credentials_json(key_json())
+        .scopes([read_only])
+        .http(http.clone())
+        .load()
+        .await
+        .unwrap();
+    assert_eq!(signed_scope(&config.compute_bearer_signer()).await, read_only);
+    assert_eq!(signed_scope(&config.bearer_signer()).await, read_only);
+    let config = GcpConfig::loader()
+        .env(env())
+        .credentials_json(key_json())
+        .scopes([CLOUD_PLATFORM])
+        .http(http.clone())
+        .load()
+        .await
+        .unwrap();
+    assert_eq!(signed_scope(&config.compute_bearer_signer()).await, CLOUD_PLATFORM);
+
+    // credentials passed in are used as they are
+    let own = config.credentials().clone();
+    let config = GcpConfig::loader().env(env()).credentials(own).http(http).load().await.unwrap();
+    assert_eq!(signed_scope(&config.compute_bearer_signer()).await, CLOUD_PLATFORM);
 }
