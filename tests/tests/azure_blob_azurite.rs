@@ -609,6 +609,14 @@ async fn broken_get_blob_bodies_resume_and_a_changed_blob_is_object_changed() {
     cleanup(&c).await;
 }
 
+/// The names in `dir`, sorted.
+fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
 /// Issue 15, defects 3, 4 and 8 against Azurite: a download to a file replaces it only when
 /// complete and verified, leaves no temporary file, checks every part (by range MD5 when the blob
 /// has no stored MD5) and resumes parts that break off.
@@ -618,12 +626,7 @@ async fn downloads_to_file_are_verified_resumed_and_leave_nothing_behind() {
     let dir = std::env::temp_dir().join(unique("ck-azdl"));
     std::fs::create_dir_all(&dir).unwrap();
     let target = dir.join("out.bin");
-    let listing = || {
-        let mut v: Vec<String> =
-            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        v.sort();
-        v
-    };
+    let listing = || file_names(&dir);
 
     // committed from blocks without a blob MD5: the parts are checked by range MD5
     let data = pattern(9 * 1024 * 1024 + 5, 5);
@@ -696,6 +699,98 @@ async fn downloads_to_file_are_verified_resumed_and_leave_nothing_behind() {
     assert_eq!((a.unwrap(), b.unwrap()), (300_000, 300_000));
     assert!(std::fs::read(&target).unwrap() == pattern(300_000, 6));
     assert_eq!(listing(), ["out.bin"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    cleanup(&c).await;
+}
+
+/// Flips one byte of `response`'s body, `at` bytes in (a corruption no transport notices).
+fn flip_at(mut response: cloudkit_core::HttpResponse, at: usize) -> cloudkit_core::HttpResponse {
+    let body = std::mem::replace(&mut response.body, cloudkit_core::ByteStream::empty());
+    let stream = futures::stream::unfold((body, 0usize), move |(mut body, seen)| async move {
+        let chunk = body.next().await?;
+        let next = match &chunk {
+            Ok(c) => seen + c.len(),
+            Err(_) => seen,
+        };
+        let chunk = chunk.map(|c| {
+            if (seen..seen + c.len()).contains(&at) {
+                let mut bytes = c.to_vec();
+                bytes[at - seen] ^= 0x20;
+                Bytes::from(bytes)
+            } else {
+                c
+            }
+        });
+        Some((chunk, (body, next)))
+    });
+    response.body = cloudkit_core::ByteStream::new(stream);
+    response
+}
+
+/// Issue 21: a blob with a stored MD5 is verified in one pass over the whole blob (no range MD5s
+/// asked of the service). A part corrupted on the way is caught at the end: a download to a file
+/// is made once more and succeeds; one corrupted every time is a `ChecksumMismatch` that keeps the
+/// old file and leaves nothing behind; a download to a writer reports the mismatch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_part_of_a_blob_with_a_stored_md5_is_caught_and_downloaded_again() {
+    let c = new_container("dlmd5").await;
+    let dir = std::env::temp_dir().join(unique("ck-azmd5"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("out.bin");
+    let listing = || file_names(&dir);
+    let data = pattern(9 * 1024 * 1024 + 5, 7);
+    c.blob_client("md5.bin").upload_bytes(data.clone(), UploadOptions::default()).await.unwrap();
+    let stored = c.blob_client("md5.bin").get_properties().await.unwrap().content_md5;
+    assert!(stored.is_some(), "the upload stores the blob's MD5");
+
+    // the second part is corrupted on its first read only
+    let range_md5_asked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asked = range_md5_asked.clone();
+    let mut flipped = false;
+    let meddler = Meddler::new(move |req, resp| {
+        if req.headers.contains_key("x-ms-range-get-content-md5") {
+            asked.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let range = req.headers.get("x-ms-range").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if req.method == cloudkit_core::Method::GET && range.starts_with("bytes=4194304-") && !flipped {
+            flipped = true;
+            return Ok(flip_at(resp, 1000));
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler.clone()).await;
+    let via = client.container_client(c.name()).blob_client("md5.bin");
+    std::fs::write(&target, b"old").unwrap();
+    let n =
+        via.download_to_file(&target, DownloadOptions { concurrency: 2, ..DownloadOptions::default() }).await.unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert!(std::fs::read(&target).unwrap() == data, "downloaded file differs");
+    assert_eq!(listing(), ["out.bin"], "no temporary file left");
+    assert!(!range_md5_asked.load(std::sync::atomic::Ordering::SeqCst), "no range MD5 asked of the service");
+    assert_eq!(meddler.reads().len(), 6, "three 4 MiB parts, downloaded twice: {:?}", meddler.reads());
+
+    // corrupted every time
+    let meddler = Meddler::new(|req, resp| {
+        let range = req.headers.get("x-ms-range").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if req.method == cloudkit_core::Method::GET && range.starts_with("bytes=8388608-") {
+            return Ok(flip_at(resp, 3));
+        }
+        Ok(resp)
+    });
+    let client = client_through(meddler.clone()).await;
+    let via = client.container_client(c.name()).blob_client("md5.bin");
+    std::fs::write(&target, b"old").unwrap();
+    let e = via.download_to_file(&target, DownloadOptions::default()).await.unwrap_err();
+    assert!(matches!(&e, BlobError::ChecksumMismatch { algorithm: "MD5", .. }), "{e:?}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"old", "the old file is kept");
+    assert_eq!(listing(), ["out.bin"], "no temporary file left");
+    assert_eq!(meddler.reads().len(), 6, "downloaded twice, then given up: {:?}", meddler.reads());
+    let mut sink = Vec::new();
+    let e = via.download_to_writer(&mut sink, DownloadOptions::default()).await.unwrap_err();
+    assert!(matches!(&e, BlobError::ChecksumMismatch { .. }), "{e:?}");
+    // without verification the corruption is not looked for
+    let unverified = via.download_to_bytes(DownloadOptions { verify_md5: false, ..DownloadOptions::default() }).await;
+    assert_eq!(unverified.unwrap().len(), data.len());
     std::fs::remove_dir_all(&dir).unwrap();
     cleanup(&c).await;
 }

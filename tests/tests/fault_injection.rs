@@ -1185,7 +1185,7 @@ impl Backend {
                                 .map(|a| Ok(data.slice(a..(a + MIB).min(data.len()))))
                                 .collect();
                             let options = StoreUploadOptions {
-                                part_size: PART,
+                                part_size: Some(PART),
                                 concurrency: PARTS_IN_FLIGHT,
                                 ..StoreUploadOptions::default()
                             };

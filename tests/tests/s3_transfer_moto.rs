@@ -410,7 +410,7 @@ async fn multipart_uploads_get_full_object_checksums_and_flipped_bytes_are_caugh
     std::fs::remove_file(&src).unwrap();
     let store = S3Store::new(s3.clone(), &b);
     let source = futures::stream::iter(body.chunks(MIB).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
-    let options = UploadOptions { part_size: 5 * MIB, ..UploadOptions::default() };
+    let options = UploadOptions { part_size: Some(5 * MIB), ..UploadOptions::default() };
     store.upload(&ObjectKey::parse("store.bin").unwrap(), Box::pin(source), options).await.unwrap();
 
     let crc32 = Some(Verified::Checksum(ChecksumAlgorithm::Crc32));

@@ -196,7 +196,7 @@ async fn multipart_objects_are_verified_by_their_e_tag_and_flipped_bytes_are_cau
     let source = futures::stream::iter(
         data.chunks(1 << 20).map(|c| Ok(cloudkit_aws_s3::Bytes::copy_from_slice(c))).collect::<Vec<_>>(),
     );
-    let options = UploadOptions { part_size: 5 << 20, ..UploadOptions::default() };
+    let options = UploadOptions { part_size: Some(5 << 20), ..UploadOptions::default() };
     store.upload(&key, Box::pin(source), options).await.unwrap();
 
     let down_config = TransferConfig::default().with_multipart_threshold(5 * MIB).with_part_size(5 * MIB);

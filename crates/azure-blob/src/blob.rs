@@ -23,6 +23,9 @@ use crate::model::{BlockList, BlockListType, parse_block_list};
 /// (`x-ms-range-get-content-md5`): 4 MiB.
 pub const MAX_RANGE_MD5: u64 = 4 * 1024 * 1024;
 
+/// [`GetBlobResponse::bytes`] reserves the body's size up front, up to this much.
+const PREALLOCATE_AT_MOST: u64 = 64 * 1024 * 1024;
+
 /// Refuses blob names that a URL cannot carry as one path below the container: an empty name,
 /// one longer than 1024 characters (the service's limit), or one with a `.` or `..` segment.
 /// URL parsers (the WHATWG rules the `url` crate follows, and the service's front end) resolve
@@ -322,7 +325,6 @@ impl BlobClient {
             conditions: Conditions::default(),
             verify_md5: true,
             range_md5: false,
-            range_md5_required: true,
         }
     }
 
@@ -672,9 +674,6 @@ pub struct GetBlobRequest {
     conditions: Conditions,
     verify_md5: bool,
     range_md5: bool,
-    /// Whether a response without the range MD5 asked for is an error (downloads of blobs with a
-    /// stored MD5 check the whole blob anyway).
-    range_md5_required: bool,
 }
 
 /// A Get Blob response: properties and the streaming body.
@@ -694,7 +693,9 @@ impl GetBlobResponse {
     /// could not be read to its end within the retry budget [`BlobError::Other`] (kind
     /// `Transport`).
     pub async fn bytes(self) -> Result<Bytes> {
-        self.body.collect().await.map_err(|e| BlobError::from_body_error("GetBlob", e))
+        // the size of the range (capped: the answer's headers are not trusted with an allocation)
+        let expected = (self.range.end.saturating_sub(self.range.start)).min(PREALLOCATE_AT_MOST) as usize;
+        self.body.collect_with_capacity(expected).await.map_err(|e| BlobError::from_body_error("GetBlob", e))
     }
 }
 
@@ -735,14 +736,6 @@ impl GetBlobRequest {
     /// an error.
     pub fn range_md5(mut self, on: bool) -> Self {
         self.range_md5 = on;
-        self
-    }
-
-    /// Asks for the range MD5 and checks it when the service sends one (downloads of blobs whose
-    /// stored MD5 is checked as a whole anyway).
-    pub(crate) fn range_md5_if_offered(mut self) -> Self {
-        self.range_md5 = true;
-        self.range_md5_required = false;
         self
     }
 
@@ -801,10 +794,7 @@ impl GetBlobRequest {
         let expected_md5 = if self.range_md5 {
             match resp.header("content-md5") {
                 Some(md5) => Some(md5.to_owned()),
-                None if self.range_md5_required => {
-                    return Err(BlobError::decode(OP, "the service sent no Content-MD5 for the range"));
-                }
-                None => None,
+                None => return Err(BlobError::decode(OP, "the service sent no Content-MD5 for the range")),
             }
         } else if self.verify_md5 && known_end.is_some() && range.start == 0 && range.end == properties.size {
             properties.content_md5.clone()

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use cloudkit_core::internal::{blocking, task};
 use cloudkit_core::{ErrorKind, Md5, PartialFile, ProgressCallback, ProgressTracker, RunningChecksum};
+use futures::StreamExt;
 use futures::stream::{BoxStream, FuturesUnordered};
-use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::blob::{BlobClient, Conditions, DeleteSnapshots, MAX_RANGE_MD5, WriteResult};
@@ -17,7 +18,9 @@ use crate::model::BlockListType;
 /// Options of [`BlobClient::upload`].
 #[derive(Clone)]
 pub struct UploadOptions {
-    /// Block size (default 8 MiB; at most 4000 MiB). Data up to one block goes in one Put Blob.
+    /// Block size (default 4 MiB, as azure-storage-blob; at most 4000 MiB). Data up to one block goes
+    /// in one Put Blob. With the service's 50,000 blocks a blob of unknown size can reach 195 GiB at
+    /// the default; set a larger block size for larger blobs.
     pub block_size: usize,
     /// Blocks in flight at once (default 8). Memory use is at most `block_size × (concurrency + 1)`.
     pub concurrency: usize,
@@ -35,7 +38,7 @@ pub struct UploadOptions {
 impl Default for UploadOptions {
     fn default() -> Self {
         Self {
-            block_size: 8 * 1024 * 1024,
+            block_size: 4 * 1024 * 1024,
             concurrency: 8,
             content_type: None,
             metadata: BTreeMap::new(),
@@ -59,16 +62,19 @@ impl std::fmt::Debug for UploadOptions {
 /// Options of the parallel downloads.
 #[derive(Clone)]
 pub struct DownloadOptions {
-    /// Size of each ranged GET (default 8 MiB; at most [`MAX_RANGE_MD5`], 4 MiB, when
-    /// `verify_md5` is on, as the service computes range MD5s up to that size).
+    /// Size of each ranged GET (default 4 MiB; at most [`MAX_RANGE_MD5`], 4 MiB, when the parts
+    /// are checked against range MD5s, as the service computes those up to that size).
     pub chunk_size: u64,
-    /// Ranged GETs in flight (default 8). Memory use is at most `chunk_size × concurrency`.
+    /// Ranged GETs in flight (default 8). Memory use is at most `chunk_size × (concurrency + 1)`.
     pub concurrency: usize,
-    /// Verify the data (default true): every part (at most [`MAX_RANGE_MD5`], 4 MiB) against the
-    /// MD5 of its range, which the service computes on request (`x-ms-range-get-content-md5`),
-    /// fetching a corrupted part again (up to the client's retry attempts); and the whole blob's
-    /// stored Content-MD5 over the bytes in order when it has one. A blob without a stored MD5
-    /// needs the range MD5s (an error if the service sends none).
+    /// Verify the data (default true). A blob with a stored Content-MD5 is checked against it,
+    /// over the bytes in order, hashed on a blocking-pool thread while the writer writes (one
+    /// pass, no work for the service); a mismatch is [`BlobError::ChecksumMismatch`] once all the
+    /// data has arrived, and [`BlobClient::download_to_file`] then downloads once more before it
+    /// gives up. A blob without a stored MD5 has every part (at most [`MAX_RANGE_MD5`]) checked
+    /// against the MD5 of its range, which the service computes on request
+    /// (`x-ms-range-get-content-md5`; an error if it sends none), before the part is passed on;
+    /// a corrupted part is fetched again, up to the client's retry attempts.
     pub verify_md5: bool,
     /// Called with the bytes downloaded so far (and the blob's size) after each range.
     pub progress: Option<ProgressCallback>,
@@ -76,7 +82,7 @@ pub struct DownloadOptions {
 
 impl Default for DownloadOptions {
     fn default() -> Self {
-        Self { chunk_size: 8 * 1024 * 1024, concurrency: 8, verify_md5: true, progress: None }
+        Self { chunk_size: 4 * 1024 * 1024, concurrency: 8, verify_md5: true, progress: None }
     }
 }
 
@@ -98,6 +104,14 @@ fn io_error(op: &'static str, e: std::io::Error) -> BlobError {
     BlobError::Other(
         cloudkit_core::Error::new(cloudkit_core::ErrorKind::InvalidInput, crate::SERVICE, op)
             .with_message(format!("{doing} failed: {e}")),
+    )
+}
+
+/// A download's part task or hashing job that panicked, or was cancelled by a runtime shutting down.
+fn task_ended(e: std::io::Error) -> BlobError {
+    BlobError::Other(
+        cloudkit_core::Error::new(ErrorKind::Transport, crate::SERVICE, "Download")
+            .with_message(format!("the download stopped: {e}")),
     )
 }
 
@@ -348,11 +362,13 @@ impl BlobClient {
 
     /// Downloads into `writer` with parallel ranged GETs (pinned to the blob's entity tag, so a
     /// concurrent overwrite fails the download with [`BlobError::ObjectChanged`] instead of mixing
-    /// versions). Every part must come back with exactly the range asked for
-    /// ([`BlobError::RangeMismatch`]); a part that breaks off is resumed from its last byte (see
-    /// [`GetBlobRequest`](crate::GetBlobRequest)); the data is verified as
+    /// versions). The parts are fetched by tasks on the runtime while earlier parts are written,
+    /// and handed to the writer in order. Every part must come back with exactly the range asked
+    /// for ([`BlobError::RangeMismatch`]); a part that breaks off is resumed from its last byte
+    /// (see [`GetBlobRequest`](crate::GetBlobRequest)); the data is verified as
     /// [`DownloadOptions::verify_md5`] says ([`BlobError::ChecksumMismatch`]). Returns the number
-    /// of bytes. On an error the writer may have received part of the data; use
+    /// of bytes. On an error the writer may have received part of the data, and with a stored MD5
+    /// all of it (the whole blob's MD5 is known only at its end); use
     /// [`download_to_file`](Self::download_to_file) for a destination that is replaced only by a
     /// complete, verified download.
     pub async fn download_to_writer<W: AsyncWrite + Unpin>(
@@ -363,40 +379,46 @@ impl BlobClient {
         let props = self.get_properties().await?;
         let total = props.size;
         let whole_md5 = props.content_md5.clone().filter(|_| options.verify_md5);
-        // Each part is checked against the MD5 of its range (and fetched again when it does not
-        // match); without a stored MD5 that is the only check, so the range MD5 is required.
-        let range_md5 = match (options.verify_md5, &whole_md5) {
-            (false, _) => PartCheck::None,
-            (true, Some(_)) => PartCheck::IfOffered,
-            (true, None) => PartCheck::Required,
-        };
+        // One MD5 pass either way: the stored one over the whole blob when there is one, else the
+        // service's MD5 of every range.
+        let check = if options.verify_md5 && whole_md5.is_none() { PartCheck::RangeMd5 } else { PartCheck::None };
         let mut chunk = options.chunk_size.max(1);
-        if options.verify_md5 {
+        if matches!(check, PartCheck::RangeMd5) {
             chunk = chunk.min(MAX_RANGE_MD5);
         }
         let etag = props.etag.clone();
         let ranges: Vec<(u64, u64)> =
             (0..total.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(total) - 1)).collect();
-        let mut md5 = Md5::default();
+        let mut md5 = whole_md5.as_ref().map(|_| Md5::default());
         let progress = ProgressTracker::new(options.progress.clone(), Some(total));
         progress.start();
         let mut parts = futures::stream::iter(ranges)
             .map(|(a, b)| {
                 let this = self.clone();
                 let etag = etag.clone();
-                async move { this.download_part(a, b, etag, range_md5).await }
+                task::spawn(async move { this.download_part(a, b, etag, check).await })
             })
             .buffered(options.concurrency.max(1));
-        while let Some(part) = parts.try_next().await? {
-            // the whole blob's MD5 only when there is a stored one to compare it with
-            if whole_md5.is_some() {
-                md5.update(&part);
+        while let Some(part) = parts.next().await {
+            let part = part.map_err(task_ended)??;
+            match md5.take() {
+                // hashed on the blocking pool while the writer writes (and the tasks fetch)
+                Some(mut hasher) => {
+                    let data = part.clone();
+                    let hashing = blocking::run(move || {
+                        hasher.update(&data);
+                        hasher
+                    });
+                    let (hashed, written) = futures::join!(hashing, writer.write_all(&part));
+                    md5 = Some(hashed.map_err(task_ended)?);
+                    written.map_err(|e| io_error("Download", e))?;
+                }
+                None => writer.write_all(&part).await.map_err(|e| io_error("Download", e))?,
             }
-            writer.write_all(&part).await.map_err(|e| io_error("Download", e))?;
             progress.add(part.len() as u64);
         }
         writer.flush().await.map_err(|e| io_error("Download", e))?;
-        if let Some(expected) = whole_md5 {
+        if let (Some(expected), Some(md5)) = (whole_md5, md5) {
             let actual = md5.finish_base64();
             if actual != expected {
                 return Err(BlobError::ChecksumMismatch { operation: "Download", algorithm: "MD5", expected, actual });
@@ -414,11 +436,9 @@ impl BlobClient {
         loop {
             attempt += 1;
             let mut req = self.get().range(a..=b).verify_md5(false);
-            req = match check {
-                PartCheck::None => req,
-                PartCheck::IfOffered => req.range_md5_if_offered(),
-                PartCheck::Required => req.range_md5(true),
-            };
+            if matches!(check, PartCheck::RangeMd5) {
+                req = req.range_md5(true);
+            }
             if let Some(e) = &etag {
                 req = req.if_match(e.clone());
             }
@@ -449,16 +469,27 @@ impl BlobClient {
 
     /// Downloads into a file through a temporary file with a unique name in the same directory
     /// ([`cloudkit_core::PartialFile`]), renamed over `path` only once the whole blob has arrived
-    /// and been verified. On an error, and when the future is dropped, the temporary file is
-    /// removed and `path` keeps its old content (or stays absent). The directory must exist.
+    /// and been verified. A download that fails the check of the blob's stored MD5 (which is known
+    /// only at the end) is made once more before [`BlobError::ChecksumMismatch`] is returned. On an
+    /// error, and when the future is dropped, the temporary file is removed and `path` keeps its
+    /// old content (or stays absent). The directory must exist.
     pub async fn download_to_file(&self, path: impl AsRef<Path>, options: DownloadOptions) -> Result<u64> {
         let path = path.as_ref();
-        let mut file = PartialFile::create(path)
-            .await
-            .map_err(|e| io_error_at("DownloadFile", "creating a temporary file next to", path, e))?;
-        let n = self.download_to_writer(&mut file, options).await?;
-        file.commit().await.map_err(|e| io_error_at("DownloadFile", "replacing", path, e))?;
-        Ok(n)
+        let mut second_try = false;
+        loop {
+            let mut file = PartialFile::create(path)
+                .await
+                .map_err(|e| io_error_at("DownloadFile", "creating a temporary file next to", path, e))?;
+            match self.download_to_writer(&mut file, options.clone()).await {
+                Ok(n) => {
+                    file.commit().await.map_err(|e| io_error_at("DownloadFile", "replacing", path, e))?;
+                    return Ok(n);
+                }
+                // the temporary file is removed when dropped
+                Err(BlobError::ChecksumMismatch { .. }) if !second_try => second_try = true,
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
@@ -483,12 +514,10 @@ fn io_error_at(op: &'static str, doing: &str, path: &Path, e: std::io::Error) ->
 /// How a download checks its parts.
 #[derive(Clone, Copy, Debug)]
 enum PartCheck {
-    /// Not at all.
+    /// Not at all (no verification, or the whole blob's stored MD5 is checked instead).
     None,
-    /// Against a range MD5 when the service sends one (the whole blob's MD5 is checked too).
-    IfOffered,
-    /// Against a range MD5, which the service must send (the blob has no stored MD5).
-    Required,
+    /// Against the MD5 of its range, which the service must send (the blob has no stored MD5).
+    RangeMd5,
 }
 
 /// The metadata name of the placeholder blob that discards a failed upload's staged blocks.

@@ -20,8 +20,8 @@ use crate::output::{Output, format_time, meta_json, say, size_text};
 use crate::progress::{FileProgress, Progress, Spinner};
 
 /// Parts (or ranges) of one object in flight at once: 8 when objects go one at a time, fewer as
-/// more objects run at once, never below 4. Each part of an upload holds `part_size` (8 MiB) of
-/// memory at most.
+/// more objects run at once, never below 4. Each part of an upload holds the backend's part size
+/// (8 MiB on S3 and GCS, 4 MiB on Azure) of memory at most.
 fn parts_in_flight(run: &Run<'_>) -> usize {
     (32 / run.concurrency.max(1)).clamp(4, 10)
 }

@@ -244,8 +244,16 @@ impl ByteStream {
     }
 
     /// Reads the whole body into memory.
-    pub async fn collect(mut self) -> Result<Bytes, TransportError> {
-        let mut out = BytesMut::new();
+    pub async fn collect(self) -> Result<Bytes, TransportError> {
+        self.collect_with_capacity(0).await
+    }
+
+    /// Reads the whole body into memory, reserving `capacity` bytes up front: the size the caller
+    /// expects (a range it asked for, a Content-Length), so that a large body is not copied each
+    /// time the buffer grows and never holds twice its size. The body may be longer or shorter;
+    /// callers should cap an untrusted size.
+    pub async fn collect_with_capacity(mut self, capacity: usize) -> Result<Bytes, TransportError> {
+        let mut out = BytesMut::with_capacity(capacity);
         while let Some(chunk) = self.inner.next().await {
             out.extend_from_slice(&chunk?);
         }

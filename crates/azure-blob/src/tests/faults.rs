@@ -456,17 +456,34 @@ async fn download_to_file_replaces_the_file_only_after_a_complete_verified_downl
     std::fs::write(&target, b"old content").unwrap();
     let good = md5_base64(b"abcdefgh");
 
-    // fails at the end: the MD5 of the whole blob does not match
-    let http = ScriptedHttp::queue(vec![
-        reply(200, &pairs(&head8(Some(&good))), vec![]),
-        reply(206, &pairs(&part(0, 3, 8)), vec![Ok(Bytes::from_static(b"abcd"))]),
-        reply(206, &pairs(&part(4, 7, 8)), vec![Ok(Bytes::from_static(b"efgX"))]),
-    ]);
+    // fails at the end, twice: the MD5 of the whole blob does not match (the download is made
+    // once more before giving up)
+    let corrupted = || {
+        vec![
+            reply(200, &pairs(&head8(Some(&good))), vec![]),
+            reply(206, &pairs(&part(0, 3, 8)), vec![Ok(Bytes::from_static(b"abcd"))]),
+            reply(206, &pairs(&part(4, 7, 8)), vec![Ok(Bytes::from_static(b"efgX"))]),
+        ]
+    };
+    let http = ScriptedHttp::queue(corrupted().into_iter().chain(corrupted()).collect());
     let blob = blob_over(&http).await;
     let e = blob.download_to_file(&target, small_parts()).await.unwrap_err();
     assert!(matches!(e, BlobError::ChecksumMismatch { .. }), "{e:?}");
     assert_eq!(std::fs::read(&target).unwrap(), b"old content", "the old content is kept");
     assert_eq!(dir.names().unwrap(), ["data.bin"], "no temporary file is left");
+    assert_eq!(http.seen().len(), 6, "downloaded twice");
+
+    // fails at the end once: the second download succeeds
+    let good_download = vec![
+        reply(200, &pairs(&head8(Some(&good))), vec![]),
+        reply(206, &pairs(&part(0, 3, 8)), vec![Ok(Bytes::from_static(b"abcd"))]),
+        reply(206, &pairs(&part(4, 7, 8)), vec![Ok(Bytes::from_static(b"efgh"))]),
+    ];
+    let http = ScriptedHttp::queue(corrupted().into_iter().chain(good_download).collect());
+    assert_eq!(blob_over(&http).await.download_to_file(&target, small_parts()).await.unwrap(), 8);
+    assert_eq!(std::fs::read(&target).unwrap(), b"abcdefgh");
+    assert_eq!(dir.names().unwrap(), ["data.bin"], "no temporary file is left");
+    std::fs::write(&target, b"old content").unwrap();
 
     // fails in the middle: the second part is gone
     let http = ScriptedHttp::queue(vec![
@@ -601,13 +618,19 @@ async fn downloads_check_every_part_by_range_md5_and_fetch_a_corrupted_part_agai
     );
     assert!(seen[1..].iter().all(|s| s.header("x-ms-range-get-content-md5") == Some("true")));
 
-    // corrupted once: fetched again, and the download succeeds (also with a stored MD5)
-    for stored in [None, Some(md5_base64(&blob_data))] {
-        let http = server(stored, 1, true);
-        let got = blob_over(&http).await.download_to_bytes(options.clone()).await.unwrap();
-        assert!(got == blob_data, "the download differs");
-        assert_eq!(http.seen().len(), 4);
-    }
+    // corrupted once: fetched again, and the download succeeds
+    let http = server(None, 1, true);
+    let got = blob_over(&http).await.download_to_bytes(options.clone()).await.unwrap();
+    assert!(got == blob_data, "the download differs");
+    assert_eq!(http.seen().len(), 4);
+
+    // with a stored MD5 the parts are not checked one by one (one MD5 pass, over the whole blob):
+    // no range MD5 is asked for, and a corrupted part is a mismatch at the end
+    let http = server(Some(md5_base64(&blob_data)), 1, true);
+    let e = blob_over(&http).await.download_to_bytes(options.clone()).await.unwrap_err();
+    assert!(matches!(e, BlobError::ChecksumMismatch { .. }), "{e:?}");
+    assert_eq!(http.seen().len(), 3, "no part fetched again");
+    assert!(http.seen()[1..].iter().all(|s| s.header("x-ms-range-get-content-md5").is_none()));
 
     // a service that sends no range MD5: the stored MD5 still checks the whole blob
     let http = server(Some(md5_base64(&blob_data)), 0, false);
@@ -622,6 +645,10 @@ async fn downloads_check_every_part_by_range_md5_and_fetch_a_corrupted_part_agai
     // unless verification is off
     let http = server(None, 0, false);
     let unverified = DownloadOptions { verify_md5: false, ..options };
+    assert!(blob_over(&http).await.download_to_bytes(unverified.clone()).await.unwrap() == blob_data);
+    assert_eq!(http.seen()[1].header("x-ms-range"), Some("bytes=0-4194303"), "4 MiB parts by default");
+    let unverified = DownloadOptions { chunk_size: 8 * 1024 * 1024, ..unverified };
+    let http = server(None, 0, false);
     assert!(blob_over(&http).await.download_to_bytes(unverified).await.unwrap() == blob_data);
     assert_eq!(http.seen()[1].header("x-ms-range"), Some("bytes=0-6291455"), "one 8 MiB part");
 }

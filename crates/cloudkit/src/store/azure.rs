@@ -162,13 +162,14 @@ impl ObjectStore for AzureBlobStore {
     async fn upload(&self, key: &ObjectKey, source: UploadSource, options: UploadOptions) -> Result<PutResult> {
         let blob = self.blob(key)?;
         options.put.validate()?;
+        let defaults = BlobUploadOptions::default();
         let opts = BlobUploadOptions {
-            block_size: options.part_size.max(1),
+            block_size: options.part_size.unwrap_or(defaults.block_size).max(1),
             concurrency: options.concurrency.max(1),
             content_type: options.put.content_type.clone(),
             metadata: options.put.metadata.clone(),
             conditions: conditions_for(&options.put.mode),
-            progress: None,
+            ..defaults
         };
         let r = blob.upload(source, opts).await.map_err(|e| map_error(key.as_str(), e))?;
         Ok(PutResult { etag: r.etag })

@@ -403,7 +403,7 @@ pub async fn streaming_upload(store: &dyn ObjectStore, base: &ObjectKey) {
     let data: Vec<u8> = (0..total).map(|i| (i % 251) as u8).collect();
     let data = Bytes::from(data);
     let chunks: Vec<std::io::Result<Bytes>> = data.chunks(100_000).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-    let options = UploadOptions { part_size: part, concurrency: 2, ..Default::default() };
+    let options = UploadOptions { part_size: Some(part), concurrency: 2, ..Default::default() };
     store.upload(&key, futures::stream::iter(chunks).boxed(), options).await.unwrap();
     assert_eq!(store.head(&key).await.unwrap().size, total as u64, "{b}: uploaded size");
     let back = store.get(&key).await.unwrap().bytes().await.unwrap();
@@ -433,7 +433,7 @@ pub async fn streaming_upload(store: &dyn ObjectStore, base: &ObjectKey) {
         .upload(
             &failing,
             futures::stream::iter(chunks).boxed(),
-            UploadOptions { part_size: part, ..Default::default() },
+            UploadOptions { part_size: Some(part), ..Default::default() },
         )
         .await;
     assert!(err.is_err(), "{b}: a failing source fails the upload");

@@ -239,10 +239,12 @@ impl ObjectStore for GcsStore {
         for (k, v) in &options.put.metadata {
             meta = meta.metadata(k, v);
         }
-        // GCS resumable uploads are sequential: memory is one chunk (part_size, rounded to a
-        // multiple of 256 KiB); `concurrency` has nothing to parallelise.
-        let mut request =
-            self.client.insert_object(&self.bucket, key.as_str()).object_metadata(meta).chunk_size(options.part_size);
+        // GCS resumable uploads are sequential: memory is one chunk (part_size, or the client's
+        // chunk size, rounded to a multiple of 256 KiB); `concurrency` has nothing to parallelise.
+        let mut request = self.client.insert_object(&self.bucket, key.as_str()).object_metadata(meta);
+        if let Some(size) = options.part_size {
+            request = request.chunk_size(size);
+        }
         let create_only = options.put.mode == PutMode::CreateOnly;
         request = match (&options.put.mode, self.conditional) {
             (PutMode::Overwrite, _) => request,

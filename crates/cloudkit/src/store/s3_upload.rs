@@ -14,11 +14,10 @@ pub(crate) async fn upload(
     source: UploadSource,
     options: UploadOptions,
 ) -> Result<PutResult> {
-    let part_size = options.part_size as u64;
-    let config = TransferConfig::default()
-        .with_multipart_threshold(part_size)
-        .with_part_size(part_size)
-        .with_concurrency(options.concurrency.max(1));
+    let mut config = TransferConfig::default().with_concurrency(options.concurrency.max(1));
+    if let Some(size) = options.part_size {
+        config = config.with_multipart_threshold(size as u64).with_part_size(size as u64);
+    }
     let transfers = TransferManager::with_config(store.client().clone(), config);
     let mut upload = transfers.upload_reader(store.bucket(), key.as_str(), StreamReader::new(source));
     if let Some(ct) = &options.put.content_type {
