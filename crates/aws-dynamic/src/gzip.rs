@@ -255,7 +255,7 @@ pub(crate) fn gzip_stored(data: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn unhex(s: &str) -> Vec<u8> {
+    pub(super) fn unhex(s: &str) -> Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
     }
 
@@ -267,7 +267,7 @@ mod tests {
         let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
         assert_eq!(gunzip(&gzip_stored(&big), usize::MAX).unwrap(), big);
         // Python's gzip.compress(b"abcabcabc hello hello", mtime=0): fixed Huffman codes.
-        let fixed = unhex("1f8b08000000000002034b4c4a4e0423858cd49c9c7c0809007e9bfa7815000000");
+        let fixed = unhex(FIXED);
         assert_eq!(gunzip(&fixed, usize::MAX).unwrap(), b"abcabcabc hello hello");
         // Python's GzipFile(filename="x.json") over 1321 bytes of random words: a dynamic block,
         // and a file name (FNAME) in the header.
@@ -315,7 +315,8 @@ mod tests {
         }
     }
 
-    const DYNAMIC: &str = concat!(
+    pub(super) const FIXED: &str = "1f8b08000000000002034b4c4a4e0423858cd49c9c7c0809007e9bfa7815000000";
+    pub(super) const DYNAMIC: &str = concat!(
         "1f8b08080000000002ff782e6a736f6e006d53cb6ac4300cbcfb2b8ccffe02df4ae9a1f7d2bb4b43bbb00b854d4fc6ff5e45",
         "334aa46d08c4b29e63697459975bfeeab75bcff7b5afbff7dc72bffe7cf7fcb1ac3da73c205c36bf49d3c89fcb5594ce91c1",
         "3c54051f158719109124937369f259ea295ff0f595864402ebda3fae8b394245a093b6cdb7d144c31405d2e96b88ac9ad900",
@@ -326,4 +327,58 @@ mod tests {
         "240a03eadf3c6293cd58761a34e3fc36015b4c17a362d9b38dfc07e979685129050000",
     );
     const DYNAMIC_SHA256: &str = "e75c90d1325446ffa0601d27e7424dd14fd2b2ab2b796554dd9a4bcd06194733";
+}
+
+/// Property tests: models are read from disk, but a damaged file must still give an error, never
+/// a panic or more output than the limit.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig { failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// A gzip header, then any bytes (the deflate stream and trailer).
+    fn header_then(rest: Vec<u8>) -> Vec<u8> {
+        [vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255], rest].concat()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_streams_never_panic(rest in vec(any::<u8>(), 0..1024), limit in 0usize..4096) {
+            if let Ok(out) = gunzip(&header_then(rest), limit) {
+                prop_assert!(out.len() <= limit);
+            }
+        }
+
+        #[test]
+        fn damaged_real_streams_never_panic(
+            flips in vec((any::<prop::sample::Index>(), 1u8..=255), 1..6),
+            cut in any::<prop::sample::Index>(),
+            limit in 0usize..2048,
+        ) {
+            // the fixed-code and dynamic-code samples of the unit tests, bits flipped and cut short
+            for sample in [tests::FIXED, tests::DYNAMIC] {
+                let mut data = tests::unhex(sample);
+                for (at, mask) in &flips {
+                    let i = at.index(data.len());
+                    data[i] ^= mask;
+                }
+                let keep = data.len() - cut.index(data.len() / 4 + 1);
+                if let Ok(out) = gunzip(&data[..keep], limit) {
+                    prop_assert!(out.len() <= limit);
+                }
+            }
+        }
+
+        #[test]
+        fn stored_blocks_read_back(data in vec(any::<u8>(), 0..70_000)) {
+            prop_assert_eq!(gunzip(&gzip_stored(&data), usize::MAX).unwrap(), data);
+        }
+    }
 }

@@ -525,3 +525,83 @@ mod tests {
         assert!(decode(&deep).is_err());
     }
 }
+
+/// Property tests: the decoder reads untrusted answers, so any bytes give a value or an error,
+/// never a panic, and what the writer writes reads back.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::collection::{btree_map, vec};
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig { failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// JSON values the writer encodes exactly (no floats: `to_json` renders them its own way).
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            ".{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..8).prop_map(Value::Array),
+                btree_map(".{0,6}", inner, 0..8).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Initial bytes that reach every branch: all major types with 1–8 byte arguments, indefinite
+    /// lengths, breaks, tags, simple values and floats.
+    const HEADS: &[u8] = &[
+        0x00, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1f, 0x20, 0x38, 0x3b, 0x40, 0x41, 0x58, 0x5b, 0x5f, 0x60, 0x61,
+        0x62, 0x78, 0x7b, 0x7f, 0x80, 0x81, 0x82, 0x98, 0x9b, 0x9f, 0xa0, 0xa1, 0xa2, 0xb8, 0xbb, 0xbf, 0xc0, 0xc1,
+        0xd8, 0xdb, 0xdf, 0xe0, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xff,
+    ];
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..2048)) {
+            if let Ok(value) = decode(&bytes) {
+                let _ = to_json(&value);
+            }
+        }
+
+        #[test]
+        fn sequences_of_heads_never_panic(
+            heads in vec((prop::sample::select(HEADS), vec(any::<u8>(), 0..3)), 0..200),
+        ) {
+            let bytes: Vec<u8> = heads.into_iter().flat_map(|(h, rest)| std::iter::once(h).chain(rest)).collect();
+            if let Ok(value) = decode(&bytes) {
+                let _ = to_json(&value);
+                let shapes = serde_json::json!({
+                    "Out": {"type": "structure", "members": {"S": {"shape": "S"}, "T": {"shape": "T"},
+                        "B": {"shape": "B"}, "L": {"shape": "L"}, "M": {"shape": "M"}, "D": {"shape": "D"}}},
+                    "S": {"type": "string"}, "T": {"type": "timestamp"}, "B": {"type": "blob"},
+                    "L": {"type": "list", "member": {"shape": "T"}},
+                    "M": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "B"}},
+                    "D": {"type": "structure", "members": {}, "document": true}
+                });
+                let _ = read_structure(Shape::get(shapes.as_object().unwrap(), "Out"), &value);
+            }
+        }
+
+        #[test]
+        fn written_values_read_back_and_every_truncation_is_an_error(
+            value in json_value(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut w = CborWriter::default();
+            w.any(&value);
+            let bytes = w.into_bytes();
+            prop_assert_eq!(&to_json(&decode(&bytes).unwrap()), &value);
+            let cut = cut.index(bytes.len());
+            prop_assert!(decode(&bytes[..cut]).is_err(), "a prefix of {} of {} bytes decoded", cut, bytes.len());
+        }
+    }
+}

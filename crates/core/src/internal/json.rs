@@ -31,7 +31,21 @@ use std::fmt;
 use std::fmt::Write as _;
 
 /// Objects up to this many members check for duplicate names by scanning; larger ones use a set.
-const LINEAR_SCAN_MEMBERS: usize = 16;
+pub(crate) const LINEAR_SCAN_MEMBERS: usize = 16;
+
+#[cfg(test)]
+thread_local! {
+    /// Member names compared or hashed by this thread's duplicate-name checks (tests count the
+    /// work instead of timing it).
+    pub(crate) static NAME_CHECKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` name checks (tests only).
+#[inline]
+fn count_name_checks(_n: usize) {
+    #[cfg(test)]
+    NAME_CHECKS.with(|c| c.set(c.get() + _n));
+}
 
 /// How deeply arrays and objects may nest (serde_json's default limit).
 pub const MAX_DEPTH: usize = 128;
@@ -435,9 +449,16 @@ impl<'a> Parser<'a> {
             }
             let key = self.string()?;
             let duplicate = match &mut names {
-                Some(names) => !names.insert(key.clone()),
-                None if members.len() < LINEAR_SCAN_MEMBERS => members.iter().any(|(k, _)| *k == key),
+                Some(names) => {
+                    count_name_checks(1);
+                    !names.insert(key.clone())
+                }
+                None if members.len() < LINEAR_SCAN_MEMBERS => {
+                    count_name_checks(members.len());
+                    members.iter().any(|(k, _)| *k == key)
+                }
                 None => {
+                    count_name_checks(members.len() + 1);
                     let set = names.insert(members.iter().map(|(k, _)| k.clone()).collect());
                     !set.insert(key.clone())
                 }
