@@ -470,9 +470,10 @@ impl BlobClient {
     /// Downloads into a file through a temporary file with a unique name in the same directory
     /// ([`cloudkit_core::PartialFile`]), renamed over `path` only once the whole blob has arrived
     /// and been verified. A download that fails the check of the blob's stored MD5 (which is known
-    /// only at the end) is made once more before [`BlobError::ChecksumMismatch`] is returned. On an
-    /// error, and when the future is dropped, the temporary file is removed and `path` keeps its
-    /// old content (or stays absent). The directory must exist.
+    /// only at the end) is made once more (the progress callback then counts from 0 again) before
+    /// [`BlobError::ChecksumMismatch`] is returned. On an error, and when the future is dropped,
+    /// the temporary file is removed and `path` keeps its old content (or stays absent). The
+    /// directory must exist.
     pub async fn download_to_file(&self, path: impl AsRef<Path>, options: DownloadOptions) -> Result<u64> {
         let path = path.as_ref();
         let mut second_try = false;
