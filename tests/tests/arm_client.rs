@@ -18,8 +18,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use azure_core::credentials::TokenCredential;
 use cloudkit_azure_arm::{
     ArmClient, ArmError, AzureConfig, COMPUTE_API_VERSION, ImageReference, PowerState, RESOURCES_API_VERSION,
     SUBSCRIPTIONS_API_VERSION, VirtualMachineDefinition, WaiterConfig, WaiterError,
@@ -145,33 +147,67 @@ async fn the_credential_chain_fetches_one_token_for_many_arm_calls() {
     assert_eq!(fake.token_fetches(), 1);
 }
 
-/// `fake.expire_tokens()` expires the token on the server side only: the chain's cache still holds it
-/// as valid for its advertised hour (`expires_in: 3599`), so the client sends it and ARM answers
-/// 401 `ExpiredAuthenticationToken`. Neither the pipeline nor the bearer signer re-fetches a token on
-/// a 401 (the cache refreshes by the expiry Entra advertised, from 5 minutes before it), so the
-/// real behaviour is a typed `AuthenticationFailed` and no new token fetch. Tokens that are
-/// short-lived from the start are refreshed before use instead.
+/// `fake.expire_tokens()` expires the token on the server side only (revoked, or rotated early):
+/// the chain's cache still holds it as valid for its advertised hour (`expires_in: 3599`), so the
+/// client sends it and ARM answers 401 `ExpiredAuthenticationToken`. The bearer signer then names
+/// the refused token to the credential, which drops it and fetches a new one, and the pipeline
+/// sends the request once more: the call succeeds with one more token fetch. A credential that
+/// keeps handing out the refused token (one that ignores the hint) gets a typed
+/// `AuthenticationFailed` after that one extra send. Tokens that are short-lived from the start
+/// are refreshed before use instead.
 #[tokio::test]
-async fn an_expired_token_is_authentication_failed_and_short_lived_tokens_are_refreshed() {
+async fn an_expired_token_is_replaced_once_and_short_lived_tokens_are_refreshed() {
     let Arm { fake, rm } = arm().await;
     rm.resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap();
     assert_eq!(fake.token_fetches(), 1);
     fake.expire_tokens();
-    let e = rm.resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap_err();
+    rm.resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap();
+    assert_eq!(fake.token_fetches(), 2, "the refused token was replaced");
+    let gets = fake.requests_to("GET", &format!("/resourcegroups/{SEEDED_RESOURCE_GROUP}"));
+    assert_eq!(gets.len(), 3, "the refused GET went once more");
+    rm.resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap();
+    assert_eq!(fake.token_fetches(), 2, "the new token is cached");
+
+    // A credential that ignores the hint: the same refused token twice, then the typed error.
+    #[derive(Debug)]
+    struct Fixed(String);
+    #[async_trait::async_trait]
+    impl TokenCredential for Fixed {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+            let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+            Ok(azure_core::credentials::AccessToken::new(self.0.clone(), expires))
+        }
+    }
+    let token = fake.issue_token();
+    fake.expire_tokens();
+    let config = AzureConfig::loader()
+        .env(fake.azure_env())
+        .allow_loopback_http(true)
+        .resource_manager_endpoint(fake.endpoint())
+        .credential(Arc::new(Fixed(token)))
+        .load()
+        .await
+        .unwrap();
+    let fixed = ArmClient::new(&config).unwrap();
+    let before = fake.requests_to("GET", &format!("/resourcegroups/{SEEDED_RESOURCE_GROUP}")).len();
+    let e = fixed.resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap_err();
     assert!(matches!(e, ArmError::AuthenticationFailed(_)), "{e:?}");
     assert_eq!(e.code(), Some("ExpiredAuthenticationToken"));
     assert_eq!(e.status().map(|s| s.as_u16()), Some(401));
     assert!(!e.is_retryable(), "{e}");
     assert!(e.to_string().contains("ExpiredAuthenticationToken"), "{e}");
     assert!(e.request_id().is_some(), "{e}");
-    assert_eq!(fake.token_fetches(), 1, "a 401 does not make the client fetch a new token");
-    let gets = fake.requests_to("GET", &format!("/resourcegroups/{SEEDED_RESOURCE_GROUP}"));
-    assert_eq!(gets.len(), 2, "a 401 is not retried");
+    let after = fake.requests_to("GET", &format!("/resourcegroups/{SEEDED_RESOURCE_GROUP}")).len();
+    assert_eq!(after - before, 2, "one extra send after a 401, not more");
 
     // A fresh client (a fresh chain and cache) gets a fresh token.
     let fresh = ArmClient::new(&config_with(&fake, fake.azure_env()).await).unwrap();
     fresh.resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap();
-    assert_eq!(fake.token_fetches(), 2);
+    assert_eq!(fake.token_fetches(), 3);
 
     // Tokens that live 20 s are inside the cache's mandatory 30 s refresh window at once: every
     // call gets a new one rather than sending one about to expire.
@@ -180,7 +216,7 @@ async fn an_expired_token_is_authentication_failed_and_short_lived_tokens_are_re
     for _ in 0..3 {
         short.resource_groups().get(SEEDED_RESOURCE_GROUP).send().await.unwrap();
     }
-    assert!(fake.token_fetches() >= 2 + 3, "short-lived tokens are refreshed: {} fetches", fake.token_fetches());
+    assert!(fake.token_fetches() >= 3 + 3, "short-lived tokens are refreshed: {} fetches", fake.token_fetches());
 }
 
 /// A wrong client secret: the environment source is configured and fails, which stops the chain

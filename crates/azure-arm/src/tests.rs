@@ -760,8 +760,14 @@ async fn errors_are_typed_and_show_request_and_correlation_ids() {
         (400, "InvalidParameter", "Other"),
     ];
     for (status, code, variant) in cases {
-        http.push(json_canned(status, json!({"error": {"code": code, "message": "m"}})));
+        // a 401 makes the bearer signer ask for a fresh token and the request go once more
+        let sends = if status == 401 { 2 } else { 1 };
+        for _ in 0..sends {
+            http.push(json_canned(status, json!({"error": {"code": code, "message": "m"}})));
+        }
+        let before = http.requests().len();
         let e = rm.virtual_machines().get("rg", "vm").send().await.unwrap_err();
+        assert_eq!(http.requests().len() - before, sends, "{code}");
         let got = format!("{e:?}");
         assert!(got.starts_with(variant), "{code}: {got}");
         assert_eq!(e.code(), Some(code));

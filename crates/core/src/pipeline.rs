@@ -515,6 +515,7 @@ impl Pipeline {
         let max_attempts = op.max_attempts.unwrap_or_else(|| inner.retry.max_attempts());
         let mut spent_quota = 0u32;
         let mut attempt = 0u32;
+        let mut fresh_credentials_tried = false;
         loop {
             attempt += 1;
             let mut req = request.clone();
@@ -556,6 +557,18 @@ impl Pipeline {
                 }
                 Err(f) => f,
             };
+
+            // Credentials the service refused (a token revoked or rotated before its expiry): once
+            // per operation, the signer drops them and the request goes again with fresh ones.
+            if let Failure::Status { status: StatusCode::UNAUTHORIZED, details, .. } = &failure
+                && !fresh_credentials_tried
+                && deadline.is_none_or(|d| Instant::now() < d)
+                && inner.signer.credentials_refused(StatusCode::UNAUTHORIZED, details)
+            {
+                fresh_credentials_tried = true;
+                tracing::info!(attempt, "the credentials were refused; sending once more with fresh ones");
+                continue;
+            }
 
             let (class, server_delay) = match &failure {
                 Failure::Transport(e) => (classify_transport(e.kind(), op.idempotent), None),
@@ -1127,6 +1140,61 @@ mod tests {
         let e = p.send_buffered(&Operation::new("Put").idempotent(false), request()).await.unwrap_err();
         let shown = e.to_string();
         assert!(shown.contains("not retried: the request is not idempotent; signed by test (Some(\"busy\"))"), "{e}");
+    }
+
+    /// A 401 lets the signer drop refused credentials and the request go once more at once, even
+    /// a non-idempotent one; a second 401 is the error. A signer that keeps its credentials gets
+    /// no second send.
+    #[tokio::test(start_paused = true)]
+    async fn refused_credentials_are_replaced_once() {
+        #[derive(Debug, Default)]
+        struct Replacing {
+            signed: AtomicU32,
+            refused: AtomicU32,
+        }
+        #[async_trait]
+        impl Sign for Replacing {
+            async fn sign(&self, request: &mut HttpRequest) -> Result<(), SignError> {
+                let n = self.signed.fetch_add(1, Ordering::SeqCst) + 1;
+                let token = format!("token-{}", self.refused.load(Ordering::SeqCst));
+                request.insert_header("x-signed", &format!("{n} {token}")).map_err(|e| SignError::Signing(e.into()))
+            }
+            fn credentials_refused(&self, status: StatusCode, _: &ServiceErrorDetails) -> bool {
+                assert_eq!(status, StatusCode::UNAUTHORIZED);
+                self.refused.fetch_add(1, Ordering::SeqCst);
+                true
+            }
+        }
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(401, "expired"));
+        http.push(Canned::status(200, "ok"));
+        let signer = Arc::new(Replacing::default());
+        let p = Pipeline::builder("Test")
+            .http(http.clone())
+            .signer(signer.clone())
+            .retry(RetryConfig::disabled())
+            .build()
+            .unwrap();
+        let op = Operation::new("Create").idempotent(false);
+        assert_eq!(&p.send_buffered(&op, request()).await.unwrap().body[..], b"ok");
+        let sent: Vec<String> =
+            http.requests().iter().map(|r| r.headers["x-signed"].to_str().unwrap().to_owned()).collect();
+        assert_eq!(sent, ["1 token-0", "2 token-1"], "sent again at once, with the replaced credentials");
+
+        http.push(Canned::status(401, "no"));
+        http.push(Canned::status(401, "still no"));
+        let e = p.send_buffered(&op, request()).await.unwrap_err();
+        assert_eq!(e.status(), Some(StatusCode::UNAUTHORIZED), "{e}");
+        assert_eq!(e.attempts(), 2, "{e}");
+        assert_eq!(http.requests().len(), 4, "one replacement per operation");
+        assert_eq!(signer.refused.load(Ordering::SeqCst), 2);
+
+        // the default keeps the credentials: one send
+        let http = Arc::new(ReplayHttp::new());
+        http.push(Canned::status(401, "no"));
+        let p = Pipeline::builder("Test").http(http.clone()).signer(Arc::new(NoSign)).build().unwrap();
+        assert!(p.send_buffered(&Operation::new("Get"), request()).await.is_err());
+        assert_eq!(http.requests().len(), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -61,6 +61,17 @@ pub trait Sign: Send + Sync + std::fmt::Debug {
         let _ = (status, details);
         None
     }
+
+    /// Called when the service answered `401 Unauthorized` to a request this signer signed: a
+    /// signer whose credentials can be replaced before they expire (a bearer token revoked or
+    /// rotated early) drops the ones that were refused, so that its next [`sign`](Self::sign)
+    /// loads fresh ones, and returns `true`; the pipeline then sends the request once more, at
+    /// once (a 401 means the request was not carried out, so this is safe for any operation).
+    /// At most once per operation. The default keeps the credentials and returns `false`.
+    fn credentials_refused(&self, status: StatusCode, details: &ServiceErrorDetails) -> bool {
+        let _ = (status, details);
+        false
+    }
 }
 
 /// Sends requests unsigned (anonymous access, emulators that accept anything).

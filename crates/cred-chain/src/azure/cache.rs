@@ -8,8 +8,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use azure_core::credentials::AccessToken;
+use azure_core::credentials::{AccessToken, TokenRequestOptions};
 use cloudkit_core::{RefreshCache, SystemTimeSource, TimeSource};
+use cloudkit_signer::azure::RefusedToken;
 
 use super::SourceError;
 
@@ -56,13 +57,27 @@ impl TokenCache {
     }
 
     /// The cached token of `scopes` while it is fresh, else the result of `fetch` (see the
-    /// module docs).
-    pub(crate) async fn get_or_refresh<F, Fut>(&self, scopes: &[&str], fetch: F) -> Result<AccessToken, SourceError>
+    /// module docs). When `options` carry a [`RefusedToken`] (the service refused a token before
+    /// its expiry) and the cached token is that one, it is dropped and a new one fetched; a token
+    /// fetched since is kept (one refetch for many refused requests).
+    pub(crate) async fn get_or_refresh<F, Fut>(
+        &self,
+        scopes: &[&str],
+        options: Option<&TokenRequestOptions<'_>>,
+        fetch: F,
+    ) -> Result<AccessToken, SourceError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessToken, SourceError>>,
     {
-        self.scope(&scopes.join(" ")).get_or_refresh(fetch).await
+        let cache = self.scope(&scopes.join(" "));
+        if let Some(refused) = options.and_then(|o| o.method_options.context.value::<RefusedToken>())
+            && cache.cached().is_some_and(|t| t.expires_on == refused.expires_on)
+        {
+            tracing::debug!("the service refused the cached token; fetching a new one");
+            cache.invalidate();
+        }
+        cache.get_or_refresh(fetch).await
     }
 }
 
@@ -98,7 +113,7 @@ mod tests {
                 }
             }
         };
-        let get = |ok| cache.get_or_refresh(&[SCOPE], move || fetch(ok));
+        let get = |ok| cache.get_or_refresh(&[SCOPE], None, move || fetch(ok));
 
         assert_eq!(get(true).await.unwrap().token.secret(), "t1");
         clock.advance(Duration::from_secs(3600 - 301)); // 5 min 1 s left: still fresh
@@ -116,8 +131,35 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         assert_eq!(get(true).await.unwrap().token.secret(), "t4");
         // another scope has its own token
-        let other = cache.get_or_refresh(&["https://management.azure.com/.default"], || fetch(true)).await.unwrap();
+        let other =
+            cache.get_or_refresh(&["https://management.azure.com/.default"], None, || fetch(true)).await.unwrap();
         assert_eq!(other.token.secret(), "t5");
         assert_eq!(get(false).await.unwrap().token.secret(), "t4");
+    }
+
+    /// A token the service refused (401) is dropped once and a new one fetched, even while it is
+    /// fresh; requests refused with the old token after that do not fetch again.
+    #[tokio::test]
+    async fn a_refused_token_is_replaced_once() {
+        let clock = Arc::new(ManualTimeSource::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+        let cache = TokenCache::with_time_source(clock.clone());
+        let fetches = AtomicUsize::new(0);
+        let fetch = || {
+            let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+            let expires = clock.now() + Duration::from_secs(3600 + n as u64);
+            async move { Ok(token(&format!("t{n}"), expires)) }
+        };
+        let refused = |t: &AccessToken| {
+            let mut options = TokenRequestOptions::default();
+            options.method_options.context.insert(RefusedToken { expires_on: t.expires_on });
+            options
+        };
+        let t1 = cache.get_or_refresh(&[SCOPE], None, fetch).await.unwrap();
+        assert_eq!(cache.get_or_refresh(&[SCOPE], None, fetch).await.unwrap().token.secret(), "t1");
+        let t2 = cache.get_or_refresh(&[SCOPE], Some(&refused(&t1)), fetch).await.unwrap();
+        assert_eq!(t2.token.secret(), "t2", "the refused token is replaced");
+        let again = cache.get_or_refresh(&[SCOPE], Some(&refused(&t1)), fetch).await.unwrap();
+        assert_eq!(again.token.secret(), "t2", "already replaced: no second fetch");
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
     }
 }

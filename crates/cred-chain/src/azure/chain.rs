@@ -157,10 +157,10 @@ impl TokenCredential for DefaultAzureCredential {
     async fn get_token(
         &self,
         scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
+        options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         self.cache
-            .get_or_refresh(scopes, || self.fetch(scopes))
+            .get_or_refresh(scopes, options.as_ref(), || self.fetch(scopes))
             .await
             .map_err(|e| e.into_azure("DefaultAzureCredential"))
     }

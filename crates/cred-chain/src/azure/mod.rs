@@ -155,11 +155,11 @@ macro_rules! cached_credential {
             async fn get_token(
                 &self,
                 scopes: &[&str],
-                _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+                options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
             ) -> azure_core::Result<azure_core::credentials::AccessToken> {
                 let name = crate::azure::FetchToken::name(self);
                 self.cache
-                    .get_or_refresh(scopes, || crate::azure::FetchToken::fetch(self, scopes))
+                    .get_or_refresh(scopes, options.as_ref(), || crate::azure::FetchToken::fetch(self, scopes))
                     .await
                     .map_err(|e| e.into_azure(name))
             }

@@ -21,7 +21,7 @@ mod shared_key;
 #[cfg(test)]
 mod tests;
 
-pub use bearer::{BearerTokenSigner, STORAGE_SCOPE, endpoint_allows_plain_http};
+pub use bearer::{BearerTokenSigner, RefusedToken, STORAGE_SCOPE, endpoint_allows_plain_http};
 pub use connection_string::{
     ConnectionString, DEVELOPMENT_ACCOUNT, DEVELOPMENT_ACCOUNT_KEY, DEVELOPMENT_BLOB_ENDPOINT,
 };

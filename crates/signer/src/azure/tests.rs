@@ -181,3 +181,53 @@ fn bearer_tokens_refuse_plain_http_except_configured_loopback() {
     assert!(endpoint_allows_plain_http(&"http://[::1]:1/".parse().unwrap()));
     assert!(!endpoint_allows_plain_http(&"http://10.0.0.1/".parse().unwrap()));
 }
+
+/// After a 401 the next token request says which token was refused; a 403 is not a refused token.
+#[tokio::test]
+async fn a_refused_bearer_token_is_named_in_the_next_token_request() {
+    use std::sync::Mutex;
+
+    use cloudkit_core::{ServiceErrorDetails, Sign, StatusCode};
+
+    #[derive(Debug, Default)]
+    struct Rotating {
+        issued: Mutex<u32>,
+        refused_seen: Mutex<Vec<Option<time::OffsetDateTime>>>,
+    }
+    #[async_trait::async_trait]
+    impl azure_core::credentials::TokenCredential for Rotating {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+            let refused = options.as_ref().and_then(|o| o.method_options.context.value::<RefusedToken>().copied());
+            self.refused_seen.lock().unwrap().push(refused.map(|r| r.expires_on));
+            let mut issued = self.issued.lock().unwrap();
+            if refused.is_some() || *issued == 0 {
+                *issued += 1;
+            }
+            let expires = time::OffsetDateTime::from_unix_timestamp(1_700_000_000 + i64::from(*issued)).unwrap();
+            Ok(azure_core::credentials::AccessToken::new(format!("token-{issued}"), expires))
+        }
+    }
+    let credential = std::sync::Arc::new(Rotating::default());
+    let signer = BearerTokenSigner::new(credential.clone(), STORAGE_SCOPE);
+    let url: cloudkit_core::Url = "https://acct.blob.core.windows.net/c/b".parse().unwrap();
+    let signed = || {
+        let mut r = HttpRequest::new(Method::GET, url.clone());
+        let signer = signer.clone();
+        async move {
+            signer.sign(&mut r).await.unwrap();
+            r.headers["authorization"].to_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(signed().await, "Bearer token-1");
+    assert!(!signer.credentials_refused(StatusCode::FORBIDDEN, &ServiceErrorDetails::default()));
+    assert_eq!(signed().await, "Bearer token-1");
+    assert!(signer.credentials_refused(StatusCode::UNAUTHORIZED, &ServiceErrorDetails::default()));
+    assert_eq!(signed().await, "Bearer token-2", "the credential was told which token was refused");
+    assert_eq!(signed().await, "Bearer token-2", "replaced: no longer named");
+    let first = time::OffsetDateTime::from_unix_timestamp(1_700_000_001).unwrap();
+    assert_eq!(*credential.refused_seen.lock().unwrap(), [None, None, Some(first), None]);
+}
