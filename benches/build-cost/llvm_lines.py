@@ -24,9 +24,7 @@ ROW = re.compile(r"\s*(\d+) \(.*?\)\s+(\d+) \(.*?\)\s+(.*)")
 def cloudkit_crates(project):
     meta = json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1"], cwd=project, check=True,
                                      capture_output=True, text=True).stdout)
-    used = {node["id"] for node in meta["resolve"]["nodes"]}
-    return sorted(p["name"] for p in meta["packages"]
-                  if p["id"] in used and p["name"].startswith("cloudkit") and p["source"] is None)
+    return sorted(p["name"] for p in meta["packages"] if p["name"].startswith("cloudkit") and p["source"] is None)
 
 
 def llvm_lines(project, crate):
